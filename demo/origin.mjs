@@ -1,0 +1,102 @@
+// Demo MCP origin server: what Gatehouse forwards to in `npm run dev` and in the e2e tests.
+// A real MCP server (the official TypeScript SDK, Streamable HTTP with stateful sessions)
+// on 127.0.0.1:$PORT (default 8788), endpoint /mcp (POST, GET for the SSE stream, DELETE).
+// Tools: echo, add, whoami. For the tests it records the headers of every request it
+// receives and serves them at GET /__seen (on the origin itself; Gatehouse does not proxy it).
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+const port = Number(process.env.PORT || 8788);
+const seen = []; // { method, url, headers } of every request, oldest first
+const sessions = new Map(); // Mcp-Session-Id -> transport
+
+const text = (value) => ({ content: [{ type: 'text', text: String(value) }] });
+
+function newServer() {
+  const server = new McpServer({ name: 'gatehouse-demo-origin', version: '0.1.0' });
+  server.registerTool('echo', {
+    description: 'Returns its text unchanged',
+    inputSchema: { text: z.string() },
+  }, async ({ text: t }) => text(t));
+  server.registerTool('add', {
+    description: 'Adds two numbers',
+    inputSchema: { a: z.number(), b: z.number() },
+  }, async ({ a, b }) => text(a + b));
+  server.registerTool('whoami', {
+    description: 'What the gateway told the origin about the caller',
+  }, async (extra) => {
+    const h = extra.requestInfo?.headers ?? {};
+    return text(JSON.stringify({
+      user: h['x-gatehouse-user'] ?? null,
+      client: h['x-gatehouse-client'] ?? null,
+      authorization: 'authorization' in h,
+      cookie: 'cookie' in h,
+    }));
+  });
+  return server;
+}
+
+function sendJson(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+const rpcError = (res, status, code, message) =>
+  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
+
+async function readJson(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+async function handleMcp(req, res) {
+  const sid = req.headers['mcp-session-id'];
+  const existing = sid ? sessions.get(sid) : undefined;
+  if (sid && !existing) return rpcError(res, 404, -32001, 'Session not found');
+  if (req.method !== 'POST') {
+    if (!existing) return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header required');
+    return existing.handleRequest(req, res);
+  }
+  let body;
+  try { body = await readJson(req); } catch { return rpcError(res, 400, -32700, 'Parse error'); }
+  if (existing) return existing.handleRequest(req, res, body);
+  if (!isInitializeRequest(body)) return rpcError(res, 400, -32000, 'Bad Request: no valid session ID');
+  const transport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: () => randomUUID(),
+    onsessioninitialized: (id) => sessions.set(id, transport),
+  });
+  transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
+  await newServer().connect(transport);
+  await transport.handleRequest(req, res, body);
+}
+
+const httpServer = createServer(async (req, res) => {
+  const path = new URL(req.url, 'http://origin').pathname;
+  try {
+    if (path === '/__seen' && req.method === 'GET') return sendJson(res, 200, seen);
+    seen.push({ method: req.method, url: req.url, headers: req.headers });
+    if (path === '/mcp' && ['GET', 'POST', 'DELETE'].includes(req.method)) return await handleMcp(req, res);
+    sendJson(res, 404, { error: 'not found' });
+  } catch (err) {
+    console.error('demo origin: error handling request:', err);
+    if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
+    else res.end();
+  }
+});
+
+httpServer.listen(port, '127.0.0.1', () => {
+  console.log(`demo origin listening on http://127.0.0.1:${httpServer.address().port}/mcp`);
+});
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    for (const t of sessions.values()) t.close().catch(() => {});
+    httpServer.close();
+    httpServer.closeAllConnections();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the worker for wasm32: `worker-build --release` -> build/worker/shim.mjs, which
+# imports build/index.js and build/index_bg.wasm.
+# Used as wrangler.toml's [build] command and directly (`npm run build`).
+# Needs scripts/setup.sh to have run once (npm run dev / npm test do that).
+# Skips the work when nothing under src/, Cargo.toml or Cargo.lock changed since the
+# last successful build (GATEHOUSE_FORCE_BUILD=1 rebuilds anyway).
+set -euo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$GATEHOUSE_ROOT"
+
+for b in worker-build "$WASM_BINDGEN_BIN" "$ESBUILD_BIN" "$WASM_OPT_BIN"; do
+  command -v "$b" >/dev/null 2>&1 || { echo "[build] ERROR: $b not found; run: bash scripts/setup.sh" >&2; exit 1; }
+done
+if [ "$GATEHOUSE_WASM_MODE" = system ] && ! ls "$GATEHOUSE_WASM_TOOLCHAIN_DIR"/lib/rustlib/wasm32-unknown-unknown/lib/libstd-*.rlib >/dev/null 2>&1; then
+  echo "[build] ERROR: wasm32 std missing ($GATEHOUSE_WASM_TOOLCHAIN_DIR); run: bash scripts/setup.sh" >&2
+  exit 1
+fi
+
+# Everything that determines the output, other than the sources' mtimes.
+key="$( {
+  echo "$GATEHOUSE_WASM_MODE ${RUSTUP_TOOLCHAIN:-} ${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-}"
+  echo "$GATEHOUSE_WORKER_BUILD_VERSION $GATEHOUSE_WASM_BINDGEN_VERSION ${GATEHOUSE_BUILD_ARGS:-}"
+} | sha256sum | cut -c1-16)"
+stamp="build/.gatehouse-build-$key"
+
+report() {
+  local w
+  w="$(ls build/*.wasm build/worker/*.wasm 2>/dev/null | head -n1 || true)"
+  [ -n "$w" ] || return 0
+  printf '[build] %s: %s bytes raw, %s bytes gzip\n' "$w" "$(stat -c %s "$w")" "$(gzip -9 -c "$w" | wc -c)"
+}
+
+if [ -z "${GATEHOUSE_FORCE_BUILD:-}" ] && [ -f build/worker/shim.mjs ] && [ -f "$stamp" ] \
+  && [ -z "$(find src Cargo.toml Cargo.lock build.rs -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+  echo "[build] up to date (build/worker/shim.mjs)"
+  report
+  exit 0
+fi
+
+t0=$(date +%s)
+echo "[build] worker-build --release (wasm32 std: $GATEHOUSE_WASM_MODE${RUSTUP_TOOLCHAIN:+, toolchain $RUSTUP_TOOLCHAIN})"
+rm -f build/.gatehouse-build-*
+touch_ref="$(mktemp)"
+# shellcheck disable=SC2086
+worker-build --release ${GATEHOUSE_BUILD_ARGS:-}
+[ -f build/worker/shim.mjs ] || { echo "[build] ERROR: build/worker/shim.mjs was not produced" >&2; exit 1; }
+# Stamp with the time the build started, so edits made during the build trigger the next one.
+mkdir -p build
+touch -r "$touch_ref" "$stamp"
+rm -f "$touch_ref"
+echo "[build] built in $(( $(date +%s) - t0 ))s"
+report

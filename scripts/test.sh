@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `npm test`: set up, native Rust tests, wasm32 build, end-to-end tests in workerd.
+# Exits non-zero if any part fails; the output ends with the runners' own summaries.
+#   GATEHOUSE_SKIP_E2E=1   run only the native tests (and the build)
+#   extra arguments replace the e2e file list (e.g. npm test -- tests/e2e/flow.test.mjs)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+bash "$here/setup.sh"
+source "$here/env.sh"
+cd "$GATEHOUSE_ROOT"
+
+log() { printf '[test] %s\n' "$*"; }
+t0=$(date +%s)
+
+# ---- native Rust tests: rustup's own toolchain, host target ----------------------
+log "cargo test (native)"
+native_rc=0
+native_log="$(mktemp)"
+(
+  if [ -n "$GATEHOUSE_NATIVE_TOOLCHAIN" ]; then export RUSTUP_TOOLCHAIN="$GATEHOUSE_NATIVE_TOOLCHAIN"; else unset RUSTUP_TOOLCHAIN; fi
+  cargo test --color never 2>&1
+) | tee "$native_log" || native_rc=$?
+native_summary="$(grep -E '^test result:' "$native_log" || true)"
+rm -f "$native_log"
+
+# ---- wasm32 build ------------------------------------------------------------------
+build_rc=0
+log "building the worker (wasm32)"
+bash scripts/build.sh || build_rc=$?
+
+# ---- end-to-end tests in workerd -----------------------------------------------------
+# Node 22's `node --test` takes files or globs, not a directory: tests are
+# tests/e2e/**/*.test.{mjs,js,cjs}. The harness starts `wrangler dev` itself.
+e2e_rc=0
+e2e_log="$(mktemp)"
+if [ -n "${GATEHOUSE_SKIP_E2E:-}" ]; then
+  log "GATEHOUSE_SKIP_E2E set: skipping the end-to-end tests"
+elif [ "$build_rc" -ne 0 ]; then
+  log "worker build failed: skipping the end-to-end tests"
+elif [ $# -eq 0 ] && [ -z "$(find tests/e2e -name '*.test.mjs' -o -name '*.test.js' -o -name '*.test.cjs' 2>/dev/null | head -n1)" ]; then
+  log "no end-to-end tests (tests/e2e/**/*.test.mjs) yet"
+else
+  [ -f "$GATEHOUSE_PY_REQUIREMENTS" ] && [ ! -x "$GATEHOUSE_VENV/bin/python" ] && log "warning: no python venv at $GATEHOUSE_VENV"
+  log "node --test tests/e2e ($(node --version), wrangler $GATEHOUSE_WRANGLER_VERSION, python venv $GATEHOUSE_VENV)"
+  set +e
+  if [ $# -gt 0 ]; then
+    node --test --test-concurrency=1 --test-reporter=spec "$@" </dev/null 2>&1 | tee "$e2e_log"
+  else
+    node --test --test-concurrency=1 --test-reporter=spec 'tests/e2e/**/*.test.{mjs,js,cjs}' </dev/null 2>&1 | tee "$e2e_log"
+  fi
+  e2e_rc=${PIPESTATUS[0]}
+  set -e
+fi
+
+# ---- verdict, then the runners' own summary lines last ----------------------------
+echo
+log "finished in $(( $(date +%s) - t0 ))s"
+status=0
+[ "$native_rc" -eq 0 ] || { log "FAILED: cargo test (exit $native_rc)"; status=1; }
+[ "$build_rc" -eq 0 ] || { log "FAILED: worker build (exit $build_rc)"; status=1; }
+[ "$e2e_rc" -eq 0 ] || { log "FAILED: end-to-end tests (exit $e2e_rc)"; status=1; }
+[ "$status" -eq 0 ] && log "PASSED"
+if [ -n "$native_summary" ]; then
+  echo "cargo test:"
+  printf '%s\n' "$native_summary"
+fi
+if [ -s "$e2e_log" ]; then
+  echo "node --test (end-to-end):"
+  grep -E '^ℹ (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$e2e_log" || true
+fi
+rm -f "$e2e_log"
+exit "$status"

@@ -1,0 +1,302 @@
+//! The `Store` on Cloudflare D1. Races are settled by SQLite: each claim is
+//! one conditional UPDATE/DELETE and the winner is whoever changed a row.
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use crate::oauth::error::StoreError;
+use crate::oauth::pkce::CodeChallenge;
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::store::*;
+use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
+
+pub struct D1Store {
+    db: D1Database,
+}
+
+impl D1Store {
+    pub fn new(db: D1Database) -> Self {
+        D1Store { db }
+    }
+
+    fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+        self.db.prepare(sql).bind(args).map_err(err)
+    }
+
+    async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
+        let r = self.stmt(sql, args)?.run().await.map_err(err)?;
+        Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
+    }
+
+    async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
+        self.stmt(sql, args)?.first::<T>(None).await.map_err(err)
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+
+fn n(v: i64) -> JsValue {
+    JsValue::from_f64(v as f64)
+}
+
+fn opt(v: Option<&str>) -> JsValue {
+    v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+fn json_list<T: for<'de> Deserialize<'de>>(raw: &str) -> StoreResult<Vec<T>> {
+    serde_json::from_str(raw).map_err(err)
+}
+
+#[derive(Deserialize)]
+struct ClientRow {
+    client_id: String,
+    secret_hash: Option<String>,
+    auth_method: String,
+    redirect_uris: String,
+    grant_types: String,
+    client_name: Option<String>,
+    metadata: String,
+    created_at: i64,
+}
+
+#[derive(Deserialize)]
+struct PendingRow {
+    id: String,
+    client_id: String,
+    redirect_uri: String,
+    state: Option<String>,
+    code_challenge: String,
+    scope: String,
+    resource: String,
+    browser_hash: String,
+    expires_at: i64,
+}
+
+#[derive(Deserialize)]
+struct GrantRow {
+    grant_id: String,
+    client_id: String,
+    subject: String,
+    scope: String,
+    resource: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct CodeRow {
+    code_hash: String,
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    scope: String,
+    resource: String,
+    grant_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RefreshRow {
+    token_hash: String,
+    grant_id: String,
+    client_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: u32,
+}
+
+impl Store for D1Store {
+    async fn create_client(&self, c: &ClientRecord) -> StoreResult<()> {
+        let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
+        self.exec(
+            "INSERT INTO clients (client_id, secret_hash, auth_method, redirect_uris, grant_types, client_name, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                s(c.client_id.as_str()),
+                opt(c.secret_hash.as_ref().map(TokenHash::as_str)),
+                s(c.auth_method.as_str()),
+                s(&serde_json::to_string(&uris).map_err(err)?),
+                s(&serde_json::to_string(&c.grant_types).map_err(err)?),
+                opt(c.client_name.as_deref()),
+                s(&c.metadata.to_string()),
+                n(c.created_at),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
+        let Some(r) = self.first::<ClientRow>("SELECT * FROM clients WHERE client_id = ?1", &[s(id.as_str())]).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ClientRecord {
+            client_id: ClientId::new(r.client_id),
+            secret_hash: r.secret_hash.map(TokenHash::from_stored),
+            auth_method: AuthMethod::parse(&r.auth_method).ok_or_else(|| err("bad auth_method in store"))?,
+            redirect_uris: json_list::<String>(&r.redirect_uris)?.into_iter().map(RedirectUri::from_stored).collect(),
+            grant_types: json_list(&r.grant_types)?,
+            client_name: r.client_name,
+            metadata: serde_json::from_str(&r.metadata).map_err(err)?,
+            created_at: r.created_at,
+        }))
+    }
+
+    async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO pending_authorizations (id, client_id, redirect_uri, state, code_challenge, scope, resource, browser_hash, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            &[
+                s(&p.id),
+                s(p.client_id.as_str()),
+                s(&p.redirect_uri),
+                opt(p.state.as_deref()),
+                s(p.code_challenge.as_str()),
+                s(&p.scope),
+                s(&p.resource),
+                s(p.browser.as_str()),
+                n(p.expires_at),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn pending(&self, id: &str, now: i64) -> StoreResult<Option<PendingAuthorization>> {
+        let row = self
+            .first::<PendingRow>("SELECT * FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(id), n(now)])
+            .await?;
+        Ok(row.map(|r| PendingAuthorization {
+            id: r.id,
+            client_id: ClientId::new(r.client_id),
+            redirect_uri: r.redirect_uri,
+            state: r.state,
+            code_challenge: CodeChallenge::from_stored(r.code_challenge),
+            scope: r.scope,
+            resource: r.resource,
+            browser: TokenHash::from_stored(r.browser_hash),
+            expires_at: r.expires_at,
+        }))
+    }
+
+    async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let changed = self
+            .exec("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(id), n(now)])
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn create_grant(&self, g: &GrantRecord, c: &CodeRecord) -> StoreResult<()> {
+        let grant = self.stmt(
+            "INSERT INTO grants (grant_id, client_id, subject, scope, resource, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[s(g.grant_id.as_str()), s(g.client_id.as_str()), s(g.subject.as_str()), s(&g.scope), s(&g.resource), n(g.created_at)],
+        )?;
+        let code = self.stmt(
+            "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, resource, grant_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                s(c.code_hash.as_str()),
+                s(c.client_id.as_str()),
+                s(&c.redirect_uri),
+                s(c.code_challenge.as_str()),
+                s(&c.scope),
+                s(&c.resource),
+                s(c.grant_id.as_str()),
+                n(c.expires_at),
+            ],
+        )?;
+        // A batch is one transaction: never a code without its grant.
+        self.db.batch(vec![grant, code]).await.map_err(err).map(|_| ())
+    }
+
+    async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>> {
+        let row = self.first::<GrantRow>("SELECT * FROM grants WHERE grant_id = ?1", &[s(id.as_str())]).await?;
+        Ok(row.map(|r| GrantRecord {
+            grant_id: GrantId::new(r.grant_id),
+            client_id: ClientId::new(r.client_id),
+            subject: Subject::new(r.subject),
+            scope: r.scope,
+            resource: r.resource,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }))
+    }
+
+    async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()> {
+        self.exec("UPDATE grants SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL", &[s(id.as_str()), n(now)])
+            .await
+            .map(|_| ())
+    }
+
+    async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
+        let row = self.first::<CodeRow>("SELECT * FROM auth_codes WHERE code_hash = ?1", &[s(hash.as_str())]).await?;
+        Ok(row.map(|r| CodeRecord {
+            code_hash: TokenHash::from_stored(r.code_hash),
+            client_id: ClientId::new(r.client_id),
+            redirect_uri: r.redirect_uri,
+            code_challenge: CodeChallenge::from_stored(r.code_challenge),
+            scope: r.scope,
+            resource: r.resource,
+            grant_id: GrantId::new(r.grant_id),
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        }))
+    }
+
+    async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+        let changed = self
+            .exec(
+                "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                &[s(hash.as_str()), n(now)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[s(r.token_hash.as_str()), s(r.grant_id.as_str()), s(r.client_id.as_str()), n(r.expires_at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>> {
+        let row = self.first::<RefreshRow>("SELECT * FROM refresh_tokens WHERE token_hash = ?1", &[s(hash.as_str())]).await?;
+        Ok(row.map(|r| RefreshRecord {
+            token_hash: TokenHash::from_stored(r.token_hash),
+            grant_id: GrantId::new(r.grant_id),
+            client_id: ClientId::new(r.client_id),
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        }))
+    }
+
+    async fn claim_refresh(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+        let changed = self
+            .exec("UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL", &[s(hash.as_str()), n(now)])
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {
+        let c = self
+            .first::<Count>("SELECT COUNT(*) AS n FROM login_failures WHERE key = ?1 AND at >= ?2", &[s(key), n(since)])
+            .await?;
+        Ok(c.map(|c| c.n).unwrap_or(0))
+    }
+
+    async fn record_login_failure(&self, key: &str, now: i64) -> StoreResult<()> {
+        self.exec("INSERT INTO login_failures (key, at) VALUES (?1, ?2)", &[s(key), n(now)]).await.map(|_| ())
+    }
+}

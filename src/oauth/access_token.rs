@@ -1,0 +1,259 @@
+//! Access tokens: JWTs (RFC 9068 profile, RFC 7519) signed with Ed25519
+//! (RFC 8037 `EdDSA`), verified at the edge without a storage read. The
+//! public key is published as a JWK Set (RFC 7517 §5).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
+use jwt_compact::alg::Ed25519;
+use jwt_compact::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::random::{b64url, b64url_decode};
+use super::resource::Resource;
+
+/// Clock skew tolerated when checking `exp`/`nbf`/`iat`.
+const LEEWAY_SECS: i64 = 30;
+
+/// The gateway's Ed25519 signing key, built from the `SIGNING_KEY` secret (a
+/// base64url 32-byte seed). `Debug` shows only the key id.
+pub struct SigningKey {
+    secret: SecretKey,
+    public: PublicKey,
+    kid: String,
+    seed: [u8; 32],
+}
+
+impl SigningKey {
+    pub fn from_seed_b64(encoded: &str) -> Result<Self, &'static str> {
+        let raw = b64url_decode(encoded.trim_end_matches('=')).ok_or("is not base64url")?;
+        let seed: [u8; 32] = raw.try_into().map_err(|_| "must decode to exactly 32 bytes")?;
+        let pair = KeyPair::try_from_seed(Seed::new(seed)).map_err(|_| "must not be all zeros")?;
+        // RFC 7638-style thumbprint of the public key, shortened: stable across
+        // restarts, changes when the key changes.
+        let kid = b64url(&Sha256::digest(pair.pk.as_ref())[..12]);
+        Ok(SigningKey { secret: pair.sk, public: pair.pk, kid, seed })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// A key for HMACs (cookies, CSRF) derived from the seed with a label, so
+    /// one secret serves both without reusing key material across algorithms.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"gatehouse derive v1\0");
+        h.update(label.as_bytes());
+        h.update([0]);
+        h.update(self.seed);
+        h.finalize().into()
+    }
+
+    /// RFC 7517 JWK Set with the public key.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({
+            "keys": [{
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": b64url(self.public.as_ref()),
+                "kid": self.kid,
+                "alg": "EdDSA",
+                "use": "sig",
+            }]
+        })
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey(kid={}, secret=[redacted])", self.kid)
+    }
+}
+
+/// The claims Gatehouse puts in an access token (RFC 9068 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub jti: String,
+    /// The grant this token came from, for revocation.
+    pub gid: String,
+}
+
+/// A token that passed every check.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub claims: AccessClaims,
+    pub expires_at: i64,
+}
+
+fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
+    let at = Utc.timestamp_opt(now, 0).single().unwrap_or_default();
+    TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || at)
+}
+
+pub fn issue(key: &SigningKey, claims: AccessClaims, now: i64, ttl_secs: i64) -> OAuthResult<String> {
+    let opts = time_options(now);
+    let claims = Claims::new(claims).set_duration_and_issuance(&opts, Duration::seconds(ttl_secs));
+    let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("at+jwt");
+    Ed25519
+        .token(&header, &claims, &key.secret)
+        .map_err(|_| OAuthError::server_error("could not sign the access token"))
+}
+
+/// Verifies signature, algorithm, key id, time window, issuer and audience.
+/// Every failure is `invalid_token` (RFC 6750 §3.1) so clients refresh.
+pub fn verify(
+    key: &SigningKey,
+    token: &str,
+    now: i64,
+    issuer: &str,
+    accepted_audiences: &[Resource],
+) -> OAuthResult<VerifiedToken> {
+    let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidToken, why);
+    if token.len() > 4096 {
+        return Err(invalid("token too long"));
+    }
+    let untrusted = UntrustedToken::new(token).map_err(|_| invalid("malformed token"))?;
+    if untrusted.algorithm() != "EdDSA" {
+        return Err(invalid("unexpected algorithm"));
+    }
+    if untrusted.header().key_id.as_deref().is_some_and(|k| k != key.kid) {
+        return Err(invalid("unknown signing key"));
+    }
+    let verified = Ed25519
+        .validator::<AccessClaims>(&key.public)
+        .validate(&untrusted)
+        .map_err(|_| invalid("bad signature"))?;
+    let opts = time_options(now);
+    let claims = verified.claims();
+    if claims.expiration.is_none() {
+        return Err(invalid("token has no expiry"));
+    }
+    claims.validate_expiration(&opts).map_err(|_| invalid("token expired"))?;
+    if claims.not_before.is_some() {
+        claims.validate_maturity(&opts).map_err(|_| invalid("token not yet valid"))?;
+    }
+    if let Some(iat) = claims.issued_at {
+        if iat.timestamp() > now + LEEWAY_SECS {
+            return Err(invalid("token issued in the future"));
+        }
+    }
+    if claims.custom.iss != issuer {
+        return Err(invalid("token from another issuer"));
+    }
+    let aud = Resource::parse(&claims.custom.aud).map_err(|_| invalid("bad audience"))?;
+    if !accepted_audiences.contains(&aud) {
+        return Err(invalid("token is for another resource"));
+    }
+    Ok(VerifiedToken {
+        claims: claims.custom.clone(),
+        expires_at: claims.expiration.map(|e| e.timestamp()).unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::resource::accepted_resources;
+
+    const ISS: &str = "https://mcp.example.com";
+    const NOW: i64 = 1_800_000_000;
+
+    fn key(byte: u8) -> SigningKey {
+        SigningKey::from_seed_b64(&b64url(&[byte; 32])).unwrap()
+    }
+
+    fn claims() -> AccessClaims {
+        AccessClaims {
+            iss: ISS.into(),
+            sub: "owner".into(),
+            aud: format!("{ISS}/mcp"),
+            client_id: "gh_client".into(),
+            scope: "mcp".into(),
+            jti: "j1".into(),
+            gid: "g1".into(),
+        }
+    }
+
+    fn check(k: &SigningKey, tok: &str, now: i64) -> OAuthResult<VerifiedToken> {
+        verify(k, tok, now, ISS, &accepted_resources(ISS))
+    }
+
+    #[test]
+    fn sign_then_verify_round_trips() {
+        let k = key(7);
+        let tok = issue(&k, claims(), NOW, 3600).unwrap();
+        let v = check(&k, &tok, NOW + 10).unwrap();
+        assert_eq!(v.claims, claims());
+        assert_eq!(v.expires_at, NOW + 3600);
+    }
+
+    #[test]
+    fn expired_and_future_tokens_fail() {
+        let k = key(7);
+        let tok = issue(&k, claims(), NOW, 3600).unwrap();
+        assert_eq!(check(&k, &tok, NOW + 3600 + LEEWAY_SECS + 1).unwrap_err().code, ErrorCode::InvalidToken);
+        assert!(check(&k, &tok, NOW - 3600).is_err());
+    }
+
+    #[test]
+    fn tampered_token_fails() {
+        let k = key(7);
+        let tok = issue(&k, claims(), NOW, 3600).unwrap();
+        let mut parts: Vec<String> = tok.split('.').map(str::to_string).collect();
+        let mut c = claims();
+        c.sub = "attacker".into();
+        let forged = Claims::new(c).set_duration_and_issuance(&time_options(NOW), Duration::seconds(3600));
+        parts[1] = b64url(serde_json::to_string(&forged).unwrap().as_bytes());
+        assert!(check(&k, &parts.join("."), NOW).is_err());
+        assert!(check(&k, &tok[..tok.len() - 3], NOW).is_err());
+        assert!(check(&k, &format!(" {tok}"), NOW).is_err());
+    }
+
+    #[test]
+    fn other_key_alg_none_and_hs256_fail() {
+        let tok = issue(&key(8), claims(), NOW, 3600).unwrap();
+        assert!(check(&key(7), &tok, NOW).is_err());
+
+        let body = b64url(serde_json::to_string(&serde_json::json!({
+            "iss": ISS, "sub": "x", "aud": format!("{ISS}/mcp"), "client_id": "c", "scope": "mcp",
+            "jti": "j", "gid": "g", "exp": NOW + 100, "iat": NOW
+        })).unwrap().as_bytes());
+        let none = format!("{}.{body}.", b64url(br#"{"alg":"none","typ":"JWT"}"#));
+        assert!(check(&key(7), &none, NOW).is_err());
+        let hs = format!("{}.{body}.{}", b64url(br#"{"alg":"HS256"}"#), b64url(&[1u8; 32]));
+        assert!(check(&key(7), &hs, NOW).is_err());
+    }
+
+    #[test]
+    fn wrong_issuer_or_audience_fails() {
+        let k = key(7);
+        let mut c = claims();
+        c.aud = "https://elsewhere.example.com/mcp".into();
+        assert!(check(&k, &issue(&k, c, NOW, 60).unwrap(), NOW).is_err());
+        let mut c = claims();
+        c.iss = "https://evil.example.com".into();
+        assert!(check(&k, &issue(&k, c, NOW, 60).unwrap(), NOW).is_err());
+        let mut c = claims();
+        c.aud = format!("{ISS}/mcp/");
+        assert!(check(&k, &issue(&k, c, NOW, 60).unwrap(), NOW).is_ok(), "trailing slash normalises");
+    }
+
+    #[test]
+    fn bad_seeds_are_refused_and_debug_is_redacted() {
+        assert!(SigningKey::from_seed_b64("short").is_err());
+        assert!(SigningKey::from_seed_b64("!!!!").is_err());
+        assert!(SigningKey::from_seed_b64(&b64url(&[0u8; 32])).is_err(), "all-zero seed must not panic");
+        let k = key(9);
+        assert!(!format!("{k:?}").contains(&b64url(&[9u8; 32])));
+        assert_eq!(k.jwks()["keys"][0]["kid"], k.kid());
+        assert_ne!(k.derive("a"), k.derive("b"));
+    }
+}

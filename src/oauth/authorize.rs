@@ -1,0 +1,196 @@
+//! The authorization endpoint, OAuth 2.1 §4.1.1 with RFC 7636 (PKCE),
+//! RFC 8707 (resource) and RFC 9207 (`iss` in responses), as a list of named
+//! checks. Until the client and redirect URI are validated, every failure is
+//! an error page: redirecting to an unvalidated URI is an open redirector
+//! (RFC 9700 §4.11). After that, failures redirect with `error`, `state`, `iss`.
+
+use super::context::Ctx;
+use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::form::Params;
+use super::http::{HttpRequest, HttpResponse};
+use super::pages::{self, ClientView};
+use super::pkce::CodeChallenge;
+use super::random;
+use super::redirect_uri::RedirectUri;
+use super::resource::{self, Resource};
+use super::scope::Scopes;
+use super::session::{self, Browser};
+use super::store::{ClientRecord, PendingAuthorization, Store};
+use super::types::ClientId;
+
+/// A pending request lives this long: enough to type a password.
+pub const PENDING_TTL: i64 = 10 * 60;
+
+/// An /authorize request that passed every check.
+#[derive(Debug)]
+pub struct ValidRequest {
+    pub client: ClientRecord,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub challenge: CodeChallenge,
+    pub scope: Scopes,
+    pub resource: Resource,
+}
+
+/// Why a request was refused, and how it may be answered.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Client or redirect URI not trusted: show a page, never redirect.
+    Page(OAuthError),
+    /// Redirect to the validated redirect URI with the error.
+    Redirect(String),
+}
+
+/// Builds the redirect back to the client (OAuth 2.1 §4.1.2, RFC 9207 §2).
+pub fn redirect_to_client(registered: &RedirectUri, requested: &str, issuer: &str, state: Option<&str>, result: &[(&str, &str)]) -> String {
+    let mut params: Vec<(&str, &str)> = result.to_vec();
+    if let Some(s) = state {
+        params.push(("state", s));
+    }
+    params.push(("iss", issuer));
+    registered.with_params(requested, &params)
+}
+
+fn check_params(query: &str) -> Result<Params, Refusal> {
+    Params::parse(query.as_bytes()).map_err(Refusal::Page)
+}
+
+async fn check_client<S: Store>(ctx: &Ctx<'_, S>, p: &Params) -> Result<ClientRecord, Refusal> {
+    let id = p.get("client_id").ok_or_else(|| Refusal::Page(OAuthError::invalid_request("client_id is missing")))?;
+    if id.len() > 200 {
+        return Err(Refusal::Page(OAuthError::invalid_client("unknown client_id")));
+    }
+    ctx.store
+        .client(&ClientId::new(id))
+        .await
+        .map_err(|e| Refusal::Page(e.into()))?
+        .ok_or_else(|| Refusal::Page(OAuthError::invalid_client("unknown client_id; the client must register again")))
+}
+
+fn check_redirect_uri(client: &ClientRecord, p: &Params) -> Result<(RedirectUri, String), Refusal> {
+    let mismatch = || Refusal::Page(OAuthError::invalid_request("redirect_uri does not match any URI this client registered"));
+    match p.get("redirect_uri") {
+        Some(requested) => client
+            .redirect_uris
+            .iter()
+            .find(|r| r.matches(requested))
+            .map(|r| (r.clone(), requested.to_string()))
+            .ok_or_else(mismatch),
+        // OAuth 2.1 §4.1.1: optional only when exactly one is registered.
+        None => match client.redirect_uris.as_slice() {
+            [only] => Ok((only.clone(), only.as_str().to_string())),
+            _ => Err(Refusal::Page(OAuthError::invalid_request("redirect_uri is required"))),
+        },
+    }
+}
+
+fn check_response_type(p: &Params) -> OAuthResult<()> {
+    match p.get("response_type") {
+        Some("code") => Ok(()),
+        Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
+        None => Err(OAuthError::invalid_request("response_type is missing")),
+    }
+}
+
+fn check_pkce(p: &Params) -> OAuthResult<CodeChallenge> {
+    CodeChallenge::from_request(p.get("code_challenge"), p.get("code_challenge_method"))
+}
+
+fn check_scope<S>(ctx: &Ctx<'_, S>, p: &Params) -> OAuthResult<Scopes> {
+    Scopes::from_request(p.get("scope"), &ctx.config.scopes)
+}
+
+fn check_resource<S>(ctx: &Ctx<'_, S>, p: &Params) -> OAuthResult<Resource> {
+    resource::check_requested(p.get("resource"), &ctx.issuer)
+}
+
+fn check_state(p: &Params) -> OAuthResult<Option<String>> {
+    match p.get("state") {
+        Some(s) if s.len() > 1000 => Err(OAuthError::invalid_request("state is too long")),
+        s => Ok(s.map(str::to_string)),
+    }
+}
+
+/// Runs every check in order; reading this function is reading the policy.
+pub async fn validate<S: Store>(ctx: &Ctx<'_, S>, query: &str) -> Result<ValidRequest, Refusal> {
+    let p = check_params(query)?;
+    let client = check_client(ctx, &p).await?;
+    let (registered, redirect_uri) = check_redirect_uri(&client, &p)?;
+
+    // From here on the redirect URI is trusted, so errors go back to the client.
+    let state = p.get("state").filter(|s| s.len() <= 1000).map(str::to_string);
+    let to_client = |e: OAuthError| {
+        Refusal::Redirect(redirect_to_client(
+            &registered,
+            &redirect_uri,
+            &ctx.issuer,
+            state.as_deref(),
+            &[("error", e.code.as_str()), ("error_description", &e.description)],
+        ))
+    };
+    let run = || -> OAuthResult<(CodeChallenge, Scopes, Resource, Option<String>)> {
+        check_response_type(&p)?;
+        if !client.grant_types.iter().any(|g| g == "authorization_code") {
+            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use the authorization code grant"));
+        }
+        let challenge = check_pkce(&p)?;
+        let scope = check_scope(ctx, &p)?;
+        let resource = check_resource(ctx, &p)?;
+        let state = check_state(&p)?;
+        Ok((challenge, scope, resource, state))
+    };
+    let (challenge, scope, resource, state) = run().map_err(to_client)?;
+    Ok(ValidRequest { client, redirect_uri, state, challenge, scope, resource })
+}
+
+pub fn client_view<'a>(client: &'a ClientRecord, scopes: &'a str, redirect_host: &'a str) -> ClientView<'a> {
+    ClientView {
+        name: client.client_name.as_deref(),
+        client_id: client.client_id.as_str(),
+        redirect_host,
+        all_loopback: client.redirect_uris.iter().all(RedirectUri::is_loopback),
+        scopes,
+    }
+}
+
+/// `GET /authorize`.
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    let valid = match validate(ctx, &req.query).await {
+        Ok(v) => v,
+        Err(Refusal::Page(e)) => return pages::error_page(e.status(), "This connection request cannot be used", &e.description),
+        Err(Refusal::Redirect(to)) => return HttpResponse::see_other(&to),
+    };
+    match start(ctx, req, valid).await {
+        Ok(r) => r,
+        Err(e) => pages::error_page(e.status(), "Something went wrong", &e.description),
+    }
+}
+
+async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest) -> OAuthResult<HttpResponse> {
+    let browser = Browser::from_request(req)?;
+    let pending = PendingAuthorization {
+        id: random::id("ar_")?,
+        client_id: v.client.client_id.clone(),
+        redirect_uri: v.redirect_uri.clone(),
+        state: v.state.clone(),
+        code_challenge: v.challenge.clone(),
+        scope: v.scope.to_string(),
+        resource: v.resource.as_str().to_string(),
+        browser: browser.hash(),
+        expires_at: ctx.now + PENDING_TTL,
+    };
+    ctx.store.create_pending(&pending).await?;
+    let key = &ctx.config.signing_key;
+    let csrf = session::csrf_token(key, &pending.id, &browser.cookie);
+    let host = RedirectUri::from_stored(v.redirect_uri.clone()).host();
+    let view = client_view(&v.client, &pending.scope, &host);
+    let page = if session::session_subject(key, req, &browser.cookie, ctx.now).is_some() {
+        pages::consent_page(&view, &pending.id, &csrf)
+    } else {
+        pages::login_page(200, &view, &pending.id, &csrf, None)
+    };
+    Ok(match browser.set_cookie_header() {
+        Some(c) => page.with_header("set-cookie", c),
+        None => page,
+    })
+}

@@ -1,0 +1,204 @@
+//! Owner login and consent (MCP security best practices: consent per client;
+//! requirements.md §E). Each POST checks, in order: form body, browser
+//! cookie, pending request of that browser, CSRF token; then does one thing.
+
+use super::authorize::{client_view, redirect_to_client};
+use super::context::Ctx;
+use super::error::{OAuthError, OAuthResult};
+use super::form::{is_form_content_type, Params};
+use super::http::{HttpRequest, HttpResponse};
+use super::pages;
+use super::random;
+use super::redirect_uri::RedirectUri;
+use super::session;
+use super::store::{ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, Store};
+use super::types::{GrantId, Secret, Subject};
+
+/// Authorization codes live 60 s (requirements.md §D).
+pub const CODE_TTL: i64 = 60;
+/// Wrong passwords allowed per client IP per window before refusing.
+pub const MAX_LOGIN_FAILURES: u32 = 5;
+pub const LOGIN_WINDOW: i64 = 15 * 60;
+/// The single owner's subject until upstream identity providers exist.
+pub const OWNER_SUBJECT: &str = "owner";
+
+/// A checked form post for one pending request.
+struct FormPost {
+    params: Params,
+    browser: Secret,
+    pending: PendingAuthorization,
+    client: ClientRecord,
+}
+
+fn expired_page() -> HttpResponse {
+    pages::error_page(
+        400,
+        "This sign-in request has expired",
+        "It was already used, or it is more than 10 minutes old. Start connecting again from your MCP client.",
+    )
+}
+
+fn fail_page(e: OAuthError) -> HttpResponse {
+    pages::error_page(e.status(), "Something went wrong", &e.description)
+}
+
+/// Loads and checks the pending request a form or link refers to.
+async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, check_csrf: bool) -> Result<FormPost, HttpResponse> {
+    let browser = session::Browser::existing(req).ok_or_else(|| {
+        pages::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
+    })?;
+    let id = params.get("request").ok_or_else(expired_page)?.to_string();
+    let pending = ctx.store.pending(&id, ctx.now).await.map_err(|e| fail_page(e.into()))?.ok_or_else(expired_page)?;
+    if pending.browser != browser.hash() {
+        return Err(pages::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
+    }
+    if check_csrf {
+        let ok = params.get("csrf").is_some_and(|t| session::csrf_valid(&ctx.config.signing_key, &id, &browser, t));
+        if !ok {
+            return Err(pages::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Start again from your MCP client."));
+        }
+    }
+    let client = ctx
+        .store
+        .client(&pending.client_id)
+        .await
+        .map_err(|e| fail_page(e.into()))?
+        .ok_or_else(|| pages::error_page(400, "Unknown client", "The client that asked for access no longer exists."))?;
+    Ok(FormPost { params, browser, pending, client })
+}
+
+fn parse_form(req: &HttpRequest) -> Result<Params, HttpResponse> {
+    if !is_form_content_type(req.header("content-type")) {
+        return Err(pages::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
+    }
+    Params::parse(&req.body).map_err(|e| pages::error_page(400, "Bad request", &e.description))
+}
+
+fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {
+    let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
+    let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
+    let view = client_view(&post.client, &post.pending.scope, &host);
+    pages::login_page(status, &view, &post.pending.id, &csrf, error)
+}
+
+/// `POST /login`: checks the owner password, then 303 to the consent page.
+pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    let post = match parse_form(req) {
+        Ok(p) => match load(ctx, req, p, true).await {
+            Ok(post) => post,
+            Err(page) => return page,
+        },
+        Err(page) => return page,
+    };
+    match check_password(ctx, req, &post).await {
+        Ok(true) => {
+            let subject = Subject::new(OWNER_SUBJECT);
+            let cookie = session::session_cookie(&ctx.config.signing_key, &subject, &post.browser, ctx.now);
+            HttpResponse::see_other(&format!("/consent?request={}", post.pending.id)).with_header("set-cookie", cookie)
+        }
+        Ok(false) => login_again(ctx, &post, 401, Some("That password is not right.")),
+        Err(e) if e.status() == 429 => login_again(ctx, &post, 429, Some(&e.description)),
+        Err(e) => fail_page(e),
+    }
+}
+
+async fn check_password<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, post: &FormPost) -> OAuthResult<bool> {
+    let key = format!("login:{}", req.client_ip());
+    let failures = ctx.store.login_failures_since(&key, ctx.now - LOGIN_WINDOW).await?;
+    if failures >= MAX_LOGIN_FAILURES {
+        return Err(OAuthError::new(
+            super::error::ErrorCode::TooManyRequests,
+            "Too many wrong passwords. Wait 15 minutes and try again.",
+        ));
+    }
+    let given = post.params.get("password").unwrap_or("");
+    if ctx.config.owner_password.ct_eq(given) {
+        Ok(true)
+    } else {
+        ctx.store.record_login_failure(&key, ctx.now).await?;
+        Ok(false)
+    }
+}
+
+/// `GET /consent`: the consent page for a logged-in owner.
+pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    let params = match Params::parse(req.query.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return pages::error_page(400, "Bad request", &e.description),
+    };
+    let post = match load(ctx, req, params, false).await {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
+    let key = &ctx.config.signing_key;
+    if session::session_subject(key, req, &post.browser, ctx.now).is_none() {
+        return login_again(ctx, &post, 200, None);
+    }
+    let csrf = session::csrf_token(key, &post.pending.id, &post.browser);
+    let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
+    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf)
+}
+
+/// `POST /consent`: approve issues a code, deny returns `access_denied`;
+/// either way the pending request is consumed once, so a replay does nothing.
+pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    let post = match parse_form(req) {
+        Ok(p) => match load(ctx, req, p, true).await {
+            Ok(post) => post,
+            Err(page) => return page,
+        },
+        Err(page) => return page,
+    };
+    let Some(subject) = session::session_subject(&ctx.config.signing_key, req, &post.browser, ctx.now) else {
+        return login_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
+    };
+    let approve = match post.params.get("decision") {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => return pages::error_page(400, "Bad request", "Choose Allow or Deny."),
+    };
+    match finish(ctx, &post, subject, approve).await {
+        Ok(r) => r,
+        Err(e) => fail_page(e),
+    }
+}
+
+async fn finish<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost, subject: Subject, approve: bool) -> OAuthResult<HttpResponse> {
+    let p = &post.pending;
+    if !ctx.store.consume_pending(&p.id, ctx.now).await? {
+        return Ok(expired_page());
+    }
+    let registered = post
+        .client
+        .redirect_uris
+        .iter()
+        .find(|r| r.matches(&p.redirect_uri))
+        .ok_or_else(|| OAuthError::invalid_request("the redirect URI is no longer registered"))?;
+    let back = |result: &[(&str, &str)]| redirect_to_client(registered, &p.redirect_uri, &ctx.issuer, p.state.as_deref(), result);
+    if !approve {
+        return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
+    }
+    let code = random::secret()?;
+    let grant = GrantRecord {
+        grant_id: GrantId::new(random::id("gr_")?),
+        client_id: p.client_id.clone(),
+        subject,
+        scope: p.scope.clone(),
+        resource: p.resource.clone(),
+        created_at: ctx.now,
+        revoked_at: None,
+    };
+    let record = CodeRecord {
+        code_hash: code.hash(),
+        client_id: p.client_id.clone(),
+        redirect_uri: p.redirect_uri.clone(),
+        code_challenge: p.code_challenge.clone(),
+        scope: p.scope.clone(),
+        resource: p.resource.clone(),
+        grant_id: grant.grant_id.clone(),
+        expires_at: ctx.now + CODE_TTL,
+        used_at: None,
+    };
+    ctx.store.create_grant(&grant, &record).await?;
+    Ok(HttpResponse::see_other(&back(&[("code", code.expose())])))
+}

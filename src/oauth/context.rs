@@ -1,0 +1,11 @@
+//! What every endpoint is handed: configuration, storage, the issuer this
+//! request speaks for, and the current time (passed in so tests control it).
+
+use super::config::Config;
+
+pub struct Ctx<'a, S> {
+    pub config: &'a Config,
+    pub store: &'a S,
+    pub issuer: String,
+    pub now: i64,
+}

@@ -1,0 +1,93 @@
+//! Plain request and response values that the endpoints speak, so the
+//! protocol core never touches `worker` types.
+
+use super::error::OAuthError;
+
+/// Largest request body an OAuth endpoint reads.
+pub const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    /// Raw query string without `?`.
+    pub query: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The origin the request arrived on, e.g. `http://127.0.0.1:8787`.
+    pub origin: String,
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.header("cookie")?
+            .split(';')
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+
+    pub fn client_ip(&self) -> &str {
+        self.header("cf-connecting-ip").unwrap_or("unknown")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn new(status: u16, content_type: &str, body: impl Into<String>) -> Self {
+        HttpResponse { status, headers: vec![("content-type".into(), content_type.into())], body: body.into() }
+    }
+
+    /// JSON that may hold a token or a secret: never cached (RFC 6749 §5.1).
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Self::new(status, "application/json", value.to_string()).no_store()
+    }
+
+    pub fn oauth_error(e: &OAuthError) -> Self {
+        Self::new(e.status(), "application/json", e.to_json()).no_store()
+    }
+
+    pub fn html(status: u16, body: String) -> Self {
+        Self::new(status, "text/html; charset=utf-8", body).no_store()
+    }
+
+    /// 303 See Other: after a form POST the browser must GET the target
+    /// (requirements.md §D: 303, not 307).
+    pub fn see_other(location: &str) -> Self {
+        let mut r = Self::new(303, "text/plain; charset=utf-8", "");
+        r.headers.push(("location".into(), location.into()));
+        r.no_store()
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn no_store(self) -> Self {
+        self.with_header("cache-control", "no-store").with_header("pragma", "no-cache")
+    }
+}
+
+impl HttpResponse {
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+}

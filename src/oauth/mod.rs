@@ -1,0 +1,36 @@
+//! The protocol core. Each module maps to one concept and names its RFC.
+
+pub mod access_token;
+pub mod authorize;
+pub mod config;
+pub mod consent;
+pub mod context;
+pub mod error;
+pub mod form;
+pub mod http;
+pub mod metadata;
+pub mod pages;
+pub mod pkce;
+pub mod random;
+pub mod redirect_uri;
+pub mod register;
+pub mod resource;
+pub mod scope;
+pub mod session;
+pub mod store;
+pub mod token;
+pub mod types;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+/// A fixed configuration for native tests.
+#[cfg(test)]
+pub(crate) fn testing_config() -> config::Config {
+    config::Config::from_lookup(|k| match k {
+        "SIGNING_KEY" => Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc".into()),
+        "OWNER_PASSWORD" => Some("correct horse battery".into()),
+        _ => None,
+    })
+    .expect("test config is valid")
+}

@@ -1,0 +1,138 @@
+//! The HTML the owner sees: login, consent and error pages. Everything a
+//! client chose (name, URIs) is escaped and marked unverified; pages load no
+//! third-party resources, run no script and refuse to be framed
+//! (requirements.md §E, RFC 9700 §4.16).
+
+use html_escape::encode_safe;
+
+use super::http::HttpResponse;
+
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}\
+h1{font-size:1.3rem}.box{border:1px solid #ccc;border-radius:8px;padding:1rem 1.2rem}\
+.warn{background:#fff4e5;border:1px solid #f0b060;border-radius:6px;padding:.6rem .8rem}\
+.err{color:#a00}.muted{color:#666;font-size:.9rem}code{background:#f3f3f3;padding:0 .2rem}\
+button,input{font-size:1rem;padding:.4rem .8rem;margin:.3rem .3rem .3rem 0}";
+
+/// Wraps a body in the page frame with the security headers every page sends.
+pub fn page(status: u16, title: &str, body: &str) -> HttpResponse {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta name=\"referrer\" content=\"no-referrer\"><title>{} · Gatehouse</title>\
+<style>{STYLE}</style></head><body>{body}</body></html>",
+        encode_safe(title)
+    );
+    HttpResponse::html(status, html)
+        .with_header("content-security-policy", CSP)
+        .with_header("x-frame-options", "DENY")
+        .with_header("referrer-policy", "no-referrer")
+}
+
+/// An error shown instead of redirecting, where redirecting would be unsafe.
+pub fn error_page(status: u16, title: &str, message: &str) -> HttpResponse {
+    page(
+        status,
+        title,
+        &format!(
+            "<h1>{}</h1><p class=\"err\">{}</p><p class=\"muted\">You can close this window and try connecting again from your MCP client.</p>",
+            encode_safe(title),
+            encode_safe(message)
+        ),
+    )
+}
+
+/// What the owner is told about the client asking for access.
+pub struct ClientView<'a> {
+    pub name: Option<&'a str>,
+    pub client_id: &'a str,
+    pub redirect_host: &'a str,
+    pub all_loopback: bool,
+    pub scopes: &'a str,
+}
+
+fn client_summary(c: &ClientView<'_>) -> String {
+    let name = match c.name {
+        Some(n) => format!("<strong>{}</strong> <span class=\"muted\">(name chosen by the client, unverified)</span>", encode_safe(n)),
+        None => format!("an unnamed client <code>{}</code>", encode_safe(c.client_id)),
+    };
+    let mut s = format!(
+        "<p>{name}</p><p>After you decide, your browser goes to <strong>{}</strong>.</p>",
+        encode_safe(c.redirect_host)
+    );
+    if c.all_loopback {
+        s.push_str("<p class=\"warn\">This client only redirects to this computer (a local program). Approve only if you just started connecting it yourself.</p>");
+    }
+    s
+}
+
+fn hidden(name: &str, value: &str) -> String {
+    format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
+}
+
+pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>) -> HttpResponse {
+    let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
+    let body = format!(
+        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}\
+<form method=\"post\" action=\"/login\">{}{}\
+<p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>\
+<p><button type=\"submit\">Sign in</button></p></form>",
+        client_summary(client),
+        hidden("request", request_id),
+        hidden("csrf", csrf),
+    );
+    page(status, "Sign in", &body)
+}
+
+pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str) -> HttpResponse {
+    let body = format!(
+        "<h1>Allow access to your MCP server?</h1><div class=\"box\">{}\
+<p>It will be able to use: <code>{}</code></p></div>\
+<form method=\"post\" action=\"/consent\">{}{}\
+<p><button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
+<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>",
+        client_summary(client),
+        encode_safe(client.scopes),
+        hidden("request", request_id),
+        hidden("csrf", csrf),
+    );
+    page(200, "Allow access", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view<'a>(name: &'a str) -> ClientView<'a> {
+        ClientView { name: Some(name), client_id: "gh_x", redirect_host: "claude.ai", all_loopback: false, scopes: "mcp" }
+    }
+
+    #[test]
+    fn client_supplied_html_is_inert() {
+        let r = consent_page(&view("<script>alert(1)</script><img src=x onerror=alert(2)>"), "r\"1", "c");
+        assert!(!r.body.contains("<script>"));
+        assert!(!r.body.contains("<img"));
+        assert!(r.body.contains("&lt;script&gt;"));
+        assert!(!r.body.contains("value=\"r\"1\""));
+        assert!(r.body.contains("unverified"));
+    }
+
+    #[test]
+    fn every_page_refuses_framing() {
+        for r in [consent_page(&view("x"), "r", "c"), login_page(200, &view("x"), "r", "c", None), error_page(400, "t", "m")] {
+            assert_eq!(r.header("x-frame-options"), Some("DENY"));
+            assert!(r.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+            assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+            assert_eq!(r.header("cache-control"), Some("no-store"));
+        }
+    }
+
+    #[test]
+    fn loopback_only_clients_get_a_warning() {
+        let mut v = view("Local");
+        v.all_loopback = true;
+        assert!(consent_page(&v, "r", "c").body.contains("class=\"warn\""));
+        assert!(!consent_page(&view("Remote"), "r", "c").body.contains("class=\"warn\""));
+    }
+}

@@ -1,0 +1,248 @@
+//! Dynamic Client Registration, RFC 7591 §2 (metadata) and §3 (endpoint).
+//! Claude registers on every connection, so this is cheap and permissive about
+//! fields it does not use, and strict about everything that is security-relevant.
+
+use serde_json::{Map, Value};
+
+use super::context::Ctx;
+use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::form::is_json_content_type;
+use super::http::{HttpRequest, HttpResponse};
+use super::random;
+use super::redirect_uri::RedirectUri;
+use super::scope::Scopes;
+use super::store::{AuthMethod, ClientRecord, Store};
+use super::types::ClientId;
+
+const MAX_REDIRECT_URIS: usize = 20;
+const MAX_TEXT: usize = 200;
+const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+
+/// Registration metadata that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    pub redirect_uris: Vec<RedirectUri>,
+    pub auth_method: AuthMethod,
+    pub grant_types: Vec<String>,
+    pub client_name: Option<String>,
+    /// Every accepted field, as it will be echoed back (never `null`).
+    pub echoed: Map<String, Value>,
+}
+
+fn bad(why: impl Into<String>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClientMetadata, why)
+}
+
+/// Validates a registration request body (RFC 7591 §2).
+pub fn validate(body: &[u8], supported_scopes: &Scopes) -> OAuthResult<Registration> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| bad("the body must be a JSON object"))?;
+    let Value::Object(input) = value else { return Err(bad("the body must be a JSON object")) };
+    // A `null` field means "not given" (the TypeScript SDK sends some).
+    let field = |name: &str| input.get(name).filter(|v| !v.is_null());
+    let mut echoed = Map::new();
+
+    let redirect_uris = match field("redirect_uris") {
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_REDIRECT_URIS => items
+            .iter()
+            .map(|v| v.as_str().ok_or_else(|| bad("redirect_uris must be strings")).and_then(|s| RedirectUri::parse(s)))
+            .collect::<OAuthResult<Vec<_>>>()?,
+        Some(_) => return Err(OAuthError::new(ErrorCode::InvalidRedirectUri, format!("redirect_uris must be an array of 1 to {MAX_REDIRECT_URIS} URIs"))),
+        None => return Err(OAuthError::new(ErrorCode::InvalidRedirectUri, "redirect_uris is required")),
+    };
+    echoed.insert("redirect_uris".into(), Value::from(redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>()));
+
+    // RFC 7591 defaults to client_secret_basic, but MCP clients that omit the
+    // field are public clients; answering with a secret they never send would
+    // fail their first token request. The response states what was registered.
+    let auth_method = match field("token_endpoint_auth_method") {
+        None => AuthMethod::None,
+        Some(v) => v
+            .as_str()
+            .and_then(AuthMethod::parse)
+            .ok_or_else(|| bad("token_endpoint_auth_method must be none, client_secret_post or client_secret_basic"))?,
+    };
+    echoed.insert("token_endpoint_auth_method".into(), auth_method.as_str().into());
+
+    let grant_types = match field("grant_types") {
+        None => GRANT_TYPES.iter().map(|s| s.to_string()).collect(),
+        Some(v) => string_list(v, "grant_types")?,
+    };
+    if !grant_types.iter().all(|g| GRANT_TYPES.contains(&g.as_str())) || !grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(bad("grant_types must include authorization_code and may include refresh_token"));
+    }
+    echoed.insert("grant_types".into(), Value::from(grant_types.clone()));
+
+    if let Some(v) = field("response_types") {
+        let rts = string_list(v, "response_types")?;
+        if rts.iter().any(|r| r != "code") {
+            return Err(bad("response_types may only contain \"code\""));
+        }
+    }
+    echoed.insert("response_types".into(), Value::from(vec!["code"]));
+
+    let client_name = match field("client_name") {
+        None => None,
+        Some(v) => Some(text(v, "client_name")?),
+    };
+    if let Some(n) = &client_name {
+        echoed.insert("client_name".into(), n.clone().into());
+    }
+    for name in ["client_uri", "logo_uri", "tos_uri", "policy_uri"] {
+        if let Some(v) = field(name) {
+            echoed.insert(name.into(), web_url(v, name)?.into());
+        }
+    }
+    for name in ["software_id", "software_version"] {
+        if let Some(v) = field(name) {
+            echoed.insert(name.into(), text(v, name)?.into());
+        }
+    }
+    if let Some(v) = field("contacts") {
+        let list = string_list(v, "contacts")?;
+        if list.len() > 10 || list.iter().any(|c| c.chars().count() > MAX_TEXT) {
+            return Err(bad("contacts must be at most 10 short strings"));
+        }
+        echoed.insert("contacts".into(), Value::from(list));
+    }
+    if let Some(v) = field("application_type") {
+        match v.as_str() {
+            Some(t @ ("web" | "native")) => {
+                echoed.insert("application_type".into(), t.into());
+            }
+            _ => return Err(bad("application_type must be web or native")),
+        }
+    }
+    // Unknown scopes are dropped rather than refused: clients copy scope lists
+    // from other servers, and the token request is checked strictly anyway.
+    let wanted = field("scope").and_then(Value::as_str).unwrap_or("");
+    let kept: Vec<&str> = wanted.split_whitespace().filter(|s| supported_scopes.iter().any(|x| x == *s)).collect();
+    let scope = if kept.is_empty() { supported_scopes.to_string() } else { Scopes::from_config(&kept.join(" ")).to_string() };
+    echoed.insert("scope".into(), scope.into());
+
+    Ok(Registration { redirect_uris, auth_method, grant_types, client_name, echoed })
+}
+
+fn text(v: &Value, name: &str) -> OAuthResult<String> {
+    match v.as_str() {
+        Some(s) if s.chars().count() <= MAX_TEXT && !s.chars().any(char::is_control) => Ok(s.to_string()),
+        _ => Err(bad(format!("{name} must be a string of at most {MAX_TEXT} characters"))),
+    }
+}
+
+fn string_list(v: &Value, name: &str) -> OAuthResult<Vec<String>> {
+    v.as_array()
+        .filter(|a| a.len() <= 20)
+        .and_then(|a| a.iter().map(|x| x.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| bad(format!("{name} must be an array of strings")))
+}
+
+fn web_url(v: &Value, name: &str) -> OAuthResult<String> {
+    let s = v.as_str().ok_or_else(|| bad(format!("{name} must be a URL string")))?;
+    match url::Url::parse(s) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() && s.len() <= 2000 => Ok(s.to_string()),
+        _ => Err(bad(format!("{name} must be an http(s) URL"))),
+    }
+}
+
+/// `POST /register`.
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    match register(ctx, req).await {
+        Ok(resp) => resp,
+        Err(e) => HttpResponse::oauth_error(&e),
+    }
+}
+
+async fn register<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<HttpResponse> {
+    if !is_json_content_type(req.header("content-type")) {
+        return Err(bad("Content-Type must be application/json"));
+    }
+    let reg = validate(&req.body, &ctx.config.scopes)?;
+    let client_id = ClientId::new(random::id("gh_")?);
+    let secret = match reg.auth_method {
+        AuthMethod::None => None,
+        _ => Some(random::secret()?),
+    };
+    let mut metadata = reg.echoed;
+    metadata.insert("client_id".into(), client_id.as_str().into());
+    metadata.insert("client_id_issued_at".into(), ctx.now.into());
+    let record = ClientRecord {
+        client_id,
+        secret_hash: secret.as_ref().map(|s| s.hash()),
+        auth_method: reg.auth_method,
+        redirect_uris: reg.redirect_uris,
+        grant_types: reg.grant_types,
+        client_name: reg.client_name,
+        metadata: Value::Object(metadata.clone()),
+        created_at: ctx.now,
+    };
+    ctx.store.create_client(&record).await?;
+    // The secret is shown once, here, and stored only hashed.
+    if let Some(s) = &secret {
+        metadata.insert("client_secret".into(), s.expose().into());
+        metadata.insert("client_secret_expires_at".into(), 0.into());
+    }
+    Ok(HttpResponse::json(201, &Value::Object(metadata)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes() -> Scopes {
+        Scopes::from_config("mcp")
+    }
+
+    #[test]
+    fn typical_public_client_registers() {
+        let body = br#"{"redirect_uris":["http://localhost:3000/callback"],"client_name":"Claude Code","token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"logo_uri":null}"#;
+        let r = validate(body, &scopes()).unwrap();
+        assert_eq!(r.auth_method, AuthMethod::None);
+        assert_eq!(r.client_name.as_deref(), Some("Claude Code"));
+        assert!(!r.echoed.values().any(Value::is_null));
+        assert!(!r.echoed.contains_key("logo_uri"));
+        assert_eq!(r.echoed["redirect_uris"][0], "http://localhost:3000/callback");
+    }
+
+    #[test]
+    fn omitted_auth_method_means_public() {
+        let r = validate(br#"{"redirect_uris":["https://claude.ai/api/mcp/auth_callback"]}"#, &scopes()).unwrap();
+        assert_eq!(r.auth_method, AuthMethod::None);
+        assert_eq!(r.echoed["scope"], "mcp");
+    }
+
+    #[test]
+    fn bad_metadata_is_refused_with_the_right_code() {
+        let cases: &[(&[u8], ErrorCode)] = &[
+            (b"not json", ErrorCode::InvalidClientMetadata),
+            (b"[]", ErrorCode::InvalidClientMetadata),
+            (br#"{}"#, ErrorCode::InvalidRedirectUri),
+            (br#"{"redirect_uris":[]}"#, ErrorCode::InvalidRedirectUri),
+            (br#"{"redirect_uris":"https://a.example/cb"}"#, ErrorCode::InvalidRedirectUri),
+            (br#"{"redirect_uris":["javascript:alert(1)"]}"#, ErrorCode::InvalidRedirectUri),
+            (br#"{"redirect_uris":["https://a.example/cb#x"]}"#, ErrorCode::InvalidRedirectUri),
+            (br#"{"redirect_uris":["http://a.example/cb"]}"#, ErrorCode::InvalidRedirectUri),
+            (br#"{"redirect_uris":[5]}"#, ErrorCode::InvalidClientMetadata),
+            (br#"{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}"#, ErrorCode::InvalidClientMetadata),
+            (br#"{"redirect_uris":["https://a.example/cb"],"grant_types":["client_credentials"]}"#, ErrorCode::InvalidClientMetadata),
+            (br#"{"redirect_uris":["https://a.example/cb"],"response_types":["token"]}"#, ErrorCode::InvalidClientMetadata),
+            (br#"{"redirect_uris":["https://a.example/cb"],"logo_uri":"javascript:alert(1)"}"#, ErrorCode::InvalidClientMetadata),
+            (br#"{"redirect_uris":["https://a.example/cb"],"client_name":{"x":1}}"#, ErrorCode::InvalidClientMetadata),
+        ];
+        for (body, code) in cases {
+            let e = validate(body, &scopes()).unwrap_err();
+            assert_eq!(e.code, *code, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn deeply_nested_json_is_an_error_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(validate(deep.as_bytes(), &scopes()).is_err());
+    }
+
+    #[test]
+    fn unknown_scopes_are_dropped() {
+        let r = validate(br#"{"redirect_uris":["https://a.example/cb"],"scope":"openid mcp"}"#, &scopes()).unwrap();
+        assert_eq!(r.echoed["scope"], "mcp");
+    }
+}

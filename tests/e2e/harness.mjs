@@ -1,0 +1,239 @@
+// End-to-end harness: the demo MCP origin (demo/origin.mjs) plus the Gatehouse worker in
+// workerd (`wrangler dev` with local D1), both on 127.0.0.1 and free ports.
+//
+// The worker must already be built (`bash scripts/build.sh` -> build/worker/shim.mjs; npm
+// test does it). The harness snapshots build/ into a temporary directory and runs wrangler
+// from a generated config there, derived from wrangler.toml without its [build] command
+// (which would otherwise rebuild, and watch src/, on every start) and with absolute paths.
+// Secrets (SIGNING_KEY, OWNER_PASSWORD) go to wrangler in an --env-file, not on the command
+// line. restart() stops and starts the worker on the same port and local D1 state.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+const START_TIMEOUT_MS = 120_000; // wrangler's first start is slow on 2 cores
+const STOP_TIMEOUT_MS = 10_000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+function tail(file, lines = 60) {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Environment for wrangler: unattended, no telemetry, no network lookups. */
+function wranglerEnv(dir) {
+  return {
+    ...process.env,
+    CI: 'true',
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_SEND_ERROR_REPORTS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_LOG_PATH: join(dir, 'wrangler-logs'),
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+  };
+}
+
+/** Spawns a process in its own process group with stdin from /dev/null, output to `log`. */
+function spawnLogged(cmd, args, { env, cwd, log }) {
+  const fd = openSync(log, 'a');
+  try {
+    return spawn(cmd, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function runToEnd(cmd, args, opts, timeoutMs) {
+  const child = spawnLogged(cmd, args, opts);
+  const exited = new Promise((res) => child.once('exit', (code, sig) => res(code ?? sig)));
+  const timer = sleep(timeoutMs).then(() => 'timeout');
+  const rc = await Promise.race([exited, timer]);
+  if (rc === 'timeout') await killGroup(child);
+  return rc;
+}
+
+async function killGroup(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((res) => child.once('exit', res));
+  const signal = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  if ((await Promise.race([exited.then(() => 'exit'), sleep(STOP_TIMEOUT_MS)])) !== 'exit') {
+    signal('SIGKILL');
+    await Promise.race([exited, sleep(STOP_TIMEOUT_MS)]);
+  }
+}
+
+/** Polls `url` until it answers (any HTTP status) or `deadline` passes. */
+async function waitForHttp(url, deadline, isDead) {
+  let lastErr;
+  while (Date.now() < deadline) {
+    if (isDead()) throw new Error('process exited before it was ready');
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await r.arrayBuffer();
+      return r.status;
+    } catch (e) {
+      lastErr = e;
+    }
+    await sleep(250);
+  }
+  throw new Error(`no answer from ${url} within the time limit (${lastErr?.cause?.code ?? lastErr?.message})`);
+}
+
+async function startOrigin(dir) {
+  const log = join(dir, 'origin.log');
+  const child = spawnLogged(process.execPath, [join(ROOT, 'demo/origin.mjs')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0' },
+    log,
+  });
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const m = /demo origin listening on (http:\/\/127\.0\.0\.1:(\d+))\/mcp/.exec(tail(log, 20));
+    if (m) return { child, base: m[1], log };
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  await killGroup(child);
+  throw new Error(`demo origin did not start. ${log}:\n${tail(log)}`);
+}
+
+/** A wrangler config for the tests: wrangler.toml minus [build], with absolute paths. */
+async function writeTestConfig(dir, buildDir) {
+  const { experimental_readRawConfig } = await import('wrangler');
+  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
+  const config = structuredClone(rawConfig);
+  delete config.build;
+  const main = join(dir, 'build', (config.main ?? 'build/worker/shim.mjs').replace(/^(\.\/)?build\//, ''));
+  config.main = main;
+  config.d1_databases = (config.d1_databases ?? []).map((db) => ({
+    ...db,
+    migrations_dir: resolve(ROOT, db.migrations_dir ?? 'migrations'),
+  }));
+  if (!existsSync(join(buildDir, 'worker/shim.mjs'))) {
+    throw new Error(`the worker is not built (${buildDir}/worker/shim.mjs missing): run bash scripts/build.sh`);
+  }
+  cpSync(buildDir, join(dir, 'build'), { recursive: true });
+  const path = join(dir, 'wrangler.json');
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+/**
+ * Starts the demo origin and the worker. Returns
+ *   { base, mcpUrl, password, originBase, seen(), restart(), stop(), logTail() }.
+ * On a failed start it throws with the tail of wrangler's output.
+ */
+export async function startHarness({ name = 'e2e' } = {}) {
+  const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(dir, { recursive: true });
+  const persist = join(dir, 'state');
+  const wranglerLog = join(dir, 'wrangler.log');
+  const password = `owner-${randomBytes(12).toString('base64url')}`;
+  const envFile = join(dir, 'secrets.env');
+  writeFileSync(
+    envFile,
+    `SIGNING_KEY=${randomBytes(32).toString('base64url')}\nOWNER_PASSWORD=${password}\n`,
+    { mode: 0o600 },
+  );
+
+  const origin = await startOrigin(dir);
+  let worker = null;
+  const h = {
+    dir,
+    password,
+    originBase: origin.base,
+    originMcpUrl: `${origin.base}/mcp`,
+    base: null,
+    mcpUrl: null,
+    logFile: wranglerLog,
+    logTail: (n) => tail(wranglerLog, n),
+    /** Headers of every request the origin received, oldest first. */
+    async seen() {
+      const r = await fetch(`${origin.base}/__seen`, { signal: AbortSignal.timeout(5_000) });
+      return r.json();
+    },
+  };
+
+  try {
+    const config = await writeTestConfig(dir, process.env.GATEHOUSE_E2E_BUILD_DIR || join(ROOT, 'build'));
+    const port = await freePort();
+    const inspectorPort = await freePort();
+    h.base = `http://127.0.0.1:${port}`;
+    h.mcpUrl = `${h.base}/mcp`;
+    const env = wranglerEnv(dir);
+    const opts = { cwd: dir, env, log: wranglerLog };
+
+    writeFileSync(wranglerLog, `# wrangler d1 migrations apply (${new Date().toISOString()})\n`);
+    const rc = await runToEnd(
+      process.execPath,
+      [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist, '-c', config],
+      opts,
+      90_000,
+    );
+    if (rc !== 0) throw new Error(`wrangler d1 migrations apply failed (${rc})`);
+
+    const startWorker = async () => {
+      writeFileSync(wranglerLog, `\n# wrangler dev (${new Date().toISOString()})\n`, { flag: 'a' });
+      worker = spawnLogged(
+        process.execPath,
+        [
+          WRANGLER, 'dev', '-c', config,
+          '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+          '--persist-to', persist, '--env-file', envFile,
+          '--var', `ORIGIN_URL:${h.originMcpUrl}`,
+          '--log-level', 'info', '--show-interactive-dev-session=false',
+        ],
+        opts,
+      );
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      await waitForHttp(`${h.base}/.well-known/oauth-authorization-server`, deadline, () => worker.exitCode !== null);
+    };
+    h.restart = async () => {
+      await killGroup(worker);
+      await startWorker();
+    };
+    h.stop = async () => {
+      await killGroup(worker);
+      await killGroup(origin.child);
+      if (!process.env.GATEHOUSE_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+    };
+    await startWorker();
+    return h;
+  } catch (err) {
+    await killGroup(worker);
+    await killGroup(origin.child);
+    err.message =
+      `harness failed to start: ${err.message}\n` +
+      `--- tail of ${wranglerLog} ---\n${tail(wranglerLog)}\n--- end of wrangler log ---`;
+    throw err;
+  }
+}

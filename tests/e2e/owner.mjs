@@ -1,0 +1,150 @@
+// Plays the owner in the browser, headlessly: follows an authorization URL through
+// Gatehouse's login and consent pages and returns where the browser would be sent next
+// (the client's redirect URI with code, state and iss).
+//
+// Deliberately generic, like a browser: it knows no page, only HTML forms. On a page with a
+// POST form it submits the form's hidden fields, fills an input named `password`, and presses
+// the `decision` button with the chosen value if the form has one; it follows redirects while
+// they stay on Gatehouse's origin, carrying cookies like a browser would.
+
+const STEP_TIMEOUT_MS = 10_000;
+
+/** Cookies for one origin: name -> value, from Set-Cookie; expired ones are dropped. */
+export class CookieJar {
+  #cookies = new Map();
+  store(response) {
+    for (const line of response.headers.getSetCookie?.() ?? []) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair.indexOf('=');
+      if (eq < 1) continue;
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expired = attrs.some((a) => {
+        const [k, v = ''] = a.split('=').map((s) => s.trim());
+        return (/^max-age$/i.test(k) && Number(v) <= 0) || (/^expires$/i.test(k) && Date.parse(v) < Date.now());
+      });
+      if (expired) this.#cookies.delete(name);
+      else this.#cookies.set(name, value);
+    }
+  }
+  header() {
+    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+  get size() {
+    return this.#cookies.size;
+  }
+}
+
+const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+export function htmlUnescape(s) {
+  return s.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (m, e) => {
+    if (e[0] === '#') {
+      const n = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return Number.isFinite(n) ? String.fromCodePoint(n) : m;
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
+/** Attributes of one start tag's inner text, names lower-cased, values unescaped. */
+export function parseAttributes(text) {
+  const attrs = {};
+  const re = /([^\s"'<>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
+  for (let m; (m = re.exec(text)); ) {
+    attrs[m[1].toLowerCase()] = htmlUnescape(m[2] ?? m[3] ?? m[4] ?? '');
+  }
+  return attrs;
+}
+
+/**
+ * The POST forms of a page: [{ action, fields: {name: value} (hidden inputs),
+ * inputs: [attrs], buttons: [attrs] }], in page order.
+ */
+export function parseForms(html) {
+  const forms = [];
+  for (const m of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form\s*>/gi)) {
+    const attrs = parseAttributes(m[1]);
+    if ((attrs.method ?? 'get').toLowerCase() !== 'post') continue;
+    const inputs = [...m[2].matchAll(/<input\b([^>]*)>/gi)].map((i) => parseAttributes(i[1]));
+    const buttons = [...m[2].matchAll(/<button\b([^>]*)>/gi)].map((b) => parseAttributes(b[1]));
+    const fields = {};
+    for (const i of inputs) {
+      if ((i.type ?? '').toLowerCase() === 'hidden' && i.name) fields[i.name] = i.value ?? '';
+    }
+    forms.push({ action: attrs.action ?? '', fields, inputs, buttons });
+  }
+  return forms;
+}
+
+/** The form values a person would submit: hidden fields, the password, the decision. */
+export function fillForm(form, { password, decision = 'approve' }) {
+  const values = { ...form.fields };
+  if (form.inputs.some((i) => i.name === 'password')) {
+    if (password === undefined) throw new Error('the page asks for a password but none was given');
+    values.password = password;
+  }
+  const button = form.buttons.find((b) => b.name === 'decision' && b.value === decision);
+  if (form.buttons.some((b) => b.name === 'decision')) {
+    if (!button) throw new Error(`the form has no "${decision}" decision button`);
+    values.decision = decision;
+  }
+  return values;
+}
+
+/**
+ * A browser-like session against Gatehouse: a cookie jar and same-origin redirect handling.
+ * `request()` sends cookies to the Gatehouse origin only and stores what it sets.
+ */
+export class Browser {
+  constructor(base) {
+    this.origin = new URL(base).origin;
+    this.jar = new CookieJar();
+    this.trace = []; // { method, url, status, location }
+  }
+  async request(url, { method = 'GET', form } = {}) {
+    const u = new URL(url, this.origin);
+    const headers = { accept: 'text/html' };
+    if (u.origin === this.origin && this.jar.size) headers.cookie = this.jar.header();
+    let body;
+    if (form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    }
+    const res = await fetch(u, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+    if (u.origin === this.origin) this.jar.store(res);
+    const text = await res.text();
+    const location = res.headers.get('location');
+    this.trace.push({ method, url: u.href, status: res.status, location });
+    return { status: res.status, headers: res.headers, text, url: u.href, location: location && new URL(location, u).href };
+  }
+}
+
+export class OwnerFlowError extends Error {
+  constructor(message, page) {
+    super(`${message} (HTTP ${page?.status} at ${page?.url})\n${(page?.text ?? '').slice(0, 600)}`);
+    this.page = page;
+  }
+}
+
+/**
+ * Walks from `authorizationUrl` through the owner's pages. Returns { location, browser }:
+ * `location` is the first redirect off Gatehouse's origin (the client's redirect URI).
+ * Throws OwnerFlowError on a page that is neither a redirect nor a POST form.
+ */
+export async function approveAsOwner(authorizationUrl, { base, password, decision = 'approve', maxSteps = 10, browser } = {}) {
+  browser ??= new Browser(base ?? new URL(authorizationUrl).origin);
+  let page = await browser.request(authorizationUrl);
+  for (let step = 0; step < maxSteps; step++) {
+    if (page.status >= 300 && page.status < 400) {
+      if (!page.location) throw new OwnerFlowError('redirect without Location', page);
+      if (new URL(page.location).origin !== browser.origin) return { location: page.location, browser };
+      page = await browser.request(page.location);
+      continue;
+    }
+    const form = page.status === 200 ? parseForms(page.text)[0] : undefined;
+    if (!form) throw new OwnerFlowError('expected a redirect or a page with a POST form', page);
+    const chosen = parseForms(page.text).find((f) => f.buttons.some((b) => b.name === 'decision' && b.value === decision)) ?? form;
+    page = await browser.request(new URL(chosen.action, page.url), { method: 'POST', form: fillForm(chosen, { password, decision }) });
+  }
+  throw new OwnerFlowError(`no redirect off ${browser.origin} within ${maxSteps} steps`, page);
+}

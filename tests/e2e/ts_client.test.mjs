@@ -1,0 +1,238 @@
+// The official TypeScript MCP SDK client, with its OAuth client provider, against Gatehouse
+// in workerd, forwarding to the demo MCP origin. The test plays the owner in the browser.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { startHarness } from './harness.mjs';
+import { approveAsOwner } from './owner.mjs';
+import { decodeJwt, refresh } from './oauth.mjs';
+
+const REDIRECT_URL = 'http://127.0.0.1:47321/callback'; // Claude Code style loopback callback
+const CLIENT_COOKIE = 'client_session=sent-by-the-mcp-client';
+
+/** In-memory OAuthClientProvider whose "browser" is the owner walker. */
+class TestOAuthProvider {
+  constructor(h) {
+    this.h = h;
+    this.authorizations = 0; // times the SDK sent the user to /authorize
+    this.issuedAccessTokens = [];
+  }
+  get redirectUrl() {
+    return REDIRECT_URL;
+  }
+  get clientMetadata() {
+    return {
+      client_name: 'gatehouse e2e (TypeScript SDK)',
+      redirect_uris: [REDIRECT_URL],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  state() {
+    this.lastState = randomBytes(16).toString('base64url');
+    return this.lastState;
+  }
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info) {
+    this.client = info;
+  }
+  tokens() {
+    return this.savedTokens;
+  }
+  saveTokens(tokens) {
+    this.savedTokens = tokens;
+    this.issuedAccessTokens.push(tokens.access_token);
+  }
+  saveCodeVerifier(v) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+  invalidateCredentials(scope) {
+    if (scope === 'all' || scope === 'tokens') this.savedTokens = undefined;
+    if (scope === 'all' || scope === 'client') this.client = undefined;
+    if (scope === 'all' || scope === 'verifier') this.verifier = undefined;
+  }
+  async redirectToAuthorization(url) {
+    this.authorizations++;
+    this.authorizationUrl = new URL(url);
+    const { location } = await approveAsOwner(url.href, { base: this.h.base, password: this.h.password });
+    this.callback = new URL(location);
+  }
+}
+
+function newTransport(h, provider) {
+  // The client also sends a cookie of its own: the gateway must not pass it on.
+  return new StreamableHTTPClientTransport(new URL(h.mcpUrl), {
+    authProvider: provider,
+    requestInit: { headers: { cookie: CLIENT_COOKIE } },
+  });
+}
+
+async function connect(h, provider) {
+  const client = new Client({ name: 'gatehouse-e2e-ts', version: '1.0.0' });
+  const transport = newTransport(h, provider);
+  await client.connect(transport);
+  return { client, transport };
+}
+
+const textOf = (result) => result.content.find((c) => c.type === 'text')?.text;
+
+let h;
+let provider;
+let session; // { client, transport } after the full flow
+
+before(async () => {
+  h = await startHarness({ name: 'ts-client' });
+});
+after(async () => {
+  await session?.client.close().catch(() => {});
+  await h?.stop();
+});
+
+test('TS SDK: first connect discovers, registers and sends the owner to /authorize; callback carries code, state, iss', async () => {
+  provider = new TestOAuthProvider(h);
+  const client = new Client({ name: 'gatehouse-e2e-ts', version: '1.0.0' });
+  const transport = newTransport(h, provider);
+  await assert.rejects(client.connect(transport), UnauthorizedError);
+  await client.close().catch(() => {});
+
+  assert.equal(provider.authorizations, 1, 'the SDK redirected to the authorization endpoint once');
+  assert.ok(provider.client?.client_id, 'the SDK registered a client (DCR)');
+  const a = provider.authorizationUrl;
+  assert.equal(`${a.origin}${a.pathname}`, `${h.base}/authorize`);
+  assert.equal(a.searchParams.get('code_challenge_method'), 'S256');
+  assert.equal(a.searchParams.get('resource'), h.mcpUrl, 'resource indicator from the protected resource metadata');
+
+  const cb = provider.callback;
+  assert.equal(`${cb.origin}${cb.pathname}`, REDIRECT_URL, 'owner is sent back to the registered redirect URI');
+  assert.ok(cb.searchParams.get('code'), `callback has a code: ${cb.href}`);
+  assert.equal(cb.searchParams.get('state'), provider.lastState, 'state is echoed');
+  assert.equal(cb.searchParams.get('iss'), h.base, 'iss (RFC 9207) is the issuer');
+  assert.equal(cb.searchParams.get('error'), null);
+
+  await transport.finishAuth(cb.searchParams.get('code'));
+  const tokens = provider.tokens();
+  assert.ok(tokens?.access_token, 'finishAuth stored an access token');
+  assert.ok(tokens.refresh_token, 'and a refresh token');
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+});
+
+test('TS SDK: with the token, connect + listTools + callTool go through the gateway to the origin', async () => {
+  assert.ok(provider?.tokens(), 'needs the tokens from the previous test');
+  session = await connect(h, provider);
+  const { tools } = await session.client.listTools();
+  const names = tools.map((t) => t.name);
+  for (const n of ['echo', 'add', 'whoami']) assert.ok(names.includes(n), `tool ${n} listed (got ${names})`);
+
+  const echoed = await session.client.callTool({ name: 'echo', arguments: { text: 'hello through gatehouse ✓' } });
+  assert.equal(textOf(echoed), 'hello through gatehouse ✓');
+  const sum = await session.client.callTool({ name: 'add', arguments: { a: 2, b: 40 } });
+  assert.equal(textOf(sum), '42');
+  assert.equal(provider.authorizations, 1, 'no second authorization was needed');
+});
+
+test('TS SDK: the origin gets X-Gatehouse-User/-Client and no Authorization or Cookie (whoami)', async () => {
+  assert.ok(session, 'needs the connected client from the previous test');
+  const who = JSON.parse(textOf(await session.client.callTool({ name: 'whoami', arguments: {} })));
+  assert.equal(typeof who.user, 'string');
+  assert.ok(who.user.length > 0, 'X-Gatehouse-User is set');
+  assert.equal(typeof who.client, 'string');
+  assert.ok(who.client.length > 0, 'X-Gatehouse-Client is set');
+  assert.equal(who.authorization, false, 'no Authorization header reached the origin');
+  assert.equal(who.cookie, false, "the client's Cookie header did not reach the origin");
+});
+
+test('the origin never saw an access token, Authorization or Cookie header in any request', async () => {
+  const seen = await h.seen();
+  assert.ok(seen.length >= 3, `origin received the MCP traffic (${seen.length} requests)`);
+  const tokens = provider.issuedAccessTokens.filter(Boolean);
+  assert.ok(tokens.length >= 1);
+  for (const req of seen) {
+    assert.equal(req.headers.authorization, undefined, `Authorization forwarded on ${req.method} ${req.url}`);
+    assert.equal(req.headers.cookie, undefined, `Cookie forwarded on ${req.method} ${req.url}`);
+    const everything = `${req.url}\n${JSON.stringify(req.headers)}`;
+    for (const t of tokens) {
+      assert.ok(!everything.includes(t), `access token visible to the origin on ${req.method} ${req.url}`);
+      // the JWT's signature part alone would be just as bad
+      assert.ok(!everything.includes(t.split('.').pop()), `token signature visible on ${req.method} ${req.url}`);
+    }
+    assert.ok(req.headers['x-gatehouse-user'], `X-Gatehouse-User on every forwarded request (${req.method} ${req.url})`);
+  }
+});
+
+test('TS SDK: an invalid access token makes the SDK use the refresh grant; the new token works without re-authorization', async () => {
+  const before = provider.tokens();
+  await session?.client.close().catch(() => {});
+  provider.savedTokens = { ...before, access_token: `${before.access_token.slice(0, -8)}AAAAAAAA` }; // bad signature
+  session = await connect(h, provider);
+  const after = provider.tokens();
+  assert.notEqual(after.access_token, before.access_token, 'a new access token was issued');
+  assert.ok(after.refresh_token, 'refresh response carries a refresh token');
+  assert.notEqual(after.refresh_token, before.refresh_token, 'refresh token rotated');
+  assert.equal(provider.authorizations, 1, 'refreshed, not re-authorized');
+  assert.equal(textOf(await session.client.callTool({ name: 'echo', arguments: { text: 'after refresh' } })), 'after refresh');
+  provider.replacedRefreshToken = before.refresh_token;
+});
+
+test('after restarting the worker (same D1 state), the stored access token still calls a tool', async () => {
+  const tokensBefore = provider.tokens();
+  assert.ok(tokensBefore?.access_token, 'needs the tokens from the previous tests');
+  await session?.client.close().catch(() => {});
+  session = undefined;
+  await h.restart();
+  session = await connect(h, provider);
+  assert.equal(textOf(await session.client.callTool({ name: 'add', arguments: { a: 1, b: 1 } })), '2');
+  assert.equal(provider.tokens().access_token, tokensBefore.access_token, 'same access token, no refresh needed');
+  assert.equal(provider.authorizations, 1, 'no new authorization after the restart');
+});
+
+test('after the restart, the refresh token still works (D1 state survived) and rotates', async () => {
+  const { client_id } = provider.client;
+  const current = provider.tokens().refresh_token;
+  const r1 = await refresh(h, client_id, current);
+  assert.equal(r1.status, 200, `refresh after restart: ${r1.text}`);
+  assert.ok(r1.json.access_token && r1.json.refresh_token);
+  assert.notEqual(r1.json.refresh_token, current, 'rotated');
+  const claims = decodeJwt(r1.json.access_token).payload;
+  assert.equal(claims.client_id, client_id);
+  provider.savedTokens = { ...provider.tokens(), ...r1.json };
+  provider.issuedAccessTokens.push(r1.json.access_token);
+
+  // the new access token works
+  await session?.client.close().catch(() => {});
+  session = await connect(h, provider);
+  assert.equal(textOf(await session.client.callTool({ name: 'echo', arguments: { text: 'rotated' } })), 'rotated');
+  assert.equal(provider.tokens().access_token, r1.json.access_token, 'used as is');
+
+  // use the newest refresh token once more, so any grace period of the older ones is over
+  const r2 = await refresh(h, client_id, r1.json.refresh_token);
+  assert.equal(r2.status, 200, `second refresh: ${r2.text}`);
+  provider.rotated = { older: [provider.replacedRefreshToken, current], newest: r2.json };
+});
+
+test('a refresh token that has been rotated away is rejected with invalid_grant', async () => {
+  assert.ok(provider.rotated, 'needs the previous test');
+  for (const old of provider.rotated.older) {
+    const r = await refresh(h, provider.client.client_id, old);
+    assert.equal(r.status, 400, `old refresh token must fail: ${r.status} ${r.text}`);
+    assert.equal(r.json?.error, 'invalid_grant');
+  }
+});
+
+test('the origin still never saw a token after refreshes and the restart', async () => {
+  const seen = await h.seen();
+  for (const req of seen) {
+    assert.equal(req.headers.authorization, undefined);
+    assert.equal(req.headers.cookie, undefined);
+    const everything = `${req.url}\n${JSON.stringify(req.headers)}`;
+    for (const t of provider.issuedAccessTokens.filter(Boolean)) assert.ok(!everything.includes(t));
+  }
+});
