@@ -157,7 +157,10 @@ pub fn client_view<'a>(client: &'a ClientRecord, scopes: &'a str, redirect_host:
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     let valid = match validate(ctx, &req.query).await {
         Ok(v) => v,
-        Err(Refusal::Page(e)) => return pages::error_page(e.status(), "This connection request cannot be used", &e.description),
+        Err(Refusal::Page(e)) => {
+            let status = if e.status() >= 500 { e.status() } else { 400 };
+            return pages::error_page(status, "This connection request cannot be used", &e.description);
+        }
         Err(Refusal::Redirect(to)) => return HttpResponse::see_other(&to),
     };
     match start(ctx, req, valid).await {

@@ -10,6 +10,9 @@ use super::types::Secret;
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 pub const DEFAULT_SCOPES: &str = "mcp";
+/// A rotated refresh token still works this long: hosts refresh in parallel
+/// and retry after network failures (requirements.md §D).
+pub const DEFAULT_REFRESH_GRACE: i64 = 60;
 
 #[derive(Debug)]
 pub struct Config {
@@ -17,6 +20,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// How long a rotated refresh token keeps working (parallel refreshes).
+    pub refresh_grace: i64,
     pub scopes: Scopes,
     pub signing_key: SigningKey,
     pub owner_password: Secret,
@@ -65,11 +70,18 @@ impl Config {
         };
         let access_token_ttl = ttl("ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL, 24 * 3600)?;
         let refresh_token_ttl = ttl("REFRESH_TOKEN_TTL", DEFAULT_REFRESH_TOKEN_TTL, 365 * 24 * 3600)?;
+        let refresh_grace = match get("REFRESH_GRACE_SECONDS").filter(|s| !s.trim().is_empty()) {
+            None => DEFAULT_REFRESH_GRACE,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (0..=600).contains(&n) => n,
+                _ => return Err(err("REFRESH_GRACE_SECONDS", "must be a number of seconds between 0 and 600")),
+            },
+        };
         let scopes = Scopes::from_config(&get("SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_string()));
         if scopes.iter().next().is_none() {
             return Err(err("SCOPES", "must list at least one scope, space-separated (default \"mcp\")"));
         }
-        Ok(Config { public_url, access_token_ttl, refresh_token_ttl, scopes, signing_key, owner_password })
+        Ok(Config { public_url, access_token_ttl, refresh_token_ttl, refresh_grace, scopes, signing_key, owner_password })
     }
 
     /// The issuer identifier (RFC 8414 §2): `PUBLIC_URL`, or the origin the

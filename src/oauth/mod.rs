@@ -22,6 +22,8 @@ pub mod token;
 pub mod types;
 
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 pub(crate) mod testing;
 
 /// A fixed configuration for native tests.

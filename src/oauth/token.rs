@@ -22,10 +22,6 @@ use super::scope::Scopes;
 use super::store::{AuthMethod, ClientRecord, GrantRecord, RefreshRecord, Store};
 use super::types::{ClientId, Secret};
 
-/// A rotated refresh token still works this long: hosts refresh in parallel
-/// and retry after network failures (requirements.md §D).
-pub const REFRESH_GRACE: i64 = 60;
-
 /// `POST /token`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     match token(ctx, req).await {
@@ -173,7 +169,7 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
     };
     check_resource_param(p, &grant.resource)?;
     match record.used_at {
-        Some(used) if ctx.now - used > REFRESH_GRACE => {
+        Some(used) if ctx.now - used > ctx.config.refresh_grace => {
             // Reuse of a rotated token after the grace window: it leaked.
             ctx.store.revoke_grant(&grant.grant_id, ctx.now).await?;
             return Err(bad());

@@ -20,6 +20,8 @@ const START_TIMEOUT_MS = 120_000; // wrangler's first start is slow on 2 cores
 const STOP_TIMEOUT_MS = 10_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Like sleep, but does not keep the process alive (for time limits raced against events). */
+const timeLimit = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref());
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
@@ -68,8 +70,7 @@ function spawnLogged(cmd, args, { env, cwd, log }) {
 async function runToEnd(cmd, args, opts, timeoutMs) {
   const child = spawnLogged(cmd, args, opts);
   const exited = new Promise((res) => child.once('exit', (code, sig) => res(code ?? sig)));
-  const timer = sleep(timeoutMs).then(() => 'timeout');
-  const rc = await Promise.race([exited, timer]);
+  const rc = await Promise.race([exited, timeLimit(timeoutMs, 'timeout')]);
   if (rc === 'timeout') await killGroup(child);
   return rc;
 }
@@ -85,9 +86,9 @@ async function killGroup(child) {
     }
   };
   signal('SIGTERM');
-  if ((await Promise.race([exited.then(() => 'exit'), sleep(STOP_TIMEOUT_MS)])) !== 'exit') {
+  if ((await Promise.race([exited.then(() => 'exit'), timeLimit(STOP_TIMEOUT_MS)])) !== 'exit') {
     signal('SIGKILL');
-    await Promise.race([exited, sleep(STOP_TIMEOUT_MS)]);
+    await Promise.race([exited, timeLimit(STOP_TIMEOUT_MS)]);
   }
 }
 
