@@ -169,10 +169,9 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
     let store = D1Store::new(env.d1("DB")?);
     let ctx = Ctx { config: &config, store: &store, issuer: issuer.clone(), now: now() };
     let resp = match r {
-        Route::ProtectedResource => {
-            let resource = if http.path.trim_end_matches('/').ends_with("/mcp") { format!("{issuer}/mcp") } else { issuer.clone() };
-            HttpResponse::json(200, &metadata::protected_resource(&issuer, &resource, &config))
-        }
+        // Both forms describe the one protected resource, the MCP endpoint:
+        // clients that fall back to the root form must still get its URL.
+        Route::ProtectedResource => HttpResponse::json(200, &metadata::protected_resource(&issuer, &format!("{issuer}/mcp"), &config)),
         Route::AuthorizationServer => HttpResponse::json(200, &metadata::authorization_server(&issuer, &config)),
         Route::Jwks => HttpResponse::json(200, &config.signing_key.jwks()),
         Route::Register => register::handle(&ctx, &http).await,

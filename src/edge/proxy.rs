@@ -104,7 +104,18 @@ fn origin_target(env: &Env) -> Option<Target> {
     if let Ok(f) = env.service("ORIGIN") {
         return Some(Target::Service(f));
     }
-    env.var("ORIGIN_URL").ok().map(|v| v.to_string()).filter(|s| !s.trim().is_empty()).map(Target::Url)
+    let raw = env.var("ORIGIN_URL").ok()?.to_string();
+    Some(Target::Url(origin_endpoint(raw.trim())?))
+}
+
+/// `ORIGIN_URL` is the origin's MCP endpoint; a bare origin (a tunnel
+/// hostname) means its conventional `/mcp` path.
+fn origin_endpoint(raw: &str) -> Option<String> {
+    let mut url = url::Url::parse(raw).ok()?;
+    if url.path() == "/" {
+        url.set_path("/mcp");
+    }
+    Some(url.to_string())
 }
 
 /// The bearer token from `Authorization` only: tokens in the query string or

@@ -9,9 +9,9 @@
 // line. restart() stops and starts the worker on the same port and local D1 state.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -57,11 +57,34 @@ function wranglerEnv(dir) {
   };
 }
 
+// Children run in their own process groups (so that stopping wrangler also stops its
+// workerd); if this process ends abruptly, take them down with it.
+const live = new Set();
+function killAllNow() {
+  for (const child of live) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+process.on('exit', killAllNow);
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.once(sig, () => {
+    killAllNow();
+    process.exit(128 + n);
+  });
+}
+
 /** Spawns a process in its own process group with stdin from /dev/null, output to `log`. */
 function spawnLogged(cmd, args, { env, cwd, log }) {
   const fd = openSync(log, 'a');
   try {
-    return spawn(cmd, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    return child;
   } finally {
     closeSync(fd);
   }
@@ -109,16 +132,18 @@ async function waitForHttp(url, deadline, isDead) {
   throw new Error(`no answer from ${url} within the time limit (${lastErr?.cause?.code ?? lastErr?.message})`);
 }
 
-async function startOrigin(dir) {
+async function startOrigin(dir, port = 0) {
   const log = join(dir, 'origin.log');
+  const from = existsSync(log) ? statSync(log).size : 0; // only look at this run's output
   const child = spawnLogged(process.execPath, [join(ROOT, 'demo/origin.mjs')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0' },
+    env: { ...process.env, PORT: String(port) },
     log,
   });
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const m = /demo origin listening on (http:\/\/127\.0\.0\.1:(\d+))\/mcp/.exec(tail(log, 20));
+    const out = readFileSync(log).subarray(from).toString('utf8');
+    const m = /demo origin listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/.exec(out);
     if (m) return { child, base: m[1], log };
     if (child.exitCode !== null) break;
     await sleep(100);
@@ -133,8 +158,10 @@ async function writeTestConfig(dir, buildDir) {
   const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
   const config = structuredClone(rawConfig);
   delete config.build;
-  const main = join(dir, 'build', (config.main ?? 'build/worker/shim.mjs').replace(/^(\.\/)?build\//, ''));
-  config.main = main;
+  // main lives under build/, which is copied: a rebuild during the tests cannot change it.
+  const mainInBuild = relative(join(ROOT, 'build'), resolve(ROOT, config.main ?? 'build/worker/shim.mjs'));
+  if (mainInBuild.startsWith('..')) throw new Error(`wrangler.toml main (${config.main}) is not under build/`);
+  config.main = join(dir, 'build', mainInBuild);
   config.d1_databases = (config.d1_databases ?? []).map((db) => ({
     ...db,
     migrations_dir: resolve(ROOT, db.migrations_dir ?? 'migrations'),
@@ -149,28 +176,30 @@ async function writeTestConfig(dir, buildDir) {
 }
 
 /**
- * Starts the demo origin and the worker. Returns
- *   { base, mcpUrl, password, originBase, seen(), restart(), stop(), logTail() }.
+ * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes). Returns
+ *   { base, mcpUrl, password, signingKey, originBase, seen(), restart(), stop(), logTail() }.
  * On a failed start it throws with the tail of wrangler's output.
  */
-export async function startHarness({ name = 'e2e' } = {}) {
+export async function startHarness({ name = 'e2e', vars = {} } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, 'state');
   const wranglerLog = join(dir, 'wrangler.log');
   const password = `owner-${randomBytes(12).toString('base64url')}`;
+  const signingKey = randomBytes(32).toString('base64url'); // Ed25519 seed, base64url without padding
   const envFile = join(dir, 'secrets.env');
   writeFileSync(
     envFile,
-    `SIGNING_KEY=${randomBytes(32).toString('base64url')}\nOWNER_PASSWORD=${password}\n`,
+    `SIGNING_KEY=${signingKey}\nOWNER_PASSWORD=${password}\n`,
     { mode: 0o600 },
   );
 
-  const origin = await startOrigin(dir);
+  let origin = await startOrigin(dir);
   let worker = null;
   const h = {
     dir,
     password,
+    signingKey,
     originBase: origin.base,
     originMcpUrl: `${origin.base}/mcp`,
     base: null,
@@ -211,16 +240,29 @@ export async function startHarness({ name = 'e2e' } = {}) {
           '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
           '--persist-to', persist, '--env-file', envFile,
           '--var', `ORIGIN_URL:${h.originMcpUrl}`,
+          ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
           '--log-level', 'info', '--show-interactive-dev-session=false',
         ],
         opts,
       );
       const deadline = Date.now() + START_TIMEOUT_MS;
-      await waitForHttp(`${h.base}/.well-known/oauth-authorization-server`, deadline, () => worker.exitCode !== null);
+      try {
+        await waitForHttp(`${h.base}/.well-known/oauth-authorization-server`, deadline, () => worker.exitCode !== null);
+      } catch (err) {
+        await killGroup(worker);
+        err.message = `wrangler dev did not start: ${err.message}\n--- tail of ${wranglerLog} ---\n${tail(wranglerLog)}\n--- end ---`;
+        throw err;
+      }
     };
     h.restart = async () => {
       await killGroup(worker);
       await startWorker();
+    };
+    /** Stops the demo origin (to see how Gatehouse answers when it is unreachable). */
+    h.stopOrigin = () => killGroup(origin.child);
+    /** Starts it again on the same port; it forgets the requests it saw. */
+    h.startOrigin = async () => {
+      origin = await startOrigin(dir, new URL(origin.base).port);
     };
     h.stop = async () => {
       await killGroup(worker);
@@ -232,9 +274,10 @@ export async function startHarness({ name = 'e2e' } = {}) {
   } catch (err) {
     await killGroup(worker);
     await killGroup(origin.child);
-    err.message =
-      `harness failed to start: ${err.message}\n` +
-      `--- tail of ${wranglerLog} ---\n${tail(wranglerLog)}\n--- end of wrangler log ---`;
+    if (!err.message.includes(wranglerLog)) {
+      err.message += `\n--- tail of ${wranglerLog} ---\n${tail(wranglerLog)}\n--- end ---`;
+    }
+    err.message = `harness failed to start: ${err.message}`;
     throw err;
   }
 }

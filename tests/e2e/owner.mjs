@@ -131,9 +131,13 @@ export class OwnerFlowError extends Error {
  * `location` is the first redirect off Gatehouse's origin (the client's redirect URI).
  * Throws OwnerFlowError on a page that is neither a redirect nor a POST form.
  */
-export async function approveAsOwner(authorizationUrl, { base, password, decision = 'approve', maxSteps = 10, browser } = {}) {
+export async function approveAsOwner(authorizationUrl, { base, browser, ...options } = {}) {
   browser ??= new Browser(base ?? new URL(authorizationUrl).origin);
-  let page = await browser.request(authorizationUrl);
+  return continueAsOwner(browser, await browser.request(authorizationUrl), options);
+}
+
+/** Like approveAsOwner, from a page already fetched with `browser`. */
+export async function continueAsOwner(browser, page, { password, decision = 'approve', maxSteps = 10 } = {}) {
   for (let step = 0; step < maxSteps; step++) {
     if (page.status >= 300 && page.status < 400) {
       if (!page.location) throw new OwnerFlowError('redirect without Location', page);
@@ -141,10 +145,11 @@ export async function approveAsOwner(authorizationUrl, { base, password, decisio
       page = await browser.request(page.location);
       continue;
     }
-    const form = page.status === 200 ? parseForms(page.text)[0] : undefined;
-    if (!form) throw new OwnerFlowError('expected a redirect or a page with a POST form', page);
-    const chosen = parseForms(page.text).find((f) => f.buttons.some((b) => b.name === 'decision' && b.value === decision)) ?? form;
-    page = await browser.request(new URL(chosen.action, page.url), { method: 'POST', form: fillForm(chosen, { password, decision }) });
+    // A form shown with 401 is the login page again (wrong password): a person would retry.
+    const forms = page.status === 200 || page.status === 401 ? parseForms(page.text) : [];
+    if (!forms.length) throw new OwnerFlowError('expected a redirect or a page with a POST form', page);
+    const form = forms.find((f) => f.buttons.some((b) => b.name === 'decision' && b.value === decision)) ?? forms[0];
+    page = await browser.request(new URL(form.action, page.url), { method: 'POST', form: fillForm(form, { password, decision }) });
   }
   throw new OwnerFlowError(`no redirect off ${browser.origin} within ${maxSteps} steps`, page);
 }

@@ -78,8 +78,10 @@ test('Python SDK: OAuth flow (DCR, owner login + consent, PKCE) and tool calls t
 
 test('Python SDK: the origin gets X-Gatehouse-User/-Client, never Authorization, Cookie or the token', async () => {
   assert.ok(result, 'needs the previous test');
+  const claims = JSON.parse(Buffer.from(result.access_token.split('.')[1], 'base64url').toString('utf8'));
   assert.ok(result.whoami.user, 'X-Gatehouse-User is set');
-  assert.ok(result.whoami.client, 'X-Gatehouse-Client is set');
+  assert.equal(result.whoami.user, claims.sub, "X-Gatehouse-User is the token's subject");
+  assert.equal(result.whoami.client, result.client_id, 'X-Gatehouse-Client is the registered client_id');
   assert.equal(result.whoami.authorization, false, 'no Authorization header reached the origin');
   assert.equal(result.whoami.cookie, false, "the client's Cookie header did not reach the origin");
   const seen = await h.seen();
