@@ -67,6 +67,11 @@ async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, che
     Ok(FormPost { params, browser, pending, client })
 }
 
+/// A form POST that passed every check of `load`, CSRF included.
+async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
+    load(ctx, req, parse_form(req)?, true).await
+}
+
 fn parse_form(req: &HttpRequest) -> Result<Params, HttpResponse> {
     if !is_form_content_type(req.header("content-type")) {
         return Err(pages::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
@@ -83,11 +88,8 @@ fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: O
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.
 pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    let post = match parse_form(req) {
-        Ok(p) => match load(ctx, req, p, true).await {
-            Ok(post) => post,
-            Err(page) => return page,
-        },
+    let post = match checked_post(ctx, req).await {
+        Ok(post) => post,
         Err(page) => return page,
     };
     match check_password(ctx, req, &post).await {
@@ -142,11 +144,8 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
 /// `POST /consent`: approve issues a code, deny returns `access_denied`;
 /// either way the pending request is consumed once, so a replay does nothing.
 pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    let post = match parse_form(req) {
-        Ok(p) => match load(ctx, req, p, true).await {
-            Ok(post) => post,
-            Err(page) => return page,
-        },
+    let post = match checked_post(ctx, req).await {
+        Ok(post) => post,
         Err(page) => return page,
     };
     let Some(subject) = session::session_subject(&ctx.config.signing_key, req, &post.browser, ctx.now) else {

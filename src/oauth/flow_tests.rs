@@ -90,6 +90,13 @@ impl World {
     fn redeem(&self, client_id: &str, code: &str, verifier: &str) -> HttpResponse {
         self.form("/token", &[("grant_type", "authorization_code"), ("client_id", client_id), ("code", code), ("code_verifier", verifier), ("redirect_uri", REDIRECT)])
     }
+    /// A public client with a redeemed code: (client_id, refresh token).
+    fn client_with_tokens(&mut self) -> (String, String) {
+        let client = self.public_client();
+        let code = self.code_for(&client);
+        let t = json(&self.redeem(&client, &code, VERIFIER));
+        (client, t["refresh_token"].as_str().unwrap().to_string())
+    }
     fn refresh(&self, client_id: &str, rt: &str) -> HttpResponse {
         self.form("/token", &[("grant_type", "refresh_token"), ("client_id", client_id), ("refresh_token", rt)])
     }
@@ -172,10 +179,7 @@ fn code_of_another_client_and_expired_code_fail() {
 #[test]
 fn refresh_rotates_and_reuse_after_grace_revokes_the_grant() {
     let mut w = World::new();
-    let client = w.public_client();
-    let code = w.code_for(&client);
-    let t1 = json(&w.redeem(&client, &code, VERIFIER));
-    let rt1 = t1["refresh_token"].as_str().unwrap().to_string();
+    let (client, rt1) = w.client_with_tokens();
     let t2 = json(&w.refresh(&client, &rt1));
     let rt2 = t2["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(rt1, rt2);
@@ -189,10 +193,8 @@ fn refresh_rotates_and_reuse_after_grace_revokes_the_grant() {
 #[test]
 fn refresh_token_of_another_client_fails_without_harm() {
     let mut w = World::new();
-    let client = w.public_client();
+    let (client, rt) = w.client_with_tokens();
     let other = w.public_client();
-    let code = w.code_for(&client);
-    let rt = json(&w.redeem(&client, &code, VERIFIER))["refresh_token"].as_str().unwrap().to_string();
     assert_eq!(json(&w.refresh(&other, &rt))["error"], "invalid_grant");
     assert_eq!(w.refresh(&client, &rt).status, 200);
 }

@@ -470,3 +470,14 @@ test('an unreachable origin gives 502 with a clear message (not 500); once the o
   const again = await mcpPost(h.mcpUrl, initializeBody(), { authorization: `Bearer ${token}` });
   assert.equal(again.status, 200, again.text.slice(0, 300));
 });
+
+test('the same code redeemed by 20 concurrent requests: exactly one succeeds', async () => {
+  const flow = await manualFlow(h, { redeem: false });
+  const results = await Promise.all(Array.from({ length: 20 }, () => redeemCode(h, flow)));
+  const ok = results.filter((r) => r.status === 200);
+  assert.equal(ok.length, 1, `statuses: ${results.map((r) => r.status).join(',')}`);
+  for (const r of results.filter((x) => x.status !== 200)) {
+    assert.equal(r.status, 400);
+    assert.equal(r.json?.error, 'invalid_grant');
+  }
+});
