@@ -481,3 +481,27 @@ test('the same code redeemed by 20 concurrent requests: exactly one succeeds', a
     assert.equal(r.json?.error, 'invalid_grant');
   }
 });
+
+test('the login page shows the escaped client name and redirect host, refuses framing, and is not CORS-enabled', async () => {
+  const reg = await register(h.base, { client_name: '<script>alert(1)</script>Evil' });
+  assert.equal(reg.status, 201, reg.text);
+  const pkce = pkcePair();
+  const url = authorizeUrl(h.base, {
+    response_type: 'code', client_id: reg.json.client_id, redirect_uri: LOOPBACK_REDIRECT, state: 's',
+    code_challenge: pkce.challenge, code_challenge_method: 'S256',
+  });
+  const res = await fetch(url, { redirect: 'manual', headers: { origin: 'https://evil.example' } });
+  const html = await res.text();
+  assert.equal(res.status, 200, html);
+  assert.ok(!html.includes('<script>alert(1)</script>'), 'client name must be escaped');
+  assert.ok(html.includes('&lt;script&gt;'), 'escaped name is shown');
+  assert.ok(html.includes('unverified'), 'name is marked unverified');
+  assert.ok(html.includes('127.0.0.1'), 'redirect host is shown');
+  assert.equal(res.headers.get('x-frame-options'), 'DENY');
+  assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+  assert.equal(res.headers.get('access-control-allow-origin'), null);
+  const cookie = res.headers.get('set-cookie') ?? '';
+  assert.match(cookie, /^__Host-gatehouse-browser=/);
+  for (const attr of ['Secure', 'HttpOnly', 'SameSite=Lax', 'Path=/']) assert.ok(cookie.includes(attr), `${attr} in ${cookie}`);
+});
