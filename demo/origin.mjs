@@ -1,7 +1,7 @@
 // Demo MCP origin server: what Gatehouse forwards to in `npm run dev` and in the e2e tests.
 // A real MCP server (the official TypeScript SDK, Streamable HTTP with stateful sessions)
 // on 127.0.0.1:$PORT (default 8788), endpoint /mcp (POST, GET for the SSE stream, DELETE).
-// Tools: echo, add, whoami. For the tests it records the headers of every request it
+// Tools: echo, add, whoami, countdown (progress notifications over SSE). For the tests it records the headers of every request it
 // receives and serves them at GET /__seen (on the origin itself; Gatehouse does not proxy it).
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +14,7 @@ const port = Number(process.env.PORT || 8788);
 const seen = []; // { method, url, headers } of every request, oldest first
 const sessions = new Map(); // Mcp-Session-Id -> transport
 
+const waiting = []; // `countdown` calls paused until POST /__release
 const text = (value) => ({ content: [{ type: 'text', text: String(value) }] });
 
 function newServer() {
@@ -36,6 +37,23 @@ function newServer() {
       authorization: 'authorization' in h,
       cookie: 'cookie' in h,
     }));
+  });
+  server.registerTool('countdown', {
+    description: 'Sends `steps` progress notifications over SSE. After the first it pauses until '
+      + 'POST /__release on the origin (a test hook) or 10 s, so a test can prove the first event '
+      + 'reached the client before the rest were produced.',
+    inputSchema: { steps: z.number().int().min(2).max(10) },
+  }, async ({ steps }, extra) => {
+    const token = extra._meta?.progressToken;
+    const progress = (n) => token === undefined ? Promise.resolve()
+      : extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: n, total: steps } });
+    await progress(1);
+    const released = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      waiting.push(() => { clearTimeout(timer); resolve(true); });
+    });
+    for (let n = 2; n <= steps; n++) await progress(n);
+    return text(JSON.stringify({ released }));
   });
   return server;
 }
@@ -78,6 +96,11 @@ const httpServer = createServer(async (req, res) => {
   const path = new URL(req.url, 'http://origin').pathname;
   try {
     if (path === '/__seen' && req.method === 'GET') return sendJson(res, 200, seen);
+    if (path === '/__release' && req.method === 'POST') {
+      const n = waiting.length;
+      waiting.splice(0).forEach((release) => release());
+      return sendJson(res, 200, { released: n });
+    }
     seen.push({ method: req.method, url: req.url, headers: req.headers });
     if (path === '/mcp' && ['GET', 'POST', 'DELETE'].includes(req.method)) return await handleMcp(req, res);
     sendJson(res, 404, { error: 'not found' });

@@ -187,6 +187,35 @@ test('the SSE stream (GET), POSTs and the session DELETE all reach the origin th
   session = undefined;
 });
 
+test('SSE is forwarded event by event: the first progress notification reaches the client before the origin produces the rest', async () => {
+  assert.ok(provider?.tokens(), 'needs the tokens from the first test');
+  const own = await connect(h, provider);
+  // The origin's countdown tool sends progress 1, then waits for POST /__release (or gives up
+  // after 10 s). Only this client releases it, on receiving progress 1 through the gateway: a
+  // buffering gateway would hold progress 1 until the tool finished, and the tool would report
+  // released=false.
+  const progress = [];
+  let releaseStatus;
+  const result = await own.client.callTool(
+    { name: 'countdown', arguments: { steps: 4 } },
+    undefined,
+    {
+      timeout: 20_000,
+      onprogress: async (p) => {
+        progress.push(p.progress);
+        if (p.progress === 1) {
+          const r = await fetch(new URL('/__release', h.originMcpUrl), { method: 'POST' });
+          releaseStatus = r.status;
+        }
+      },
+    },
+  );
+  assert.deepEqual(JSON.parse(textOf(result)), { released: true }, 'the origin was released by the client after event 1');
+  assert.equal(releaseStatus, 200);
+  assert.deepEqual(progress, [1, 2, 3, 4], 'every progress event arrived, in order');
+  await own.client.close().catch(() => {});
+});
+
 test('TS SDK: an invalid access token makes the SDK use the refresh grant; the new token works without re-authorization', async () => {
   const before = provider.tokens();
   await session?.client.close().catch(() => {});
