@@ -266,6 +266,10 @@ fn consent_replay_and_other_browser_are_refused() {
     w.cookies.push((super::session::BROWSER_COOKIE.into(), "A".repeat(43)));
     let r = w.form("/consent", &[("request", &request), ("csrf", &csrf), ("decision", "approve")]);
     assert_eq!(r.status, 403);
+    // The consent page itself (no CSRF token involved) refuses another browser too.
+    let shown = block_on(consent::show(&w.ctx(), &w.req("GET", "/consent", &format!("request={request}"), None, "")));
+    assert_eq!(shown.status, 403, "{}", shown.body);
+    assert!(shown.body.contains("another browser"));
 }
 
 #[test]
