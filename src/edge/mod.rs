@@ -38,21 +38,30 @@ enum Route {
     NotFound,
 }
 
+/// Paths whose responses browser clients may read (see `allows_cors`).
+const CORS_PATHS: &[&str] = &[
+    "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
+    "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
+    "/.well-known/jwks.json", "/register", "/token", "/mcp", "/",
+];
+/// Paths that exist but only for some methods: anything else on them is a 405.
+const OAUTH_PATHS: &[&str] = &[
+    "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
+    "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
+    "/.well-known/jwks.json", "/register", "/authorize", "/login", "/consent", "/token",
+];
+
 /// The routing table: path and method to endpoint.
 fn route(method: &Method, path: &str, req: &Request) -> Route {
     use Method::*;
     use Route::*;
     let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
-    let mcp_headers = req.headers().has("mcp-session-id").unwrap_or(false)
-        || req.headers().get("accept").ok().flatten().is_some_and(|a| a.contains("text/event-stream"));
-    let cors_path = matches!(
-        path,
-        "/.well-known/oauth-protected-resource" | "/.well-known/oauth-protected-resource/mcp"
-            | "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration"
-            | "/.well-known/jwks.json" | "/register" | "/token" | "/mcp" | "/"
-    );
+    let mcp_headers = || {
+        req.headers().has("mcp-session-id").unwrap_or(false)
+            || req.headers().get("accept").ok().flatten().is_some_and(|a| a.contains("text/event-stream"))
+    };
     match (method, path) {
-        (Options, _) if cors_path => Preflight,
+        (Options, p) if CORS_PATHS.contains(&p) => Preflight,
         (Get, "/.well-known/oauth-protected-resource" | "/.well-known/oauth-protected-resource/mcp") => ProtectedResource,
         (Get, "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration") => AuthorizationServer,
         (Get, "/.well-known/jwks.json") => Jwks,
@@ -65,11 +74,9 @@ fn route(method: &Method, path: &str, req: &Request) -> Route {
         (_, "/mcp") => Mcp,
         // claude.ai may send MCP traffic to `/` after OAuth.
         (Post, "/") => Mcp,
-        (Get | Delete, "/") if mcp_headers => Mcp,
+        (Get | Delete, "/") if mcp_headers() => Mcp,
         (Get, "/") => Home,
-        (_, "/.well-known/oauth-protected-resource" | "/.well-known/oauth-protected-resource/mcp"
-            | "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration"
-            | "/.well-known/jwks.json" | "/register" | "/authorize" | "/login" | "/consent" | "/token") => WrongMethod,
+        (_, p) if OAUTH_PATHS.contains(&p) => WrongMethod,
         _ => NotFound,
     }
 }
@@ -124,10 +131,23 @@ fn now() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
-fn load_config(env: &Env) -> Result<Config, crate::oauth::config::ConfigError> {
-    Config::from_lookup(|name| {
+thread_local! {
+    /// The parsed configuration, kept for the isolate's life: deriving the
+    /// Ed25519 key on every MCP request would be wasted work on the hot path.
+    /// Changing a secret or variable deploys a new version, hence a new isolate.
+    /// Errors are not kept, so a fixed setting is picked up at once.
+    static CONFIG: std::cell::RefCell<Option<std::rc::Rc<Config>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::oauth::config::ConfigError> {
+    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    let config = std::rc::Rc::new(Config::from_lookup(|name| {
         env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
-    })
+    })?);
+    CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
+    Ok(config)
 }
 
 async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Response> {
@@ -162,7 +182,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
     if r == Route::Mcp {
         return proxy::forward(req, env, &config, &issuer, now()).await;
     }
-    let http = match read_request(req, origin).await? {
+    let http = match read_request(req, url, origin).await? {
         Ok(h) => h,
         Err(e) => return to_response(e),
     };
@@ -198,7 +218,7 @@ fn home(issuer: &str) -> HttpResponse {
 }
 
 /// Reads a request for the protocol core, refusing oversized bodies.
-async fn read_request(req: &mut Request, origin: String) -> worker::Result<Result<HttpRequest, HttpResponse>> {
+async fn read_request(req: &mut Request, url: url::Url, origin: String) -> worker::Result<Result<HttpRequest, HttpResponse>> {
     let too_large = || HttpResponse::oauth_error(&OAuthError::invalid_request("request body too large")).with_status(413);
     let declared = req.headers().get("content-length")?.and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
     if declared > MAX_BODY {
@@ -208,7 +228,6 @@ async fn read_request(req: &mut Request, origin: String) -> worker::Result<Resul
     if body.len() > MAX_BODY {
         return Ok(Err(too_large()));
     }
-    let url = req.url()?;
     Ok(Ok(HttpRequest {
         method: req.method().to_string(),
         path: url.path().to_string(),

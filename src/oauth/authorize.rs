@@ -104,10 +104,10 @@ fn check_resource<S>(ctx: &Ctx<'_, S>, p: &Params) -> OAuthResult<Resource> {
     resource::check_requested(p.get("resource"), &ctx.issuer)
 }
 
-fn check_state(p: &Params) -> OAuthResult<Option<String>> {
+fn check_state(p: &Params) -> OAuthResult<()> {
     match p.get("state") {
         Some(s) if s.len() > 1000 => Err(OAuthError::invalid_request("state is too long")),
-        s => Ok(s.map(str::to_string)),
+        _ => Ok(()),
     }
 }
 
@@ -117,7 +117,8 @@ pub async fn validate<S: Store>(ctx: &Ctx<'_, S>, query: &str) -> Result<ValidRe
     let client = check_client(ctx, &p).await?;
     let (registered, redirect_uri) = check_redirect_uri(&client, &p)?;
 
-    // From here on the redirect URI is trusted, so errors go back to the client.
+    // From here on the redirect URI is trusted, so errors go back to the client
+    // (without a state too long to echo).
     let state = p.get("state").filter(|s| s.len() <= 1000).map(str::to_string);
     let to_client = |e: OAuthError| {
         Refusal::Redirect(redirect_to_client(
@@ -128,7 +129,7 @@ pub async fn validate<S: Store>(ctx: &Ctx<'_, S>, query: &str) -> Result<ValidRe
             &[("error", e.code.as_str()), ("error_description", &e.description)],
         ))
     };
-    let run = || -> OAuthResult<(CodeChallenge, Scopes, Resource, Option<String>)> {
+    let run = || -> OAuthResult<(CodeChallenge, Scopes, Resource)> {
         check_response_type(&p)?;
         if !client.grant_types.iter().any(|g| g == "authorization_code") {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use the authorization code grant"));
@@ -136,10 +137,10 @@ pub async fn validate<S: Store>(ctx: &Ctx<'_, S>, query: &str) -> Result<ValidRe
         let challenge = check_pkce(&p)?;
         let scope = check_scope(ctx, &p)?;
         let resource = check_resource(ctx, &p)?;
-        let state = check_state(&p)?;
-        Ok((challenge, scope, resource, state))
+        check_state(&p)?;
+        Ok((challenge, scope, resource))
     };
-    let (challenge, scope, resource, state) = run().map_err(to_client)?;
+    let (challenge, scope, resource) = run().map_err(to_client)?;
     Ok(ValidRequest { client, redirect_uri, state, challenge, scope, resource })
 }
 

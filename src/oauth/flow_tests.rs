@@ -70,12 +70,16 @@ impl World {
             _ => block_on(token::handle(&self.ctx(), &r)),
         }
     }
-    /// Plays the owner: authorize, log in, approve. Returns the code.
-    fn code_for(&mut self, client_id: &str) -> String {
+    /// GET /authorize in this browser: the login form's (request, csrf).
+    fn start(&mut self, client_id: &str) -> (String, String) {
         let page = block_on(authorize::handle(&self.ctx(), &self.req("GET", "/authorize", &Self::authorize_query(client_id), None, "")));
         assert_eq!(page.status, 200, "{}", page.body);
         self.keep_cookies(&page);
-        let (request, csrf) = (hidden(&page.body, "request"), hidden(&page.body, "csrf"));
+        (hidden(&page.body, "request"), hidden(&page.body, "csrf"))
+    }
+    /// Plays the owner: authorize, log in, approve. Returns the code.
+    fn code_for(&mut self, client_id: &str) -> String {
+        let (request, csrf) = self.start(client_id);
         let login = self.form("/login", &[("request", &request), ("csrf", &csrf), ("password", PASSWORD)]);
         assert_eq!(login.status, 303, "{}", login.body);
         self.keep_cookies(&login);
@@ -231,9 +235,7 @@ fn pkce_errors_redirect_to_the_validated_uri_with_iss() {
 fn wrong_password_and_bad_csrf_are_refused_and_rate_limited() {
     let mut w = World::new();
     let client = w.public_client();
-    let page = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &World::authorize_query(&client), None, "")));
-    w.keep_cookies(&page);
-    let (request, csrf) = (hidden(&page.body, "request"), hidden(&page.body, "csrf"));
+    let (request, csrf) = w.start(&client);
     let bad_csrf = w.form("/login", &[("request", &request), ("csrf", "forged"), ("password", PASSWORD)]);
     assert_eq!(bad_csrf.status, 403);
     for _ in 0..consent::MAX_LOGIN_FAILURES {
@@ -249,9 +251,7 @@ fn wrong_password_and_bad_csrf_are_refused_and_rate_limited() {
 fn consent_replay_and_other_browser_are_refused() {
     let mut w = World::new();
     let client = w.public_client();
-    let page = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &World::authorize_query(&client), None, "")));
-    w.keep_cookies(&page);
-    let (request, csrf) = (hidden(&page.body, "request"), hidden(&page.body, "csrf"));
+    let (request, csrf) = w.start(&client);
     let login = w.form("/login", &[("request", &request), ("csrf", &csrf), ("password", PASSWORD)]);
     w.keep_cookies(&login);
     let approve = [("request", request.as_str()), ("csrf", csrf.as_str()), ("decision", "approve")];

@@ -71,6 +71,11 @@ impl HttpResponse {
         r.no_store()
     }
 
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_ascii_lowercase(), value.into()));
         self
@@ -82,12 +87,5 @@ impl HttpResponse {
 
     fn no_store(self) -> Self {
         self.with_header("cache-control", "no-store").with_header("pragma", "no-cache")
-    }
-}
-
-impl HttpResponse {
-    pub fn with_status(mut self, status: u16) -> Self {
-        self.status = status;
-        self
     }
 }

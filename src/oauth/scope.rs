@@ -40,10 +40,6 @@ impl Scopes {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
-
-    pub fn contains_all(&self, other: &Scopes) -> bool {
-        other.0.iter().all(|s| self.0.contains(s))
-    }
 }
 
 impl fmt::Display for Scopes {

@@ -15,7 +15,6 @@ use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
-use super::pkce::CodeChallenge;
 use super::random;
 use super::resource::Resource;
 use super::scope::Scopes;
@@ -108,9 +107,9 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
     let bad_code = || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
     let record = ctx.store.code(&hash).await?.ok_or_else(bad_code)?;
 
-    // Checks that decide whether this caller is the code's rightful holder.
-    let rightful = record.client_id == client.client_id
-        && verifier.is_some_and(|v| record.code_challenge.verify(v).is_ok());
+    let pkce = verifier.map(|v| record.code_challenge.verify(v));
+    // Whether this caller is the code's rightful holder.
+    let rightful = record.client_id == client.client_id && matches!(pkce, Some(Ok(())));
 
     if record.used_at.is_some() {
         // A replay by the rightful holder means the code leaked: revoke what
@@ -126,10 +125,7 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
     }
-    match verifier {
-        None => return Err(OAuthError::invalid_grant("code_verifier is required")),
-        Some(v) => CodeChallenge::from_stored(record.code_challenge.as_str()).verify(v)?,
-    }
+    pkce.unwrap_or_else(|| Err(OAuthError::invalid_grant("code_verifier is required")))?;
     if let Some(uri) = p.get("redirect_uri") {
         if uri != record.redirect_uri {
             return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request"));
@@ -157,16 +153,8 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
         return Err(bad());
     }
     let grant = live_grant(ctx, &record.grant_id).await?;
-    let scope = match p.get("scope") {
-        None => Scopes::from_config(&grant.scope),
-        Some(s) => {
-            let wanted = Scopes::from_request(Some(s), &Scopes::from_config(&grant.scope))?;
-            if !Scopes::from_config(&grant.scope).contains_all(&wanted) {
-                return Err(OAuthError::new(ErrorCode::InvalidScope, "a refresh cannot widen the scope"));
-            }
-            wanted
-        }
-    };
+    // A refresh may narrow the scope, never widen it: only the grant's scopes are valid here.
+    let scope = Scopes::from_request(p.get("scope"), &Scopes::from_config(&grant.scope))?;
     check_resource_param(p, &grant.resource)?;
     match record.used_at {
         Some(used) if ctx.now - used > ctx.config.refresh_grace => {

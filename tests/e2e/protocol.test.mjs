@@ -343,16 +343,21 @@ test('manual flow: register, owner logs in and approves, 303s end at redirect_ur
   assert.equal(typeof t.json.expires_in, 'number');
 });
 
-test('the owner pages redirect with 303 after each POST', async () => {
+/** Registers a client and walks the owner's pages for it; `decision` is approve or deny. */
+async function ownerDecides(state, decision = 'approve') {
   const reg = await register(h.base);
   const pkce = pkcePair();
-  const { browser } = await approveAsOwner(
+  return approveAsOwner(
     authorizeUrl(h.base, {
-      response_type: 'code', client_id: reg.json.client_id, redirect_uri: LOOPBACK_REDIRECT, state: 's',
+      response_type: 'code', client_id: reg.json.client_id, redirect_uri: LOOPBACK_REDIRECT, state,
       code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: h.mcpUrl,
     }),
-    { base: h.base, password: h.password },
+    { base: h.base, password: h.password, decision },
   );
+}
+
+test('the owner pages redirect with 303 after each POST', async () => {
+  const { browser } = await ownerDecides('s');
   const posts = browser.trace.filter((s) => s.method === 'POST');
   assert.ok(posts.length >= 2, `login and consent were POSTed: ${JSON.stringify(browser.trace)}`);
   for (const p of posts) assert.equal(p.status, 303, `POST ${p.url} answered ${p.status}`);
@@ -374,15 +379,7 @@ test('a wrong code_verifier fails with 400 invalid_grant', async () => {
 });
 
 test('owner denies: redirect to redirect_uri with error=access_denied, state and iss, no code', async () => {
-  const reg = await register(h.base);
-  const pkce = pkcePair();
-  const { location } = await approveAsOwner(
-    authorizeUrl(h.base, {
-      response_type: 'code', client_id: reg.json.client_id, redirect_uri: LOOPBACK_REDIRECT, state: 'deny-state',
-      code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: h.mcpUrl,
-    }),
-    { base: h.base, password: h.password, decision: 'deny' },
-  );
+  const { location } = await ownerDecides('deny-state', 'deny');
   const u = new URL(location);
   assert.equal(`${u.origin}${u.pathname}`, LOOPBACK_REDIRECT);
   assert.equal(u.searchParams.get('error'), 'access_denied');
