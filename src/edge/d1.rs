@@ -12,7 +12,7 @@ use crate::oauth::store::*;
 use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
 
 pub struct D1Store {
-    db: D1Database,
+    pub(super) db: D1Database,
 }
 
 impl D1Store {
@@ -20,7 +20,7 @@ impl D1Store {
         D1Store { db }
     }
 
-    fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+    pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.db.prepare(sql).bind(args).map_err(err)
     }
 
@@ -29,20 +29,20 @@ impl D1Store {
         Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
     }
 
-    async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
+    pub(super) async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
         self.stmt(sql, args)?.first::<T>(None).await.map_err(err)
     }
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
-fn s(v: &str) -> JsValue {
+pub(super) fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
 
-fn n(v: i64) -> JsValue {
+pub(super) fn n(v: i64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
@@ -151,6 +151,10 @@ impl Store for D1Store {
             metadata: serde_json::from_str(&r.metadata).map_err(err)?,
             created_at: r.created_at,
         }))
+    }
+
+    async fn mark_client_used(&self, id: &ClientId, now: i64) -> StoreResult<()> {
+        self.exec("UPDATE clients SET last_used_at = ?2 WHERE client_id = ?1", &[s(id.as_str()), n(now)]).await.map(|_| ())
     }
 
     async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()> {

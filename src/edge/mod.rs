@@ -3,6 +3,8 @@
 //! headers, a log line). Protocol decisions live in `crate::oauth`.
 
 mod d1;
+mod d1_maintenance;
+mod d1_policy;
 mod proxy;
 
 use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBuilder};
@@ -11,14 +13,9 @@ use crate::oauth::config::Config;
 use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::http::{HttpRequest, HttpResponse, MAX_BODY};
-use crate::oauth::{authorize, consent, metadata, pages, register, token};
+use crate::oauth::security_headers::{self, Caching, Facts, Op, ALLOW_HEADERS, ALLOW_METHODS};
+use crate::oauth::{authorize, consent, maintenance, metadata, pages, register, token};
 use d1::D1Store;
-
-/// CORS for browser clients (MCP Inspector): allowed on discovery, /register,
-/// /token and the MCP endpoint; never on /authorize or the HTML pages
-/// (requirements.md §A, RFC 9700 §2.6).
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID";
-const EXPOSE_HEADERS: &str = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -38,12 +35,6 @@ enum Route {
     NotFound,
 }
 
-/// Paths whose responses browser clients may read (see `allows_cors`).
-const CORS_PATHS: &[&str] = &[
-    "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
-    "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
-    "/.well-known/jwks.json", "/register", "/token", "/mcp", "/",
-];
 /// Paths that exist but only for some methods: anything else on them is a 405.
 const OAUTH_PATHS: &[&str] = &[
     "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
@@ -55,13 +46,13 @@ const OAUTH_PATHS: &[&str] = &[
 fn route(method: &Method, path: &str, req: &Request) -> Route {
     use Method::*;
     use Route::*;
-    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let path = normalize(path);
     let mcp_headers = || {
         req.headers().has("mcp-session-id").unwrap_or(false)
             || req.headers().get("accept").ok().flatten().is_some_and(|a| a.contains("text/event-stream"))
     };
     match (method, path) {
-        (Options, p) if CORS_PATHS.contains(&p) => Preflight,
+        (Options, p) if security_headers::cors_path(p) => Preflight,
         (Get, "/.well-known/oauth-protected-resource" | "/.well-known/oauth-protected-resource/mcp") => ProtectedResource,
         (Get, "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration") => AuthorizationServer,
         (Get, "/.well-known/jwks.json") => Jwks,
@@ -81,8 +72,30 @@ fn route(method: &Method, path: &str, req: &Request) -> Route {
     }
 }
 
-fn allows_cors(r: Route) -> bool {
-    matches!(r, Route::ProtectedResource | Route::AuthorizationServer | Route::Jwks | Route::Register | Route::Token | Route::Mcp | Route::Preflight)
+fn normalize(path: &str) -> &str {
+    if path.len() > 1 { path.trim_end_matches('/') } else { path }
+}
+
+/// CORS on every response of a CORS path, except the home page at `/`.
+fn allows_cors(r: Route, path: &str) -> bool {
+    r != Route::Home && security_headers::cors_path(normalize(path))
+}
+
+fn caching(r: Route) -> Caching {
+    match r {
+        Route::ProtectedResource | Route::AuthorizationServer | Route::Jwks => Caching::Public,
+        Route::Mcp => Caching::Origin,
+        _ => Caching::NoStore,
+    }
+}
+
+/// The methods a path answers, for the `Allow` header of a 405.
+fn allowed_methods(path: &str) -> &'static str {
+    match normalize(path) {
+        "/register" | "/login" | "/token" => "POST",
+        "/consent" => "GET, POST",
+        _ => "GET",
+    }
 }
 
 #[event(fetch)]
@@ -91,6 +104,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let started = js_sys::Date::now();
     let method = req.method();
     let path = req.path();
+    let https = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
     let r = route(&method, &path, &req);
     let mut resp = match dispatch(r, &mut req, &env).await {
         Ok(resp) => resp,
@@ -101,7 +115,8 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
             to_response(HttpResponse::oauth_error(&OAuthError::new(ErrorCode::TemporarilyUnavailable, "internal error, try again")))?
         }
     };
-    apply_layers(&mut resp, allows_cors(r))?;
+    let facts = Facts { https, cors: allows_cors(r, &path), status: resp.status_code(), caching: caching(r) };
+    apply_layers(&mut resp, facts)?;
     worker::console_log!(
         "{}",
         serde_json::json!({"method": method.to_string(), "path": path, "status": resp.status_code(), "ms": (js_sys::Date::now() - started).round()})
@@ -109,20 +124,20 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     Ok(resp)
 }
 
-fn apply_layers(resp: &mut Response, cors: bool) -> worker::Result<()> {
+/// The one response layer (see `security_headers`). It touches headers
+/// only, so a streamed body stays streamed.
+fn apply_layers(resp: &mut Response, facts: Facts) -> worker::Result<()> {
     let h = resp.headers_mut();
-    set_if_absent(h, "x-content-type-options", "nosniff")?;
-    set_if_absent(h, "referrer-policy", "no-referrer")?;
-    if cors {
-        h.set("access-control-allow-origin", "*")?;
-        h.set("access-control-expose-headers", EXPOSE_HEADERS)?;
-    }
-    Ok(())
-}
-
-fn set_if_absent(h: &mut Headers, name: &str, value: &str) -> worker::Result<()> {
-    if !h.has(name)? {
-        h.set(name, value)?;
+    for op in security_headers::ops(facts) {
+        match op {
+            Op::Set(name, value) => h.set(name, value)?,
+            Op::SetIfAbsent(name, value) => {
+                if !h.has(name)? {
+                    h.set(name, value)?;
+                }
+            }
+            Op::Remove(name) => h.delete(name)?,
+        }
     }
     Ok(())
 }
@@ -154,13 +169,17 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
     match r {
         Route::Preflight => {
             let h = Headers::new();
-            h.set("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")?;
+            h.set("access-control-allow-methods", ALLOW_METHODS)?;
             h.set("access-control-allow-headers", ALLOW_HEADERS)?;
             h.set("access-control-max-age", "86400")?;
             return Ok(ResponseBuilder::new().with_status(204).with_headers(h).empty());
         }
         Route::NotFound => return to_response(HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404)),
-        Route::WrongMethod => return to_response(HttpResponse::oauth_error(&OAuthError::invalid_request("method not allowed on this endpoint")).with_status(405)),
+        Route::WrongMethod => {
+            let allow = allowed_methods(&req.path());
+            let e = OAuthError::invalid_request(format!("method not allowed on this endpoint; use {allow}"));
+            return to_response(HttpResponse::oauth_error(&e).with_status(405).with_header("allow", allow));
+        }
         _ => {}
     }
     let config = match load_config(env) {
@@ -204,6 +223,31 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
         _ => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),
     };
     to_response(resp)
+}
+
+/// The cron trigger: removes stale rows (see `oauth::maintenance`) and logs
+/// one JSON line with the count per table.
+#[event(scheduled)]
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    console_error_panic_hook::set_once();
+    let config = match load_config(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            worker::console_error!("{}", serde_json::json!({"event": "cleanup_skipped", "config_error": e.variable}));
+            return;
+        }
+    };
+    let db = match env.d1("DB") {
+        Ok(db) => db,
+        Err(e) => {
+            worker::console_error!("{}", serde_json::json!({"event": "cleanup_failed", "error": e.to_string()}));
+            return;
+        }
+    };
+    match maintenance::run(&D1Store::new(db), &config, now()).await {
+        Ok(removed) => worker::console_log!("{}", serde_json::json!({"event": "cleanup", "cron": event.cron(), "removed": removed})),
+        Err(e) => worker::console_error!("{}", serde_json::json!({"event": "cleanup_failed", "error": e.0})),
+    }
 }
 
 fn home(issuer: &str) -> HttpResponse {

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::access_token::SigningKey;
+use super::registration_policy::{self, RegistrationPolicy};
 use super::scope::Scopes;
 use super::types::Secret;
 
@@ -13,6 +14,7 @@ pub const DEFAULT_SCOPES: &str = "mcp";
 /// A rotated refresh token still works this long: hosts refresh in parallel
 /// and retry after network failures (requirements.md §D).
 pub const DEFAULT_REFRESH_GRACE: i64 = 60;
+pub const DEFAULT_STALE_CLIENT_DAYS: u32 = 30;
 
 #[derive(Debug)]
 pub struct Config {
@@ -25,6 +27,10 @@ pub struct Config {
     pub scopes: Scopes,
     pub signing_key: SigningKey,
     pub owner_password: Secret,
+    /// `REDIRECT_URI_ALLOWLIST` and `REGISTRATIONS_PER_HOUR`.
+    pub registration: RegistrationPolicy,
+    /// `STALE_CLIENT_DAYS`: clients unused this long are removed; 0 = never.
+    pub stale_client_days: u32,
 }
 
 /// A missing or malformed setting. Never carries the value itself.
@@ -81,7 +87,33 @@ impl Config {
         if scopes.iter().next().is_none() {
             return Err(err("SCOPES", "must list at least one scope, space-separated (default \"mcp\")"));
         }
-        Ok(Config { public_url, access_token_ttl, refresh_token_ttl, refresh_grace, scopes, signing_key, owner_password })
+        let count = |name: &'static str, default: u32, max: u32, what: &str| -> Result<u32, ConfigError> {
+            match get(name).filter(|s| !s.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u32>() {
+                    Ok(n) if n <= max => Ok(n),
+                    _ => Err(err(name, &format!("must be a whole number from 0 ({what}) to {max}"))),
+                },
+            }
+        };
+        let registration = RegistrationPolicy {
+            allowlist: registration_policy::parse_allowlist(&get("REDIRECT_URI_ALLOWLIST").unwrap_or_default()).map_err(|p| {
+                err("REDIRECT_URI_ALLOWLIST", &format!("{p}; use space-separated exact redirect URIs, prefixes ending in `*` (e.g. https://claude.ai/api/mcp/*), or `loopback`"))
+            })?,
+            per_hour: count("REGISTRATIONS_PER_HOUR", registration_policy::DEFAULT_REGISTRATIONS_PER_HOUR, 1_000_000, "no cap")?,
+        };
+        let stale_client_days = count("STALE_CLIENT_DAYS", DEFAULT_STALE_CLIENT_DAYS, 3650, "never remove")?;
+        Ok(Config {
+            public_url,
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_grace,
+            scopes,
+            signing_key,
+            owner_password,
+            registration,
+            stale_client_days,
+        })
     }
 
     /// The issuer identifier (RFC 8414 §2): `PUBLIC_URL`, or the origin the
@@ -120,6 +152,24 @@ mod tests {
         assert_eq!(c.access_token_ttl, 3600);
         assert_eq!(c.scopes.to_string(), "mcp");
         assert_eq!(c.issuer("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
+        assert_eq!(c.registration.allowlist, None);
+        assert_eq!(c.registration.per_hour, 60);
+        assert_eq!(c.stale_client_days, 30);
+    }
+
+    #[test]
+    fn registration_policy_settings_are_read() {
+        let c = Config::from_lookup(lookup(&[
+            ("SIGNING_KEY", KEY),
+            ("OWNER_PASSWORD", "correct horse"),
+            ("REDIRECT_URI_ALLOWLIST", "loopback https://claude.ai/api/mcp/*"),
+            ("REGISTRATIONS_PER_HOUR", "0"),
+            ("STALE_CLIENT_DAYS", "7"),
+        ]))
+        .unwrap();
+        assert_eq!(c.registration.allowlist.as_ref().map(Vec::len), Some(2));
+        assert_eq!(c.registration.per_hour, 0);
+        assert_eq!(c.stale_client_days, 7);
     }
 
     #[test]
@@ -143,6 +193,9 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("PUBLIC_URL", "https://x.com/mcp")], "PUBLIC_URL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ACCESS_TOKEN_TTL", "1")], "ACCESS_TOKEN_TTL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SCOPES", " ")], "SCOPES"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REDIRECT_URI_ALLOWLIST", "https://claude.ai*")], "REDIRECT_URI_ALLOWLIST"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REGISTRATIONS_PER_HOUR", "-1")], "REGISTRATIONS_PER_HOUR"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("STALE_CLIENT_DAYS", "thirty")], "STALE_CLIENT_DAYS"),
         ];
         for (pairs, var) in cases {
             let e = Config::from_lookup(lookup(pairs)).unwrap_err();

@@ -10,6 +10,7 @@ use super::form::is_json_content_type;
 use super::http::{HttpRequest, HttpResponse};
 use super::random;
 use super::redirect_uri::RedirectUri;
+use super::registration_policy::{self, Admission, RegistrationCounter};
 use super::scope::Scopes;
 use super::store::{AuthMethod, ClientRecord, Store};
 use super::types::ClientId;
@@ -145,18 +146,24 @@ fn web_url(v: &Value, name: &str) -> OAuthResult<String> {
 }
 
 /// `POST /register`.
-pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: Store + RegistrationCounter>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     match register(ctx, req).await {
         Ok(resp) => resp,
         Err(e) => HttpResponse::oauth_error(&e),
     }
 }
 
-async fn register<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<HttpResponse> {
+async fn register<S: Store + RegistrationCounter>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<HttpResponse> {
     if !is_json_content_type(req.header("content-type")) {
         return Err(bad("Content-Type must be application/json"));
     }
     let reg = validate(&req.body, &ctx.config.scopes)?;
+    let policy = &ctx.config.registration;
+    registration_policy::check_redirects(policy, &reg.redirect_uris)?;
+    // Counted after validation: only what would be stored uses up the cap.
+    if let Admission::OverCap { retry_after } = registration_policy::admit(policy, ctx.store, req.client_ip(), ctx.now).await? {
+        return Ok(HttpResponse::oauth_error(&registration_policy::over_cap_error(policy)).with_header("retry-after", retry_after.to_string()));
+    }
     let client_id = ClientId::new(random::id("gh_")?);
     let secret = match reg.auth_method {
         AuthMethod::None => None,

@@ -108,6 +108,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
+    /// Records that tokens were issued to the client now (stale-client cleanup).
+    async fn mark_client_used(&self, id: &ClientId, now: i64) -> StoreResult<()>;
 
     async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()>;
     async fn pending(&self, id: &str, now: i64) -> StoreResult<Option<PendingAuthorization>>;

@@ -30,6 +30,10 @@ pub struct MemoryStore {
     pub codes: RefCell<HashMap<String, CodeRecord>>,
     pub refresh: RefCell<HashMap<String, RefreshRecord>>,
     pub failures: RefCell<Vec<(String, i64)>>,
+    /// Registrations per (source, window start).
+    pub registrations: RefCell<HashMap<(String, i64), u32>>,
+    /// Clients' `last_used_at`.
+    pub last_used: RefCell<HashMap<String, i64>>,
     pub fail: RefCell<bool>,
 }
 
@@ -120,6 +124,11 @@ impl Store for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+    async fn mark_client_used(&self, id: &ClientId, now: i64) -> StoreResult<()> {
+        self.check()?;
+        self.last_used.borrow_mut().insert(id.as_str().into(), now);
+        Ok(())
     }
     async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {
         self.check()?;

@@ -200,6 +200,7 @@ async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: 
         gid: grant.grant_id.as_str().to_string(),
     };
     let access = access_token::issue(&ctx.config.signing_key, claims, ctx.now, ttl)?;
+    ctx.store.mark_client_used(&client.client_id, ctx.now).await?;
     let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",

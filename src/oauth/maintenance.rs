@@ -1,0 +1,338 @@
+//! What the periodic cleanup removes, as pure cut-offs and predicates. The
+//! storage runs them (the D1 SQL in `edge::d1_maintenance` mirrors the
+//! predicates here one for one).
+//!
+//! Lifetimes come from OAuth 2.1 §4.1.2 (codes), §4.3.1 / RFC 9700 §4.14
+//! (refresh rotation) and RFC 7591 §3 (registered clients are server state
+//! the server may expire; a deleted client gets `invalid_client`, RFC 6749
+//! §5.2, which makes MCP clients register again).
+
+use serde::Serialize;
+
+use super::config::Config;
+use super::consent::LOGIN_WINDOW;
+use super::registration_policy;
+use super::store::StoreResult;
+#[cfg(test)]
+use super::types::{ClientId, GrantId};
+
+const DAY: i64 = 24 * 3600;
+
+/// Times before which rows are stale. Every comparison is strict ("older than").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    pub now: i64,
+    /// Clients created before this ...
+    pub client_created_before: i64,
+    /// ... and issued no token since this (or never) are removed, with
+    /// everything they own. Both are 0 (nothing matches) when disabled.
+    pub client_unused_since: i64,
+    /// Codes that expired before this. A used code is kept a while after
+    /// expiry so that its replay still revokes what it issued.
+    pub code_expired_before: i64,
+    /// Revoked grants revoked before this: their access tokens have expired.
+    pub grant_revoked_before: i64,
+    pub login_failure_before: i64,
+    pub registration_window_before: i64,
+}
+
+impl Cutoffs {
+    pub fn new(config: &Config, now: i64) -> Cutoffs {
+        let (client_created_before, client_unused_since) = match config.stale_client_days {
+            0 => (0, 0),
+            days => {
+                let idle = days as i64 * DAY;
+                // A client's refresh tokens outlive its last issuance by the
+                // refresh lifetime; deleting it earlier would log a user out
+                // who still holds a valid token.
+                (now - idle, now - idle.max(config.refresh_token_ttl))
+            }
+        };
+        Cutoffs {
+            now,
+            client_created_before,
+            client_unused_since,
+            code_expired_before: now - config.access_token_ttl,
+            grant_revoked_before: now - config.access_token_ttl,
+            login_failure_before: now - LOGIN_WINDOW,
+            registration_window_before: registration_policy::window_start(now),
+        }
+    }
+
+    pub fn stale_client(&self, created_at: i64, last_used_at: Option<i64>) -> bool {
+        created_at < self.client_created_before && last_used_at.is_none_or(|t| t < self.client_unused_since)
+    }
+
+    pub fn stale_pending(&self, expires_at: i64) -> bool {
+        expires_at <= self.now
+    }
+
+    pub fn stale_code(&self, expires_at: i64) -> bool {
+        expires_at < self.code_expired_before
+    }
+
+    /// Expired refresh tokens only. A rotated token is kept until it
+    /// expires: its reuse is how a stolen token is detected (RFC 9700
+    /// §4.14.2), and that needs the row.
+    pub fn stale_refresh(&self, expires_at: i64) -> bool {
+        expires_at <= self.now
+    }
+
+    pub fn stale_grant(&self, revoked_at: Option<i64>) -> bool {
+        revoked_at.is_some_and(|t| t < self.grant_revoked_before)
+    }
+
+    pub fn stale_login_failure(&self, at: i64) -> bool {
+        at < self.login_failure_before
+    }
+
+    pub fn stale_registration_window(&self, window_start: i64) -> bool {
+        window_start < self.registration_window_before
+    }
+}
+
+/// Rows removed per table, logged as one JSON line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Removed {
+    pub clients: u64,
+    pub grants: u64,
+    pub auth_codes: u64,
+    pub refresh_tokens: u64,
+    pub pending_authorizations: u64,
+    pub login_failures: u64,
+    pub registration_counts: u64,
+}
+
+/// Storage that can remove everything stale under the cut-offs. Rows owned
+/// by a removed client or grant go with it, in one transaction.
+#[allow(async_fn_in_trait)]
+pub trait Maintenance {
+    async fn remove_stale(&self, cut: &Cutoffs) -> StoreResult<Removed>;
+}
+
+/// One cleanup run.
+pub async fn run<M: Maintenance>(store: &M, config: &Config, now: i64) -> StoreResult<Removed> {
+    store.remove_stale(&Cutoffs::new(config, now)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::pkce::CodeChallenge;
+    use crate::oauth::store::*;
+    use crate::oauth::testing::{block_on, MemoryStore};
+    use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
+    use std::collections::HashMap;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn config(stale_days: u32) -> Config {
+        let mut c = crate::oauth::testing_config();
+        c.stale_client_days = stale_days;
+        c
+    }
+
+    #[test]
+    fn clients_go_only_when_old_and_unused() {
+        let cut = Cutoffs::new(&config(30), NOW);
+        let old = NOW - 31 * DAY;
+        assert!(cut.stale_client(old, None), "never used, created 31 days ago");
+        assert!(cut.stale_client(old, Some(old)), "last used 31 days ago");
+        assert!(!cut.stale_client(NOW - 29 * DAY, None), "too young");
+        assert!(!cut.stale_client(old, Some(NOW - DAY)), "used yesterday");
+        assert!(!cut.stale_client(NOW - 30 * DAY, None), "exactly 30 days is not older than 30 days");
+    }
+
+    #[test]
+    fn a_client_outlives_its_refresh_tokens() {
+        let mut c = config(7);
+        c.refresh_token_ttl = 30 * DAY;
+        let cut = Cutoffs::new(&c, NOW);
+        assert!(cut.stale_client(NOW - 8 * DAY, None), "never issued a token: 7 days suffice");
+        assert!(!cut.stale_client(NOW - 40 * DAY, Some(NOW - 8 * DAY)), "its refresh token is still valid");
+        assert!(cut.stale_client(NOW - 40 * DAY, Some(NOW - 31 * DAY)));
+    }
+
+    #[test]
+    fn zero_days_never_removes_clients() {
+        let cut = Cutoffs::new(&config(0), NOW);
+        assert!(!cut.stale_client(0, None));
+        assert!(!cut.stale_client(1, Some(1)));
+    }
+
+    #[test]
+    fn short_lived_rows_go_after_their_lifetimes() {
+        let c = config(30);
+        let cut = Cutoffs::new(&c, NOW);
+        assert!(cut.stale_pending(NOW) && !cut.stale_pending(NOW + 1));
+        assert!(cut.stale_refresh(NOW - 1) && !cut.stale_refresh(NOW + 1));
+        assert!(cut.stale_code(NOW - c.access_token_ttl - 1));
+        assert!(!cut.stale_code(NOW - 5), "an expired code is kept for replay detection a while");
+        assert!(cut.stale_grant(Some(NOW - c.access_token_ttl - 1)));
+        assert!(!cut.stale_grant(Some(NOW - 10)), "its access tokens may still be in use");
+        assert!(!cut.stale_grant(None), "live grants stay");
+        assert!(cut.stale_login_failure(NOW - LOGIN_WINDOW - 1) && !cut.stale_login_failure(NOW - 10));
+        let this_hour = registration_policy::window_start(NOW);
+        assert!(cut.stale_registration_window(this_hour - 3600) && !cut.stale_registration_window(this_hour));
+    }
+
+    #[test]
+    fn run_removes_stale_rows_and_what_they_own() {
+        let store = MemoryStore::default();
+        let c = config(30);
+        seed(&store);
+        let removed = block_on(run(&store, &c, NOW)).unwrap();
+        assert_eq!(
+            removed,
+            Removed { clients: 1, grants: 2, auth_codes: 3, refresh_tokens: 3, pending_authorizations: 2, login_failures: 1, registration_counts: 1 }
+        );
+        assert_eq!(keys(&store.clients), ["fresh"]);
+        assert_eq!(keys(&store.grants), ["g_live", "g_revoked_recent"]);
+        assert_eq!(keys(&store.refresh), ["r_live", "r_rotated"]);
+        assert_eq!(keys(&store.codes), ["c_live"]);
+        assert_eq!(keys(&store.pending), ["p_live"]);
+        assert_eq!(store.failures.borrow().len(), 1);
+        assert_eq!(store.registrations.borrow().len(), 1);
+        assert_eq!(block_on(run(&store, &c, NOW)).unwrap(), Removed::default(), "a second run finds nothing");
+    }
+
+    fn keys<V>(m: &std::cell::RefCell<HashMap<String, V>>) -> Vec<String> {
+        let mut k: Vec<String> = m.borrow().keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    /// One stale client with everything it owns, and one fresh client with
+    /// live and stale rows of each kind.
+    fn seed(store: &MemoryStore) {
+        let client = |id: &str, created_at| ClientRecord {
+            client_id: ClientId::new(id),
+            secret_hash: None,
+            auth_method: AuthMethod::None,
+            redirect_uris: vec![],
+            grant_types: vec![],
+            client_name: None,
+            metadata: serde_json::Value::Null,
+            created_at,
+        };
+        let grant = |id: &str, client: &str, revoked_at| GrantRecord {
+            grant_id: GrantId::new(id),
+            client_id: ClientId::new(client),
+            subject: Subject::new("owner"),
+            scope: "mcp".into(),
+            resource: "r".into(),
+            created_at: NOW - DAY,
+            revoked_at,
+        };
+        let code = |id: &str, client: &str, grant: &str, expires_at| CodeRecord {
+            code_hash: TokenHash::from_stored(id),
+            client_id: ClientId::new(client),
+            redirect_uri: "u".into(),
+            code_challenge: CodeChallenge::from_stored("c"),
+            scope: "mcp".into(),
+            resource: "r".into(),
+            grant_id: GrantId::new(grant),
+            expires_at,
+            used_at: None,
+        };
+        let refresh = |id: &str, client: &str, grant: &str, expires_at, used_at| RefreshRecord {
+            token_hash: TokenHash::from_stored(id),
+            grant_id: GrantId::new(grant),
+            client_id: ClientId::new(client),
+            expires_at,
+            used_at,
+        };
+        let pending = |id: &str, client: &str, expires_at| PendingAuthorization {
+            id: id.into(),
+            client_id: ClientId::new(client),
+            redirect_uri: "u".into(),
+            state: None,
+            code_challenge: CodeChallenge::from_stored("c"),
+            scope: "mcp".into(),
+            resource: "r".into(),
+            browser: TokenHash::from_stored("b"),
+            expires_at,
+        };
+        for c in [client("old", NOW - 40 * DAY), client("fresh", NOW - DAY)] {
+            store.clients.borrow_mut().insert(c.client_id.to_string(), c);
+        }
+        for g in [
+            grant("g_old", "old", None),
+            grant("g_live", "fresh", None),
+            grant("g_revoked_old", "fresh", Some(NOW - 7200)),
+            grant("g_revoked_recent", "fresh", Some(NOW - 10)),
+        ] {
+            store.grants.borrow_mut().insert(g.grant_id.to_string(), g);
+        }
+        for c in [
+            code("c_old", "old", "g_old", NOW + 30),
+            code("c_rev", "fresh", "g_revoked_old", NOW + 30),
+            code("c_expired_long", "fresh", "g_live", NOW - 7200),
+            code("c_live", "fresh", "g_live", NOW - 5),
+        ] {
+            store.codes.borrow_mut().insert(c.code_hash.as_str().into(), c);
+        }
+        for r in [
+            refresh("r_old", "old", "g_old", NOW + DAY, None),
+            refresh("r_rev", "fresh", "g_revoked_old", NOW + DAY, None),
+            refresh("r_expired", "fresh", "g_live", NOW - 1, None),
+            refresh("r_live", "fresh", "g_live", NOW + DAY, None),
+            refresh("r_rotated", "fresh", "g_live", NOW + DAY, Some(NOW - 7200)),
+        ] {
+            store.refresh.borrow_mut().insert(r.token_hash.as_str().into(), r);
+        }
+        for p in [pending("p_old", "old", NOW + 60), pending("p_expired", "fresh", NOW - 1), pending("p_live", "fresh", NOW + 60)] {
+            store.pending.borrow_mut().insert(p.id.clone(), p);
+        }
+        store.failures.borrow_mut().extend([("login:x".to_string(), NOW - LOGIN_WINDOW - 10), ("login:x".to_string(), NOW - 5)]);
+        let hour = registration_policy::window_start(NOW);
+        store.registrations.borrow_mut().extend([(("1.2.3.4".to_string(), hour - 3600), 5), (("1.2.3.4".to_string(), hour), 1)]);
+    }
+}
+
+/// The in-memory store runs the same predicates, for the native tests.
+#[cfg(test)]
+impl Maintenance for super::testing::MemoryStore {
+    async fn remove_stale(&self, cut: &Cutoffs) -> StoreResult<Removed> {
+        use std::collections::HashSet;
+        let count = |before: usize, after: usize| (before - after) as u64;
+        let used = self.last_used.borrow();
+        let clients: HashSet<String> = self
+            .clients
+            .borrow()
+            .values()
+            .filter(|c| cut.stale_client(c.created_at, used.get(c.client_id.as_str()).copied()))
+            .map(|c| c.client_id.to_string())
+            .collect();
+        let grants: HashSet<String> = self
+            .grants
+            .borrow()
+            .values()
+            .filter(|g| clients.contains(g.client_id.as_str()) || cut.stale_grant(g.revoked_at))
+            .map(|g| g.grant_id.to_string())
+            .collect();
+        let owned = |client: &ClientId, grant: Option<&GrantId>| {
+            clients.contains(client.as_str()) || grant.is_some_and(|g| grants.contains(g.as_str()))
+        };
+        let mut r = Removed::default();
+        macro_rules! retain {
+            ($field:ident, $map:expr, $keep:expr) => {{
+                let mut m = $map.borrow_mut();
+                let before = m.len();
+                m.retain($keep);
+                r.$field = count(before, m.len());
+            }};
+        }
+        retain!(refresh_tokens, self.refresh, |_, t| !(owned(&t.client_id, Some(&t.grant_id)) || cut.stale_refresh(t.expires_at)));
+        retain!(auth_codes, self.codes, |_, c| !(owned(&c.client_id, Some(&c.grant_id)) || cut.stale_code(c.expires_at)));
+        retain!(pending_authorizations, self.pending, |_, p| !(owned(&p.client_id, None) || cut.stale_pending(p.expires_at)));
+        retain!(grants, self.grants, |id, _| !grants.contains(id));
+        retain!(clients, self.clients, |id, _| !clients.contains(id));
+        retain!(registration_counts, self.registrations, |(_, w), _| !cut.stale_registration_window(*w));
+        let mut f = self.failures.borrow_mut();
+        let before = f.len();
+        f.retain(|(_, at)| !cut.stale_login_failure(*at));
+        r.login_failures = count(before, f.len());
+        Ok(r)
+    }
+}

@@ -1,0 +1,307 @@
+//! Registration policy for RFC 7591 §3 dynamic registration: which redirect
+//! URIs an owner accepts (RFC 7591 §5 leaves this to server policy; RFC 8252
+//! §7.3 defines the loopback pattern), and how many registrations one source
+//! may make per hour.
+//!
+//! Claude registers a new client on every connection (requirements.md §B), so
+//! the cap exists to stop storage growth from a flood, not to meter clients:
+//! the default is far above what any real user does.
+
+use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::redirect_uri::RedirectUri;
+use super::store::StoreResult;
+
+pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 60;
+/// The counting window: one clock hour.
+pub const WINDOW: i64 = 3600;
+
+/// One entry of `REDIRECT_URI_ALLOWLIST`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectPattern {
+    /// The redirect URI must be exactly this string.
+    Exact(String),
+    /// The redirect URI must start with this string (written `...*`).
+    Prefix(String),
+    /// Any `http` loopback redirect URI, on any port (RFC 8252 §7.3).
+    Loopback,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationPolicy {
+    /// `None`: every redirect URI that passes `RedirectUri::parse` is allowed.
+    pub allowlist: Option<Vec<RedirectPattern>>,
+    /// Registrations per source per clock hour; 0 means no cap.
+    pub per_hour: u32,
+}
+
+impl Default for RegistrationPolicy {
+    fn default() -> Self {
+        RegistrationPolicy { allowlist: None, per_hour: DEFAULT_REGISTRATIONS_PER_HOUR }
+    }
+}
+
+/// Whether the owner's policy admits this (already validated) redirect URI.
+/// Also meant for the redirect URIs of client metadata documents.
+pub fn redirect_allowed(policy: &RegistrationPolicy, uri: &RedirectUri) -> bool {
+    let Some(patterns) = &policy.allowlist else { return true };
+    patterns.iter().any(|p| match p {
+        RedirectPattern::Exact(s) => uri.as_str() == s,
+        RedirectPattern::Prefix(s) => uri.as_str().starts_with(s.as_str()),
+        RedirectPattern::Loopback => uri.is_loopback(),
+    })
+}
+
+/// Refuses the first redirect URI the policy does not admit, naming it.
+pub fn check_redirects(policy: &RegistrationPolicy, uris: &[RedirectUri]) -> OAuthResult<()> {
+    match uris.iter().find(|u| !redirect_allowed(policy, u)) {
+        None => Ok(()),
+        Some(u) => Err(OAuthError::new(
+            ErrorCode::InvalidRedirectUri,
+            format!("redirect URI {:?} is not allowed by this server's registration policy", u.as_str()),
+        )),
+    }
+}
+
+/// Parses `REDIRECT_URI_ALLOWLIST`: space-separated exact URIs, prefixes
+/// ending in `*`, or the word `loopback`. Empty means no allow-list.
+pub fn parse_allowlist(raw: &str) -> Result<Option<Vec<RedirectPattern>>, String> {
+    let mut out = Vec::new();
+    for item in raw.split_whitespace() {
+        let pattern = if item.eq_ignore_ascii_case("loopback") {
+            RedirectPattern::Loopback
+        } else if let Some(prefix) = item.strip_suffix('*') {
+            check_prefix(prefix).map_err(|why| format!("entry {item:?} {why}"))?;
+            RedirectPattern::Prefix(prefix.to_string())
+        } else {
+            if item.contains('*') {
+                return Err(format!("entry {item:?} may only end in `*`"));
+            }
+            RedirectUri::parse(item).map_err(|e| format!("entry {item:?} is not a valid redirect URI ({})", e.description))?;
+            RedirectPattern::Exact(item.to_string())
+        };
+        out.push(pattern);
+    }
+    Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+/// A prefix must fix the scheme, the whole host and the start of the path:
+/// `https://claude.ai*` would also admit `https://claude.ai.evil.example/`.
+fn check_prefix(prefix: &str) -> Result<(), &'static str> {
+    if prefix.contains('*') {
+        return Err("may only end in `*`");
+    }
+    let Some((scheme, rest)) = prefix.split_once("://") else {
+        return Err("must start with a scheme and `://`, e.g. https://claude.ai/api/*");
+    };
+    if scheme.is_empty() || !rest.contains('/') || rest.starts_with('/') {
+        return Err("must include the host and a `/` after it, e.g. https://claude.ai/api/*");
+    }
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    if authority.contains('@') {
+        return Err("must not contain user information");
+    }
+    // The fixed part must itself be a usable redirect URI prefix (no
+    // javascript:, no http for other hosts, no fragment).
+    RedirectUri::parse(prefix).map(|_| ()).map_err(|_| "does not start a valid redirect URI")
+}
+
+/// The counting key for a source address. An IPv6 client controls its whole
+/// /64, so all of it counts as one source.
+pub fn source_key(ip: &str) -> String {
+    match ip.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => "unknown".to_string(),
+    }
+}
+
+/// Start of the clock hour `now` falls in.
+pub fn window_start(now: i64) -> i64 {
+    now - now.rem_euclid(WINDOW)
+}
+
+/// Seconds until the current window ends (at least 1).
+pub fn retry_after(now: i64) -> i64 {
+    (window_start(now) + WINDOW - now).max(1)
+}
+
+/// Counting of registrations, one row per source and window.
+#[allow(async_fn_in_trait)]
+pub trait RegistrationCounter {
+    /// Adds one registration for `source` in the window starting at `window`
+    /// and returns the window's count including it (one statement, so
+    /// concurrent registrations each see a distinct count).
+    async fn count_registration(&self, source: &str, window: i64) -> StoreResult<u32>;
+}
+
+/// The outcome of counting one registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// Over the hourly cap: answer 429 with this `Retry-After` (seconds).
+    OverCap { retry_after: i64 },
+}
+
+/// Counts this registration against its source's hourly cap.
+pub async fn admit<C: RegistrationCounter>(policy: &RegistrationPolicy, counter: &C, ip: &str, now: i64) -> StoreResult<Admission> {
+    if policy.per_hour == 0 {
+        return Ok(Admission::Admitted);
+    }
+    let n = counter.count_registration(&source_key(ip), window_start(now)).await?;
+    Ok(if n > policy.per_hour { Admission::OverCap { retry_after: retry_after(now) } } else { Admission::Admitted })
+}
+
+/// The 429 answer's error (RFC 6585 §4, in the OAuth error shape).
+pub fn over_cap_error(policy: &RegistrationPolicy) -> OAuthError {
+    OAuthError::new(
+        ErrorCode::TooManyRequests,
+        format!("too many client registrations from this address (at most {} per hour); try again later", policy.per_hour),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::testing::{block_on, MemoryStore};
+
+    fn policy(list: &str) -> RegistrationPolicy {
+        RegistrationPolicy { allowlist: parse_allowlist(list).unwrap(), per_hour: 0 }
+    }
+
+    fn allowed(p: &RegistrationPolicy, uri: &str) -> bool {
+        redirect_allowed(p, &RedirectUri::parse(uri).unwrap())
+    }
+
+    #[test]
+    fn no_allowlist_allows_everything_valid() {
+        let p = policy("  ");
+        assert_eq!(p.allowlist, None);
+        assert!(allowed(&p, "https://anything.example/cb"));
+        assert!(allowed(&p, "cursor://anysphere.cursor-mcp/oauth/callback"));
+    }
+
+    #[test]
+    fn exact_entries_match_the_whole_string_only() {
+        let p = policy("https://claude.ai/api/mcp/auth_callback");
+        assert!(allowed(&p, "https://claude.ai/api/mcp/auth_callback"));
+        for near in [
+            "https://claude.ai/api/mcp/auth_callback/",
+            "https://claude.ai/api/mcp/auth_callback?x=1",
+            "https://Claude.ai/api/mcp/auth_callback",
+            "https://claude.ai:443/api/mcp/auth_callback",
+            "https://claude.com/api/mcp/auth_callback",
+        ] {
+            assert!(!allowed(&p, near), "{near}");
+        }
+    }
+
+    #[test]
+    fn prefix_entries_match_by_string_prefix() {
+        let p = policy("https://claude.ai/api/mcp/*");
+        assert!(allowed(&p, "https://claude.ai/api/mcp/auth_callback"));
+        assert!(!allowed(&p, "https://claude.ai/api/other"));
+        assert!(!allowed(&p, "https://claude.ai.evil.example/api/mcp/x"));
+    }
+
+    #[test]
+    fn loopback_means_http_loopback_on_any_port() {
+        let p = policy("loopback");
+        for ok in ["http://localhost:53682/callback", "http://127.0.0.1/", "http://[::1]:9000/cb", "http://127.0.0.1:1455/callback/abc"] {
+            assert!(allowed(&p, ok), "{ok}");
+        }
+        for no in ["https://claude.ai/api/mcp/auth_callback", "https://localhost/cb", "cursor://anysphere.cursor-mcp/oauth/callback"] {
+            assert!(!allowed(&p, no), "{no}");
+        }
+    }
+
+    #[test]
+    fn entries_combine() {
+        let p = policy("loopback https://claude.ai/api/mcp/auth_callback cursor://anysphere.cursor-mcp/*");
+        assert!(allowed(&p, "http://localhost:1/cb"));
+        assert!(allowed(&p, "https://claude.ai/api/mcp/auth_callback"));
+        assert!(allowed(&p, "cursor://anysphere.cursor-mcp/oauth/callback"));
+        assert!(!allowed(&p, "https://vscode.dev/redirect"));
+    }
+
+    #[test]
+    fn refusal_names_the_uri() {
+        let p = policy("loopback");
+        let uris = [RedirectUri::parse("http://localhost/cb").unwrap(), RedirectUri::parse("https://evil.example/cb").unwrap()];
+        let e = check_redirects(&p, &uris).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRedirectUri);
+        assert!(e.description.contains("https://evil.example/cb"), "{}", e.description);
+        assert!(check_redirects(&p, &uris[..1]).is_ok());
+    }
+
+    #[test]
+    fn unsafe_patterns_are_configuration_errors() {
+        for bad in [
+            "https://claude.ai*",
+            "https://*.claude.ai/cb",
+            "https://claude.ai/*/cb",
+            "*",
+            "javascript:*",
+            "http://evil.example/*",
+            "not a uri",
+            "https://claude.ai/cb#frag",
+            "https://user@claude.ai/*",
+            "://x/*",
+        ] {
+            assert!(parse_allowlist(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn ipv6_sources_count_per_64() {
+        assert_eq!(source_key("2001:db8:1:2:aaaa::1"), source_key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(source_key("2001:db8:1:2::1"), source_key("2001:db8:1:3::1"));
+        assert_eq!(source_key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(source_key("garbage"), "unknown");
+    }
+
+    #[test]
+    fn windows_are_clock_hours() {
+        assert_eq!(window_start(7200), 7200);
+        assert_eq!(window_start(7201), 7200);
+        assert_eq!(retry_after(7201), 3599);
+        assert_eq!(retry_after(7200), 3600);
+    }
+
+    #[test]
+    fn the_cap_admits_exactly_per_hour_per_source_and_window() {
+        let store = MemoryStore::default();
+        let p = RegistrationPolicy { allowlist: None, per_hour: 3 };
+        let now = 10 * 3600 + 5;
+        let admit_at = |ip, t| block_on(admit(&p, &store, ip, t)).unwrap();
+        for _ in 0..3 {
+            assert_eq!(admit_at("198.51.100.1", now), Admission::Admitted);
+        }
+        assert_eq!(admit_at("198.51.100.1", now), Admission::OverCap { retry_after: 3595 });
+        assert_eq!(admit_at("198.51.100.2", now), Admission::Admitted, "another source has its own count");
+        assert_eq!(admit_at("198.51.100.1", now + 3600), Admission::Admitted, "the next hour starts afresh");
+        assert_eq!(over_cap_error(&p).status(), 429);
+    }
+
+    #[test]
+    fn zero_means_no_cap() {
+        let store = MemoryStore::default();
+        let p = RegistrationPolicy { allowlist: None, per_hour: 0 };
+        for _ in 0..500 {
+            assert_eq!(block_on(admit(&p, &store, "198.51.100.1", 0)).unwrap(), Admission::Admitted);
+        }
+        assert!(store.registrations.borrow().is_empty(), "no counting without a cap");
+    }
+}
+
+#[cfg(test)]
+impl RegistrationCounter for super::testing::MemoryStore {
+    async fn count_registration(&self, source: &str, window: i64) -> StoreResult<u32> {
+        let mut m = self.registrations.borrow_mut();
+        let n = m.entry((source.to_string(), window)).or_insert(0);
+        *n += 1;
+        Ok(*n)
+    }
+}

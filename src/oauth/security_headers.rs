@@ -1,0 +1,175 @@
+//! The headers every response gets, decided in one place: CORS for browser
+//! clients where requirements.md §A allows it (never on the owner's pages,
+//! RFC 9700 §2.6), anti-sniffing, no referrers, no framing (RFC 9700 §4.16),
+//! HSTS on https (RFC 6797), and no caching of anything that may hold a token
+//! (RFC 6749 §5.1, RFC 6750 §5.3).
+
+/// CORS request headers browser MCP clients send (requirements.md §A).
+pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID";
+/// Response headers browser MCP clients must be able to read.
+pub const EXPOSE_HEADERS: &str = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
+pub const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
+
+/// Paths whose responses browser clients may read: discovery, the endpoints
+/// a client calls from script, and the MCP endpoint (`/` is one when MCP
+/// traffic arrives there; the home page itself is excluded by route).
+pub const CORS_PATHS: &[&str] = &[
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-protected-resource/mcp",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/.well-known/jwks.json",
+    "/register",
+    "/token",
+    "/revoke",
+    "/introspect",
+    "/mcp",
+    "/",
+];
+
+/// For pages and errors that set no policy of their own: nothing may load,
+/// nothing may frame it.
+pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+pub const HSTS: &str = "max-age=31536000";
+/// Discovery documents and the JWKS hold nothing secret and are fetched on
+/// every connection; five minutes of caching saves requests while a changed
+/// setting (scopes, key) still shows up quickly.
+pub const PUBLIC_CACHE: &str = "public, max-age=300";
+
+/// How a response may be cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caching {
+    /// Public metadata (a successful discovery or JWKS response).
+    Public,
+    /// The origin's MCP answer: its own `Cache-Control` if it set one.
+    Origin,
+    /// Everything else: OAuth JSON, pages, redirects, errors.
+    NoStore,
+}
+
+/// What the layer needs to know about one response.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts {
+    pub https: bool,
+    pub cors: bool,
+    pub status: u16,
+    pub caching: Caching,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Set(&'static str, &'static str),
+    SetIfAbsent(&'static str, &'static str),
+    Remove(&'static str),
+}
+
+/// Whether a path (trailing slash removed) is one where CORS is allowed.
+pub fn cors_path(path: &str) -> bool {
+    CORS_PATHS.contains(&path)
+}
+
+/// The header changes for one response, in order.
+pub fn ops(f: Facts) -> Vec<Op> {
+    use Op::*;
+    let mut out = vec![
+        Set("x-content-type-options", "nosniff"),
+        Set("referrer-policy", "no-referrer"),
+        Set("x-frame-options", "DENY"),
+        // Pages carry a stricter policy of their own, which is kept.
+        SetIfAbsent("content-security-policy", DEFAULT_CSP),
+    ];
+    if f.https {
+        out.push(Set("strict-transport-security", HSTS));
+    }
+    // A 401/403 answers a request that carried (or lacked) a token: never
+    // cached, whatever produced it.
+    let caching = if matches!(f.status, 401 | 403) { Caching::NoStore } else { f.caching };
+    match caching {
+        Caching::Public if f.status == 200 => out.extend([Set("cache-control", PUBLIC_CACHE), Remove("pragma")]),
+        Caching::Origin => out.push(SetIfAbsent("cache-control", "no-store")),
+        _ => out.push(Set("cache-control", "no-store")),
+    }
+    if f.cors {
+        out.extend([Set("access-control-allow-origin", "*"), Set("access-control-expose-headers", EXPOSE_HEADERS)]);
+    } else {
+        // Nothing upstream may open a path that must stay closed to scripts.
+        out.extend([Remove("access-control-allow-origin"), Remove("access-control-allow-credentials")]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(status: u16, caching: Caching) -> Facts {
+        Facts { https: false, cors: false, status, caching }
+    }
+
+    fn value(ops: &[Op], name: &str) -> Option<&'static str> {
+        ops.iter().rev().find_map(|op| match op {
+            Op::Set(n, v) | Op::SetIfAbsent(n, v) if *n == name => Some(*v),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn every_response_gets_the_basic_set() {
+        for c in [Caching::Public, Caching::Origin, Caching::NoStore] {
+            for status in [200, 204, 303, 400, 401, 403, 404, 405, 429, 502, 503] {
+                let o = ops(facts(status, c));
+                assert_eq!(value(&o, "x-content-type-options"), Some("nosniff"));
+                assert_eq!(value(&o, "referrer-policy"), Some("no-referrer"));
+                assert_eq!(value(&o, "x-frame-options"), Some("DENY"));
+                assert!(value(&o, "content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+                assert!(value(&o, "cache-control").is_some());
+                assert_eq!(value(&o, "strict-transport-security"), None, "no HSTS over http");
+            }
+        }
+    }
+
+    #[test]
+    fn hsts_only_over_https() {
+        let o = ops(Facts { https: true, ..facts(200, Caching::NoStore) });
+        assert_eq!(value(&o, "strict-transport-security"), Some(HSTS));
+    }
+
+    #[test]
+    fn only_successful_metadata_is_cacheable() {
+        assert_eq!(value(&ops(facts(200, Caching::Public)), "cache-control"), Some(PUBLIC_CACHE));
+        assert!(ops(facts(200, Caching::Public)).contains(&Op::Remove("pragma")));
+        assert_eq!(value(&ops(facts(503, Caching::Public)), "cache-control"), Some("no-store"));
+        assert_eq!(value(&ops(facts(200, Caching::NoStore)), "cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn unauthorized_and_forbidden_are_never_cached() {
+        for c in [Caching::Public, Caching::Origin, Caching::NoStore] {
+            for status in [401, 403] {
+                let o = ops(facts(status, c));
+                assert!(o.contains(&Op::Set("cache-control", "no-store")), "{status} {c:?}");
+            }
+        }
+        assert!(ops(facts(200, Caching::Origin)).contains(&Op::SetIfAbsent("cache-control", "no-store")));
+    }
+
+    #[test]
+    fn cors_only_where_allowed() {
+        let on = ops(Facts { cors: true, ..facts(200, Caching::NoStore) });
+        assert_eq!(value(&on, "access-control-allow-origin"), Some("*"));
+        assert_eq!(value(&on, "access-control-expose-headers"), Some(EXPOSE_HEADERS));
+        let off = ops(facts(200, Caching::NoStore));
+        assert_eq!(value(&off, "access-control-allow-origin"), None);
+        assert!(off.contains(&Op::Remove("access-control-allow-origin")));
+    }
+
+    #[test]
+    fn owner_pages_are_not_cors_paths() {
+        for p in ["/authorize", "/login", "/consent", "/favicon.ico"] {
+            assert!(!cors_path(p), "{p}");
+        }
+        for p in ["/register", "/token", "/revoke", "/introspect", "/mcp", "/.well-known/jwks.json"] {
+            assert!(cors_path(p), "{p}");
+        }
+    }
+}
