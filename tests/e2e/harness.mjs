@@ -7,7 +7,7 @@
 // (which would otherwise rebuild, and watch src/, on every start) and with absolute paths.
 // Secrets (SIGNING_KEY, OWNER_PASSWORD) go to wrangler in an --env-file, not on the command
 // line. restart() stops and starts the worker on the same port and local D1 state.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -176,11 +176,12 @@ async function writeTestConfig(dir, buildDir) {
 }
 
 /**
- * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes). Returns
- *   { base, mcpUrl, password, signingKey, originBase, seen(), restart(), stop(), logTail() }.
- * On a failed start it throws with the tail of wrangler's output.
+ * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes;
+ * `testScheduled`: run wrangler with --test-scheduled, so `h.runCron()` can fire the cron handler).
+ * Returns { base, mcpUrl, password, signingKey, originBase, seen(), sql(), runCron(), restart(),
+ * stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
  */
-export async function startHarness({ name = 'e2e', vars = {} } = {}) {
+export async function startHarness({ name = 'e2e', vars = {}, testScheduled = false } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, 'state');
@@ -222,6 +223,33 @@ export async function startHarness({ name = 'e2e', vars = {} } = {}) {
     const env = wranglerEnv(dir);
     const opts = { cwd: dir, env, log: wranglerLog };
 
+    /**
+     * Runs SQL (one or more `;`-separated statements) on the worker's local D1 with
+     * `wrangler d1 execute --local`, and returns the rows of all statements, in order.
+     */
+    h.sql = (statement) =>
+      new Promise((res, rej) => {
+        execFile(
+          process.execPath,
+          [WRANGLER, 'd1', 'execute', 'DB', '--local', '--persist-to', persist, '-c', config, '--json', '--command', statement],
+          { cwd: dir, env, timeout: 90_000, maxBuffer: 16 << 20 },
+          (err, stdout, stderr) => {
+            if (err) return rej(new Error(`wrangler d1 execute failed: ${err.message}\n${stdout}\n${stderr}`));
+            try {
+              res(JSON.parse(stdout).flatMap((r) => r.results ?? []));
+            } catch (e) {
+              rej(new Error(`wrangler d1 execute printed no JSON: ${e.message}\n${stdout.slice(0, 2000)}`));
+            }
+          },
+        );
+      });
+    /** Fires the scheduled (cron) handler once; needs `testScheduled`. */
+    h.runCron = async (cron = '17 * * * *') => {
+      if (!testScheduled) throw new Error('startHarness({ testScheduled: true }) is needed for runCron');
+      const r = await fetch(`${h.base}/__scheduled?cron=${encodeURIComponent(cron)}`, { signal: AbortSignal.timeout(30_000) });
+      return { status: r.status, text: await r.text() };
+    };
+
     writeFileSync(wranglerLog, `# wrangler d1 migrations apply (${new Date().toISOString()})\n`);
     const rc = await runToEnd(
       process.execPath,
@@ -242,6 +270,7 @@ export async function startHarness({ name = 'e2e', vars = {} } = {}) {
           '--var', `ORIGIN_URL:${h.originMcpUrl}`,
           ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
           '--log-level', 'info', '--show-interactive-dev-session=false',
+          ...(testScheduled ? ['--test-scheduled'] : []),
         ],
         opts,
       );
