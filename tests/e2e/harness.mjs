@@ -177,11 +177,12 @@ async function writeTestConfig(dir, buildDir) {
 
 /**
  * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes;
- * `testScheduled`: run wrangler with --test-scheduled, so `h.runCron()` can fire the cron handler).
+ * `testScheduled`: run wrangler with --test-scheduled, so `h.runCron()` can fire the cron handler;
+ * `logLevel`: wrangler's, default `info`, which hides the worker's console.log; `log` shows it).
  * Returns { base, mcpUrl, password, signingKey, originBase, seen(), sql(), runCron(), restart(),
  * stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
  */
-export async function startHarness({ name = 'e2e', vars = {}, testScheduled = false } = {}) {
+export async function startHarness({ name = 'e2e', vars = {}, testScheduled = false, logLevel = 'info' } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, 'state');
@@ -269,7 +270,7 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
           '--persist-to', persist, '--env-file', envFile,
           '--var', `ORIGIN_URL:${h.originMcpUrl}`,
           ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-          '--log-level', 'info', '--show-interactive-dev-session=false',
+          '--log-level', logLevel, '--show-interactive-dev-session=false',
           ...(testScheduled ? ['--test-scheduled'] : []),
         ],
         opts,
