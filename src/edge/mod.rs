@@ -3,7 +3,9 @@
 //! headers, a log line). Protocol decisions live in `crate::oauth`.
 
 mod d1;
+mod d1_revocation;
 mod proxy;
+mod token_gate;
 
 use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBuilder};
 
@@ -11,7 +13,7 @@ use crate::oauth::config::Config;
 use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::http::{HttpRequest, HttpResponse, MAX_BODY};
-use crate::oauth::{authorize, consent, metadata, pages, register, token};
+use crate::oauth::{authorize, consent, introspect, metadata, pages, register, revoke, token};
 use d1::D1Store;
 
 /// CORS for browser clients (MCP Inspector): allowed on discovery, /register,
@@ -31,6 +33,8 @@ enum Route {
     ConsentShow,
     ConsentDecide,
     Token,
+    Revoke,
+    Introspect,
     Mcp,
     Home,
     Preflight,
@@ -49,6 +53,7 @@ const OAUTH_PATHS: &[&str] = &[
     "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
     "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
     "/.well-known/jwks.json", "/register", "/authorize", "/login", "/consent", "/token",
+    "/revoke", "/introspect",
 ];
 
 /// The routing table: path and method to endpoint.
@@ -71,6 +76,8 @@ fn route(method: &Method, path: &str, req: &Request) -> Route {
         (Get, "/consent") => ConsentShow,
         (Post, "/consent") => ConsentDecide,
         (Post, "/token") => Token,
+        (Post, "/revoke") => Revoke,
+        (Post, "/introspect") => Introspect,
         (_, "/mcp") => Mcp,
         // claude.ai may send MCP traffic to `/` after OAuth.
         (Post, "/") => Mcp,
@@ -200,6 +207,8 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
         Route::ConsentShow => consent::show(&ctx, &http).await,
         Route::ConsentDecide => consent::decide(&ctx, &http).await,
         Route::Token => token::handle(&ctx, &http).await,
+        Route::Revoke => revoke::handle(&ctx, &http).await,
+        Route::Introspect => introspect::handle(&ctx, &http).await,
         Route::Home => home(&issuer),
         _ => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),
     };
@@ -238,7 +247,7 @@ async fn read_request(req: &mut Request, url: url::Url, origin: String) -> worke
     }))
 }
 
-fn to_response(r: HttpResponse) -> worker::Result<Response> {
+pub(crate) fn to_response(r: HttpResponse) -> worker::Result<Response> {
     let h = Headers::new();
     for (k, v) in &r.headers {
         h.append(k, v)?;

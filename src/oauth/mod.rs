@@ -2,19 +2,25 @@
 
 pub mod access_token;
 pub mod authorize;
+pub mod bearer_guard;
+pub mod client_auth;
 pub mod config;
 pub mod consent;
 pub mod context;
 pub mod error;
 pub mod form;
 pub mod http;
+pub mod introspect;
 pub mod metadata;
 pub mod pages;
 pub mod pkce;
 pub mod random;
 pub mod redirect_uri;
+pub mod refresh_lifetime;
 pub mod register;
 pub mod resource;
+pub mod revocation;
+pub mod revoke;
 pub mod scope;
 pub mod session;
 pub mod store;
