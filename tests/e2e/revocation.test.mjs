@@ -21,9 +21,9 @@ const basic = (id, secret) => ({
 /** A POST to /mcp with the token; the status (and the response). */
 const mcp = (h, token) => mcpPost(h.mcpUrl, initializeBody(), bearer(token));
 
-/** The whole flow for a confidential client (client_secret_basic); { client, token }. */
-async function confidentialFlow(h) {
-  const reg = await register(h.base, { token_endpoint_auth_method: 'client_secret_basic' });
+/** The whole flow for a confidential client; { client, token, auth(params) → [params, headers] }. */
+async function confidentialFlow(h, method = 'client_secret_basic') {
+  const reg = await register(h.base, { token_endpoint_auth_method: method });
   assert.equal(reg.status, 201, reg.text);
   const client = reg.json;
   assert.ok(client.client_secret, 'a secret is issued');
@@ -41,13 +41,16 @@ async function confidentialFlow(h) {
     { base: h.base, password: h.password },
   );
   const code = new URL(location).searchParams.get('code');
+  const auth = (params) =>
+    method === 'client_secret_basic'
+      ? [params, basic(client.client_id, client.client_secret)]
+      : [{ ...params, client_id: client.client_id, client_secret: client.client_secret }, {}];
   const token = await postForm(
     `${h.base}/token`,
-    { grant_type: 'authorization_code', code, redirect_uri: LOOPBACK_REDIRECT, code_verifier: pkce.verifier, resource: h.mcpUrl },
-    basic(client.client_id, client.client_secret),
+    ...auth({ grant_type: 'authorization_code', code, redirect_uri: LOOPBACK_REDIRECT, code_verifier: pkce.verifier, resource: h.mcpUrl }),
   );
   assert.equal(token.status, 200, token.text);
-  return { client, token: token.json };
+  return { client, token: token.json, auth };
 }
 
 /** A public client's flow with tokens checked; { client, access, refreshToken }. */
@@ -230,11 +233,21 @@ describe('with REVOCATION_CHECK_SECONDS=1 and SCOPES="mcp extra"', () => {
       jti: claims.jti,
       token_type: 'Bearer',
     });
-    // client_secret_post works too, and refresh tokens are introspectable.
-    const rt = await introspect(h, { token: token.refresh_token, client_id: client.client_id, client_secret: client.client_secret });
+    // Refresh tokens are introspectable too.
+    const rt = await introspect(h, { token: token.refresh_token }, auth);
     assert.equal(rt.json?.active, true, rt.text);
     assert.equal(rt.json.client_id, client.client_id);
+    assert.equal(rt.json.scope, 'extra mcp');
     assert.ok(rt.json.exp > Date.now() / 1000);
+  });
+
+  test('introspection with client_secret_post works; the wrong method for the client is 401', async () => {
+    const post = await confidentialFlow(h, 'client_secret_post');
+    const r = await introspect(h, ...post.auth({ token: post.token.access_token }));
+    assert.equal(r.json?.active, true, r.text);
+    assert.equal(r.json.client_id, post.client.client_id);
+    const viaBasic = await introspect(h, { token: post.token.access_token }, basic(post.client.client_id, post.client.client_secret));
+    assert.deepEqual([viaBasic.status, viaBasic.json?.error], [401, 'invalid_client'], 'a client uses the method it registered');
   });
 
   test("introspection of another client's token is inactive", async () => {
