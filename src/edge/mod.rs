@@ -5,7 +5,9 @@
 mod d1;
 mod d1_maintenance;
 mod d1_policy;
+mod d1_revocation;
 mod proxy;
+mod token_gate;
 
 use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBuilder};
 
@@ -14,7 +16,7 @@ use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::http::{HttpRequest, HttpResponse, MAX_BODY};
 use crate::oauth::security_headers::{self, Caching, Facts, Op, ALLOW_HEADERS, ALLOW_METHODS};
-use crate::oauth::{authorize, consent, maintenance, metadata, pages, register, token};
+use crate::oauth::{authorize, consent, introspect, maintenance, metadata, pages, register, revoke, token};
 use d1::D1Store;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,8 @@ enum Route {
     ConsentShow,
     ConsentDecide,
     Token,
+    Revoke,
+    Introspect,
     Mcp,
     Home,
     Preflight,
@@ -40,6 +44,7 @@ const OAUTH_PATHS: &[&str] = &[
     "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
     "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
     "/.well-known/jwks.json", "/register", "/authorize", "/login", "/consent", "/token",
+    "/revoke", "/introspect",
 ];
 
 /// The routing table: path and method to endpoint.
@@ -62,6 +67,8 @@ fn route(method: &Method, path: &str, req: &Request) -> Route {
         (Get, "/consent") => ConsentShow,
         (Post, "/consent") => ConsentDecide,
         (Post, "/token") => Token,
+        (Post, "/revoke") => Revoke,
+        (Post, "/introspect") => Introspect,
         (_, "/mcp") => Mcp,
         // claude.ai may send MCP traffic to `/` after OAuth.
         (Post, "/") => Mcp,
@@ -92,7 +99,7 @@ fn caching(r: Route) -> Caching {
 /// The methods a path answers, for the `Allow` header of a 405.
 fn allowed_methods(path: &str) -> &'static str {
     match normalize(path) {
-        "/register" | "/login" | "/token" => "POST",
+        "/register" | "/login" | "/token" | "/revoke" | "/introspect" => "POST",
         "/consent" => "GET, POST",
         _ => "GET",
     }
@@ -219,6 +226,8 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
         Route::ConsentShow => consent::show(&ctx, &http).await,
         Route::ConsentDecide => consent::decide(&ctx, &http).await,
         Route::Token => token::handle(&ctx, &http).await,
+        Route::Revoke => revoke::handle(&ctx, &http).await,
+        Route::Introspect => introspect::handle(&ctx, &http).await,
         Route::Home => home(&issuer),
         _ => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),
     };
@@ -282,7 +291,7 @@ async fn read_request(req: &mut Request, url: url::Url, origin: String) -> worke
     }))
 }
 
-fn to_response(r: HttpResponse) -> worker::Result<Response> {
+pub(crate) fn to_response(r: HttpResponse) -> worker::Result<Response> {
     let h = Headers::new();
     for (k, v) in &r.headers {
         h.append(k, v)?;

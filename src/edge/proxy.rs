@@ -32,6 +32,9 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
         Ok(v) => v,
         Err(e) => return unauthorized(issuer, config, Some(&e.description)),
     };
+    if let Some(refusal) = super::token_gate::refuse(env, config, issuer, &verified).await? {
+        return Ok(refusal);
+    }
 
     let headers = Headers::new();
     for name in FORWARD_REQUEST {

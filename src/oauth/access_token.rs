@@ -15,7 +15,7 @@ use super::random::{b64url, b64url_decode};
 use super::resource::Resource;
 
 /// Clock skew tolerated when checking `exp`/`nbf`/`iat`.
-const LEEWAY_SECS: i64 = 30;
+pub const LEEWAY_SECS: i64 = 30;
 
 /// The gateway's Ed25519 signing key, built from the `SIGNING_KEY` secret (a
 /// base64url 32-byte seed). `Debug` shows only the key id.
@@ -91,6 +91,8 @@ pub struct AccessClaims {
 pub struct VerifiedToken {
     pub claims: AccessClaims,
     pub expires_at: i64,
+    /// `iat`; 0 when absent (Gatehouse always sets it).
+    pub issued_at: i64,
 }
 
 fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
@@ -117,6 +119,31 @@ pub fn verify(
     accepted_audiences: &[Resource],
 ) -> OAuthResult<VerifiedToken> {
     let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidToken, why);
+    let (claims, verified) = signed_claims(key, token, issuer)?;
+    let opts = time_options(now);
+    claims.validate_expiration(&opts).map_err(|_| invalid("token expired"))?;
+    if claims.not_before.is_some() {
+        claims.validate_maturity(&opts).map_err(|_| invalid("token not yet valid"))?;
+    }
+    if verified.issued_at > now + LEEWAY_SECS {
+        return Err(invalid("token issued in the future"));
+    }
+    let aud = Resource::parse(&verified.claims.aud).map_err(|_| invalid("bad audience"))?;
+    if !accepted_audiences.contains(&aud) {
+        return Err(invalid("token is for another resource"));
+    }
+    Ok(verified)
+}
+
+/// A token this server issued, whatever its age: signature, algorithm, key
+/// id and issuer checked, time not. For revocation (RFC 7009 §2.1: an expired
+/// token may still be revoked), never for access decisions.
+pub fn verify_issued_by_us(key: &SigningKey, token: &str, issuer: &str) -> OAuthResult<VerifiedToken> {
+    signed_claims(key, token, issuer).map(|(_, v)| v)
+}
+
+fn signed_claims(key: &SigningKey, token: &str, issuer: &str) -> OAuthResult<(Claims<AccessClaims>, VerifiedToken)> {
+    let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidToken, why);
     if token.len() > 4096 {
         return Err(invalid("token too long"));
     }
@@ -131,31 +158,19 @@ pub fn verify(
         .validator::<AccessClaims>(&key.public)
         .validate(&untrusted)
         .map_err(|_| invalid("bad signature"))?;
-    let opts = time_options(now);
-    let claims = verified.claims();
-    if claims.expiration.is_none() {
+    let claims = verified.claims().clone();
+    let Some(exp) = claims.expiration else {
         return Err(invalid("token has no expiry"));
-    }
-    claims.validate_expiration(&opts).map_err(|_| invalid("token expired"))?;
-    if claims.not_before.is_some() {
-        claims.validate_maturity(&opts).map_err(|_| invalid("token not yet valid"))?;
-    }
-    if let Some(iat) = claims.issued_at {
-        if iat.timestamp() > now + LEEWAY_SECS {
-            return Err(invalid("token issued in the future"));
-        }
-    }
+    };
     if claims.custom.iss != issuer {
         return Err(invalid("token from another issuer"));
     }
-    let aud = Resource::parse(&claims.custom.aud).map_err(|_| invalid("bad audience"))?;
-    if !accepted_audiences.contains(&aud) {
-        return Err(invalid("token is for another resource"));
-    }
-    Ok(VerifiedToken {
+    let v = VerifiedToken {
         claims: claims.custom.clone(),
-        expires_at: claims.expiration.map(|e| e.timestamp()).unwrap_or(0),
-    })
+        expires_at: exp.timestamp(),
+        issued_at: claims.issued_at.map(|t| t.timestamp()).unwrap_or(0),
+    };
+    Ok((claims, v))
 }
 
 #[cfg(test)]
@@ -193,6 +208,18 @@ mod tests {
         let v = check(&k, &tok, NOW + 10).unwrap();
         assert_eq!(v.claims, claims());
         assert_eq!(v.expires_at, NOW + 3600);
+        assert_eq!(v.issued_at, NOW);
+    }
+
+    #[test]
+    fn issued_by_us_ignores_time_but_not_signature_or_issuer() {
+        let k = key(7);
+        let tok = issue(&k, claims(), NOW, 3600).unwrap();
+        assert!(check(&k, &tok, NOW + 7200).is_err(), "expired for access");
+        assert_eq!(verify_issued_by_us(&k, &tok, ISS).unwrap().claims, claims(), "still ours to revoke");
+        assert!(verify_issued_by_us(&key(8), &tok, ISS).is_err());
+        assert!(verify_issued_by_us(&k, &tok, "https://evil.example.com").is_err());
+        assert!(verify_issued_by_us(&k, "not.a.jwt", ISS).is_err());
     }
 
     #[test]

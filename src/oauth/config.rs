@@ -15,6 +15,12 @@ pub const DEFAULT_SCOPES: &str = "mcp";
 /// and retry after network failures (requirements.md §D).
 pub const DEFAULT_REFRESH_GRACE: i64 = 60;
 pub const DEFAULT_STALE_CLIENT_DAYS: u32 = 30;
+/// No refresh token outlives its grant by more than this (re-consent after).
+pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 90 * 24 * 3600;
+/// How stale an isolate's view of revoked grants may get (see `revocation`).
+pub const DEFAULT_REVOCATION_CHECK_SECONDS: i64 = 10;
+/// The scope the MCP endpoint requires by default, when it is offered at all.
+pub const DEFAULT_REQUIRED_SCOPE: &str = "mcp";
 
 #[derive(Debug)]
 pub struct Config {
@@ -24,7 +30,13 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     /// How long a rotated refresh token keeps working (parallel refreshes).
     pub refresh_grace: i64,
+    /// `REFRESH_ABSOLUTE_TTL`: seconds from a grant's creation after which no refresh works.
+    pub refresh_absolute_ttl: i64,
+    /// `REVOCATION_CHECK_SECONDS`: how often an isolate re-reads the revoked grants (0: every request).
+    pub revocation_check_seconds: i64,
     pub scopes: Scopes,
+    /// `REQUIRED_SCOPES`: what a token needs at the MCP endpoint (else 403 insufficient_scope).
+    pub required_scopes: Scopes,
     pub signing_key: SigningKey,
     pub owner_password: Secret,
     /// `REDIRECT_URI_ALLOWLIST` and `REGISTRATIONS_PER_HOUR`.
@@ -83,6 +95,20 @@ impl Config {
                 _ => return Err(err("REFRESH_GRACE_SECONDS", "must be a number of seconds between 0 and 600")),
             },
         };
+        let refresh_absolute_ttl = match get("REFRESH_ABSOLUTE_TTL").filter(|s| !s.trim().is_empty()) {
+            None => DEFAULT_REFRESH_ABSOLUTE_TTL,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (60..=5 * 365 * 24 * 3600).contains(&n) => n,
+                _ => return Err(err("REFRESH_ABSOLUTE_TTL", "must be a number of seconds between 60 and 157680000 (5 years); default 7776000 (90 days)")),
+            },
+        };
+        let revocation_check_seconds = match get("REVOCATION_CHECK_SECONDS").filter(|s| !s.trim().is_empty()) {
+            None => DEFAULT_REVOCATION_CHECK_SECONDS,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (0..=300).contains(&n) => n,
+                _ => return Err(err("REVOCATION_CHECK_SECONDS", "must be a number of seconds between 0 and 300 (0: check on every request); default 10")),
+            },
+        };
         let scopes = Scopes::from_config(&get("SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_string()));
         if scopes.iter().next().is_none() {
             return Err(err("SCOPES", "must list at least one scope, space-separated (default \"mcp\")"));
@@ -103,12 +129,16 @@ impl Config {
             per_hour: count("REGISTRATIONS_PER_HOUR", registration_policy::DEFAULT_REGISTRATIONS_PER_HOUR, 1_000_000, "no cap")?,
         };
         let stale_client_days = count("STALE_CLIENT_DAYS", DEFAULT_STALE_CLIENT_DAYS, 3650, "never remove")?;
+        let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
         Ok(Config {
             public_url,
             access_token_ttl,
             refresh_token_ttl,
             refresh_grace,
+            refresh_absolute_ttl,
+            revocation_check_seconds,
             scopes,
+            required_scopes,
             signing_key,
             owner_password,
             registration,
@@ -121,6 +151,23 @@ impl Config {
     pub fn issuer(&self, request_origin: &str) -> String {
         self.public_url.clone().unwrap_or_else(|| request_origin.trim_end_matches('/').to_string())
     }
+}
+
+/// Unset: the `mcp` scope if offered, else none. Set (even empty, meaning
+/// none): each listed scope must be one of `SCOPES`.
+fn required_scopes(raw: Option<String>, offered: &Scopes) -> Result<Scopes, String> {
+    let Some(raw) = raw else {
+        let default = Scopes::from_config(DEFAULT_REQUIRED_SCOPE);
+        return Ok(if offered.includes(&default) { default } else { Scopes::from_config("") });
+    };
+    let required = Scopes::from_config(&raw);
+    if let Some(s) = required.iter().find(|s| !offered.includes(&Scopes::from_config(s))) {
+        return Err(format!(
+            "names {:?}, which is not in SCOPES ({offered}); list only offered scopes, space-separated",
+            s.chars().take(40).collect::<String>()
+        ));
+    }
+    Ok(required)
 }
 
 fn parse_public_url(raw: &str) -> Result<String, &'static str> {
@@ -155,6 +202,27 @@ mod tests {
         assert_eq!(c.registration.allowlist, None);
         assert_eq!(c.registration.per_hour, 60);
         assert_eq!(c.stale_client_days, 30);
+        assert_eq!(c.refresh_absolute_ttl, 90 * 24 * 3600);
+        assert_eq!(c.revocation_check_seconds, 10);
+        assert_eq!(c.required_scopes.to_string(), "mcp");
+    }
+
+    #[test]
+    fn required_scopes_default_to_mcp_only_when_offered() {
+        let base = [("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            Config::from_lookup(lookup(&v))
+        };
+        assert_eq!(with(&[("SCOPES", "read write")]).unwrap().required_scopes.to_string(), "");
+        assert_eq!(with(&[("SCOPES", "mcp extra")]).unwrap().required_scopes.to_string(), "mcp");
+        assert_eq!(with(&[("SCOPES", "mcp extra"), ("REQUIRED_SCOPES", "extra mcp")]).unwrap().required_scopes.to_string(), "extra mcp");
+        assert!(with(&[("SCOPES", "mcp extra"), ("REQUIRED_SCOPES", "")]).unwrap().required_scopes.is_empty(), "explicitly none");
+        let e = with(&[("SCOPES", "mcp"), ("REQUIRED_SCOPES", "admin")]).unwrap_err();
+        assert_eq!(e.variable, "REQUIRED_SCOPES");
+        assert!(e.problem.contains("admin"), "{e}");
+        assert_eq!(with(&[("REVOCATION_CHECK_SECONDS", "0")]).unwrap().revocation_check_seconds, 0);
     }
 
     #[test]
@@ -196,6 +264,10 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REDIRECT_URI_ALLOWLIST", "https://claude.ai*")], "REDIRECT_URI_ALLOWLIST"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REGISTRATIONS_PER_HOUR", "-1")], "REGISTRATIONS_PER_HOUR"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("STALE_CLIENT_DAYS", "thirty")], "STALE_CLIENT_DAYS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_ABSOLUTE_TTL", "59")], "REFRESH_ABSOLUTE_TTL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_ABSOLUTE_TTL", "ninety days")], "REFRESH_ABSOLUTE_TTL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REVOCATION_CHECK_SECONDS", "301")], "REVOCATION_CHECK_SECONDS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REVOCATION_CHECK_SECONDS", "-1")], "REVOCATION_CHECK_SECONDS"),
         ];
         for (pairs, var) in cases {
             let e = Config::from_lookup(lookup(pairs)).unwrap_err();

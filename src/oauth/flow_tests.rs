@@ -6,7 +6,7 @@ use super::config::Config;
 use super::context::Ctx;
 use super::http::{HttpRequest, HttpResponse};
 use super::testing::{block_on, MemoryStore};
-use super::{authorize, consent, register, testing_config, token};
+use super::{authorize, consent, introspect, register, revoke, testing_config, token};
 use serde_json::Value;
 
 const ISS: &str = "https://mcp.example.com";
@@ -67,6 +67,8 @@ impl World {
         match action {
             "/login" => block_on(consent::login(&self.ctx(), &r)),
             "/consent" => block_on(consent::decide(&self.ctx(), &r)),
+            "/revoke" => block_on(revoke::handle(&self.ctx(), &r)),
+            "/introspect" => block_on(introspect::handle(&self.ctx(), &r)),
             _ => block_on(token::handle(&self.ctx(), &r)),
         }
     }
@@ -308,4 +310,199 @@ fn storage_failure_is_an_oauth_error_not_a_crash() {
     *w.store.fail.borrow_mut() = true;
     let r = block_on(register::handle(&w.ctx(), &w.req("POST", "/register", "", Some("application/json"), &format!(r#"{{"redirect_uris":["{REDIRECT}"]}}"#))));
     assert_eq!((r.status, json(&r)["error"].as_str()), (503, Some("temporarily_unavailable")));
+}
+
+// ---- revocation (RFC 7009), introspection (RFC 7662), refresh bindings ----------
+
+impl World {
+    /// A public client with a redeemed code: (client_id, access token, refresh token).
+    fn client_with_both(&mut self) -> (String, String, String) {
+        let client = self.public_client();
+        let code = self.code_for(&client);
+        let t = json(&self.redeem(&client, &code, VERIFIER));
+        (client, t["access_token"].as_str().unwrap().into(), t["refresh_token"].as_str().unwrap().into())
+    }
+    /// A client_secret_post client: (client_id, secret).
+    fn confidential_client(&self) -> (String, String) {
+        let reg = self.register(&format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"client_secret_post"}}"#));
+        (reg["client_id"].as_str().unwrap().into(), reg["client_secret"].as_str().unwrap().into())
+    }
+    fn revoke(&self, client_id: &str, token: &str) -> HttpResponse {
+        self.form("/revoke", &[("client_id", client_id), ("token", token)])
+    }
+    fn introspect(&self, client_id: &str, secret: &str, token: &str) -> Value {
+        let r = self.form("/introspect", &[("client_id", client_id), ("client_secret", secret), ("token", token)]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        json(&r)
+    }
+    fn grant_revoked(&self) -> bool {
+        self.store.grants.borrow().values().any(|g| g.revoked_at.is_some())
+    }
+}
+
+#[test]
+fn revoking_a_refresh_token_revokes_its_grant() {
+    let mut w = World::new();
+    let (client, _at, rt) = w.client_with_both();
+    let r = w.revoke(&client, &rt);
+    assert_eq!((r.status, r.header("cache-control")), (200, Some("no-store")), "{}", r.body);
+    assert!(w.grant_revoked());
+    assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
+}
+
+#[test]
+fn revoking_an_access_token_even_expired_revokes_its_grant() {
+    let mut w = World::new();
+    let (client, at, rt) = w.client_with_both();
+    w.now += w.config.access_token_ttl + 3600;
+    assert_eq!(w.form("/revoke", &[("client_id", &client), ("token", &at), ("token_type_hint", "refresh_token")]).status, 200);
+    assert!(w.grant_revoked(), "a wrong hint is only a hint");
+    assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
+}
+
+#[test]
+fn revoking_another_clients_or_an_unknown_token_is_200_and_changes_nothing() {
+    let mut w = World::new();
+    let (client, at, rt) = w.client_with_both();
+    let other = w.public_client();
+    for token in [at.as_str(), rt.as_str(), "no-such-token", "a.b.c"] {
+        assert_eq!(w.revoke(&other, token).status, 200, "{token}");
+    }
+    assert!(!w.grant_revoked());
+    assert_eq!(w.refresh(&client, &rt).status, 200);
+    // A token signed by another key naming this client is not ours either.
+    let foreign = super::access_token::SigningKey::from_seed_b64(&super::random::b64url(&[9u8; 32])).unwrap();
+    let v = super::access_token::verify(&w.config.signing_key, &at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
+    let forged = super::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
+    assert_eq!(w.revoke(&client, &forged).status, 200);
+    assert!(!w.grant_revoked());
+}
+
+#[test]
+fn revocation_errors_follow_rfc_6749_section_5_2() {
+    let w = World::new();
+    let client = w.public_client();
+    let r = w.form("/revoke", &[("token", "x")]);
+    assert_eq!((r.status, json(&r)["error"].as_str()), (401, Some("invalid_client")));
+    let r = w.form("/revoke", &[("client_id", "gh_unknown"), ("token", "x")]);
+    assert_eq!((r.status, json(&r)["error"].as_str()), (401, Some("invalid_client")));
+    assert!(r.header("www-authenticate").is_some());
+    let r = w.form("/revoke", &[("client_id", &client)]);
+    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_request")));
+    let r = block_on(revoke::handle(&w.ctx(), &w.req("POST", "/revoke", "", Some("application/json"), "{}")));
+    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_request")));
+    let (conf, _) = w.confidential_client();
+    let r = w.form("/revoke", &[("client_id", &conf), ("client_secret", "wrong"), ("token", "x")]);
+    assert_eq!((r.status, json(&r)["error"].as_str()), (401, Some("invalid_client")));
+}
+
+#[test]
+fn introspection_describes_own_tokens_only() {
+    let mut w = World::new();
+    let (conf, secret) = w.confidential_client();
+    let code = w.code_for(&conf);
+    let fields = [("grant_type", "authorization_code"), ("client_id", conf.as_str()), ("client_secret", secret.as_str()), ("code", code.as_str()), ("code_verifier", VERIFIER)];
+    let t = json(&w.form("/token", &fields));
+    let (at, rt) = (t["access_token"].as_str().unwrap(), t["refresh_token"].as_str().unwrap());
+
+    let a = w.introspect(&conf, &secret, at);
+    assert_eq!(a["active"], true);
+    assert_eq!(a["client_id"], conf.as_str());
+    assert_eq!(a["scope"], "mcp");
+    assert_eq!(a["sub"], "owner");
+    assert_eq!(a["aud"], format!("{ISS}/mcp"));
+    assert_eq!(a["iss"], ISS);
+    assert_eq!(a["token_type"], "Bearer");
+    assert_eq!(a["iat"], w.now);
+    assert_eq!(a["exp"], w.now + w.config.access_token_ttl);
+    assert!(a["jti"].is_string());
+    let r = w.introspect(&conf, &secret, rt);
+    assert_eq!((r["active"].as_bool(), r["exp"].as_i64()), (Some(true), Some(w.now + w.config.refresh_token_ttl)));
+
+    // Another confidential client learns nothing about them.
+    let (other, other_secret) = w.confidential_client();
+    assert_eq!(w.introspect(&other, &other_secret, at), serde_json::json!({"active": false}));
+    assert_eq!(w.introspect(&other, &other_secret, rt), serde_json::json!({"active": false}));
+    assert_eq!(w.introspect(&conf, &secret, "garbage"), serde_json::json!({"active": false}));
+
+    // Revoked grant: both inactive at once (introspection reads the grant).
+    assert_eq!(w.form("/revoke", &[("client_id", &conf), ("client_secret", &secret), ("token", rt)]).status, 200);
+    assert_eq!(w.introspect(&conf, &secret, at)["active"], false);
+    assert_eq!(w.introspect(&conf, &secret, rt)["active"], false);
+}
+
+#[test]
+fn introspection_of_expired_tokens_is_inactive() {
+    let mut w = World::new();
+    let (conf, secret) = w.confidential_client();
+    let code = w.code_for(&conf);
+    let fields = [("grant_type", "authorization_code"), ("client_id", conf.as_str()), ("client_secret", secret.as_str()), ("code", code.as_str()), ("code_verifier", VERIFIER)];
+    let t = json(&w.form("/token", &fields));
+    w.now += w.config.access_token_ttl + 60;
+    assert_eq!(w.introspect(&conf, &secret, t["access_token"].as_str().unwrap())["active"], false);
+    w.now += w.config.refresh_token_ttl;
+    assert_eq!(w.introspect(&conf, &secret, t["refresh_token"].as_str().unwrap())["active"], false);
+}
+
+#[test]
+fn introspection_refuses_public_and_unauthenticated_callers() {
+    let mut w = World::new();
+    let (client, at, _) = w.client_with_both();
+    for fields in [vec![("client_id", client.as_str()), ("token", at.as_str())], vec![("token", at.as_str())]] {
+        let r = w.form("/introspect", &fields);
+        assert_eq!((r.status, json(&r)["error"].as_str()), (401, Some("invalid_client")), "{fields:?}");
+    }
+    // A public client presenting a made-up secret is refused too.
+    let r = w.form("/introspect", &[("client_id", &client), ("client_secret", "made-up"), ("token", &at)]);
+    assert_eq!(r.status, 401);
+}
+
+#[test]
+fn refresh_is_bound_to_scope_and_resource() {
+    let mut w = World::new();
+    w.config.scopes = super::scope::Scopes::from_config("mcp extra");
+    let (client, rt) = w.client_with_tokens();
+    let r = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", &client), ("refresh_token", &rt), ("scope", "mcp admin")]);
+    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_scope")));
+    let r = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", &client), ("refresh_token", &rt), ("resource", "https://other.example.com/mcp")]);
+    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_target")));
+    // Narrowing works, and a later refresh may not widen past the grant.
+    let narrow = json(&w.form("/token", &[("grant_type", "refresh_token"), ("client_id", &client), ("refresh_token", &rt), ("scope", "extra")]));
+    assert_eq!(narrow["scope"], "extra");
+    let again = w.refresh(&client, narrow["refresh_token"].as_str().unwrap());
+    assert_eq!(json(&again)["scope"], "extra mcp", "the grant's scope, not the narrowed token's, bounds a refresh");
+}
+
+#[test]
+fn each_rotated_refresh_token_lives_the_idle_ttl_from_its_own_issue() {
+    let mut w = World::new();
+    let (client, rt1) = w.client_with_tokens();
+    w.now += w.config.refresh_token_ttl - 10;
+    let rt2 = json(&w.refresh(&client, &rt1))["refresh_token"].as_str().unwrap().to_string();
+    w.now += w.config.refresh_token_ttl - 10;
+    let r = w.refresh(&client, &rt2);
+    assert_eq!(r.status, 200, "rt2 counts from its own issue: {}", r.body);
+    let rt3 = json(&r)["refresh_token"].as_str().unwrap().to_string();
+    w.now += w.config.refresh_token_ttl;
+    assert_eq!(json(&w.refresh(&client, &rt3))["error"], "invalid_grant", "idle expiry");
+}
+
+#[test]
+fn no_refresh_extends_past_the_absolute_lifetime() {
+    let mut w = World::new();
+    w.config.refresh_token_ttl = 10 * 24 * 3600;
+    w.config.refresh_absolute_ttl = 25 * 24 * 3600;
+    let (client, mut rt) = w.client_with_tokens();
+    let start = w.now;
+    // Refresh every 9 days: idle expiry never bites, the absolute one does.
+    while w.now + 9 * 24 * 3600 < start + w.config.refresh_absolute_ttl {
+        w.now += 9 * 24 * 3600;
+        let r = w.refresh(&client, &rt);
+        assert_eq!(r.status, 200, "{}", r.body);
+        rt = json(&r)["refresh_token"].as_str().unwrap().into();
+    }
+    let exp = w.store.refresh.borrow()[super::types::Secret::new(rt.as_str()).hash().as_str()].expires_at;
+    assert_eq!(exp, start + w.config.refresh_absolute_ttl, "the last token is capped at the grant's deadline");
+    w.now = start + w.config.refresh_absolute_ttl;
+    assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
 }

@@ -32,6 +32,11 @@ pub fn authorization_server(issuer: &str, config: &Config) -> Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        // RFC 7662 §2.1: introspection needs real client authentication.
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "resource_indicators_supported": true,
@@ -68,6 +73,9 @@ mod tests {
         assert!(m["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")));
         assert_eq!(m["registration_endpoint"], "https://mcp.example.com/register");
         assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(m["revocation_endpoint"], "https://mcp.example.com/revoke");
+        assert_eq!(m["introspection_endpoint"], "https://mcp.example.com/introspect");
+        assert!(!m["introspection_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")));
     }
 
     #[test]

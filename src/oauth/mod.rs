@@ -2,6 +2,8 @@
 
 pub mod access_token;
 pub mod authorize;
+pub mod bearer_guard;
+pub mod client_auth;
 pub mod config;
 pub mod consent;
 pub mod context;
@@ -9,14 +11,18 @@ pub mod error;
 pub mod form;
 pub mod http;
 pub mod maintenance;
+pub mod introspect;
 pub mod metadata;
 pub mod pages;
 pub mod pkce;
 pub mod random;
 pub mod redirect_uri;
+pub mod refresh_lifetime;
 pub mod register;
 pub mod registration_policy;
 pub mod resource;
+pub mod revocation;
+pub mod revoke;
 pub mod scope;
 pub mod security_headers;
 pub mod session;

@@ -37,6 +37,16 @@ impl Scopes {
         Ok(wanted)
     }
 
+    /// Whether every scope in `other` is in this set (RFC 6750 §3.1
+    /// `insufficient_scope` when a token's scopes do not include the required).
+    pub fn includes(&self, other: &Scopes) -> bool {
+        other.0.iter().all(|s| self.0.contains(s))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
@@ -66,5 +76,14 @@ mod tests {
         let e = Scopes::from_request(Some("mcp admin"), &sup).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
         assert!(Scopes::from_request(Some("mc\"p"), &sup).is_err());
+    }
+
+    #[test]
+    fn includes_is_a_subset_test() {
+        let granted = Scopes::from_config("extra mcp");
+        assert!(granted.includes(&Scopes::from_config("mcp")));
+        assert!(granted.includes(&Scopes::from_config("")));
+        assert!(!Scopes::from_config("extra").includes(&Scopes::from_config("mcp")));
+        assert!(!granted.includes(&Scopes::from_config("mcp admin")));
     }
 }

@@ -1,33 +1,32 @@
 //! The token endpoint, OAuth 2.1 §3.2 and §4.1.3 (authorization code with
 //! PKCE, RFC 7636 §4.6) and §4.3 (refresh, rotated for public clients,
-//! RFC 9700 §4.14), with client authentication per RFC 6749 §2.3.1.
+//! RFC 9700 §4.14; lifetimes in `refresh_lifetime`), with client
+//! authentication per RFC 6749 §2.3.1 (`client_auth`).
 //!
 //! Every check reads; only the last step writes, and it is a conditional
 //! claim, so a failed request changes nothing and of concurrent redemptions
 //! exactly one wins.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::json;
 
 use super::access_token::{self, AccessClaims};
+use super::client_auth::{self, authenticate_client};
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
 use super::random;
+use super::refresh_lifetime::{self, RefreshUse};
 use super::resource::Resource;
 use super::scope::Scopes;
-use super::store::{AuthMethod, ClientRecord, GrantRecord, RefreshRecord, Store};
-use super::types::{ClientId, Secret};
+use super::store::{ClientRecord, GrantRecord, RefreshRecord, Store};
+use super::types::Secret;
 
 /// `POST /token`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     match token(ctx, req).await {
         Ok(v) => HttpResponse::json(200, &v),
-        Err(e) if e.code == ErrorCode::InvalidClient => HttpResponse::oauth_error(&e)
-            .with_header("www-authenticate", "Basic realm=\"gatehouse\""),
-        Err(e) => HttpResponse::oauth_error(&e),
+        Err(e) => client_auth::error_response(&e),
     }
 }
 
@@ -48,56 +47,6 @@ async fn token<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<ser
         "authorization_code" => authorization_code(ctx, &client, &p).await,
         _ => refresh_token(ctx, &client, &p).await,
     }
-}
-
-/// RFC 6749 §2.3.1: HTTP Basic (form-urlencoded id and secret), or the
-/// `client_secret_post` parameters, or just `client_id` for public clients.
-/// The method must be the one the client registered.
-async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, p: &Params) -> OAuthResult<ClientRecord> {
-    let basic = match req.header("authorization") {
-        Some(h) => Some(parse_basic(h).ok_or_else(|| OAuthError::invalid_client("malformed Basic authorization header"))?),
-        None => None,
-    };
-    let (id, secret, method) = match (&basic, p.get("client_secret")) {
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("use one client authentication method, not two")),
-        (Some((id, secret)), None) => (id.clone(), Some(Secret::new(secret.clone())), AuthMethod::ClientSecretBasic),
-        (None, Some(secret)) => (p.require("client_id")?.to_string(), Some(Secret::new(secret)), AuthMethod::ClientSecretPost),
-        (None, None) => (p.require("client_id")?.to_string(), None, AuthMethod::None),
-    };
-    if let (Some((basic_id, _)), Some(form_id)) = (&basic, p.get("client_id")) {
-        if basic_id != form_id {
-            return Err(OAuthError::invalid_client("client_id differs from the authenticated client"));
-        }
-    }
-    let unknown = || OAuthError::invalid_client("unknown client; register again");
-    if id.len() > 200 {
-        return Err(unknown());
-    }
-    let client = ctx.store.client(&ClientId::new(id)).await?.ok_or_else(unknown)?;
-    if client.auth_method != method {
-        return Err(OAuthError::invalid_client(format!(
-            "this client must authenticate with {}",
-            client.auth_method.as_str()
-        )));
-    }
-    if let (Some(given), Some(stored)) = (&secret, &client.secret_hash) {
-        // Compare the hashes in constant time; only the hash is stored.
-        if !Secret::new(stored.as_str()).ct_eq(given.hash().as_str()) {
-            return Err(OAuthError::invalid_client("client authentication failed"));
-        }
-    }
-    Ok(client)
-}
-
-fn parse_basic(header: &str) -> Option<(String, String)> {
-    let (scheme, rest) = header.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(STANDARD.decode(rest.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| url::form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
-    Some((unescape(id)?, unescape(secret)?))
 }
 
 async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Params) -> OAuthResult<serde_json::Value> {
@@ -146,28 +95,30 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
     let hash = token.hash();
     let bad = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let record = ctx.store.refresh(&hash).await?.ok_or_else(bad)?;
+    // Bound to its client: another client's token is refused and harms nothing.
     if record.client_id != client.client_id {
         return Err(bad());
     }
-    if record.expires_at <= ctx.now {
+    let grant = ctx.store.grant(&record.grant_id).await?.ok_or_else(bad)?;
+    let usage = refresh_lifetime::classify(&record, &grant, ctx.config, ctx.now);
+    if usage == RefreshUse::Expired {
         return Err(bad());
     }
-    let grant = live_grant(ctx, &record.grant_id).await?;
     // A refresh may narrow the scope, never widen it: only the grant's scopes are valid here.
     let scope = Scopes::from_request(p.get("scope"), &Scopes::from_config(&grant.scope))?;
     check_resource_param(p, &grant.resource)?;
-    match record.used_at {
-        Some(used) if ctx.now - used > ctx.config.refresh_grace => {
+    match usage {
+        RefreshUse::Replayed => {
             // Reuse of a rotated token after the grace window: it leaked.
             ctx.store.revoke_grant(&grant.grant_id, ctx.now).await?;
             return Err(bad());
         }
-        Some(_) => {} // within grace: a parallel or retried refresh
-        None => {
+        RefreshUse::Fresh => {
             // Losing this race means a concurrent refresh won just now, which
             // is the parallel-refresh case the grace window exists for.
             ctx.store.claim_refresh(&hash, ctx.now).await?;
         }
+        RefreshUse::WithinGrace | RefreshUse::Expired => {}
     }
     issue_tokens(ctx, client, &grant, scope).await
 }
@@ -214,7 +165,7 @@ async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: 
                 token_hash: refresh.hash(),
                 grant_id: grant.grant_id.clone(),
                 client_id: client.client_id.clone(),
-                expires_at: ctx.now + ctx.config.refresh_token_ttl,
+                expires_at: refresh_lifetime::new_token_expiry(grant, ctx.config, ctx.now),
                 used_at: None,
             })
             .await?;

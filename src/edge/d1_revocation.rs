@@ -1,0 +1,60 @@
+//! The revoked-grant reads of `oauth::revocation` on D1. The set query uses
+//! the partial index `grants_revoked_at` (migration 0002), so it touches only
+//! the few grants revoked within the last access-token lifetime.
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::D1Database;
+
+use crate::oauth::error::StoreError;
+use crate::oauth::revocation::RevocationSource;
+use crate::oauth::store::StoreResult;
+use crate::oauth::types::GrantId;
+
+pub struct D1Revocations {
+    db: D1Database,
+}
+
+impl D1Revocations {
+    pub fn new(db: D1Database) -> Self {
+        D1Revocations { db }
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+#[derive(Deserialize)]
+struct Row {
+    grant_id: String,
+}
+
+impl RevocationSource for D1Revocations {
+    async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
+        let rows = self
+            .db
+            .prepare("SELECT grant_id FROM grants WHERE revoked_at >= ?1")
+            .bind(&[JsValue::from_f64(since as f64)])
+            .map_err(err)?
+            .all()
+            .await
+            .map_err(err)?
+            .results::<Row>()
+            .map_err(err)?;
+        Ok(rows.into_iter().map(|r| GrantId::new(r.grant_id)).collect())
+    }
+
+    async fn is_revoked(&self, id: &GrantId) -> StoreResult<bool> {
+        // A grant that is gone (deleted with its client) counts as revoked.
+        let live = self
+            .db
+            .prepare("SELECT grant_id FROM grants WHERE grant_id = ?1 AND revoked_at IS NULL")
+            .bind(&[JsValue::from_str(id.as_str())])
+            .map_err(err)?
+            .first::<Row>(None)
+            .await
+            .map_err(err)?;
+        Ok(live.is_none())
+    }
+}

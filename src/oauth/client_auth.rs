@@ -1,0 +1,101 @@
+//! Client authentication at the token, revocation and introspection
+//! endpoints, RFC 6749 §2.3.1 (and RFC 7009 §2.1, RFC 7662 §2.1, which
+//! reuse it): HTTP Basic, `client_secret_post`, or just `client_id` for
+//! public clients (`none`). A client must use the method it registered.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::context::Ctx;
+use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::form::Params;
+use super::http::{HttpRequest, HttpResponse};
+use super::store::{AuthMethod, ClientRecord, Store};
+use super::types::{ClientId, Secret};
+
+/// An OAuth error response; `invalid_client` carries the `Basic` challenge
+/// that RFC 6749 §5.2 asks for when the client tried the header.
+pub fn error_response(e: &OAuthError) -> HttpResponse {
+    let r = HttpResponse::oauth_error(e);
+    if e.code == ErrorCode::InvalidClient {
+        r.with_header("www-authenticate", "Basic realm=\"gatehouse\"")
+    } else {
+        r
+    }
+}
+
+/// Whether the request carries client credentials (a secret), as opposed to
+/// a bare `client_id` or nothing.
+pub fn has_credentials(req: &HttpRequest, p: &Params) -> bool {
+    req.header("authorization").is_some() || p.get("client_secret").is_some()
+}
+
+/// RFC 6749 §2.3.1: HTTP Basic (form-urlencoded id and secret), or the
+/// `client_secret_post` parameters, or just `client_id` for public clients.
+/// The method must be the one the client registered.
+pub async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, p: &Params) -> OAuthResult<ClientRecord> {
+    let basic = match req.header("authorization") {
+        Some(h) => Some(parse_basic(h).ok_or_else(|| OAuthError::invalid_client("malformed Basic authorization header"))?),
+        None => None,
+    };
+    let (id, secret, method) = match (&basic, p.get("client_secret")) {
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("use one client authentication method, not two")),
+        (Some((id, secret)), None) => (id.clone(), Some(Secret::new(secret.clone())), AuthMethod::ClientSecretBasic),
+        (None, Some(secret)) => (p.require("client_id")?.to_string(), Some(Secret::new(secret)), AuthMethod::ClientSecretPost),
+        (None, None) => (p.require("client_id")?.to_string(), None, AuthMethod::None),
+    };
+    if let (Some((basic_id, _)), Some(form_id)) = (&basic, p.get("client_id")) {
+        if basic_id != form_id {
+            return Err(OAuthError::invalid_client("client_id differs from the authenticated client"));
+        }
+    }
+    let unknown = || OAuthError::invalid_client("unknown client; register again");
+    if id.len() > 200 {
+        return Err(unknown());
+    }
+    let client = ctx.store.client(&ClientId::new(id)).await?.ok_or_else(unknown)?;
+    if client.auth_method != method {
+        return Err(OAuthError::invalid_client(format!(
+            "this client must authenticate with {}",
+            client.auth_method.as_str()
+        )));
+    }
+    if let (Some(given), Some(stored)) = (&secret, &client.secret_hash) {
+        // Compare the hashes in constant time; only the hash is stored.
+        if !Secret::new(stored.as_str()).ct_eq(given.hash().as_str()) {
+            return Err(OAuthError::invalid_client("client authentication failed"));
+        }
+    }
+    Ok(client)
+}
+
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(rest.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| url::form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_is_form_decoded() {
+        let h = format!("Basic {}", STANDARD.encode("gh%3Aid:s%20ecret"));
+        assert_eq!(parse_basic(&h), Some(("gh:id".into(), "s ecret".into())));
+        assert_eq!(parse_basic(&format!("basic  {}", STANDARD.encode("a:b"))), Some(("a".into(), "b".into())));
+    }
+
+    #[test]
+    fn malformed_basic_headers_are_none() {
+        for h in ["Bearer abc", "Basic", "Basic !!!", &format!("Basic {}", STANDARD.encode("no-colon"))] {
+            assert_eq!(parse_basic(h), None, "{h}");
+        }
+    }
+}

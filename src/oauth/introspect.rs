@@ -1,0 +1,102 @@
+//! Token introspection, RFC 7662. Only confidential clients registered here
+//! may call it (§2.1: the endpoint MUST require authorization; a public
+//! client could not keep that authorization to itself), and each learns only
+//! about its own tokens: anything else is `{"active": false}` (§2.2), so the
+//! endpoint cannot be used to probe other clients' tokens.
+
+use serde_json::{json, Value};
+
+use super::access_token;
+use super::client_auth::{self, authenticate_client};
+use super::context::Ctx;
+use super::error::{OAuthError, OAuthResult};
+use super::form::{is_form_content_type, Params};
+use super::http::{HttpRequest, HttpResponse};
+use super::refresh_lifetime::{self, RefreshUse};
+use super::resource::accepted_resources;
+use super::store::{AuthMethod, ClientRecord, Store};
+use super::types::{GrantId, Secret};
+
+/// `POST /introspect`.
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    match introspect(ctx, req).await {
+        Ok(v) => HttpResponse::json(200, &v),
+        Err(e) => client_auth::error_response(&e),
+    }
+}
+
+fn inactive() -> Value {
+    json!({"active": false})
+}
+
+async fn introspect<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<Value> {
+    if !is_form_content_type(req.header("content-type")) {
+        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+    }
+    let p = Params::parse(&req.body)?;
+    let refused = || OAuthError::invalid_client("introspection is for confidential clients: authenticate with client_secret_basic or client_secret_post");
+    if !client_auth::has_credentials(req, &p) {
+        return Err(refused());
+    }
+    let client = authenticate_client(ctx, req, &p).await?;
+    if client.auth_method == AuthMethod::None {
+        return Err(refused());
+    }
+    let token = Secret::new(p.require("token")?);
+    // As at /revoke, `token_type_hint` is not needed: the two kinds cannot be confused.
+    if token.expose().contains('.') {
+        access(ctx, &client, &token).await
+    } else {
+        refresh(ctx, &client, &token).await
+    }
+}
+
+/// An access token is active if the MCP endpoint would accept it now: the
+/// full verification, plus its grant not revoked (read directly here, not
+/// from the per-isolate cache).
+async fn access<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, token: &Secret) -> OAuthResult<Value> {
+    let Ok(at) = access_token::verify(&ctx.config.signing_key, token.expose(), ctx.now, &ctx.issuer, &accepted_resources(&ctx.issuer)) else {
+        return Ok(inactive());
+    };
+    if at.claims.client_id != client.client_id.as_str() || !grant_live(ctx, &GrantId::new(at.claims.gid.as_str())).await? {
+        return Ok(inactive());
+    }
+    let c = at.claims;
+    Ok(json!({
+        "active": true,
+        "scope": c.scope,
+        "client_id": c.client_id,
+        "sub": c.sub,
+        "aud": c.aud,
+        "iss": c.iss,
+        "exp": at.expires_at,
+        "iat": at.issued_at,
+        "jti": c.jti,
+        "token_type": "Bearer",
+    }))
+}
+
+/// A refresh token is active while `/token` would accept it.
+async fn refresh<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, token: &Secret) -> OAuthResult<Value> {
+    let Some(record) = ctx.store.refresh(&token.hash()).await? else { return Ok(inactive()) };
+    if record.client_id != client.client_id {
+        return Ok(inactive());
+    }
+    let Some(grant) = ctx.store.grant(&record.grant_id).await? else { return Ok(inactive()) };
+    if !matches!(refresh_lifetime::classify(&record, &grant, ctx.config, ctx.now), RefreshUse::Fresh | RefreshUse::WithinGrace) {
+        return Ok(inactive());
+    }
+    Ok(json!({
+        "active": true,
+        "scope": grant.scope,
+        "client_id": record.client_id.as_str(),
+        "sub": grant.subject.as_str(),
+        "aud": grant.resource,
+        "iss": ctx.issuer,
+        "exp": refresh_lifetime::expiry(&record, &grant, ctx.config),
+    }))
+}
+
+async fn grant_live<S: Store>(ctx: &Ctx<'_, S>, id: &GrantId) -> OAuthResult<bool> {
+    Ok(ctx.store.grant(id).await?.is_some_and(|g| g.revoked_at.is_none()))
+}
