@@ -309,3 +309,7 @@ fn storage_failure_is_an_oauth_error_not_a_crash() {
     let r = block_on(register::handle(&w.ctx(), &w.req("POST", "/register", "", Some("application/json"), &format!(r#"{{"redirect_uris":["{REDIRECT}"]}}"#))));
     assert_eq!((r.status, json(&r)["error"].as_str()), (503, Some("temporarily_unavailable")));
 }
+
+// Flows whose client_id is a metadata document URL (uses World above).
+#[path = "cimd/flow_tests.rs"]
+mod cimd_flows;

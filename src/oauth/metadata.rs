@@ -35,6 +35,8 @@ pub fn authorization_server(issuer: &str, config: &Config) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "resource_indicators_supported": true,
+        // draft-ietf-oauth-client-id-metadata-document §6: https URLs work as client_id.
+        "client_id_metadata_document_supported": true,
     })
 }
 
@@ -68,6 +70,7 @@ mod tests {
         assert!(m["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")));
         assert_eq!(m["registration_endpoint"], "https://mcp.example.com/register");
         assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(m["client_id_metadata_document_supported"], true);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 pub mod access_token;
 pub mod authorize;
+pub mod cimd;
+pub mod clients;
 pub mod config;
 pub mod consent;
 pub mod context;

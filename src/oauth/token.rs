@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::access_token::{self, AccessClaims};
+use super::clients;
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
@@ -19,7 +20,7 @@ use super::random;
 use super::resource::Resource;
 use super::scope::Scopes;
 use super::store::{AuthMethod, ClientRecord, GrantRecord, RefreshRecord, Store};
-use super::types::{ClientId, Secret};
+use super::types::Secret;
 
 /// `POST /token`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
@@ -69,11 +70,7 @@ async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, p: &
             return Err(OAuthError::invalid_client("client_id differs from the authenticated client"));
         }
     }
-    let unknown = || OAuthError::invalid_client("unknown client; register again");
-    if id.len() > 200 {
-        return Err(unknown());
-    }
-    let client = ctx.store.client(&ClientId::new(id)).await?.ok_or_else(unknown)?;
+    let client = clients::find(ctx, &id).await?;
     if client.auth_method != method {
         return Err(OAuthError::invalid_client(format!(
             "this client must authenticate with {}",
