@@ -13,36 +13,43 @@ use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
 
 pub struct D1Store {
     db: D1Database,
+    /// The optional `CIMD_FETCH` egress binding (see `cimd_fetch`).
+    pub(super) document_fetcher: Option<worker::Fetcher>,
 }
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        D1Store { db }
+        D1Store { db, document_fetcher: None }
+    }
+
+    pub fn with_document_fetcher(mut self, fetcher: Option<worker::Fetcher>) -> Self {
+        self.document_fetcher = fetcher;
+        self
     }
 
     fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.db.prepare(sql).bind(args).map_err(err)
     }
 
-    async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
+    pub(super) async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
         let r = self.stmt(sql, args)?.run().await.map_err(err)?;
         Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
     }
 
-    async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
+    pub(super) async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
         self.stmt(sql, args)?.first::<T>(None).await.map_err(err)
     }
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
-fn s(v: &str) -> JsValue {
+pub(super) fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
 
-fn n(v: i64) -> JsValue {
+pub(super) fn n(v: i64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 

@@ -104,7 +104,7 @@ pub fn check_response(fetched: &FetchedDocument) -> Result<(), CimdError> {
 pub trait ClientDocuments {
     /// A cached document that has not expired at `now`.
     async fn cached_document(&self, url: &ClientIdUrl, now: i64) -> StoreResult<Option<String>>;
-    async fn cache_document(&self, url: &ClientIdUrl, document: &str, expires_at: i64) -> StoreResult<()>;
+    async fn cache_document(&self, url: &ClientIdUrl, document: &str, now: i64, expires_at: i64) -> StoreResult<()>;
     /// One GET of `url` with `Accept: application/json`, no redirects
     /// followed, the body capped at [`MAX_DOCUMENT_BYTES`] and the whole
     /// exchange at [`FETCH_TIMEOUT_SECONDS`].

@@ -69,7 +69,7 @@ async fn from_metadata_document<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl) -
     let lifetime = cache_policy::lifetime(fetched.cache_control.as_deref(), fetched.expires.as_deref(), fetched.date.as_deref(), ctx.now);
     if let (Some(seconds), Ok(text)) = (lifetime, std::str::from_utf8(&fetched.body)) {
         // A failed cache write costs a refetch next time, not this request.
-        let _ = ctx.store.cache_document(url, text, ctx.now + seconds).await;
+        let _ = ctx.store.cache_document(url, text, ctx.now, ctx.now + seconds).await;
     }
     Ok(client)
 }

@@ -34,7 +34,7 @@ impl ClientDocuments for MemoryStore {
         self.check()?;
         Ok(self.documents.cache.borrow().get(url.as_str()).filter(|(_, exp)| *exp > now).map(|(d, _)| d.clone()))
     }
-    async fn cache_document(&self, url: &ClientIdUrl, document: &str, expires_at: i64) -> StoreResult<()> {
+    async fn cache_document(&self, url: &ClientIdUrl, document: &str, _now: i64, expires_at: i64) -> StoreResult<()> {
         self.check()?;
         self.documents.cache.borrow_mut().insert(url.as_str().into(), (document.into(), expires_at));
         Ok(())
