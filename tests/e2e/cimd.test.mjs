@@ -36,8 +36,9 @@ function startDocServer() {
     } else if (typeof doc === 'function') {
       doc(req, res);
     } else {
-      res.writeHead(doc.status ?? 200, { 'content-type': 'application/json', ...doc.headers });
-      res.end(doc.body);
+      const body = Buffer.from(doc.body ?? '');
+      res.writeHead(doc.status ?? 200, { 'content-type': 'application/json', 'content-length': body.length, ...doc.headers });
+      res.end(body);
     }
   });
   return new Promise((resolve) => {
