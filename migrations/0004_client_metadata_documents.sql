@@ -7,3 +7,4 @@ CREATE TABLE client_metadata_documents (
   fetched_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
+CREATE INDEX client_metadata_documents_expires ON client_metadata_documents(expires_at);

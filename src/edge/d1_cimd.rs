@@ -22,6 +22,9 @@ impl ClientDocuments for D1Store {
     }
 
     async fn cache_document(&self, url: &ClientIdUrl, document: &str, now: i64, expires_at: i64) -> StoreResult<()> {
+        // Anyone can make Gatehouse cache a document (any URL on their own
+        // host), so expired ones are dropped whenever a new one is stored.
+        self.exec("DELETE FROM client_metadata_documents WHERE expires_at <= ?1", &[n(now)]).await?;
         self.exec(
             "INSERT INTO client_metadata_documents (url, document, fetched_at, expires_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (url) DO UPDATE SET document = excluded.document, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at",
