@@ -13,18 +13,25 @@ use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
 
 pub struct D1Store {
     pub(super) db: D1Database,
+    /// The optional `CIMD_FETCH` egress binding (see `cimd_fetch`).
+    pub(super) document_fetcher: Option<worker::Fetcher>,
 }
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        D1Store { db }
+        D1Store { db, document_fetcher: None }
+    }
+
+    pub fn with_document_fetcher(mut self, fetcher: Option<worker::Fetcher>) -> Self {
+        self.document_fetcher = fetcher;
+        self
     }
 
     pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.db.prepare(sql).bind(args).map_err(err)
     }
 
-    async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
+    pub(super) async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
         let r = self.stmt(sql, args)?.run().await.map_err(err)?;
         Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
     }

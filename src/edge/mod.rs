@@ -2,10 +2,12 @@
 //! the layers every response passes through (CORS where allowed, security
 //! headers, a log line). Protocol decisions live in `crate::oauth`.
 
+mod cimd_fetch;
 mod d1;
 mod d1_maintenance;
 mod d1_policy;
 mod d1_revocation;
+mod d1_cimd;
 mod proxy;
 mod token_gate;
 
@@ -212,7 +214,8 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
         Ok(h) => h,
         Err(e) => return to_response(e),
     };
-    let store = D1Store::new(env.d1("DB")?);
+    // CIMD_FETCH: optional egress proxy for metadata document fetches.
+    let store = D1Store::new(env.d1("DB")?).with_document_fetcher(env.service("CIMD_FETCH").ok());
     let ctx = Ctx { config: &config, store: &store, issuer: issuer.clone(), now: now() };
     let resp = match r {
         // Both forms describe the one protected resource, the MCP endpoint:

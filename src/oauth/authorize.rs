@@ -4,6 +4,8 @@
 //! an error page: redirecting to an unvalidated URI is an open redirector
 //! (RFC 9700 §4.11). After that, failures redirect with `error`, `state`, `iss`.
 
+use super::cimd::client_id_url::document_host;
+use super::clients;
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::Params;
@@ -16,7 +18,6 @@ use super::resource::{self, Resource};
 use super::scope::Scopes;
 use super::session::{self, Browser};
 use super::store::{ClientRecord, PendingAuthorization, Store};
-use super::types::ClientId;
 
 /// A pending request lives this long: enough to type a password.
 pub const PENDING_TTL: i64 = 10 * 60;
@@ -55,16 +56,12 @@ fn check_params(query: &str) -> Result<Params, Refusal> {
     Params::parse(query.as_bytes()).map_err(Refusal::Page)
 }
 
+/// A registered client, or a metadata-document client (fetched and checked
+/// before anything else happens; the client is not trusted, so any failure
+/// is a page).
 async fn check_client<S: Store>(ctx: &Ctx<'_, S>, p: &Params) -> Result<ClientRecord, Refusal> {
     let id = p.get("client_id").ok_or_else(|| Refusal::Page(OAuthError::invalid_request("client_id is missing")))?;
-    if id.len() > 200 {
-        return Err(Refusal::Page(OAuthError::invalid_client("unknown client_id")));
-    }
-    ctx.store
-        .client(&ClientId::new(id))
-        .await
-        .map_err(|e| Refusal::Page(e.into()))?
-        .ok_or_else(|| Refusal::Page(OAuthError::invalid_client("unknown client_id; the client must register again")))
+    clients::find(ctx, id).await.map_err(|e| Refusal::Page(e.into()))
 }
 
 fn check_redirect_uri(client: &ClientRecord, p: &Params) -> Result<(RedirectUri, String), Refusal> {
@@ -151,6 +148,7 @@ pub fn client_view<'a>(client: &'a ClientRecord, scopes: &'a str, redirect_host:
         redirect_host,
         all_loopback: client.redirect_uris.iter().all(RedirectUri::is_loopback),
         scopes,
+        document_host: document_host(client.client_id.as_str()),
     }
 }
 

@@ -6,12 +6,13 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use super::clients;
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::Params;
 use super::http::{HttpRequest, HttpResponse};
 use super::store::{AuthMethod, ClientRecord, Store};
-use super::types::{ClientId, Secret};
+use super::types::Secret;
 
 /// An OAuth error response; `invalid_client` carries the `Basic` challenge
 /// that RFC 6749 §5.2 asks for when the client tried the header.
@@ -49,11 +50,7 @@ pub async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, 
             return Err(OAuthError::invalid_client("client_id differs from the authenticated client"));
         }
     }
-    let unknown = || OAuthError::invalid_client("unknown client; register again");
-    if id.len() > 200 {
-        return Err(unknown());
-    }
-    let client = ctx.store.client(&ClientId::new(id)).await?.ok_or_else(unknown)?;
+    let client = clients::find(ctx, &id).await?;
     if client.auth_method != method {
         return Err(OAuthError::invalid_client(format!(
             "this client must authenticate with {}",

@@ -3,6 +3,7 @@
 //! cookie, pending request of that browser, CSRF token; then does one thing.
 
 use super::authorize::{client_view, redirect_to_client};
+use super::clients::{self, LookupError};
 use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
@@ -58,12 +59,11 @@ async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, che
             return Err(pages::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Start again from your MCP client."));
         }
     }
-    let client = ctx
-        .store
-        .client(&pending.client_id)
-        .await
-        .map_err(|e| fail_page(e.into()))?
-        .ok_or_else(|| pages::error_page(400, "Unknown client", "The client that asked for access no longer exists."))?;
+    let client = clients::find(ctx, pending.client_id.as_str()).await.map_err(|e| match e {
+        LookupError::Unknown => pages::error_page(400, "Unknown client", "The client that asked for access no longer exists."),
+        LookupError::Refused(why) => pages::error_page(400, "This client can no longer be used", &why.to_string()),
+        LookupError::Unavailable(e) => fail_page(e.into()),
+    })?;
     Ok(FormPost { params, browser, pending, client })
 }
 

@@ -506,3 +506,6 @@ fn no_refresh_extends_past_the_absolute_lifetime() {
     w.now = start + w.config.refresh_absolute_ttl;
     assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
 }
+// Flows whose client_id is a metadata document URL (uses World above).
+#[path = "cimd/flow_tests.rs"]
+mod cimd_flows;

@@ -40,6 +40,8 @@ pub fn authorization_server(issuer: &str, config: &Config) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "resource_indicators_supported": true,
+        // draft-ietf-oauth-client-id-metadata-document §6: https URLs work as client_id.
+        "client_id_metadata_document_supported": true,
     })
 }
 
@@ -76,6 +78,7 @@ mod tests {
         assert_eq!(m["revocation_endpoint"], "https://mcp.example.com/revoke");
         assert_eq!(m["introspection_endpoint"], "https://mcp.example.com/introspect");
         assert!(!m["introspection_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")));
+        assert_eq!(m["client_id_metadata_document_supported"], true);
     }
 
     #[test]

@@ -4,6 +4,8 @@ pub mod access_token;
 pub mod authorize;
 pub mod bearer_guard;
 pub mod client_auth;
+pub mod cimd;
+pub mod clients;
 pub mod config;
 pub mod consent;
 pub mod context;

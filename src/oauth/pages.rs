@@ -50,12 +50,26 @@ pub struct ClientView<'a> {
     pub redirect_host: &'a str,
     pub all_loopback: bool,
     pub scopes: &'a str,
+    /// For a metadata-document client: the host that served its document.
+    pub document_host: Option<&'a str>,
 }
 
 fn client_summary(c: &ClientView<'_>) -> String {
-    let name = match c.name {
-        Some(n) => format!("<strong>{}</strong> <span class=\"muted\">(name chosen by the client, unverified)</span>", encode_safe(n)),
-        None => format!("an unnamed client <code>{}</code>", encode_safe(c.client_id)),
+    // A registered name is whatever the registrant typed; a metadata
+    // document's name is vouched for by the host that serves it over https.
+    let name = match (c.name, c.document_host) {
+        (Some(n), Some(host)) => format!(
+            "<strong>{}</strong> <span class=\"muted\">(name asserted by the client's metadata document at <strong>{}</strong>; the host is verified by HTTPS, the name is not)</span>",
+            encode_safe(n),
+            encode_safe(host)
+        ),
+        (Some(n), None) => format!("<strong>{}</strong> <span class=\"muted\">(name chosen by the client, unverified)</span>", encode_safe(n)),
+        (None, Some(host)) => format!(
+            "an unnamed client described by the metadata document <code>{}</code> (served by <strong>{}</strong>, verified by HTTPS)",
+            encode_safe(c.client_id),
+            encode_safe(host)
+        ),
+        (None, None) => format!("an unnamed client <code>{}</code>", encode_safe(c.client_id)),
     };
     let mut s = format!(
         "<p>{name}</p><p>After you decide, your browser goes to <strong>{}</strong>.</p>",
@@ -105,7 +119,21 @@ mod tests {
     use super::*;
 
     fn view<'a>(name: &'a str) -> ClientView<'a> {
-        ClientView { name: Some(name), client_id: "gh_x", redirect_host: "claude.ai", all_loopback: false, scopes: "mcp" }
+        ClientView { name: Some(name), client_id: "gh_x", redirect_host: "claude.ai", all_loopback: false, scopes: "mcp", document_host: None }
+    }
+
+    #[test]
+    fn metadata_document_clients_name_the_host_that_vouches() {
+        let mut v = view("Claude <b>");
+        v.client_id = "https://claude.ai/oauth/mcp-oauth-client-metadata";
+        v.document_host = Some("claude.ai");
+        let body = consent_page(&v, "r", "c").body;
+        assert!(body.contains("Claude &lt;b&gt;"), "{body}");
+        assert!(body.contains("metadata document at <strong>claude.ai</strong>"), "{body}");
+        assert!(!body.contains("unverified"), "{body}");
+        v.name = None;
+        let body = login_page(200, &v, "r", "c", None).body;
+        assert!(body.contains("served by <strong>claude.ai</strong>"), "{body}");
     }
 
     #[test]

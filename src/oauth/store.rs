@@ -103,9 +103,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The storage the protocol needs. Every state change that races (redeeming a
 /// code, rotating a refresh token, consuming a consent) is one conditional
-/// statement that reports whether this caller won.
+/// statement that reports whether this caller won. Client metadata documents
+/// (fetch and cache) come with it: see `cimd::ClientDocuments`.
 #[allow(async_fn_in_trait)]
-pub trait Store {
+pub trait Store: super::cimd::ClientDocuments {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
     /// Records that tokens were issued to the client now (stale-client cleanup).

@@ -35,10 +35,12 @@ pub struct MemoryStore {
     /// Clients' `last_used_at`.
     pub last_used: RefCell<HashMap<String, i64>>,
     pub fail: RefCell<bool>,
+    /// Metadata documents "on the web" and their cache (`cimd::canned`).
+    pub documents: super::cimd::canned::CannedDocuments,
 }
 
 impl MemoryStore {
-    fn check(&self) -> StoreResult<()> {
+    pub(crate) fn check(&self) -> StoreResult<()> {
         if *self.fail.borrow() {
             Err(StoreError("injected failure".into()))
         } else {

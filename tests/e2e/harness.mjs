@@ -152,8 +152,20 @@ async function startOrigin(dir, port = 0) {
   throw new Error(`demo origin did not start. ${log}:\n${tail(log)}`);
 }
 
+/**
+ * Configs for extra workers served by the same `wrangler dev` (`-c main -c extra…`), so the
+ * main worker can reach them through service bindings. Each: { name, main (absolute), vars }.
+ */
+function writeExtraConfigs(dir, workers, compatibilityDate) {
+  return workers.map(({ name, main, vars = {} }) => {
+    const path = join(dir, `worker-${name}.json`);
+    writeFileSync(path, JSON.stringify({ name, main, compatibility_date: compatibilityDate, vars }, null, 2));
+    return path;
+  });
+}
+
 /** A wrangler config for the tests: wrangler.toml minus [build], with absolute paths. */
-async function writeTestConfig(dir, buildDir) {
+async function writeTestConfig(dir, buildDir, services = []) {
   const { experimental_readRawConfig } = await import('wrangler');
   const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
   const config = structuredClone(rawConfig);
@@ -169,20 +181,23 @@ async function writeTestConfig(dir, buildDir) {
   if (!existsSync(join(buildDir, 'worker/shim.mjs'))) {
     throw new Error(`the worker is not built (${buildDir}/worker/shim.mjs missing): run bash scripts/build.sh`);
   }
+  if (services.length) config.services = [...(config.services ?? []), ...services];
   cpSync(buildDir, join(dir, 'build'), { recursive: true });
   const path = join(dir, 'wrangler.json');
   writeFileSync(path, JSON.stringify(config, null, 2));
-  return path;
+  return { path, compatibilityDate: config.compatibility_date };
 }
 
 /**
  * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes;
  * `testScheduled`: run wrangler with --test-scheduled, so `h.runCron()` can fire the cron handler;
- * `logLevel`: wrangler's, default `info`, which hides the worker's console.log; `log` shows it).
- * Returns { base, mcpUrl, password, signingKey, originBase, seen(), sql(), runCron(), restart(),
- * stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
+ * `logLevel`: wrangler's, default `info`, which hides the worker's console.log; `log` shows it;
+ * `services`: extra service bindings of the worker, [{ binding, service }]; `workers`: extra
+ * workers run by the same `wrangler dev`, [{ name, main, vars }], e.g. the targets of those
+ * bindings). Returns { base, mcpUrl, password, signingKey, originBase, seen(), sql(), runCron(),
+ * restart(), stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
  */
-export async function startHarness({ name = 'e2e', vars = {}, testScheduled = false, logLevel = 'info' } = {}) {
+export async function startHarness({ name = 'e2e', vars = {}, testScheduled = false, logLevel = 'info', services = [], workers = [] } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, 'state');
@@ -216,7 +231,8 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
   };
 
   try {
-    const config = await writeTestConfig(dir, process.env.GATEHOUSE_E2E_BUILD_DIR || join(ROOT, 'build'));
+    const { path: config, compatibilityDate } = await writeTestConfig(dir, process.env.GATEHOUSE_E2E_BUILD_DIR || join(ROOT, 'build'), services);
+    const extraConfigs = writeExtraConfigs(dir, workers, compatibilityDate).flatMap((c) => ['-c', c]);
     const port = await freePort();
     const inspectorPort = await freePort();
     h.base = `http://127.0.0.1:${port}`;
@@ -265,7 +281,7 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
       worker = spawnLogged(
         process.execPath,
         [
-          WRANGLER, 'dev', '-c', config,
+          WRANGLER, 'dev', '-c', config, ...extraConfigs,
           '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
           '--persist-to', persist, '--env-file', envFile,
           '--var', `ORIGIN_URL:${h.originMcpUrl}`,

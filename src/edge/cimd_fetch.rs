@@ -1,0 +1,71 @@
+//! Fetching a client's metadata document (draft-ietf-oauth-client-id-metadata-
+//! document §5 and §8.6–8.7): one GET, `redirect: manual` (a 3xx comes back as
+//! is and is refused by the core), the body read as a stream and abandoned past
+//! the size cap, the whole exchange bounded by a timeout. The URL already passed
+//! `ClientIdUrl`'s rules, so no private address or local name gets here.
+//!
+//! When a service named `CIMD_FETCH` is bound, the request goes through it (an
+//! optional egress proxy); otherwise through the global `fetch`.
+
+use std::pin::pin;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use worker::{Delay, Fetch, Fetcher, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+
+use crate::oauth::cimd::{ClientIdUrl, FetchError, FetchedDocument, FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES};
+
+pub async fn fetch(via: Option<&Fetcher>, url: &ClientIdUrl) -> Result<FetchedDocument, FetchError> {
+    let work = pin!(fetch_within_cap(via, url));
+    let timeout = Delay::from(Duration::from_secs(FETCH_TIMEOUT_SECONDS));
+    let result = match select(work, timeout).await {
+        Either::Left((r, _)) => r,
+        Either::Right(_) => Err(FetchError::Timeout),
+    };
+    let outcome = match &result {
+        Ok(d) => format!("HTTP {}", d.status),
+        Err(e) => format!("{e:?}"),
+    };
+    worker::console_log!("{}", serde_json::json!({"event": "cimd_fetch", "client_id": url.as_str(), "outcome": outcome}));
+    result
+}
+
+async fn fetch_within_cap(via: Option<&Fetcher>, url: &ClientIdUrl) -> Result<FetchedDocument, FetchError> {
+    let unreachable = |_| FetchError::Unreachable;
+    let headers = Headers::new();
+    headers.set("accept", "application/json").map_err(unreachable)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    let req = Request::new_with_init(url.as_str(), &init).map_err(unreachable)?;
+    let mut resp = match via {
+        Some(f) => f.fetch_request(req).await,
+        None => Fetch::Request(req).send().await,
+    }
+    .map_err(unreachable)?;
+
+    let header = |resp: &Response, name: &str| resp.headers().get(name).ok().flatten();
+    let mut doc = FetchedDocument {
+        status: resp.status_code(),
+        body: Vec::new(),
+        cache_control: header(&resp, "cache-control"),
+        expires: header(&resp, "expires"),
+        date: header(&resp, "date"),
+    };
+    if doc.status != 200 {
+        return Ok(doc);
+    }
+    let declared = header(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64) {
+        return Err(FetchError::TooLarge);
+    }
+    let mut body = resp.stream().map_err(unreachable)?;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(unreachable)?;
+        if doc.body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+            return Err(FetchError::TooLarge);
+        }
+        doc.body.extend_from_slice(&chunk);
+    }
+    Ok(doc)
+}
