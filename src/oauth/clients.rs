@@ -7,6 +7,7 @@
 use super::cimd::{self, cache_policy, document, ClientIdUrl};
 use super::context::Ctx;
 use super::error::{OAuthError, StoreError};
+use super::registration_policy;
 use super::store::{ClientRecord, Store};
 use super::types::ClientId;
 
@@ -61,15 +62,22 @@ async fn from_metadata_document<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl) -
     let scopes = &ctx.config.scopes;
     if let Some(cached) = ctx.store.cached_document(url, ctx.now).await? {
         // Re-validated on every use: the rules may have tightened since.
-        return Ok(document::validate(url, cached.as_bytes(), scopes, ctx.now)?);
+        return admitted(ctx, document::validate(url, cached.as_bytes(), scopes, ctx.now)?);
     }
     let fetched = ctx.store.fetch_document(url).await.map_err(cimd::CimdError::from)?;
     cimd::check_response(&fetched)?;
-    let client = document::validate(url, &fetched.body, scopes, ctx.now)?;
+    let client = admitted(ctx, document::validate(url, &fetched.body, scopes, ctx.now)?)?;
     let lifetime = cache_policy::lifetime(fetched.cache_control.as_deref(), fetched.expires.as_deref(), fetched.date.as_deref(), ctx.now);
     if let (Some(seconds), Ok(text)) = (lifetime, std::str::from_utf8(&fetched.body)) {
         // A failed cache write costs a refetch next time, not this request.
         let _ = ctx.store.cache_document(url, text, ctx.now, ctx.now + seconds).await;
     }
+    Ok(client)
+}
+
+/// The owner's redirect-URI allow-list binds documents as it binds registrations.
+fn admitted<S>(ctx: &Ctx<'_, S>, client: ClientRecord) -> Result<ClientRecord, LookupError> {
+    registration_policy::check_redirects(&ctx.config.registration, &client.redirect_uris)
+        .map_err(|e| LookupError::Refused(cimd::CimdError::new(e.description)))?;
     Ok(client)
 }

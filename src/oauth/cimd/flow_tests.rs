@@ -179,3 +179,13 @@ fn storage_failure_is_temporarily_unavailable_not_a_crash() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(w.store.documents.fetched.borrow().is_empty());
 }
+
+#[test]
+fn the_redirect_uri_allow_list_binds_documents_too() {
+    let mut w = World::new();
+    w.config.registration.allowlist = crate::oauth::registration_policy::parse_allowlist("https://claude.ai/api/mcp/*").unwrap();
+    w.store.documents.serve(URL, &doc(), Some("max-age=600"));
+    refused_page(&authorize(&w, URL), "registration policy");
+    w.config.registration.allowlist = crate::oauth::registration_policy::parse_allowlist("loopback").unwrap();
+    assert_eq!(authorize(&w, URL).status, 200, "a loopback document client is admitted by `loopback`");
+}
