@@ -193,7 +193,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
         // clients that fall back to the root form must still get its URL.
         Route::ProtectedResource => HttpResponse::json(200, &metadata::protected_resource(&issuer, &format!("{issuer}/mcp"), &config)),
         Route::AuthorizationServer => HttpResponse::json(200, &metadata::authorization_server(&issuer, &config)),
-        Route::Jwks => HttpResponse::json(200, &config.signing_key.jwks()),
+        Route::Jwks => HttpResponse::json(200, &crate::oauth::access_token::jwk_set(config.verification_keys())),
         Route::Register => register::handle(&ctx, &http).await,
         Route::Authorize => authorize::handle(&ctx, &http).await,
         Route::Login => consent::login(&ctx, &http).await,
