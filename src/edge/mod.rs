@@ -166,7 +166,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
     let config = match load_config(env) {
         Ok(c) => c,
         Err(e) => {
-            worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable}));
+            worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable, "problem": e.problem}));
             let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, e.to_string());
             return to_response(match r {
                 Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide => {

@@ -58,6 +58,11 @@ impl Config {
             None => None,
             Some(raw) => Some(parse_public_url(&raw).map_err(|p| err("PUBLIC_URL", p))?),
         };
+        // The proxy reads ORIGIN_URL itself; checking it here puts a typo on
+        // the `/` page at once instead of on the first MCP request.
+        if let Some(raw) = get("ORIGIN_URL").filter(|s| !s.trim().is_empty()) {
+            check_origin_url(&raw).map_err(|p| err("ORIGIN_URL", p))?;
+        }
         let ttl = |name: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
             match get(name).filter(|s| !s.trim().is_empty()) {
                 None => Ok(default),
@@ -139,6 +144,15 @@ fn signing_keys(get: &impl Fn(&str) -> Option<String>) -> Result<(SigningKey, Ve
     }
 }
 
+fn check_origin_url(raw: &str) -> Result<(), &'static str> {
+    const LOOKS_LIKE: &str = "must be the origin's MCP endpoint as an absolute http(s) URL without query or fragment, such as https://mcp-origin.example.com/mcp (a bare origin means <origin>/mcp)";
+    let url = url::Url::parse(raw.trim()).map_err(|_| LOOKS_LIKE)?;
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(LOOKS_LIKE);
+    }
+    Ok(())
+}
+
 fn parse_public_url(raw: &str) -> Result<String, &'static str> {
     let url = url::Url::parse(raw.trim()).map_err(|_| "must be an absolute URL such as https://mcp.example.com")?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
@@ -168,6 +182,9 @@ mod tests {
         assert_eq!(c.access_token_ttl, 3600);
         assert_eq!(c.scopes.to_string(), "mcp");
         assert_eq!(c.issuer("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
+        let with_origin = |o: &str| Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ORIGIN_URL", o)]));
+        assert!(with_origin("https://mcp-origin.example.com").is_ok());
+        assert!(with_origin("http://127.0.0.1:8788/mcp").is_ok());
     }
 
     #[test]
@@ -194,6 +211,8 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_TOKEN_TTL", "x")], "REFRESH_TOKEN_TTL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_GRACE_SECONDS", "9999")], "REFRESH_GRACE_SECONDS"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("PUBLIC_URL", "ftp://x.com")], "PUBLIC_URL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ORIGIN_URL", "mcp-origin.example.com")], "ORIGIN_URL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ORIGIN_URL", "https://o.example.com/mcp?x=1")], "ORIGIN_URL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "SIGNING_KEY_2 SIGNING_KEY")], "SIGNING_KEYS"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "OWNER_PASSWORD")], "SIGNING_KEYS"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "SIGNING_KEY SIGNING_KEY")], "SIGNING_KEYS"),
