@@ -29,8 +29,13 @@ const USAGE = `Usage: npm run deploy -- [options]
                            else asked, else generated and printed once)
   --yes, -y                no questions (CI); a missing owner password is generated
   --config PATH            another wrangler.toml (default: the repository's)
-Environment: GATEHOUSE_OWNER_PASSWORD, CLOUDFLARE_API_TOKEN / CLOUDFLARE_ACCOUNT_ID (CI),
-  GATEHOUSE_WRANGLER (another wrangler executable).`;
+Environment: GATEHOUSE_OWNER_PASSWORD; GATEHOUSE_ORIGIN_ACCESS_CLIENT_ID and
+  GATEHOUSE_ORIGIN_ACCESS_CLIENT_SECRET (a Cloudflare Access service token for the origin; set as
+  the secrets ORIGIN_ACCESS_CLIENT_ID / ORIGIN_ACCESS_CLIENT_SECRET); CLOUDFLARE_API_TOKEN /
+  CLOUDFLARE_ACCOUNT_ID (CI); GATEHOUSE_WRANGLER (another wrangler executable).`;
+
+/** Secrets the owner hands over through the environment (they come from Cloudflare, not from us). */
+const GIVEN_SECRETS = ['ORIGIN_ACCESS_CLIENT_ID', 'ORIGIN_ACCESS_CLIENT_SECRET'];
 
 const MIN_PASSWORD = 8;
 
@@ -200,6 +205,10 @@ async function main() {
     );
   }
   const keyNames = signingKeyNames(raw);
+  const given = GIVEN_SECRETS.filter((n) => process.env[`GATEHOUSE_${n}`]);
+  if (given.length === 1) {
+    throw new Stop(`set both GATEHOUSE_ORIGIN_ACCESS_CLIENT_ID and GATEHOUSE_ORIGIN_ACCESS_CLIENT_SECRET (the service token's two halves), or neither`);
+  }
 
   // ---- read-only checks against Cloudflare -------------------------------------------
   requireLogin(configPath);
@@ -224,6 +233,7 @@ async function main() {
   say('  apply D1 migrations (remote)');
   say(`  SIGNING_KEY: ${needKey ? 'generate' : 'keep (set)'}`);
   say(`  OWNER_PASSWORD: ${needPassword ? 'set' : passwordGiven ? 'replace with the one given' : 'keep (set)'}`);
+  for (const n of given) say(`  ${n}: ${secrets.includes(n) ? 'replace' : 'set'} (from $GATEHOUSE_${n})`);
   say('  wrangler deploy');
   if (interactive && !(await askYesNo('\nGo ahead?'))) throw new Stop('nothing was changed');
 
@@ -250,6 +260,7 @@ async function main() {
 
   if (needKey) putSecret(configPath, 'SIGNING_KEY', newSigningKey());
   if (password) putSecret(configPath, 'OWNER_PASSWORD', password.value);
+  for (const n of given) putSecret(configPath, n, process.env[`GATEHOUSE_${n}`]);
 
   mustWrangler(['deploy'], { configPath, live: true });
 

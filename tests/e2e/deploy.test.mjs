@@ -198,6 +198,19 @@ test('without a given password one is generated and printed exactly once; --owne
   assert.equal(w.state().secrets.OWNER_PASSWORD, 'a new owner password');
   assert.deepEqual(commands(w).filter((c) => c.startsWith('secret put')), ['secret put OWNER_PASSWORD']);
   assert.ok(!again.out.includes('a new owner password'));
+
+  // An Access service token for the origin: both halves, as secrets, never echoed.
+  w.clearCalls();
+  const half = w.run('deploy', ['--yes'], { env: { GATEHOUSE_ORIGIN_ACCESS_CLIENT_ID: 'abc.access' } });
+  assert.equal(half.status, 1, half.out);
+  assert.match(half.out, /both/);
+  assert.deepEqual(commands(w), []);
+  const access = { GATEHOUSE_ORIGIN_ACCESS_CLIENT_ID: 'abc123.access', GATEHOUSE_ORIGIN_ACCESS_CLIENT_SECRET: randomBytes(24).toString('hex') };
+  const withAccess = w.run('deploy', ['--yes'], { env: access });
+  assert.equal(withAccess.status, 0, withAccess.out);
+  assert.deepEqual(commands(w).filter((c) => c.startsWith('secret put')), ['secret put ORIGIN_ACCESS_CLIENT_ID', 'secret put ORIGIN_ACCESS_CLIENT_SECRET']);
+  assert.equal(w.state().secrets.ORIGIN_ACCESS_CLIENT_SECRET, access.GATEHOUSE_ORIGIN_ACCESS_CLIENT_SECRET);
+  assertNoSecretLeak(w, withAccess.out);
 });
 
 test('an existing database is found by name and its id written; a foreign id stops', () => {
