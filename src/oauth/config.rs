@@ -252,5 +252,9 @@ mod tests {
         .unwrap();
         assert_eq!(c.verification_keys().count(), 1);
         assert_eq!(c.signing_key.kid(), only_new.kid());
+        // Only key secrets: SIGNING_KEYS cannot turn another secret into a published key.
+        let e = Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OTHER_SECRET", NEW), ("SIGNING_KEYS", "OTHER_SECRET"), ("OWNER_PASSWORD", "correct horse")])).unwrap_err();
+        assert_eq!(e.variable, "SIGNING_KEYS");
+        assert!(e.problem.contains("starting with SIGNING_KEY"), "{e}");
     }
 }
