@@ -190,7 +190,7 @@ async function main() {
   const { configPath } = opts;
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !opts.yes && !opts.passwordFromStdin;
   if (!interactive && !opts.yes) {
-    throw new Stop('not running in a terminal: pass --yes to deploy without questions');
+    throw new Stop('no terminal to ask questions on (or the password comes from stdin): pass --yes to deploy without questions');
   }
 
   // ---- local checks: nothing needs the network yet --------------------------------

@@ -109,8 +109,9 @@ export function requireLogin(configPath) {
 export function secretNames(configPath) {
   const r = wrangler(['secret', 'list', '--format', 'json'], { configPath });
   if (r.status !== 0) {
-    if (/not found|does not exist/i.test(`${r.stdout}\n${r.stderr}`)) return { names: [], workerExists: false };
-    mustWrangler(['secret', 'list', '--format', 'json'], { configPath }); // throws with the message
+    const text = `${r.stdout}\n${r.stderr}`.trim();
+    if (/not found|does not exist/i.test(text)) return { names: [], workerExists: false };
+    throw new Stop(`\`wrangler secret list\` failed (exit ${r.status}):\n${text.split('\n').slice(-12).join('\n')}`);
   }
   const list = parseJsonOutput(r.stdout);
   if (!Array.isArray(list)) throw new Stop('`wrangler secret list --format json` did not print a JSON list');
