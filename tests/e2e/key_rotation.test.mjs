@@ -118,7 +118,16 @@ test('SIGNING_KEYS naming a missing secret is one clear error on / and in the lo
   assert.equal(meta.status, 503);
   assert.equal(meta.json.error, 'temporarily_unavailable');
   assert.match(meta.json.error_description, /SIGNING_KEYS/);
+  // wrangler writes the worker's console output a moment after the response: bounded poll.
+  let event;
+  for (let i = 0; i < 100 && !event; i++) {
+    const line = readFileSync(h.logFile, 'utf8').split('\n').find((l) => l.includes('"event":"config_error"'));
+    if (line) event = JSON.parse(line.replace(/\x1b\[[0-9;]*m/g, '').slice(line.replace(/\x1b\[[0-9;]*m/g, '').indexOf('{')));
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(event, 'a config_error line in the log');
+  assert.equal(event.variable, 'SIGNING_KEYS');
+  assert.match(event.problem, /names the secret SIGNING_KEY_C, which is not set/);
   const log = readFileSync(h.logFile, 'utf8');
-  assert.match(log, /"event":"config_error","variable":"SIGNING_KEYS","problem":"names the secret SIGNING_KEY_C/);
   assert.ok(!log.includes(h.signingKey) && !log.includes(KEY_B), 'no key material in the log');
 });
