@@ -160,6 +160,19 @@ test('a missing Cloudflare login stops before anything else runs', () => {
   assert.deepEqual(commands(w), ['whoami --json', 'whoami --json']);
 });
 
+test('a login with several accounts stops until CLOUDFLARE_ACCOUNT_ID says which', () => {
+  const w = workspace('accounts');
+  w.setState({ accounts: [{ id: 'a1', name: 'Home' }, { id: 'a2', name: 'Work' }] });
+  const r = w.run('deploy', ['--yes', '--origin-url', ORIGIN], { env: { GATEHOUSE_OWNER_PASSWORD: 'long enough pw', CLOUDFLARE_ACCOUNT_ID: undefined } });
+  assert.equal(r.status, 1, r.out);
+  assert.match(r.out, /CLOUDFLARE_ACCOUNT_ID/);
+  assert.match(r.out, /a2\s+Work/);
+  assert.deepEqual(commands(w), ['whoami --json']);
+  const ok = w.run('deploy', ['--yes', '--origin-url', ORIGIN], { env: { GATEHOUSE_OWNER_PASSWORD: 'long enough pw', CLOUDFLARE_ACCOUNT_ID: 'a2' } });
+  assert.equal(ok.status, 0, ok.out);
+  assert.equal(commands(w).at(-1), 'deploy');
+});
+
 test('bad input stops before any wrangler call, with a message naming it', () => {
   const w = workspace('input');
   const cases = [
