@@ -43,7 +43,9 @@ EOF
   umask 022
   log "created .dev.vars (random SIGNING_KEY, OWNER_PASSWORD=gatehouse-dev)"
 fi
-wrangler_args=()
+# Deploy settings that `npm run deploy` / `npm run rotate-key` write into wrangler.toml
+# would make the local issuer the public one, or name key secrets .dev.vars lacks.
+wrangler_args=(--var "PUBLIC_URL:" --var "SIGNING_KEYS:")
 if [ -n "${OWNER_PASSWORD:-}" ]; then
   wrangler_args+=(--var "OWNER_PASSWORD:$OWNER_PASSWORD")
   pw_source="\$OWNER_PASSWORD from your environment"

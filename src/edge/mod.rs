@@ -194,7 +194,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
     let config = match load_config(env) {
         Ok(c) => c,
         Err(e) => {
-            worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable}));
+            worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable, "problem": e.problem}));
             let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, e.to_string());
             return to_response(match r {
                 Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide => {
@@ -222,7 +222,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
         // clients that fall back to the root form must still get its URL.
         Route::ProtectedResource => HttpResponse::json(200, &metadata::protected_resource(&issuer, &format!("{issuer}/mcp"), &config)),
         Route::AuthorizationServer => HttpResponse::json(200, &metadata::authorization_server(&issuer, &config)),
-        Route::Jwks => HttpResponse::json(200, &config.signing_key.jwks()),
+        Route::Jwks => HttpResponse::json(200, &crate::oauth::access_token::jwk_set(config.verification_keys())),
         Route::Register => register::handle(&ctx, &http).await,
         Route::Authorize => authorize::handle(&ctx, &http).await,
         Route::Login => consent::login(&ctx, &http).await,

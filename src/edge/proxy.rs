@@ -28,7 +28,7 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
         Some(t) => t,
         None => return unauthorized(issuer, config, None),
     };
-    let verified = match access_token::verify(&config.signing_key, &token, now, issuer, &accepted_resources(issuer)) {
+    let verified = match access_token::verify(config.verification_keys(), &token, now, issuer, &accepted_resources(issuer)) {
         Ok(v) => v,
         Err(e) => return unauthorized(issuer, config, Some(&e.description)),
     };

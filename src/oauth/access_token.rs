@@ -1,6 +1,7 @@
 //! Access tokens: JWTs (RFC 9068 profile, RFC 7519) signed with Ed25519
 //! (RFC 8037 `EdDSA`), verified at the edge without a storage read. The
-//! public key is published as a JWK Set (RFC 7517 §5).
+//! public keys are published as a JWK Set (RFC 7517 §5); during a key
+//! rotation it lists several and verification picks one by `kid` (RFC 7515 §4.1.4).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
@@ -52,19 +53,22 @@ impl SigningKey {
         h.finalize().into()
     }
 
-    /// RFC 7517 JWK Set with the public key.
-    pub fn jwks(&self) -> serde_json::Value {
+    /// RFC 7517 §4 public JWK (RFC 8037 §2 `OKP`).
+    pub fn jwk(&self) -> serde_json::Value {
         serde_json::json!({
-            "keys": [{
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": b64url(self.public.as_ref()),
-                "kid": self.kid,
-                "alg": "EdDSA",
-                "use": "sig",
-            }]
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64url(self.public.as_ref()),
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
         })
     }
+}
+
+/// RFC 7517 §5 JWK Set: every key a token may still be signed with.
+pub fn jwk_set<'k>(keys: impl IntoIterator<Item = &'k SigningKey>) -> serde_json::Value {
+    serde_json::json!({ "keys": keys.into_iter().map(SigningKey::jwk).collect::<Vec<_>>() })
 }
 
 impl fmt::Debug for SigningKey {
@@ -110,16 +114,18 @@ pub fn issue(key: &SigningKey, claims: AccessClaims, now: i64, ttl_secs: i64) ->
 }
 
 /// Verifies signature, algorithm, key id, time window, issuer and audience.
-/// Every failure is `invalid_token` (RFC 6750 §3.1) so clients refresh.
-pub fn verify(
-    key: &SigningKey,
+/// `keys` are the current key first, then older ones still trusted; a token
+/// names its key by `kid`. Every failure is `invalid_token` (RFC 6750 §3.1)
+/// so clients refresh.
+pub fn verify<'k>(
+    keys: impl IntoIterator<Item = &'k SigningKey>,
     token: &str,
     now: i64,
     issuer: &str,
     accepted_audiences: &[Resource],
 ) -> OAuthResult<VerifiedToken> {
     let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidToken, why);
-    let (claims, verified) = signed_claims(key, token, issuer)?;
+    let (claims, verified) = signed_claims(keys, token, issuer)?;
     let opts = time_options(now);
     claims.validate_expiration(&opts).map_err(|_| invalid("token expired"))?;
     if claims.not_before.is_some() {
@@ -138,11 +144,11 @@ pub fn verify(
 /// A token this server issued, whatever its age: signature, algorithm, key
 /// id and issuer checked, time not. For revocation (RFC 7009 §2.1: an expired
 /// token may still be revoked), never for access decisions.
-pub fn verify_issued_by_us(key: &SigningKey, token: &str, issuer: &str) -> OAuthResult<VerifiedToken> {
-    signed_claims(key, token, issuer).map(|(_, v)| v)
+pub fn verify_issued_by_us<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, token: &str, issuer: &str) -> OAuthResult<VerifiedToken> {
+    signed_claims(keys, token, issuer).map(|(_, v)| v)
 }
 
-fn signed_claims(key: &SigningKey, token: &str, issuer: &str) -> OAuthResult<(Claims<AccessClaims>, VerifiedToken)> {
+fn signed_claims<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, token: &str, issuer: &str) -> OAuthResult<(Claims<AccessClaims>, VerifiedToken)> {
     let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidToken, why);
     if token.len() > 4096 {
         return Err(invalid("token too long"));
@@ -151,9 +157,13 @@ fn signed_claims(key: &SigningKey, token: &str, issuer: &str) -> OAuthResult<(Cl
     if untrusted.algorithm() != "EdDSA" {
         return Err(invalid("unexpected algorithm"));
     }
-    if untrusted.header().key_id.as_deref().is_some_and(|k| k != key.kid) {
-        return Err(invalid("unknown signing key"));
+    let mut keys = keys.into_iter();
+    // Without a `kid` only the current key is tried: no guessing across keys.
+    let key = match untrusted.header().key_id.as_deref() {
+        Some(kid) => keys.find(|k| k.kid == kid),
+        None => keys.next(),
     }
+    .ok_or_else(|| invalid("unknown signing key"))?;
     let verified = Ed25519
         .validator::<AccessClaims>(&key.public)
         .validate(&untrusted)
@@ -198,7 +208,28 @@ mod tests {
     }
 
     fn check(k: &SigningKey, tok: &str, now: i64) -> OAuthResult<VerifiedToken> {
-        verify(k, tok, now, ISS, &accepted_resources(ISS))
+        verify([k], tok, now, ISS, &accepted_resources(ISS))
+    }
+
+    #[test]
+    fn after_rotation_old_and_new_tokens_verify_by_kid() {
+        let (old, new, stranger) = (key(7), key(8), key(9));
+        let old_tok = issue(&old, claims(), NOW, 3600).unwrap();
+        let new_tok = issue(&new, claims(), NOW, 3600).unwrap();
+        let ring = [&new, &old];
+        assert!(verify(ring, &old_tok, NOW, ISS, &accepted_resources(ISS)).is_ok());
+        assert!(verify(ring, &new_tok, NOW, ISS, &accepted_resources(ISS)).is_ok());
+        // Retired: the old key is gone from the ring.
+        assert!(verify([&new], &old_tok, NOW, ISS, &accepted_resources(ISS)).is_err());
+        let foreign = issue(&stranger, claims(), NOW, 3600).unwrap();
+        assert!(verify(ring, &foreign, NOW, ISS, &accepted_resources(ISS)).is_err());
+        // A token claiming the old kid but signed by another key fails on the signature.
+        let mut parts: Vec<String> = foreign.split('.').map(str::to_string).collect();
+        parts[0] = old_tok.split('.').next().unwrap().to_string();
+        assert!(verify(ring, &parts.join("."), NOW, ISS, &accepted_resources(ISS)).is_err());
+        let set = jwk_set(ring);
+        let kids: Vec<&str> = set["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+        assert_eq!(kids, [new.kid(), old.kid()]);
     }
 
     #[test]
@@ -216,10 +247,10 @@ mod tests {
         let k = key(7);
         let tok = issue(&k, claims(), NOW, 3600).unwrap();
         assert!(check(&k, &tok, NOW + 7200).is_err(), "expired for access");
-        assert_eq!(verify_issued_by_us(&k, &tok, ISS).unwrap().claims, claims(), "still ours to revoke");
-        assert!(verify_issued_by_us(&key(8), &tok, ISS).is_err());
-        assert!(verify_issued_by_us(&k, &tok, "https://evil.example.com").is_err());
-        assert!(verify_issued_by_us(&k, "not.a.jwt", ISS).is_err());
+        assert_eq!(verify_issued_by_us([&k], &tok, ISS).unwrap().claims, claims(), "still ours to revoke");
+        assert!(verify_issued_by_us([&key(8)], &tok, ISS).is_err());
+        assert!(verify_issued_by_us([&k], &tok, "https://evil.example.com").is_err());
+        assert!(verify_issued_by_us([&k], "not.a.jwt", ISS).is_err());
     }
 
     #[test]
@@ -280,7 +311,7 @@ mod tests {
         assert!(SigningKey::from_seed_b64(&b64url(&[0u8; 32])).is_err(), "all-zero seed must not panic");
         let k = key(9);
         assert!(!format!("{k:?}").contains(&b64url(&[9u8; 32])));
-        assert_eq!(k.jwks()["keys"][0]["kid"], k.kid());
+        assert_eq!(jwk_set([&k])["keys"][0]["kid"], k.kid());
         assert_ne!(k.derive("a"), k.derive("b"));
     }
 }

@@ -186,7 +186,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest) -
     let csrf = session::csrf_token(key, &pending.id, &browser.cookie);
     let host = RedirectUri::from_stored(v.redirect_uri.clone()).host();
     let view = client_view(&v.client, &pending.scope, &host);
-    let page = if session::session_subject(key, req, &browser.cookie, ctx.now).is_some() {
+    let page = if session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now).is_some() {
         pages::consent_page(&view, &pending.id, &csrf)
     } else {
         pages::login_page(200, &view, &pending.id, &csrf, None)

@@ -37,7 +37,10 @@ pub struct Config {
     pub scopes: Scopes,
     /// `REQUIRED_SCOPES`: what a token needs at the MCP endpoint (else 403 insufficient_scope).
     pub required_scopes: Scopes,
+    /// The newest key: signs every new token and cookie.
     pub signing_key: SigningKey,
+    /// Older keys still trusted during a rotation (`SIGNING_KEYS`), newest first.
+    pub previous_keys: Vec<SigningKey>,
     pub owner_password: Secret,
     /// `REDIRECT_URI_ALLOWLIST` and `REGISTRATIONS_PER_HOUR`.
     pub registration: RegistrationPolicy,
@@ -63,11 +66,7 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
 
-        let signing_key = match get("SIGNING_KEY") {
-            None => return Err(err("SIGNING_KEY", "is not set; it must be a secret holding base64url of 32 random bytes (an Ed25519 seed), e.g. `openssl rand 32 | basenc --base64url`")),
-            Some(v) => SigningKey::from_seed_b64(v.trim())
-                .map_err(|why| err("SIGNING_KEY", &format!("{why}; it must be base64url of 32 random bytes")))?,
-        };
+        let (signing_key, previous_keys) = signing_keys(&get)?;
         let owner_password = match get("OWNER_PASSWORD") {
             Some(p) if p.chars().count() >= 8 => Secret::new(p),
             Some(_) => return Err(err("OWNER_PASSWORD", "is too short; use at least 8 characters")),
@@ -77,6 +76,11 @@ impl Config {
             None => None,
             Some(raw) => Some(parse_public_url(&raw).map_err(|p| err("PUBLIC_URL", p))?),
         };
+        // The proxy reads ORIGIN_URL itself; checking it here puts a typo on
+        // the `/` page at once instead of on the first MCP request.
+        if let Some(raw) = get("ORIGIN_URL").filter(|s| !s.trim().is_empty()) {
+            check_origin_url(&raw).map_err(|p| err("ORIGIN_URL", p))?;
+        }
         let ttl = |name: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
             match get(name).filter(|s| !s.trim().is_empty()) {
                 None => Ok(default),
@@ -140,10 +144,16 @@ impl Config {
             scopes,
             required_scopes,
             signing_key,
+            previous_keys,
             owner_password,
             registration,
             stale_client_days,
         })
+    }
+
+    /// Every key a token or cookie may carry: the newest first.
+    pub fn verification_keys(&self) -> impl Iterator<Item = &SigningKey> + Clone {
+        std::iter::once(&self.signing_key).chain(&self.previous_keys)
     }
 
     /// The issuer identifier (RFC 8414 §2): `PUBLIC_URL`, or the origin the
@@ -168,6 +178,59 @@ fn required_scopes(raw: Option<String>, offered: &Scopes) -> Result<Scopes, Stri
         ));
     }
     Ok(required)
+}
+
+/// Most keys `SIGNING_KEYS` may name: a rotation needs two; more is a
+/// forgotten retirement.
+const MAX_SIGNING_KEYS: usize = 4;
+
+/// The signing keys. Without `SIGNING_KEYS`, the one secret `SIGNING_KEY`.
+/// With it, `SIGNING_KEYS` lists the names of the secrets that hold the keys,
+/// newest first: `npm run rotate-key` adds a secret and prepends its name, so
+/// rotation never needs to read a secret back (Cloudflare cannot).
+fn signing_keys(get: &impl Fn(&str) -> Option<String>) -> Result<(SigningKey, Vec<SigningKey>), ConfigError> {
+    let err = |variable: &'static str, problem: String| ConfigError { variable, problem };
+    let Some(list) = get("SIGNING_KEYS").filter(|s| !s.trim().is_empty()) else {
+        let key = match get("SIGNING_KEY") {
+            None => return Err(err("SIGNING_KEY", "is not set; it must be a secret holding base64url of 32 random bytes (an Ed25519 seed), e.g. `openssl rand 32 | basenc --base64url`".into())),
+            Some(v) => SigningKey::from_seed_b64(v.trim()).map_err(|why| err("SIGNING_KEY", format!("{why}; it must be base64url of 32 random bytes")))?,
+        };
+        return Ok((key, Vec::new()));
+    };
+    let names: Vec<&str> = list.split_whitespace().collect();
+    if names.len() > MAX_SIGNING_KEYS {
+        return Err(err("SIGNING_KEYS", format!("names {} secrets; at most {MAX_SIGNING_KEYS} (retire old keys with `npm run rotate-key -- --retire`)", names.len())));
+    }
+    let mut keys: Vec<SigningKey> = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let valid_name = name.starts_with("SIGNING_KEY") && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !valid_name {
+            return Err(err("SIGNING_KEYS", format!("must list secret names starting with SIGNING_KEY (newest first, space-separated), such as \"SIGNING_KEY_20260101_000000 SIGNING_KEY\"; entry {} is not one", i + 1)));
+        }
+        if names[..i].contains(name) {
+            return Err(err("SIGNING_KEYS", format!("lists {name} twice")));
+        }
+        let key = match get(name) {
+            None => return Err(err("SIGNING_KEYS", format!("names the secret {name}, which is not set; set it (`wrangler secret put {name}`) or remove it from SIGNING_KEYS"))),
+            Some(v) => SigningKey::from_seed_b64(v.trim())
+                .map_err(|why| err("SIGNING_KEYS", format!("names the secret {name}, which {why}; each must be base64url of 32 random bytes")))?,
+        };
+        keys.push(key);
+    }
+    let mut keys = keys.into_iter();
+    match keys.next() {
+        Some(current) => Ok((current, keys.collect())),
+        None => Err(err("SIGNING_KEYS", "is empty".into())),
+    }
+}
+
+fn check_origin_url(raw: &str) -> Result<(), &'static str> {
+    const LOOKS_LIKE: &str = "must be the origin's MCP endpoint as an absolute http(s) URL without query or fragment, such as https://mcp-origin.example.com/mcp (a bare origin means <origin>/mcp)";
+    let url = url::Url::parse(raw.trim()).map_err(|_| LOOKS_LIKE)?;
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(LOOKS_LIKE);
+    }
+    Ok(())
 }
 
 fn parse_public_url(raw: &str) -> Result<String, &'static str> {
@@ -205,6 +268,9 @@ mod tests {
         assert_eq!(c.refresh_absolute_ttl, 90 * 24 * 3600);
         assert_eq!(c.revocation_check_seconds, 10);
         assert_eq!(c.required_scopes.to_string(), "mcp");
+        let with_origin = |o: &str| Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ORIGIN_URL", o)]));
+        assert!(with_origin("https://mcp-origin.example.com").is_ok());
+        assert!(with_origin("http://127.0.0.1:8788/mcp").is_ok());
     }
 
     #[test]
@@ -268,12 +334,53 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_ABSOLUTE_TTL", "ninety days")], "REFRESH_ABSOLUTE_TTL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REVOCATION_CHECK_SECONDS", "301")], "REVOCATION_CHECK_SECONDS"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REVOCATION_CHECK_SECONDS", "-1")], "REVOCATION_CHECK_SECONDS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_TOKEN_TTL", "x")], "REFRESH_TOKEN_TTL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_GRACE_SECONDS", "9999")], "REFRESH_GRACE_SECONDS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("PUBLIC_URL", "ftp://x.com")], "PUBLIC_URL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ORIGIN_URL", "mcp-origin.example.com")], "ORIGIN_URL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ORIGIN_URL", "https://o.example.com/mcp?x=1")], "ORIGIN_URL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "SIGNING_KEY_2 SIGNING_KEY")], "SIGNING_KEYS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "OWNER_PASSWORD")], "SIGNING_KEYS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "SIGNING_KEY SIGNING_KEY")], "SIGNING_KEYS"),
+            (&[("SIGNING_KEY", KEY), ("SIGNING_KEY_2", "c2VjcmV0LXZhbHVl"), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "SIGNING_KEY_2 SIGNING_KEY")], "SIGNING_KEYS"),
         ];
         for (pairs, var) in cases {
             let e = Config::from_lookup(lookup(pairs)).unwrap_err();
             assert_eq!(e.variable, *var);
             let text = e.to_string();
             assert!(!text.contains("c2VjcmV0LXZhbHVl") && !text.contains("short\""), "{text}");
+            assert!(!text.contains(KEY), "{text}");
         }
+    }
+
+    #[test]
+    fn signing_keys_lists_secret_names_newest_first() {
+        const NEW: &str = "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg";
+        let c = Config::from_lookup(lookup(&[
+            ("SIGNING_KEY", KEY),
+            ("SIGNING_KEY_20260101_000000", NEW),
+            ("SIGNING_KEYS", " SIGNING_KEY_20260101_000000  SIGNING_KEY "),
+            ("OWNER_PASSWORD", "correct horse"),
+        ]))
+        .unwrap();
+        let only_new = SigningKey::from_seed_b64(NEW).unwrap();
+        let only_old = SigningKey::from_seed_b64(KEY).unwrap();
+        assert_eq!(c.signing_key.kid(), only_new.kid());
+        let kids: Vec<&str> = c.verification_keys().map(SigningKey::kid).collect();
+        assert_eq!(kids, [only_new.kid(), only_old.kid()]);
+        // Retired: SIGNING_KEYS names only the new key, the old secret may linger.
+        let c = Config::from_lookup(lookup(&[
+            ("SIGNING_KEY", KEY),
+            ("SIGNING_KEY_20260101_000000", NEW),
+            ("SIGNING_KEYS", "SIGNING_KEY_20260101_000000"),
+            ("OWNER_PASSWORD", "correct horse"),
+        ]))
+        .unwrap();
+        assert_eq!(c.verification_keys().count(), 1);
+        assert_eq!(c.signing_key.kid(), only_new.kid());
+        // Only key secrets: SIGNING_KEYS cannot turn another secret into a published key.
+        let e = Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OTHER_SECRET", NEW), ("SIGNING_KEYS", "OTHER_SECRET"), ("OWNER_PASSWORD", "correct horse")])).unwrap_err();
+        assert_eq!(e.variable, "SIGNING_KEYS");
+        assert!(e.problem.contains("starting with SIGNING_KEY"), "{e}");
     }
 }

@@ -54,7 +54,7 @@ async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, che
         return Err(pages::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
     }
     if check_csrf {
-        let ok = params.get("csrf").is_some_and(|t| session::csrf_valid(&ctx.config.signing_key, &id, &browser, t));
+        let ok = params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &id, &browser, t));
         if !ok {
             return Err(pages::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Start again from your MCP client."));
         }
@@ -133,7 +133,7 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
         Err(page) => return page,
     };
     let key = &ctx.config.signing_key;
-    if session::session_subject(key, req, &post.browser, ctx.now).is_none() {
+    if session::session_subject(ctx.config.verification_keys(), req, &post.browser, ctx.now).is_none() {
         return login_again(ctx, &post, 200, None);
     }
     let csrf = session::csrf_token(key, &post.pending.id, &post.browser);
@@ -148,7 +148,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespon
         Ok(post) => post,
         Err(page) => return page,
     };
-    let Some(subject) = session::session_subject(&ctx.config.signing_key, req, &post.browser, ctx.now) else {
+    let Some(subject) = session::session_subject(ctx.config.verification_keys(), req, &post.browser, ctx.now) else {
         return login_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
     };
     let approve = match post.params.get("decision") {

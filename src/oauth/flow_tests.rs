@@ -132,7 +132,7 @@ fn full_flow_issues_tokens_that_verify() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let t = json(&r);
-    let v = super::access_token::verify(&w.config.signing_key, t["access_token"].as_str().unwrap(), w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
+    let v = super::access_token::verify([&w.config.signing_key], t["access_token"].as_str().unwrap(), w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
     assert_eq!(v.claims.client_id, client);
     assert_eq!(v.claims.aud, format!("{ISS}/mcp"));
     assert!(t["refresh_token"].is_string());
@@ -372,7 +372,7 @@ fn revoking_another_clients_or_an_unknown_token_is_200_and_changes_nothing() {
     assert_eq!(w.refresh(&client, &rt).status, 200);
     // A token signed by another key naming this client is not ours either.
     let foreign = super::access_token::SigningKey::from_seed_b64(&super::random::b64url(&[9u8; 32])).unwrap();
-    let v = super::access_token::verify(&w.config.signing_key, &at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
+    let v = super::access_token::verify(w.config.verification_keys(), &at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
     let forged = super::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
     assert_eq!(w.revoke(&client, &forged).status, 200);
     assert!(!w.grant_revoked());
@@ -509,3 +509,50 @@ fn no_refresh_extends_past_the_absolute_lifetime() {
 // Flows whose client_id is a metadata document URL (uses World above).
 #[path = "cimd/flow_tests.rs"]
 mod cimd_flows;
+
+/// A key rotation logs nobody out: the owner's session, an access token and
+/// a refresh token from before it all keep working; new tokens carry the new
+/// `kid`; retiring the old key ends only the old access tokens.
+#[test]
+fn key_rotation_keeps_sessions_and_tokens() {
+    const OLD: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+    const NEW: &str = "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg";
+    let config = |keys: &'static str| {
+        Config::from_lookup(move |k| match k {
+            "SIGNING_KEY" => Some(OLD.into()),
+            "SIGNING_KEY_2" => Some(NEW.into()),
+            "SIGNING_KEYS" => Some(keys.into()),
+            "OWNER_PASSWORD" => Some(PASSWORD.into()),
+            _ => None,
+        })
+        .unwrap()
+    };
+    let verify = |c: &Config, tok: &str, now| super::access_token::verify(c.verification_keys(), tok, now, ISS, &super::resource::accepted_resources(ISS));
+    let kid = |tok: &str| {
+        let header = super::random::b64url_decode(tok.split('.').next().unwrap()).unwrap();
+        serde_json::from_slice::<Value>(&header).unwrap()["kid"].as_str().unwrap().to_string()
+    };
+
+    let mut w = World::new();
+    w.config = config("SIGNING_KEY");
+    let client = w.public_client();
+    let code = w.code_for(&client);
+    let t = json(&w.redeem(&client, &code, VERIFIER));
+    let (old_at, old_rt) = (t["access_token"].as_str().unwrap().to_string(), t["refresh_token"].as_str().unwrap().to_string());
+    let old_kid = w.config.signing_key.kid().to_string();
+
+    w.config = config("SIGNING_KEY_2 SIGNING_KEY");
+    assert!(verify(&w.config, &old_at, w.now).is_ok(), "old access token still works");
+    // Still logged in: /authorize goes straight to the consent page.
+    let page = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &World::authorize_query(&client), None, "")));
+    assert!(page.body.contains("decision"), "owner was logged out: {}", page.body);
+    assert!(!page.body.contains("name=\"password\""));
+    let r = json(&w.refresh(&client, &old_rt));
+    let new_at = r["access_token"].as_str().unwrap().to_string();
+    assert_eq!(kid(&new_at), w.config.signing_key.kid());
+    assert_ne!(kid(&new_at), old_kid);
+
+    w.config = config("SIGNING_KEY_2");
+    assert!(verify(&w.config, &old_at, w.now).is_err(), "retired key must not verify");
+    assert!(verify(&w.config, &new_at, w.now).is_ok());
+}

@@ -55,7 +55,7 @@ async fn introspect<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResul
 /// full verification, plus its grant not revoked (read directly here, not
 /// from the per-isolate cache).
 async fn access<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, token: &Secret) -> OAuthResult<Value> {
-    let Ok(at) = access_token::verify(&ctx.config.signing_key, token.expose(), ctx.now, &ctx.issuer, &accepted_resources(&ctx.issuer)) else {
+    let Ok(at) = access_token::verify(ctx.config.verification_keys(), token.expose(), ctx.now, &ctx.issuer, &accepted_resources(&ctx.issuer)) else {
         return Ok(inactive());
     };
     if at.claims.client_id != client.client_id.as_str() || !grant_live(ctx, &GrantId::new(at.claims.gid.as_str())).await? {

@@ -51,7 +51,7 @@ async fn revoke<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<()
 /// The grant behind `token` if `client` holds it; `None` for anything else.
 async fn own_grant<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, token: &Secret) -> OAuthResult<Option<GrantId>> {
     // An access token of ours, expired or not: revoking one late is harmless.
-    if let Ok(at) = access_token::verify_issued_by_us(&ctx.config.signing_key, token.expose(), &ctx.issuer) {
+    if let Ok(at) = access_token::verify_issued_by_us(ctx.config.verification_keys(), token.expose(), &ctx.issuer) {
         let mine = at.claims.client_id == client.client_id.as_str();
         return Ok(mine.then(|| GrantId::new(at.claims.gid)));
     }

@@ -68,8 +68,10 @@ pub fn csrf_token(key: &SigningKey, request_id: &str, browser: &Secret) -> Strin
     mac(&key.derive("csrf"), &[request_id, browser.expose()])
 }
 
-pub fn csrf_valid(key: &SigningKey, request_id: &str, browser: &Secret, presented: &str) -> bool {
-    ct_eq(&csrf_token(key, request_id, browser), presented)
+/// Any trusted key will do: a form shown just before a key rotation must
+/// still submit after it.
+pub fn csrf_valid<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, request_id: &str, browser: &Secret, presented: &str) -> bool {
+    keys.into_iter().any(|key| ct_eq(&csrf_token(key, request_id, browser), presented))
 }
 
 /// The owner's session: `subject.expiry.mac`, bound to the browser cookie so a
@@ -81,15 +83,16 @@ pub fn session_cookie(key: &SigningKey, subject: &Subject, browser: &Secret, now
     set_cookie(SESSION_COOKIE, &format!("{sub}.{exp}.{sig}"), SESSION_TTL)
 }
 
-/// The logged-in subject, if the session cookie is valid for this browser.
-pub fn session_subject(key: &SigningKey, req: &HttpRequest, browser: &Secret, now: i64) -> Option<Subject> {
+/// The logged-in subject, if the session cookie is valid for this browser
+/// under any trusted key (a key rotation logs nobody out).
+pub fn session_subject<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, browser: &Secret, now: i64) -> Option<Subject> {
     let raw = req.cookie(SESSION_COOKIE)?;
     let mut parts = raw.split('.');
     let (sub, exp, sig) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
-    if !ct_eq(&mac(&key.derive("session"), &[sub, exp, browser.expose()]), sig) {
+    if !keys.into_iter().any(|key| ct_eq(&mac(&key.derive("session"), &[sub, exp, browser.expose()]), sig)) {
         return None;
     }
     if exp.parse::<i64>().ok()? <= now {
@@ -113,10 +116,10 @@ mod tests {
         let b1 = Secret::new("browser-one");
         let b2 = Secret::new("browser-two");
         let t = csrf_token(&c.signing_key, "req1", &b1);
-        assert!(csrf_valid(&c.signing_key, "req1", &b1, &t));
-        assert!(!csrf_valid(&c.signing_key, "req2", &b1, &t));
-        assert!(!csrf_valid(&c.signing_key, "req1", &b2, &t));
-        assert!(!csrf_valid(&c.signing_key, "req1", &b1, ""));
+        assert!(csrf_valid([&c.signing_key], "req1", &b1, &t));
+        assert!(!csrf_valid([&c.signing_key], "req2", &b1, &t));
+        assert!(!csrf_valid([&c.signing_key], "req1", &b2, &t));
+        assert!(!csrf_valid([&c.signing_key], "req1", &b1, ""));
     }
 
     #[test]
@@ -126,11 +129,25 @@ mod tests {
         let set = session_cookie(&c.signing_key, &Subject::new("owner"), &b, 1000);
         let value = set.split(';').next().unwrap();
         let req = req_with_cookie(value);
-        assert_eq!(session_subject(&c.signing_key, &req, &b, 1001), Some(Subject::new("owner")));
-        assert_eq!(session_subject(&c.signing_key, &req, &b, 1000 + SESSION_TTL), None);
-        assert_eq!(session_subject(&c.signing_key, &req, &Secret::new("other"), 1001), None);
+        assert_eq!(session_subject([&c.signing_key], &req, &b, 1001), Some(Subject::new("owner")));
+        assert_eq!(session_subject([&c.signing_key], &req, &b, 1000 + SESSION_TTL), None);
+        assert_eq!(session_subject([&c.signing_key], &req, &Secret::new("other"), 1001), None);
         let forged = value.replace("b3duZXI", "YXR0YWNrZXI");
-        assert_eq!(session_subject(&c.signing_key, &req_with_cookie(&forged), &b, 1001), None);
+        assert_eq!(session_subject([&c.signing_key], &req_with_cookie(&forged), &b, 1001), None);
+    }
+
+    #[test]
+    fn sessions_and_csrf_survive_a_key_rotation_until_retirement() {
+        let old = testing_config().signing_key;
+        let new = SigningKey::from_seed_b64(&b64url(&[42u8; 32])).unwrap();
+        let b = Secret::new("browser");
+        let set = session_cookie(&old, &Subject::new("owner"), &b, 1000);
+        let req = req_with_cookie(set.split(';').next().unwrap());
+        let csrf = csrf_token(&old, "req1", &b);
+        assert_eq!(session_subject([&new, &old], &req, &b, 1001), Some(Subject::new("owner")));
+        assert!(csrf_valid([&new, &old], "req1", &b, &csrf));
+        assert_eq!(session_subject([&new], &req, &b, 1001), None);
+        assert!(!csrf_valid([&new], "req1", &b, &csrf));
     }
 
     #[test]

@@ -170,6 +170,9 @@ async function writeTestConfig(dir, buildDir, services = []) {
   const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
   const config = structuredClone(rawConfig);
   delete config.build;
+  // Deploy settings (npm run deploy / rotate-key) are not for local tests.
+  if (config.vars) for (const v of ['PUBLIC_URL', 'SIGNING_KEYS']) delete config.vars[v];
+  delete config.routes;
   // main lives under build/, which is copied: a rebuild during the tests cannot change it.
   const mainInBuild = relative(join(ROOT, 'build'), resolve(ROOT, config.main ?? 'build/worker/shim.mjs'));
   if (mainInBuild.startsWith('..')) throw new Error(`wrangler.toml main (${config.main}) is not under build/`);
@@ -205,11 +208,10 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
   const password = `owner-${randomBytes(12).toString('base64url')}`;
   const signingKey = randomBytes(32).toString('base64url'); // Ed25519 seed, base64url without padding
   const envFile = join(dir, 'secrets.env');
-  writeFileSync(
-    envFile,
-    `SIGNING_KEY=${signingKey}\nOWNER_PASSWORD=${password}\n`,
-    { mode: 0o600 },
-  );
+  const writeSecrets = (secrets) =>
+    writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  writeSecrets({ SIGNING_KEY: signingKey, OWNER_PASSWORD: password });
+  let extraVars = vars;
 
   let origin = await startOrigin(dir);
   let worker = null;
@@ -285,7 +287,7 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
           '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
           '--persist-to', persist, '--env-file', envFile,
           '--var', `ORIGIN_URL:${h.originMcpUrl}`,
-          ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+          ...Object.entries(extraVars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
           '--log-level', logLevel, '--show-interactive-dev-session=false',
           ...(testScheduled ? ['--test-scheduled'] : []),
         ],
@@ -300,8 +302,14 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
         throw err;
       }
     };
-    h.restart = async () => {
+    /**
+     * Restarts the worker. `secrets` (e.g. other signing keys) adds to / replaces the
+     * secrets; `vars` replaces the extra vars given to startHarness.
+     */
+    h.restart = async ({ secrets, vars: newVars } = {}) => {
       await killGroup(worker);
+      if (secrets) writeSecrets({ SIGNING_KEY: signingKey, OWNER_PASSWORD: password, ...secrets });
+      if (newVars) extraVars = newVars;
       await startWorker();
     };
     /** Stops the demo origin (to see how Gatehouse answers when it is unreachable). */

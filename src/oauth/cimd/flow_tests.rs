@@ -36,7 +36,7 @@ fn a_document_client_completes_the_flow_with_one_fetch() {
     let r = w.redeem(URL, &code, VERIFIER);
     assert_eq!(r.status, 200, "{}", r.body);
     let t = json(&r);
-    let v = crate::oauth::access_token::verify(&w.config.signing_key, t["access_token"].as_str().unwrap(), w.now, ISS, &crate::oauth::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::oauth::access_token::verify(w.config.verification_keys(), t["access_token"].as_str().unwrap(), w.now, ISS, &crate::oauth::resource::accepted_resources(ISS)).unwrap();
     assert_eq!(v.claims.client_id, URL);
     assert_eq!(w.refresh(URL, t["refresh_token"].as_str().unwrap()).status, 200);
     assert_eq!(w.store.documents.fetch_count(URL), 1, "authorize, login, consent, token and refresh share one fetch");
