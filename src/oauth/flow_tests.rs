@@ -424,6 +424,11 @@ fn introspection_describes_own_tokens_only() {
     assert_eq!(w.introspect(&other, &other_secret, at), serde_json::json!({"active": false}));
     assert_eq!(w.introspect(&other, &other_secret, rt), serde_json::json!({"active": false}));
     assert_eq!(w.introspect(&conf, &secret, "garbage"), serde_json::json!({"active": false}));
+    // The same claims signed by another key: a bad signature is inactive, not an error.
+    let foreign = super::access_token::SigningKey::from_seed_b64(&super::random::b64url(&[9u8; 32])).unwrap();
+    let v = super::access_token::verify(&w.config.signing_key, at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
+    let forged = super::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
+    assert_eq!(w.introspect(&conf, &secret, &forged), serde_json::json!({"active": false}));
 
     // Revoked grant: both inactive at once (introspection reads the grant).
     assert_eq!(w.form("/revoke", &[("client_id", &conf), ("client_secret", &secret), ("token", rt)]).status, 200);

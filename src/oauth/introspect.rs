@@ -39,6 +39,9 @@ async fn introspect<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResul
         return Err(refused());
     }
     let client = authenticate_client(ctx, req, &p).await?;
+    // Unreachable while authenticate_client insists on the registered method
+    // (a public client's secret is refused there); kept so this endpoint's
+    // policy does not hang on that.
     if client.auth_method == AuthMethod::None {
         return Err(refused());
     }

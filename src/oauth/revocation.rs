@@ -45,12 +45,12 @@ impl RevocationCache {
         RevocationCache { fetched_at_ms: None, covers_since: i64::MAX, revoked: BTreeSet::new() }
     }
 
-    /// Whether the set must be re-read: never read, older than the interval
-    /// (0: always), or the clock went backwards.
+    /// Whether the set must be re-read: never read, as old as the interval
+    /// (so always when it is 0), or the clock went backwards.
     pub fn is_stale(&self, now_ms: i64, interval_secs: i64) -> bool {
         match self.fetched_at_ms {
             None => true,
-            Some(at) => interval_secs == 0 || now_ms < at || now_ms - at >= interval_secs.saturating_mul(1000),
+            Some(at) => now_ms < at || now_ms - at >= interval_secs.saturating_mul(1000),
         }
     }
 
