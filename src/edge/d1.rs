@@ -20,37 +20,42 @@ impl D1Store {
         D1Store { db }
     }
 
-    fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+    /// For the other D1 modules (`d1_admin`, `d1_audit`).
+    pub(super) fn db(&self) -> &D1Database {
+        &self.db
+    }
+
+    pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.db.prepare(sql).bind(args).map_err(err)
     }
 
-    async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
+    pub(super) async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
         let r = self.stmt(sql, args)?.run().await.map_err(err)?;
         Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
     }
 
-    async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
+    pub(super) async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
         self.stmt(sql, args)?.first::<T>(None).await.map_err(err)
     }
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
-fn s(v: &str) -> JsValue {
+pub(super) fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
 
-fn n(v: i64) -> JsValue {
+pub(super) fn n(v: i64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
-fn opt(v: Option<&str>) -> JsValue {
+pub(super) fn opt(v: Option<&str>) -> JsValue {
     v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
 
-fn json_list<T: for<'de> Deserialize<'de>>(raw: &str) -> StoreResult<Vec<T>> {
+pub(super) fn json_list<T: for<'de> Deserialize<'de>>(raw: &str) -> StoreResult<Vec<T>> {
     serde_json::from_str(raw).map_err(err)
 }
 
@@ -287,6 +292,14 @@ impl Store for D1Store {
             .exec("UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL", &[s(hash.as_str()), n(now)])
             .await?;
         Ok(changed == 1)
+    }
+
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()> {
+        let mut batch = vec![self.stmt("UPDATE clients SET last_used_at = ?2 WHERE client_id = ?1", &[s(client.as_str()), n(now)])?];
+        if let Some(g) = refreshed {
+            batch.push(self.stmt("UPDATE grants SET last_refresh_at = ?2 WHERE grant_id = ?1", &[s(g.as_str()), n(now)])?);
+        }
+        self.db.batch(batch).await.map_err(err).map(|_| ())
     }
 
     async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::audit::AuditEvent;
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::is_json_content_type;
@@ -176,6 +177,7 @@ async fn register<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<
         created_at: ctx.now,
     };
     ctx.store.create_client(&record).await?;
+    ctx.store.audit(&AuditEvent::client_registered(&record, req)).await;
     // The secret is shown once, here, and stored only hashed.
     if let Some(s) = &secret {
         metadata.insert("client_secret".into(), s.expose().into());

@@ -105,7 +105,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// code, rotating a refresh token, consuming a consent) is one conditional
 /// statement that reports whether this caller won.
 #[allow(async_fn_in_trait)]
-pub trait Store {
+pub trait Store: super::audit::AuditLog {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
 
@@ -127,6 +127,10 @@ pub trait Store {
     async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>>;
     /// Marks an unused refresh token used; true only for the one caller that did.
     async fn claim_refresh(&self, hash: &TokenHash, now: i64) -> StoreResult<bool>;
+
+    /// Notes that tokens are being issued to `client` (and, for a refresh,
+    /// from `refreshed`): the admin page's "last used" and "last refresh".
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()>;
 
     async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32>;
     async fn record_login_failure(&self, key: &str, now: i64) -> StoreResult<()>;

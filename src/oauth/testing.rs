@@ -30,6 +30,10 @@ pub struct MemoryStore {
     pub codes: RefCell<HashMap<String, CodeRecord>>,
     pub refresh: RefCell<HashMap<String, RefreshRecord>>,
     pub failures: RefCell<Vec<(String, i64)>>,
+    pub audit: RefCell<Vec<super::audit::AuditEvent>>,
+    /// client id → last use; grant id → last refresh (see `record_token_use`).
+    pub last_used: RefCell<HashMap<String, i64>>,
+    pub last_refresh: RefCell<HashMap<String, i64>>,
     pub fail: RefCell<bool>,
 }
 
@@ -120,6 +124,14 @@ impl Store for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()> {
+        self.check()?;
+        self.last_used.borrow_mut().insert(client.as_str().into(), now);
+        if let Some(g) = refreshed {
+            self.last_refresh.borrow_mut().insert(g.as_str().into(), now);
+        }
+        Ok(())
     }
     async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {
         self.check()?;

@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::access_token::{self, AccessClaims};
+use super::audit::{AuditEvent, RevokedBy};
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
@@ -116,6 +117,7 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
         // it issued (OAuth 2.1 §4.1.3). A stranger's replay revokes nothing.
         if rightful {
             ctx.store.revoke_grant(&record.grant_id, ctx.now).await?;
+            ctx.store.audit(&AuditEvent::grant_revoked(&record.grant_id, &client.client_id, RevokedBy::CodeReuse, None, ctx.now)).await;
         }
         return Err(bad_code());
     }
@@ -134,6 +136,8 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
     check_resource_param(p, &record.resource)?;
     let grant = live_grant(ctx, &record.grant_id).await?;
 
+    // Before the claim, so that failing here leaves the code redeemable.
+    ctx.store.record_token_use(&client.client_id, None, ctx.now).await?;
     if !ctx.store.claim_code(&hash, ctx.now).await? {
         // Lost a race with a concurrent redemption of the same code.
         return Err(bad_code());
@@ -160,6 +164,7 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
         Some(used) if ctx.now - used > ctx.config.refresh_grace => {
             // Reuse of a rotated token after the grace window: it leaked.
             ctx.store.revoke_grant(&grant.grant_id, ctx.now).await?;
+            ctx.store.audit(&AuditEvent::grant_revoked(&grant.grant_id, &client.client_id, RevokedBy::RefreshReuse, None, ctx.now)).await;
             return Err(bad());
         }
         Some(_) => {} // within grace: a parallel or retried refresh
@@ -169,6 +174,8 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
             ctx.store.claim_refresh(&hash, ctx.now).await?;
         }
     }
+    // Failing after the claim is safe: the grace window lets the client retry.
+    ctx.store.record_token_use(&client.client_id, Some(&grant.grant_id), ctx.now).await?;
     issue_tokens(ctx, client, &grant, scope).await
 }
 

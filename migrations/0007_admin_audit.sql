@@ -1,0 +1,23 @@
+-- The admin page and the audit log (issue 6, "Operate").
+
+-- One row per security decision: logins, consents, registrations,
+-- revocations, client deletions, key rotations. Never a token, code, secret
+-- or password: detail holds ids, names, hosts, scopes and IP addresses only.
+CREATE TABLE audit_events (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at        INTEGER NOT NULL,              -- Unix seconds
+  event     TEXT NOT NULL,                 -- e.g. login.failure, grant.revoke
+  subject   TEXT,                          -- who acted, when a person did
+  client_id TEXT,
+  detail    TEXT NOT NULL DEFAULT '{}'     -- JSON object
+);
+CREATE INDEX audit_events_at ON audit_events(at);
+
+-- When the grant was last refreshed (the admin page's "last refresh").
+ALTER TABLE grants ADD COLUMN last_refresh_at INTEGER;
+
+-- When a token was last issued to the client (the admin page's "last used").
+-- NOTE for merging: migration 0003 (registration policy) adds this same
+-- column; when both are present, drop this statement (SQLite has no
+-- ADD COLUMN IF NOT EXISTS).
+ALTER TABLE clients ADD COLUMN last_used_at INTEGER;
