@@ -16,7 +16,7 @@ const STYLE: &str = "<style>body{max-width:72rem}table{border-collapse:collapse;
 th,td{text-align:left;border-bottom:1px solid #ddd;padding:.35rem .5rem;vertical-align:top;font-size:.92rem}\
 th{background:#f6f6f6}td form{margin:0}td button{margin:0;padding:.2rem .6rem;font-size:.9rem}\
 .id{font-family:ui-monospace,monospace;font-size:.8rem;color:#555}.top{display:flex;justify-content:space-between;align-items:center}\
-td.detail{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}</style>";
+td.detail{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}td.t{white-space:nowrap}</style>";
 
 pub struct Dashboard {
     pub subject: Subject,
@@ -52,15 +52,29 @@ fn hidden(name: &str, value: &str) -> String {
     format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
 }
 
-/// A one-button form that POSTs `action` for `target`.
-fn action_button(csrf: &str, action: &str, field: &str, target: &str, label: &str) -> String {
+/// A one-button form that POSTs `action`, for `target` (a field and its value) if any.
+fn action_button(csrf: &str, action: &str, target: Option<(&str, &str)>, label: &str) -> String {
     format!(
         "<form method=\"post\" action=\"/admin\">{}{}{}<button type=\"submit\">{}</button></form>",
         hidden("action", action),
-        hidden(field, target),
+        target.map(|(k, v)| hidden(k, v)).unwrap_or_default(),
         hidden("csrf", csrf),
         encode_safe(label)
     )
+}
+
+/// An event's detail as `key=value` pairs; lists joined with commas.
+fn detail_text(detail: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let plain = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    };
+    match detail {
+        Value::Object(m) => m.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect::<Vec<_>>().join(" "),
+        other => plain(other),
+    }
 }
 
 fn client_name(name: Option<&str>) -> String {
@@ -91,14 +105,14 @@ fn clients_table(d: &Dashboard) -> String {
     let mut rows = String::new();
     for c in &d.clients {
         rows.push_str(&format!(
-            "<tr data-client=\"{id}\"><td>{name}<br><span class=\"id\">{id}</span></td><td>{hosts}</td><td>{created}</td><td>{used}</td><td>{grants}</td><td>{button}</td></tr>",
+            "<tr data-client=\"{id}\"><td>{name}<br><span class=\"id\">{id}</span></td><td>{hosts}</td><td class=\"t\">{created}</td><td class=\"t\">{used}</td><td>{grants}</td><td>{button}</td></tr>",
             id = encode_safe(c.client_id.as_str()),
             name = client_name(c.client_name.as_deref()),
             hosts = encode_safe(&redirect_hosts_of(&c.redirect_uris).join(", ")),
             created = utc(c.created_at),
             used = when(c.last_used_at),
             grants = c.active_grants,
-            button = action_button(&d.csrf, "delete_client", "client", c.client_id.as_str(), "Delete"),
+            button = action_button(&d.csrf, "delete_client", Some(("client", c.client_id.as_str())), "Delete"),
         ));
     }
     let note = if d.total_clients as usize > d.clients.len() {
@@ -118,7 +132,7 @@ fn grants_table(d: &Dashboard) -> String {
     let mut rows = String::new();
     for g in &d.grants {
         rows.push_str(&format!(
-            "<tr data-grant=\"{id}\"><td>{user}</td><td>{name}<br><span class=\"id\">{client}</span></td><td><code>{scope}</code></td><td>{created}</td><td>{refreshed}</td><td>{button}</td></tr>",
+            "<tr data-grant=\"{id}\"><td>{user}</td><td>{name}<br><span class=\"id\">{client}</span></td><td><code>{scope}</code></td><td class=\"t\">{created}</td><td class=\"t\">{refreshed}</td><td>{button}</td></tr>",
             id = encode_safe(g.grant_id.as_str()),
             user = encode_safe(g.subject.as_str()),
             name = client_name(g.client_name.as_deref()),
@@ -126,7 +140,7 @@ fn grants_table(d: &Dashboard) -> String {
             scope = encode_safe(&g.scope),
             created = utc(g.created_at),
             refreshed = when(g.last_refresh_at),
-            button = action_button(&d.csrf, "revoke_grant", "grant", g.grant_id.as_str(), "Revoke"),
+            button = action_button(&d.csrf, "revoke_grant", Some(("grant", g.grant_id.as_str())), "Revoke"),
         ));
     }
     format!(
@@ -141,12 +155,12 @@ fn events_table(d: &Dashboard) -> String {
     let mut rows = String::new();
     for e in &d.events {
         rows.push_str(&format!(
-            "<tr data-event=\"{event}\"><td>{at}</td><td>{event}</td><td>{subject}</td><td class=\"id\">{client}</td><td class=\"detail\">{detail}</td></tr>",
+            "<tr data-event=\"{event}\"><td class=\"t\">{at}</td><td>{event}</td><td>{subject}</td><td class=\"id\">{client}</td><td class=\"detail\">{detail}</td></tr>",
             at = utc(e.at),
             event = encode_safe(&e.event),
             subject = encode_safe(e.subject.as_deref().unwrap_or("")),
             client = encode_safe(e.client_id.as_deref().unwrap_or("")),
-            detail = encode_safe(&e.detail.to_string()),
+            detail = encode_safe(&detail_text(&e.detail)),
         ));
     }
     format!(
@@ -162,7 +176,7 @@ pub fn dashboard(d: &Dashboard) -> HttpResponse {
 <p class=\"muted\">Deleting a client removes its registration, codes and refresh tokens and revokes its grants; \
 it must register again to reconnect.</p>{}<h2>Audit log</h2><p class=\"muted\">The newest {} events.</p>{}",
         encode_safe(d.subject.as_str()),
-        action_button(&d.csrf, "logout", "x", "", "Sign out"),
+        action_button(&d.csrf, "logout", None, "Sign out"),
         grants_table(d),
         clients_table(d),
         super::audit::RECENT,
@@ -234,6 +248,7 @@ mod tests {
         assert!(r.body.contains("Showing the newest 1 of 3 clients"));
         assert!(r.body.contains("1970-01-01 00:01 UTC"), "last refresh shown");
         assert!(r.body.contains("never"), "a client never used says so");
+        assert!(r.body.contains("client_name=&lt;script&gt;"), "detail shown as key=value");
     }
 
     #[test]
@@ -243,6 +258,13 @@ mod tests {
         let with_token = r.body.matches("name=\"csrf\" value=\"tok&quot;en\"").count();
         assert_eq!(forms, 3, "revoke, delete, sign out");
         assert_eq!(with_token, forms);
+    }
+
+    #[test]
+    fn detail_reads_as_key_value_pairs() {
+        let d = serde_json::json!({"by": "admin", "hosts": ["a", "b"], "n": 2});
+        assert_eq!(detail_text(&d), "by=admin hosts=a,b n=2");
+        assert_eq!(detail_text(&serde_json::json!("free text")), "free text");
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub fn line(route: &str, method: &str, status: u16, client_id: Option<&str>, ms:
         "method": method,
         "status": status,
         "client_id": client_id,
-        "ms": ms.round(),
+        "ms": ms.round() as i64,
     })
     .to_string()
 }
@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(l["route"], "token");
         assert_eq!(l["status"], 400);
         assert_eq!(l["client_id"], "a\"b");
-        assert_eq!(l["ms"], 12.0);
+        assert_eq!(l["ms"], 12);
         let none: serde_json::Value = serde_json::from_str(&line("home", "GET", 200, None, 0.0)).unwrap();
         assert!(none["client_id"].is_null());
     }

@@ -176,11 +176,12 @@ async function writeTestConfig(dir, buildDir) {
 }
 
 /**
- * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes). Returns
+ * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes;
+ * `logLevel`: wrangler's, 'log' to see the worker's own log lines). Returns
  *   { base, mcpUrl, password, signingKey, originBase, seen(), restart(), stop(), logTail() }.
  * On a failed start it throws with the tail of wrangler's output.
  */
-export async function startHarness({ name = 'e2e', vars = {} } = {}) {
+export async function startHarness({ name = 'e2e', vars = {}, logLevel = 'info' } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, 'state');
@@ -241,7 +242,8 @@ export async function startHarness({ name = 'e2e', vars = {} } = {}) {
           '--persist-to', persist, '--env-file', envFile,
           '--var', `ORIGIN_URL:${h.originMcpUrl}`,
           ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-          '--log-level', 'info', '--show-interactive-dev-session=false',
+          // 'log' shows the worker's console.log lines (the request log) too.
+          '--log-level', logLevel, '--show-interactive-dev-session=false',
         ],
         opts,
       );
