@@ -143,7 +143,10 @@ pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
     let done = match action {
         "revoke_grant" => revoke_grant(ctx, &params, &subject).await,
         "delete_client" => delete_client(ctx, &params, &subject).await,
-        "logout" => return HttpResponse::see_other("/admin").with_header("set-cookie", session::set_cookie(SESSION_COOKIE, "", 0)),
+        "logout" => {
+            ctx.store.audit(&AuditEvent::logout(&subject, ctx.now)).await;
+            return HttpResponse::see_other("/admin").with_header("set-cookie", session::set_cookie(SESSION_COOKIE, "", 0));
+        }
         _ => return pages::error_page(400, "Bad request", "Unknown action."),
     };
     match done {

@@ -275,6 +275,7 @@ fn forms_of_an_earlier_sign_in_are_stale() {
     assert_eq!(out.status, 303);
     assert!(!w.cookies.contains_key("__Host-gatehouse-session"));
     assert!(w.admin_get().body.contains("type=\"password\""), "signed out");
+    assert_eq!(w.event_names(), ["login.success", "logout"]);
     w.now += 5;
     let new = w.sign_in();
     assert_ne!(old, new);

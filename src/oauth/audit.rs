@@ -139,6 +139,11 @@ impl AuditEvent {
         Self::new(now, "client.delete", Some(actor), Some(&client.client_id), detail)
     }
 
+    /// The owner signed out on the admin page.
+    pub fn logout(subject: &Subject, now: i64) -> Self {
+        Self::new(now, "logout", Some(subject), None, object(&[]))
+    }
+
     /// The JSON log line (`wrangler tail`): `{"audit": "<event>", ...}`.
     pub fn log_line(&self) -> String {
         json!({
