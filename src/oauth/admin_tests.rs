@@ -223,7 +223,7 @@ fn admin_sign_in_shares_the_login_rate_limit_and_is_audited() {
     assert!(w.store.failures.borrow().iter().all(|(k, _)| k == "login:198.51.100.7"));
     let names = w.event_names();
     assert_eq!(names.iter().filter(|n| *n == "login.failure").count(), consent::MAX_LOGIN_FAILURES as usize);
-    assert_eq!(names.last().map(String::as_str), Some("login.throttled"));
+    assert_eq!(names.len(), consent::MAX_LOGIN_FAILURES as usize, "refused attempts add no rows: {names:?}");
     assert!(!format!("{:?}", w.events()).contains("wrong password"));
     // A login form without its CSRF token is refused before the password is checked.
     let mut fresh = World::new();

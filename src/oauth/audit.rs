@@ -42,8 +42,6 @@ pub enum LoginPage {
 pub enum LoginOutcome {
     Success,
     WrongPassword,
-    /// Refused without checking: too many recent failures.
-    Throttled,
 }
 
 /// Who or what revoked a grant.
@@ -100,7 +98,6 @@ impl AuditEvent {
         let event = match outcome {
             LoginOutcome::Success => "login.success",
             LoginOutcome::WrongPassword => "login.failure",
-            LoginOutcome::Throttled => "login.throttled",
         };
         let page = match page {
             LoginPage::Consent => "login",
@@ -228,8 +225,8 @@ mod tests {
         assert_eq!(e.detail["ip"].as_str().unwrap().len(), 45);
         assert!(!e.log_line().contains("hunter2"));
         assert_eq!(e.client_id, None);
-        let t = AuditEvent::login(LoginOutcome::Throttled, LoginPage::Consent, &req, &Subject::new("owner"), Some(&ClientId::new("gh_1")), 5);
-        assert_eq!((t.event.as_str(), t.detail["page"].as_str()), ("login.throttled", Some("login")));
+        let t = AuditEvent::login(LoginOutcome::Success, LoginPage::Consent, &req, &Subject::new("owner"), Some(&ClientId::new("gh_1")), 5);
+        assert_eq!((t.event.as_str(), t.detail["page"].as_str(), t.client_id.as_deref()), ("login.success", Some("login"), Some("gh_1")));
     }
 
     #[test]
