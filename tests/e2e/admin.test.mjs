@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startHarness } from './harness.mjs';
-import { get, initializeBody, manualFlow, mcpPost, postForm, refresh } from './oauth.mjs';
+import { get, initializeBody, manualFlow, mcpPost, postForm, refresh, register } from './oauth.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -110,6 +110,17 @@ test('the owner signs in at /admin in Chromium and sees the clients and grants o
     assert.equal(await grantRow(f.client.client_id).count(), 1, `grant of ${f.client.client_id} listed`);
   }
   if (process.env.GATEHOUSE_E2E_SCREENSHOT) await page.screenshot({ path: process.env.GATEHOUSE_E2E_SCREENSHOT, fullPage: true });
+});
+
+test('a client-chosen name is shown as text, not markup, and marked unverified', async () => {
+  const name = '<img src=x onerror="document.title=1"><b>Evil</b>';
+  const reg = await register(h.base, { client_name: name });
+  assert.equal(reg.status, 201, reg.text);
+  await page.reload();
+  const row = clientRow(reg.json.client_id);
+  assert.ok((await row.innerText()).includes(`${name} (unverified)`), await row.innerText());
+  assert.equal(await row.locator('img, b').count(), 0, 'the name became elements');
+  assert.notEqual(await page.title(), '1');
 });
 
 test('a refresh shows as "last refresh"; revoking the grant in the browser kills the refresh token', async () => {
