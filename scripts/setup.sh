@@ -216,5 +216,20 @@ else
   done_
 fi
 
+# ---- 6. Chromium for the browser test of the admin page (tests/e2e/admin.test.mjs) ------
+# Debian's own package, driven by playwright-core: never a browser download.
+if [ -n "${GATEHOUSE_SKIP_E2E:-}" ]; then
+  ok "chromium: GATEHOUSE_SKIP_E2E set; not needed"
+elif [ -x /usr/bin/chromium ]; then
+  ok "chromium present (/usr/bin/chromium)"
+else
+  command -v apt-get >/dev/null 2>&1 || die "/usr/bin/chromium missing and no apt-get: install Chromium for the e2e tests"
+  step "installing Debian's chromium for the admin page's browser test (once)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 chromium >/dev/null
+  [ -x /usr/bin/chromium ] || die "apt-get install chromium did not provide /usr/bin/chromium"
+  done_
+fi
+
 trap - EXIT
 ok "ready in $(( $(date +%s) - _t0 ))s (wasm32 std: $GATEHOUSE_WASM_MODE; node $(node --version); wrangler $GATEHOUSE_WRANGLER_VERSION)"

@@ -27,6 +27,11 @@ impl D1Store {
         self
     }
 
+    /// For the other D1 modules (`d1_admin`, `d1_audit`).
+    pub(super) fn db(&self) -> &D1Database {
+        &self.db
+    }
+
     pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.db.prepare(sql).bind(args).map_err(err)
     }
@@ -53,11 +58,11 @@ pub(super) fn n(v: i64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
-fn opt(v: Option<&str>) -> JsValue {
+pub(super) fn opt(v: Option<&str>) -> JsValue {
     v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
 
-fn json_list<T: for<'de> Deserialize<'de>>(raw: &str) -> StoreResult<Vec<T>> {
+pub(super) fn json_list<T: for<'de> Deserialize<'de>>(raw: &str) -> StoreResult<Vec<T>> {
     serde_json::from_str(raw).map_err(err)
 }
 
@@ -158,10 +163,6 @@ impl Store for D1Store {
             metadata: serde_json::from_str(&r.metadata).map_err(err)?,
             created_at: r.created_at,
         }))
-    }
-
-    async fn mark_client_used(&self, id: &ClientId, now: i64) -> StoreResult<()> {
-        self.exec("UPDATE clients SET last_used_at = ?2 WHERE client_id = ?1", &[s(id.as_str()), n(now)]).await.map(|_| ())
     }
 
     async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()> {
@@ -298,6 +299,14 @@ impl Store for D1Store {
             .exec("UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL", &[s(hash.as_str()), n(now)])
             .await?;
         Ok(changed == 1)
+    }
+
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()> {
+        let mut batch = vec![self.stmt("UPDATE clients SET last_used_at = ?2 WHERE client_id = ?1", &[s(client.as_str()), n(now)])?];
+        if let Some(g) = refreshed {
+            batch.push(self.stmt("UPDATE grants SET last_refresh_at = ?2 WHERE grant_id = ?1", &[s(g.as_str()), n(now)])?);
+        }
+        self.db.batch(batch).await.map_err(err).map(|_| ())
     }
 
     async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {

@@ -8,6 +8,8 @@ mod d1_maintenance;
 mod d1_policy;
 mod d1_revocation;
 mod d1_cimd;
+mod d1_admin;
+mod d1_audit;
 mod proxy;
 mod token_gate;
 
@@ -18,7 +20,7 @@ use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::http::{HttpRequest, HttpResponse, MAX_BODY};
 use crate::oauth::security_headers::{self, Caching, Facts, Op, ALLOW_HEADERS, ALLOW_METHODS};
-use crate::oauth::{authorize, consent, introspect, maintenance, metadata, pages, register, revoke, token};
+use crate::oauth::{admin, authorize, consent, introspect, maintenance, metadata, pages, register, request_log, revoke, token};
 use d1::D1Store;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,8 @@ enum Route {
     Token,
     Revoke,
     Introspect,
+    AdminShow,
+    AdminPost,
     Mcp,
     Home,
     Preflight,
@@ -46,7 +50,7 @@ const OAUTH_PATHS: &[&str] = &[
     "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
     "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
     "/.well-known/jwks.json", "/register", "/authorize", "/login", "/consent", "/token",
-    "/revoke", "/introspect",
+    "/revoke", "/introspect", "/admin",
 ];
 
 /// The routing table: path and method to endpoint.
@@ -71,6 +75,8 @@ fn route(method: &Method, path: &str, req: &Request) -> Route {
         (Post, "/token") => Token,
         (Post, "/revoke") => Revoke,
         (Post, "/introspect") => Introspect,
+        (Get, "/admin") => AdminShow,
+        (Post, "/admin") => AdminPost,
         (_, "/mcp") => Mcp,
         // claude.ai may send MCP traffic to `/` after OAuth.
         (Post, "/") => Mcp,
@@ -78,6 +84,30 @@ fn route(method: &Method, path: &str, req: &Request) -> Route {
         (Get, "/") => Home,
         (_, p) if OAUTH_PATHS.contains(&p) => WrongMethod,
         _ => NotFound,
+    }
+}
+
+/// The route's name in the request log.
+fn route_name(r: Route) -> &'static str {
+    match r {
+        Route::ProtectedResource => "protected_resource",
+        Route::AuthorizationServer => "authorization_server",
+        Route::Jwks => "jwks",
+        Route::Register => "register",
+        Route::Authorize => "authorize",
+        Route::Login => "login",
+        Route::ConsentShow => "consent_show",
+        Route::ConsentDecide => "consent_decide",
+        Route::Token => "token",
+        Route::Revoke => "revoke",
+        Route::Introspect => "introspect",
+        Route::AdminShow => "admin_show",
+        Route::AdminPost => "admin_post",
+        Route::Mcp => "mcp",
+        Route::Home => "home",
+        Route::Preflight => "preflight",
+        Route::WrongMethod => "wrong_method",
+        Route::NotFound => "not_found",
     }
 }
 
@@ -102,7 +132,7 @@ fn caching(r: Route) -> Caching {
 fn allowed_methods(path: &str) -> &'static str {
     match normalize(path) {
         "/register" | "/login" | "/token" | "/revoke" | "/introspect" => "POST",
-        "/consent" => "GET, POST",
+        "/consent" | "/admin" => "GET, POST",
         _ => "GET",
     }
 }
@@ -115,20 +145,22 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let path = req.path();
     let https = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
     let r = route(&method, &path, &req);
-    let mut resp = match dispatch(r, &mut req, &env).await {
+    let mut client_id = None;
+    let mut resp = match dispatch(r, &mut req, &env, &mut client_id).await {
         Ok(resp) => resp,
         Err(e) => {
             // A failure of the runtime itself (not of the request): say so
             // in the OAuth shape, keep details in the log.
-            worker::console_error!("{{\"event\":\"internal_error\",\"path\":{:?},\"error\":{:?}}}", path, e.to_string());
+            worker::console_error!("{}", serde_json::json!({"event": "internal_error", "route": route_name(r), "error": e.to_string()}));
             to_response(HttpResponse::oauth_error(&OAuthError::new(ErrorCode::TemporarilyUnavailable, "internal error, try again")))?
         }
     };
     let facts = Facts { https, cors: allows_cors(r, &path), status: resp.status_code(), caching: caching(r) };
     apply_layers(&mut resp, facts)?;
+    // The route's name, never the path or query: either may carry a secret.
     worker::console_log!(
         "{}",
-        serde_json::json!({"method": method.to_string(), "path": path, "status": resp.status_code(), "ms": (js_sys::Date::now() - started).round()})
+        request_log::line(route_name(r), &method.to_string(), resp.status_code(), client_id.as_deref(), js_sys::Date::now() - started)
     );
     Ok(resp)
 }
@@ -174,7 +206,8 @@ fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::oauth::config::C
     Ok(config)
 }
 
-async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Response> {
+/// `client_id` is filled in for the request log when the request names one.
+async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option<String>) -> worker::Result<Response> {
     match r {
         Route::Preflight => {
             let h = Headers::new();
@@ -197,7 +230,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
             worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable, "problem": e.problem}));
             let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, e.to_string());
             return to_response(match r {
-                Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide => {
+                Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide | Route::AdminShow | Route::AdminPost => {
                     pages::error_page(503, "Gatehouse is not configured", &e.to_string())
                 }
                 _ => HttpResponse::oauth_error(&err),
@@ -208,7 +241,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
     let origin = url.origin().ascii_serialization();
     let issuer = config.issuer(&origin);
     if r == Route::Mcp {
-        return proxy::forward(req, env, &config, &issuer, now()).await;
+        return proxy::forward(req, env, &config, &issuer, now(), client_id).await;
     }
     let http = match read_request(req, url, origin).await? {
         Ok(h) => h,
@@ -231,9 +264,12 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
         Route::Token => token::handle(&ctx, &http).await,
         Route::Revoke => revoke::handle(&ctx, &http).await,
         Route::Introspect => introspect::handle(&ctx, &http).await,
+        Route::AdminShow => admin::show(&ctx, &http).await,
+        Route::AdminPost => admin::post(&ctx, &http).await,
         Route::Home => home(&issuer),
         _ => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),
     };
+    *client_id = request_log::client_id(&http, &resp);
     to_response(resp)
 }
 

@@ -23,7 +23,8 @@ const DROP_RESPONSE: &[&str] = &[
     "upgrade", "set-cookie", "content-length",
 ];
 
-pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str, now: i64) -> worker::Result<Response> {
+/// `client_id` receives the verified token's client, for the request log.
+pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str, now: i64, client_id: &mut Option<String>) -> worker::Result<Response> {
     let token = match bearer(req)? {
         Some(t) => t,
         None => return unauthorized(issuer, config, None),
@@ -32,6 +33,7 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
         Ok(v) => v,
         Err(e) => return unauthorized(issuer, config, Some(&e.description)),
     };
+    *client_id = Some(verified.claims.client_id.clone());
     if let Some(refusal) = super::token_gate::refuse(env, config, issuer, &verified).await? {
         return Ok(refusal);
     }

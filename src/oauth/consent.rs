@@ -2,6 +2,7 @@
 //! requirements.md §E). Each POST checks, in order: form body, browser
 //! cookie, pending request of that browser, CSRF token; then does one thing.
 
+use super::audit::{AuditEvent, LoginOutcome, LoginPage};
 use super::authorize::{client_view, redirect_to_client};
 use super::clients::{self, LookupError};
 use super::context::Ctx;
@@ -13,7 +14,7 @@ use super::random;
 use super::redirect_uri::RedirectUri;
 use super::session;
 use super::store::{ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, Store};
-use super::types::{GrantId, Secret, Subject};
+use super::types::{ClientId, GrantId, Secret, Subject};
 
 /// Authorization codes live 60 s (requirements.md §D).
 pub const CODE_TTL: i64 = 60;
@@ -105,21 +106,38 @@ pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespons
 }
 
 async fn check_password<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, post: &FormPost) -> OAuthResult<bool> {
+    let given = post.params.get("password").unwrap_or("");
+    check_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.client.client_id)).await
+}
+
+/// The owner password check of every sign-in form (`/login`, `/admin`): at
+/// most `MAX_LOGIN_FAILURES` wrong passwords per client IP per window, and
+/// every password checked is audited.
+pub async fn check_owner_password<S: Store>(
+    ctx: &Ctx<'_, S>,
+    req: &HttpRequest,
+    given: &str,
+    page: LoginPage,
+    client: Option<&ClientId>,
+) -> OAuthResult<bool> {
     let key = format!("login:{}", req.client_ip());
+    let owner = Subject::new(OWNER_SUBJECT);
+    let audit = |outcome| AuditEvent::login(outcome, page, req, &owner, client, ctx.now);
     let failures = ctx.store.login_failures_since(&key, ctx.now - LOGIN_WINDOW).await?;
     if failures >= MAX_LOGIN_FAILURES {
+        // Not audited: attempts refused unchecked could flood the log; the
+        // failures that led here are in it, and each 429 is in the request log.
         return Err(OAuthError::new(
             super::error::ErrorCode::TooManyRequests,
             "Too many wrong passwords. Wait 15 minutes and try again.",
         ));
     }
-    let given = post.params.get("password").unwrap_or("");
-    if ctx.config.owner_password.ct_eq(given) {
-        Ok(true)
-    } else {
+    let ok = ctx.config.owner_password.ct_eq(given);
+    if !ok {
         ctx.store.record_login_failure(&key, ctx.now).await?;
-        Ok(false)
     }
+    ctx.store.audit(&audit(if ok { LoginOutcome::Success } else { LoginOutcome::WrongPassword })).await;
+    Ok(ok)
 }
 
 /// `GET /consent`: the consent page for a logged-in owner.
@@ -175,6 +193,7 @@ async fn finish<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost, subject: Subject, a
         .ok_or_else(|| OAuthError::invalid_request("the redirect URI is no longer registered"))?;
     let back = |result: &[(&str, &str)]| redirect_to_client(registered, &p.redirect_uri, &ctx.issuer, p.state.as_deref(), result);
     if !approve {
+        ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
         return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
     }
     let code = random::secret()?;
@@ -199,5 +218,6 @@ async fn finish<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost, subject: Subject, a
         used_at: None,
     };
     ctx.store.create_grant(&grant, &record).await?;
+    ctx.store.audit(&AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now)).await;
     Ok(HttpResponse::see_other(&back(&[("code", code.expose())])))
 }

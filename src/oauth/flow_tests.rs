@@ -348,6 +348,7 @@ fn revoking_a_refresh_token_revokes_its_grant() {
     assert_eq!((r.status, r.header("cache-control")), (200, Some("no-store")), "{}", r.body);
     assert!(w.grant_revoked());
     assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
+    assert!(w.store.audit.borrow().iter().any(|e| e.event == "grant.revoke" && e.detail["by"] == "client"), "an RFC 7009 revocation is audited");
 }
 
 #[test]
@@ -426,7 +427,7 @@ fn introspection_describes_own_tokens_only() {
     assert_eq!(w.introspect(&conf, &secret, "garbage"), serde_json::json!({"active": false}));
     // The same claims signed by another key: a bad signature is inactive, not an error.
     let foreign = super::access_token::SigningKey::from_seed_b64(&super::random::b64url(&[9u8; 32])).unwrap();
-    let v = super::access_token::verify(&w.config.signing_key, at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
+    let v = super::access_token::verify(w.config.verification_keys(), at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
     let forged = super::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
     assert_eq!(w.introspect(&conf, &secret, &forged), serde_json::json!({"active": false}));
 

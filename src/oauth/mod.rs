@@ -1,6 +1,9 @@
 //! The protocol core. Each module maps to one concept and names its RFC.
 
 pub mod access_token;
+pub mod admin;
+pub mod admin_page;
+pub mod audit;
 pub mod authorize;
 pub mod bearer_guard;
 pub mod client_auth;
@@ -18,6 +21,7 @@ pub mod metadata;
 pub mod pages;
 pub mod pkce;
 pub mod random;
+pub mod request_log;
 pub mod redirect_uri;
 pub mod refresh_lifetime;
 pub mod register;
@@ -36,6 +40,10 @@ pub mod types;
 mod flow_tests;
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod testing_admin;
+#[cfg(test)]
+mod admin_tests;
 
 /// A fixed configuration for native tests.
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::audit::AuditEvent;
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::is_json_content_type;
@@ -183,6 +184,7 @@ async fn register<S: Store + RegistrationCounter>(ctx: &Ctx<'_, S>, req: &HttpRe
         created_at: ctx.now,
     };
     ctx.store.create_client(&record).await?;
+    ctx.store.audit(&AuditEvent::client_registered(&record, req)).await;
     // The secret is shown once, here, and stored only hashed.
     if let Some(s) = &secret {
         metadata.insert("client_secret".into(), s.expose().into());

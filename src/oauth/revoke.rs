@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::access_token;
 use super::client_auth::{self, authenticate_client};
+use super::audit::{AuditEvent, RevokedBy};
 use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
@@ -44,6 +45,7 @@ async fn revoke<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<()
     // not read at all, and an unknown hint is no error.
     if let Some(grant) = own_grant(ctx, &client, &token).await? {
         ctx.store.revoke_grant(&grant, ctx.now).await?;
+        ctx.store.audit(&AuditEvent::grant_revoked(&grant, &client.client_id, RevokedBy::Client, None, ctx.now)).await;
     }
     Ok(())
 }

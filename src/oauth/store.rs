@@ -106,11 +106,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// statement that reports whether this caller won. Client metadata documents
 /// (fetch and cache) come with it: see `cimd::ClientDocuments`.
 #[allow(async_fn_in_trait)]
-pub trait Store: super::cimd::ClientDocuments {
+pub trait Store: super::cimd::ClientDocuments + super::audit::AuditLog {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
-    /// Records that tokens were issued to the client now (stale-client cleanup).
-    async fn mark_client_used(&self, id: &ClientId, now: i64) -> StoreResult<()>;
 
     async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()>;
     async fn pending(&self, id: &str, now: i64) -> StoreResult<Option<PendingAuthorization>>;
@@ -130,6 +128,11 @@ pub trait Store: super::cimd::ClientDocuments {
     async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>>;
     /// Marks an unused refresh token used; true only for the one caller that did.
     async fn claim_refresh(&self, hash: &TokenHash, now: i64) -> StoreResult<bool>;
+
+    /// Notes that tokens are being issued to `client` (and, for a refresh,
+    /// from `refreshed`): the admin page's "last used" and "last refresh",
+    /// and what the cron's stale-client cleanup goes by.
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()>;
 
     async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32>;
     async fn record_login_failure(&self, key: &str, now: i64) -> StoreResult<()>;

@@ -34,6 +34,8 @@ pub struct MemoryStore {
     pub registrations: RefCell<HashMap<(String, i64), u32>>,
     /// Clients' `last_used_at`.
     pub last_used: RefCell<HashMap<String, i64>>,
+    pub audit: RefCell<Vec<super::audit::AuditEvent>>,
+    pub last_refresh: RefCell<HashMap<String, i64>>,
     pub fail: RefCell<bool>,
     /// Metadata documents "on the web" and their cache (`cimd::canned`).
     pub documents: super::cimd::canned::CannedDocuments,
@@ -127,9 +129,12 @@ impl Store for MemoryStore {
             _ => Ok(false),
         }
     }
-    async fn mark_client_used(&self, id: &ClientId, now: i64) -> StoreResult<()> {
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()> {
         self.check()?;
-        self.last_used.borrow_mut().insert(id.as_str().into(), now);
+        self.last_used.borrow_mut().insert(client.as_str().into(), now);
+        if let Some(g) = refreshed {
+            self.last_refresh.borrow_mut().insert(g.as_str().into(), now);
+        }
         Ok(())
     }
     async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {

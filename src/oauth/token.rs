@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::access_token::{self, AccessClaims};
 use super::client_auth::{self, authenticate_client};
+use super::audit::{AuditEvent, RevokedBy};
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
@@ -65,6 +66,7 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
         // it issued (OAuth 2.1 §4.1.3). A stranger's replay revokes nothing.
         if rightful {
             ctx.store.revoke_grant(&record.grant_id, ctx.now).await?;
+            ctx.store.audit(&AuditEvent::grant_revoked(&record.grant_id, &client.client_id, RevokedBy::CodeReuse, None, ctx.now)).await;
         }
         return Err(bad_code());
     }
@@ -83,6 +85,8 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
     check_resource_param(p, &record.resource)?;
     let grant = live_grant(ctx, &record.grant_id).await?;
 
+    // Before the claim, so that failing here leaves the code redeemable.
+    ctx.store.record_token_use(&client.client_id, None, ctx.now).await?;
     if !ctx.store.claim_code(&hash, ctx.now).await? {
         // Lost a race with a concurrent redemption of the same code.
         return Err(bad_code());
@@ -111,6 +115,7 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
         RefreshUse::Replayed => {
             // Reuse of a rotated token after the grace window: it leaked.
             ctx.store.revoke_grant(&grant.grant_id, ctx.now).await?;
+            ctx.store.audit(&AuditEvent::grant_revoked(&grant.grant_id, &client.client_id, RevokedBy::RefreshReuse, None, ctx.now)).await;
             return Err(bad());
         }
         RefreshUse::Fresh => {
@@ -120,6 +125,8 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
         }
         RefreshUse::WithinGrace | RefreshUse::Expired => {}
     }
+    // Failing after the claim is safe: the grace window lets the client retry.
+    ctx.store.record_token_use(&client.client_id, Some(&grant.grant_id), ctx.now).await?;
     issue_tokens(ctx, client, &grant, scope).await
 }
 
@@ -151,7 +158,6 @@ async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: 
         gid: grant.grant_id.as_str().to_string(),
     };
     let access = access_token::issue(&ctx.config.signing_key, claims, ctx.now, ttl)?;
-    ctx.store.mark_client_used(&client.client_id, ctx.now).await?;
     let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",

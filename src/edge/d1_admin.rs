@@ -1,0 +1,114 @@
+//! The admin page's queries on D1 (`crate::oauth::admin::AdminStore`).
+
+use serde::Deserialize;
+
+use super::d1::{err, json_list, n, s, D1Store};
+use crate::oauth::admin::{AdminStore, ClientSummary, GrantSummary};
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::store::StoreResult;
+use crate::oauth::types::{ClientId, GrantId, Subject};
+
+#[derive(Deserialize)]
+struct ClientRow {
+    client_id: String,
+    client_name: Option<String>,
+    redirect_uris: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    active_grants: u32,
+}
+
+#[derive(Deserialize)]
+struct GrantRow {
+    grant_id: String,
+    client_id: String,
+    client_name: Option<String>,
+    subject: String,
+    scope: String,
+    created_at: i64,
+    last_refresh_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: u32,
+}
+
+impl AdminStore for D1Store {
+    async fn clients_overview(&self, limit: u32) -> StoreResult<(Vec<ClientSummary>, u32)> {
+        let rows = self
+            .stmt(
+                "SELECT c.client_id, c.client_name, c.redirect_uris, c.created_at, c.last_used_at, \
+                 (SELECT COUNT(*) FROM grants g WHERE g.client_id = c.client_id AND g.revoked_at IS NULL) AS active_grants \
+                 FROM clients c ORDER BY c.created_at DESC, c.client_id DESC LIMIT ?1",
+                &[n(limit.into())],
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results::<ClientRow>()
+            .map_err(err)?;
+        let total = self.first::<Count>("SELECT COUNT(*) AS n FROM clients", &[]).await?.map(|c| c.n).unwrap_or(0);
+        let clients = rows
+            .into_iter()
+            .map(|r| {
+                Ok(ClientSummary {
+                    client_id: ClientId::new(r.client_id),
+                    client_name: r.client_name,
+                    redirect_uris: json_list::<String>(&r.redirect_uris)?.into_iter().map(RedirectUri::from_stored).collect(),
+                    created_at: r.created_at,
+                    last_used_at: r.last_used_at,
+                    active_grants: r.active_grants,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((clients, total))
+    }
+
+    async fn active_grants(&self, limit: u32) -> StoreResult<Vec<GrantSummary>> {
+        let rows = self
+            .stmt(
+                "SELECT g.grant_id, g.client_id, c.client_name, g.subject, g.scope, g.created_at, g.last_refresh_at \
+                 FROM grants g LEFT JOIN clients c ON c.client_id = g.client_id \
+                 WHERE g.revoked_at IS NULL ORDER BY g.created_at DESC, g.grant_id DESC LIMIT ?1",
+                &[n(limit.into())],
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results::<GrantRow>()
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| GrantSummary {
+                grant_id: GrantId::new(r.grant_id),
+                client_id: ClientId::new(r.client_id),
+                client_name: r.client_name,
+                subject: Subject::new(r.subject),
+                scope: r.scope,
+                created_at: r.created_at,
+                last_refresh_at: r.last_refresh_at,
+            })
+            .collect())
+    }
+
+    async fn delete_client(&self, id: &ClientId, now: i64) -> StoreResult<u32> {
+        let client = s(id.as_str());
+        let stmts = vec![
+            // Revoked, not deleted: access tokens already issued from these
+            // grants must be recognised as revoked until they expire.
+            self.stmt("UPDATE grants SET revoked_at = ?2 WHERE client_id = ?1 AND revoked_at IS NULL", &[client.clone(), n(now)])?,
+            self.stmt("DELETE FROM auth_codes WHERE client_id = ?1", &[client.clone()])?,
+            self.stmt("DELETE FROM refresh_tokens WHERE client_id = ?1", &[client.clone()])?,
+            self.stmt("DELETE FROM pending_authorizations WHERE client_id = ?1", &[client.clone()])?,
+            self.stmt("DELETE FROM clients WHERE client_id = ?1", &[client])?,
+        ];
+        // One batch is one transaction: never a client half deleted.
+        let results = self.db().batch(stmts).await.map_err(err)?;
+        let revoked = match results.first() {
+            Some(r) => r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0),
+            None => 0,
+        };
+        Ok(revoked as u32)
+    }
+}

@@ -1,0 +1,198 @@
+//! The owner's admin page, `/admin` (issue 6, "Operate"): registered clients
+//! and active grants, with "revoke" for a grant and "delete" for a client.
+//!
+//! Behind the owner's session cookie (`session.rs`); signing in here uses the
+//! same password check and rate limit as `/login`. Every action is a form POST
+//! carrying a CSRF token bound to this browser and this sign-in
+//! (RFC 9700 §4.7), answers 303 back to the page (requirements.md §D), and
+//! writes an audit event.
+
+use super::admin_page::{self, Dashboard};
+use super::audit::{AuditEvent, LoginPage, RevokedBy, RECENT};
+use super::consent::{check_owner_password, OWNER_SUBJECT};
+use super::context::Ctx;
+use super::error::OAuthResult;
+use super::form::{is_form_content_type, Params};
+use super::http::{HttpRequest, HttpResponse};
+use super::pages;
+use super::redirect_uri::RedirectUri;
+use super::session::{self, Browser, SESSION_COOKIE};
+use super::store::{Store, StoreResult};
+use super::types::{ClientId, GrantId, Secret, Subject};
+
+/// At most this many clients and grants are listed (Claude registers a new
+/// client on every connection, so the list can grow long).
+pub const MAX_LISTED: u32 = 200;
+const LOGIN_FORM: &str = "admin-login";
+
+/// A registered client as the admin page lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSummary {
+    pub client_id: ClientId,
+    pub client_name: Option<String>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub created_at: i64,
+    /// When a token was last issued to it.
+    pub last_used_at: Option<i64>,
+    pub active_grants: u32,
+}
+
+/// A grant that has not been revoked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantSummary {
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub client_name: Option<String>,
+    pub subject: Subject,
+    pub scope: String,
+    pub created_at: i64,
+    pub last_refresh_at: Option<i64>,
+}
+
+/// The queries only the admin page needs.
+#[allow(async_fn_in_trait)]
+pub trait AdminStore: Store {
+    /// The newest `limit` clients, newest first, and how many there are in all.
+    async fn clients_overview(&self, limit: u32) -> StoreResult<(Vec<ClientSummary>, u32)>;
+    /// The newest `limit` unrevoked grants, newest first.
+    async fn active_grants(&self, limit: u32) -> StoreResult<Vec<GrantSummary>>;
+    /// Removes a client with its codes, refresh tokens and pending requests,
+    /// all at once, and revokes its grants; returns how many it revoked.
+    /// Revoked grants stay as records until the cleanup job removes them, so
+    /// that access tokens already issued from them are known to be revoked.
+    async fn delete_client(&self, id: &ClientId, now: i64) -> StoreResult<u32>;
+}
+
+fn fail_page(e: super::error::OAuthError) -> HttpResponse {
+    pages::error_page(e.status(), "Something went wrong", &e.description)
+}
+
+fn signed_in<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Option<Subject> {
+    session::session_subject(ctx.config.verification_keys(), req, browser, ctx.now)
+}
+
+fn login_csrf<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {
+    session::csrf_token(&ctx.config.signing_key, LOGIN_FORM, browser)
+}
+
+/// Bound to the browser and to this sign-in's session cookie: forms from an
+/// earlier sign-in, or from another browser, are stale.
+fn action_purpose(req: &HttpRequest) -> String {
+    format!("admin:{}", req.cookie(SESSION_COOKIE).unwrap_or(""))
+}
+
+fn action_csrf<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> String {
+    session::csrf_token(&ctx.config.signing_key, &action_purpose(req), browser)
+}
+
+/// `GET /admin`: the dashboard for the signed-in owner, else the sign-in form.
+pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    let browser = match Browser::from_request(req) {
+        Ok(b) => b,
+        Err(e) => return fail_page(e),
+    };
+    let page = match signed_in(ctx, req, &browser.cookie) {
+        None => admin_page::login(200, &login_csrf(ctx, &browser.cookie), None),
+        Some(subject) => dashboard(ctx, req, &browser.cookie, subject).await.unwrap_or_else(fail_page),
+    };
+    match browser.set_cookie_header() {
+        Some(c) => page.with_header("set-cookie", c),
+        None => page,
+    }
+}
+
+async fn dashboard<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret, subject: Subject) -> OAuthResult<HttpResponse> {
+    let (clients, total_clients) = ctx.store.clients_overview(MAX_LISTED).await?;
+    let grants = ctx.store.active_grants(MAX_LISTED).await?;
+    let events = ctx.store.recent_audit(RECENT).await?;
+    Ok(admin_page::dashboard(&Dashboard {
+        subject,
+        csrf: action_csrf(ctx, req, browser),
+        clients,
+        total_clients,
+        grants,
+        events,
+    }))
+}
+
+/// `POST /admin`: sign in, or one action of the signed-in owner.
+pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    if !is_form_content_type(req.header("content-type")) {
+        return pages::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded.");
+    }
+    let params = match Params::parse(&req.body) {
+        Ok(p) => p,
+        Err(e) => return pages::error_page(400, "Bad request", &e.description),
+    };
+    let Some(browser) = Browser::existing(req) else {
+        return pages::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and open /admin again.");
+    };
+    let action = params.get("action").unwrap_or("");
+    if action == "login" {
+        return login(ctx, req, &params, &browser).await;
+    }
+    let Some(subject) = signed_in(ctx, req, &browser) else {
+        return admin_page::login(401, &login_csrf(ctx, &browser), Some("Sign in to continue."));
+    };
+    let csrf_ok = params
+        .get("csrf")
+        .is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &action_purpose(req), &browser, t));
+    if !csrf_ok {
+        return pages::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /admin again and retry.");
+    }
+    let done = match action {
+        "revoke_grant" => revoke_grant(ctx, &params, &subject).await,
+        "delete_client" => delete_client(ctx, &params, &subject).await,
+        "logout" => {
+            ctx.store.audit(&AuditEvent::logout(&subject, ctx.now)).await;
+            return HttpResponse::see_other("/admin").with_header("set-cookie", session::set_cookie(SESSION_COOKIE, "", 0));
+        }
+        _ => return pages::error_page(400, "Bad request", "Unknown action."),
+    };
+    match done {
+        Ok(None) => HttpResponse::see_other("/admin"),
+        Ok(Some(page)) => page,
+        Err(e) => fail_page(e),
+    }
+}
+
+async fn login<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: &Params, browser: &Secret) -> HttpResponse {
+    let csrf_ok = params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), LOGIN_FORM, browser, t));
+    if !csrf_ok {
+        return admin_page::login(403, &login_csrf(ctx, browser), Some("The form was stale; sign in again."));
+    }
+    let given = params.get("password").unwrap_or("");
+    match check_owner_password(ctx, req, given, LoginPage::Admin, None).await {
+        Ok(true) => {
+            let cookie = session::session_cookie(&ctx.config.signing_key, &Subject::new(OWNER_SUBJECT), browser, ctx.now);
+            HttpResponse::see_other("/admin").with_header("set-cookie", cookie)
+        }
+        Ok(false) => admin_page::login(401, &login_csrf(ctx, browser), Some("That password is not right.")),
+        Err(e) if e.status() == 429 => admin_page::login(429, &login_csrf(ctx, browser), Some(&e.description)),
+        Err(e) => fail_page(e),
+    }
+}
+
+fn not_found(what: &str) -> HttpResponse {
+    pages::error_page(404, &format!("No such {what}"), &format!("That {what} does not exist (any more). Open /admin again."))
+}
+
+/// Revokes one grant; its refresh tokens stop working at once.
+async fn revoke_grant<S: AdminStore>(ctx: &Ctx<'_, S>, params: &Params, subject: &Subject) -> OAuthResult<Option<HttpResponse>> {
+    let id = GrantId::new(params.get("grant").unwrap_or(""));
+    let Some(grant) = ctx.store.grant(&id).await? else { return Ok(Some(not_found("grant"))) };
+    // Revoking twice (a double click) changes and records nothing more.
+    if grant.revoked_at.is_none() {
+        ctx.store.revoke_grant(&id, ctx.now).await?;
+        ctx.store.audit(&AuditEvent::grant_revoked(&id, &grant.client_id, RevokedBy::Admin, Some(subject), ctx.now)).await;
+    }
+    Ok(None)
+}
+
+async fn delete_client<S: AdminStore>(ctx: &Ctx<'_, S>, params: &Params, subject: &Subject) -> OAuthResult<Option<HttpResponse>> {
+    let id = ClientId::new(params.get("client").unwrap_or(""));
+    let Some(client) = ctx.store.client(&id).await? else { return Ok(Some(not_found("client"))) };
+    let revoked = ctx.store.delete_client(&id, ctx.now).await?;
+    ctx.store.audit(&AuditEvent::client_deleted(&client, revoked, subject, ctx.now)).await;
+    Ok(None)
+}

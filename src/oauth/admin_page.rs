@@ -1,0 +1,279 @@
+//! The HTML of the admin page (issue 6, "Operate"), in the common page frame
+//! of `pages.rs` (security headers, no script, no framing). Everything a
+//! client chose (names, redirect URIs) and everything read from the audit log
+//! is escaped.
+
+use html_escape::encode_safe;
+
+use super::admin::{ClientSummary, GrantSummary};
+use super::audit::{redirect_hosts_of, AuditEvent};
+use super::http::HttpResponse;
+use super::pages;
+use super::types::Subject;
+
+/// Wider than the login and consent pages: the page is mostly tables.
+const STYLE: &str = "<style>body{max-width:72rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}\
+th,td{text-align:left;border-bottom:1px solid #ddd;padding:.35rem .5rem;vertical-align:top;font-size:.92rem}\
+th{background:#f6f6f6}td form{margin:0}td button{margin:0;padding:.2rem .6rem;font-size:.9rem}\
+.id{font-family:ui-monospace,monospace;font-size:.8rem;color:#555}.top{display:flex;justify-content:space-between;align-items:center}\
+td.detail{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}td.t{white-space:nowrap}</style>";
+
+pub struct Dashboard {
+    pub subject: Subject,
+    pub csrf: String,
+    pub clients: Vec<ClientSummary>,
+    pub total_clients: u32,
+    pub grants: Vec<GrantSummary>,
+    pub events: Vec<AuditEvent>,
+}
+
+/// `YYYY-MM-DD HH:MM UTC` for Unix seconds (civil calendar, proleptic Gregorian).
+pub fn utc(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
+}
+
+fn when(ts: Option<i64>) -> String {
+    ts.map(utc).unwrap_or_else(|| "never".into())
+}
+
+fn hidden(name: &str, value: &str) -> String {
+    format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
+}
+
+/// A one-button form that POSTs `action`, for `target` (a field and its value) if any.
+fn action_button(csrf: &str, action: &str, target: Option<(&str, &str)>, label: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/admin\">{}{}{}<button type=\"submit\">{}</button></form>",
+        hidden("action", action),
+        target.map(|(k, v)| hidden(k, v)).unwrap_or_default(),
+        hidden("csrf", csrf),
+        encode_safe(label)
+    )
+}
+
+/// An event's detail as `key=value` pairs; lists joined with commas.
+fn detail_text(detail: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let plain = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    };
+    match detail {
+        Value::Object(m) => m.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect::<Vec<_>>().join(" "),
+        other => plain(other),
+    }
+}
+
+fn client_name(name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("{} <span class=\"muted\">(unverified)</span>", encode_safe(n)),
+        None => "<span class=\"muted\">unnamed</span>".into(),
+    }
+}
+
+/// The sign-in form of the admin page.
+pub fn login(status: u16, csrf: &str, error: Option<&str>) -> HttpResponse {
+    let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
+    let body = format!(
+        "<h1>Gatehouse admin</h1><p>Sign in with the owner password to manage connected clients.</p>{err}\
+<form method=\"post\" action=\"/admin\">{}{}\
+<p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>\
+<p><button type=\"submit\">Sign in</button></p></form>",
+        hidden("action", "login"),
+        hidden("csrf", csrf),
+    );
+    pages::page(status, "Admin sign-in", &body)
+}
+
+fn clients_table(d: &Dashboard) -> String {
+    if d.clients.is_empty() {
+        return "<p class=\"muted\">No clients are registered.</p>".into();
+    }
+    let mut rows = String::new();
+    for c in &d.clients {
+        rows.push_str(&format!(
+            "<tr data-client=\"{id}\"><td>{name}<br><span class=\"id\">{id}</span></td><td>{hosts}</td><td class=\"t\">{created}</td><td class=\"t\">{used}</td><td>{grants}</td><td>{button}</td></tr>",
+            id = encode_safe(c.client_id.as_str()),
+            name = client_name(c.client_name.as_deref()),
+            hosts = encode_safe(&redirect_hosts_of(&c.redirect_uris).join(", ")),
+            created = utc(c.created_at),
+            used = when(c.last_used_at),
+            grants = c.active_grants,
+            button = action_button(&d.csrf, "delete_client", Some(("client", c.client_id.as_str())), "Delete"),
+        ));
+    }
+    let note = if d.total_clients as usize > d.clients.len() {
+        format!("<p class=\"muted\">Showing the newest {} of {} clients.</p>", d.clients.len(), d.total_clients)
+    } else {
+        String::new()
+    };
+    format!(
+        "{note}<table id=\"clients\"><thead><tr><th>Client</th><th>Redirect hosts</th><th>Registered</th><th>Last used</th><th>Active grants</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+}
+
+fn grants_table(d: &Dashboard) -> String {
+    if d.grants.is_empty() {
+        return "<p class=\"muted\">No active grants.</p>".into();
+    }
+    let mut rows = String::new();
+    for g in &d.grants {
+        rows.push_str(&format!(
+            "<tr data-grant=\"{id}\"><td>{user}</td><td>{name}<br><span class=\"id\">{client}</span></td><td><code>{scope}</code></td><td class=\"t\">{created}</td><td class=\"t\">{refreshed}</td><td>{button}</td></tr>",
+            id = encode_safe(g.grant_id.as_str()),
+            user = encode_safe(g.subject.as_str()),
+            name = client_name(g.client_name.as_deref()),
+            client = encode_safe(g.client_id.as_str()),
+            scope = encode_safe(&g.scope),
+            created = utc(g.created_at),
+            refreshed = when(g.last_refresh_at),
+            button = action_button(&d.csrf, "revoke_grant", Some(("grant", g.grant_id.as_str())), "Revoke"),
+        ));
+    }
+    format!(
+        "<table id=\"grants\"><thead><tr><th>User</th><th>Client</th><th>Scopes</th><th>Granted</th><th>Last refresh</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+}
+
+fn events_table(d: &Dashboard) -> String {
+    if d.events.is_empty() {
+        return "<p class=\"muted\">No events yet.</p>".into();
+    }
+    let mut rows = String::new();
+    for e in &d.events {
+        rows.push_str(&format!(
+            "<tr data-event=\"{event}\"><td class=\"t\">{at}</td><td>{event}</td><td>{subject}</td><td class=\"id\">{client}</td><td class=\"detail\">{detail}</td></tr>",
+            at = utc(e.at),
+            event = encode_safe(&e.event),
+            subject = encode_safe(e.subject.as_deref().unwrap_or("")),
+            client = encode_safe(e.client_id.as_deref().unwrap_or("")),
+            detail = encode_safe(&detail_text(&e.detail)),
+        ));
+    }
+    format!(
+        "<table id=\"events\"><thead><tr><th>When</th><th>Event</th><th>By</th><th>Client</th><th>Detail</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+}
+
+/// The page a signed-in owner sees.
+pub fn dashboard(d: &Dashboard) -> HttpResponse {
+    let body = format!(
+        "{STYLE}<div class=\"top\"><h1>Gatehouse admin</h1><div>Signed in as <strong>{}</strong> {}</div></div>\
+<h2>Active grants</h2>{}<h2>Registered clients</h2>\
+<p class=\"muted\">Deleting a client removes its registration, codes and refresh tokens and revokes its grants; \
+it must register again to reconnect.</p>{}<h2>Audit log</h2><p class=\"muted\">The newest {} events.</p>{}",
+        encode_safe(d.subject.as_str()),
+        action_button(&d.csrf, "logout", None, "Sign out"),
+        grants_table(d),
+        clients_table(d),
+        super::audit::RECENT,
+        events_table(d),
+    );
+    pages::page(200, "Admin", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::redirect_uri::RedirectUri;
+    use crate::oauth::types::{ClientId, GrantId};
+
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc(1_800_000_000), "2027-01-15 08:00 UTC");
+        assert_eq!(utc(-1), "1969-12-31 23:59 UTC");
+    }
+
+    fn evil() -> String {
+        "<script>alert(1)</script><img src=x onerror=alert(2)>".into()
+    }
+
+    fn dash() -> Dashboard {
+        Dashboard {
+            subject: Subject::new("owner"),
+            csrf: "tok\"en".into(),
+            clients: vec![ClientSummary {
+                client_id: ClientId::new("gh_\"1"),
+                client_name: Some(evil()),
+                redirect_uris: vec![RedirectUri::parse("https://claude.ai/api/mcp/auth_callback").unwrap()],
+                created_at: 0,
+                last_used_at: None,
+                active_grants: 1,
+            }],
+            total_clients: 3,
+            grants: vec![GrantSummary {
+                grant_id: GrantId::new("gr_1"),
+                client_id: ClientId::new("gh_1"),
+                client_name: Some(evil()),
+                subject: Subject::new("owner"),
+                scope: "mcp <b>".into(),
+                created_at: 0,
+                last_refresh_at: Some(60),
+            }],
+            events: vec![AuditEvent {
+                at: 0,
+                event: "<b>key.rotate</b>".into(),
+                subject: None,
+                client_id: Some(evil()),
+                detail: serde_json::json!({"client_name": evil()}),
+            }],
+        }
+    }
+
+    #[test]
+    fn everything_from_clients_and_the_log_is_inert() {
+        let r = dashboard(&dash());
+        assert!(!r.body.contains("<script>"), "{}", r.body);
+        assert!(!r.body.contains("<img"));
+        assert!(!r.body.contains("<b>"));
+        assert!(!r.body.contains("value=\"tok\"en\""));
+        assert!(r.body.contains("&lt;script&gt;"));
+        assert!(r.body.contains("unverified"));
+        assert!(r.body.contains("claude.ai"));
+        assert!(r.body.contains("Showing the newest 1 of 3 clients"));
+        assert!(r.body.contains("1970-01-01 00:01 UTC"), "last refresh shown");
+        assert!(r.body.contains("never"), "a client never used says so");
+        assert!(r.body.contains("client_name=&lt;script&gt;"), "detail shown as key=value");
+    }
+
+    #[test]
+    fn every_action_form_posts_with_the_csrf_token() {
+        let r = dashboard(&dash());
+        let forms = r.body.matches("<form method=\"post\" action=\"/admin\">").count();
+        let with_token = r.body.matches("name=\"csrf\" value=\"tok&quot;en\"").count();
+        assert_eq!(forms, 3, "revoke, delete, sign out");
+        assert_eq!(with_token, forms);
+    }
+
+    #[test]
+    fn detail_reads_as_key_value_pairs() {
+        let d = serde_json::json!({"by": "admin", "hosts": ["a", "b"], "n": 2});
+        assert_eq!(detail_text(&d), "by=admin hosts=a,b n=2");
+        assert_eq!(detail_text(&serde_json::json!("free text")), "free text");
+    }
+
+    #[test]
+    fn pages_have_the_frame_headers_and_are_not_cached() {
+        for r in [dashboard(&dash()), login(200, "c", Some("<i>x</i>"))] {
+            assert_eq!(r.header("x-frame-options"), Some("DENY"));
+            assert!(r.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+            assert_eq!(r.header("cache-control"), Some("no-store"));
+            assert!(!r.body.contains("<i>x</i>"));
+        }
+    }
+}

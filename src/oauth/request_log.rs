@@ -1,0 +1,118 @@
+//! The one JSON log line per request (issue 6, "Operate"), readable with
+//! `wrangler tail`: route, method, status, latency and, when known cheaply,
+//! the client id. Never a token, code, secret, password or query string: the
+//! line is built only from these fields.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::json;
+
+use super::form::{is_form_content_type, Params};
+use super::http::{HttpRequest, HttpResponse};
+
+/// Client ids are short; anything longer is cut so a log line stays small.
+const MAX_CLIENT_ID: usize = 100;
+
+fn clip(s: &str) -> String {
+    s.chars().take(MAX_CLIENT_ID).collect()
+}
+
+/// The client a request spoke for, from what the endpoint already parsed:
+/// `client_id` in a form body or the query, the user part of HTTP Basic
+/// (RFC 6749 §2.3.1; the password part is never decoded into the result), or
+/// the `client_id` a registration just issued (RFC 7591 §3.2.1).
+pub fn client_id(req: &HttpRequest, resp: &HttpResponse) -> Option<String> {
+    if resp.status == 201 && req.path == "/register" {
+        let v: serde_json::Value = serde_json::from_str(&resp.body).ok()?;
+        return v["client_id"].as_str().map(clip);
+    }
+    if let Some(id) = req.header("authorization").and_then(basic_user) {
+        return Some(clip(&id));
+    }
+    let from = |bytes: &[u8]| Params::parse(bytes).ok().and_then(|p| p.get("client_id").map(clip));
+    if req.method == "POST" && is_form_content_type(req.header("content-type")) {
+        if let Some(id) = from(&req.body) {
+            return Some(id);
+        }
+    }
+    from(req.query.as_bytes())
+}
+
+fn basic_user(header: &str) -> Option<String> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(rest.trim()).ok()?;
+    let user = decoded.split(|b| *b == b':').next()?;
+    let user = std::str::from_utf8(user).ok()?;
+    url::form_urlencoded::parse(format!("u={user}").as_bytes()).next().map(|(_, v)| v.into_owned())
+}
+
+/// The line itself.
+pub fn line(route: &str, method: &str, status: u16, client_id: Option<&str>, ms: f64) -> String {
+    json!({
+        "route": route,
+        "method": method,
+        "status": status,
+        "client_id": client_id,
+        "ms": ms.round() as i64,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, path: &str, query: &str, headers: &[(&str, &str)], body: &str) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: body.as_bytes().to_vec(),
+            origin: String::new(),
+        }
+    }
+
+    fn ok() -> HttpResponse {
+        HttpResponse::new(200, "application/json", "{}")
+    }
+
+    const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+    #[test]
+    fn token_request_names_its_client_but_not_its_secrets() {
+        let r = req("POST", "/token", "", &[FORM], "grant_type=refresh_token&refresh_token=RT-SECRET&client_id=gh_abc&client_secret=CS");
+        assert_eq!(client_id(&r, &ok()).as_deref(), Some("gh_abc"));
+        let basic = format!("Basic {}", STANDARD.encode("gh_b%20x:PASSWORD-PART"));
+        let r = req("POST", "/token", "", &[FORM, ("authorization", &basic)], "grant_type=authorization_code&code=CODE");
+        assert_eq!(client_id(&r, &ok()).as_deref(), Some("gh_b x"));
+    }
+
+    #[test]
+    fn authorize_uses_the_query_and_registration_the_response() {
+        let r = req("GET", "/authorize", "client_id=gh_q&state=s", &[], "");
+        assert_eq!(client_id(&r, &ok()).as_deref(), Some("gh_q"));
+        let reg = req("POST", "/register", "", &[("content-type", "application/json")], "{}");
+        let created = HttpResponse::new(201, "application/json", r#"{"client_id":"gh_new","client_secret":"S"}"#);
+        assert_eq!(client_id(&reg, &created).as_deref(), Some("gh_new"));
+        assert_eq!(client_id(&reg, &HttpResponse::new(400, "application/json", "{}")), None);
+        assert_eq!(client_id(&req("POST", "/token", "", &[("authorization", "Basic !!")], ""), &ok()), None);
+    }
+
+    #[test]
+    fn long_ids_are_clipped_and_the_line_is_json() {
+        let long = "x".repeat(5000);
+        let r = req("GET", "/authorize", &format!("client_id={long}"), &[], "");
+        assert_eq!(client_id(&r, &ok()).map(|s| s.len()), Some(MAX_CLIENT_ID));
+        let l: serde_json::Value = serde_json::from_str(&line("token", "POST", 400, Some("a\"b"), 12.4)).unwrap();
+        assert_eq!(l["route"], "token");
+        assert_eq!(l["status"], 400);
+        assert_eq!(l["client_id"], "a\"b");
+        assert_eq!(l["ms"], 12);
+        let none: serde_json::Value = serde_json::from_str(&line("home", "GET", 200, None, 0.0)).unwrap();
+        assert!(none["client_id"].is_null());
+    }
+}
