@@ -25,6 +25,8 @@ pub struct Config {
     pub scopes: Scopes,
     pub signing_key: SigningKey,
     pub owner_password: Secret,
+    /// How MCP traffic reaches the origin (`crate::gateway::forward_config`).
+    pub forward: crate::gateway::forward_config::ForwardConfig,
 }
 
 /// A missing or malformed setting. Never carries the value itself.
@@ -81,7 +83,8 @@ impl Config {
         if scopes.iter().next().is_none() {
             return Err(err("SCOPES", "must list at least one scope, space-separated (default \"mcp\")"));
         }
-        Ok(Config { public_url, access_token_ttl, refresh_token_ttl, refresh_grace, scopes, signing_key, owner_password })
+        let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
+        Ok(Config { public_url, access_token_ttl, refresh_token_ttl, refresh_grace, scopes, signing_key, owner_password, forward })
     }
 
     /// The issuer identifier (RFC 8414 §2): `PUBLIC_URL`, or the origin the
