@@ -153,7 +153,7 @@ async function startOrigin(dir, port = 0) {
 }
 
 /** A wrangler config for the tests: wrangler.toml minus [build], with absolute paths. */
-async function writeTestConfig(dir, buildDir) {
+async function writeTestConfig(dir, buildDir, services = []) {
   const { experimental_readRawConfig } = await import('wrangler');
   const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
   const config = structuredClone(rawConfig);
@@ -166,6 +166,7 @@ async function writeTestConfig(dir, buildDir) {
     ...db,
     migrations_dir: resolve(ROOT, db.migrations_dir ?? 'migrations'),
   }));
+  if (services.length) config.services = [...(config.services ?? []), ...services];
   if (!existsSync(join(buildDir, 'worker/shim.mjs'))) {
     throw new Error(`the worker is not built (${buildDir}/worker/shim.mjs missing): run bash scripts/build.sh`);
   }
@@ -176,11 +177,35 @@ async function writeTestConfig(dir, buildDir) {
 }
 
 /**
- * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes). Returns
- *   { base, mcpUrl, password, signingKey, originBase, seen(), restart(), stop(), logTail() }.
+ * Extra worker configs served by the same `wrangler dev` (`-c main -c extra…`), e.g. a fixture
+ * worker that the main one reaches through a service binding. Each is copied with its `main` made
+ * absolute and the var GATEHOUSE_E2E_ORIGIN_URL (the demo origin's MCP URL) added.
+ */
+async function writeExtraConfigs(dir, paths, originMcpUrl) {
+  const { experimental_readRawConfig } = await import('wrangler');
+  return paths.map((p, i) => {
+    const file = resolve(ROOT, p);
+    const { rawConfig } = experimental_readRawConfig({ config: file });
+    const config = structuredClone(rawConfig);
+    delete config.build;
+    config.main = resolve(dirname(file), config.main);
+    config.vars = { ...(config.vars ?? {}), GATEHOUSE_E2E_ORIGIN_URL: originMcpUrl };
+    const out = join(dir, `extra-${i}.json`);
+    writeFileSync(out, JSON.stringify(config, null, 2));
+    return out;
+  });
+}
+
+/**
+ * Starts the demo origin and the worker. Options:
+ *   vars: extra worker vars (e.g. shorter lifetimes); `h.vars` may be changed before `h.restart()`;
+ *   secrets: extra worker secrets (written to the env file, never on a command line);
+ *   extraConfigs: paths of more worker configs for the same `wrangler dev` (see writeExtraConfigs);
+ *   services: service bindings added to the main worker, e.g. [{ binding: 'ORIGIN', service: 'x' }].
+ * Returns { base, mcpUrl, password, signingKey, originBase, seen(), restart(), stop(), logTail() }.
  * On a failed start it throws with the tail of wrangler's output.
  */
-export async function startHarness({ name = 'e2e', vars = {} } = {}) {
+export async function startHarness({ name = 'e2e', vars = {}, secrets = {}, extraConfigs = [], services = [] } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, 'state');
@@ -190,7 +215,7 @@ export async function startHarness({ name = 'e2e', vars = {} } = {}) {
   const envFile = join(dir, 'secrets.env');
   writeFileSync(
     envFile,
-    `SIGNING_KEY=${signingKey}\nOWNER_PASSWORD=${password}\n`,
+    `SIGNING_KEY=${signingKey}\nOWNER_PASSWORD=${password}\n${Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join('')}`,
     { mode: 0o600 },
   );
 
@@ -204,6 +229,7 @@ export async function startHarness({ name = 'e2e', vars = {} } = {}) {
     originMcpUrl: `${origin.base}/mcp`,
     base: null,
     mcpUrl: null,
+    vars: { ...vars },
     logFile: wranglerLog,
     logTail: (n) => tail(wranglerLog, n),
     /** Headers of every request the origin received, oldest first. */
@@ -214,7 +240,8 @@ export async function startHarness({ name = 'e2e', vars = {} } = {}) {
   };
 
   try {
-    const config = await writeTestConfig(dir, process.env.GATEHOUSE_E2E_BUILD_DIR || join(ROOT, 'build'));
+    const config = await writeTestConfig(dir, process.env.GATEHOUSE_E2E_BUILD_DIR || join(ROOT, 'build'), services);
+    const extra = await writeExtraConfigs(dir, extraConfigs, h.originMcpUrl);
     const port = await freePort();
     const inspectorPort = await freePort();
     h.base = `http://127.0.0.1:${port}`;
@@ -236,11 +263,11 @@ export async function startHarness({ name = 'e2e', vars = {} } = {}) {
       worker = spawnLogged(
         process.execPath,
         [
-          WRANGLER, 'dev', '-c', config,
+          WRANGLER, 'dev', '-c', config, ...extra.flatMap((c) => ['-c', c]),
           '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
           '--persist-to', persist, '--env-file', envFile,
           '--var', `ORIGIN_URL:${h.originMcpUrl}`,
-          ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+          ...Object.entries(h.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
           '--log-level', 'info', '--show-interactive-dev-session=false',
         ],
         opts,
