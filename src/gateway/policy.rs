@@ -92,6 +92,12 @@ fn refused_message(tool: &str) -> String {
 /// Inspects a POSTed JSON-RPC message or batch. Anything that is not valid
 /// JSON-RPC is forwarded untouched: the origin owns those errors.
 pub fn decide(policy: &ToolPolicy, client_id: &str, body: &[u8]) -> Decision {
+    // Most messages are not about tools: skip parsing those. A JSON string
+    // escape (`tools\/call`, `\u0074ools/call`) could hide the method name,
+    // so any backslash means parsing.
+    if !body.contains(&b'\\') && !body.windows(6).any(|w| w == b"tools/") {
+        return Decision::Forward { list_ids: vec![] };
+    }
     let Ok(msg) = serde_json::from_slice::<Value>(body) else { return Decision::Forward { list_ids: vec![] } };
     let msgs: Vec<&Value> = match &msg {
         Value::Array(items) => items.iter().collect(),
@@ -194,6 +200,17 @@ mod tests {
         assert!(v["error"]["message"].as_str().unwrap().contains("\"delete_all\""));
         let ok = br#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"echo"}}"#;
         assert_eq!(decide(&policy(), "anyone", ok), Decision::Forward { list_ids: vec![] });
+    }
+
+    #[test]
+    fn escaped_method_names_do_not_slip_past() {
+        for body in [
+            &br#"{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"delete_all"}}"#[..],
+            br#"{"jsonrpc":"2.0","id":1,"method":"\u0074ools/call","params":{"name":"delete_all"}}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools\u002fcall","params":{"name":"delete_all"}}"#,
+        ] {
+            assert!(matches!(decide(&policy(), "anyone", body), Decision::Refuse(_)), "{}", String::from_utf8_lossy(body));
+        }
     }
 
     #[test]
