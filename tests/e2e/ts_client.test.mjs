@@ -177,7 +177,10 @@ test('the SSE stream (GET), POSTs and the session DELETE all reach the origin th
   assert.ok(sessionId, 'the origin\'s Mcp-Session-Id reached the client');
   await session.transport.terminateSession(); // DELETE /mcp
   assert.equal(session.transport.sessionId, undefined, 'session ended');
-  const mine = (await h.seen()).filter((r) => r.headers['mcp-session-id'] === sessionId);
+  // The client holds the gateway's grant-bound wrapping of the origin's id (base64url(id).tag).
+  const originId = Buffer.from(sessionId.split('.')[0], 'base64url').toString('utf8');
+  assert.notEqual(originId, sessionId, 'the client never holds the origin\'s raw session id');
+  const mine = (await h.seen()).filter((r) => r.headers['mcp-session-id'] === originId);
   const methods = new Set(mine.map((r) => r.method));
   for (const m of ['GET', 'POST', 'DELETE']) assert.ok(methods.has(m), `origin saw ${m} for the session (saw ${[...methods]})`);
   const sse = mine.find((r) => r.method === 'GET');
