@@ -259,6 +259,14 @@ test('hop-by-hop headers from the origin are dropped, including those named in C
   assert.equal(r.headers.get('set-cookie'), null);
 });
 
+test('an origin 204 (a null-body status) passes through as 204 without a body', async () => {
+  const s = await openSession(h.mcpUrl, auth(A));
+  await fetch(`${h.originBase}/__next`, { method: 'POST', body: JSON.stringify({ status: 204 }) });
+  const r = await s.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } });
+  assert.equal(r.status, 204, r.text);
+  assert.equal(r.text, '');
+});
+
 test('a body over ORIGIN_MAX_BODY_BYTES is refused with 413, by Content-Length and while streaming', async () => {
   const s = await openSession(h.mcpUrl, auth(A));
   const before = (await h.seen()).length;
