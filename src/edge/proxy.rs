@@ -167,10 +167,6 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
         out.set("cache-control", "no-cache")?;
     }
     let builder = ResponseBuilder::new().with_status(status).with_headers(out);
-    if matches!(status, 101 | 204 | 205 | 304) {
-        // Null-body statuses: the runtime refuses a Response that has a body stream.
-        return Ok(builder.empty());
-    }
     let filter = fwd.tool_policy.as_ref().filter(|_| !list_ids.is_empty() && status == 200);
     let Some(policy) = filter else {
         // The origin's body stream is handed on as is: SSE events reach the
