@@ -58,7 +58,7 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
     }
 
     let method = req.method();
-    let body = if matches!(method, Method::Get | Method::Head | Method::Delete) && req.inner().body().is_none() {
+    let body = if req.inner().body().is_none() {
         None
     } else {
         match read_body(req, fwd.max_body_bytes).await {
