@@ -198,7 +198,7 @@ test('SSE is forwarded event by event: the first progress notification reaches t
   // buffering gateway would hold progress 1 until the tool finished, and the tool would report
   // released=false.
   const progress = [];
-  let releaseStatus;
+  let releasing; // the POST /__release, awaited below: the tool's result can arrive before its answer
   const result = await own.client.callTool(
     { name: 'countdown', arguments: { steps: 4 } },
     undefined,
@@ -207,14 +207,14 @@ test('SSE is forwarded event by event: the first progress notification reaches t
       onprogress: async (p) => {
         progress.push(p.progress);
         if (p.progress === 1) {
-          const r = await fetch(new URL('/__release', h.originMcpUrl), { method: 'POST' });
-          releaseStatus = r.status;
+          releasing = fetch(new URL('/__release', h.originMcpUrl), { method: 'POST' }).then((r) => r.status);
+          await releasing;
         }
       },
     },
   );
   assert.deepEqual(JSON.parse(textOf(result)), { released: true }, 'the origin was released by the client after event 1');
-  assert.equal(releaseStatus, 200);
+  assert.equal(await releasing, 200);
   assert.deepEqual(progress, [1, 2, 3, 4], 'every progress event arrived, in order');
   await own.client.close().catch(() => {});
 });
