@@ -392,3 +392,20 @@ test('service binding ORIGIN: traffic goes through the bound worker', async () =
     await h2.stop();
   }
 });
+
+test('a malformed forwarding setting is one clear error naming the variable, never its value', async () => {
+  const h3 = await startHarness({ name: 'forwarding-badconfig', secrets: { ORIGIN_SHARED_SECRET: 'tooshort9' } });
+  try {
+    for (const r of [
+      await fetch(`${h3.base}/.well-known/oauth-authorization-server`),
+      await fetch(h3.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(initializeBody()) }),
+    ]) {
+      const text = await r.text();
+      assert.equal(r.status, 503, text);
+      assert.match(text, /ORIGIN_SHARED_SECRET/);
+      assert.ok(!text.includes('tooshort9'), 'the value is not shown');
+    }
+  } finally {
+    await h3.stop();
+  }
+});
