@@ -1,8 +1,12 @@
 // Demo MCP origin server: what Gatehouse forwards to in `npm run dev` and in the e2e tests.
 // A real MCP server (the official TypeScript SDK, Streamable HTTP with stateful sessions)
 // on 127.0.0.1:$PORT (default 8788), endpoint /mcp (POST, GET for the SSE stream, DELETE).
-// Tools: echo, add, whoami, countdown (progress notifications over SSE). For the tests it records the headers of every request it
-// receives and serves them at GET /__seen (on the origin itself; Gatehouse does not proxy it).
+// Tools: echo, add, whoami, countdown (progress notifications over SSE), broadcast (a log
+// message on the standalone GET stream). For the tests it records the headers of every request
+// it receives and serves them at GET /__seen (on the origin itself; Gatehouse does not proxy it).
+// A session whose initialize names a client containing "json-response" gets plain JSON answers
+// instead of SSE. POST /__next {stall} | {status, contentType, body, headers} shapes the answer
+// to the next /mcp request (stall: no answer until POST /__release or 20 s), for the tests.
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -14,11 +18,12 @@ const port = Number(process.env.PORT || 8788);
 const seen = []; // { method, url, headers } of every request, oldest first
 const sessions = new Map(); // Mcp-Session-Id -> transport
 
-const waiting = []; // `countdown` calls paused until POST /__release
+const waiting = []; // `countdown` calls (and stalled requests) paused until POST /__release
+let next = null; // the shaped answer for the next /mcp request (POST /__next)
 const text = (value) => ({ content: [{ type: 'text', text: String(value) }] });
 
 function newServer() {
-  const server = new McpServer({ name: 'gatehouse-demo-origin', version: '0.1.0' });
+  const server = new McpServer({ name: 'gatehouse-demo-origin', version: '0.1.0' }, { capabilities: { logging: {} } });
   server.registerTool('echo', {
     description: 'Returns its text unchanged',
     inputSchema: { text: z.string() },
@@ -55,6 +60,13 @@ function newServer() {
     for (let n = 2; n <= steps; n++) await progress(n);
     return text(JSON.stringify({ released }));
   });
+  server.registerTool('broadcast', {
+    description: 'Sends its text as a log message not tied to this request, i.e. on the standalone GET /mcp stream',
+    inputSchema: { text: z.string() },
+  }, async ({ text: t }) => {
+    await server.sendLoggingMessage({ level: 'info', data: t });
+    return text('sent');
+  });
   return server;
 }
 
@@ -85,6 +97,7 @@ async function handleMcp(req, res) {
   if (!isInitializeRequest(body)) return rpcError(res, 400, -32000, 'Bad Request: no valid session ID');
   const transport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
+    enableJsonResponse: String(body.params?.clientInfo?.name ?? '').includes('json-response'),
     onsessioninitialized: (id) => sessions.set(id, transport),
   });
   transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
@@ -101,7 +114,25 @@ const httpServer = createServer(async (req, res) => {
       waiting.splice(0).forEach((release) => release());
       return sendJson(res, 200, { released: n });
     }
+    if (path === '/__next' && req.method === 'POST') {
+      next = await readJson(req);
+      return sendJson(res, 200, { next });
+    }
     seen.push({ method: req.method, url: req.url, headers: req.headers });
+    if (path === '/mcp' && next) {
+      const shaped = next;
+      next = null;
+      if (shaped.stall) {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, 20_000);
+          waiting.push(() => { clearTimeout(timer); resolve(); });
+        });
+        if (!res.destroyed) rpcError(res, 503, -32000, 'stalled');
+        return;
+      }
+      res.writeHead(shaped.status, { 'content-type': shaped.contentType ?? 'text/plain', ...(shaped.headers ?? {}) });
+      return res.end(shaped.body ?? '');
+    }
     if (path === '/mcp' && ['GET', 'POST', 'DELETE'].includes(req.method)) return await handleMcp(req, res);
     sendJson(res, 404, { error: 'not found' });
   } catch (err) {

@@ -1,27 +1,35 @@
 //! Forwarding MCP traffic (Streamable HTTP, including SSE) to the origin.
 //! The client's token never leaves the gateway (MCP authorization: token
 //! passthrough is forbidden); the origin learns who is calling from
-//! `X-Gatehouse-*` headers that only the gateway can set.
+//! `X-Gatehouse-*` headers and a signed assertion that only the gateway can
+//! set. What to forward, bind, refuse or rewrite is decided in
+//! `crate::gateway`; this file moves bytes and headers.
 
-use wasm_bindgen::JsValue;
-use worker::{Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response, ResponseBuilder};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
 
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, Response, ResponseBuilder};
+
+use crate::gateway::assertion::{AssertionCache, Identity};
+use crate::gateway::forward_config::SERVICE_BINDING_URL;
+use crate::gateway::policy::{self, Decision};
+use crate::gateway::session_id::SessionKey;
+use crate::gateway::sse::SseRewriter;
+use crate::gateway::{headers, jsonrpc};
 use crate::oauth::access_token;
 use crate::oauth::config::Config;
 use crate::oauth::metadata;
 use crate::oauth::resource::accepted_resources;
+use crate::oauth::types::GrantId;
 
-/// Request headers the origin needs; everything else is dropped, which drops
-/// `Authorization`, cookies and any client-sent `X-Gatehouse-*`.
-const FORWARD_REQUEST: &[&str] = &[
-    "content-type", "accept", "accept-language", "user-agent", "mcp-session-id", "mcp-protocol-version", "last-event-id",
-];
-/// Response headers never passed back: hop-by-hop (RFC 9110 §7.6.1) and cookies
-/// of the origin, which would land on the gateway's own domain.
-const DROP_RESPONSE: &[&str] = &[
-    "connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding",
-    "upgrade", "set-cookie", "content-length",
-];
+thread_local! {
+    /// Identity assertions reused for a few seconds per caller (see `gateway::assertion`).
+    static ASSERTIONS: RefCell<AssertionCache> = RefCell::new(AssertionCache::default());
+}
 
 /// `client_id` receives the verified token's client, for the request log.
 pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str, now: i64, client_id: &mut Option<String>) -> worker::Result<Response> {
@@ -37,90 +45,202 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
     if let Some(refusal) = super::token_gate::refuse(env, config, issuer, &verified).await? {
         return Ok(refusal);
     }
+    let claims = &verified.claims;
+    let fwd = &config.forward;
+    let grant = GrantId::new(claims.gid.clone());
 
-    let headers = Headers::new();
-    for name in FORWARD_REQUEST {
-        if let Some(v) = req.headers().get(name)? {
-            headers.set(name, &v)?;
+    let mut forwarded = headers::forward_request(|name| req.headers().get(name).ok().flatten());
+    // Session ids are bound to the grant: anything else is an unknown session.
+    let mut session_key = None;
+    for (name, value) in forwarded.iter_mut() {
+        if *name == "mcp-session-id" {
+            let key = session_key.get_or_insert_with(|| SessionKey::new(&config.signing_key));
+            match key.unwrap(&grant, value) {
+                Some(origin_id) => *value = origin_id,
+                None => return rpc_error(404, jsonrpc::SESSION_NOT_FOUND, "Session not found: this session id does not belong to this authorization; send initialize to start a new session"),
+            }
         }
     }
-    headers.set("x-gatehouse-user", &verified.claims.sub)?;
-    headers.set("x-gatehouse-client", &verified.claims.client_id)?;
-    headers.set("x-gatehouse-scope", &verified.claims.scope)?;
+
+    let method = req.method();
+    let body = if req.inner().body().is_none() {
+        None
+    } else {
+        match read_body(req, fwd.max_body_bytes).await {
+            Ok(b) => Some(b),
+            Err(BodyError::TooLarge) => {
+                return rpc_error(413, jsonrpc::SERVER_ERROR, &format!("request body too large: the gateway accepts at most {} bytes", fwd.max_body_bytes))
+            }
+            Err(BodyError::Unreadable) => return rpc_error(400, jsonrpc::SERVER_ERROR, "the request body could not be read"),
+        }
+    };
+
+    // The policy reads bodies only when one is configured: the plain hot path never parses JSON.
+    let mut list_ids = Vec::new();
+    if let (Some(policy), Some(b), Method::Post) = (&fwd.tool_policy, &body, &method) {
+        match policy::decide(policy, &claims.client_id, b) {
+            Decision::Refuse(answer) => return json_response(200, answer.to_string().into_bytes()),
+            Decision::Forward { list_ids: ids } => list_ids = ids,
+        }
+    }
+
+    let h = Headers::new();
+    for (name, value) in &forwarded {
+        h.set(name, value)?;
+    }
+    h.set("x-gatehouse-user", &claims.sub)?;
+    h.set("x-gatehouse-client", &claims.client_id)?;
+    h.set("x-gatehouse-scope", &claims.scope)?;
+    let who = Identity { iss: issuer, aud: &fwd.audience, sub: &claims.sub, client_id: &claims.client_id, scope: &claims.scope };
+    match ASSERTIONS.with(|c| c.borrow_mut().get_or_sign(&config.signing_key, &who, now)) {
+        Ok(a) => h.set("x-gatehouse-assertion", &a)?,
+        Err(_) => return rpc_error(503, jsonrpc::SERVER_ERROR, "the gateway could not sign the identity assertion; try again"),
+    }
     if let Some(ip) = req.headers().get("cf-connecting-ip")? {
-        headers.set("x-forwarded-for", &ip)?;
+        h.set("x-forwarded-for", &ip)?;
+    }
+    if let Some((id, secret)) = &fwd.access {
+        h.set("cf-access-client-id", id)?;
+        h.set("cf-access-client-secret", secret.expose())?;
+    }
+    if let Some((name, secret)) = &fwd.shared_secret {
+        h.set(name, secret.expose())?;
     }
 
-    let mut init = RequestInit::new();
-    init.with_method(req.method()).with_headers(headers).with_redirect(RequestRedirect::Manual);
-    // Stream the body through rather than buffering it.
-    if let Some(body) = req.inner().body() {
-        init.with_body(Some(JsValue::from(body)));
+    let binding = fetcher_binding(env);
+    let url = match (&binding, &fwd.origin_url) {
+        (Some(_), _) => SERVICE_BINDING_URL,
+        (None, Some(u)) => u.as_str(),
+        (None, None) => return rpc_error(502, jsonrpc::SERVER_ERROR, "Gatehouse has no origin configured: set ORIGIN_URL or bind a service named ORIGIN"),
+    };
+    let controller = AbortController::default();
+    let init = web_sys::RequestInit::new();
+    init.set_method(&method.to_string());
+    init.set_headers(&h.0);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_signal(Some(&controller.signal()));
+    if let Some(b) = body.as_ref().filter(|b| !b.is_empty()) {
+        init.set_body(&js_sys::Uint8Array::from(b.as_slice()).into());
     }
-
-    let upstream = match origin_target(env) {
-        Some(t) => t,
-        None => return origin_error(502, "Gatehouse has no origin configured: set ORIGIN_URL or bind a service named ORIGIN"),
+    let Ok(outgoing) = web_sys::Request::new_with_str_and_init(url, &init) else {
+        return rpc_error(502, jsonrpc::SERVER_ERROR, "the origin URL is not usable");
     };
-    let result = match upstream {
-        Target::Url(url) => match Request::new_with_init(&url, &init) {
-            Ok(r) => Fetch::Request(r).send().await,
-            Err(_) => return origin_error(502, "ORIGIN_URL is not a valid URL"),
-        },
-        Target::Service(fetcher) => match Request::new_with_init("https://origin/mcp", &init) {
-            Ok(r) => fetcher.fetch_request(r).await,
-            Err(e) => Err(e),
-        },
-    };
-    let mut resp = match result {
-        Ok(r) => r,
-        Err(e) => {
+    let send = Box::pin(async move {
+        match binding {
+            // A service binding or a Workers VPC service: both are fetchers.
+            Some(fetcher) => call_fetcher(&fetcher, outgoing).await,
+            None => Fetch::Request(Request::from(outgoing)).send().await,
+        }
+    });
+    // The limit covers the response headers only: an open SSE stream's body
+    // may last as long as the client keeps it.
+    let timer = Box::pin(Delay::from(Duration::from_secs(fwd.timeout_secs)));
+    let mut resp = match select(send, timer).await {
+        Either::Left((Ok(r), _)) => r,
+        Either::Left((Err(e), _)) => {
             worker::console_error!("{}", serde_json::json!({"event": "origin_unreachable", "error": e.to_string()}));
-            return origin_error(502, "Gatehouse could not reach the MCP origin server");
+            return rpc_error(502, jsonrpc::SERVER_ERROR, "Gatehouse could not reach the MCP origin server");
+        }
+        Either::Right(_) => {
+            controller.abort();
+            worker::console_error!("{}", serde_json::json!({"event": "origin_timeout", "seconds": fwd.timeout_secs}));
+            return rpc_error(504, jsonrpc::SERVER_ERROR, &format!("the MCP origin server did not answer within {} seconds", fwd.timeout_secs));
         }
     };
 
+    let status = resp.status_code();
+    let content_type = resp.headers().get("content-type")?;
+    if let Some((code, message)) = jsonrpc::origin_failure(status, content_type.as_deref()) {
+        worker::console_error!("{}", serde_json::json!({"event": "origin_error", "status": status}));
+        return rpc_error(code, jsonrpc::SERVER_ERROR, &message);
+    }
+    let named = headers::connection_named(resp.headers().get("connection")?.as_deref());
     let out = Headers::new();
     for (k, v) in resp.headers().entries() {
-        if !DROP_RESPONSE.contains(&k.to_ascii_lowercase().as_str()) {
+        if !headers::keep_response(&k, &named) {
+            continue;
+        }
+        if k.eq_ignore_ascii_case("mcp-session-id") {
+            let key = session_key.get_or_insert_with(|| SessionKey::new(&config.signing_key));
+            out.set(&k, &key.wrap(&grant, &v))?;
+        } else {
             out.append(&k, &v)?;
         }
     }
-    if out.get("content-type")?.is_some_and(|ct| ct.starts_with("text/event-stream")) {
+    let is_sse = content_type.as_deref().is_some_and(|ct| ct.starts_with("text/event-stream"));
+    if is_sse {
         out.set("cache-control", "no-cache")?;
     }
-    let status = resp.status_code();
-    // Pass the origin's body stream straight through: SSE events reach the
-    // client as the origin writes them.
-    let body = resp.stream().ok();
     let builder = ResponseBuilder::new().with_status(status).with_headers(out);
-    Ok(match body {
-        Some(stream) => builder.from_stream(stream)?,
-        None => builder.empty(),
-    })
-}
-
-enum Target {
-    Url(String),
-    Service(worker::Fetcher),
-}
-
-fn origin_target(env: &Env) -> Option<Target> {
-    if let Ok(f) = env.service("ORIGIN") {
-        return Some(Target::Service(f));
+    let filter = fwd.tool_policy.as_ref().filter(|_| !list_ids.is_empty() && status == 200);
+    let Some(policy) = filter else {
+        // The origin's body stream is handed on as is: SSE events reach the
+        // client as the origin writes them, without passing through wasm.
+        return Ok(builder.body(resp.body().clone()));
+    };
+    let (policy, client) = (policy.clone(), claims.client_id.clone());
+    let rewrite = move |data: &str| -> Option<String> {
+        let mut msg: serde_json::Value = serde_json::from_str(data).ok()?;
+        policy::filter_tools(&policy, &client, &list_ids, &mut msg).then(|| msg.to_string())
+    };
+    if is_sse {
+        let Ok(stream) = resp.stream() else { return Ok(builder.empty()) };
+        let rewriter = Rc::new(RefCell::new(SseRewriter::new(rewrite)));
+        let tail = rewriter.clone();
+        let events = stream
+            .map(move |chunk| chunk.map(|c| rewriter.borrow_mut().push(&c)))
+            .chain(futures_util::stream::once(async move { Ok(tail.borrow_mut().finish()) }));
+        return builder.from_stream(events);
     }
-    let raw = env.var("ORIGIN_URL").ok()?.to_string();
-    Some(Target::Url(origin_endpoint(raw.trim())?))
+    let bytes = resp.bytes().await?;
+    let rewritten = std::str::from_utf8(&bytes).ok().and_then(rewrite);
+    Ok(builder.fixed(rewritten.map(String::into_bytes).unwrap_or(bytes)))
 }
 
-/// `ORIGIN_URL` is the origin's MCP endpoint; a bare origin (a tunnel
-/// hostname) means its conventional `/mcp` path.
-fn origin_endpoint(raw: &str) -> Option<String> {
-    let mut url = url::Url::parse(raw).ok()?;
-    if url.path() == "/" {
-        url.set_path("/mcp");
+/// `ORIGIN` when bound to anything with a `fetch` method: a service binding,
+/// or a Workers VPC service (`vpc_services`), whose runtime class is not the
+/// `Fetcher` that `Env::service` insists on.
+fn fetcher_binding(env: &Env) -> Option<JsValue> {
+    let b = js_sys::Reflect::get(env, &JsValue::from_str("ORIGIN")).ok()?;
+    if b.is_undefined() || b.is_null() || b.is_string() {
+        return None;
     }
-    Some(url.to_string())
+    let f = js_sys::Reflect::get(&b, &JsValue::from_str("fetch")).ok()?;
+    f.is_function().then_some(b)
+}
+
+async fn call_fetcher(binding: &JsValue, req: web_sys::Request) -> worker::Result<Response> {
+    let fetch: js_sys::Function = js_sys::Reflect::get(binding, &JsValue::from_str("fetch"))?.dyn_into()?;
+    let promise: js_sys::Promise = fetch.call1(binding, &req)?.dyn_into()?;
+    let resp: web_sys::Response = wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()?;
+    Ok(Response::from(resp))
+}
+
+enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// The request body, refused once it passes `limit`: by `Content-Length`
+/// before reading, and while reading for bodies that do not declare one.
+async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream().map_err(|_| BodyError::Unreadable)?;
+    let mut buf = Vec::with_capacity(declared.map(|n| n as usize).unwrap_or(0));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+        if buf.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
 }
 
 /// The bearer token from `Authorization` only: tokens in the query string or
@@ -146,10 +266,14 @@ fn unauthorized(issuer: &str, config: &Config, error: Option<&str>) -> worker::R
     Ok(ResponseBuilder::new().with_status(401).with_headers(h).fixed(body.to_string().into_bytes()))
 }
 
-/// Origin failures in JSON-RPC shape, so MCP clients show the message.
-fn origin_error(status: u16, message: &str) -> worker::Result<Response> {
+/// A gateway answer in JSON-RPC shape, so MCP clients show the message.
+fn rpc_error(status: u16, code: i64, message: &str) -> worker::Result<Response> {
+    json_response(status, jsonrpc::error_body(code, message))
+}
+
+fn json_response(status: u16, body: Vec<u8>) -> worker::Result<Response> {
     let h = Headers::new();
     h.set("content-type", "application/json")?;
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32000, "message": message}});
-    Ok(ResponseBuilder::new().with_status(status).with_headers(h).fixed(body.to_string().into_bytes()))
+    h.set("cache-control", "no-store")?;
+    Ok(ResponseBuilder::new().with_status(status).with_headers(h).fixed(body))
 }

@@ -53,6 +53,14 @@ impl SigningKey {
         h.finalize().into()
     }
 
+    /// Signs other claims with this key and kid (EdDSA), valid `ttl_secs` from
+    /// `now`; `typ` keeps one kind of token from passing for another (RFC 8725 §3.11).
+    pub fn sign<T: Serialize>(&self, typ: &str, claims: T, now: i64, ttl_secs: i64) -> OAuthResult<String> {
+        let claims = Claims::new(claims).set_duration_and_issuance(&time_options(now), Duration::seconds(ttl_secs));
+        let header = Header::empty().with_key_id(self.kid.clone()).with_token_type(typ);
+        Ed25519.token(&header, &claims, &self.secret).map_err(|_| OAuthError::server_error("could not sign a token"))
+    }
+
     /// RFC 7517 §4 public JWK (RFC 8037 §2 `OKP`).
     pub fn jwk(&self) -> serde_json::Value {
         serde_json::json!({

@@ -46,6 +46,8 @@ pub struct Config {
     pub registration: RegistrationPolicy,
     /// `STALE_CLIENT_DAYS`: clients unused this long are removed; 0 = never.
     pub stale_client_days: u32,
+    /// How MCP traffic reaches the origin (`crate::gateway::forward_config`).
+    pub forward: crate::gateway::forward_config::ForwardConfig,
 }
 
 /// A missing or malformed setting. Never carries the value itself.
@@ -134,6 +136,7 @@ impl Config {
         };
         let stale_client_days = count("STALE_CLIENT_DAYS", DEFAULT_STALE_CLIENT_DAYS, 3650, "never remove")?;
         let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
+        let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
         Ok(Config {
             public_url,
             access_token_ttl,
@@ -148,6 +151,7 @@ impl Config {
             owner_password,
             registration,
             stale_client_days,
+            forward,
         })
     }
 

@@ -156,7 +156,7 @@ async function startOrigin(dir, port = 0) {
  * Configs for extra workers served by the same `wrangler dev` (`-c main -c extra…`), so the
  * main worker can reach them through service bindings. Each: { name, main (absolute), vars }.
  */
-function writeExtraConfigs(dir, workers, compatibilityDate) {
+function writeWorkerConfigs(dir, workers, compatibilityDate) {
   return workers.map(({ name, main, vars = {} }) => {
     const path = join(dir, `worker-${name}.json`);
     writeFileSync(path, JSON.stringify({ name, main, compatibility_date: compatibilityDate, vars }, null, 2));
@@ -181,10 +181,10 @@ async function writeTestConfig(dir, buildDir, services = []) {
     ...db,
     migrations_dir: resolve(ROOT, db.migrations_dir ?? 'migrations'),
   }));
+  if (services.length) config.services = [...(config.services ?? []), ...services];
   if (!existsSync(join(buildDir, 'worker/shim.mjs'))) {
     throw new Error(`the worker is not built (${buildDir}/worker/shim.mjs missing): run bash scripts/build.sh`);
   }
-  if (services.length) config.services = [...(config.services ?? []), ...services];
   cpSync(buildDir, join(dir, 'build'), { recursive: true });
   const path = join(dir, 'wrangler.json');
   writeFileSync(path, JSON.stringify(config, null, 2));
@@ -192,15 +192,40 @@ async function writeTestConfig(dir, buildDir, services = []) {
 }
 
 /**
- * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes;
- * `testScheduled`: run wrangler with --test-scheduled, so `h.runCron()` can fire the cron handler;
- * `logLevel`: wrangler's, default `info`, which hides the worker's console.log; `log` shows it;
- * `services`: extra service bindings of the worker, [{ binding, service }]; `workers`: extra
- * workers run by the same `wrangler dev`, [{ name, main, vars }], e.g. the targets of those
- * bindings). Returns { base, mcpUrl, password, signingKey, originBase, seen(), sql(), runCron(),
+ * Extra worker configs served by the same `wrangler dev` (`-c main -c extra…`), e.g. a fixture
+ * worker that the main one reaches through a service binding. Each is copied with its `main` made
+ * absolute and the var GATEHOUSE_E2E_ORIGIN_URL (the demo origin's MCP URL) added.
+ */
+async function writeExtraConfigs(dir, paths, originMcpUrl) {
+  const { experimental_readRawConfig } = await import('wrangler');
+  return paths.map((p, i) => {
+    const file = resolve(ROOT, p);
+    const { rawConfig } = experimental_readRawConfig({ config: file });
+    const config = structuredClone(rawConfig);
+    delete config.build;
+    config.main = resolve(dirname(file), config.main);
+    config.vars = { ...(config.vars ?? {}), GATEHOUSE_E2E_ORIGIN_URL: originMcpUrl };
+    const out = join(dir, `extra-${i}.json`);
+    writeFileSync(out, JSON.stringify(config, null, 2));
+    return out;
+  });
+}
+
+/**
+ * Starts the demo origin and the worker. Options:
+ *   vars: extra worker vars (e.g. shorter lifetimes); `h.vars` may be changed before `h.restart()`;
+ *   secrets: extra worker secrets (written to the env file, never on a command line);
+ *   testScheduled: run wrangler with --test-scheduled, so `h.runCron()` can fire the cron handler;
+ *   logLevel: wrangler's, default `info`, which hides the worker's console.log; `log` shows it;
+ *   services: service bindings added to the main worker, e.g. [{ binding: 'ORIGIN', service: 'x' }];
+ *   workers: extra workers for the same `wrangler dev`, [{ name, main, vars }] (see writeWorkerConfigs);
+ *   extraConfigs: paths of more worker configs for the same `wrangler dev` (see writeExtraConfigs).
+ * Returns { base, mcpUrl, password, signingKey, originBase, vars, seen(), sql(), runCron(),
  * restart(), stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
  */
-export async function startHarness({ name = 'e2e', vars = {}, testScheduled = false, logLevel = 'info', services = [], workers = [] } = {}) {
+export async function startHarness({
+  name = 'e2e', vars = {}, secrets = {}, testScheduled = false, logLevel = 'info', services = [], workers = [], extraConfigs = [],
+} = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, 'state');
@@ -208,10 +233,11 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
   const password = `owner-${randomBytes(12).toString('base64url')}`;
   const signingKey = randomBytes(32).toString('base64url'); // Ed25519 seed, base64url without padding
   const envFile = join(dir, 'secrets.env');
-  const writeSecrets = (secrets) =>
-    writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
-  writeSecrets({ SIGNING_KEY: signingKey, OWNER_PASSWORD: password });
-  let extraVars = vars;
+  const writeSecrets = (more = {}) => {
+    const all = { SIGNING_KEY: signingKey, OWNER_PASSWORD: password, ...secrets, ...more };
+    writeFileSync(envFile, Object.entries(all).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  };
+  writeSecrets();
 
   let origin = await startOrigin(dir);
   let worker = null;
@@ -223,6 +249,7 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
     originMcpUrl: `${origin.base}/mcp`,
     base: null,
     mcpUrl: null,
+    vars: { ...vars },
     logFile: wranglerLog,
     logTail: (n) => tail(wranglerLog, n),
     /** Headers of every request the origin received, oldest first. */
@@ -234,7 +261,7 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
 
   try {
     const { path: config, compatibilityDate } = await writeTestConfig(dir, process.env.GATEHOUSE_E2E_BUILD_DIR || join(ROOT, 'build'), services);
-    const extraConfigs = writeExtraConfigs(dir, workers, compatibilityDate).flatMap((c) => ['-c', c]);
+    const extra = [...writeWorkerConfigs(dir, workers, compatibilityDate), ...(await writeExtraConfigs(dir, extraConfigs, h.originMcpUrl))];
     const port = await freePort();
     const inspectorPort = await freePort();
     h.base = `http://127.0.0.1:${port}`;
@@ -283,11 +310,11 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
       worker = spawnLogged(
         process.execPath,
         [
-          WRANGLER, 'dev', '-c', config, ...extraConfigs,
+          WRANGLER, 'dev', '-c', config, ...extra.flatMap((c) => ['-c', c]),
           '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
           '--persist-to', persist, '--env-file', envFile,
           '--var', `ORIGIN_URL:${h.originMcpUrl}`,
-          ...Object.entries(extraVars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+          ...Object.entries(h.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
           '--log-level', logLevel, '--show-interactive-dev-session=false',
           ...(testScheduled ? ['--test-scheduled'] : []),
         ],
@@ -306,10 +333,10 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
      * Restarts the worker. `secrets` (e.g. other signing keys) adds to / replaces the
      * secrets; `vars` replaces the extra vars given to startHarness.
      */
-    h.restart = async ({ secrets, vars: newVars } = {}) => {
+    h.restart = async ({ secrets: moreSecrets, vars: newVars } = {}) => {
       await killGroup(worker);
-      if (secrets) writeSecrets({ SIGNING_KEY: signingKey, OWNER_PASSWORD: password, ...secrets });
-      if (newVars) extraVars = newVars;
+      if (moreSecrets) writeSecrets(moreSecrets);
+      if (newVars) h.vars = { ...newVars };
       await startWorker();
     };
     /** Stops the demo origin (to see how Gatehouse answers when it is unreachable). */

@@ -250,22 +250,29 @@ test('X-Gatehouse-User / X-Gatehouse-Client sent by the client never reach the o
   }
 });
 
-test('forwarding passes Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID, Accept, Content-Type through, and the origin\'s status back', async () => {
+test('forwarding passes Mcp-Session-Id (unwrapped to the origin\'s own), Mcp-Protocol-Version, Last-Event-ID, Accept, Content-Type through, and the origin\'s status back', async () => {
   const token = await validToken();
+  const auth = { authorization: `Bearer ${token}` };
+  const init = await mcpPost(h.mcpUrl, initializeBody(), auth);
+  const sid = init.headers.get('mcp-session-id'); // bound to this grant by the gateway
+  assert.ok(sid, `initialize through the gateway returns a session id: ${init.status} ${init.text.slice(0, 200)}`);
+  const originSid = Buffer.from(sid.split('.')[0], 'base64url').toString('utf8');
   const before = await originRequestCount();
   const sent = {
-    'mcp-session-id': `e2e-session-${randomBytes(4).toString('hex')}`,
+    'mcp-session-id': sid,
     'mcp-protocol-version': '2025-06-18',
     'last-event-id': 'e2e-event-41',
     accept: 'application/json, text/event-stream',
     'content-type': 'application/json',
   };
-  const r = await mcpPost(h.mcpUrl, { jsonrpc: '2.0', id: 7, method: 'tools/list' }, { ...sent, authorization: `Bearer ${token}` });
-  assert.equal(r.status, 404, `the origin's 404 for an unknown session comes back unchanged: ${r.status} ${r.text.slice(0, 200)}`);
-  assert.equal(rpcMessages(r)[0]?.error?.code, -32001, "the origin's JSON-RPC error body comes back");
+  const r = await mcpPost(h.mcpUrl, { jsonrpc: '2.0', id: 7, method: 'tools/list' }, { ...sent, ...auth });
+  assert.equal(r.status, 200, `the origin's answer comes back: ${r.status} ${r.text.slice(0, 200)}`);
+  assert.ok(rpcMessages(r).some((m) => m.id === 7 && m.result?.tools), "the origin's JSON-RPC result comes back");
   const fresh = (await h.seen()).slice(before);
   assert.equal(fresh.length, 1, 'one request reached the origin');
-  for (const [k, v] of Object.entries(sent)) assert.equal(fresh[0].headers[k], v, `${k} forwarded unchanged`);
+  assert.equal(fresh[0].headers['mcp-session-id'], originSid, "the origin gets its own session id back");
+  assert.notEqual(originSid, sid);
+  for (const [k, v] of Object.entries(sent)) if (k !== 'mcp-session-id') assert.equal(fresh[0].headers[k], v, `${k} forwarded unchanged`);
   assert.equal(fresh[0].method, 'POST');
 });
 

@@ -177,7 +177,10 @@ test('the SSE stream (GET), POSTs and the session DELETE all reach the origin th
   assert.ok(sessionId, 'the origin\'s Mcp-Session-Id reached the client');
   await session.transport.terminateSession(); // DELETE /mcp
   assert.equal(session.transport.sessionId, undefined, 'session ended');
-  const mine = (await h.seen()).filter((r) => r.headers['mcp-session-id'] === sessionId);
+  // The client holds the gateway's grant-bound wrapping of the origin's id (base64url(id).tag).
+  const originId = Buffer.from(sessionId.split('.')[0], 'base64url').toString('utf8');
+  assert.notEqual(originId, sessionId, 'the client never holds the origin\'s raw session id');
+  const mine = (await h.seen()).filter((r) => r.headers['mcp-session-id'] === originId);
   const methods = new Set(mine.map((r) => r.method));
   for (const m of ['GET', 'POST', 'DELETE']) assert.ok(methods.has(m), `origin saw ${m} for the session (saw ${[...methods]})`);
   const sse = mine.find((r) => r.method === 'GET');
@@ -195,7 +198,7 @@ test('SSE is forwarded event by event: the first progress notification reaches t
   // buffering gateway would hold progress 1 until the tool finished, and the tool would report
   // released=false.
   const progress = [];
-  let releaseStatus;
+  let releasing; // the POST /__release, awaited below: the tool's result can arrive before its answer
   const result = await own.client.callTool(
     { name: 'countdown', arguments: { steps: 4 } },
     undefined,
@@ -204,14 +207,14 @@ test('SSE is forwarded event by event: the first progress notification reaches t
       onprogress: async (p) => {
         progress.push(p.progress);
         if (p.progress === 1) {
-          const r = await fetch(new URL('/__release', h.originMcpUrl), { method: 'POST' });
-          releaseStatus = r.status;
+          releasing = fetch(new URL('/__release', h.originMcpUrl), { method: 'POST' }).then((r) => r.status);
+          await releasing;
         }
       },
     },
   );
   assert.deepEqual(JSON.parse(textOf(result)), { released: true }, 'the origin was released by the client after event 1');
-  assert.equal(releaseStatus, 200);
+  assert.equal(await releasing, 200);
   assert.deepEqual(progress, [1, 2, 3, 4], 'every progress event arrived, in order');
   await own.client.close().catch(() => {});
 });

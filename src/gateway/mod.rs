@@ -1,0 +1,12 @@
+//! The gateway core: what Gatehouse does to MCP traffic between client and
+//! origin (MCP Streamable HTTP transport, spec 2025-06-18 §Transports).
+//! Plain Rust without `worker` types, tested natively; `edge::proxy` adapts
+//! it to the Workers runtime.
+
+pub mod assertion;
+pub mod forward_config;
+pub mod headers;
+pub mod jsonrpc;
+pub mod policy;
+pub mod session_id;
+pub mod sse;
