@@ -178,11 +178,13 @@ async function writeTestConfig(dir, buildDir) {
 /**
  * Starts the demo origin and the worker (`vars`: extra worker vars, e.g. shorter lifetimes;
  * `testScheduled`: run wrangler with --test-scheduled, so `h.runCron()` can fire the cron handler;
- * `logLevel`: wrangler's, default `info`, which hides the worker's console.log; `log` shows it).
+ * `logLevel`: wrangler's, default `info`, which hides the worker's console.log; `log` shows it;
+ * `protocol`: `https` serves the worker over TLS with wrangler's self-signed certificate, so the
+ * caller must accept it, e.g. NODE_TLS_REJECT_UNAUTHORIZED=0 in its own process).
  * Returns { base, mcpUrl, password, signingKey, originBase, seen(), sql(), runCron(), restart(),
  * stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
  */
-export async function startHarness({ name = 'e2e', vars = {}, testScheduled = false, logLevel = 'info' } = {}) {
+export async function startHarness({ name = 'e2e', vars = {}, testScheduled = false, logLevel = 'info', protocol = 'http' } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, 'state');
@@ -219,7 +221,7 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
     const config = await writeTestConfig(dir, process.env.GATEHOUSE_E2E_BUILD_DIR || join(ROOT, 'build'));
     const port = await freePort();
     const inspectorPort = await freePort();
-    h.base = `http://127.0.0.1:${port}`;
+    h.base = `${protocol}://127.0.0.1:${port}`;
     h.mcpUrl = `${h.base}/mcp`;
     const env = wranglerEnv(dir);
     const opts = { cwd: dir, env, log: wranglerLog };
@@ -272,6 +274,7 @@ export async function startHarness({ name = 'e2e', vars = {}, testScheduled = fa
           ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
           '--log-level', logLevel, '--show-interactive-dev-session=false',
           ...(testScheduled ? ['--test-scheduled'] : []),
+          ...(protocol === 'https' ? ['--local-protocol', 'https'] : []),
         ],
         opts,
       );
