@@ -92,7 +92,7 @@ fn caching(r: Route) -> Caching {
 /// The methods a path answers, for the `Allow` header of a 405.
 fn allowed_methods(path: &str) -> &'static str {
     match normalize(path) {
-        "/register" | "/login" | "/token" => "POST",
+        "/register" | "/login" | "/token" | "/revoke" | "/introspect" => "POST",
         "/consent" => "GET, POST",
         _ => "GET",
     }
