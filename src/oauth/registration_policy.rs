@@ -305,3 +305,53 @@ impl RegistrationCounter for super::testing::MemoryStore {
         Ok(*n)
     }
 }
+
+/// The policy as `POST /register` applies it, over the in-memory store.
+#[cfg(test)]
+mod endpoint_tests {
+    use super::*;
+    use crate::oauth::context::Ctx;
+    use crate::oauth::http::HttpRequest;
+    use crate::oauth::register;
+    use crate::oauth::testing::{block_on, MemoryStore};
+
+    fn post(store: &MemoryStore, config: &crate::oauth::config::Config, ip: &str, uri: &str) -> crate::oauth::http::HttpResponse {
+        let req = HttpRequest {
+            method: "POST".into(),
+            path: "/register".into(),
+            headers: vec![("content-type".into(), "application/json".into()), ("cf-connecting-ip".into(), ip.into())],
+            body: format!(r#"{{"redirect_uris":["{uri}"]}}"#).into_bytes(),
+            ..Default::default()
+        };
+        let ctx = Ctx { config, store, issuer: "https://gh.example".into(), now: 3600 * 100 + 10 };
+        block_on(register::handle(&ctx, &req))
+    }
+
+    #[test]
+    fn refused_redirect_uris_store_nothing_and_use_no_quota() {
+        let mut config = crate::oauth::testing_config();
+        config.registration = RegistrationPolicy { allowlist: parse_allowlist("loopback").unwrap(), per_hour: 1 };
+        let store = MemoryStore::default();
+        let r = post(&store, &config, "192.0.2.1", "https://evil.example/cb");
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("invalid_redirect_uri") && r.body.contains("https://evil.example/cb"), "{}", r.body);
+        assert!(store.clients.borrow().is_empty());
+        assert_eq!(post(&store, &config, "192.0.2.1", "http://127.0.0.1/cb").status, 201, "the refusal spent no quota");
+    }
+
+    #[test]
+    fn over_the_cap_is_429_with_retry_after_and_stores_nothing() {
+        let mut config = crate::oauth::testing_config();
+        config.registration.per_hour = 2;
+        let store = MemoryStore::default();
+        for _ in 0..2 {
+            assert_eq!(post(&store, &config, "192.0.2.1", "http://127.0.0.1/cb").status, 201);
+        }
+        let r = post(&store, &config, "192.0.2.1", "http://127.0.0.1/cb");
+        assert_eq!(r.status, 429, "{}", r.body);
+        assert!(r.body.contains("\"error\":\"slow_down\""), "{}", r.body);
+        assert_eq!(r.header("retry-after"), Some("3590"));
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert_eq!(store.clients.borrow().len(), 2);
+    }
+}
