@@ -63,20 +63,23 @@ pub fn check_redirects(policy: &RegistrationPolicy, uris: &[RedirectUri]) -> OAu
 }
 
 /// Parses `REDIRECT_URI_ALLOWLIST`: space-separated exact URIs, prefixes
-/// ending in `*`, or the word `loopback`. Empty means no allow-list.
+/// ending in `*`, or the word `loopback`. Empty means no allow-list. Errors
+/// name the entry by position: configuration errors are shown publicly and
+/// never carry a configured value.
 pub fn parse_allowlist(raw: &str) -> Result<Option<Vec<RedirectPattern>>, String> {
     let mut out = Vec::new();
-    for item in raw.split_whitespace() {
+    for (i, item) in raw.split_whitespace().enumerate() {
+        let entry = i + 1;
         let pattern = if item.eq_ignore_ascii_case("loopback") {
             RedirectPattern::Loopback
         } else if let Some(prefix) = item.strip_suffix('*') {
-            check_prefix(prefix).map_err(|why| format!("entry {item:?} {why}"))?;
+            check_prefix(prefix).map_err(|why| format!("entry {entry} {why}"))?;
             RedirectPattern::Prefix(prefix.to_string())
         } else {
             if item.contains('*') {
-                return Err(format!("entry {item:?} may only end in `*`"));
+                return Err(format!("entry {entry} may only end in `*`"));
             }
-            RedirectUri::parse(item).map_err(|e| format!("entry {item:?} is not a valid redirect URI ({})", e.description))?;
+            RedirectUri::parse(item).map_err(|_| format!("entry {entry} is neither `loopback`, a prefix ending in `*`, nor a valid redirect URI"))?;
             RedirectPattern::Exact(item.to_string())
         };
         out.push(pattern);
@@ -252,6 +255,8 @@ mod tests {
         ] {
             assert!(parse_allowlist(bad).is_err(), "{bad} should be refused");
         }
+        let e = parse_allowlist("loopback https://secret-host.example*").unwrap_err();
+        assert!(e.contains("entry 2") && !e.contains("secret-host"), "{e}");
     }
 
     #[test]
