@@ -63,20 +63,23 @@ pub fn check_redirects(policy: &RegistrationPolicy, uris: &[RedirectUri]) -> OAu
 }
 
 /// Parses `REDIRECT_URI_ALLOWLIST`: space-separated exact URIs, prefixes
-/// ending in `*`, or the word `loopback`. Empty means no allow-list.
+/// ending in `*`, or the word `loopback`. Empty means no allow-list. Errors
+/// name the entry by position: configuration errors are shown publicly and
+/// never carry a configured value.
 pub fn parse_allowlist(raw: &str) -> Result<Option<Vec<RedirectPattern>>, String> {
     let mut out = Vec::new();
-    for item in raw.split_whitespace() {
+    for (i, item) in raw.split_whitespace().enumerate() {
+        let entry = i + 1;
         let pattern = if item.eq_ignore_ascii_case("loopback") {
             RedirectPattern::Loopback
         } else if let Some(prefix) = item.strip_suffix('*') {
-            check_prefix(prefix).map_err(|why| format!("entry {item:?} {why}"))?;
+            check_prefix(prefix).map_err(|why| format!("entry {entry} {why}"))?;
             RedirectPattern::Prefix(prefix.to_string())
         } else {
             if item.contains('*') {
-                return Err(format!("entry {item:?} may only end in `*`"));
+                return Err(format!("entry {entry} may only end in `*`"));
             }
-            RedirectUri::parse(item).map_err(|e| format!("entry {item:?} is not a valid redirect URI ({})", e.description))?;
+            RedirectUri::parse(item).map_err(|_| format!("entry {entry} is neither `loopback`, a prefix ending in `*`, nor a valid redirect URI"))?;
             RedirectPattern::Exact(item.to_string())
         };
         out.push(pattern);
@@ -252,6 +255,8 @@ mod tests {
         ] {
             assert!(parse_allowlist(bad).is_err(), "{bad} should be refused");
         }
+        let e = parse_allowlist("loopback https://secret-host.example*").unwrap_err();
+        assert!(e.contains("entry 2") && !e.contains("secret-host"), "{e}");
     }
 
     #[test]
@@ -303,5 +308,55 @@ impl RegistrationCounter for super::testing::MemoryStore {
         let n = m.entry((source.to_string(), window)).or_insert(0);
         *n += 1;
         Ok(*n)
+    }
+}
+
+/// The policy as `POST /register` applies it, over the in-memory store.
+#[cfg(test)]
+mod endpoint_tests {
+    use super::*;
+    use crate::oauth::context::Ctx;
+    use crate::oauth::http::HttpRequest;
+    use crate::oauth::register;
+    use crate::oauth::testing::{block_on, MemoryStore};
+
+    fn post(store: &MemoryStore, config: &crate::oauth::config::Config, ip: &str, uri: &str) -> crate::oauth::http::HttpResponse {
+        let req = HttpRequest {
+            method: "POST".into(),
+            path: "/register".into(),
+            headers: vec![("content-type".into(), "application/json".into()), ("cf-connecting-ip".into(), ip.into())],
+            body: format!(r#"{{"redirect_uris":["{uri}"]}}"#).into_bytes(),
+            ..Default::default()
+        };
+        let ctx = Ctx { config, store, issuer: "https://gh.example".into(), now: 3600 * 100 + 10 };
+        block_on(register::handle(&ctx, &req))
+    }
+
+    #[test]
+    fn refused_redirect_uris_store_nothing_and_use_no_quota() {
+        let mut config = crate::oauth::testing_config();
+        config.registration = RegistrationPolicy { allowlist: parse_allowlist("loopback").unwrap(), per_hour: 1 };
+        let store = MemoryStore::default();
+        let r = post(&store, &config, "192.0.2.1", "https://evil.example/cb");
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("invalid_redirect_uri") && r.body.contains("https://evil.example/cb"), "{}", r.body);
+        assert!(store.clients.borrow().is_empty());
+        assert_eq!(post(&store, &config, "192.0.2.1", "http://127.0.0.1/cb").status, 201, "the refusal spent no quota");
+    }
+
+    #[test]
+    fn over_the_cap_is_429_with_retry_after_and_stores_nothing() {
+        let mut config = crate::oauth::testing_config();
+        config.registration.per_hour = 2;
+        let store = MemoryStore::default();
+        for _ in 0..2 {
+            assert_eq!(post(&store, &config, "192.0.2.1", "http://127.0.0.1/cb").status, 201);
+        }
+        let r = post(&store, &config, "192.0.2.1", "http://127.0.0.1/cb");
+        assert_eq!(r.status, 429, "{}", r.body);
+        assert!(r.body.contains("\"error\":\"slow_down\""), "{}", r.body);
+        assert_eq!(r.header("retry-after"), Some("3590"));
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert_eq!(store.clients.borrow().len(), 2);
     }
 }

@@ -219,12 +219,15 @@ async function writeExtraConfigs(dir, paths, originMcpUrl) {
  *   logLevel: wrangler's, default `info`, which hides the worker's console.log; `log` shows it;
  *   services: service bindings added to the main worker, e.g. [{ binding: 'ORIGIN', service: 'x' }];
  *   workers: extra workers for the same `wrangler dev`, [{ name, main, vars }] (see writeWorkerConfigs);
- *   extraConfigs: paths of more worker configs for the same `wrangler dev` (see writeExtraConfigs).
+ *   extraConfigs: paths of more worker configs for the same `wrangler dev` (see writeExtraConfigs);
+ *   protocol: `https` serves the worker over TLS with wrangler's self-signed certificate, so the
+ *     caller must accept it, e.g. NODE_TLS_REJECT_UNAUTHORIZED=0 in its own process.
  * Returns { base, mcpUrl, password, signingKey, originBase, vars, seen(), sql(), runCron(),
  * restart(), stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
  */
 export async function startHarness({
   name = 'e2e', vars = {}, secrets = {}, testScheduled = false, logLevel = 'info', services = [], workers = [], extraConfigs = [],
+  protocol = 'http',
 } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
@@ -264,7 +267,7 @@ export async function startHarness({
     const extra = [...writeWorkerConfigs(dir, workers, compatibilityDate), ...(await writeExtraConfigs(dir, extraConfigs, h.originMcpUrl))];
     const port = await freePort();
     const inspectorPort = await freePort();
-    h.base = `http://127.0.0.1:${port}`;
+    h.base = `${protocol}://127.0.0.1:${port}`;
     h.mcpUrl = `${h.base}/mcp`;
     const env = wranglerEnv(dir);
     const opts = { cwd: dir, env, log: wranglerLog };
@@ -317,6 +320,7 @@ export async function startHarness({
           ...Object.entries(h.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
           '--log-level', logLevel, '--show-interactive-dev-session=false',
           ...(testScheduled ? ['--test-scheduled'] : []),
+          ...(protocol === 'https' ? ['--local-protocol', 'https'] : []),
         ],
         opts,
       );

@@ -35,6 +35,10 @@ const q = (s) => `'${String(s).replaceAll("'", "''")}'`;
 let live; // a client in use: its flow, grant id
 let stale; // a client that will be removed: its flow
 test('cron: removes exactly the stale rows and leaves the live ones untouched', async () => {
+  // Registration counts are per clock hour: start well clear of the next hour boundary, so
+  // this test's counts all fall in one hour (a bounded wait, at most ~2.5 minutes).
+  const toNextHour = 3600 - (nowSecs() % 3600);
+  if (toNextHour < 150) await new Promise((r) => setTimeout(r, (toNextHour + 2) * 1000));
   live = await manualFlow(h);
   stale = await manualFlow(h);
   assert.equal(live.token.status, 200, live.token.text);
@@ -218,13 +222,14 @@ async function send(base, method, path, { headers = {}, body } = {}) {
 }
 
 /** The headers every response must carry; `cors` says whether browsers may read it. */
-function assertHeaders(label, r, { cors, cacheable = false }) {
+function assertHeaders(label, r, { cors, cacheable = false, https = false }) {
   const g = (n) => r.headers.get(n);
   assert.equal(g('x-content-type-options'), 'nosniff', label);
   assert.equal(g('referrer-policy'), 'no-referrer', label);
   assert.equal(g('x-frame-options'), 'DENY', label);
   assert.match(g('content-security-policy') ?? '', /frame-ancestors 'none'/, label);
-  assert.equal(g('strict-transport-security'), null, `${label}: no HSTS over http`);
+  if (https) assert.equal(g('strict-transport-security'), 'max-age=31536000', label);
+  else assert.equal(g('strict-transport-security'), null, `${label}: no HSTS over http`);
   if (cacheable) assert.equal(g('cache-control'), 'public, max-age=300', label);
   else assert.match(g('cache-control') ?? '', /no-store|no-cache/, `${label}: cache-control ${g('cache-control')}`);
   if ([401, 403].includes(r.status) || (!cacheable && !label.includes(' 200 MCP'))) assert.equal(g('cache-control'), 'no-store', label);
@@ -276,13 +281,13 @@ function routeTable(token) {
   return rows;
 }
 
-async function checkTable(base, rows, { statusOverride } = {}) {
+async function checkTable(base, rows, { https = false } = {}) {
   for (const [method, path, opts, want] of rows) {
     const r = await send(base, method, path, opts);
     const label = `${method} ${path} -> ${r.status}${want.label ? ` ${want.label}` : ''}`;
-    const status = statusOverride ?? want.status;
+    const status = want.status;
     if (status) assert.equal(r.status, status, `${label}: ${r.text.slice(0, 200)}`);
-    assertHeaders(label, r, { cors: want.cors, cacheable: want.cacheable && r.status === 200 });
+    assertHeaders(label, r, { cors: want.cors, cacheable: want.cacheable && r.status === 200, https });
     if (want.allow) assert.equal(r.headers.get('allow'), want.allow, label);
     if (want.preflight) {
       assert.match(r.headers.get('access-control-allow-methods') ?? '', /POST/, label);
@@ -333,5 +338,23 @@ test('headers: a misconfigured worker still sends them on every route (config-er
     await checkTable(broken.base, rows);
   } finally {
     await broken.stop();
+  }
+});
+
+test('headers: over https every route also sends Strict-Transport-Security', async () => {
+  // wrangler's self-signed certificate, accepted for this loopback test only.
+  const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  let tls;
+  try {
+    tls = await startHarness({ name: 'policy-https', protocol: 'https' });
+    assert.ok(tls.base.startsWith('https://'), tls.base);
+    const { token } = await manualFlow(tls);
+    assert.equal(token.status, 200, token.text);
+    await checkTable(tls.base, routeTable(token.json.access_token), { https: true });
+  } finally {
+    await tls?.stop();
+    if (before === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before;
   }
 });
