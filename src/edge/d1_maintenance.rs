@@ -32,6 +32,7 @@ impl Maintenance for D1Store {
             self.stmt(&format!("DELETE FROM clients WHERE client_id IN ({STALE_CLIENTS})"), &args[..2])?,
             self.stmt("DELETE FROM login_failures WHERE at < ?1", &[n(cut.login_failure_before)])?,
             self.stmt("DELETE FROM registration_counts WHERE window_start < ?1", &[n(cut.registration_window_before)])?,
+            self.stmt("DELETE FROM audit_events WHERE at < ?1", &[n(cut.audit_before)])?,
         ];
         let results = self.db.batch(statements).await.map_err(err)?;
         let mut changes = results.iter().map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64);
@@ -44,6 +45,7 @@ impl Maintenance for D1Store {
             clients: next(),
             login_failures: next(),
             registration_counts: next(),
+            audit_events: next(),
         })
     }
 }

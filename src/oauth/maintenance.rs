@@ -17,6 +17,9 @@ use super::store::StoreResult;
 use super::types::{ClientId, GrantId};
 
 const DAY: i64 = 24 * 3600;
+/// Audit events are kept this long: long enough to look back on an incident,
+/// short enough that the table cannot grow without bound.
+pub const AUDIT_RETENTION_DAYS: i64 = 180;
 
 /// Times before which rows are stale. Every comparison is strict ("older than").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +37,7 @@ pub struct Cutoffs {
     pub grant_revoked_before: i64,
     pub login_failure_before: i64,
     pub registration_window_before: i64,
+    pub audit_before: i64,
 }
 
 impl Cutoffs {
@@ -56,6 +60,7 @@ impl Cutoffs {
             grant_revoked_before: now - config.access_token_ttl,
             login_failure_before: now - LOGIN_WINDOW,
             registration_window_before: registration_policy::window_start(now),
+            audit_before: now - AUDIT_RETENTION_DAYS * DAY,
         }
     }
 
@@ -89,6 +94,10 @@ impl Cutoffs {
     pub fn stale_registration_window(&self, window_start: i64) -> bool {
         window_start < self.registration_window_before
     }
+
+    pub fn stale_audit_event(&self, at: i64) -> bool {
+        at < self.audit_before
+    }
 }
 
 /// Rows removed per table, logged as one JSON line.
@@ -101,6 +110,7 @@ pub struct Removed {
     pub pending_authorizations: u64,
     pub login_failures: u64,
     pub registration_counts: u64,
+    pub audit_events: u64,
 }
 
 /// Storage that can remove everything stale under the cut-offs. Rows owned
@@ -174,6 +184,7 @@ mod tests {
         assert!(cut.stale_login_failure(NOW - LOGIN_WINDOW - 1) && !cut.stale_login_failure(NOW - 10));
         let this_hour = registration_policy::window_start(NOW);
         assert!(cut.stale_registration_window(this_hour - 3600) && !cut.stale_registration_window(this_hour));
+        assert!(cut.stale_audit_event(NOW - AUDIT_RETENTION_DAYS * DAY - 1) && !cut.stale_audit_event(NOW - 30 * DAY));
     }
 
     #[test]
@@ -184,7 +195,7 @@ mod tests {
         let removed = block_on(run(&store, &c, NOW)).unwrap();
         assert_eq!(
             removed,
-            Removed { clients: 1, grants: 2, auth_codes: 3, refresh_tokens: 3, pending_authorizations: 2, login_failures: 1, registration_counts: 1 }
+            Removed { clients: 1, grants: 2, auth_codes: 3, refresh_tokens: 3, pending_authorizations: 2, login_failures: 1, registration_counts: 1, audit_events: 1 }
         );
         assert_eq!(keys(&store.clients), ["fresh"]);
         assert_eq!(keys(&store.grants), ["g_live", "g_revoked_recent"]);
@@ -193,6 +204,7 @@ mod tests {
         assert_eq!(keys(&store.pending), ["p_live"]);
         assert_eq!(store.failures.borrow().len(), 1);
         assert_eq!(store.registrations.borrow().len(), 1);
+        assert_eq!(store.audit.borrow().iter().map(|e| e.event.as_str()).collect::<Vec<_>>(), ["recent"]);
         assert_eq!(block_on(run(&store, &c, NOW)).unwrap(), Removed::default(), "a second run finds nothing");
     }
 
@@ -287,6 +299,8 @@ mod tests {
         store.failures.borrow_mut().extend([("login:x".to_string(), NOW - LOGIN_WINDOW - 10), ("login:x".to_string(), NOW - 5)]);
         let hour = registration_policy::window_start(NOW);
         store.registrations.borrow_mut().extend([(("1.2.3.4".to_string(), hour - 3600), 5), (("1.2.3.4".to_string(), hour), 1)]);
+        let event = |name: &str, at| crate::oauth::audit::AuditEvent { at, event: name.into(), subject: None, client_id: None, detail: serde_json::json!({}) };
+        store.audit.borrow_mut().extend([event("ancient", NOW - AUDIT_RETENTION_DAYS * DAY - 10), event("recent", NOW - DAY)]);
     }
 }
 
@@ -333,6 +347,10 @@ impl Maintenance for super::testing::MemoryStore {
         let before = f.len();
         f.retain(|(_, at)| !cut.stale_login_failure(*at));
         r.login_failures = count(before, f.len());
+        let mut a = self.audit.borrow_mut();
+        let before = a.len();
+        a.retain(|e| !cut.stale_audit_event(e.at));
+        r.audit_events = count(before, a.len());
         Ok(r)
     }
 }

@@ -79,6 +79,8 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
       grant('g_revoked_recent', L, now - 10),
       `INSERT INTO login_failures (key, at) VALUES ('login:192.0.2.1', ${now - 3600}), ('login:192.0.2.1', ${now - 5})`,
       `INSERT INTO registration_counts (source, window_start, n) VALUES ('192.0.2.9', ${hour - 3600}, 4), ('192.0.2.9', ${hour}, 1)`,
+      // Audit events are kept 180 days.
+      `INSERT INTO audit_events (at, event, detail) VALUES (${now - 181 * DAY}, 'e2e.ancient', '{}'), (${now - 179 * DAY}, 'e2e.old_but_kept', '{}')`,
     ].join(';\n'),
   );
 
@@ -96,6 +98,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
       `SELECT 'pending' AS t, id FROM pending_authorizations`,
       `SELECT 'failures' AS t, key || '@' || at AS id FROM login_failures`,
       `SELECT 'counts' AS t, source || '@' || window_start AS id FROM registration_counts`,
+      `SELECT 'audit' AS t, event AS id FROM audit_events`,
     ].join(';\n'),
   );
   assert.ok(rows.some((r) => r.t === 'clients') && rows.some((r) => r.t === 'counts'), `rows of every table: ${JSON.stringify(rows).slice(0, 300)}`);
@@ -108,6 +111,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
     ['pending', 'p_of_stale'], ['pending', 'p_expired'],
     ['failures', `login:192.0.2.1@${now - 3600}`],
     ['counts', `192.0.2.9@${hour - 3600}`],
+    ['audit', 'e2e.ancient'],
   ];
   const kept = [
     ['clients', L], ['clients', 'gh_young_unused'], ['clients', 'gh_old_but_used'],
@@ -117,6 +121,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
     ['pending', 'p_live'],
     ['failures', `login:192.0.2.1@${now - 5}`],
     ['counts', `192.0.2.9@${hour}`],
+    ['audit', 'e2e.old_but_kept'],
   ];
   for (const [t, id] of gone) assert.ok(!present(t, id), `${t} ${id} should have been removed`);
   for (const [t, id] of kept) assert.ok(present(t, id), `${t} ${id} should still be there`);
@@ -130,7 +135,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
   assert.ok(line, `no cleanup log line in:\n${h.logTail(40)}`);
   const logged = JSON.parse(line.slice(line.indexOf('{')));
   assert.deepEqual(logged.removed, {
-    clients: 2, grants: 2, auth_codes: 3, refresh_tokens: 3, pending_authorizations: 2, login_failures: 1, registration_counts: 1,
+    clients: 2, grants: 2, auth_codes: 3, refresh_tokens: 3, pending_authorizations: 2, login_failures: 1, registration_counts: 1, audit_events: 1,
   });
 });
 
