@@ -13,11 +13,19 @@ use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
 
 pub struct D1Store {
     db: D1Database,
+    /// `TEST_TOKEN_CLAIM_DELAY_MS` (0 outside tests): see `claim_code`.
+    claim_delay_ms: u32,
 }
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        D1Store { db }
+        D1Store { db, claim_delay_ms: 0 }
+    }
+
+    /// Fault injection for the security suite: wait before claiming a code.
+    pub fn with_claim_delay_ms(mut self, ms: u32) -> Self {
+        self.claim_delay_ms = ms;
+        self
     }
 
     fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
@@ -253,6 +261,12 @@ impl Store for D1Store {
     }
 
     async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+        // /token has read and checked the code by now. Waiting here (a JS timer,
+        // so other requests run meanwhile) lets concurrent redemptions all pass
+        // those checks: then only `used_at IS NULL` below can pick one winner.
+        if self.claim_delay_ms > 0 {
+            worker::Delay::from(std::time::Duration::from_millis(self.claim_delay_ms.into())).await;
+        }
         let changed = self
             .exec(
                 "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",

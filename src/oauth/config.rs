@@ -13,6 +13,8 @@ pub const DEFAULT_SCOPES: &str = "mcp";
 /// A rotated refresh token still works this long: hosts refresh in parallel
 /// and retry after network failures (requirements.md §D).
 pub const DEFAULT_REFRESH_GRACE: i64 = 60;
+/// Authorization codes live 60 s by default (requirements.md §D).
+pub const DEFAULT_AUTH_CODE_TTL: i64 = 60;
 
 #[derive(Debug)]
 pub struct Config {
@@ -22,6 +24,13 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     /// How long a rotated refresh token keeps working (parallel refreshes).
     pub refresh_grace: i64,
+    /// `AUTH_CODE_TTL`: seconds an authorization code stays redeemable.
+    pub auth_code_ttl: i64,
+    /// `TEST_TOKEN_CLAIM_DELAY_MS`: a fault-injection hook for tests only. The
+    /// edge waits this long between /token's checks and its claim of the code,
+    /// so concurrent redemptions all pass the checks and only the conditional
+    /// claim can stop them. 0 (unset) in every real deployment.
+    pub test_token_claim_delay_ms: u32,
     pub scopes: Scopes,
     pub signing_key: SigningKey,
     pub owner_password: Secret,
@@ -77,11 +86,35 @@ impl Config {
                 _ => return Err(err("REFRESH_GRACE_SECONDS", "must be a number of seconds between 0 and 600")),
             },
         };
+        let auth_code_ttl = match get("AUTH_CODE_TTL").filter(|s| !s.trim().is_empty()) {
+            None => DEFAULT_AUTH_CODE_TTL,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (1..=600).contains(&n) => n,
+                _ => return Err(err("AUTH_CODE_TTL", "must be a number of seconds between 1 and 600 (default 60)")),
+            },
+        };
+        let test_token_claim_delay_ms = match get("TEST_TOKEN_CLAIM_DELAY_MS").filter(|s| !s.trim().is_empty()) {
+            None => 0,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n <= 10_000 => n,
+                _ => return Err(err("TEST_TOKEN_CLAIM_DELAY_MS", "must be a number of milliseconds between 0 and 10000 (a test-only hook; leave it unset)")),
+            },
+        };
         let scopes = Scopes::from_config(&get("SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_string()));
         if scopes.iter().next().is_none() {
             return Err(err("SCOPES", "must list at least one scope, space-separated (default \"mcp\")"));
         }
-        Ok(Config { public_url, access_token_ttl, refresh_token_ttl, refresh_grace, scopes, signing_key, owner_password })
+        Ok(Config {
+            public_url,
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_grace,
+            auth_code_ttl,
+            test_token_claim_delay_ms,
+            scopes,
+            signing_key,
+            owner_password,
+        })
     }
 
     /// The issuer identifier (RFC 8414 §2): `PUBLIC_URL`, or the origin the
@@ -118,8 +151,23 @@ mod tests {
     fn minimal_config_has_defaults() {
         let c = Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse")])).unwrap();
         assert_eq!(c.access_token_ttl, 3600);
+        assert_eq!(c.auth_code_ttl, 60);
+        assert_eq!(c.test_token_claim_delay_ms, 0, "the fault-injection hook is off unless set");
         assert_eq!(c.scopes.to_string(), "mcp");
         assert_eq!(c.issuer("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
+    }
+
+    #[test]
+    fn code_lifetime_and_test_hook_are_read_within_their_ranges() {
+        let c = Config::from_lookup(lookup(&[
+            ("SIGNING_KEY", KEY),
+            ("OWNER_PASSWORD", "correct horse"),
+            ("AUTH_CODE_TTL", " 2 "),
+            ("TEST_TOKEN_CLAIM_DELAY_MS", "1500"),
+        ]))
+        .unwrap();
+        assert_eq!(c.auth_code_ttl, 2);
+        assert_eq!(c.test_token_claim_delay_ms, 1500);
     }
 
     #[test]
@@ -143,6 +191,10 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("PUBLIC_URL", "https://x.com/mcp")], "PUBLIC_URL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ACCESS_TOKEN_TTL", "1")], "ACCESS_TOKEN_TTL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SCOPES", " ")], "SCOPES"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("AUTH_CODE_TTL", "0")], "AUTH_CODE_TTL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("AUTH_CODE_TTL", "601")], "AUTH_CODE_TTL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_TOKEN_CLAIM_DELAY_MS", "-1")], "TEST_TOKEN_CLAIM_DELAY_MS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_TOKEN_CLAIM_DELAY_MS", "10001")], "TEST_TOKEN_CLAIM_DELAY_MS"),
         ];
         for (pairs, var) in cases {
             let e = Config::from_lookup(lookup(pairs)).unwrap_err();

@@ -21,6 +21,10 @@ use super::scope::Scopes;
 use super::store::{AuthMethod, ClientRecord, GrantRecord, RefreshRecord, Store};
 use super::types::{ClientId, Secret};
 
+/// The refusal of a code redemption that passed every check but lost the
+/// conditional claim to a concurrent redemption of the same code.
+pub const LOST_RACE: &str = "the authorization code was just redeemed by a concurrent request";
+
 /// `POST /token`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     match token(ctx, req).await {
@@ -89,7 +93,10 @@ async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, p: &
     Ok(client)
 }
 
-fn parse_basic(header: &str) -> Option<(String, String)> {
+/// Parses an `Authorization: Basic` header into the client id and secret,
+/// each form-urlencoded before base64 (RFC 6749 §2.3.1). `None` for anything
+/// else. Public so the fuzz targets can reach it.
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
     let (scheme, rest) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -135,8 +142,10 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
     let grant = live_grant(ctx, &record.grant_id).await?;
 
     if !ctx.store.claim_code(&hash, ctx.now).await? {
-        // Lost a race with a concurrent redemption of the same code.
-        return Err(bad_code());
+        // Lost a race with a concurrent redemption of the same code. Its own
+        // description lets the security suite tell this refusal (the claim)
+        // from the read check above.
+        return Err(OAuthError::invalid_grant(LOST_RACE));
     }
     issue_tokens(ctx, client, &grant, Scopes::from_config(&grant.scope)).await
 }
