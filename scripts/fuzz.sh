@@ -76,7 +76,7 @@ summary=()
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   out="$(mktemp)"
-  log "$t: -runs=$runs${max_time:+ -max_total_time=$max_time}"
+  log "running $t (-runs=$runs -max_total_time=$max_time)"
   set +e
   # The corpus directory gets the inputs libFuzzer finds (git ignores all but the seed-* files).
   nice cargo fuzz run "${flags[@]}" "$t" "corpus/$t" -- \
