@@ -13,7 +13,7 @@ use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
 
 pub struct D1Store {
     db: D1Database,
-    /// `TEST_TOKEN_CLAIM_DELAY_MS` (0 outside tests): see `claim_code`.
+    /// `TEST_CLAIM_DELAY_MS` (0 outside tests): see `hold_claim`.
     claim_delay_ms: u32,
 }
 
@@ -22,10 +22,19 @@ impl D1Store {
         D1Store { db, claim_delay_ms: 0 }
     }
 
-    /// Fault injection for the security suite: wait before claiming a code.
+    /// Fault injection for the security suite: wait before one-time claims.
     pub fn with_claim_delay_ms(mut self, ms: u32) -> Self {
         self.claim_delay_ms = ms;
         self
+    }
+
+    /// The caller has read and checked the row by now. Waiting here (a JS
+    /// timer, so other requests run meanwhile) lets concurrent requests all pass
+    /// those checks: then only the claim's own condition can pick one winner.
+    async fn hold_claim(&self) {
+        if self.claim_delay_ms > 0 {
+            worker::Delay::from(std::time::Duration::from_millis(self.claim_delay_ms.into())).await;
+        }
     }
 
     fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
@@ -198,6 +207,7 @@ impl Store for D1Store {
     }
 
     async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool> {
+        self.hold_claim().await;
         let changed = self
             .exec("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(id), n(now)])
             .await?;
@@ -261,12 +271,7 @@ impl Store for D1Store {
     }
 
     async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
-        // /token has read and checked the code by now. Waiting here (a JS timer,
-        // so other requests run meanwhile) lets concurrent redemptions all pass
-        // those checks: then only `used_at IS NULL` below can pick one winner.
-        if self.claim_delay_ms > 0 {
-            worker::Delay::from(std::time::Duration::from_millis(self.claim_delay_ms.into())).await;
-        }
+        self.hold_claim().await;
         let changed = self
             .exec(
                 "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",

@@ -186,7 +186,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env) -> worker::Result<Resp
         Ok(h) => h,
         Err(e) => return to_response(e),
     };
-    let store = D1Store::new(env.d1("DB")?).with_claim_delay_ms(config.test_token_claim_delay_ms);
+    let store = D1Store::new(env.d1("DB")?).with_claim_delay_ms(config.test_claim_delay_ms);
     let ctx = Ctx { config: &config, store: &store, issuer: issuer.clone(), now: now() };
     let resp = match r {
         // Both forms describe the one protected resource, the MCP endpoint:

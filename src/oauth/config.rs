@@ -26,11 +26,12 @@ pub struct Config {
     pub refresh_grace: i64,
     /// `AUTH_CODE_TTL`: seconds an authorization code stays redeemable.
     pub auth_code_ttl: i64,
-    /// `TEST_TOKEN_CLAIM_DELAY_MS`: a fault-injection hook for tests only. The
-    /// edge waits this long between /token's checks and its claim of the code,
-    /// so concurrent redemptions all pass the checks and only the conditional
+    /// `TEST_CLAIM_DELAY_MS`: a fault-injection hook for tests only. The edge
+    /// waits this long before each one-time claim (an authorization code at
+    /// /token, a pending request at /consent), after the checks that read it,
+    /// so concurrent requests all pass the checks and only the conditional
     /// claim can stop them. 0 (unset) in every real deployment.
-    pub test_token_claim_delay_ms: u32,
+    pub test_claim_delay_ms: u32,
     pub scopes: Scopes,
     pub signing_key: SigningKey,
     pub owner_password: Secret,
@@ -93,11 +94,11 @@ impl Config {
                 _ => return Err(err("AUTH_CODE_TTL", "must be a number of seconds between 1 and 600 (default 60)")),
             },
         };
-        let test_token_claim_delay_ms = match get("TEST_TOKEN_CLAIM_DELAY_MS").filter(|s| !s.trim().is_empty()) {
+        let test_claim_delay_ms = match get("TEST_CLAIM_DELAY_MS").filter(|s| !s.trim().is_empty()) {
             None => 0,
             Some(v) => match v.trim().parse::<u32>() {
                 Ok(n) if n <= 10_000 => n,
-                _ => return Err(err("TEST_TOKEN_CLAIM_DELAY_MS", "must be a number of milliseconds between 0 and 10000 (a test-only hook; leave it unset)")),
+                _ => return Err(err("TEST_CLAIM_DELAY_MS", "must be a number of milliseconds between 0 and 10000 (a test-only hook; leave it unset)")),
             },
         };
         let scopes = Scopes::from_config(&get("SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_string()));
@@ -110,7 +111,7 @@ impl Config {
             refresh_token_ttl,
             refresh_grace,
             auth_code_ttl,
-            test_token_claim_delay_ms,
+            test_claim_delay_ms,
             scopes,
             signing_key,
             owner_password,
@@ -152,7 +153,7 @@ mod tests {
         let c = Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse")])).unwrap();
         assert_eq!(c.access_token_ttl, 3600);
         assert_eq!(c.auth_code_ttl, 60);
-        assert_eq!(c.test_token_claim_delay_ms, 0, "the fault-injection hook is off unless set");
+        assert_eq!(c.test_claim_delay_ms, 0, "the fault-injection hook is off unless set");
         assert_eq!(c.scopes.to_string(), "mcp");
         assert_eq!(c.issuer("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
     }
@@ -163,11 +164,11 @@ mod tests {
             ("SIGNING_KEY", KEY),
             ("OWNER_PASSWORD", "correct horse"),
             ("AUTH_CODE_TTL", " 2 "),
-            ("TEST_TOKEN_CLAIM_DELAY_MS", "1500"),
+            ("TEST_CLAIM_DELAY_MS", "1500"),
         ]))
         .unwrap();
         assert_eq!(c.auth_code_ttl, 2);
-        assert_eq!(c.test_token_claim_delay_ms, 1500);
+        assert_eq!(c.test_claim_delay_ms, 1500);
     }
 
     #[test]
@@ -193,8 +194,8 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SCOPES", " ")], "SCOPES"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("AUTH_CODE_TTL", "0")], "AUTH_CODE_TTL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("AUTH_CODE_TTL", "601")], "AUTH_CODE_TTL"),
-            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_TOKEN_CLAIM_DELAY_MS", "-1")], "TEST_TOKEN_CLAIM_DELAY_MS"),
-            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_TOKEN_CLAIM_DELAY_MS", "10001")], "TEST_TOKEN_CLAIM_DELAY_MS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_CLAIM_DELAY_MS", "-1")], "TEST_CLAIM_DELAY_MS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_CLAIM_DELAY_MS", "10001")], "TEST_CLAIM_DELAY_MS"),
         ];
         for (pairs, var) in cases {
             let e = Config::from_lookup(lookup(pairs)).unwrap_err();

@@ -10,12 +10,13 @@
 //   PKCE           missing, plain, wrong verifier, verifier without a stored challenge, verifier
 //                  of wrong length or alphabet
 //   codes          reuse (revokes what the first redemption issued), 20 concurrent redemptions
-//                  (exactly one wins, proven with the TEST_TOKEN_CLAIM_DELAY_MS hook), expired,
+//                  (exactly one wins, proven with the TEST_CLAIM_DELAY_MS hook), expired,
 //                  another client's code
 //   access tokens  alg none, another key, HS256 keyed with the public key, expired, not yet valid,
 //                  wrong aud, wrong iss, truncated, inner whitespace; token in the query string;
 //                  client-sent X-Gatehouse-* headers
-//   owner pages    login/consent POST without or with a stale CSRF token, consent replay,
+//   owner pages    login/consent POST without or with a stale CSRF token, consent replay (also
+//                  concurrent),
 //                  client_name/client_uri/logo_uri markup rendered inert, framing headers on
 //                  every HTML page
 //   input          bodies over the limit (/token, /register), malformed and deeply nested JSON,
@@ -42,12 +43,12 @@ const CLAIM_DELAY_MS = 2000;
 const LOST_RACE = 'the authorization code was just redeemed by a concurrent request';
 
 let h; // production defaults
-let ht; // AUTH_CODE_TTL and TEST_TOKEN_CLAIM_DELAY_MS set
+let ht; // AUTH_CODE_TTL and TEST_CLAIM_DELAY_MS set
 before(async () => {
   h = await startHarness({ name: 'security' });
   ht = await startHarness({
     name: 'security-timing',
-    vars: { AUTH_CODE_TTL: String(CODE_TTL_S), TEST_TOKEN_CLAIM_DELAY_MS: String(CLAIM_DELAY_MS) },
+    vars: { AUTH_CODE_TTL: String(CODE_TTL_S), TEST_CLAIM_DELAY_MS: String(CLAIM_DELAY_MS) },
   });
 });
 after(async () => {
@@ -532,6 +533,16 @@ test('consent replay: the same approved form POSTed again shows an expired page,
   }
   const t = await redeemCode(h, { client: c.client, code, pkce: c.pkce, redirectUri: LOOPBACK_REDIRECT });
   assert.equal(t.status, 200, t.text);
+});
+
+test(`consent replayed concurrently: of 10 simultaneous POSTs of one approved form, exactly one issues a code (claim held back ${CLAIM_DELAY_MS} ms)`, async () => {
+  const c = await atConsent(ht);
+  const fields = fillForm(c.form, { decision: 'approve' });
+  const results = await Promise.all(Array.from({ length: 10 }, () => postConsent(c, fields)));
+  const codes = results.filter((r) => r.status === 303).map((r) => codeFrom(r.location));
+  assert.equal(codes.length, 1, `statuses: ${results.map((r) => r.status).join(',')}`);
+  assert.ok(codes[0]);
+  for (const r of results.filter((x) => x.status !== 303)) assertErrorPage(r, 'concurrent replay');
 });
 
 const ALLOWED_TAGS = new Set(['html', 'head', 'meta', 'title', 'style', 'body', 'h1', 'div', 'p', 'strong', 'span', 'code', 'form', 'input', 'label', 'button', 'br']);
