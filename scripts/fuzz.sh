@@ -79,8 +79,10 @@ for t in "${TARGETS[@]}"; do
   log "running $t (-runs=$runs -max_total_time=$max_time)"
   set +e
   # The corpus directory gets the inputs libFuzzer finds (git ignores all but the seed-* files).
-  nice cargo fuzz run "${flags[@]}" "$t" "corpus/$t" -- \
-    -runs="$runs" -max_total_time="$max_time" -timeout=10 -print_final_stats=1 >"$out" 2>&1
+  dict=()
+  [ -f "dicts/$t.dict" ] && dict=(-dict="$PWD/dicts/$t.dict")
+  nice cargo fuzz run "${flags[@]}" "$t" "$PWD/corpus/$t" -- \
+    -runs="$runs" -max_total_time="$max_time" -timeout=10 -print_final_stats=1 "${dict[@]}" >"$out" 2>&1
   rc=$?
   set -e
   done_line="$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$out" | tail -n1 || true)"

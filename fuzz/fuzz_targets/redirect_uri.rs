@@ -4,7 +4,7 @@
 //! - a forbidden scheme (javascript:, data:, file:…), a fragment, or http on a
 //!   host other than loopback never parses;
 //! - apart from http loopback (any port), matching is the exact string.
-//! Input: a registered candidate, a newline, a requested candidate.
+//! Input: two candidates separated by a newline, each tried as registered and requested.
 #![no_main]
 
 use gatehouse::oauth::redirect_uri::RedirectUri;
@@ -23,27 +23,32 @@ fn is_http_loopback(s: &str) -> bool {
         }
 }
 
+fn check(registered: &str, requested: &str) {
+    let Ok(r) = RedirectUri::parse(registered) else { return };
+    assert!(r.matches(registered), "a parsed URI must match itself: {registered:?}");
+    assert!(!registered.contains('#'), "fragment accepted: {registered:?}");
+    let u = url::Url::parse(registered).expect("a parsed redirect URI is an absolute URL");
+    assert!(!FORBIDDEN.contains(&u.scheme()), "forbidden scheme accepted: {registered:?}");
+    if u.scheme() == "http" {
+        assert!(is_http_loopback(registered), "http on a non-loopback host accepted: {registered:?}");
+    }
+    if r.matches(requested) && requested != registered {
+        assert!(
+            is_http_loopback(registered) && is_http_loopback(requested),
+            "{requested:?} matched {registered:?} without being identical or loopback"
+        );
+        // Only the port may differ: the response goes to the same place.
+        let (a, b) = (url::Url::parse(registered).unwrap(), url::Url::parse(requested).unwrap());
+        assert_eq!((a.host_str(), a.path(), a.query()), (b.host_str(), b.path(), b.query()), "{requested:?} vs {registered:?}");
+    }
+    let _ = r.host();
+    let _ = r.with_params(requested, &[("code", "c"), ("state", requested)]);
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let (registered, requested) = text.split_once('\n').unwrap_or((text, text));
-    if let Ok(r) = RedirectUri::parse(registered) {
-        assert!(r.matches(registered), "a parsed URI must match itself: {registered:?}");
-        assert!(!registered.contains('#'), "fragment accepted: {registered:?}");
-        let u = url::Url::parse(registered).expect("a parsed redirect URI is an absolute URL");
-        assert!(!FORBIDDEN.contains(&u.scheme()), "forbidden scheme accepted: {registered:?}");
-        if u.scheme() == "http" {
-            assert!(is_http_loopback(registered), "http on a non-loopback host accepted: {registered:?}");
-        }
-        if r.matches(requested) && requested != registered {
-            assert!(
-                is_http_loopback(registered) && is_http_loopback(requested),
-                "{requested:?} matched {registered:?} without being identical or loopback"
-            );
-            // Only the port may differ: the response goes to the same place.
-            let (a, b) = (url::Url::parse(registered).unwrap(), url::Url::parse(requested).unwrap());
-            assert_eq!((a.host_str(), a.path(), a.query()), (b.host_str(), b.path(), b.query()), "{requested:?} vs {registered:?}");
-        }
-        let _ = r.host();
-        let _ = r.with_params(requested, &[("code", "c"), ("state", requested)]);
-    }
+    let (first, second) = text.split_once('\n').unwrap_or((text, text));
+    // Either line may be the registered one.
+    check(first, second);
+    check(second, first);
 });
