@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh [runs-per-target] [target...]   (default: 100000 runs, every target)
 #   scripts/fuzz.sh --smoke                          what npm test runs: 20000 runs per target
 #   GATEHOUSE_FUZZ_MAX_TIME=<s>   also stop each target after this many seconds (--smoke: 120)
-#   GATEHOUSE_FUZZ_JOBS unset     one process per target; the machine is shared, so it runs niced
+# Targets run one after another, niced (the machine is shared), each with its corpus
+# (fuzz/corpus/<target>/) and libFuzzer dictionary (fuzz/dicts/<target>.dict).
 #
 # cargo-fuzz needs nightly-only flags (-Z sanitizer, -C passes=sancov); RUSTC_BOOTSTRAP=1 lets
 # the stable toolchain accept them. cargo-fuzz itself is installed once, pinned, into the cache.
