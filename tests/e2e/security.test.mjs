@@ -575,6 +575,7 @@ test('client_name, client_uri and logo_uri with HTML/script are rendered inert o
       assert.ok(page.text.includes(part), `${what}: the name is shown, escaped (${part})`);
     }
     assert.ok(page.text.includes('unverified'), `${what}: the name is marked unverified`);
+    assert.ok(page.text.includes('<strong>127.0.0.1</strong>'), `${what}: the redirect host is shown`);
     assert.ok(!page.text.includes('evil.example'), `${what}: client_uri and logo_uri are not shown at all`);
     const csp = page.headers.get('content-security-policy') ?? '';
     assert.match(csp, /default-src 'none'/, `${what}: no script may run even if markup slipped through`);
