@@ -3,6 +3,8 @@
 # Exits non-zero if any part fails; the output ends with the runners' own summaries.
 #   GATEHOUSE_SKIP_E2E=1   run only the native tests (and the build)
 #   extra arguments replace the e2e file list (e.g. npm test -- tests/e2e/flow.test.mjs)
+#   the fuzz smoke (scripts/fuzz.sh --smoke) runs only in the full run (no arguments, no
+#   GATEHOUSE_SKIP_E2E); GATEHOUSE_SKIP_FUZZ=1 skips it there, GATEHOUSE_FUZZ=1 forces it
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +30,19 @@ rm -f "$native_log"
 build_rc=0
 log "building the worker (wasm32)"
 bash scripts/build.sh || build_rc=$?
+
+# ---- fuzz smoke: every cargo-fuzz target briefly (native) ----------------------------
+fuzz_rc=0
+fuzz_log="$(mktemp)"
+if [ -n "${GATEHOUSE_FUZZ:-}" ] || { [ $# -eq 0 ] && [ -z "${GATEHOUSE_SKIP_E2E:-}" ] && [ -z "${GATEHOUSE_SKIP_FUZZ:-}" ]; }; then
+  log "fuzz smoke (scripts/fuzz.sh --smoke)"
+  set +e
+  bash scripts/fuzz.sh --smoke 2>&1 | tee "$fuzz_log"
+  fuzz_rc=${PIPESTATUS[0]}
+  set -e
+else
+  log "skipping the fuzz smoke (runs in the full npm test, or with GATEHOUSE_FUZZ=1)"
+fi
 
 # ---- end-to-end tests in workerd -----------------------------------------------------
 # Node 22's `node --test` takes files or globs, not a directory: tests are
@@ -60,7 +75,13 @@ status=0
 [ "$native_rc" -eq 0 ] || { log "FAILED: cargo test (exit $native_rc)"; status=1; }
 [ "$build_rc" -eq 0 ] || { log "FAILED: worker build (exit $build_rc)"; status=1; }
 [ "$e2e_rc" -eq 0 ] || { log "FAILED: end-to-end tests (exit $e2e_rc)"; status=1; }
+[ "$fuzz_rc" -eq 0 ] || { log "FAILED: fuzz smoke (exit $fuzz_rc)"; status=1; }
 [ "$status" -eq 0 ] && log "PASSED"
+if [ -s "$fuzz_log" ]; then
+  echo "fuzz smoke:"
+  grep -E '^\[fuzz\] [a-z_]+: ' "$fuzz_log" || true
+fi
+rm -f "$fuzz_log"
 if [ -n "$native_summary" ]; then
   echo "cargo test:"
   printf '%s\n' "$native_summary"

@@ -15,11 +15,28 @@ pub struct D1Store {
     pub(super) db: D1Database,
     /// The optional `CIMD_FETCH` egress binding (see `cimd_fetch`).
     pub(super) document_fetcher: Option<worker::Fetcher>,
+    /// `TEST_CLAIM_DELAY_MS` (0 outside tests): see `hold_claim`.
+    claim_delay_ms: u32,
 }
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        D1Store { db, document_fetcher: None }
+        D1Store { db, document_fetcher: None, claim_delay_ms: 0 }
+    }
+
+    /// Fault injection for the security suite: wait before one-time claims.
+    pub fn with_claim_delay_ms(mut self, ms: u32) -> Self {
+        self.claim_delay_ms = ms;
+        self
+    }
+
+    /// The caller has read and checked the row by now. Waiting here (a JS
+    /// timer, so other requests run meanwhile) lets concurrent requests all pass
+    /// those checks: then only the claim's own condition can pick one winner.
+    async fn hold_claim(&self) {
+        if self.claim_delay_ms > 0 {
+            worker::Delay::from(std::time::Duration::from_millis(self.claim_delay_ms.into())).await;
+        }
     }
 
     pub fn with_document_fetcher(mut self, fetcher: Option<worker::Fetcher>) -> Self {
@@ -202,6 +219,7 @@ impl Store for D1Store {
     }
 
     async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool> {
+        self.hold_claim().await;
         let changed = self
             .exec("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(id), n(now)])
             .await?;
@@ -265,6 +283,7 @@ impl Store for D1Store {
     }
 
     async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+        self.hold_claim().await;
         let changed = self
             .exec(
                 "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",

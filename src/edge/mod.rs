@@ -248,7 +248,9 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Err(e) => return to_response(e),
     };
     // CIMD_FETCH: optional egress proxy for metadata document fetches.
-    let store = D1Store::new(env.d1("DB")?).with_document_fetcher(env.service("CIMD_FETCH").ok());
+    let store = D1Store::new(env.d1("DB")?)
+        .with_document_fetcher(env.service("CIMD_FETCH").ok())
+        .with_claim_delay_ms(config.test_claim_delay_ms);
     let ctx = Ctx { config: &config, store: &store, issuer: issuer.clone(), now: now() };
     let resp = match r {
         // Both forms describe the one protected resource, the MCP endpoint:

@@ -284,6 +284,28 @@ mod tests {
     }
 
     #[test]
+    fn only_the_exact_issued_string_verifies() {
+        // Base64url leaves spare bits in a segment's last character; a lenient
+        // decoder would accept other characters there, and so other strings
+        // for the same token (the jwt_verify fuzz target's property).
+        let k = key(7);
+        let tok = issue(&k, claims(), NOW, 3600).unwrap();
+        const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for (seg_index, seg) in tok.split('.').enumerate() {
+            let last = seg.chars().last().unwrap();
+            for c in ALPHABET.chars().filter(|c| *c != last) {
+                let mut parts: Vec<String> = tok.split('.').map(str::to_string).collect();
+                parts[seg_index].pop();
+                parts[seg_index].push(c);
+                let variant = parts.join(".");
+                assert!(check(&k, &variant, NOW).is_err(), "segment {seg_index} ending in {c:?} verified");
+            }
+        }
+        assert!(check(&k, &format!("{tok}="), NOW).is_err(), "padding");
+        assert!(check(&k, &format!("{tok}."), NOW).is_err(), "a fourth segment");
+    }
+
+    #[test]
     fn other_key_alg_none_and_hs256_fail() {
         let tok = issue(&key(8), claims(), NOW, 3600).unwrap();
         assert!(check(&key(7), &tok, NOW).is_err());

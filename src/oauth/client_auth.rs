@@ -66,7 +66,8 @@ pub async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, 
     Ok(client)
 }
 
-fn parse_basic(header: &str) -> Option<(String, String)> {
+/// Public for the `token_form` fuzz target.
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
     let (scheme, rest) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

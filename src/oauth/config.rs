@@ -21,6 +21,8 @@ pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 90 * 24 * 3600;
 pub const DEFAULT_REVOCATION_CHECK_SECONDS: i64 = 10;
 /// The scope the MCP endpoint requires by default, when it is offered at all.
 pub const DEFAULT_REQUIRED_SCOPE: &str = "mcp";
+/// Authorization codes live 60 s by default (requirements.md §D).
+pub const DEFAULT_AUTH_CODE_TTL: i64 = 60;
 
 #[derive(Debug)]
 pub struct Config {
@@ -34,6 +36,14 @@ pub struct Config {
     pub refresh_absolute_ttl: i64,
     /// `REVOCATION_CHECK_SECONDS`: how often an isolate re-reads the revoked grants (0: every request).
     pub revocation_check_seconds: i64,
+    /// `AUTH_CODE_TTL`: seconds an authorization code stays redeemable.
+    pub auth_code_ttl: i64,
+    /// `TEST_CLAIM_DELAY_MS`: a fault-injection hook for tests only. The edge
+    /// waits this long before each one-time claim (an authorization code at
+    /// /token, a pending request at /consent), after the checks that read it,
+    /// so concurrent requests all pass the checks and only the conditional
+    /// claim can stop them. 0 (unset) in every real deployment.
+    pub test_claim_delay_ms: u32,
     pub scopes: Scopes,
     /// `REQUIRED_SCOPES`: what a token needs at the MCP endpoint (else 403 insufficient_scope).
     pub required_scopes: Scopes,
@@ -115,6 +125,20 @@ impl Config {
                 _ => return Err(err("REVOCATION_CHECK_SECONDS", "must be a number of seconds between 0 and 300 (0: check on every request); default 10")),
             },
         };
+        let auth_code_ttl = match get("AUTH_CODE_TTL").filter(|s| !s.trim().is_empty()) {
+            None => DEFAULT_AUTH_CODE_TTL,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (1..=600).contains(&n) => n,
+                _ => return Err(err("AUTH_CODE_TTL", "must be a number of seconds between 1 and 600 (default 60)")),
+            },
+        };
+        let test_claim_delay_ms = match get("TEST_CLAIM_DELAY_MS").filter(|s| !s.trim().is_empty()) {
+            None => 0,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n <= 10_000 => n,
+                _ => return Err(err("TEST_CLAIM_DELAY_MS", "must be a number of milliseconds between 0 and 10000 (a test-only hook; leave it unset)")),
+            },
+        };
         let scopes = Scopes::from_config(&get("SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_string()));
         if scopes.iter().next().is_none() {
             return Err(err("SCOPES", "must list at least one scope, space-separated (default \"mcp\")"));
@@ -143,6 +167,8 @@ impl Config {
             refresh_token_ttl,
             refresh_grace,
             refresh_absolute_ttl,
+            auth_code_ttl,
+            test_claim_delay_ms,
             revocation_check_seconds,
             scopes,
             required_scopes,
@@ -264,6 +290,8 @@ mod tests {
     fn minimal_config_has_defaults() {
         let c = Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse")])).unwrap();
         assert_eq!(c.access_token_ttl, 3600);
+        assert_eq!(c.auth_code_ttl, 60);
+        assert_eq!(c.test_claim_delay_ms, 0, "the fault-injection hook is off unless set");
         assert_eq!(c.scopes.to_string(), "mcp");
         assert_eq!(c.issuer("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
         assert_eq!(c.registration.allowlist, None);
@@ -311,6 +339,19 @@ mod tests {
     }
 
     #[test]
+    fn code_lifetime_and_test_hook_are_read_within_their_ranges() {
+        let c = Config::from_lookup(lookup(&[
+            ("SIGNING_KEY", KEY),
+            ("OWNER_PASSWORD", "correct horse"),
+            ("AUTH_CODE_TTL", " 2 "),
+            ("TEST_CLAIM_DELAY_MS", "1500"),
+        ]))
+        .unwrap();
+        assert_eq!(c.auth_code_ttl, 2);
+        assert_eq!(c.test_claim_delay_ms, 1500);
+    }
+
+    #[test]
     fn public_url_is_the_issuer() {
         let c = Config::from_lookup(lookup(&[
             ("SIGNING_KEY", KEY),
@@ -347,6 +388,10 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "OWNER_PASSWORD")], "SIGNING_KEYS"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "SIGNING_KEY SIGNING_KEY")], "SIGNING_KEYS"),
             (&[("SIGNING_KEY", KEY), ("SIGNING_KEY_2", "c2VjcmV0LXZhbHVl"), ("OWNER_PASSWORD", "correct horse"), ("SIGNING_KEYS", "SIGNING_KEY_2 SIGNING_KEY")], "SIGNING_KEYS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("AUTH_CODE_TTL", "0")], "AUTH_CODE_TTL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("AUTH_CODE_TTL", "601")], "AUTH_CODE_TTL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_CLAIM_DELAY_MS", "-1")], "TEST_CLAIM_DELAY_MS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_CLAIM_DELAY_MS", "10001")], "TEST_CLAIM_DELAY_MS"),
         ];
         for (pairs, var) in cases {
             let e = Config::from_lookup(lookup(pairs)).unwrap_err();

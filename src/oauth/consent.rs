@@ -16,8 +16,6 @@ use super::session;
 use super::store::{ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, Store};
 use super::types::{ClientId, GrantId, Secret, Subject};
 
-/// Authorization codes live 60 s (requirements.md §D).
-pub const CODE_TTL: i64 = 60;
 /// Wrong passwords allowed per client IP per window before refusing.
 pub const MAX_LOGIN_FAILURES: u32 = 5;
 pub const LOGIN_WINDOW: i64 = 15 * 60;
@@ -214,7 +212,7 @@ async fn finish<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost, subject: Subject, a
         scope: p.scope.clone(),
         resource: p.resource.clone(),
         grant_id: grant.grant_id.clone(),
-        expires_at: ctx.now + CODE_TTL,
+        expires_at: ctx.now + ctx.config.auth_code_ttl,
         used_at: None,
     };
     ctx.store.create_grant(&grant, &record).await?;

@@ -178,7 +178,7 @@ fn code_of_another_client_and_expired_code_fail() {
     let other = w.public_client();
     let code = w.code_for(&client);
     assert_eq!(json(&w.redeem(&other, &code, VERIFIER))["error"], "invalid_grant");
-    w.now += consent::CODE_TTL + 1;
+    w.now += w.config.auth_code_ttl + 1;
     assert_eq!(json(&w.redeem(&client, &code, VERIFIER))["error"], "invalid_grant");
 }
 

@@ -23,6 +23,10 @@ use super::scope::Scopes;
 use super::store::{ClientRecord, GrantRecord, RefreshRecord, Store};
 use super::types::Secret;
 
+/// The refusal of a code redemption that passed every check but lost the
+/// conditional claim to a concurrent redemption of the same code.
+pub const LOST_RACE: &str = "the authorization code was just redeemed by a concurrent request";
+
 /// `POST /token`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     match token(ctx, req).await {
@@ -88,8 +92,10 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
     // Before the claim, so that failing here leaves the code redeemable.
     ctx.store.record_token_use(&client.client_id, None, ctx.now).await?;
     if !ctx.store.claim_code(&hash, ctx.now).await? {
-        // Lost a race with a concurrent redemption of the same code.
-        return Err(bad_code());
+        // Lost a race with a concurrent redemption of the same code. Its own
+        // description lets the security suite tell this refusal (the claim)
+        // from the read check above.
+        return Err(OAuthError::invalid_grant(LOST_RACE));
     }
     issue_tokens(ctx, client, &grant, Scopes::from_config(&grant.scope)).await
 }

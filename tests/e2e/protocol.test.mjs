@@ -1,14 +1,16 @@
 // Gatehouse's protocol surface over plain HTTP (no SDK): discovery documents, the 401
 // challenge, dynamic client registration, the authorization-code flow with PKCE, the token
 // endpoint's errors, and what reaches the origin. One worker for the whole file.
+// Attacks and refusals (forged tokens, bad redirect URIs, PKCE, code replay, CSRF, bodies over
+// the limit…) are in security.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, randomBytes, sign, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { startHarness } from './harness.mjs';
 import { Browser, approveAsOwner, continueAsOwner, fillForm, parseForms } from './owner.mjs';
 import {
   LOOPBACK_REDIRECT, authorizeUrl, decodeJwt, get, initializeBody, manualFlow, mcpPost, parseChallenge,
-  pkcePair, postForm, postJson, redeemCode, register,
+  pkcePair, postForm, register,
 } from './oauth.mjs';
 
 const BROWSER_ORIGIN = 'http://localhost:6274'; // MCP Inspector, a browser-based client
@@ -154,24 +156,11 @@ test('CORS for browser clients: /mcp preflight allows Authorization + MCP header
   assert.equal(page.headers.get('access-control-allow-origin'), null, 'no CORS on /authorize (RFC 9700 §2.6)');
 });
 
-test('a valid token in the query string (access_token=) is ignored: 401, nothing reaches the origin', async () => {
-  const token = await validToken();
-  const n = await originRequestCount();
-  const url = `${h.mcpUrl}?access_token=${encodeURIComponent(token)}`;
-  assertChallenge(await get(url, { accept: 'text/event-stream' }), 'GET /mcp?access_token=');
-  assertChallenge(await mcpPost(url, initializeBody()), 'POST /mcp?access_token=');
-  assert.equal(await originRequestCount(), n);
-});
-
-// ---- tokens the gateway must refuse --------------------------------------------------
+// ---- access tokens ------------------------------------------------------------------------
 
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 function seedKey(seedB64u) {
   return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, Buffer.from(seedB64u, 'base64url')]), format: 'der', type: 'pkcs8' });
-}
-function signJwt(header, payload, key) {
-  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  return `${input}.${key ? sign(null, Buffer.from(input), key).toString('base64url') : ''}`;
 }
 
 test('access token: an EdDSA JWT with kid, verifiable with the JWKS key, claims iss/sub/aud/client_id/scope/iat/exp/jti', async () => {
@@ -191,31 +180,6 @@ test('access token: an EdDSA JWT with kid, verifiable with the JWKS key, claims 
   assert.ok(payload.exp > Date.now() / 1000 && payload.iat <= Date.now() / 1000 + 60);
 });
 
-test('forged tokens are refused: tampered claims, wrong audience, expired, other key, alg none (a re-signed copy is accepted)', async () => {
-  const token = await validToken();
-  const { header, payload, signature } = decodeJwt(token);
-  const key = seedKey(h.signingKey);
-  const now = Math.floor(Date.now() / 1000);
-  const send = (t) => mcpPost(h.mcpUrl, initializeBody(), { authorization: `Bearer ${t}` });
-
-  // control: the same claims signed with the real key pass, so the refusals below are about the change
-  const control = await send(signJwt(header, payload, key));
-  assert.equal(control.status, 200, `re-signed genuine claims must be accepted: ${control.status} ${control.text.slice(0, 200)}`);
-
-  const n = await originRequestCount();
-  const tampered = `${token.split('.')[0]}.${Buffer.from(JSON.stringify({ ...payload, sub: 'mallory' })).toString('base64url')}.${signature}`;
-  const cases = {
-    'tampered payload, original signature': tampered,
-    'other audience': signJwt(header, { ...payload, aud: `${h.base}/other` }, key),
-    'other issuer': signJwt(header, { ...payload, iss: 'https://evil.example' }, key),
-    'expired an hour ago': signJwt(header, { ...payload, iat: now - 7200, exp: now - 3600 }, key),
-    'signed by another key': signJwt(header, payload, seedKey(randomBytes(32).toString('base64url'))),
-    'alg none': signJwt({ ...header, alg: 'none' }, payload, null),
-  };
-  for (const [what, t] of Object.entries(cases)) assertChallenge(await send(t), what);
-  assert.equal(await originRequestCount(), n, 'none of them reached the origin');
-});
-
 // ---- forwarding ------------------------------------------------------------------------
 
 test('with a valid token, POST /mcp and POST / reach the origin MCP server (initialize answers, session id passes back)', async () => {
@@ -226,27 +190,6 @@ test('with a valid token, POST /mcp and POST / reach the origin MCP server (init
     const [msg] = rpcMessages(r);
     assert.equal(msg?.result?.serverInfo?.name, 'gatehouse-demo-origin', `${url}: ${r.text.slice(0, 300)}`);
     assert.ok(r.headers.get('mcp-session-id'), `${url}: Mcp-Session-Id passed back`);
-  }
-});
-
-test('X-Gatehouse-User / X-Gatehouse-Client sent by the client never reach the origin; the gateway sets them from the token', async () => {
-  const token = await validToken();
-  const { client } = await validFlow();
-  const { sub } = decodeJwt(token).payload;
-  const before = await originRequestCount();
-  const r = await mcpPost(h.mcpUrl, initializeBody(), {
-    authorization: `Bearer ${token}`,
-    'x-gatehouse-user': 'attacker@evil.example',
-    'x-gatehouse-client': 'evil-client',
-  });
-  assert.equal(r.status, 200, r.text.slice(0, 300));
-  const fresh = (await h.seen()).slice(before);
-  assert.ok(fresh.length >= 1, 'the request reached the origin');
-  for (const req of fresh) {
-    assert.equal(req.headers['x-gatehouse-user'], sub, "X-Gatehouse-User is the token's subject, not the client's header");
-    assert.equal(req.headers['x-gatehouse-client'], client.client_id, "X-Gatehouse-Client is the token's client_id, not the client's header");
-    assert.equal(req.headers.authorization, undefined);
-    assert.ok(!JSON.stringify(req.headers).includes(token));
   }
 });
 
@@ -310,28 +253,6 @@ for (const [name, metadata] of Object.entries(REAL_CLIENTS)) {
   });
 }
 
-const BAD_REDIRECTS = {
-  'javascript: scheme': ['javascript:alert(document.domain)'],
-  'data: scheme': ['data:text/html,<script>alert(1)</script>'],
-  fragment: ['https://client.example/callback#frag'],
-  'http on a non-loopback host': ['http://client.example/callback'],
-  'one bad URI among good ones': ['https://claude.ai/api/mcp/auth_callback', 'javascript:alert(1)'],
-};
-for (const [what, redirect_uris] of Object.entries(BAD_REDIRECTS)) {
-  test(`DCR: redirect URI with ${what} is refused with 400 invalid_redirect_uri`, async () => {
-    const r = await register(h.base, { redirect_uris });
-    assert.equal(r.status, 400, `${r.status} ${r.text}`);
-    assert.equal(r.json?.error, 'invalid_redirect_uri', r.text);
-  });
-}
-
-test('DCR: malformed JSON is refused with 400 invalid_client_metadata (JSON error body)', async () => {
-  const r = await postJson(`${h.base}/register`, '{"redirect_uris": ["http://127.0.0.1/cb"],');
-  assert.equal(r.status, 400, `${r.status} ${r.text}`);
-  assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
-  assert.equal(r.json?.error, 'invalid_client_metadata', r.text);
-});
-
 // ---- authorization code + PKCE -----------------------------------------------------------
 
 test('manual flow: register, owner logs in and approves, 303s end at redirect_uri with code/state/iss, code + verifier -> tokens', async () => {
@@ -370,21 +291,6 @@ test('the owner pages redirect with 303 after each POST', async () => {
   for (const p of posts) assert.equal(p.status, 303, `POST ${p.url} answered ${p.status}`);
 });
 
-test('a replayed authorization code fails with 400 invalid_grant', async () => {
-  const flow = await manualFlow(h);
-  assert.equal(flow.token.status, 200, flow.token.text);
-  const again = await redeemCode(h, flow);
-  assert.equal(again.status, 400, `${again.status} ${again.text}`);
-  assert.equal(again.json?.error, 'invalid_grant');
-});
-
-test('a wrong code_verifier fails with 400 invalid_grant', async () => {
-  const flow = await manualFlow(h, { redeem: false });
-  const r = await redeemCode(h, flow, { code_verifier: pkcePair().verifier });
-  assert.equal(r.status, 400, `${r.status} ${r.text}`);
-  assert.equal(r.json?.error, 'invalid_grant');
-});
-
 test('owner denies: redirect to redirect_uri with error=access_denied, state and iss, no code', async () => {
   const { location } = await ownerDecides('deny-state', 'deny');
   const u = new URL(location);
@@ -393,33 +299,6 @@ test('owner denies: redirect to redirect_uri with error=access_denied, state and
   assert.equal(u.searchParams.get('state'), 'deny-state');
   assert.equal(u.searchParams.get('iss'), h.base);
   assert.equal(u.searchParams.get('code'), null);
-});
-
-function assertErrorPageNoRedirect(r, what) {
-  assert.equal(r.status, 400, `${what}: ${r.status} ${r.text.slice(0, 200)}`);
-  assert.equal(r.headers.get('location'), null, `${what}: must not redirect`);
-  assert.match(r.headers.get('content-type') ?? '', /^text\/html/, `${what}: an HTML error page`);
-}
-
-test('/authorize with an unknown client_id: HTML error page (400), no redirect', async () => {
-  const pkce = pkcePair();
-  const r = await get(authorizeUrl(h.base, {
-    response_type: 'code', client_id: `unknown-${randomBytes(6).toString('hex')}`, redirect_uri: LOOPBACK_REDIRECT,
-    state: 's', code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: h.mcpUrl,
-  }), { accept: 'text/html' });
-  assertErrorPageNoRedirect(r, 'unknown client');
-});
-
-test('/authorize with a redirect_uri that was not registered: HTML error page (400), no redirect', async () => {
-  const reg = await register(h.base);
-  const pkce = pkcePair();
-  for (const redirect_uri of ['https://evil.example/callback', `${LOOPBACK_REDIRECT}/extra`, 'http://127.0.0.1:47123/other']) {
-    const r = await get(authorizeUrl(h.base, {
-      response_type: 'code', client_id: reg.json.client_id, redirect_uri,
-      state: 's', code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: h.mcpUrl,
-    }), { accept: 'text/html' });
-    assertErrorPageNoRedirect(r, redirect_uri);
-  }
 });
 
 test('a wrong password re-shows the login form (401 or 200), issues no code; the right one then works', async () => {
@@ -473,39 +352,4 @@ test('an unreachable origin gives 502 with a clear message (not 500); once the o
   }
   const again = await mcpPost(h.mcpUrl, initializeBody(), { authorization: `Bearer ${token}` });
   assert.equal(again.status, 200, again.text.slice(0, 300));
-});
-
-test('the same code redeemed by 20 concurrent requests: exactly one succeeds', async () => {
-  const flow = await manualFlow(h, { redeem: false });
-  const results = await Promise.all(Array.from({ length: 20 }, () => redeemCode(h, flow)));
-  const ok = results.filter((r) => r.status === 200);
-  assert.equal(ok.length, 1, `statuses: ${results.map((r) => r.status).join(',')}`);
-  for (const r of results.filter((x) => x.status !== 200)) {
-    assert.equal(r.status, 400);
-    assert.equal(r.json?.error, 'invalid_grant');
-  }
-});
-
-test('the login page shows the escaped client name and redirect host, refuses framing, and is not CORS-enabled', async () => {
-  const reg = await register(h.base, { client_name: '<script>alert(1)</script>Evil' });
-  assert.equal(reg.status, 201, reg.text);
-  const pkce = pkcePair();
-  const url = authorizeUrl(h.base, {
-    response_type: 'code', client_id: reg.json.client_id, redirect_uri: LOOPBACK_REDIRECT, state: 's',
-    code_challenge: pkce.challenge, code_challenge_method: 'S256',
-  });
-  const res = await fetch(url, { redirect: 'manual', headers: { origin: 'https://evil.example' } });
-  const html = await res.text();
-  assert.equal(res.status, 200, html);
-  assert.ok(!html.includes('<script>alert(1)</script>'), 'client name must be escaped');
-  assert.ok(html.includes('&lt;script&gt;'), 'escaped name is shown');
-  assert.ok(html.includes('unverified'), 'name is marked unverified');
-  assert.ok(html.includes('127.0.0.1'), 'redirect host is shown');
-  assert.equal(res.headers.get('x-frame-options'), 'DENY');
-  assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
-  assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
-  assert.equal(res.headers.get('access-control-allow-origin'), null);
-  const cookie = res.headers.get('set-cookie') ?? '';
-  assert.match(cookie, /^__Host-gatehouse-browser=/);
-  for (const attr of ['Secure', 'HttpOnly', 'SameSite=Lax', 'Path=/']) assert.ok(cookie.includes(attr), `${attr} in ${cookie}`);
 });

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Fuzzes the protocol core natively with cargo-fuzz (libFuzzer): each target in fuzz/ runs for
+# a set number of executions, then prints how many it ran. Exits non-zero if any target
+# crashes (the input is left in fuzz/artifacts/<target>/). See README, "Fuzzing".
+#
+#   scripts/fuzz.sh [runs-per-target] [target...]   (default: 100000 runs, every target)
+#   scripts/fuzz.sh --smoke                          what npm test runs: 20000 runs per target
+#   GATEHOUSE_FUZZ_MAX_TIME=<s>   also stop each target after this many seconds (--smoke: 120)
+# Targets run one after another, niced (the machine is shared), each with its corpus
+# (fuzz/corpus/<target>/) and libFuzzer dictionary (fuzz/dicts/<target>.dict).
+#
+# cargo-fuzz needs nightly-only flags (-Z sanitizer, -C passes=sancov); RUSTC_BOOTSTRAP=1 lets
+# the stable toolchain accept them. cargo-fuzz itself is installed once, pinned, into the cache.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/env.sh"
+cd "$GATEHOUSE_ROOT/fuzz"
+
+log() { printf '[fuzz] %s\n' "$*"; }
+die() { printf '[fuzz] ERROR: %s\n' "$*" >&2; exit 1; }
+
+TARGETS=(dcr_metadata authorize_query token_form redirect_uri jwt_verify)
+runs=100000
+max_time="${GATEHOUSE_FUZZ_MAX_TIME:-0}"
+if [ "${1:-}" = --smoke ]; then
+  runs=20000
+  max_time="${GATEHOUSE_FUZZ_MAX_TIME:-120}"
+  shift
+elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+  runs=$1
+  shift
+fi
+[ $# -gt 0 ] && TARGETS=("$@")
+for t in "${TARGETS[@]}"; do
+  [ -f "fuzz_targets/$t.rs" ] || die "no fuzz target $t (have: $(cd fuzz_targets && ls | sed 's/\.rs$//' | tr '\n' ' '))"
+done
+
+# Native build: rustup's own toolchain, never the wasm32 one env.sh may select.
+if [ -n "$GATEHOUSE_NATIVE_TOOLCHAIN" ]; then export RUSTUP_TOOLCHAIN="$GATEHOUSE_NATIVE_TOOLCHAIN"; else unset RUSTUP_TOOLCHAIN; fi
+unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS
+
+# ---- cargo-fuzz, pinned, installed once into the cache ------------------------------
+CARGO_FUZZ_VERSION="${GATEHOUSE_CARGO_FUZZ_VERSION:-0.13.2}"
+root="$GATEHOUSE_CACHE/tools/cargo-fuzz-$CARGO_FUZZ_VERSION"
+if [ ! -x "$root/bin/cargo-fuzz" ]; then
+  if pgrep -f "cargo install.*--root $root" >/dev/null 2>&1; then
+    log "waiting for a running 'cargo install cargo-fuzz' into $root"
+    while pgrep -f "cargo install.*--root $root" >/dev/null 2>&1; do sleep 5; done
+  fi
+  if [ ! -x "$root/bin/cargo-fuzz" ]; then
+    log "cargo install cargo-fuzz --version $CARGO_FUZZ_VERSION (once; ~2 min)"
+    (cd / && cargo install --quiet cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION" --root "$root") \
+      || die "cargo install cargo-fuzz $CARGO_FUZZ_VERSION failed"
+  fi
+fi
+export PATH="$root/bin:$PATH"
+export RUSTC_BOOTSTRAP=1
+
+# AddressSanitizer when the toolchain ships its runtime (rustup's std does), else none:
+# Rust code without `unsafe` gets no extra checks from it, panics are caught either way.
+sysroot="$(rustc --print sysroot)"
+host="$(rustc -vV | sed -n 's/^host: //p')"
+if ls "$sysroot/lib/rustlib/$host/lib/"librustc-*_rt.asan.a >/dev/null 2>&1; then sanitizer=address; else sanitizer=none; fi
+
+# -O: optimised, -a: with debug assertions (integer overflow panics count as crashes).
+flags=(-O -a --sanitizer "$sanitizer")
+log "building ${#TARGETS[@]} target(s) (cargo-fuzz $CARGO_FUZZ_VERSION, sanitizer $sanitizer)"
+build_log="$(mktemp)"
+for t in "${TARGETS[@]}"; do
+  nice cargo fuzz build "${flags[@]}" "$t" >"$build_log" 2>&1 || { tail -n 40 "$build_log" >&2; die "cargo fuzz build $t failed"; }
+done
+rm -f "$build_log"
+
+status=0
+summary=()
+for t in "${TARGETS[@]}"; do
+  mkdir -p "corpus/$t" "artifacts/$t"
+  out="$(mktemp)"
+  log "running $t (-runs=$runs -max_total_time=$max_time)"
+  set +e
+  # The corpus directory gets the inputs libFuzzer finds (git ignores all but the seed-* files).
+  dict=()
+  [ -f "dicts/$t.dict" ] && dict=(-dict="$PWD/dicts/$t.dict")
+  nice cargo fuzz run "${flags[@]}" "$t" "$PWD/corpus/$t" -- \
+    -runs="$runs" -max_total_time="$max_time" -timeout=10 -print_final_stats=1 "${dict[@]}" >"$out" 2>&1
+  rc=$?
+  set -e
+  done_line="$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$out" | tail -n1 || true)"
+  execs="$(grep -E '^stat::number_of_executed_units:' "$out" | awk '{print $2}' | tail -n1 || true)"
+  secs="$(grep -E '^Done ' "$out" | sed -E 's/.* in ([0-9]+) second.*/\1/' | tail -n1 || true)"
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    grep -E 'panicked at|ERROR: libFuzzer|SUMMARY|Test unit written|thread .* panicked' "$out" | head -n 20 | sed 's/^/[fuzz]   /' >&2 || true
+    summary+=("$t: CRASHED after ${execs:-?} executions (exit $rc); input in fuzz/artifacts/$t/")
+  else
+    summary+=("$t: ${execs:-?} executions in ${secs:-?} s${done_line:+, no crash}")
+  fi
+  rm -f "$out"
+done
+
+for line in "${summary[@]}"; do log "$line"; done
+[ "$status" -eq 0 ] && log "all ${#TARGETS[@]} targets ran without a crash" || log "FAILED: a target crashed"
+exit "$status"
