@@ -12,7 +12,7 @@
 //                        Tokens still signed by them stop working.
 import { parseArgs } from 'node:util';
 import {
-  SESSION_TTL_SECONDS, Stop, accessTokenTtl, configPathFrom, humanDuration, mustWrangler, newSigningKey, putSecret,
+  SESSION_TTL_SECONDS, Stop, accessTokenTtl, auditKeyEvent, configPathFrom, humanDuration, keyId, mustWrangler, newSigningKey, putSecret,
   readConfig, requireLogin, runMain, say, secretNames, setVar, signingKeyNames, warn, writeConfig,
 } from './lib/cloudflare.mjs';
 
@@ -81,9 +81,11 @@ function rotate(configPath, names, ttl) {
   if (secrets.includes(name)) throw new Stop(`a secret ${name} exists already; wait a second and run this again`);
 
   // The secret exists before any deployed configuration refers to it.
-  putSecret(configPath, name, newSigningKey());
+  const seed = newSigningKey();
+  putSecret(configPath, name, seed);
   const list = [name, ...names].join(' ');
   deployWith(configPath, list);
+  auditKeyEvent(configPath, 'rotate', { name, kid: keyId(seed), previous: names.join(' ') });
   say(`\nRotated. New tokens are signed by ${name}; tokens signed by ${names.join(', ')} keep working.`);
   say(`Retire the old key(s) after ${humanDuration(ttl)} (ACCESS_TOKEN_TTL; owner logins made before now last up to`);
   say(`${humanDuration(SESSION_TTL_SECONDS)}, and retiring earlier only asks the owner for the password again):`);
@@ -115,6 +117,7 @@ function retire(configPath, names, ttl, force) {
     say(`Deleting secret ${name}`);
     mustWrangler(['secret', 'delete', name], { configPath });
   }
+  auditKeyEvent(configPath, 'retire', { current: newest, retired: old.join(' ') });
   say(`\nRetired ${old.join(', ')}. ${newest} is the only signing key.`);
 }
 

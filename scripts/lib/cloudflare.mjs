@@ -2,7 +2,7 @@
 // putting a secret on a command line, reading and editing wrangler.toml in place (comments
 // kept), and the checks both scripts make before they change anything.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -20,6 +20,32 @@ export const warn = (msg) => process.stderr.write(`[gatehouse] warning: ${msg}\n
 
 /** A 32-byte Ed25519 seed, base64url without padding (what SIGNING_KEY holds). */
 export const newSigningKey = () => randomBytes(32).toString('base64url');
+
+/**
+ * The `kid` the worker gives a seed's key (src/oauth/access_token.rs): base64url of the first
+ * 12 bytes of SHA-256 over the Ed25519 public key. Public, so it may be logged.
+ */
+export function keyId(seed) {
+  // PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410 §7).
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seed, 'base64url')]);
+  const x = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' }).x;
+  return createHash('sha256').update(Buffer.from(x, 'base64url')).digest().subarray(0, 12).toString('base64url');
+}
+
+/**
+ * Writes a key-rotation event into the deployed audit log (the admin page shows it). The
+ * values are key names and ids (never key material), checked against a strict alphabet before
+ * they reach the SQL. A failure only warns: the rotation itself has already happened.
+ */
+export function auditKeyEvent(configPath, action, detail) {
+  const fields = Object.entries(detail).map(([k, v]) => {
+    if (!/^[a-z_]+$/.test(k) || !/^[A-Za-z0-9_ -]*$/.test(v)) throw new Error(`audit detail ${k} is not a plain name`);
+    return `'${k}', '${v}'`;
+  });
+  const sql = `INSERT INTO audit_events (at, event, detail) VALUES (unixepoch(), 'key.${action}', json_object(${fields.join(', ')}))`;
+  const r = wrangler(['d1', 'execute', 'DB', '--remote', '--command', sql], { configPath });
+  if (r.status !== 0) warn(`could not write the key.${action} audit event (the rotation itself is done)`);
+}
 
 /**
  * The wrangler to run: $GATEHOUSE_WRANGLER, else `wrangler` on PATH, else the project's own

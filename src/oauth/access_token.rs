@@ -335,6 +335,13 @@ mod tests {
     }
 
     #[test]
+    fn kid_is_the_one_rotate_key_computes() {
+        // scripts/lib/cloudflare.mjs keyId() of the same seed: the key-rotation
+        // audit event names keys by this id, so both sides must agree.
+        assert_eq!(key(7).kid(), "_oEsEvOrTOasXbaa");
+    }
+
+    #[test]
     fn bad_seeds_are_refused_and_debug_is_redacted() {
         assert!(SigningKey::from_seed_b64("short").is_err());
         assert!(SigningKey::from_seed_b64("!!!!").is_err());

@@ -244,7 +244,7 @@ test('an existing database is found by name and its id written; a foreign id sto
   assert.ok(!commands(other).some((c) => /create|put|deploy|apply/.test(c)));
 });
 
-test('rotate-key adds a key without touching the old one; --retire drops it after the TTL (or --force)', () => {
+test('rotate-key adds a key without touching the old one (audited with its kid); --retire drops it after the TTL (or --force)', async () => {
   const w = workspace('rotate');
   assert.equal(w.run('deploy', ['--yes', '--origin-url', ORIGIN], { env: { GATEHOUSE_OWNER_PASSWORD: 'long enough pw' } }).status, 0);
   const original = w.state().secrets.SIGNING_KEY;
@@ -253,11 +253,20 @@ test('rotate-key adds a key without touching the old one; --retire drops it afte
   const r = w.run('rotate-key', []);
   assert.equal(r.status, 0, r.out);
   const cmds = commands(w);
-  assert.equal(cmds.length, 4, cmds.join('\n'));
+  assert.equal(cmds.length, 5, cmds.join('\n'));
   assert.deepEqual([cmds[0], cmds[1], cmds[3]], ['whoami --json', 'secret list --format json', 'deploy']);
   const name = /^secret put (SIGNING_KEY_\d{8}_\d{6})$/.exec(cmds[2])?.[1];
   assert.ok(name, cmds[2]);
+  assert.ok(cmds[4].startsWith('d1 execute DB --remote --command INSERT INTO audit_events'), cmds[4]);
   const s = w.state();
+  // The audit event names the new key and its kid: the one the worker derives from the seed
+  // (the JWK thumbprint-style id of src/oauth/access_token.rs), never the seed itself.
+  const { createPrivateKey, createPublicKey, createHash } = await import('node:crypto');
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(s.secrets[name], 'base64url')]);
+  const x = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' }).x;
+  const kid = createHash('sha256').update(Buffer.from(x, 'base64url')).digest().subarray(0, 12).toString('base64url');
+  assert.match(s.audit.at(-1), new RegExp(`'key\\.rotate', json_object\\('name', '${name}', 'kid', '${kid}', 'previous', 'SIGNING_KEY'\\)`));
+  assert.ok(!s.audit.at(-1).includes(s.secrets[name]), 'no key material in the audit event');
   assert.equal(s.secrets.SIGNING_KEY, original, 'the old key is untouched');
   assert.match(s.secrets[name], /^[A-Za-z0-9_-]{43}$/);
   assert.notEqual(s.secrets[name], original);
@@ -283,7 +292,8 @@ test('rotate-key adds a key without touching the old one; --retire drops it afte
   const forced = w.run('rotate-key', ['--retire', '--force']);
   assert.equal(forced.status, 0, forced.out);
   assert.match(forced.out, /stop working/);
-  assert.deepEqual(commands(w).slice(1), ['whoami --json', 'deploy', 'secret delete SIGNING_KEY']);
+  assert.deepEqual(commands(w).slice(1, 4), ['whoami --json', 'deploy', 'secret delete SIGNING_KEY']);
+  assert.match(w.state().audit.at(-1), new RegExp(`'key\\.retire', json_object\\('current', '${name}', 'retired', 'SIGNING_KEY'\\)`));
   const after = w.state();
   assert.deepEqual(Object.keys(after.secrets).sort(), ['OWNER_PASSWORD', name].sort());
   assert.equal(after.deploys.at(-1).vars.SIGNING_KEYS, name);
