@@ -12,6 +12,8 @@ import { z } from 'zod';
 
 const port = Number(process.env.PORT || 8788);
 const seen = []; // { method, url, headers } of every request, oldest first
+// `npm run bench` sends hundreds of thousands of requests: recording them would only grow memory.
+const record = process.env.DEMO_ORIGIN_RECORD !== '0';
 const sessions = new Map(); // Mcp-Session-Id -> transport
 
 const waiting = []; // `countdown` calls paused until POST /__release
@@ -101,7 +103,7 @@ const httpServer = createServer(async (req, res) => {
       waiting.splice(0).forEach((release) => release());
       return sendJson(res, 200, { released: n });
     }
-    seen.push({ method: req.method, url: req.url, headers: req.headers });
+    if (record) seen.push({ method: req.method, url: req.url, headers: req.headers });
     if (path === '/mcp' && ['GET', 'POST', 'DELETE'].includes(req.method)) return await handleMcp(req, res);
     sendJson(res, 404, { error: 'not found' });
   } catch (err) {
