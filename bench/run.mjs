@@ -66,6 +66,7 @@ async function cleanup() {
 const limit = setTimeout(async () => {
   console.error(`[bench] ERROR: time limit of ${CONFIG.timeLimit} s reached (BENCH_TIME_LIMIT); stopping`);
   await cleanup();
+  console.error(`[bench] logs of the origin and both workers: ${tmp}`);
   process.exit(1);
 }, CONFIG.timeLimit * 1000);
 
@@ -111,27 +112,42 @@ async function startOrigin() {
  * Starts one Miniflare instance (its own workerd) on `port`; returns { mf, url, pid }.
  * The port is chosen by the caller because a worker's config may need to name its own URL.
  */
-async function startMiniflare(port, options) {
+async function startMiniflare(name, port, options) {
   const before = new Set(childPids(process.pid, 'workerd'));
+  // The worker's console output (Gatehouse logs one line per request) arrives here as
+  // structured logs: count it, keep errors and warnings for the log file, print nothing.
+  const logs = { lines: 0, kept: [] };
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: '127.0.0.1',
     port,
     cf: false, // placeholder request.cf: no network
     logRequests: false, // Miniflare's per-request log line would cost CPU here, in Node
+    handleStructuredLogs: (l) => {
+      logs.lines++;
+      if (l.level !== 'log' && l.level !== 'info' && l.level !== 'debug' && logs.kept.length < 200) logs.kept.push(`${l.level}: ${l.message}`);
+    },
     ...options,
   }));
   cleanups.push(() => mf.dispose());
+  cleanups.push(() => writeFileSync(join(tmp, `${name}.log`), `${logs.lines} log lines; errors and warnings:\n${logs.kept.join('\n')}\n`));
   const url = String(await mf.ready).replace(/\/$/, '');
   if (url !== `http://127.0.0.1:${port}`) throw new Error(`workerd listens on ${url}, expected port ${port}`);
   const started = childPids(process.pid, 'workerd').filter((p) => !before.has(p));
   if (started.length !== 1) throw new Error(`expected one new workerd process, found ${started.length}`);
-  return { mf, url, pid: started[0] };
+  return { mf, url, pid: started[0], logs };
 }
 
 async function wranglerConfig() {
   const { experimental_readRawConfig } = await import('wrangler');
   const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
   return rawConfig;
+}
+
+/** The modules of build/: JavaScript as ES modules, .wasm as compiled WebAssembly; `entry` first. */
+function buildModules(dir, entry) {
+  const files = readdirSync(dir, { recursive: true }).map((f) => join(dir, f)).filter((f) => /\.(m?js|wasm)$/.test(f));
+  const rest = files.filter((f) => f !== entry).sort();
+  return [entry, ...rest].map((path) => ({ type: path.endsWith('.wasm') ? 'CompiledWasm' : 'ESModule', path }));
 }
 
 async function startGatehouse(config, origin, secrets) {
@@ -144,11 +160,10 @@ async function startGatehouse(config, origin, secrets) {
   }
   const db = (config.d1_databases ?? []).find((d) => d.binding === 'DB');
   if (!db) throw new Error('wrangler.toml has no D1 binding named DB');
-  const gh = await startMiniflare(await freePort(), {
-    modules: true,
-    scriptPath: shim,
+  const gh = await startMiniflare('gatehouse', await freePort(), {
+    // What wrangler would upload: the shim first (the entry), then every module it reaches.
+    modules: buildModules(buildDir, shim),
     modulesRoot: buildDir,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags ?? [],
     d1Databases: { DB: db.preview_database_id ?? db.database_id },
@@ -183,7 +198,7 @@ async function buildBaseline() {
 
 async function startBaseline(config, origin, bundle, password) {
   const port = await freePort();
-  return startMiniflare(port, {
+  return startMiniflare('baseline', port, {
     modules: true,
     scriptPath: bundle,
     compatibilityDate: config.compatibility_date,
@@ -218,6 +233,16 @@ async function openSession(name, url, token) {
   const note = await mcpPost(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
   if (note.status !== 202) throw new Error(`${name}: notifications/initialized answered ${note.status}`);
   return headers;
+}
+
+/**
+ * The token with one character of its signature (Gatehouse: the JWT's last part, 86 characters)
+ * or secret (baseline: `user:grant:secret`, 32) changed: well-formed, but not issued by the
+ * gateway. Not the last character, whose low bits base64url does not use.
+ */
+function forge(token) {
+  const i = token.length - 10;
+  return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
 }
 
 function toolCall(name, args, id = '[<id>]') {
@@ -303,7 +328,6 @@ function sizes(file) {
 
 async function main() {
   mkdirSync(tmp, { recursive: true });
-  cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
   const started = new Date();
   log(`config: ${JSON.stringify(CONFIG)}`);
 
@@ -345,26 +369,33 @@ async function main() {
   }
   const callBody = JSON.stringify(toolCall('echo', { text: ECHO }));
   const verify = (body) => body.includes(`"text":"${ECHO}"`) && body.includes('"result"');
-  const unauthHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const common = { connections: CONFIG.connections, pids };
-  const authRun = (t, seconds) => loadRun({ ...common, url: t.url, headers: t.headers, body: callBody, seconds, expectStatus: 200, verify });
-  const unauthRun = (t, seconds) => loadRun({ ...common, url: t.url, headers: unauthHeaders, body: callBody, seconds, expectStatus: 401 });
+  const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const gateways = targets.slice(1);
+  // What a load run sends, per kind: the authenticated session; no token; a token whose
+  // signature / secret was altered (the gateway must check it and refuse: this isolates the
+  // cost of token verification from the cost of forwarding).
+  const kinds = [
+    { key: 'auth', label: 'tools/call', targets, seconds: CONFIG.seconds, expectStatus: 200, verify, headers: (t) => t.headers },
+    { key: '401', label: '401 no token', targets: gateways, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: () => plain },
+    { key: 'forged', label: '401 forged', targets: gateways, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: (t) => ({ ...plain, authorization: `Bearer ${forge(t.token)}` }) },
+  ];
+  const common = { connections: CONFIG.connections, pids, body: callBody };
+  const run = (kind, t, seconds) => loadRun({
+    ...common, url: t.url, headers: kind.headers(t), seconds, expectStatus: kind.expectStatus, verify: kind.verify,
+  });
 
   log(`warm-up: ${CONFIG.warmupSeconds} s per path`);
-  for (const t of targets) await authRun(t, CONFIG.warmupSeconds);
-  for (const t of targets.slice(1)) await unauthRun(t, CONFIG.warmupSeconds);
+  for (const kind of kinds) for (const t of kind.targets) await run(kind, t, CONFIG.warmupSeconds);
 
   const runs = [];
   for (let rep = 1; rep <= CONFIG.reps; rep++) {
-    for (const t of targets) {
-      const r = await authRun(t, CONFIG.seconds);
-      runs.push({ kind: 'auth', target: t.key, runtime: t.runtime, rep, ...r });
-      log(`rep ${rep} ${t.name.padEnd(13)} tools/call ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  bad ${r.bad}  other CPU ${(100 * r.cpu.other / r.cpu.capacity).toFixed(0)}%`);
-    }
-    for (const t of targets.slice(1)) {
-      const r = await unauthRun(t, CONFIG.unauthSeconds);
-      runs.push({ kind: '401', target: t.key, runtime: t.runtime, rep, ...r });
-      log(`rep ${rep} ${t.name.padEnd(13)} 401 path   ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  bad ${r.bad}  other CPU ${(100 * r.cpu.other / r.cpu.capacity).toFixed(0)}%`);
+    for (const kind of kinds) {
+      for (const t of kind.targets) {
+        const r = await run(kind, t, kind.seconds);
+        runs.push({ kind: kind.key, target: t.key, runtime: t.runtime, rep, ...r });
+        log(`rep ${rep} ${t.name.padEnd(13)} ${kind.label.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  bad ${r.bad}  `
+          + `runtime CPU ${(1000 * r.cpu.procs[t.runtime] / r.ok).toFixed(3)} ms/req  other CPU ${(100 * r.cpu.other / r.cpu.capacity).toFixed(0)}%`);
+      }
     }
   }
 
@@ -409,8 +440,10 @@ try {
   await main();
   await cleanup();
   clearTimeout(limit);
+  if (!process.env.BENCH_KEEP) rmSync(tmp, { recursive: true, force: true });
 } catch (err) {
   console.error(`[bench] ERROR: ${err.stack ?? err}`);
   await cleanup();
+  console.error(`[bench] logs of the origin and both workers: ${tmp}`);
   process.exit(1);
 }

@@ -25,6 +25,7 @@ export function writeResults({ file, config, started, finished, machine, version
   const col = (kind, target, f) => pick(kind, target).map(f);
   const cpuPerReq = (r, proc) => (1000 * r.cpu.procs[proc]) / r.ok;
   const targets = ['direct', 'gatehouse', 'baseline'];
+  const gw = ['gatehouse', 'baseline'];
   const row = (label, kind, f, digits, only = targets) =>
     `| ${label} | ${targets.map((t) => (only.includes(t) ? triple(col(kind, t, f), digits) : '—')).join(' | ')} |`;
 
@@ -34,13 +35,15 @@ export function writeResults({ file, config, started, finished, machine, version
     row('`tools/call` throughput (req/s)', 'auth', (r) => r.rps, 0),
     row('`tools/call` latency p50 (ms)', 'auth', (r) => r.p50, 1),
     row('`tools/call` latency p99 (ms)', 'auth', (r) => r.p99, 1),
-    row('Unauthenticated 401 throughput (req/s)', '401', (r) => r.rps, 0, ['gatehouse', 'baseline']),
-    row('Unauthenticated 401 latency p50 (ms)', '401', (r) => r.p50, 1, ['gatehouse', 'baseline']),
-    row('Unauthenticated 401 latency p99 (ms)', '401', (r) => r.p99, 1, ['gatehouse', 'baseline']),
+    row('Unauthenticated 401 throughput (req/s)', '401', (r) => r.rps, 0, gw),
+    row('Unauthenticated 401 latency p50 (ms)', '401', (r) => r.p50, 1, gw),
+    row('Unauthenticated 401 latency p99 (ms)', '401', (r) => r.p99, 1, gw),
+    row('Forged token → 401 throughput (req/s)', 'forged', (r) => r.rps, 0, gw),
     `| One OAuth flow, DCR → authorize → login/consent → token (ms) | — | ${triple(flows.Gatehouse, 0)} | ${triple(flows.Baseline, 0)} |`,
     row('Runtime CPU per `tools/call` (ms): the origin\'s Node process for direct, the gateway\'s workerd otherwise', 'auth', (r) => cpuPerReq(r, r.runtime), 3),
     row('Origin CPU per `tools/call` (ms), same runs', 'auth', (r) => cpuPerReq(r, 'origin'), 3),
-    row('Gateway workerd CPU per 401 (ms)', '401', (r) => cpuPerReq(r, r.runtime), 3, ['gatehouse', 'baseline']),
+    row('Gateway workerd CPU per 401, no token (ms)', '401', (r) => cpuPerReq(r, r.runtime), 3, gw),
+    row('Gateway workerd CPU per 401, forged token (ms): the no-token cost plus checking a token', 'forged', (r) => cpuPerReq(r, r.runtime), 3, gw),
     `| Code size: Gatehouse wasm, baseline JS bundle (raw / gzip -9) | — | ${wasm ? `${kib(wasm.raw)} / ${kib(wasm.gzip)}` : 'not built'} | ${kib(baselineBundle.raw)} / ${kib(baselineBundle.gzip)} |`,
   ];
 
@@ -68,12 +71,13 @@ export function writeResults({ file, config, started, finished, machine, version
   // CPU of every load run, in cores (CPU seconds per wall second).
   const cores = (x, r) => fmt(x / r.cpu.wall, 2);
   const label = { direct: 'direct', gatehouse: 'Gatehouse', baseline: 'baseline' };
+  const kindLabel = { auth: 'tools/call', '401': '401, no token', forged: '401, forged token' };
   const noise = [
     '| Run | Wall (s) | OK / bad responses | Origin | Gatehouse workerd | Baseline workerd | Load generator | Other processes | Other, % of machine |',
     '|---|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => {
       const share = r.cpu.other / r.cpu.capacity;
-      return `| ${r.rep}: ${label[r.target]} ${r.kind === 'auth' ? 'tools/call' : '401'} | ${fmt(r.cpu.wall, 1)} | ${r.ok} / ${r.bad} | `
+      return `| ${r.rep}: ${label[r.target]} ${kindLabel[r.kind]} | ${fmt(r.cpu.wall, 1)} | ${r.ok} / ${r.bad} | `
         + `${cores(r.cpu.procs.origin, r)} | ${cores(r.cpu.procs.gatehouse, r)} | ${cores(r.cpu.procs.baseline, r)} | `
         + `${cores(r.cpu.loadgen, r)} | ${cores(r.cpu.other, r)} | ${fmt(100 * share, 0)} %${share > NOISY_SHARE ? ' (noisy)' : ''} |`;
     }),
@@ -98,10 +102,11 @@ in ${elapsed} s; rerunning the command rewrites this file.
   @cloudflare/workers-oauth-provider ${versions.oauthProvider} (\`OAuthProvider\`, KV in Miniflare), bundled by esbuild.
   Both: owner password form, DCR, PKCE, tokens checked on every request, forwarding to the same origin without the
   client's token.
-- **Method:** ${config.reps} repetitions, interleaved (direct, Gatehouse, baseline, then the two 401 paths), after a
+- **Method:** ${config.reps} repetitions, interleaved (direct, Gatehouse, baseline, then the 401 paths of both gateways), after a
   ${config.warmupSeconds} s warm-up of each path. Authenticated: MCP \`tools/call\` of \`echo\` for ${config.seconds} s at
   ${config.connections} connections over one MCP session per path (initialized once, a unique JSON-RPC id per
-  request); every response's body is checked. 401 path: the same POST without a token, ${config.unauthSeconds} s.
+  request); every response's body is checked. 401 paths: the same POST without a token, and with a forged token
+  (one character of the signature / secret changed), ${config.unauthSeconds} s each.
   OAuth flow: a scripted client over HTTP (tests/e2e/oauth.mjs \`manualFlow\`), one unmeasured flow first.
   CPU: utime+stime of each process from /proc (${versions.clockTicks} ticks/s) ÷ responses served; "other" =
   machine busy time (/proc/stat) − origin − both workerd − load generator.
