@@ -1,8 +1,9 @@
 // `npm run bench` (after scripts/bench.sh has set up and built): Gatehouse beside the demo
 // origin called directly and beside a baseline gateway built on
 // @cloudflare/workers-oauth-provider (bench/baseline/worker.ts), all on 127.0.0.1, both
-// gateways under the same runner: the Miniflare API, one workerd process per gateway (no
-// `wrangler dev`, whose Node proxy would spend CPU on every outgoing request).
+// gateways under the same runner: the Miniflare API, one workerd process per worker (no
+// `wrangler dev`, whose Node proxy would spend CPU on every outgoing request). A third worker,
+// bench/reference/passthrough.js (forwarding with no auth), measures the runner's own floor.
 //
 // Measures, in one run, BENCH_REPS repetitions of each (interleaved, so drift hits all alike):
 // authenticated MCP `tools/call` (echo) throughput and latency, the unauthenticated 401 path,
@@ -196,6 +197,16 @@ async function buildBaseline() {
   return outfile;
 }
 
+/** The no-auth passthrough worker (bench/reference/passthrough.js): the runner's own floor. */
+function startPassthrough(config, origin) {
+  return freePort().then((port) => startMiniflare('passthrough', port, {
+    modules: true,
+    scriptPath: join(ROOT, 'bench/reference/passthrough.js'),
+    compatibilityDate: config.compatibility_date,
+    bindings: { ORIGIN_URL: origin.mcpUrl },
+  }));
+}
+
 async function startBaseline(config, origin, bundle, password) {
   const port = await freePort();
   return startMiniflare('baseline', port, {
@@ -342,7 +353,9 @@ async function main() {
   log(`Gatehouse ${gh.url} (workerd pid ${gh.pid})`);
   const base = { name: 'Baseline', password, ...(await startBaseline(config, origin, baselineBundle, password)) };
   log(`baseline ${base.url} (workerd pid ${base.pid})`);
-  const pids = { origin: origin.pid, gatehouse: gh.pid, baseline: base.pid };
+  const pass = { name: 'Passthrough', ...(await startPassthrough(config, origin)) };
+  log(`passthrough ${pass.url} (workerd pid ${pass.pid})`);
+  const pids = { origin: origin.pid, gatehouse: gh.pid, baseline: base.pid, passthrough: pass.pid };
 
   await checkBaselineLogin(base);
 
@@ -362,15 +375,16 @@ async function main() {
     { key: 'direct', name: 'Direct origin', url: origin.mcpUrl, runtime: 'origin', token: null },
     { key: 'gatehouse', name: 'Gatehouse', url: `${gh.url}/mcp`, runtime: 'gatehouse', token: gh.token },
     { key: 'baseline', name: 'Baseline', url: `${base.url}/mcp`, runtime: 'baseline', token: base.token },
+    { key: 'passthrough', name: 'Passthrough', url: `${pass.url}/mcp`, runtime: 'passthrough', token: null },
   ];
   for (const t of targets) {
     t.headers = await openSession(t.name, t.url, t.token);
-    await checkPath(t.name, t.url, t.headers, { gateway: t.key !== 'direct' });
+    await checkPath(t.name, t.url, t.headers, { gateway: t.key === 'gatehouse' || t.key === 'baseline' });
   }
   const callBody = JSON.stringify(toolCall('echo', { text: ECHO }));
   const verify = (body) => body.includes(`"text":"${ECHO}"`) && body.includes('"result"');
   const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const gateways = targets.slice(1);
+  const gateways = targets.filter((t) => t.key === 'gatehouse' || t.key === 'baseline');
   // What a load run sends, per kind: the authenticated session; no token; a token whose
   // signature / secret was altered (the gateway must check it and refuse: this isolates the
   // cost of token verification from the cost of forwarding).
@@ -400,7 +414,7 @@ async function main() {
   }
 
   // The session still works after the load (nothing was corrupted on the way).
-  for (const t of targets) await checkPath(t.name, t.url, t.headers, { gateway: t.key !== 'direct' });
+  for (const t of targets) await checkPath(t.name, t.url, t.headers, { gateway: t.key === 'gatehouse' || t.key === 'baseline' });
 
   const wasmFile = readdirSync(join(ROOT, 'build')).find((f) => f.endsWith('.wasm'));
   const gitRev = await new Promise((res) => {
