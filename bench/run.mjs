@@ -448,6 +448,12 @@ async function main() {
   });
   console.log(`\n${report}`);
   log(`wrote bench/RESULTS.md`);
+  const bad = runs.filter((r) => r.bad > 0);
+  if (bad.length) {
+    // Numbers from a gateway that answered wrongly are not results.
+    console.error(`[bench] ERROR: ${bad.length} load runs had failed or wrong responses (${bad.map((r) => `${r.target} ${r.kind}: ${r.bad}`).join(', ')})`);
+    process.exitCode = 1;
+  }
 }
 
 try {

@@ -67,7 +67,8 @@ async function authorize(req: Request, env: Env): Promise<Response> {
   }
   if (req.method !== 'POST') return new Response('Method Not Allowed', { status: 405, headers: { Allow: 'GET, POST' } });
 
-  const form = await req.formData();
+  const form = await req.formData().catch(() => null);
+  if (!form) return page(400, '<p>The form could not be read.</p>');
   const handle = String(form.get('handle') ?? '');
   if (form.get('decision') !== 'approve') {
     const denied = await oauth.denyConsent(req, handle);
