@@ -6,7 +6,7 @@
 // bench/reference/passthrough.js (forwarding with no auth), measures the runner's own floor.
 //
 // Measures, in one run, BENCH_REPS repetitions of each (interleaved, so drift hits all alike):
-// authenticated MCP `tools/call` (echo) throughput and latency, the unauthenticated 401 path,
+// authenticated MCP `tools/call` (echo) throughput and latency, the 401 paths (no token, forged token),
 // one full OAuth flow (DCR -> authorize -> owner login/consent -> token), the gateway runtime's
 // CPU per request, the wasm size; and, for every load run, the CPU the rest of the machine used.
 // Prints the table and writes bench/RESULTS.md.
@@ -67,7 +67,7 @@ async function cleanup() {
 const limit = setTimeout(async () => {
   console.error(`[bench] ERROR: time limit of ${CONFIG.timeLimit} s reached (BENCH_TIME_LIMIT); stopping`);
   await cleanup();
-  console.error(`[bench] logs of the origin and both workers: ${tmp}`);
+  console.error(`[bench] logs of the origin and the workers: ${tmp}`);
   process.exit(1);
 }, CONFIG.timeLimit * 1000);
 
@@ -464,6 +464,6 @@ try {
 } catch (err) {
   console.error(`[bench] ERROR: ${err.stack ?? err}`);
   await cleanup();
-  console.error(`[bench] logs of the origin and both workers: ${tmp}`);
+  console.error(`[bench] logs of the origin and the workers: ${tmp}`);
   process.exit(1);
 }
