@@ -126,7 +126,8 @@ in ${elapsed} s; rerunning the command rewrites this file.
   (one character of the signature / secret changed), ${config.unauthSeconds} s each.
   OAuth flow: a scripted client over HTTP (tests/e2e/oauth.mjs \`manualFlow\`), one unmeasured flow first.
   CPU: utime+stime of each process from /proc (${versions.clockTicks} ticks/s) ÷ responses served; "other" =
-  machine busy time (/proc/stat) − origin − the three workerd − load generator.
+  machine busy time (/proc/stat) − origin − the three workerd − load generator. The load generator's process also
+  hosts Miniflare's Node side, which receives the workers' log lines (Gatehouse writes one per request).
 - **Passthrough** (\`bench/reference/passthrough.js\`) is not a gateway: a worker that forwards every request with no
   authentication, in its own workerd. Its CPU per request is the runner's floor (workerd ingress including Miniflare's
   entry worker, one subrequest through Miniflare's outbound worker, streaming the answer); a gateway's own cost is what
