@@ -418,7 +418,7 @@ async function main() {
 
   const wasmFile = readdirSync(join(ROOT, 'build')).find((f) => f.endsWith('.wasm'));
   const gitRev = await new Promise((res) => {
-    const c = spawn('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    const c = spawn('git', ['describe', '--always', '--dirty'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
     let o = '';
     c.stdout.on('data', (d) => { o += d; });
     c.once('exit', () => res(o.trim() || 'unknown'));

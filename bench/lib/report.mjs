@@ -119,7 +119,7 @@ in ${elapsed} s; rerunning the command rewrites this file.
   @cloudflare/workers-oauth-provider ${versions.oauthProvider} (\`OAuthProvider\`, KV in Miniflare), bundled by esbuild.
   Both: owner password form, DCR, PKCE, tokens checked on every request, forwarding to the same origin without the
   client's token.
-- **Method:** ${config.reps} repetitions, interleaved (direct, Gatehouse, baseline, then the 401 paths of both gateways), after a
+- **Method:** ${config.reps} repetitions, interleaved (direct, Gatehouse, baseline, passthrough, then the 401 paths of both gateways), after a
   ${config.warmupSeconds} s warm-up of each path. Authenticated: MCP \`tools/call\` of \`echo\` for ${config.seconds} s at
   ${config.connections} connections over one MCP session per path (initialized once, a unique JSON-RPC id per
   request); every response's body is checked. 401 paths: the same POST without a token, and with a forged token
