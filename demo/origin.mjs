@@ -16,6 +16,8 @@ import { z } from 'zod';
 
 const port = Number(process.env.PORT || 8788);
 const seen = []; // { method, url, headers } of every request, oldest first
+// `npm run bench` sends hundreds of thousands of requests: recording them would only grow memory.
+const record = process.env.DEMO_ORIGIN_RECORD !== '0';
 const sessions = new Map(); // Mcp-Session-Id -> transport
 
 const waiting = []; // `countdown` calls (and stalled requests) paused until POST /__release
@@ -118,7 +120,7 @@ const httpServer = createServer(async (req, res) => {
       next = await readJson(req);
       return sendJson(res, 200, { next });
     }
-    seen.push({ method: req.method, url: req.url, headers: req.headers });
+    if (record) seen.push({ method: req.method, url: req.url, headers: req.headers });
     if (path === '/mcp' && next) {
       const shaped = next;
       next = null;

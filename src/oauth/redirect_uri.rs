@@ -200,11 +200,19 @@ mod tests {
             "https://user:pw@claude.ai/cb",
             "/relative/path",
             "https://claude.ai/cb with space",
+            // Raw Unicode hosts (homographs): `url` is built with ASCII-only IDNA.
+            "https://clаude.ai/api/mcp/auth_callback",
+            "https://exämple.com/cb",
             "",
         ] {
             let e = RedirectUri::parse(uri).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidRedirectUri, "{uri}");
         }
+    }
+
+    #[test]
+    fn punycode_hosts_still_register() {
+        assert!(RedirectUri::parse("https://xn--exmple-cua.com/cb").is_ok());
     }
 
     #[test]

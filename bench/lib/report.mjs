@@ -1,0 +1,157 @@
+// The results table of `npm run bench`: min / median / max over the repetitions, the targets
+// as ratios of medians, and the CPU of every load run (so a noisy run can be recognised).
+// Writes bench/RESULTS.md and returns the same Markdown for the console.
+import { writeFileSync } from 'node:fs';
+
+const KIB = 1024;
+const WASM_TARGET_GZIP = 400 * KIB;
+const NOISY_SHARE = 0.1; // "other processes" above 10 % of the machine: a noisy run
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const stats = (xs) => (xs.length ? { min: Math.min(...xs), med: median(xs), max: Math.max(...xs) } : null);
+const fmt = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const triple = (xs, digits) => {
+  const s = stats(xs);
+  return s ? `${fmt(s.min, digits)} / **${fmt(s.med, digits)}** / ${fmt(s.max, digits)}` : '—';
+};
+const kib = (n) => `${(n / KIB).toFixed(1)} KiB`;
+
+export function writeResults({ file, config, started, finished, machine, versions, runs, flows, wasm, baselineBundle }) {
+  const pick = (kind, target) => runs.filter((r) => r.kind === kind && r.target === target);
+  const col = (kind, target, f) => pick(kind, target).map(f);
+  const cpuPerReq = (r, proc) => (1000 * r.cpu.procs[proc]) / r.ok;
+  const targets = ['direct', 'gatehouse', 'baseline', 'passthrough'];
+  const gw = ['gatehouse', 'baseline'];
+  const row = (label, kind, f, digits, only = targets) =>
+    `| ${label} | ${targets.map((t) => (only.includes(t) ? triple(col(kind, t, f), digits) : '—')).join(' | ')} |`;
+
+  const table = [
+    '| Measurement (min / **median** / max) | Direct origin | Gatehouse | Baseline | Passthrough (reference, no auth) |',
+    '|---|---|---|---|---|',
+    row('`tools/call` throughput (req/s)', 'auth', (r) => r.rps, 0),
+    row('`tools/call` latency p50 (ms)', 'auth', (r) => r.p50, 1),
+    row('`tools/call` latency p99 (ms)', 'auth', (r) => r.p99, 1),
+    row('Unauthenticated 401 throughput (req/s)', '401', (r) => r.rps, 0, gw),
+    row('Unauthenticated 401 latency p50 (ms)', '401', (r) => r.p50, 1, gw),
+    row('Unauthenticated 401 latency p99 (ms)', '401', (r) => r.p99, 1, gw),
+    row('Forged token → 401 throughput (req/s)', 'forged', (r) => r.rps, 0, gw),
+    `| One OAuth flow, DCR → authorize → login/consent → token (ms) | — | ${triple(flows.Gatehouse, 0)} | ${triple(flows.Baseline, 0)} | — |`,
+    row('Runtime CPU per `tools/call` (ms): the origin\'s Node process for direct, the worker\'s workerd otherwise', 'auth', (r) => cpuPerReq(r, r.runtime), 3),
+    row('Origin CPU per `tools/call` (ms), same runs', 'auth', (r) => cpuPerReq(r, 'origin'), 3),
+    row('Gateway workerd CPU per 401, no token (ms)', '401', (r) => cpuPerReq(r, r.runtime), 3, gw),
+    row('Gateway workerd CPU per 401, forged token (ms): the no-token cost plus checking a token', 'forged', (r) => cpuPerReq(r, r.runtime), 3, gw),
+    `| Code size: Gatehouse wasm, baseline JS bundle (raw / gzip level 9 by Node zlib; GNU gzip -9, as scripts/build.sh prints, is ~2 % smaller) | — | ${wasm ? `${kib(wasm.raw)} / ${kib(wasm.gzip)}` : 'not built'} | ${kib(baselineBundle.raw)} / ${kib(baselineBundle.gzip)} | — |`,
+  ];
+
+  // Ratios of medians, and the spread of the same ratio taken repetition by repetition.
+  const med = (kind, target, f) => stats(col(kind, target, f))?.med ?? NaN;
+  const perRep = (a, b) => {
+    const xs = pick('auth', a).map((r, i) => r.rps / pick('auth', b)[i]?.rps).filter(Number.isFinite);
+    const s = stats(xs);
+    return s ? ` (per repetition ${fmt(s.min, 2)}–${fmt(s.max, 2)})` : '';
+  };
+  const ghRps = med('auth', 'gatehouse', (r) => r.rps);
+  const vsBase = ghRps / med('auth', 'baseline', (r) => r.rps);
+  const vsDirect = ghRps / med('auth', 'direct', (r) => r.rps);
+  const ghCpu = med('auth', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse'));
+  const mark = (ok) => (ok ? 'met' : '**missed**');
+  const targetsTable = [
+    '| Target | This run | |',
+    '|---|---|---|',
+    `| Gatehouse authenticated throughput ≥ 3 × the baseline's | ${fmt(vsBase, 2)} ×${perRep('gatehouse', 'baseline')} | ${mark(vsBase >= 3)} |`,
+    `| Gatehouse authenticated throughput ≥ 0.5 × direct origin | ${fmt(vsDirect, 2)} ×${perRep('gatehouse', 'direct')} | ${mark(vsDirect >= 0.5)} |`,
+    `| Gatehouse CPU per authenticated request ≤ 1 ms | ${fmt(ghCpu, 3)} ms | ${mark(ghCpu <= 1)} |`,
+    `| Gatehouse wasm ≤ 400 KiB gzip | ${wasm ? kib(wasm.gzip) : 'not built'} | ${mark(wasm && wasm.gzip <= WASM_TARGET_GZIP)} |`,
+  ];
+
+  // What the machine allows: every gateway shares the cores with the origin and the load
+  // generator, so no gateway can serve more than the origin alone, nor (in practice) more
+  // than a worker that forwards without any authentication.
+  const baseRps = med('auth', 'baseline', (r) => r.rps);
+  const directRps = med('auth', 'direct', (r) => r.rps);
+  const passRps = med('auth', 'passthrough', (r) => r.rps);
+  const passCpu = med('auth', 'passthrough', (r) => cpuPerReq(r, 'passthrough'));
+  const reading = [
+    `- 3 × the baseline's median is ${fmt(3 * baseRps, 0)} req/s; the origin alone served ${fmt(directRps, 0)} req/s and the`,
+    `  no-auth passthrough ${fmt(passRps, 0)} req/s (${fmt(passRps / baseRps, 2)} × the baseline).`
+      + (3 * baseRps > passRps ? ' So on this machine, where the origin and the load generator share the cores with the gateway, the 3 × target is out of reach for any worker gateway; the gap to the passthrough is what a faster gateway could still win.' : ''),
+    `- The passthrough's workerd used ${fmt(passCpu, 3)} ms per request: the runner's floor, included in every gateway's CPU figure.`
+      + ` Gatehouse's own cost is about ${fmt(ghCpu - passCpu, 3)} ms on top of it; the baseline's about ${fmt(med('auth', 'baseline', (r) => cpuPerReq(r, 'baseline')) - passCpu, 3)} ms.`,
+    `- Token checking alone (forged token minus no token, same gateway): Gatehouse ${fmt(med('forged', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')) - med('401', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')), 3)} ms,`
+      + ` baseline ${fmt(med('forged', 'baseline', (r) => cpuPerReq(r, 'baseline')) - med('401', 'baseline', (r) => cpuPerReq(r, 'baseline')), 3)} ms per request.`,
+  ];
+
+  // CPU of every load run, in cores (CPU seconds per wall second).
+  const cores = (x, r) => fmt(x / r.cpu.wall, 2);
+  const label = { direct: 'direct', gatehouse: 'Gatehouse', baseline: 'baseline', passthrough: 'passthrough' };
+  const kindLabel = { auth: 'tools/call', '401': '401, no token', forged: '401, forged token' };
+  const noise = [
+    '| Run | Wall (s) | OK / bad responses | Origin | Gatehouse workerd | Baseline workerd | Passthrough workerd | Load generator | Other processes | Other, % of machine |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...runs.map((r) => {
+      const share = r.cpu.other / r.cpu.capacity;
+      return `| ${r.rep}: ${label[r.target]} ${kindLabel[r.kind]} | ${fmt(r.cpu.wall, 1)} | ${r.ok} / ${r.bad} | `
+        + `${cores(r.cpu.procs.origin, r)} | ${cores(r.cpu.procs.gatehouse, r)} | ${cores(r.cpu.procs.baseline, r)} | ${cores(r.cpu.procs.passthrough, r)} | `
+        + `${cores(r.cpu.loadgen, r)} | ${cores(r.cpu.other, r)} | ${fmt(100 * share, 0)} %${share > NOISY_SHARE ? ' (noisy)' : ''} |`;
+    }),
+  ];
+  const shares = runs.map((r) => r.cpu.other / r.cpu.capacity);
+  const noisy = shares.filter((s) => s > NOISY_SHARE).length;
+  const badRuns = runs.filter((r) => r.bad > 0).length;
+  const elapsed = Math.round((finished - started) / 1000);
+
+  const md = `# Benchmark results
+
+Generated by \`npm run bench\` (bench/run.mjs) on ${started.toISOString().replace('T', ' ').slice(0, 16)} UTC,
+in ${elapsed} s; rerunning the command rewrites this file.
+
+- **Machine:** ${machine.cores} cores, ${machine.model}, ${machine.memGiB.toFixed(1)} GiB memory.
+- **Runner:** the Miniflare API (miniflare ${versions.miniflare}, workerd ${versions.workerd}), one workerd process
+  per worker, not \`wrangler dev\`. Everything on 127.0.0.1. Node ${versions.node} runs the demo origin
+  (\`demo/origin.mjs\`, the MCP TypeScript SDK, stateful Streamable HTTP, answers as SSE) and the load generator
+  (autocannon ${versions.autocannon}, in the runner's process).
+- **Gatehouse:** commit ${versions.gatehouse}, \`build/\` from \`scripts/build.sh\` (worker-build --release), D1 in
+  Miniflare with \`migrations/\` applied. **Baseline:** \`bench/baseline/worker.ts\` on
+  @cloudflare/workers-oauth-provider ${versions.oauthProvider} (\`OAuthProvider\`, KV in Miniflare), bundled by esbuild.
+  Both: owner password form, DCR, PKCE, tokens checked on every request, forwarding to the same origin without the
+  client's token.
+- **Method:** ${config.reps} repetitions, interleaved (direct, Gatehouse, baseline, passthrough, then the 401 paths of both gateways), after a
+  ${config.warmupSeconds} s warm-up of each path. Authenticated: MCP \`tools/call\` of \`echo\` for ${config.seconds} s at
+  ${config.connections} connections over one MCP session per path (initialized once, a unique JSON-RPC id per
+  request); every response's body is checked. 401 paths: the same POST without a token, and with a forged token
+  (one character of the signature / secret changed), ${config.unauthSeconds} s each.
+  OAuth flow: a scripted client over HTTP (tests/e2e/oauth.mjs \`manualFlow\`), one unmeasured flow first.
+  CPU: utime+stime of each process from /proc (${versions.clockTicks} ticks/s) ÷ responses served; "other" =
+  machine busy time (/proc/stat) − origin − the three workerd − load generator. The load generator's process also
+  hosts Miniflare's Node side, which receives the workers' log lines (Gatehouse writes one per request).
+- **Passthrough** (\`bench/reference/passthrough.js\`) is not a gateway: a worker that forwards every request with no
+  authentication, in its own workerd. Its CPU per request is the runner's floor (workerd ingress including Miniflare's
+  entry worker, one subrequest through Miniflare's outbound worker, streaming the answer); a gateway's own cost is what
+  it adds on top.
+
+## Results
+
+${table.join('\n')}
+
+## Targets (ratios of the medians above)
+
+${targetsTable.join('\n')}
+
+Reading the numbers (computed from the medians of this run):
+
+${reading.join('\n')}
+
+## CPU during each load run (cores = CPU seconds per wall second)
+
+${noisy ? `${noisy} of ${runs.length} runs had other processes above ${NOISY_SHARE * 100} % of the machine (marked noisy); treat their numbers with care.` : `No run had other processes above ${NOISY_SHARE * 100} % of the machine.`}
+${badRuns ? `**${badRuns} runs had failed or wrong responses** (the "bad" count); their throughput counts good responses only.` : 'Every response in every run had the expected status (and, for `tools/call`, the echoed text).'}
+
+${noise.join('\n')}
+`;
+  writeFileSync(file, md);
+  return md;
+}

@@ -1,0 +1,469 @@
+// `npm run bench` (after scripts/bench.sh has set up and built): Gatehouse beside the demo
+// origin called directly and beside a baseline gateway built on
+// @cloudflare/workers-oauth-provider (bench/baseline/worker.ts), all on 127.0.0.1, both
+// gateways under the same runner: the Miniflare API, one workerd process per worker (no
+// `wrangler dev`, whose Node proxy would spend CPU on every outgoing request). A third worker,
+// bench/reference/passthrough.js (forwarding with no auth), measures the runner's own floor.
+//
+// Measures, in one run, BENCH_REPS repetitions of each (interleaved, so drift hits all alike):
+// authenticated MCP `tools/call` (echo) throughput and latency, the 401 paths (no token, forged token),
+// one full OAuth flow (DCR -> authorize -> owner login/consent -> token), the gateway runtime's
+// CPU per request, the wasm size; and, for every load run, the CPU the rest of the machine used.
+// Prints the table and writes bench/RESULTS.md.
+//
+// Environment: BENCH_REPS (5), BENCH_SECONDS (5: each authenticated run), BENCH_401_SECONDS (3),
+// BENCH_CONNECTIONS (16), BENCH_TIME_LIMIT (600 s for the whole run).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { childPids, clockTicks } from './lib/cpu.mjs';
+import { loadRun } from './lib/load.mjs';
+import { splitSql } from './lib/sql.mjs';
+import { writeResults } from './lib/report.mjs';
+import { LOOPBACK_REDIRECT, authorizeUrl, initializeBody, manualFlow, mcpPost, pkcePair, register } from '../tests/e2e/oauth.mjs';
+import { Browser, fillForm, parseForms } from '../tests/e2e/owner.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const int = (name, dflt, min, max) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(`[bench] ERROR: ${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    process.exit(2);
+  }
+  return n;
+};
+const CONFIG = {
+  reps: int('BENCH_REPS', 5, 1, 20),
+  seconds: int('BENCH_SECONDS', 5, 1, 60),
+  unauthSeconds: int('BENCH_401_SECONDS', 3, 1, 60),
+  warmupSeconds: 2,
+  connections: int('BENCH_CONNECTIONS', 16, 1, 256),
+  timeLimit: int('BENCH_TIME_LIMIT', 600, 60, 3600),
+};
+const ECHO = 'gatehouse-bench-echo';
+const log = (...a) => console.log('[bench]', ...a);
+
+const tmp = join(ROOT, 'bench/.tmp', `run-${process.pid}`);
+const cleanups = [];
+async function cleanup() {
+  for (const f of cleanups.splice(0).reverse()) {
+    try {
+      await f();
+    } catch {
+      /* best effort */
+    }
+  }
+}
+// Bounded in time: whatever hangs, the run ends.
+const limit = setTimeout(async () => {
+  console.error(`[bench] ERROR: time limit of ${CONFIG.timeLimit} s reached (BENCH_TIME_LIMIT); stopping`);
+  await cleanup();
+  console.error(`[bench] logs of the origin and the workers: ${tmp}`);
+  process.exit(1);
+}, CONFIG.timeLimit * 1000);
+
+// ---- the processes ---------------------------------------------------------------------
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function startOrigin() {
+  const logFile = join(tmp, 'origin.log');
+  const child = spawn(process.execPath, [join(ROOT, 'demo/origin.mjs')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', DEMO_ORIGIN_RECORD: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.push(() => child.kill('SIGTERM'));
+  let out = '';
+  child.stderr.on('data', (d) => { out += d; });
+  const base = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`demo origin did not start:\n${out}`)), 20_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /demo origin listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/.exec(out);
+      if (m) { clearTimeout(timer); res(m[1]); }
+    });
+    child.once('exit', (code) => rej(new Error(`demo origin exited (${code}):\n${out}`)));
+  });
+  child.stdout.on('data', () => {}); // keep draining
+  cleanups.push(() => writeFileSync(logFile, out));
+  return { base, mcpUrl: `${base}/mcp`, pid: child.pid };
+}
+
+/**
+ * Starts one Miniflare instance (its own workerd) on `port`; returns { mf, url, pid }.
+ * The port is chosen by the caller because a worker's config may need to name its own URL.
+ */
+async function startMiniflare(name, port, options) {
+  const before = new Set(childPids(process.pid, 'workerd'));
+  // The worker's console output (Gatehouse logs one line per request) arrives here as
+  // structured logs: count it, keep errors and warnings for the log file, print nothing.
+  const logs = { lines: 0, kept: [] };
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    host: '127.0.0.1',
+    port,
+    cf: false, // placeholder request.cf: no network
+    logRequests: false, // Miniflare's per-request log line would cost CPU here, in Node
+    handleStructuredLogs: (l) => {
+      logs.lines++;
+      if (l.level !== 'log' && l.level !== 'info' && l.level !== 'debug' && logs.kept.length < 200) logs.kept.push(`${l.level}: ${l.message}`);
+    },
+    ...options,
+  }));
+  cleanups.push(() => mf.dispose());
+  cleanups.push(() => writeFileSync(join(tmp, `${name}.log`), `${logs.lines} log lines; errors and warnings:\n${logs.kept.join('\n')}\n`));
+  const url = String(await mf.ready).replace(/\/$/, '');
+  if (url !== `http://127.0.0.1:${port}`) throw new Error(`workerd listens on ${url}, expected port ${port}`);
+  const started = childPids(process.pid, 'workerd').filter((p) => !before.has(p));
+  if (started.length !== 1) throw new Error(`expected one new workerd process, found ${started.length}`);
+  return { mf, url, pid: started[0], logs };
+}
+
+async function wranglerConfig() {
+  const { experimental_readRawConfig } = await import('wrangler');
+  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
+  return rawConfig;
+}
+
+/** The modules of build/: JavaScript as ES modules, .wasm as compiled WebAssembly; `entry` first. */
+function buildModules(dir, entry) {
+  const files = readdirSync(dir, { recursive: true }).map((f) => join(dir, f)).filter((f) => /\.(m?js|wasm)$/.test(f));
+  const rest = files.filter((f) => f !== entry).sort();
+  return [entry, ...rest].map((path) => ({ type: path.endsWith('.wasm') ? 'CompiledWasm' : 'ESModule', path }));
+}
+
+async function startGatehouse(config, origin, secrets) {
+  const buildDir = join(ROOT, 'build');
+  const shim = join(buildDir, 'worker/shim.mjs');
+  try {
+    statSync(shim);
+  } catch {
+    throw new Error(`${shim} missing: run bash scripts/build.sh (npm run bench does)`);
+  }
+  const db = (config.d1_databases ?? []).find((d) => d.binding === 'DB');
+  if (!db) throw new Error('wrangler.toml has no D1 binding named DB');
+  const gh = await startMiniflare('gatehouse', await freePort(), {
+    // What wrangler would upload: the shim first (the entry), then every module it reaches.
+    modules: buildModules(buildDir, shim),
+    modulesRoot: buildDir,
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags ?? [],
+    d1Databases: { DB: db.preview_database_id ?? db.database_id },
+    bindings: { ...(config.vars ?? {}), ...secrets, ORIGIN_URL: origin.mcpUrl },
+  });
+  // The migrations, through the binding, into this run's fresh (in-memory) D1.
+  const d1 = await gh.mf.getD1Database('DB');
+  const dir = resolve(ROOT, db.migrations_dir ?? 'migrations');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    const statements = splitSql(readFileSync(join(dir, file), 'utf8'));
+    if (statements.length) await d1.batch(statements.map((s) => d1.prepare(s)));
+  }
+  return gh;
+}
+
+async function buildBaseline() {
+  const outfile = join(tmp, 'baseline.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'bench/baseline/worker.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    external: ['cloudflare:*', 'node:*'],
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** The no-auth passthrough worker (bench/reference/passthrough.js): the runner's own floor. */
+function startPassthrough(config, origin) {
+  return freePort().then((port) => startMiniflare('passthrough', port, {
+    modules: true,
+    scriptPath: join(ROOT, 'bench/reference/passthrough.js'),
+    compatibilityDate: config.compatibility_date,
+    bindings: { ORIGIN_URL: origin.mcpUrl },
+  }));
+}
+
+async function startBaseline(config, origin, bundle, password) {
+  const port = await freePort();
+  return startMiniflare('baseline', port, {
+    modules: true,
+    scriptPath: bundle,
+    compatibilityDate: config.compatibility_date,
+    kvNamespaces: ['OAUTH_KV'],
+    // The library needs its issuer and resource at construction: the URL this worker gets.
+    bindings: { PUBLIC_URL: `http://127.0.0.1:${port}`, ORIGIN_URL: origin.mcpUrl, OWNER_PASSWORD: password },
+  });
+}
+
+// ---- MCP over HTTP -----------------------------------------------------------------------
+
+/** The JSON-RPC messages of a response that is JSON or an SSE stream. */
+function rpcMessages(res) {
+  if (res.json) return [res.json];
+  return res.text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5)));
+}
+
+/** Opens an MCP session at `url` (initialize + initialized); returns the request headers to use. */
+async function openSession(name, url, token) {
+  const auth = token ? { authorization: `Bearer ${token}` } : {};
+  const init = await mcpPost(url, initializeBody(1), auth);
+  const sid = init.headers.get('mcp-session-id');
+  if (init.status !== 200 || !sid) throw new Error(`${name}: initialize failed: ${init.status} ${init.text.slice(0, 300)}`);
+  const protocolVersion = rpcMessages(init)[0]?.result?.protocolVersion;
+  const headers = {
+    ...auth,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-session-id': sid,
+    ...(protocolVersion ? { 'mcp-protocol-version': protocolVersion } : {}),
+  };
+  const note = await mcpPost(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
+  if (note.status !== 202) throw new Error(`${name}: notifications/initialized answered ${note.status}`);
+  return headers;
+}
+
+/**
+ * The token with one character of its signature (Gatehouse: the JWT's last part, 86 characters)
+ * or secret (baseline: `user:grant:secret`, 32) changed: well-formed, but not issued by the
+ * gateway. Not the last character, whose low bits base64url does not use.
+ */
+function forge(token) {
+  const i = token.length - 10;
+  return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
+}
+
+function toolCall(name, args, id = '[<id>]') {
+  return { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } };
+}
+
+/** One echo and one whoami through `url`: the path works and the origin never sees the token. */
+async function checkPath(name, url, headers, { gateway }) {
+  const echo = rpcMessages(await mcpPost(url, toolCall('echo', { text: ECHO }, 2), headers));
+  if (echo[0]?.result?.content?.[0]?.text !== ECHO) throw new Error(`${name}: echo did not come back: ${JSON.stringify(echo)}`);
+  if (!gateway) return;
+  const who = rpcMessages(await mcpPost(url, toolCall('whoami', {}, 3), headers));
+  const seen = JSON.parse(who[0]?.result?.content?.[0]?.text ?? 'null');
+  if (!seen || seen.authorization || seen.cookie) {
+    throw new Error(`${name}: the origin saw the client's credentials: ${JSON.stringify(seen)}`);
+  }
+}
+
+/**
+ * The baseline's login is real: a wrong owner password shows the form again (401) and grants
+ * nothing. (Gatehouse's own e2e tests cover its login; repeated failures there are rate limited.)
+ */
+async function checkBaselineLogin(gw) {
+  const reg = await register(gw.url);
+  if (reg.status !== 201) throw new Error(`${gw.name}: registration failed: ${reg.status} ${reg.text.slice(0, 300)}`);
+  const browser = new Browser(gw.url);
+  const page = await browser.request(authorizeUrl(gw.url, {
+    response_type: 'code',
+    client_id: reg.json.client_id,
+    redirect_uri: LOOPBACK_REDIRECT,
+    state: 'bench',
+    code_challenge: pkcePair().challenge,
+    code_challenge_method: 'S256',
+    resource: `${gw.url}/mcp`,
+  }));
+  const [form] = parseForms(page.text);
+  if (page.status !== 200 || !form) throw new Error(`${gw.name}: /authorize showed no form (${page.status})`);
+  const wrong = await browser.request(new URL(form.action, page.url), {
+    method: 'POST',
+    form: fillForm(form, { password: `${gw.password}-wrong` }),
+  });
+  if (wrong.status !== 401 || wrong.location || !parseForms(wrong.text).length) {
+    throw new Error(`${gw.name}: a wrong password was not refused (${wrong.status}, location ${wrong.location})`);
+  }
+}
+
+// ---- measurement -----------------------------------------------------------------------------
+
+async function timeFlow(gw) {
+  const t0 = performance.now();
+  const flow = await manualFlow({ base: gw.url, mcpUrl: `${gw.url}/mcp`, password: gw.password });
+  const ms = performance.now() - t0;
+  if (flow.token.status !== 200 || !flow.token.json?.access_token) {
+    throw new Error(`${gw.name}: token request failed: ${flow.token.status} ${flow.token.text.slice(0, 300)}`);
+  }
+  return { ms, token: flow.token.json.access_token };
+}
+
+function machineInfo() {
+  let model = cpus()[0]?.model ?? 'unknown';
+  let memKb = Math.round(totalmem() / 1024);
+  try {
+    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+    memKb = Number(/MemTotal:\s*(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? memKb);
+  } catch {
+    /* not Linux: os module values */
+  }
+  return { cores: cpus().length, model, memGiB: memKb / 1024 / 1024 };
+}
+
+function pkgVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function sizes(file) {
+  const bytes = readFileSync(file);
+  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+}
+
+async function main() {
+  mkdirSync(tmp, { recursive: true });
+  const started = new Date();
+  log(`config: ${JSON.stringify(CONFIG)}`);
+
+  const config = await wranglerConfig();
+  const baselineBundle = await buildBaseline();
+  const password = `owner-${randomBytes(12).toString('base64url')}`;
+  const secrets = { SIGNING_KEY: randomBytes(32).toString('base64url'), OWNER_PASSWORD: password };
+
+  const origin = await startOrigin();
+  log(`demo origin ${origin.mcpUrl} (pid ${origin.pid})`);
+  const gh = { name: 'Gatehouse', password, ...(await startGatehouse(config, origin, secrets)) };
+  log(`Gatehouse ${gh.url} (workerd pid ${gh.pid})`);
+  const base = { name: 'Baseline', password, ...(await startBaseline(config, origin, baselineBundle, password)) };
+  log(`baseline ${base.url} (workerd pid ${base.pid})`);
+  const pass = { name: 'Passthrough', ...(await startPassthrough(config, origin)) };
+  log(`passthrough ${pass.url} (workerd pid ${pass.pid})`);
+  const pids = { origin: origin.pid, gatehouse: gh.pid, baseline: base.pid, passthrough: pass.pid };
+
+  await checkBaselineLogin(base);
+
+  // OAuth flows: one unmeasured each (isolate start, wasm compile), then interleaved reps.
+  const flows = { Gatehouse: [], Baseline: [] };
+  for (const gw of [gh, base]) gw.token = (await timeFlow(gw)).token;
+  for (let r = 0; r < CONFIG.reps; r++) {
+    for (const gw of [gh, base]) {
+      const { ms, token } = await timeFlow(gw);
+      flows[gw.name].push(ms);
+      gw.token = token;
+    }
+  }
+  log(`OAuth flows done: Gatehouse ${flows.Gatehouse.map((x) => x.toFixed(0)).join(' ')} ms; baseline ${flows.Baseline.map((x) => x.toFixed(0)).join(' ')} ms`);
+
+  const targets = [
+    { key: 'direct', name: 'Direct origin', url: origin.mcpUrl, runtime: 'origin', token: null },
+    { key: 'gatehouse', name: 'Gatehouse', url: `${gh.url}/mcp`, runtime: 'gatehouse', token: gh.token },
+    { key: 'baseline', name: 'Baseline', url: `${base.url}/mcp`, runtime: 'baseline', token: base.token },
+    { key: 'passthrough', name: 'Passthrough', url: `${pass.url}/mcp`, runtime: 'passthrough', token: null },
+  ];
+  for (const t of targets) {
+    t.headers = await openSession(t.name, t.url, t.token);
+    await checkPath(t.name, t.url, t.headers, { gateway: t.key === 'gatehouse' || t.key === 'baseline' });
+  }
+  const callBody = JSON.stringify(toolCall('echo', { text: ECHO }));
+  const verify = (body) => body.includes(`"text":"${ECHO}"`) && body.includes('"result"');
+  const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const gateways = targets.filter((t) => t.key === 'gatehouse' || t.key === 'baseline');
+  // What a load run sends, per kind: the authenticated session; no token; a token whose
+  // signature / secret was altered (the gateway must check it and refuse: this isolates the
+  // cost of token verification from the cost of forwarding).
+  const kinds = [
+    { key: 'auth', label: 'tools/call', targets, seconds: CONFIG.seconds, expectStatus: 200, verify, headers: (t) => t.headers },
+    { key: '401', label: '401 no token', targets: gateways, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: () => plain },
+    { key: 'forged', label: '401 forged', targets: gateways, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: (t) => ({ ...plain, authorization: `Bearer ${forge(t.token)}` }) },
+  ];
+  const common = { connections: CONFIG.connections, pids, body: callBody };
+  const run = (kind, t, seconds) => loadRun({
+    ...common, url: t.url, headers: kind.headers(t), seconds, expectStatus: kind.expectStatus, verify: kind.verify,
+  });
+
+  log(`warm-up: ${CONFIG.warmupSeconds} s per path`);
+  for (const kind of kinds) for (const t of kind.targets) await run(kind, t, CONFIG.warmupSeconds);
+
+  const runs = [];
+  for (let rep = 1; rep <= CONFIG.reps; rep++) {
+    for (const kind of kinds) {
+      for (const t of kind.targets) {
+        const r = await run(kind, t, kind.seconds);
+        runs.push({ kind: kind.key, target: t.key, runtime: t.runtime, rep, ...r });
+        log(`rep ${rep} ${t.name.padEnd(13)} ${kind.label.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  bad ${r.bad}  `
+          + `runtime CPU ${(1000 * r.cpu.procs[t.runtime] / r.ok).toFixed(3)} ms/req  other CPU ${(100 * r.cpu.other / r.cpu.capacity).toFixed(0)}%`);
+      }
+    }
+  }
+
+  // The session still works after the load (nothing was corrupted on the way).
+  for (const t of targets) await checkPath(t.name, t.url, t.headers, { gateway: t.key === 'gatehouse' || t.key === 'baseline' });
+
+  const wasmFile = readdirSync(join(ROOT, 'build')).find((f) => f.endsWith('.wasm'));
+  const gitRev = await new Promise((res) => {
+    const c = spawn('git', ['describe', '--always', '--dirty'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    let o = '';
+    c.stdout.on('data', (d) => { o += d; });
+    c.once('exit', () => res(o.trim() || 'unknown'));
+    c.once('error', () => res('unknown'));
+  });
+
+  const report = writeResults({
+    file: join(ROOT, 'bench/RESULTS.md'),
+    config: CONFIG,
+    started,
+    finished: new Date(),
+    machine: machineInfo(),
+    versions: {
+      node: process.versions.node,
+      miniflare: pkgVersion('miniflare'),
+      workerd: pkgVersion('workerd'),
+      wrangler: pkgVersion('wrangler'),
+      autocannon: pkgVersion('autocannon'),
+      oauthProvider: pkgVersion('@cloudflare/workers-oauth-provider'),
+      gatehouse: gitRev,
+      clockTicks: clockTicks(),
+    },
+    runs,
+    flows,
+    wasm: wasmFile ? { file: `build/${wasmFile}`, ...sizes(join(ROOT, 'build', wasmFile)) } : null,
+    baselineBundle: sizes(baselineBundle),
+  });
+  console.log(`\n${report}`);
+  log(`wrote bench/RESULTS.md`);
+  const bad = runs.filter((r) => r.bad > 0);
+  if (bad.length) {
+    // Numbers from a gateway that answered wrongly are not results.
+    console.error(`[bench] ERROR: ${bad.length} load runs had failed or wrong responses (${bad.map((r) => `${r.target} ${r.kind}: ${r.bad}`).join(', ')})`);
+    process.exitCode = 1;
+  }
+}
+
+try {
+  await main();
+  await cleanup();
+  clearTimeout(limit);
+  if (!process.env.BENCH_KEEP) rmSync(tmp, { recursive: true, force: true });
+} catch (err) {
+  console.error(`[bench] ERROR: ${err.stack ?? err}`);
+  await cleanup();
+  console.error(`[bench] logs of the origin and the workers: ${tmp}`);
+  process.exit(1);
+}
