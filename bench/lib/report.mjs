@@ -81,6 +81,8 @@ export function writeResults({ file, config, started, finished, machine, version
       + (3 * baseRps > passRps ? ' So on this machine, where the origin and the load generator share the cores with the gateway, the 3 × target is out of reach for any worker gateway; the gap to the passthrough is what a faster gateway could still win.' : ''),
     `- The passthrough's workerd used ${fmt(passCpu, 3)} ms per request: the runner's floor, included in every gateway's CPU figure.`
       + ` Gatehouse's own cost is about ${fmt(ghCpu - passCpu, 3)} ms on top of it; the baseline's about ${fmt(med('auth', 'baseline', (r) => cpuPerReq(r, 'baseline')) - passCpu, 3)} ms.`,
+    `- workerd runs a worker on one thread, so one instance serves at most about 1 / (CPU per request): ${fmt(1000 / ghCpu, 0)} req/s for Gatehouse,`
+      + ` ${fmt(1000 / med('auth', 'baseline', (r) => cpuPerReq(r, 'baseline')), 0)} for the baseline, ${fmt(1000 / passCpu, 0)} for the passthrough (runs where its workerd reached ~1.0 core in the table below are at that limit).`,
     `- Token checking alone (forged token minus no token, same gateway): Gatehouse ${fmt(med('forged', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')) - med('401', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')), 3)} ms,`
       + ` baseline ${fmt(med('forged', 'baseline', (r) => cpuPerReq(r, 'baseline')) - med('401', 'baseline', (r) => cpuPerReq(r, 'baseline')), 3)} ms per request.`,
   ];
@@ -126,7 +128,8 @@ in ${elapsed} s; rerunning the command rewrites this file.
   (one character of the signature / secret changed), ${config.unauthSeconds} s each.
   OAuth flow: a scripted client over HTTP (tests/e2e/oauth.mjs \`manualFlow\`), one unmeasured flow first.
   CPU: utime+stime of each process from /proc (${versions.clockTicks} ticks/s) ÷ responses served; "other" =
-  machine busy time (/proc/stat) − origin − the three workerd − load generator. The load generator's process also
+  machine busy time (/proc/stat) − origin − the three workerd − load generator; it includes short-lived processes and
+  any outside this container's process view, which /proc/stat counts too. The load generator's process also
   hosts Miniflare's Node side, which receives the workers' log lines (Gatehouse writes one per request).
 - **Passthrough** (\`bench/reference/passthrough.js\`) is not a gateway: a worker that forwards every request with no
   authentication, in its own workerd. Its CPU per request is the runner's floor (workerd ingress including Miniflare's
