@@ -20,7 +20,7 @@ use crate::gateway::policy::{self, Decision};
 use crate::gateway::session_id::SessionKey;
 use crate::gateway::sse::SseRewriter;
 use crate::gateway::{headers, jsonrpc};
-use crate::oauth::access_token;
+use crate::oauth::verified_cache::VerifiedCache;
 use crate::oauth::config::Config;
 use crate::oauth::metadata;
 use crate::oauth::resource::accepted_resources;
@@ -29,6 +29,8 @@ use crate::oauth::types::GrantId;
 thread_local! {
     /// Identity assertions reused for a few seconds per caller (see `gateway::assertion`).
     static ASSERTIONS: RefCell<AssertionCache> = RefCell::new(AssertionCache::default());
+    /// Tokens already verified in this isolate (see `oauth::verified_cache`).
+    static VERIFIED: RefCell<VerifiedCache> = RefCell::new(VerifiedCache::new());
 }
 
 /// `client_id` receives the verified token's client, for the request log.
@@ -37,7 +39,8 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
         Some(t) => t,
         None => return unauthorized(issuer, config, None),
     };
-    let verified = match access_token::verify(config.verification_keys(), &token, now, issuer, &accepted_resources(issuer)) {
+    let checked = VERIFIED.with(|c| c.borrow_mut().verify(config.verification_keys(), &token, now, issuer, &accepted_resources(issuer)));
+    let verified = match checked {
         Ok(v) => v,
         Err(e) => return unauthorized(issuer, config, Some(&e.description)),
     };

@@ -35,6 +35,7 @@ pub mod session;
 pub mod store;
 pub mod token;
 pub mod types;
+pub mod verified_cache;
 
 #[cfg(test)]
 mod flow_tests;
