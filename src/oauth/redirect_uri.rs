@@ -210,6 +210,17 @@ mod tests {
         }
     }
 
+    /// Found by the `redirect_uri` and `authorize_query` fuzz targets: an
+    /// upper-case host with a non-ASCII byte reached idna_adapter 1.0's debug
+    /// assertion (lower-case ASCII only). Refused, never a panic.
+    #[test]
+    fn mixed_case_non_ascii_hosts_are_refused_without_a_panic() {
+        for uri in ["hTtps:j@avps:j@avA%EE", "https://avA%EE/cb", "https://EXAMPLE.com\u{e9}/cb", "https://clA\u{fc}de.ai/cb"] {
+            assert!(RedirectUri::parse(uri).is_err(), "{uri}");
+        }
+        assert!(crate::oauth::resource::Resource::parse("https://MCP.Ex\u{e4}mple.com/mcp").is_err());
+    }
+
     #[test]
     fn punycode_hosts_still_register() {
         assert!(RedirectUri::parse("https://xn--exmple-cua.com/cb").is_ok());
