@@ -2,6 +2,8 @@
 //! per request so a mistake produces one clear message naming the variable.
 
 use std::fmt;
+use std::ops::RangeInclusive;
+use std::str::FromStr;
 
 use super::access_token::SigningKey;
 use super::registration_policy::{self, RegistrationPolicy};
@@ -93,64 +95,38 @@ impl Config {
         if let Some(raw) = get("ORIGIN_URL").filter(|s| !s.trim().is_empty()) {
             check_origin_url(&raw).map_err(|p| err("ORIGIN_URL", p))?;
         }
-        let ttl = |name: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
-            match get(name).filter(|s| !s.trim().is_empty()) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<i64>() {
-                    Ok(n) if (60..=max).contains(&n) => Ok(n),
-                    _ => Err(err(name, &format!("must be a number of seconds between 60 and {max}"))),
-                },
-            }
-        };
-        let access_token_ttl = ttl("ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL, 24 * 3600)?;
-        let refresh_token_ttl = ttl("REFRESH_TOKEN_TTL", DEFAULT_REFRESH_TOKEN_TTL, 365 * 24 * 3600)?;
-        let refresh_grace = match get("REFRESH_GRACE_SECONDS").filter(|s| !s.trim().is_empty()) {
-            None => DEFAULT_REFRESH_GRACE,
-            Some(v) => match v.trim().parse::<i64>() {
-                Ok(n) if (0..=600).contains(&n) => n,
-                _ => return Err(err("REFRESH_GRACE_SECONDS", "must be a number of seconds between 0 and 600")),
-            },
-        };
-        let refresh_absolute_ttl = match get("REFRESH_ABSOLUTE_TTL").filter(|s| !s.trim().is_empty()) {
-            None => DEFAULT_REFRESH_ABSOLUTE_TTL,
-            Some(v) => match v.trim().parse::<i64>() {
-                Ok(n) if (60..=5 * 365 * 24 * 3600).contains(&n) => n,
-                _ => return Err(err("REFRESH_ABSOLUTE_TTL", "must be a number of seconds between 60 and 157680000 (5 years); default 7776000 (90 days)")),
-            },
-        };
-        let revocation_check_seconds = match get("REVOCATION_CHECK_SECONDS").filter(|s| !s.trim().is_empty()) {
-            None => DEFAULT_REVOCATION_CHECK_SECONDS,
-            Some(v) => match v.trim().parse::<i64>() {
-                Ok(n) if (0..=300).contains(&n) => n,
-                _ => return Err(err("REVOCATION_CHECK_SECONDS", "must be a number of seconds between 0 and 300 (0: check on every request); default 10")),
-            },
-        };
-        let auth_code_ttl = match get("AUTH_CODE_TTL").filter(|s| !s.trim().is_empty()) {
-            None => DEFAULT_AUTH_CODE_TTL,
-            Some(v) => match v.trim().parse::<i64>() {
-                Ok(n) if (1..=600).contains(&n) => n,
-                _ => return Err(err("AUTH_CODE_TTL", "must be a number of seconds between 1 and 600 (default 60)")),
-            },
-        };
-        let test_claim_delay_ms = match get("TEST_CLAIM_DELAY_MS").filter(|s| !s.trim().is_empty()) {
-            None => 0,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(n) if n <= 10_000 => n,
-                _ => return Err(err("TEST_CLAIM_DELAY_MS", "must be a number of milliseconds between 0 and 10000 (a test-only hook; leave it unset)")),
-            },
-        };
+        let secs = |max: i64| format!("must be a number of seconds between 60 and {max}");
+        let access_token_ttl = number(&get, "ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL, 60..=24 * 3600, &secs(24 * 3600))?;
+        let refresh_token_ttl = number(&get, "REFRESH_TOKEN_TTL", DEFAULT_REFRESH_TOKEN_TTL, 60..=365 * 24 * 3600, &secs(365 * 24 * 3600))?;
+        let refresh_grace = number(&get, "REFRESH_GRACE_SECONDS", DEFAULT_REFRESH_GRACE, 0..=600, "must be a number of seconds between 0 and 600")?;
+        let refresh_absolute_ttl = number(
+            &get,
+            "REFRESH_ABSOLUTE_TTL",
+            DEFAULT_REFRESH_ABSOLUTE_TTL,
+            60..=5 * 365 * 24 * 3600,
+            "must be a number of seconds between 60 and 157680000 (5 years); default 7776000 (90 days)",
+        )?;
+        let revocation_check_seconds = number(
+            &get,
+            "REVOCATION_CHECK_SECONDS",
+            DEFAULT_REVOCATION_CHECK_SECONDS,
+            0..=300,
+            "must be a number of seconds between 0 and 300 (0: check on every request); default 10",
+        )?;
+        let auth_code_ttl = number(&get, "AUTH_CODE_TTL", DEFAULT_AUTH_CODE_TTL, 1..=600, "must be a number of seconds between 1 and 600 (default 60)")?;
+        let test_claim_delay_ms = number(
+            &get,
+            "TEST_CLAIM_DELAY_MS",
+            0u32,
+            0..=10_000,
+            "must be a number of milliseconds between 0 and 10000 (a test-only hook; leave it unset)",
+        )?;
         let scopes = Scopes::from_config(&get("SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_string()));
         if scopes.iter().next().is_none() {
             return Err(err("SCOPES", "must list at least one scope, space-separated (default \"mcp\")"));
         }
-        let count = |name: &'static str, default: u32, max: u32, what: &str| -> Result<u32, ConfigError> {
-            match get(name).filter(|s| !s.trim().is_empty()) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u32>() {
-                    Ok(n) if n <= max => Ok(n),
-                    _ => Err(err(name, &format!("must be a whole number from 0 ({what}) to {max}"))),
-                },
-            }
+        let count = |name: &'static str, default: u32, max: u32, what: &str| {
+            number(&get, name, default, 0..=max, &format!("must be a whole number from 0 ({what}) to {max}"))
         };
         let registration = RegistrationPolicy {
             allowlist: registration_policy::parse_allowlist(&get("REDIRECT_URI_ALLOWLIST").unwrap_or_default()).map_err(|p| {
@@ -261,6 +237,21 @@ fn check_origin_url(raw: &str) -> Result<(), &'static str> {
         return Err(LOOKS_LIKE);
     }
     Ok(())
+}
+
+/// A number in `range`, or `default` when unset or blank; anything else is
+/// an error naming the variable and saying what it `must` be (never the value).
+fn number<T>(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: T, range: RangeInclusive<T>, must: &str) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd,
+{
+    match get(name).filter(|s| !s.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<T>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError { variable: name, problem: must.to_string() }),
+        },
+    }
 }
 
 fn parse_public_url(raw: &str) -> Result<String, &'static str> {
