@@ -1,75 +1,29 @@
 //! Native tests of the admin page (sign-in, CSRF, revoke, delete) and of the
 //! audit events every endpoint writes, over the in-memory store.
 
-use std::collections::HashMap;
-
-use serde_json::Value;
-
 use super::audit::AuditEvent;
-use super::config::Config;
-use super::context::Ctx;
-use super::http::{HttpRequest, HttpResponse};
+use super::http::HttpResponse;
 use super::store::{AuthMethod, ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, RefreshRecord};
-use super::testing::{block_on, MemoryStore};
+use super::testing::block_on;
 use super::types::{ClientId, GrantId, Subject, TokenHash};
-use super::{admin, authorize, consent, register, testing_config, token};
+use super::{admin, authorize, consent, register, token};
 
-const ISS: &str = "https://mcp.example.com";
-const PASSWORD: &str = "correct horse battery";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const REDIRECT: &str = "http://127.0.0.1:5000/callback";
 
-/// One browser (a cookie jar) against one store.
-struct World {
-    config: Config,
-    store: MemoryStore,
-    now: i64,
-    cookies: HashMap<String, String>,
-}
+use super::flow_tests::{hidden, json, World, CHALLENGE, ISS, PASSWORD, REDIRECT, VERIFIER};
 
 impl World {
-    fn new() -> Self {
-        World { config: testing_config(), store: MemoryStore::default(), now: 1_800_000_000, cookies: HashMap::new() }
-    }
-    fn ctx(&self) -> Ctx<'_, MemoryStore> {
-        Ctx { config: &self.config, store: &self.store, issuer: ISS.into(), now: self.now }
-    }
-    fn req(&self, method: &str, path: &str, query: &str, ct: Option<&str>, body: &str) -> HttpRequest {
-        let mut headers = vec![("cf-connecting-ip".to_string(), "198.51.100.7".to_string())];
-        if let Some(ct) = ct {
-            headers.push(("content-type".into(), ct.into()));
-        }
-        if !self.cookies.is_empty() {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            headers.push(("cookie".into(), c.join("; ")));
-        }
-        HttpRequest { method: method.into(), path: path.into(), query: query.into(), headers, body: body.as_bytes().to_vec(), origin: ISS.into() }
-    }
-    fn keep(&mut self, r: &HttpResponse) {
-        for (k, v) in &r.headers {
-            if k == "set-cookie" {
-                let (name, value) = v.split(';').next().unwrap().split_once('=').unwrap();
-                if v.contains("Max-Age=0") {
-                    self.cookies.remove(name);
-                } else {
-                    self.cookies.insert(name.into(), value.into());
-                }
-            }
-        }
-    }
-    fn form(&self, fields: &[(&str, &str)]) -> String {
+    fn encode(&self, fields: &[(&str, &str)]) -> String {
         url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
     }
     fn admin_get(&mut self) -> HttpResponse {
         let r = block_on(admin::show(&self.ctx(), &self.req("GET", "/admin", "", None, "")));
-        self.keep(&r);
+        self.keep_cookies(&r);
         r
     }
     fn admin_post(&mut self, fields: &[(&str, &str)]) -> HttpResponse {
-        let body = self.form(fields);
+        let body = self.encode(fields);
         let r = block_on(admin::post(&self.ctx(), &self.req("POST", "/admin", "", Some("application/x-www-form-urlencoded"), &body)));
-        self.keep(&r);
+        self.keep_cookies(&r);
         r
     }
     /// Opens /admin and signs in; returns the dashboard's CSRF token.
@@ -83,7 +37,7 @@ impl World {
         hidden(&dash.body, "csrf")
     }
     fn token(&self, fields: &[(&str, &str)]) -> HttpResponse {
-        let body = self.form(fields);
+        let body = self.encode(fields);
         block_on(token::handle(&self.ctx(), &self.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), &body)))
     }
     fn events(&self) -> Vec<AuditEvent> {
@@ -94,16 +48,7 @@ impl World {
     }
 }
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    let end = html[start..].find('"').unwrap() + start;
-    html_escape::decode_html_entities(&html[start..end]).into_owned()
-}
 
-fn json(r: &HttpResponse) -> Value {
-    serde_json::from_str(&r.body).unwrap_or(Value::Null)
-}
 
 fn client(id: &str, name: &str, created_at: i64) -> ClientRecord {
     ClientRecord {
@@ -380,18 +325,18 @@ fn endpoints_write_audit_events_without_secrets() {
     let start = |w: &mut World| {
         let page = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &query, None, "")));
         assert_eq!(page.status, 200, "{}", page.body);
-        w.keep(&page);
+        w.keep_cookies(&page);
         (hidden(&page.body, "request"), hidden(&page.body, "csrf"))
     };
     let post = |w: &mut World, path: &str, fields: &[(&str, &str)]| {
-        let r = w.req("POST", path, "", Some("application/x-www-form-urlencoded"), &w.form(fields));
+        let r = w.req("POST", path, "", Some("application/x-www-form-urlencoded"), &w.encode(fields));
         let resp = block_on(async {
             match path {
                 "/login" => consent::login(&w.ctx(), &r).await,
                 _ => consent::decide(&w.ctx(), &r).await,
             }
         });
-        w.keep(&resp);
+        w.keep_cookies(&resp);
         resp
     };
 

@@ -8,29 +8,31 @@ use super::http::{HttpRequest, HttpResponse};
 use super::testing::{block_on, MemoryStore};
 use super::{authorize, consent, introspect, register, revoke, testing_config, token};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
-const ISS: &str = "https://mcp.example.com";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const REDIRECT: &str = "http://127.0.0.1:5000/callback";
-const PASSWORD: &str = "correct horse battery";
+pub(super) const ISS: &str = "https://mcp.example.com";
+pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(super) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(super) const REDIRECT: &str = "http://127.0.0.1:5000/callback";
+pub(super) const PASSWORD: &str = "correct horse battery";
 
-struct World {
-    config: Config,
-    store: MemoryStore,
-    now: i64,
-    cookies: Vec<(String, String)>,
+/// One browser (a cookie jar) against one store. Also used by `admin_tests`.
+pub(super) struct World {
+    pub(super) config: Config,
+    pub(super) store: MemoryStore,
+    pub(super) now: i64,
+    pub(super) cookies: BTreeMap<String, String>,
 }
 
 impl World {
-    fn new() -> Self {
-        World { config: testing_config(), store: MemoryStore::default(), now: 1_800_000_000, cookies: vec![] }
+    pub(super) fn new() -> Self {
+        World { config: testing_config(), store: MemoryStore::default(), now: 1_800_000_000, cookies: BTreeMap::new() }
     }
-    fn ctx(&self) -> Ctx<'_, MemoryStore> {
+    pub(super) fn ctx(&self) -> Ctx<'_, MemoryStore> {
         Ctx { config: &self.config, store: &self.store, issuer: ISS.into(), now: self.now }
     }
-    fn req(&self, method: &str, path: &str, query: &str, ct: Option<&str>, body: &str) -> HttpRequest {
-        let mut headers = vec![];
+    pub(super) fn req(&self, method: &str, path: &str, query: &str, ct: Option<&str>, body: &str) -> HttpRequest {
+        let mut headers = vec![("cf-connecting-ip".to_string(), "198.51.100.7".to_string())];
         if let Some(ct) = ct {
             headers.push(("content-type".to_string(), ct.to_string()));
         }
@@ -40,13 +42,16 @@ impl World {
         }
         HttpRequest { method: method.into(), path: path.into(), query: query.into(), headers, body: body.as_bytes().to_vec(), origin: ISS.into() }
     }
-    fn keep_cookies(&mut self, r: &HttpResponse) {
+    /// Stores what the response sets, and forgets what it expires.
+    pub(super) fn keep_cookies(&mut self, r: &HttpResponse) {
         for (k, v) in &r.headers {
             if k == "set-cookie" {
-                let pair = v.split(';').next().unwrap();
-                let (name, value) = pair.split_once('=').unwrap();
-                self.cookies.retain(|(n, _)| n != name);
-                self.cookies.push((name.into(), value.into()));
+                let (name, value) = v.split(';').next().unwrap().split_once('=').unwrap();
+                if v.contains("Max-Age=0") {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.into(), value.into());
+                }
             }
         }
     }
@@ -112,14 +117,14 @@ fn urlenc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub(super) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
     let end = html[start..].find('"').unwrap() + start;
     html_escape::decode_html_entities(&html[start..end]).into_owned()
 }
 
-fn json(r: &HttpResponse) -> Value {
+pub(super) fn json(r: &HttpResponse) -> Value {
     serde_json::from_str(&r.body).unwrap()
 }
 
@@ -264,8 +269,7 @@ fn consent_replay_and_other_browser_are_refused() {
 
     let page = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &World::authorize_query(&client), None, "")));
     let request = hidden(&page.body, "request");
-    w.cookies.retain(|(n, _)| n != super::session::BROWSER_COOKIE);
-    w.cookies.push((super::session::BROWSER_COOKIE.into(), "A".repeat(43)));
+    w.cookies.insert(super::session::BROWSER_COOKIE.into(), "A".repeat(43));
     let r = w.form("/consent", &[("request", &request), ("csrf", &csrf), ("decision", "approve")]);
     assert_eq!(r.status, 403);
     // The consent page itself (no CSRF token involved) refuses another browser too.
