@@ -10,7 +10,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './ports.mjs';
+
+export { freePort };
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,17 +25,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Like sleep, but does not keep the process alive (for time limits raced against events). */
 const timeLimit = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref());
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
 
 function tail(file, lines = 60) {
   try {
