@@ -10,8 +10,10 @@ mod d1_revocation;
 mod d1_cimd;
 mod d1_admin;
 mod d1_audit;
+pub(crate) mod outbound;
 mod proxy;
 mod token_gate;
+mod webcrypto;
 
 use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBuilder};
 

@@ -17,7 +17,10 @@ pub mod form;
 pub mod http;
 pub mod maintenance;
 pub mod introspect;
+pub mod jws;
+pub mod login;
 pub mod metadata;
+pub mod outbound;
 pub mod pages;
 pub mod pkce;
 pub mod random;
@@ -32,6 +35,7 @@ pub mod revoke;
 pub mod scope;
 pub mod security_headers;
 pub mod session;
+pub mod signature;
 pub mod store;
 pub mod token;
 pub mod types;
@@ -41,6 +45,8 @@ pub mod verified_cache;
 mod flow_tests;
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+pub(crate) mod testing_net;
 #[cfg(test)]
 mod testing_admin;
 #[cfg(test)]

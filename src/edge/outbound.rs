@@ -1,0 +1,69 @@
+//! `Outbound` and `SignatureVerifier` on the edge: the global `fetch` with
+//! redirects returned rather than followed, a timeout, and a streamed size
+//! cap; signatures through WebCrypto.
+
+use std::pin::pin;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use worker::{Delay, Fetch, Headers, Method as WMethod, Request, RequestInit, RequestRedirect};
+
+use crate::oauth::outbound::{Method, Outbound, OutboundError, OutboundRequest, OutboundResponse, MAX_RESPONSE_BYTES, TIMEOUT_SECONDS};
+use crate::oauth::signature::{Alg, PublicJwk, SignatureVerifier};
+
+/// The network and crypto handed to login handlers.
+pub struct EdgeNet;
+
+impl Outbound for EdgeNet {
+    async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+        let work = pin!(send_within_cap(req));
+        match select(work, Delay::from(Duration::from_secs(TIMEOUT_SECONDS))).await {
+            Either::Left((r, _)) => r,
+            Either::Right(_) => Err(OutboundError::Timeout),
+        }
+    }
+}
+
+impl SignatureVerifier for EdgeNet {
+    async fn verify(&self, alg: Alg, key: &PublicJwk, message: &[u8], signature: &[u8]) -> bool {
+        super::webcrypto::verify(alg, key, message, signature).await
+    }
+}
+
+async fn send_within_cap(req: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+    let fail = |e: worker::Error| OutboundError::Network(e.to_string());
+    let headers = Headers::new();
+    for (name, value) in &req.headers {
+        headers.set(name, value).map_err(fail)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(match req.method {
+        Method::Get => WMethod::Get,
+        Method::Post => WMethod::Post,
+    })
+    .with_headers(headers)
+    .with_redirect(RequestRedirect::Manual);
+    if let Some(body) = &req.body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let request = Request::new_with_init(&req.url, &init).map_err(fail)?;
+    let mut resp = Fetch::Request(request).send().await.map_err(fail)?;
+    let headers: Vec<(String, String)> = resp.headers().entries().collect();
+    let declared = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+        return Err(OutboundError::TooLarge);
+    }
+    let status = resp.status_code();
+    let mut body = Vec::new();
+    if let Ok(mut stream) = resp.stream() {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(fail)?;
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(OutboundError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    Ok(OutboundResponse { status, headers, body })
+}
