@@ -1,0 +1,268 @@
+//! Sign-in with GitHub as the upstream of a delegated login. GitHub is an
+//! OAuth 2.0 provider, not an OpenID provider: there is no ID token, so the
+//! identity is whoever the access token belongs to (`GET /user`), asked of
+//! GitHub's API directly over TLS. GitHub's documented "web application flow"
+//! for OAuth apps: authorize with `state` and PKCE S256 (RFC 7636), redeem the
+//! code at `/login/oauth/access_token`, then the REST API. Who may pass: an
+//! allow-list of logins and/or of organisations the person is an *active*
+//! member of (`GET /user/memberships/orgs/{org}`, needs the `read:org` scope).
+//! At least one list is required: every GitHub account could sign in otherwise.
+
+use serde_json::Value;
+
+use super::{upstream_url_allowed, Identity, LoginError, LoginMethod};
+use crate::oauth::config::ConfigError;
+use crate::oauth::outbound::{Net, Outbound, OutboundRequest, OutboundResponse};
+use crate::oauth::types::{Secret, Subject};
+
+pub const DEFAULT_URL: &str = "https://github.com";
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+/// The REST API version we were written against (GitHub's API versioning).
+pub const API_VERSION: &str = "2022-11-28";
+/// GitHub's REST API refuses requests without a User-Agent.
+pub const USER_AGENT: &str = "Gatehouse";
+
+#[derive(Debug)]
+pub struct GithubConfig {
+    /// `GITHUB_CLIENT_ID` of the OAuth app.
+    pub client_id: String,
+    /// `GITHUB_CLIENT_SECRET` (a secret).
+    pub client_secret: Secret,
+    /// `GITHUB_ALLOWED_USERS`, lower-cased: GitHub logins are case-insensitive.
+    pub allowed_users: Vec<String>,
+    /// `GITHUB_ALLOWED_ORGS`, as written; compared case-insensitively.
+    pub allowed_orgs: Vec<String>,
+    /// `GITHUB_URL` (the web host: authorize and token), no trailing slash.
+    pub url: String,
+    /// `GITHUB_API_URL` (REST API root), no trailing slash.
+    pub api_url: String,
+}
+
+/// A GitHub login or organisation name as it may appear in a URL path and in
+/// the subject forwarded to the origin: letters, digits, `-`, and `_` (managed
+/// enterprise users' suffix). Anything else is not a name GitHub issues.
+fn is_github_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn list(raw: Option<String>) -> Vec<String> {
+    raw.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+impl GithubConfig {
+    /// `None` when `GITHUB_CLIENT_ID` is unset: GitHub sign-in is off.
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<GithubConfig>, ConfigError> {
+        let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
+        let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let Some(client_id) = set("GITHUB_CLIENT_ID") else {
+            if let Some(name) = ["GITHUB_CLIENT_SECRET", "GITHUB_ALLOWED_USERS", "GITHUB_ALLOWED_ORGS"].into_iter().find(|n| set(n).is_some()) {
+                return Err(err("GITHUB_CLIENT_ID", &format!("is not set, but {name} is; set it to the Client ID of your GitHub OAuth app")));
+            }
+            return Ok(None);
+        };
+        let client_secret = set("GITHUB_CLIENT_SECRET").map(Secret::new).ok_or_else(|| {
+            err("GITHUB_CLIENT_SECRET", "is not set; set it as a secret (`wrangler secret put GITHUB_CLIENT_SECRET`) to a client secret generated on your GitHub OAuth app's page")
+        })?;
+        let allowed_users = list(get("GITHUB_ALLOWED_USERS"));
+        if !allowed_users.iter().all(|u| is_github_name(u)) {
+            return Err(err("GITHUB_ALLOWED_USERS", "must list GitHub logins (letters, digits, '-'), separated by spaces or commas, such as \"octocat hubot\""));
+        }
+        let allowed_orgs = list(get("GITHUB_ALLOWED_ORGS"));
+        if !allowed_orgs.iter().all(|o| is_github_name(o)) {
+            return Err(err("GITHUB_ALLOWED_ORGS", "must list GitHub organisation names as in their URL (letters, digits, '-'), separated by spaces or commas, such as \"my-homelab\""));
+        }
+        if allowed_users.is_empty() && allowed_orgs.is_empty() {
+            return Err(err(
+                "GITHUB_ALLOWED_USERS",
+                "(or GITHUB_ALLOWED_ORGS) must list who may sign in: without an allow-list every GitHub account could use this server",
+            ));
+        }
+        let url = upstream_base(set("GITHUB_URL"), DEFAULT_URL).map_err(|p| err("GITHUB_URL", &format!("{p}; default https://github.com")))?;
+        let api_url = upstream_base(set("GITHUB_API_URL"), DEFAULT_API_URL).map_err(|p| err("GITHUB_API_URL", &format!("{p}; default https://api.github.com")))?;
+        Ok(Some(GithubConfig {
+            client_id,
+            client_secret,
+            allowed_users: allowed_users.into_iter().map(|u| u.to_ascii_lowercase()).collect(),
+            allowed_orgs,
+            url,
+            api_url,
+        }))
+    }
+
+    /// `read:user` to read the profile; `read:org` only when membership must
+    /// be checked (least privilege: the person sees exactly what is asked).
+    pub fn scopes(&self) -> &'static str {
+        if self.allowed_orgs.is_empty() {
+            "read:user"
+        } else {
+            "read:user read:org"
+        }
+    }
+}
+
+fn upstream_base(raw: Option<String>, default: &str) -> Result<String, &'static str> {
+    let Some(raw) = raw else { return Ok(default.to_string()) };
+    let url = url::Url::parse(&raw).map_err(|_| "must be an absolute URL")?;
+    if !upstream_url_allowed(&url) || url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err("must be https (http only for localhost/127.0.0.1), without credentials, query or fragment");
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Where the browser is sent: GitHub's authorize page for this OAuth app.
+pub fn authorize_url(cfg: &GithubConfig, redirect_uri: &str, state: &str, code_challenge: &str) -> String {
+    let mut url = format!("{}/login/oauth/authorize?", cfg.url);
+    url.push_str(
+        &url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &cfg.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", cfg.scopes())
+            .append_pair("state", state)
+            .append_pair("code_challenge", code_challenge)
+            .append_pair("code_challenge_method", "S256")
+            // Nobody can be on an allow-list with an account made just now.
+            .append_pair("allow_signup", "false")
+            .finish(),
+    );
+    url
+}
+
+/// Redeems the code and decides whether this GitHub account may pass.
+pub async fn identify(net: &impl Net, cfg: &GithubConfig, code: &str, redirect_uri: &str, code_verifier: &str) -> Result<Identity, LoginError> {
+    let token = redeem(net, cfg, code, redirect_uri, code_verifier).await?;
+    let user = current_user(net, cfg, &token.access_token).await?;
+    // Logins are case-insensitive at GitHub: one person, one subject.
+    let login = user.login.to_ascii_lowercase();
+    let mut groups = Vec::new();
+    if !cfg.allowed_users.contains(&login) {
+        if !cfg.allowed_orgs.is_empty() && token.scope.as_ref().is_some_and(|s| !s.iter().any(|s| s == "read:org")) {
+            return Err(LoginError::Refused(format!(
+                "The GitHub account @{login} is not on this server's list of users, and GitHub did not grant the read:org permission needed to check its organisations."
+            )));
+        }
+        match active_org(net, cfg, &token.access_token).await? {
+            Some(org) => groups.push(org),
+            None => return Err(LoginError::Refused(format!("The GitHub account @{login} is not on this server's allow-list."))),
+        }
+    }
+    Ok(Identity { subject: Subject::new(format!("github:{login}")), method: LoginMethod::Github, email: None, name: user.name, groups })
+}
+
+struct Token {
+    access_token: Secret,
+    /// Scopes granted, when GitHub says (the person may have granted fewer).
+    scope: Option<Vec<String>>,
+}
+
+/// POST {GITHUB_URL}/login/oauth/access_token. With `Accept: application/json`
+/// GitHub answers JSON; refusals come back as **200** with an `error` member.
+async fn redeem(net: &impl Outbound, cfg: &GithubConfig, code: &str, redirect_uri: &str, code_verifier: &str) -> Result<Token, LoginError> {
+    let url = format!("{}/login/oauth/access_token", cfg.url);
+    let req = OutboundRequest::post_form(
+        url,
+        &[
+            ("client_id", cfg.client_id.as_str()),
+            ("client_secret", cfg.client_secret.expose()),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", code_verifier),
+        ],
+    )
+    .with_header("user-agent", USER_AGENT);
+    let resp = net.send(req).await.map_err(|e| LoginError::Upstream(format!("GitHub's token endpoint: {e}.")))?;
+    let body: Option<Value> = resp.json();
+    if let Some(error) = body.as_ref().and_then(|b| b.get("error")) {
+        return Err(token_error(error.as_str().unwrap_or("")));
+    }
+    if resp.status != 200 {
+        return Err(LoginError::Upstream(format!("GitHub's token endpoint answered HTTP {}.", resp.status)));
+    }
+    let body = body.ok_or_else(|| LoginError::Upstream("GitHub's token endpoint did not answer JSON.".into()))?;
+    let access_token = body
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| LoginError::Upstream("GitHub's token response has no access_token.".into()))?;
+    if !body.get("token_type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+        return Err(LoginError::Upstream("GitHub's token response is not a bearer token.".into()));
+    }
+    // Documented as comma-separated ("repo,gist"); tolerate spaces too.
+    let scope = body.get("scope").and_then(Value::as_str).map(|s| s.split([',', ' ']).filter(|s| !s.is_empty()).map(str::to_string).collect());
+    Ok(Token { access_token: Secret::new(access_token), scope })
+}
+
+/// GitHub's documented token errors. A code that is wrong, expired or used
+/// is a bad callback (start again); the others are this server's set-up.
+fn token_error(code: &str) -> LoginError {
+    match code {
+        "bad_verification_code" => LoginError::Invalid("GitHub did not accept this sign-in code (it is wrong, expired or already used). Start again from your MCP client.".into()),
+        "incorrect_client_credentials" => LoginError::Upstream("GitHub refused this server's client credentials: check GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET.".into()),
+        "redirect_uri_mismatch" => LoginError::Upstream("GitHub refused the callback URL: the OAuth app's Authorization callback URL must be https://<this server>/callback/github.".into()),
+        // Never echo an unknown value into the page: it came from elsewhere.
+        other if other.len() <= 64 && other.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') && !other.is_empty() => {
+            LoginError::Upstream(format!("GitHub refused the code exchange ({other})."))
+        }
+        _ => LoginError::Upstream("GitHub refused the code exchange.".into()),
+    }
+}
+
+fn api_get(cfg: &GithubConfig, path: &str, token: &Secret) -> OutboundRequest {
+    OutboundRequest::get(format!("{}{path}", cfg.api_url))
+        .with_header("accept", "application/vnd.github+json")
+        .with_header("authorization", format!("Bearer {}", token.expose()))
+        .with_header("user-agent", USER_AGENT)
+        .with_header("x-github-api-version", API_VERSION)
+}
+
+async fn api(net: &impl Outbound, cfg: &GithubConfig, path: &str, token: &Secret) -> Result<OutboundResponse, LoginError> {
+    net.send(api_get(cfg, path, token)).await.map_err(|e| LoginError::Upstream(format!("GitHub's API: {e}.")))
+}
+
+struct User {
+    login: String,
+    name: Option<String>,
+}
+
+/// GET {API}/user: the account the token belongs to.
+async fn current_user(net: &impl Outbound, cfg: &GithubConfig, token: &Secret) -> Result<User, LoginError> {
+    let resp = api(net, cfg, "/user", token).await?;
+    if resp.status != 200 {
+        return Err(LoginError::Upstream(format!("GitHub's API answered HTTP {} for the signed-in user.", resp.status)));
+    }
+    let body: Value = resp.json().ok_or_else(|| LoginError::Upstream("GitHub's API did not answer JSON for the signed-in user.".into()))?;
+    let login = body
+        .get("login")
+        .and_then(Value::as_str)
+        .filter(|l| is_github_name(l))
+        .ok_or_else(|| LoginError::Upstream("GitHub's API did not name the signed-in user.".into()))?;
+    // The display name is the person's own free text: shown escaped, capped.
+    let name = body.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect());
+    Ok(User { login: login.to_string(), name })
+}
+
+/// The first allowed organisation the user is an active member of. A pending
+/// invitation is not membership; 404 (not a member) and 403 (the organisation
+/// restricts this OAuth app) both mean "not through this organisation".
+async fn active_org(net: &impl Outbound, cfg: &GithubConfig, token: &Secret) -> Result<Option<String>, LoginError> {
+    for org in &cfg.allowed_orgs {
+        let resp = api(net, cfg, &format!("/user/memberships/orgs/{org}"), token).await?;
+        match resp.status {
+            200 => {}
+            403 | 404 => continue,
+            other => return Err(LoginError::Upstream(format!("GitHub's API answered HTTP {other} for an organisation membership."))),
+        }
+        let body: Value = resp.json().ok_or_else(|| LoginError::Upstream("GitHub's API did not answer JSON for an organisation membership.".into()))?;
+        let answered_for = body.pointer("/organization/login").and_then(Value::as_str);
+        if !answered_for.is_some_and(|o| o.eq_ignore_ascii_case(org)) {
+            return Err(LoginError::Upstream("GitHub's API answered for another organisation than the one asked.".into()));
+        }
+        if body.get("state").and_then(Value::as_str) == Some("active") {
+            return Ok(Some(org.to_ascii_lowercase()));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+#[path = "github_tests.rs"]
+mod tests;
