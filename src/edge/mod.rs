@@ -10,6 +10,7 @@ mod d1_revocation;
 mod d1_cimd;
 mod d1_admin;
 mod d1_audit;
+mod d1_upstream;
 pub(crate) mod outbound;
 mod proxy;
 mod token_gate;
@@ -35,6 +36,7 @@ enum Route {
     Login,
     ConsentShow,
     ConsentDecide,
+    Callback,
     Token,
     Revoke,
     Introspect,
@@ -74,6 +76,7 @@ fn route(method: &Method, path: &str, req: &Request) -> Route {
         (Post, "/login") => Login,
         (Get, "/consent") => ConsentShow,
         (Post, "/consent") => ConsentDecide,
+        (Get, p) if p.starts_with("/callback/") => Callback,
         (Post, "/token") => Token,
         (Post, "/revoke") => Revoke,
         (Post, "/introspect") => Introspect,
@@ -100,6 +103,7 @@ fn route_name(r: Route) -> &'static str {
         Route::Login => "login",
         Route::ConsentShow => "consent_show",
         Route::ConsentDecide => "consent_decide",
+        Route::Callback => "upstream_callback",
         Route::Token => "token",
         Route::Revoke => "revoke",
         Route::Introspect => "introspect",
@@ -232,7 +236,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
             worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable, "problem": e.problem}));
             let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, e.to_string());
             return to_response(match r {
-                Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide | Route::AdminShow | Route::AdminPost => {
+                Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide | Route::Callback | Route::AdminShow | Route::AdminPost => {
                     pages::error_page(503, "Gatehouse is not configured", &e.to_string())
                 }
                 _ => HttpResponse::oauth_error(&err),
@@ -264,7 +268,8 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Route::Authorize => authorize::handle(&ctx, &http).await,
         Route::Login => consent::login(&ctx, &http).await,
         Route::ConsentShow => consent::show(&ctx, &http).await,
-        Route::ConsentDecide => consent::decide(&ctx, &http).await,
+        Route::ConsentDecide => consent::decide(&ctx, &outbound::EdgeNet, &http).await,
+        Route::Callback => crate::oauth::login::delegate::callback(&ctx, &outbound::EdgeNet, &http).await,
         Route::Token => token::handle(&ctx, &http).await,
         Route::Revoke => revoke::handle(&ctx, &http).await,
         Route::Introspect => introspect::handle(&ctx, &http).await,

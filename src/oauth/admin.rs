@@ -67,8 +67,10 @@ fn fail_page(e: super::error::OAuthError) -> HttpResponse {
     pages::error_page(e.status(), "Something went wrong", &e.description)
 }
 
+/// The owner only: a session of someone signed in upstream (`oidc:…`) may
+/// connect MCP clients but never administer the server.
 fn signed_in<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Option<Subject> {
-    session::session_subject(ctx.config.verification_keys(), req, browser, ctx.now)
+    session::session_subject(ctx.config.verification_keys(), req, browser, ctx.now).filter(|s| s.as_str() == super::consent::OWNER_SUBJECT)
 }
 
 fn login_csrf<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {

@@ -333,7 +333,7 @@ fn endpoints_write_audit_events_without_secrets() {
         let resp = block_on(async {
             match path {
                 "/login" => consent::login(&w.ctx(), &r).await,
-                _ => consent::decide(&w.ctx(), &r).await,
+                _ => consent::decide(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r).await,
             }
         });
         w.keep_cookies(&resp);

@@ -44,6 +44,22 @@ pub enum LoginOutcome {
     WrongPassword,
 }
 
+/// A step of a delegated login (`login::delegate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamOutcome {
+    /// Consent given; the browser was sent to the provider.
+    Started,
+    Success,
+    /// The person declined at the provider (`access_denied`).
+    Denied,
+    /// A real identity that no allow-list admits.
+    Refused,
+    /// A forged, replayed or foreign callback, or an ID token that failed a check.
+    Invalid,
+    /// The provider could not be reached or answered badly.
+    Failed,
+}
+
 /// Who or what revoked a grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokedBy {
@@ -104,6 +120,28 @@ impl AuditEvent {
             LoginPage::Admin => "admin",
         };
         Self::new(now, event, Some(subject), client, object(&[("page", page.into()), ("ip", ip(req).into())]))
+    }
+
+    /// `login.upstream.<outcome>`; `why` is one of our own messages, never a value from a request.
+    pub fn upstream_login(
+        outcome: UpstreamOutcome,
+        provider: &str,
+        req: &HttpRequest,
+        subject: Option<&Subject>,
+        client: Option<&ClientId>,
+        why: Option<&str>,
+        now: i64,
+    ) -> Self {
+        let event = match outcome {
+            UpstreamOutcome::Started => "login.upstream.start",
+            UpstreamOutcome::Success => "login.upstream.success",
+            UpstreamOutcome::Denied => "login.upstream.denied",
+            UpstreamOutcome::Refused => "login.upstream.refused",
+            UpstreamOutcome::Invalid => "login.upstream.invalid",
+            UpstreamOutcome::Failed => "login.upstream.failed",
+        };
+        let detail = object(&[("provider", provider.into()), ("ip", ip(req).into()), ("why", why.map(Value::from).unwrap_or(Value::Null))]);
+        Self::new(now, event, subject, client, detail)
     }
 
     pub fn consent(approved: bool, subject: &Subject, client: &ClientId, scope: &str, grant: Option<&GrantId>, now: i64) -> Self {

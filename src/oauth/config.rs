@@ -60,6 +60,8 @@ pub struct Config {
     pub stale_client_days: u32,
     /// How MCP traffic reaches the origin (`crate::gateway::forward_config`).
     pub forward: crate::gateway::forward_config::ForwardConfig,
+    /// `OIDC_*`: sign-in with an upstream OpenID Connect provider, when `OIDC_ISSUER` is set.
+    pub oidc: Option<super::login::oidc::OidcConfig>,
     /// `GITHUB_*`: sign-in with GitHub, when `GITHUB_CLIENT_ID` is set.
     pub github: Option<super::login::github::GithubConfig>,
 }
@@ -139,6 +141,7 @@ impl Config {
         let stale_client_days = count("STALE_CLIENT_DAYS", DEFAULT_STALE_CLIENT_DAYS, 3650, "never remove")?;
         let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
         let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
+        let oidc = super::login::oidc::OidcConfig::from_lookup(&get)?;
         let github = super::login::github::GithubConfig::from_lookup(&get)?;
         Ok(Config {
             public_url,
@@ -157,6 +160,7 @@ impl Config {
             registration,
             stale_client_days,
             forward,
+            oidc,
             github,
         })
     }

@@ -9,6 +9,8 @@ use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
+use super::login::delegate;
+use super::outbound::Net;
 use super::pages;
 use super::random;
 use super::redirect_uri::RedirectUri;
@@ -21,13 +23,15 @@ pub const MAX_LOGIN_FAILURES: u32 = 5;
 pub const LOGIN_WINDOW: i64 = 15 * 60;
 /// The single owner's subject until upstream identity providers exist.
 pub const OWNER_SUBJECT: &str = "owner";
+/// Who denied, in the audit log, when nobody was signed in.
+pub const NOT_SIGNED_IN: &str = "(not signed in)";
 
 /// A checked form post for one pending request.
-struct FormPost {
-    params: Params,
-    browser: Secret,
-    pending: PendingAuthorization,
-    client: ClientRecord,
+pub(crate) struct FormPost {
+    pub(crate) params: Params,
+    pub(crate) browser: Secret,
+    pub(crate) pending: PendingAuthorization,
+    pub(crate) client: ClientRecord,
 }
 
 fn expired_page() -> HttpResponse {
@@ -38,12 +42,12 @@ fn expired_page() -> HttpResponse {
     )
 }
 
-fn fail_page(e: OAuthError) -> HttpResponse {
+pub(crate) fn fail_page(e: OAuthError) -> HttpResponse {
     pages::error_page(e.status(), "Something went wrong", &e.description)
 }
 
 /// Loads and checks the pending request a form or link refers to.
-async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, check_csrf: bool) -> Result<FormPost, HttpResponse> {
+pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, check_csrf: bool) -> Result<FormPost, HttpResponse> {
     let browser = session::Browser::existing(req).ok_or_else(|| {
         pages::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
     })?;
@@ -82,7 +86,7 @@ fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: O
     let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let view = client_view(&post.client, &post.pending.scope, &host);
-    pages::login_page(status, &view, &post.pending.id, &csrf, error)
+    pages::login_page_with(status, &view, &post.pending.id, &csrf, error, &delegate::buttons(ctx.config))
 }
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.
@@ -159,32 +163,43 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
 
 /// `POST /consent`: approve issues a code, deny returns `access_denied`;
 /// either way the pending request is consumed once, so a replay does nothing.
-pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+/// Approving with `via=<provider>` from a browser without a session sends it
+/// to that provider to sign in (`login::delegate`); with a session, `via` is
+/// ignored and the signed-in person approves.
+pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequest) -> HttpResponse {
     let post = match checked_post(ctx, req).await {
         Ok(post) => post,
         Err(page) => return page,
-    };
-    let Some(subject) = session::session_subject(ctx.config.verification_keys(), req, &post.browser, ctx.now) else {
-        return login_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
     };
     let approve = match post.params.get("decision") {
         Some("approve") => true,
         Some("deny") => false,
         _ => return pages::error_page(400, "Bad request", "Choose Allow or Deny."),
     };
-    match finish(ctx, &post, subject, approve).await {
+    let Some(subject) = session::session_subject(ctx.config.verification_keys(), req, &post.browser, ctx.now) else {
+        if let (true, Some(via)) = (approve, post.params.get("via")) {
+            return delegate::start(ctx, net, req, &post, via).await;
+        }
+        // The sign-in page offers Deny next to the upstream buttons: refusing
+        // needs no identity, only this browser's own pending request.
+        if !approve && post.params.get("via").is_none() && !delegate::buttons(ctx.config).is_empty() {
+            return finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false).await.unwrap_or_else(fail_page);
+        }
+        return login_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
+    };
+    match finish(ctx, &post.pending, &post.client, subject, approve).await {
         Ok(r) => r,
         Err(e) => fail_page(e),
     }
 }
 
-async fn finish<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost, subject: Subject, approve: bool) -> OAuthResult<HttpResponse> {
-    let p = &post.pending;
+/// Consumes the pending request once and answers the MCP client: a code for
+/// a new grant to `subject`, or `access_denied`.
+pub(crate) async fn finish<S: Store>(ctx: &Ctx<'_, S>, p: &PendingAuthorization, client: &ClientRecord, subject: Subject, approve: bool) -> OAuthResult<HttpResponse> {
     if !ctx.store.consume_pending(&p.id, ctx.now).await? {
         return Ok(expired_page());
     }
-    let registered = post
-        .client
+    let registered = client
         .redirect_uris
         .iter()
         .find(|r| r.matches(&p.redirect_uri))

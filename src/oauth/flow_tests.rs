@@ -60,7 +60,7 @@ impl World {
         assert_eq!(r.status, 201, "{}", r.body);
         serde_json::from_str(&r.body).unwrap()
     }
-    fn public_client(&self) -> String {
+    pub(super) fn public_client(&self) -> String {
         self.register(&format!(r#"{{"redirect_uris":["{REDIRECT}"],"client_name":"Test"}}"#))["client_id"].as_str().unwrap().into()
     }
     fn authorize_query(client_id: &str) -> String {
@@ -71,14 +71,14 @@ impl World {
         let r = self.req("POST", action, "", Some("application/x-www-form-urlencoded"), &body);
         match action {
             "/login" => block_on(consent::login(&self.ctx(), &r)),
-            "/consent" => block_on(consent::decide(&self.ctx(), &r)),
+            "/consent" => block_on(consent::decide(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
             "/revoke" => block_on(revoke::handle(&self.ctx(), &r)),
             "/introspect" => block_on(introspect::handle(&self.ctx(), &r)),
             _ => block_on(token::handle(&self.ctx(), &r)),
         }
     }
     /// GET /authorize in this browser: the login form's (request, csrf).
-    fn start(&mut self, client_id: &str) -> (String, String) {
+    pub(super) fn start(&mut self, client_id: &str) -> (String, String) {
         let page = block_on(authorize::handle(&self.ctx(), &self.req("GET", "/authorize", &Self::authorize_query(client_id), None, "")));
         assert_eq!(page.status, 200, "{}", page.body);
         self.keep_cookies(&page);
@@ -98,7 +98,7 @@ impl World {
         assert_eq!(q["iss"], ISS);
         q["code"].clone()
     }
-    fn redeem(&self, client_id: &str, code: &str, verifier: &str) -> HttpResponse {
+    pub(super) fn redeem(&self, client_id: &str, code: &str, verifier: &str) -> HttpResponse {
         self.form("/token", &[("grant_type", "authorization_code"), ("client_id", client_id), ("code", code), ("code_verifier", verifier), ("redirect_uri", REDIRECT)])
     }
     /// A public client with a redeemed code: (client_id, refresh token).

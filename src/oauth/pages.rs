@@ -85,11 +85,43 @@ fn hidden(name: &str, value: &str) -> String {
     format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
 }
 
+/// A configured upstream sign-in provider (`login::delegate::Upstream`).
+pub struct UpstreamButton {
+    pub id: &'static str,
+    pub label: String,
+}
+
 pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>) -> HttpResponse {
+    login_page_with(status, client, request_id, csrf, error, &[])
+}
+
+/// The sign-in page with one "Allow and sign in with …" button per upstream
+/// provider: pressing one is the consent, given here before the browser
+/// leaves for the provider (MCP security best practices, confused deputy).
+pub fn login_page_with(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>, upstreams: &[UpstreamButton]) -> HttpResponse {
+    // One form per button: a button carries one name, and the consent POST
+    // needs both `decision=approve` and `via`.
+    let form = |fields: &[(&str, &str)], button: String| {
+        let hidden_fields: String = fields.iter().map(|(k, v)| hidden(k, v)).collect();
+        format!("<form method=\"post\" action=\"/consent\" style=\"display:inline\">{}{}{hidden_fields}<button type=\"submit\">{button}</button></form>", hidden("request", request_id), hidden("csrf", csrf))
+    };
+    let upstream_form = if upstreams.is_empty() {
+        String::new()
+    } else {
+        let buttons: String = upstreams
+            .iter()
+            .map(|u| form(&[("decision", "approve"), ("via", u.id)], format!("Allow and sign in with {}", encode_safe(&u.label))))
+            .collect();
+        format!(
+            "<p>It will be able to use: <code>{}</code></p><p>{buttons}{}</p><p class=\"muted\">Or, as the owner:</p>",
+            encode_safe(client.scopes),
+            form(&[("decision", "deny")], "Deny".into()),
+        )
+    };
     let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
     let body = format!(
         "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}\
-<form method=\"post\" action=\"/login\">{}{}\
+{upstream_form}<form method=\"post\" action=\"/login\">{}{}\
 <p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>\
 <p><button type=\"submit\">Sign in</button></p></form>",
         client_summary(client),

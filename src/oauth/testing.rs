@@ -39,6 +39,8 @@ pub struct MemoryStore {
     pub fail: RefCell<bool>,
     /// Metadata documents "on the web" and their cache (`cimd::canned`).
     pub documents: super::cimd::canned::CannedDocuments,
+    /// Delegated logins in flight (`login::upstream_state`), and whether claimed.
+    pub upstream: RefCell<HashMap<String, (super::login::upstream_state::UpstreamState, bool)>>,
 }
 
 impl MemoryStore {

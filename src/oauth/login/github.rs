@@ -266,3 +266,7 @@ async fn active_org(net: &impl Outbound, cfg: &GithubConfig, token: &Secret) -> 
 #[cfg(test)]
 #[path = "github_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "github_flow_tests.rs"]
+mod flow_tests;

@@ -5,7 +5,11 @@
 //! "third-party authorization flow"; MCP security best practices on the
 //! confused deputy: consent is asked here, before any upstream redirect).
 
+pub mod delegate;
 pub mod github;
+pub mod oidc;
+pub mod oidc_discovery;
+pub mod upstream_state;
 
 use super::http::HttpResponse;
 use super::pages;

@@ -1,0 +1,53 @@
+//! Delegated logins in flight (`oauth::login::upstream_state`) on D1,
+//! migration 0005. The claim is one conditional UPDATE … RETURNING: the
+//! state, the browser's cookie hash, unused and unexpired must all hold, so
+//! only one callback in one browser can ever finish a login.
+
+use serde::Deserialize;
+
+use super::d1::{n, s, D1Store};
+use crate::oauth::login::upstream_state::{UpstreamState, UpstreamStates};
+use crate::oauth::store::StoreResult;
+use crate::oauth::types::TokenHash;
+
+#[derive(Deserialize)]
+struct Row {
+    state_hash: String,
+    cookie_hash: String,
+    provider: String,
+    pending_id: String,
+    nonce: String,
+    expires_at: i64,
+}
+
+impl UpstreamStates for D1Store {
+    async fn create_upstream_state(&self, st: &UpstreamState, now: i64) -> StoreResult<()> {
+        // Logins abandoned at the provider leave rows behind; starting a new
+        // one sweeps the expired ones (indexed by expires_at).
+        self.exec("DELETE FROM upstream_states WHERE expires_at <= ?1", &[n(now)]).await?;
+        self.exec(
+            "INSERT INTO upstream_states (state_hash, cookie_hash, provider, pending_id, nonce, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[s(st.state_hash.as_str()), s(st.cookie_hash.as_str()), s(&st.provider), s(&st.pending_id), s(&st.nonce), n(st.expires_at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_upstream_state(&self, state_hash: &TokenHash, cookie_hash: &TokenHash, now: i64) -> StoreResult<Option<UpstreamState>> {
+        let row: Option<Row> = self
+            .first(
+                "UPDATE upstream_states SET used_at = ?3 WHERE state_hash = ?1 AND cookie_hash = ?2 AND used_at IS NULL AND expires_at > ?3 \
+                 RETURNING state_hash, cookie_hash, provider, pending_id, nonce, expires_at",
+                &[s(state_hash.as_str()), s(cookie_hash.as_str()), n(now)],
+            )
+            .await?;
+        Ok(row.map(|r| UpstreamState {
+            state_hash: TokenHash::from_stored(r.state_hash),
+            cookie_hash: TokenHash::from_stored(r.cookie_hash),
+            provider: r.provider,
+            pending_id: r.pending_id,
+            nonce: r.nonce,
+            expires_at: r.expires_at,
+        }))
+    }
+}
