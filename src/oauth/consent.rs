@@ -9,6 +9,7 @@ use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
+use super::login::remembered_consent;
 use super::pages;
 use super::random;
 use super::redirect_uri::RedirectUri;
@@ -82,11 +83,14 @@ fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: O
     let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let view = client_view(&post.client, &post.pending.scope, &host);
-    pages::login_page(status, &view, &post.pending.id, &csrf, error)
+    pages::login_page(status, &view, &post.pending.id, &csrf, error, super::login::password::enabled(ctx.config))
 }
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.
 pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    if !super::login::password::enabled(ctx.config) {
+        return super::login::password::switched_off_page();
+    }
     let post = match checked_post(ctx, req).await {
         Ok(post) => post,
         Err(page) => return page,
@@ -130,7 +134,12 @@ pub async fn check_owner_password<S: Store>(
             "Too many wrong passwords. Wait 15 minutes and try again.",
         ));
     }
-    let ok = ctx.config.owner_password.ct_eq(given);
+    // Switched off (`PASSWORD_LOGIN=off`): no password is right. The pages
+    // refuse before this; this keeps any other caller from a check that passes.
+    let Some(password) = ctx.config.owner_password.as_ref() else {
+        return Err(OAuthError::new(super::error::ErrorCode::AccessDenied, super::login::password::SWITCHED_OFF));
+    };
+    let ok = password.ct_eq(given);
     if !ok {
         ctx.store.record_login_failure(&key, ctx.now).await?;
     }
@@ -154,7 +163,7 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
     }
     let csrf = session::csrf_token(key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
-    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf)
+    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf, ctx.config.consent_remember_days)
 }
 
 /// `POST /consent`: approve issues a code, deny returns `access_denied`;
@@ -172,28 +181,64 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespon
         Some("deny") => false,
         _ => return pages::error_page(400, "Bad request", "Choose Allow or Deny."),
     };
-    match finish(ctx, &post, subject, approve).await {
+    let remember = approve && remembered_consent::ticked(post.params.get("remember"));
+    match finish(ctx, &post, subject, approve, remember).await {
         Ok(r) => r,
         Err(e) => fail_page(e),
     }
 }
 
-async fn finish<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost, subject: Subject, approve: bool) -> OAuthResult<HttpResponse> {
+async fn finish<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost, subject: Subject, approve: bool, remember: bool) -> OAuthResult<HttpResponse> {
     let p = &post.pending;
     if !ctx.store.consume_pending(&p.id, ctx.now).await? {
         return Ok(expired_page());
     }
-    let registered = post
-        .client
+    if !approve {
+        let back = back_to_client(ctx, &post.client, p)?;
+        ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
+        return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
+    }
+    if remember {
+        remembered_consent::remember(ctx.store, &subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now).await?;
+    }
+    issue_code(ctx, &post.client, p, subject, Approval::ConsentPage).await
+}
+
+/// How an approval was given, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// The person pressed Allow just now.
+    ConsentPage,
+    /// An earlier "remember" approval covers this request (`login::remembered_consent`).
+    Remembered,
+}
+
+/// The redirect back to the client for a pending request, with `result`.
+fn back_to_client<'a>(
+    ctx: &'a Ctx<'_, impl Store>,
+    client: &'a ClientRecord,
+    p: &'a PendingAuthorization,
+) -> OAuthResult<impl Fn(&[(&str, &str)]) -> String + 'a> {
+    let registered = client
         .redirect_uris
         .iter()
         .find(|r| r.matches(&p.redirect_uri))
         .ok_or_else(|| OAuthError::invalid_request("the redirect URI is no longer registered"))?;
-    let back = |result: &[(&str, &str)]| redirect_to_client(registered, &p.redirect_uri, &ctx.issuer, p.state.as_deref(), result);
-    if !approve {
-        ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
-        return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
-    }
+    let issuer = ctx.issuer.as_str();
+    Ok(move |result: &[(&str, &str)]| redirect_to_client(registered, &p.redirect_uri, issuer, p.state.as_deref(), result))
+}
+
+/// Creates the grant and its authorization code for an approved request and
+/// sends the browser back to the client with the code. The pending request
+/// must already be consumed (or, for a remembered approval, never stored).
+pub async fn issue_code<S: Store>(
+    ctx: &Ctx<'_, S>,
+    client: &ClientRecord,
+    p: &PendingAuthorization,
+    subject: Subject,
+    how: Approval,
+) -> OAuthResult<HttpResponse> {
+    let back = back_to_client(ctx, client, p)?;
     let code = random::secret()?;
     let grant = GrantRecord {
         grant_id: GrantId::new(random::id("gr_")?),
@@ -216,6 +261,10 @@ async fn finish<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost, subject: Subject, a
         used_at: None,
     };
     ctx.store.create_grant(&grant, &record).await?;
-    ctx.store.audit(&AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now)).await;
+    let event = match how {
+        Approval::ConsentPage => AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now),
+        Approval::Remembered => AuditEvent::consent_remembered(&grant.subject, &p.client_id, &p.scope, &grant.grant_id, ctx.now),
+    };
+    ctx.store.audit(&event).await;
     Ok(HttpResponse::see_other(&back(&[("code", code.expose())])))
 }

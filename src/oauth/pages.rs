@@ -85,25 +85,41 @@ fn hidden(name: &str, value: &str) -> String {
     format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
 }
 
-pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>) -> HttpResponse {
+/// The sign-in page; without `password` (`PASSWORD_LOGIN=off`) it has no
+/// password field and says so.
+pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>, password: bool) -> HttpResponse {
     let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
-    let body = format!(
-        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}\
-<form method=\"post\" action=\"/login\">{}{}\
+    let form = if password {
+        format!(
+            "<form method=\"post\" action=\"/login\">{}{}\
 <p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>\
 <p><button type=\"submit\">Sign in</button></p></form>",
+            hidden("request", request_id),
+            hidden("csrf", csrf),
+        )
+    } else {
+        "<p class=\"muted\">Password sign-in is switched off on this server. Sign in with the method its owner set up \
+(for Cloudflare Access, open this page through the Access-protected address).</p>"
+            .to_string()
+    };
+    let body = format!(
+        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}{form}",
         client_summary(client),
-        hidden("request", request_id),
-        hidden("csrf", csrf),
     );
     page(status, "Sign in", &body)
 }
 
-pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str) -> HttpResponse {
+/// `remember_days` > 0 offers "Remember for N days" (`login::remembered_consent`).
+pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str, remember_days: u32) -> HttpResponse {
+    let remember = match remember_days {
+        0 => String::new(),
+        1 => "<p><label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember for 1 day: don't ask again for this client</label></p>".to_string(),
+        n => format!("<p><label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember for {n} days: don't ask again for this client</label></p>"),
+    };
     let body = format!(
         "<h1>Allow access to your MCP server?</h1><div class=\"box\">{}\
 <p>It will be able to use: <code>{}</code></p></div>\
-<form method=\"post\" action=\"/consent\">{}{}\
+<form method=\"post\" action=\"/consent\">{}{}{remember}\
 <p><button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
 <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>",
         client_summary(client),
@@ -127,18 +143,18 @@ mod tests {
         let mut v = view("Claude <b>");
         v.client_id = "https://claude.ai/oauth/mcp-oauth-client-metadata";
         v.document_host = Some("claude.ai");
-        let body = consent_page(&v, "r", "c").body;
+        let body = consent_page(&v, "r", "c", 30).body;
         assert!(body.contains("Claude &lt;b&gt;"), "{body}");
         assert!(body.contains("metadata document at <strong>claude.ai</strong>"), "{body}");
         assert!(!body.contains("unverified"), "{body}");
         v.name = None;
-        let body = login_page(200, &v, "r", "c", None).body;
+        let body = login_page(200, &v, "r", "c", None, true).body;
         assert!(body.contains("served by <strong>claude.ai</strong>"), "{body}");
     }
 
     #[test]
     fn client_supplied_html_is_inert() {
-        let r = consent_page(&view("<script>alert(1)</script><img src=x onerror=alert(2)>"), "r\"1", "c");
+        let r = consent_page(&view("<script>alert(1)</script><img src=x onerror=alert(2)>"), "r\"1", "c", 30);
         assert!(!r.body.contains("<script>"));
         assert!(!r.body.contains("<img"));
         assert!(r.body.contains("&lt;script&gt;"));
@@ -148,7 +164,7 @@ mod tests {
 
     #[test]
     fn every_page_refuses_framing() {
-        for r in [consent_page(&view("x"), "r", "c"), login_page(200, &view("x"), "r", "c", None), error_page(400, "t", "m")] {
+        for r in [consent_page(&view("x"), "r", "c", 30), login_page(200, &view("x"), "r", "c", None, true), error_page(400, "t", "m")] {
             assert_eq!(r.header("x-frame-options"), Some("DENY"));
             assert!(r.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
             assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
@@ -157,10 +173,27 @@ mod tests {
     }
 
     #[test]
+    fn the_remember_checkbox_follows_the_configured_days() {
+        let body = consent_page(&view("x"), "r", "c", 30).body;
+        assert!(body.contains("name=\"remember\"") && body.contains("Remember for 30 days"), "{body}");
+        assert!(!consent_page(&view("x"), "r", "c", 0).body.contains("name=\"remember\""));
+        assert!(consent_page(&view("x"), "r", "c", 1).body.contains("Remember for 1 day:"));
+    }
+
+    #[test]
+    fn without_password_login_the_page_has_no_password_field() {
+        let on = login_page(200, &view("x"), "r", "c", None, true).body;
+        assert!(on.contains("type=\"password\"") && on.contains("action=\"/login\""));
+        let off = login_page(200, &view("x"), "r", "c", None, false).body;
+        assert!(!off.contains("type=\"password\"") && !off.contains("action=\"/login\""), "{off}");
+        assert!(off.contains("switched off"), "{off}");
+    }
+
+    #[test]
     fn loopback_only_clients_get_a_warning() {
         let mut v = view("Local");
         v.all_loopback = true;
-        assert!(consent_page(&v, "r", "c").body.contains("class=\"warn\""));
-        assert!(!consent_page(&view("Remote"), "r", "c").body.contains("class=\"warn\""));
+        assert!(consent_page(&v, "r", "c", 30).body.contains("class=\"warn\""));
+        assert!(!consent_page(&view("Remote"), "r", "c", 30).body.contains("class=\"warn\""));
     }
 }

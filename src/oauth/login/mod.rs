@@ -5,6 +5,12 @@
 //! "third-party authorization flow"; MCP security best practices on the
 //! confused deputy: consent is asked here, before any upstream redirect).
 
+pub mod access;
+pub mod password;
+pub mod remembered_consent;
+#[cfg(test)]
+mod flow_tests;
+
 use super::http::HttpResponse;
 use super::pages;
 use super::types::Subject;
