@@ -270,7 +270,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Route::Token => token::handle(&ctx, &http).await,
         Route::Revoke => revoke::handle(&ctx, &http).await,
         Route::Introspect => introspect::handle(&ctx, &http).await,
-        Route::AdminShow => admin::show(&ctx, &http).await,
+        Route::AdminShow => crate::oauth::login::access::admin(&ctx, &http, &outbound::EdgeNet).await,
         Route::AdminPost => admin::post(&ctx, &http).await,
         Route::Home => home(&issuer),
         _ => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),

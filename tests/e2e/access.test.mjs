@@ -165,6 +165,17 @@ test('password sign-in switched off: /login and the /admin form refuse with a pa
   assert.doesNotMatch(post.headers.get('set-cookie') ?? '', /gatehouse-session/);
 });
 
+test('behind Access the admin page signs in without a password', async () => {
+  const browser = accessBrowser(sign(key, claims()));
+  const first = await browser.request('/admin');
+  assert.equal(first.status, 303, first.text.slice(0, 300));
+  const dash = await browser.request(first.location);
+  assert.equal(dash.status, 200, dash.text.slice(0, 300));
+  assert.match(dash.text, new RegExp(`access:${EMAIL}`));
+  const forged = await accessBrowser(sign(stranger, claims())).request('/admin');
+  assert.equal(forged.status, 400, 'a foreign key does not sign in');
+});
+
 test('remembered consent: no page for the same client and scope, the page again for a wider scope and after /revoke', async () => {
   const client = await newClient();
   const browser = accessBrowser(sign(key, claims()));
@@ -202,6 +213,17 @@ test('remembered consent: no page for the same client and scope, the page again 
   const again = await browser.request(authorizeFor(client, pkcePair(), 'mcp'));
   assert.equal(again.status, 200, 'asked again after the revocation');
   assert.match(again.text, /value="approve"/);
+
+  // Belt and braces: a row older than the revocation (as if a trigger had been missed) does
+  // not count; one stored after it does.
+  const now = Math.floor(Date.now() / 1000);
+  const put = (createdAt) =>
+    h.sql(`INSERT OR REPLACE INTO remembered_consents (subject, client_id, scope, created_at, expires_at)
+           VALUES ('access:${EMAIL}', '${client.client_id}', 'mcp', ${createdAt}, ${now + 86400})`);
+  await put(now - 3600);
+  assert.equal((await browser.request(authorizeFor(client, pkcePair(), 'mcp'))).status, 200, 'older than the revocation');
+  await put(now + 5);
+  assert.equal((await browser.request(authorizeFor(client, pkcePair(), 'mcp'))).status, 303, 'newer than the revocation');
 });
 
 test('deleting a client forgets its remembered consents (database trigger)', async () => {

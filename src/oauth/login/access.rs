@@ -5,7 +5,8 @@
 //! `<team domain>/cdn-cgi/access/certs` (a JWK Set, RFC 7517 §5, beside PEM
 //! copies we do not need), `iss` = the team domain, `aud` containing the
 //! application's audience tag, `exp`/`iat`/`nbf` (RFC 7519 §4.1). A valid
-//! token is a login as `access:<email>`: no second login.
+//! token is a login as `access:<email>`: no second login, on `/authorize`
+//! and on `/admin`.
 //!
 //! The keys are cached per isolate for an hour and fetched again when a token
 //! names an unknown `kid` (Access rotates keys every six weeks), at most once
@@ -14,6 +15,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::oauth::admin::{self, AdminStore};
 use crate::oauth::authorize;
 use crate::oauth::audit::AuditEvent;
 use crate::oauth::config::ConfigError;
@@ -231,14 +233,44 @@ pub async fn authorize<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl
             ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Ok(&identity.subject), req, ctx.now)).await;
             authorize::handle_identified(ctx, req, Some(&identity)).await
         }
-        Err(e) => {
-            let why = match &e {
-                LoginError::Upstream(w) | LoginError::Refused(w) | LoginError::Invalid(w) => w.as_str(),
-            };
-            ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Err(why), req, ctx.now)).await;
-            e.page()
-        }
+        Err(e) => refused(ctx, req, e).await,
     }
+}
+
+/// `GET /admin` with Cloudflare Access in front: a valid assertion in a
+/// browser that is not signed in signs it in, then 303 back to `/admin` so
+/// the page's forms are bound to the new session. Otherwise as without Access.
+pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl Net) -> HttpResponse {
+    let (Some(cfg), Some(assertion)) = (ctx.config.access.as_ref(), req.header(ASSERTION_HEADER)) else {
+        return admin::show(ctx, req).await;
+    };
+    let browser = match session::Browser::from_request(req) {
+        Ok(b) => b,
+        Err(e) => return pages::error_page(e.status(), "Something went wrong", &e.description),
+    };
+    if session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now).is_some() {
+        return admin::show(ctx, req).await;
+    }
+    let cache = ISOLATE_CERTS.with(Rc::clone);
+    match verify(cfg, &cache, net, assertion, ctx.now).await {
+        Ok(identity) => {
+            ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Ok(&identity.subject), req, ctx.now)).await;
+            let session = session::session_cookie(&ctx.config.signing_key, &identity.subject, &browser.cookie, ctx.now);
+            [browser.set_cookie_header(), Some(session)]
+                .into_iter()
+                .flatten()
+                .fold(HttpResponse::see_other("/admin"), |r, c| r.with_header("set-cookie", c))
+        }
+        Err(e) => refused(ctx, req, e).await,
+    }
+}
+
+async fn refused<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, e: LoginError) -> HttpResponse {
+    let why = match &e {
+        LoginError::Upstream(w) | LoginError::Refused(w) | LoginError::Invalid(w) => w.as_str(),
+    };
+    ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Err(why), req, ctx.now)).await;
+    e.page()
 }
 
 #[cfg(test)]

@@ -292,3 +292,34 @@ fn with_the_password_also_on_no_assertion_means_the_login_page() {
     let r = site.authorize(Some("a.b.c"));
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn behind_access_the_admin_page_signs_in_once_then_shows_the_dashboard() {
+    let site = Site::new(&[("PASSWORD_LOGIN", "off")]);
+    let key = TestKey::rs256("k");
+    publish(&site.net, &[&key]);
+    let ctx = Ctx { config: &site.config, store: &site.store, issuer: "https://mcp.example.com".into(), now: NOW };
+    let get = |assertion: Option<&str>, cookie: Option<&str>| {
+        let mut headers = vec![];
+        if let Some(a) = assertion {
+            headers.push((ASSERTION_HEADER.to_string(), a.to_string()));
+        }
+        if let Some(c) = cookie {
+            headers.push(("cookie".to_string(), c.to_string()));
+        }
+        let req = HttpRequest { method: "GET".into(), path: "/admin".into(), headers, origin: "https://mcp.example.com".into(), ..Default::default() };
+        block_on(admin(&ctx, &req, &site.net))
+    };
+    let token = key.sign_jws(&claims("owner@example.com"));
+    assert_eq!(get(None, None).status, 403, "password off and no assertion: no way in");
+    let bad = get(Some(&key.sign_jws(&with(claims("owner@example.com"), "aud", json!("other")))), None);
+    assert_eq!(bad.status, 400);
+    assert!(!session_set(&bad));
+    let r = get(Some(&token), None);
+    assert_eq!((r.status, r.header("location")), (303, Some("/admin")), "{}", r.body);
+    let jar: Vec<String> = r.headers.iter().filter(|(k, _)| k == "set-cookie").map(|(_, v)| v.split(';').next().unwrap().to_string()).collect();
+    assert_eq!(jar.len(), 2, "browser and session cookies");
+    let dash = get(Some(&token), Some(&jar.join("; ")));
+    assert_eq!(dash.status, 200, "{}", dash.body);
+    assert!(dash.body.contains("access:owner@example.com"), "the dashboard names who is signed in");
+}
