@@ -13,7 +13,7 @@ import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 
 import { startHarness } from './harness.mjs';
 import { Browser, parseForms } from './owner.mjs';
-import { LOOPBACK_REDIRECT, authorizeUrl, initializeBody, mcpPost, pkcePair, postForm, redeemCode, register } from './oauth.mjs';
+import { LOOPBACK_REDIRECT, authorizeUrl, initializeBody, mcpPost, pkcePair, postForm, redeemCode, refresh, register } from './oauth.mjs';
 
 const AUD = randomBytes(32).toString('hex'); // an Access application's AUD tag looks like this
 const EMAIL = 'owner@example.com';
@@ -93,7 +93,9 @@ before(async () => {
   team = `http://127.0.0.1:${fixture.address().port}`;
   h = await startHarness({
     name: 'access',
-    vars: { CF_ACCESS_TEAM_DOMAIN: team, CF_ACCESS_AUD: AUD, PASSWORD_LOGIN: 'off', SCOPES: 'mcp extra', CONSENT_REMEMBER_DAYS: '30' },
+    vars: {
+      CF_ACCESS_TEAM_DOMAIN: team, CF_ACCESS_AUD: AUD, PASSWORD_LOGIN: 'off', SCOPES: 'mcp extra', CONSENT_REMEMBER_DAYS: '30',
+    },
   });
 });
 
@@ -224,6 +226,47 @@ test('remembered consent: no page for the same client and scope, the page again 
   assert.equal((await browser.request(authorizeFor(client, pkcePair(), 'mcp'))).status, 200, 'older than the revocation');
   await put(now + 5);
   assert.equal((await browser.request(authorizeFor(client, pkcePair(), 'mcp'))).status, 303, 'newer than the revocation');
+});
+
+/** Remembers consent for a new client; returns { client, tokens, asks } (asks: is the page shown?). */
+async function rememberedClient(browser) {
+  const client = await newClient();
+  const pkce = pkcePair();
+  const back = await approve(browser, await browser.request(authorizeFor(client, pkce, 'mcp')), { remember: true });
+  const tokens = await redeemCode(h, { client, code: back.searchParams.get('code'), pkce, redirectUri: LOOPBACK_REDIRECT });
+  assert.equal(tokens.status, 200, tokens.text);
+  const asks = async () => {
+    const r = await browser.request(authorizeFor(client, pkcePair(), 'mcp'));
+    assert.ok([200, 303].includes(r.status), `${r.status} ${r.text.slice(0, 200)}`);
+    return r.status === 200;
+  };
+  assert.equal(await asks(), false, 'remembered');
+  return { client, tokens: tokens.json, asks };
+}
+
+test('revoking on the admin page, and refresh-token reuse, forget remembered consent too', async () => {
+  const browser = accessBrowser(sign(key, claims()));
+  const viaAdmin = await rememberedClient(browser);
+  const viaReuse = await rememberedClient(browser);
+
+  let dash = await browser.request('/admin');
+  if (dash.status === 303) dash = await browser.request(dash.location);
+  assert.equal(dash.status, 200, dash.text.slice(0, 300));
+  const grant = (await h.sql(`SELECT grant_id FROM grants WHERE client_id = '${viaAdmin.client.client_id}' LIMIT 1`))[0].grant_id;
+  const form = parseForms(dash.text).find((f) => f.fields.action === 'revoke_grant' && f.fields.grant === grant);
+  assert.ok(form, 'a Revoke button for the grant');
+  const revoked = await browser.request('/admin', { method: 'POST', form: form.fields });
+  assert.equal(revoked.status, 303, revoked.text.slice(0, 300));
+  assert.equal(await viaAdmin.asks(), true, 'asked again after the admin revoked a grant');
+
+  const { client_id: id } = viaReuse.client;
+  const first = await refresh(h, id, viaReuse.tokens.refresh_token);
+  assert.equal(first.status, 200, first.text);
+  // As if the rotation were two minutes old: past the grace window for parallel refreshes.
+  await h.sql(`UPDATE refresh_tokens SET used_at = used_at - 120 WHERE client_id = '${id}' AND used_at IS NOT NULL`);
+  const reused = await refresh(h, id, viaReuse.tokens.refresh_token);
+  assert.equal(reused.status, 400, 'the rotated token reused');
+  assert.equal(await viaReuse.asks(), true, 'asked again after refresh-token reuse revoked the grant');
 });
 
 test('deleting a client forgets its remembered consents (database trigger)', async () => {
