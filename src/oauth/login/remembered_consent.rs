@@ -150,6 +150,25 @@ mod tests {
     }
 
     #[test]
+    fn the_days_setting_is_checked() {
+        let with = |v: &str| {
+            let v = v.to_string();
+            crate::oauth::config::Config::from_lookup(move |k| match k {
+                "SIGNING_KEY" => Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc".into()),
+                "OWNER_PASSWORD" => Some("correct horse".into()),
+                "CONSENT_REMEMBER_DAYS" => Some(v.clone()),
+                _ => None,
+            })
+        };
+        assert_eq!(with("").unwrap().consent_remember_days, 30, "default");
+        assert_eq!(with("0").unwrap().consent_remember_days, 0);
+        assert_eq!(with(" 365 ").unwrap().consent_remember_days, 365);
+        for bad in ["366", "-1", "a week"] {
+            assert_eq!(with(bad).unwrap_err().variable, "CONSENT_REMEMBER_DAYS", "{bad}");
+        }
+    }
+
+    #[test]
     fn only_a_ticked_box_counts() {
         assert!(ticked(Some("on")));
         assert!(!ticked(None));
