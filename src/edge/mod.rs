@@ -11,6 +11,7 @@ mod d1_cimd;
 mod d1_admin;
 mod d1_audit;
 mod d1_upstream;
+mod d1_consent;
 pub(crate) mod outbound;
 mod proxy;
 mod token_gate;
@@ -23,7 +24,7 @@ use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::http::{HttpRequest, HttpResponse, MAX_BODY};
 use crate::oauth::security_headers::{self, Caching, Facts, Op, ALLOW_HEADERS, ALLOW_METHODS};
-use crate::oauth::{admin, authorize, consent, introspect, maintenance, metadata, pages, register, request_log, revoke, token};
+use crate::oauth::{admin, consent, introspect, maintenance, metadata, pages, register, request_log, revoke, token};
 use d1::D1Store;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -265,7 +266,8 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Route::AuthorizationServer => HttpResponse::json(200, &metadata::authorization_server(&issuer, &config)),
         Route::Jwks => HttpResponse::json(200, &crate::oauth::access_token::jwk_set(config.verification_keys())),
         Route::Register => register::handle(&ctx, &http).await,
-        Route::Authorize => authorize::handle(&ctx, &http).await,
+        // Cloudflare Access, when configured, signs the person in first.
+        Route::Authorize => crate::oauth::login::access::authorize(&ctx, &http, &outbound::EdgeNet).await,
         Route::Login => consent::login(&ctx, &http).await,
         Route::ConsentShow => consent::show(&ctx, &http).await,
         Route::ConsentDecide => consent::decide(&ctx, &outbound::EdgeNet, &http).await,
@@ -273,7 +275,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Route::Token => token::handle(&ctx, &http).await,
         Route::Revoke => revoke::handle(&ctx, &http).await,
         Route::Introspect => introspect::handle(&ctx, &http).await,
-        Route::AdminShow => admin::show(&ctx, &http).await,
+        Route::AdminShow => crate::oauth::login::access::admin(&ctx, &http, &outbound::EdgeNet).await,
         Route::AdminPost => admin::post(&ctx, &http).await,
         Route::Home => home(&issuer),
         _ => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),

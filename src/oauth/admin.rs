@@ -14,6 +14,7 @@ use super::context::Ctx;
 use super::error::OAuthResult;
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
+use super::login::password;
 use super::pages;
 use super::redirect_uri::RedirectUri;
 use super::session::{self, Browser, SESSION_COOKIE};
@@ -94,6 +95,7 @@ pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
         Err(e) => return fail_page(e),
     };
     let page = match signed_in(ctx, req, &browser.cookie) {
+        None if !password::enabled(ctx.config) => password::switched_off_page(),
         None => admin_page::login(200, &login_csrf(ctx, &browser.cookie), None),
         Some(subject) => dashboard(ctx, req, &browser.cookie, subject).await.unwrap_or_else(fail_page),
     };
@@ -159,6 +161,9 @@ pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
 }
 
 async fn login<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: &Params, browser: &Secret) -> HttpResponse {
+    if !password::enabled(ctx.config) {
+        return password::switched_off_page();
+    }
     let csrf_ok = params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), LOGIN_FORM, browser, t));
     if !csrf_ok {
         return admin_page::login(403, &login_csrf(ctx, browser), Some("The form was stale; sign in again."));

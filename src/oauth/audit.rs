@@ -150,6 +150,23 @@ impl AuditEvent {
         Self::new(now, event, Some(subject), Some(client), detail)
     }
 
+    /// A consent page skipped because the subject asked to be remembered for this client.
+    pub fn consent_remembered(subject: &Subject, client: &ClientId, scope: &str, grant: &GrantId, now: i64) -> Self {
+        let detail = object(&[("scope", scope.into()), ("grant_id", grant.as_str().into())]);
+        Self::new(now, "consent.remembered", Some(subject), Some(client), detail)
+    }
+
+    /// A sign-in by a method other than the password (e.g. Cloudflare Access):
+    /// `Ok(subject)` or `Err(why)`, `why` being our own words, never the token.
+    pub fn delegated_login(method: super::login::LoginMethod, outcome: Result<&Subject, &str>, req: &HttpRequest, now: i64) -> Self {
+        let (event, subject, reason) = match outcome {
+            Ok(s) => ("login.success", Some(s), Value::Null),
+            Err(why) => ("login.failure", None, why.chars().take(200).collect::<String>().into()),
+        };
+        let detail = object(&[("method", method.as_str().into()), ("ip", ip(req).into()), ("reason", reason)]);
+        Self::new(now, event, subject, None, detail)
+    }
+
     pub fn client_registered(client: &ClientRecord, req: &HttpRequest) -> Self {
         let detail = object(&[
             ("client_name", client.client_name.clone().map(Value::from).unwrap_or(Value::Null)),

@@ -6,7 +6,9 @@
 
 use super::cimd::client_id_url::document_host;
 use super::clients;
+use super::consent;
 use super::context::Ctx;
+use super::login::{self, remembered_consent, Identity};
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::Params;
 use super::http::{HttpRequest, HttpResponse};
@@ -154,6 +156,13 @@ pub fn client_view<'a>(client: &'a ClientRecord, scopes: &'a str, redirect_host:
 
 /// `GET /authorize`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    handle_identified(ctx, req, None).await
+}
+
+/// `GET /authorize` for a person whom a login method in front of Gatehouse
+/// (Cloudflare Access) has already identified: the session is set for them
+/// and the login page is skipped.
+pub async fn handle_identified<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, identified: Option<&Identity>) -> HttpResponse {
     let valid = match validate(ctx, &req.query).await {
         Ok(v) => v,
         Err(Refusal::Page(e)) => {
@@ -162,14 +171,22 @@ pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespon
         }
         Err(Refusal::Redirect(to)) => return HttpResponse::see_other(&to),
     };
-    match start(ctx, req, valid).await {
+    match start(ctx, req, valid, identified).await {
         Ok(r) => r,
         Err(e) => pages::error_page(e.status(), "Something went wrong", &e.description),
     }
 }
 
-async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest) -> OAuthResult<HttpResponse> {
+async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, identified: Option<&Identity>) -> OAuthResult<HttpResponse> {
     let browser = Browser::from_request(req)?;
+    let key = &ctx.config.signing_key;
+    let (subject, session) = match identified {
+        Some(id) => (Some(id.subject.clone()), Some(session::session_cookie(key, &id.subject, &browser.cookie, ctx.now))),
+        None => (session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now), None),
+    };
+    let with_cookies = |page: HttpResponse| {
+        [browser.set_cookie_header(), session.clone()].into_iter().flatten().fold(page, |p, c| p.with_header("set-cookie", c))
+    };
     let pending = PendingAuthorization {
         id: random::id("ar_")?,
         client_id: v.client.client_id.clone(),
@@ -181,18 +198,21 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest) -
         browser: browser.hash(),
         expires_at: ctx.now + PENDING_TTL,
     };
+    if let Some(subject) = &subject {
+        if remembered_consent::covers(ctx.store, subject, &v.client.client_id, &pending.scope, ctx.now).await? {
+            // Approved before, with "remember": no page, so nothing pending to store.
+            let to_client = consent::issue_code(ctx, &v.client, &pending, subject.clone(), consent::Approval::Remembered).await?;
+            return Ok(with_cookies(to_client));
+        }
+    }
     ctx.store.create_pending(&pending).await?;
-    let key = &ctx.config.signing_key;
     let csrf = session::csrf_token(key, &pending.id, &browser.cookie);
     let host = RedirectUri::from_stored(v.redirect_uri.clone()).host();
     let view = client_view(&v.client, &pending.scope, &host);
-    let page = if session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now).is_some() {
-        pages::consent_page(&view, &pending.id, &csrf)
+    let page = if subject.is_some() {
+        pages::consent_page(&view, &pending.id, &csrf, ctx.config.consent_remember_days)
     } else {
-        pages::login_page_with(200, &view, &pending.id, &csrf, None, &super::login::delegate::buttons(ctx.config))
+        pages::login_page(200, &view, &pending.id, &csrf, None, &login::options(ctx.config))
     };
-    Ok(match browser.set_cookie_header() {
-        Some(c) => page.with_header("set-cookie", c),
-        None => page,
-    })
+    Ok(with_cookies(page))
 }

@@ -25,6 +25,8 @@ pub const DEFAULT_REVOCATION_CHECK_SECONDS: i64 = 10;
 pub const DEFAULT_REQUIRED_SCOPE: &str = "mcp";
 /// Authorization codes live 60 s by default (requirements.md §D).
 pub const DEFAULT_AUTH_CODE_TTL: i64 = 60;
+/// "Remember this client" lasts this many days unless `CONSENT_REMEMBER_DAYS` says otherwise.
+pub const DEFAULT_CONSENT_REMEMBER_DAYS: u32 = 30;
 
 #[derive(Debug)]
 pub struct Config {
@@ -53,7 +55,14 @@ pub struct Config {
     pub signing_key: SigningKey,
     /// Older keys still trusted during a rotation (`SIGNING_KEYS`), newest first.
     pub previous_keys: Vec<SigningKey>,
-    pub owner_password: Secret,
+    /// `OWNER_PASSWORD`; None when `PASSWORD_LOGIN=off`.
+    pub owner_password: Option<Secret>,
+    /// `PASSWORD_LOGIN` (on by default): whether the owner password signs in.
+    pub password_login: bool,
+    /// `CONSENT_REMEMBER_DAYS`: how long "remember this client" lasts; 0 hides the checkbox.
+    pub consent_remember_days: u32,
+    /// `CF_ACCESS_*`: Cloudflare Access in front of `/authorize`.
+    pub access: Option<super::login::access::AccessConfig>,
     /// `REDIRECT_URI_ALLOWLIST` and `REGISTRATIONS_PER_HOUR`.
     pub registration: RegistrationPolicy,
     /// `STALE_CLIENT_DAYS`: clients unused this long are removed; 0 = never.
@@ -85,11 +94,25 @@ impl Config {
         let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
 
         let (signing_key, previous_keys) = signing_keys(&get)?;
-        let owner_password = match get("OWNER_PASSWORD") {
-            Some(p) if p.chars().count() >= 8 => Secret::new(p),
-            Some(_) => return Err(err("OWNER_PASSWORD", "is too short; use at least 8 characters")),
-            None => return Err(err("OWNER_PASSWORD", "is not set; set it as a secret (`wrangler secret put OWNER_PASSWORD`, or in .dev.vars locally)")),
+        let password_login = match get("PASSWORD_LOGIN").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("on") => true,
+            Some("off") => false,
+            Some(_) => return Err(err("PASSWORD_LOGIN", "must be `on` (the default) or `off`")),
         };
+        let owner_password = match get("OWNER_PASSWORD") {
+            _ if !password_login => None,
+            Some(p) if p.chars().count() >= 8 => Some(Secret::new(p)),
+            Some(_) => return Err(err("OWNER_PASSWORD", "is too short; use at least 8 characters")),
+            None => return Err(err("OWNER_PASSWORD", "is not set; set it as a secret (`wrangler secret put OWNER_PASSWORD`, or in .dev.vars locally), or switch password sign-in off with PASSWORD_LOGIN=off and configure another login method")),
+        };
+        let consent_remember_days = number(
+            &get,
+            "CONSENT_REMEMBER_DAYS",
+            DEFAULT_CONSENT_REMEMBER_DAYS,
+            0..=365,
+            "must be a whole number of days from 0 (never remember consent) to 365; default 30",
+        )?;
+        let access = super::login::access::AccessConfig::from_lookup(&get)?;
         let public_url = match get("PUBLIC_URL").filter(|s| !s.trim().is_empty()) {
             None => None,
             Some(raw) => Some(parse_public_url(&raw).map_err(|p| err("PUBLIC_URL", p))?),
@@ -143,7 +166,7 @@ impl Config {
         let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
         let oidc = super::login::oidc::OidcConfig::from_lookup(&get)?;
         let github = super::login::github::GithubConfig::from_lookup(&get)?;
-        Ok(Config {
+        let config = Config {
             public_url,
             access_token_ttl,
             refresh_token_ttl,
@@ -157,12 +180,40 @@ impl Config {
             signing_key,
             previous_keys,
             owner_password,
+            password_login,
+            consent_remember_days,
+            access,
             registration,
             stale_client_days,
             forward,
             oidc,
             github,
-        })
+        };
+        if !config.password_login && config.other_login_methods().is_empty() {
+            return Err(err(
+                "PASSWORD_LOGIN",
+                "is off, but no other login method is configured; keep it on, or configure one (Cloudflare Access: CF_ACCESS_TEAM_DOMAIN and CF_ACCESS_AUD)",
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The login methods configured besides the owner password. Each method
+    /// adds its line here; password sign-in can be switched off only when
+    /// this is not empty.
+    pub fn other_login_methods(&self) -> Vec<super::login::LoginMethod> {
+        use super::login::LoginMethod;
+        let mut methods = Vec::new();
+        if self.access.is_some() {
+            methods.push(LoginMethod::Access);
+        }
+        if self.oidc.is_some() {
+            methods.push(LoginMethod::Oidc);
+        }
+        if self.github.is_some() {
+            methods.push(LoginMethod::Github);
+        }
+        methods
     }
 
     /// Every key a token or cookie may carry: the newest first.

@@ -11,6 +11,7 @@ use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
 use super::login::delegate;
 use super::outbound::Net;
+use super::login::remembered_consent;
 use super::pages;
 use super::random;
 use super::redirect_uri::RedirectUri;
@@ -86,11 +87,14 @@ fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: O
     let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let view = client_view(&post.client, &post.pending.scope, &host);
-    pages::login_page_with(status, &view, &post.pending.id, &csrf, error, &delegate::buttons(ctx.config))
+    pages::login_page(status, &view, &post.pending.id, &csrf, error, &super::login::options(ctx.config))
 }
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.
 pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+    if !super::login::password::enabled(ctx.config) {
+        return super::login::password::switched_off_page();
+    }
     let post = match checked_post(ctx, req).await {
         Ok(post) => post,
         Err(page) => return page,
@@ -134,7 +138,12 @@ pub async fn check_owner_password<S: Store>(
             "Too many wrong passwords. Wait 15 minutes and try again.",
         ));
     }
-    let ok = ctx.config.owner_password.ct_eq(given);
+    // Switched off (`PASSWORD_LOGIN=off`): no password is right. The pages
+    // refuse before this; this keeps any other caller from a check that passes.
+    let Some(password) = ctx.config.owner_password.as_ref() else {
+        return Err(OAuthError::new(super::error::ErrorCode::AccessDenied, super::login::password::SWITCHED_OFF));
+    };
+    let ok = password.ct_eq(given);
     if !ok {
         ctx.store.record_login_failure(&key, ctx.now).await?;
     }
@@ -158,7 +167,7 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
     }
     let csrf = session::csrf_token(key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
-    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf)
+    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf, ctx.config.consent_remember_days)
 }
 
 /// `POST /consent`: approve issues a code, deny returns `access_denied`;
@@ -183,32 +192,77 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         // The sign-in page offers Deny next to the upstream buttons: refusing
         // needs no identity, only this browser's own pending request.
         if !approve && post.params.get("via").is_none() && !delegate::buttons(ctx.config).is_empty() {
-            return finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false).await.unwrap_or_else(fail_page);
+            return finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false, false).await.unwrap_or_else(fail_page);
         }
         return login_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
     };
-    match finish(ctx, &post.pending, &post.client, subject, approve).await {
+    let remember = approve && remembered_consent::ticked(post.params.get("remember"));
+    match finish(ctx, &post.pending, &post.client, subject, approve, remember).await {
         Ok(r) => r,
         Err(e) => fail_page(e),
     }
 }
 
 /// Consumes the pending request once and answers the MCP client: a code for
-/// a new grant to `subject`, or `access_denied`.
-pub(crate) async fn finish<S: Store>(ctx: &Ctx<'_, S>, p: &PendingAuthorization, client: &ClientRecord, subject: Subject, approve: bool) -> OAuthResult<HttpResponse> {
+/// a new grant to `subject` (remembered for next time if asked), or
+/// `access_denied`.
+pub(crate) async fn finish<S: Store>(
+    ctx: &Ctx<'_, S>,
+    p: &PendingAuthorization,
+    client: &ClientRecord,
+    subject: Subject,
+    approve: bool,
+    remember: bool,
+) -> OAuthResult<HttpResponse> {
     if !ctx.store.consume_pending(&p.id, ctx.now).await? {
         return Ok(expired_page());
     }
+    if !approve {
+        let back = back_to_client(ctx, client, p)?;
+        ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
+        return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
+    }
+    if remember {
+        remembered_consent::remember(ctx.store, &subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now).await?;
+    }
+    issue_code(ctx, client, p, subject, Approval::ConsentPage).await
+}
+
+/// How an approval was given, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// The person pressed Allow just now.
+    ConsentPage,
+    /// An earlier "remember" approval covers this request (`login::remembered_consent`).
+    Remembered,
+}
+
+/// The redirect back to the client for a pending request, with `result`.
+fn back_to_client<'a>(
+    ctx: &'a Ctx<'_, impl Store>,
+    client: &'a ClientRecord,
+    p: &'a PendingAuthorization,
+) -> OAuthResult<impl Fn(&[(&str, &str)]) -> String + 'a> {
     let registered = client
         .redirect_uris
         .iter()
         .find(|r| r.matches(&p.redirect_uri))
         .ok_or_else(|| OAuthError::invalid_request("the redirect URI is no longer registered"))?;
-    let back = |result: &[(&str, &str)]| redirect_to_client(registered, &p.redirect_uri, &ctx.issuer, p.state.as_deref(), result);
-    if !approve {
-        ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
-        return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
-    }
+    let issuer = ctx.issuer.as_str();
+    Ok(move |result: &[(&str, &str)]| redirect_to_client(registered, &p.redirect_uri, issuer, p.state.as_deref(), result))
+}
+
+/// Creates the grant and its authorization code for an approved request and
+/// sends the browser back to the client with the code. The pending request
+/// must already be consumed (or, for a remembered approval, never stored).
+pub async fn issue_code<S: Store>(
+    ctx: &Ctx<'_, S>,
+    client: &ClientRecord,
+    p: &PendingAuthorization,
+    subject: Subject,
+    how: Approval,
+) -> OAuthResult<HttpResponse> {
+    let back = back_to_client(ctx, client, p)?;
     let code = random::secret()?;
     let grant = GrantRecord {
         grant_id: GrantId::new(random::id("gr_")?),
@@ -231,6 +285,10 @@ pub(crate) async fn finish<S: Store>(ctx: &Ctx<'_, S>, p: &PendingAuthorization,
         used_at: None,
     };
     ctx.store.create_grant(&grant, &record).await?;
-    ctx.store.audit(&AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now)).await;
+    let event = match how {
+        Approval::ConsentPage => AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now),
+        Approval::Remembered => AuditEvent::consent_remembered(&grant.subject, &p.client_id, &p.scope, &grant.grant_id, ctx.now),
+    };
+    ctx.store.audit(&event).await;
     Ok(HttpResponse::see_other(&back(&[("code", code.expose())])))
 }

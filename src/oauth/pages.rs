@@ -91,51 +91,73 @@ pub struct UpstreamButton {
     pub label: String,
 }
 
-pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>) -> HttpResponse {
-    login_page_with(status, client, request_id, csrf, error, &[])
+/// What the sign-in page offers (`login::options` reads it from the config).
+pub struct LoginOptions {
+    /// `PASSWORD_LOGIN` is on.
+    pub password: bool,
+    pub upstreams: Vec<UpstreamButton>,
 }
 
-/// The sign-in page with one "Allow and sign in with …" button per upstream
-/// provider: pressing one is the consent, given here before the browser
-/// leaves for the provider (MCP security best practices, confused deputy).
-pub fn login_page_with(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>, upstreams: &[UpstreamButton]) -> HttpResponse {
+/// The sign-in page: one "Allow and sign in with …" button per upstream
+/// provider (pressing one is the consent, given here before the browser
+/// leaves for the provider: MCP security best practices, confused deputy),
+/// and the owner's password form unless `PASSWORD_LOGIN=off`.
+pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>, options: &LoginOptions) -> HttpResponse {
     // One form per button: a button carries one name, and the consent POST
     // needs both `decision=approve` and `via`.
     let form = |fields: &[(&str, &str)], button: String| {
         let hidden_fields: String = fields.iter().map(|(k, v)| hidden(k, v)).collect();
         format!("<form method=\"post\" action=\"/consent\" style=\"display:inline\">{}{}{hidden_fields}<button type=\"submit\">{button}</button></form>", hidden("request", request_id), hidden("csrf", csrf))
     };
-    let upstream_form = if upstreams.is_empty() {
+    let upstream_form = if options.upstreams.is_empty() {
         String::new()
     } else {
-        let buttons: String = upstreams
+        let buttons: String = options
+            .upstreams
             .iter()
             .map(|u| form(&[("decision", "approve"), ("via", u.id)], format!("Allow and sign in with {}", encode_safe(&u.label))))
             .collect();
         format!(
-            "<p>It will be able to use: <code>{}</code></p><p>{buttons}{}</p><p class=\"muted\">Or, as the owner:</p>",
+            "<p>It will be able to use: <code>{}</code></p><p>{buttons}{}</p>{}",
             encode_safe(client.scopes),
             form(&[("decision", "deny")], "Deny".into()),
+            if options.password { "<p class=\"muted\">Or, as the owner:</p>" } else { "" },
         )
     };
     let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
-    let body = format!(
-        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}\
-{upstream_form}<form method=\"post\" action=\"/login\">{}{}\
+    let password_form = if options.password {
+        format!(
+            "<form method=\"post\" action=\"/login\">{}{}\
 <p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>\
 <p><button type=\"submit\">Sign in</button></p></form>",
+            hidden("request", request_id),
+            hidden("csrf", csrf),
+        )
+    } else if options.upstreams.is_empty() {
+        "<p class=\"muted\">Password sign-in is switched off on this server. Sign in with the method its owner set up \
+(for Cloudflare Access, open this page through the Access-protected address).</p>"
+            .to_string()
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}{upstream_form}{password_form}",
         client_summary(client),
-        hidden("request", request_id),
-        hidden("csrf", csrf),
     );
     page(status, "Sign in", &body)
 }
 
-pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str) -> HttpResponse {
+/// `remember_days` > 0 offers "Remember for N days" (`login::remembered_consent`).
+pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str, remember_days: u32) -> HttpResponse {
+    let remember = match remember_days {
+        0 => String::new(),
+        1 => "<p><label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember for 1 day: don't ask again for this client</label></p>".to_string(),
+        n => format!("<p><label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember for {n} days: don't ask again for this client</label></p>"),
+    };
     let body = format!(
         "<h1>Allow access to your MCP server?</h1><div class=\"box\">{}\
 <p>It will be able to use: <code>{}</code></p></div>\
-<form method=\"post\" action=\"/consent\">{}{}\
+<form method=\"post\" action=\"/consent\">{}{}{remember}\
 <p><button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
 <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>",
         client_summary(client),
@@ -150,6 +172,10 @@ pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str) -> Ht
 mod tests {
     use super::*;
 
+    fn opts(password: bool) -> LoginOptions {
+        LoginOptions { password, upstreams: vec![] }
+    }
+
     fn view<'a>(name: &'a str) -> ClientView<'a> {
         ClientView { name: Some(name), client_id: "gh_x", redirect_host: "claude.ai", all_loopback: false, scopes: "mcp", document_host: None }
     }
@@ -159,18 +185,18 @@ mod tests {
         let mut v = view("Claude <b>");
         v.client_id = "https://claude.ai/oauth/mcp-oauth-client-metadata";
         v.document_host = Some("claude.ai");
-        let body = consent_page(&v, "r", "c").body;
+        let body = consent_page(&v, "r", "c", 30).body;
         assert!(body.contains("Claude &lt;b&gt;"), "{body}");
         assert!(body.contains("metadata document at <strong>claude.ai</strong>"), "{body}");
         assert!(!body.contains("unverified"), "{body}");
         v.name = None;
-        let body = login_page(200, &v, "r", "c", None).body;
+        let body = login_page(200, &v, "r", "c", None, &opts(true)).body;
         assert!(body.contains("served by <strong>claude.ai</strong>"), "{body}");
     }
 
     #[test]
     fn client_supplied_html_is_inert() {
-        let r = consent_page(&view("<script>alert(1)</script><img src=x onerror=alert(2)>"), "r\"1", "c");
+        let r = consent_page(&view("<script>alert(1)</script><img src=x onerror=alert(2)>"), "r\"1", "c", 30);
         assert!(!r.body.contains("<script>"));
         assert!(!r.body.contains("<img"));
         assert!(r.body.contains("&lt;script&gt;"));
@@ -180,7 +206,7 @@ mod tests {
 
     #[test]
     fn every_page_refuses_framing() {
-        for r in [consent_page(&view("x"), "r", "c"), login_page(200, &view("x"), "r", "c", None), error_page(400, "t", "m")] {
+        for r in [consent_page(&view("x"), "r", "c", 30), login_page(200, &view("x"), "r", "c", None, &opts(true)), error_page(400, "t", "m")] {
             assert_eq!(r.header("x-frame-options"), Some("DENY"));
             assert!(r.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
             assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
@@ -189,10 +215,27 @@ mod tests {
     }
 
     #[test]
+    fn the_remember_checkbox_follows_the_configured_days() {
+        let body = consent_page(&view("x"), "r", "c", 30).body;
+        assert!(body.contains("name=\"remember\"") && body.contains("Remember for 30 days"), "{body}");
+        assert!(!consent_page(&view("x"), "r", "c", 0).body.contains("name=\"remember\""));
+        assert!(consent_page(&view("x"), "r", "c", 1).body.contains("Remember for 1 day:"));
+    }
+
+    #[test]
+    fn without_password_login_the_page_has_no_password_field() {
+        let on = login_page(200, &view("x"), "r", "c", None, &opts(true)).body;
+        assert!(on.contains("type=\"password\"") && on.contains("action=\"/login\""));
+        let off = login_page(200, &view("x"), "r", "c", None, &opts(false)).body;
+        assert!(!off.contains("type=\"password\"") && !off.contains("action=\"/login\""), "{off}");
+        assert!(off.contains("switched off"), "{off}");
+    }
+
+    #[test]
     fn loopback_only_clients_get_a_warning() {
         let mut v = view("Local");
         v.all_loopback = true;
-        assert!(consent_page(&v, "r", "c").body.contains("class=\"warn\""));
-        assert!(!consent_page(&view("Remote"), "r", "c").body.contains("class=\"warn\""));
+        assert!(consent_page(&v, "r", "c", 30).body.contains("class=\"warn\""));
+        assert!(!consent_page(&view("Remote"), "r", "c", 30).body.contains("class=\"warn\""));
     }
 }

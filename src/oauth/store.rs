@@ -106,7 +106,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// statement that reports whether this caller won. Client metadata documents
 /// (fetch and cache) come with it: see `cimd::ClientDocuments`.
 #[allow(async_fn_in_trait)]
-pub trait Store: super::cimd::ClientDocuments + super::audit::AuditLog + super::login::upstream_state::UpstreamStates {
+pub trait Store:
+    super::cimd::ClientDocuments
+    + super::audit::AuditLog
+    + super::login::upstream_state::UpstreamStates
+    + super::login::remembered_consent::ConsentMemory
+{
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
 

@@ -37,6 +37,8 @@ pub struct MemoryStore {
     pub audit: RefCell<Vec<super::audit::AuditEvent>>,
     pub last_refresh: RefCell<HashMap<String, i64>>,
     pub fail: RefCell<bool>,
+    /// Remembered consents by (subject, client) (`login::remembered_consent`).
+    pub remembered: RefCell<HashMap<(String, String), super::login::remembered_consent::RememberedConsent>>,
     /// Metadata documents "on the web" and their cache (`cimd::canned`).
     pub documents: super::cimd::canned::CannedDocuments,
     /// Delegated logins in flight (`login::upstream_state`), and whether claimed.

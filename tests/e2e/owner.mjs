@@ -96,14 +96,17 @@ export function fillForm(form, { password, decision = 'approve' }) {
  * `request()` sends cookies to the Gatehouse origin only and stores what it sets.
  */
 export class Browser {
-  constructor(base) {
+  /** `headers`: sent on every request to Gatehouse (e.g. what a proxy in front adds). */
+  constructor(base, { headers = {} } = {}) {
     this.origin = new URL(base).origin;
+    this.headers = headers;
     this.jar = new CookieJar();
     this.trace = []; // { method, url, status, location }
   }
   async request(url, { method = 'GET', form } = {}) {
     const u = new URL(url, this.origin);
     const headers = { accept: 'text/html' };
+    if (u.origin === this.origin) Object.assign(headers, this.headers);
     if (u.origin === this.origin && this.jar.size) headers.cookie = this.jar.header();
     let body;
     if (form) {

@@ -208,7 +208,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
         if error == "access_denied" {
             let who = Subject::new(format!("{}:(declined upstream)", up.as_str()));
             ctx.store.audit(&AuditEvent::upstream_login(UpstreamOutcome::Denied, up.as_str(), req, None, client.as_ref(), None, ctx.now)).await;
-            return Ok(consent::finish(ctx, &post.pending, &post.client, who, false).await.unwrap_or_else(consent::fail_page));
+            return Ok(consent::finish(ctx, &post.pending, &post.client, who, false, false).await.unwrap_or_else(consent::fail_page));
         }
         let code = if error.len() <= 40 && error.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') { error } else { "unknown" };
         return Err(fail(LoginError::Upstream(format!("The provider answered with the error {code}."))));
@@ -221,7 +221,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
         .audit(&AuditEvent::upstream_login(UpstreamOutcome::Success, up.as_str(), req, Some(&identity.subject), client.as_ref(), None, ctx.now))
         .await;
     let session = session::session_cookie(&ctx.config.signing_key, &identity.subject, &post.browser, ctx.now);
-    let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true).await.unwrap_or_else(consent::fail_page);
+    let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true, false).await.unwrap_or_else(consent::fail_page);
     Ok(resp.with_header("set-cookie", session))
 }
 

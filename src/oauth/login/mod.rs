@@ -5,11 +5,16 @@
 //! "third-party authorization flow"; MCP security best practices on the
 //! confused deputy: consent is asked here, before any upstream redirect).
 
+pub mod access;
 pub mod delegate;
 pub mod github;
 pub mod oidc;
 pub mod oidc_discovery;
+pub mod password;
+pub mod remembered_consent;
 pub mod upstream_state;
+#[cfg(test)]
+mod flow_tests;
 
 use super::http::HttpResponse;
 use super::pages;
@@ -76,6 +81,11 @@ impl LoginError {
             LoginError::Invalid(why) => pages::error_page(400, "This sign-in cannot be completed", why),
         }
     }
+}
+
+/// What the sign-in page offers under this configuration.
+pub fn options(config: &super::config::Config) -> pages::LoginOptions {
+    pages::LoginOptions { password: password::enabled(config), upstreams: delegate::buttons(config) }
 }
 
 /// Configured upstream URLs must be https; plain http only to a loopback

@@ -1,0 +1,278 @@
+//! Cloudflare Access in front of `/authorize` (issue 5): Access has already
+//! signed the person in and sends its application token in the
+//! `Cf-Access-Jwt-Assertion` header. We verify it as Cloudflare documents
+//! ("Validate JWTs"): RS256 (RFC 7518 §3.3) against the team's keys at
+//! `<team domain>/cdn-cgi/access/certs` (a JWK Set, RFC 7517 §5, beside PEM
+//! copies we do not need), `iss` = the team domain, `aud` containing the
+//! application's audience tag, `exp`/`iat`/`nbf` (RFC 7519 §4.1). A valid
+//! token is a login as `access:<email>`: no second login, on `/authorize`
+//! and on `/admin`.
+//!
+//! The keys are cached per isolate for an hour and fetched again when a token
+//! names an unknown `kid` (Access rotates keys every six weeks), at most once
+//! a minute so that made-up `kid`s cannot turn into a flood of fetches.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::oauth::admin::{self, AdminStore};
+use crate::oauth::authorize;
+use crate::oauth::audit::AuditEvent;
+use crate::oauth::config::ConfigError;
+use crate::oauth::context::Ctx;
+use crate::oauth::http::{HttpRequest, HttpResponse};
+use crate::oauth::jws::{self, ClaimChecks, JwsError};
+use crate::oauth::outbound::{Net, OutboundRequest};
+use crate::oauth::pages;
+use crate::oauth::session;
+use crate::oauth::signature::{self, Alg, PublicJwk};
+use crate::oauth::store::Store;
+use crate::oauth::types::Subject;
+
+use super::{upstream_url_allowed, Identity, LoginError, LoginMethod};
+
+/// The request header Access adds (Cloudflare: "Validate JWTs").
+pub const ASSERTION_HEADER: &str = "cf-access-jwt-assertion";
+/// Clock skew allowed on `exp`, `iat` and `nbf`.
+pub const LEEWAY: i64 = 60;
+/// Keys older than this are fetched again.
+pub const CERTS_MAX_AGE: i64 = 3600;
+/// Least time between two fetches of the keys.
+pub const CERTS_MIN_REFETCH: i64 = 60;
+
+/// `CF_ACCESS_TEAM_DOMAIN`, `CF_ACCESS_AUD`, `CF_ACCESS_ALLOWED_EMAILS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessConfig {
+    /// `https://<team>.cloudflareaccess.com`, no trailing slash: also the `iss`.
+    pub team_domain: String,
+    /// The Access application's audience (AUD) tag.
+    pub audience: String,
+    /// Lower-cased; None lets in everyone the Access policy lets in.
+    pub allowed_emails: Option<Vec<String>>,
+}
+
+impl AccessConfig {
+    /// None when neither team domain nor audience is set.
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<AccessConfig>, ConfigError> {
+        let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
+        let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let (team, aud) = match (set("CF_ACCESS_TEAM_DOMAIN"), set("CF_ACCESS_AUD")) {
+            (None, None) => {
+                if set("CF_ACCESS_ALLOWED_EMAILS").is_some() {
+                    return Err(err("CF_ACCESS_ALLOWED_EMAILS", "is set but Cloudflare Access is not: also set CF_ACCESS_TEAM_DOMAIN and CF_ACCESS_AUD"));
+                }
+                return Ok(None);
+            }
+            (Some(_), None) => {
+                return Err(err("CF_ACCESS_AUD", "is not set; copy the Application Audience (AUD) Tag from the Access application's overview"))
+            }
+            (None, Some(_)) => {
+                return Err(err("CF_ACCESS_TEAM_DOMAIN", "is not set; it is your team domain, such as https://<team>.cloudflareaccess.com"))
+            }
+            (Some(t), Some(a)) => (t, a),
+        };
+        let team_domain = team_domain(&team)
+            .ok_or_else(|| err("CF_ACCESS_TEAM_DOMAIN", "must be your team domain as https://<team>.cloudflareaccess.com (no path)"))?;
+        if aud.len() > 256 || aud.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err("CF_ACCESS_AUD", "must be the Application Audience (AUD) Tag, one token of letters and digits"));
+        }
+        let allowed_emails = match set("CF_ACCESS_ALLOWED_EMAILS") {
+            None => None,
+            Some(list) => {
+                let emails: Vec<String> = list.split([' ', ',']).filter(|e| !e.is_empty()).map(str::to_ascii_lowercase).collect();
+                if emails.iter().any(|e| !looks_like_email(e)) {
+                    return Err(err("CF_ACCESS_ALLOWED_EMAILS", "must list e-mail addresses separated by spaces or commas"));
+                }
+                Some(emails)
+            }
+        };
+        Ok(Some(AccessConfig { team_domain, audience: aud, allowed_emails }))
+    }
+
+    /// Where Access publishes the team's signing keys.
+    pub fn certs_url(&self) -> String {
+        format!("{}/cdn-cgi/access/certs", self.team_domain)
+    }
+}
+
+/// A bare origin; `<team>.cloudflareaccess.com` without a scheme means https.
+fn team_domain(raw: &str) -> Option<String> {
+    let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("https://{raw}") };
+    let url = url::Url::parse(&with_scheme).ok()?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none() && url.username().is_empty() && url.password().is_none();
+    (bare && upstream_url_allowed(&url)).then(|| url.origin().ascii_serialization())
+}
+
+fn looks_like_email(e: &str) -> bool {
+    e.len() <= 254 && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+}
+
+/// The team's keys as last fetched.
+struct Cached {
+    url: String,
+    keys: Vec<PublicJwk>,
+    fetched_at: i64,
+}
+
+/// The team's signing keys, kept between requests (one per isolate in the
+/// worker; tests make their own).
+#[derive(Default)]
+pub struct CertsCache(RefCell<Option<Cached>>);
+
+thread_local! {
+    static ISOLATE_CERTS: Rc<CertsCache> = Rc::new(CertsCache::default());
+}
+
+impl CertsCache {
+    /// The keys to verify with. `unknown_kid`: the cached set lacked the
+    /// token's key, so fetch again unless that was done within a minute.
+    async fn keys(&self, cfg: &AccessConfig, net: &impl Net, now: i64, unknown_kid: bool) -> Result<Vec<PublicJwk>, LoginError> {
+        let url = cfg.certs_url();
+        if let Some(c) = self.0.borrow().as_ref().filter(|c| c.url == url) {
+            let fresh = now - c.fetched_at < CERTS_MAX_AGE && !unknown_kid;
+            if fresh || now - c.fetched_at < CERTS_MIN_REFETCH {
+                return Ok(c.keys.clone());
+            }
+        }
+        let keys = fetch_keys(&url, net).await?;
+        *self.0.borrow_mut() = Some(Cached { url, keys: keys.clone(), fetched_at: now });
+        Ok(keys)
+    }
+}
+
+async fn fetch_keys(url: &str, net: &impl Net) -> Result<Vec<PublicJwk>, LoginError> {
+    let unreachable = |why: String| LoginError::Upstream(format!("Cloudflare Access's signing keys could not be fetched from {url}: {why}"));
+    let resp = net.send(OutboundRequest::get(url).with_header("accept", "application/json")).await.map_err(|e| unreachable(e.to_string()))?;
+    if resp.status != 200 {
+        return Err(unreachable(format!("HTTP {}", resp.status)));
+    }
+    let keys = signature::parse_jwk_set(&resp.body).map_err(|_| unreachable("the answer is not a JWK Set".into()))?;
+    let keys: Vec<PublicJwk> = keys.into_iter().filter(|k| k.suits(Alg::Rs256)).collect();
+    if keys.is_empty() {
+        return Err(unreachable("it lists no RS256 key".into()));
+    }
+    Ok(keys)
+}
+
+fn invalid(e: JwsError) -> LoginError {
+    LoginError::Invalid(format!("The Cloudflare Access sign-in could not be verified ({e}). Open the connection link again."))
+}
+
+/// Checks an assertion and returns whom it proves.
+pub async fn verify(cfg: &AccessConfig, cache: &CertsCache, net: &impl Net, assertion: &str, now: i64) -> Result<Identity, LoginError> {
+    let token = jws::parse(assertion.trim()).map_err(invalid)?;
+    // Access signs with RS256 only: anything else did not come from Access.
+    if token.alg != Alg::Rs256 {
+        return Err(invalid(JwsError::UnsupportedAlg));
+    }
+    let keys = cache.keys(cfg, net, now, false).await?;
+    match token.verify_with(net, &keys).await {
+        Ok(()) => {}
+        Err(JwsError::UnknownKid) => {
+            let keys = cache.keys(cfg, net, now, true).await?;
+            token.verify_with(net, &keys).await.map_err(invalid)?;
+        }
+        Err(e) => return Err(invalid(e)),
+    }
+    let checks = ClaimChecks { issuer: &cfg.team_domain, audience: &cfg.audience, now, leeway: LEEWAY };
+    jws::check_claims(&token.claims, &checks).map_err(invalid)?;
+    // Application tokens say "app"; the team-wide token is not for us.
+    if token.str_claim("type").is_some_and(|t| t != "app") {
+        return Err(invalid(JwsError::Claim("not an application token".into())));
+    }
+    let email = token
+        .str_claim("email")
+        .map(str::to_ascii_lowercase)
+        .filter(|e| looks_like_email(e))
+        .ok_or_else(|| LoginError::Refused("Cloudflare Access vouched for no e-mail address (a service token cannot sign in here).".into()))?;
+    if let Some(allowed) = &cfg.allowed_emails {
+        if !allowed.contains(&email) {
+            return Err(LoginError::Refused(format!("{email} is not on this server's CF_ACCESS_ALLOWED_EMAILS list.")));
+        }
+    }
+    Ok(Identity {
+        subject: Subject::new(format!("access:{email}")),
+        method: LoginMethod::Access,
+        email: Some(email),
+        name: None,
+        groups: Vec::new(),
+    })
+}
+
+/// Access is configured and no other way in is.
+fn only_method(config: &crate::oauth::config::Config) -> bool {
+    !super::password::enabled(config) && config.other_login_methods() == [LoginMethod::Access]
+}
+
+fn absent_page() -> HttpResponse {
+    pages::error_page(
+        403,
+        "Sign in through Cloudflare Access",
+        "This server accepts only Cloudflare Access sign-ins, and this request did not come through Access. \
+Open the connection link on the address protected by your Access application.",
+    )
+}
+
+/// `GET /authorize` with Cloudflare Access in front. A valid assertion signs
+/// the person in; an invalid one is refused with a page. Without one: the
+/// usual login page, or, when Access is the only way in and the browser has
+/// no session, a page saying to come through Access.
+pub async fn authorize<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl Net) -> HttpResponse {
+    let Some(cfg) = ctx.config.access.as_ref() else { return authorize::handle(ctx, req).await };
+    let Some(assertion) = req.header(ASSERTION_HEADER) else {
+        let signed_in = session::Browser::existing(req)
+            .is_some_and(|b| session::session_subject(ctx.config.verification_keys(), req, &b, ctx.now).is_some());
+        if only_method(ctx.config) && !signed_in {
+            return absent_page();
+        }
+        return authorize::handle(ctx, req).await;
+    };
+    let cache = ISOLATE_CERTS.with(Rc::clone);
+    match verify(cfg, &cache, net, assertion, ctx.now).await {
+        Ok(identity) => {
+            ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Ok(&identity.subject), req, ctx.now)).await;
+            authorize::handle_identified(ctx, req, Some(&identity)).await
+        }
+        Err(e) => refused(ctx, req, e).await,
+    }
+}
+
+/// `GET /admin` with Cloudflare Access in front: a valid assertion in a
+/// browser that is not signed in signs it in, then 303 back to `/admin` so
+/// the page's forms are bound to the new session. Otherwise as without Access.
+pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl Net) -> HttpResponse {
+    let (Some(cfg), Some(assertion)) = (ctx.config.access.as_ref(), req.header(ASSERTION_HEADER)) else {
+        return admin::show(ctx, req).await;
+    };
+    let browser = match session::Browser::from_request(req) {
+        Ok(b) => b,
+        Err(e) => return pages::error_page(e.status(), "Something went wrong", &e.description),
+    };
+    if session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now).is_some() {
+        return admin::show(ctx, req).await;
+    }
+    let cache = ISOLATE_CERTS.with(Rc::clone);
+    match verify(cfg, &cache, net, assertion, ctx.now).await {
+        Ok(identity) => {
+            ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Ok(&identity.subject), req, ctx.now)).await;
+            let session = session::session_cookie(&ctx.config.signing_key, &identity.subject, &browser.cookie, ctx.now);
+            [browser.set_cookie_header(), Some(session)]
+                .into_iter()
+                .flatten()
+                .fold(HttpResponse::see_other("/admin"), |r, c| r.with_header("set-cookie", c))
+        }
+        Err(e) => refused(ctx, req, e).await,
+    }
+}
+
+async fn refused<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, e: LoginError) -> HttpResponse {
+    let why = match &e {
+        LoginError::Upstream(w) | LoginError::Refused(w) | LoginError::Invalid(w) => w.as_str(),
+    };
+    ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Err(why), req, ctx.now)).await;
+    e.page()
+}
+
+#[cfg(test)]
+#[path = "access_tests.rs"]
+mod tests;

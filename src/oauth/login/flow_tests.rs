@@ -1,0 +1,185 @@
+//! Native flows for remembered consent and for password sign-in switched
+//! off, over the memory store with the endpoints wired as in the worker.
+
+use std::collections::HashMap;
+
+use crate::oauth::config::Config;
+use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, PASSWORD, REDIRECT, VERIFIER};
+use crate::oauth::http::HttpResponse;
+use crate::oauth::testing::block_on;
+use crate::oauth::{admin, authorize, consent, register, revoke, token};
+
+const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+
+fn world(extra: &[(&str, &str)]) -> World {
+    let mut w = World::new();
+    let mut pairs = vec![("SIGNING_KEY", KEY), ("OWNER_PASSWORD", PASSWORD), ("SCOPES", "mcp extra"), ("REQUIRED_SCOPES", "mcp")];
+    pairs.extend_from_slice(extra);
+    w.config = Config::from_lookup(|k| pairs.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    w
+}
+
+fn urlenc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn post(w: &mut World, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
+    let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    let r = w.req("POST", path, "", Some("application/x-www-form-urlencoded"), &body);
+    let resp = match path {
+        "/login" => block_on(consent::login(&w.ctx(), &r)),
+        "/consent" => block_on(consent::decide(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
+        "/revoke" => block_on(revoke::handle(&w.ctx(), &r)),
+        "/admin" => block_on(admin::post(&w.ctx(), &r)),
+        _ => block_on(token::handle(&w.ctx(), &r)),
+    };
+    w.keep_cookies(&resp);
+    resp
+}
+
+fn client(w: &World) -> String {
+    let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"client_name":"Test"}}"#);
+    let r = block_on(register::handle(&w.ctx(), &w.req("POST", "/register", "", Some("application/json"), &body)));
+    assert_eq!(r.status, 201, "{}", r.body);
+    json(&r)["client_id"].as_str().unwrap().to_string()
+}
+
+fn authorize(w: &mut World, client: &str, scope: &str) -> HttpResponse {
+    let q = format!(
+        "response_type=code&client_id={client}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz&scope={}",
+        urlenc(REDIRECT),
+        urlenc(scope)
+    );
+    let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+    w.keep_cookies(&r);
+    r
+}
+
+fn code_in(r: &HttpResponse) -> String {
+    assert_eq!(r.status, 303, "{}", r.body);
+    let loc = url::Url::parse(r.header("location").unwrap()).unwrap();
+    let q: HashMap<_, _> = loc.query_pairs().into_owned().collect();
+    assert_eq!(q["state"], "xyz");
+    q["code"].clone()
+}
+
+/// Signs in with the password and approves; `remember` ticks the box.
+fn approve(w: &mut World, client: &str, scope: &str, remember: bool) -> String {
+    let page = authorize(w, client, scope);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (request, csrf) = (hidden(&page.body, "request"), hidden(&page.body, "csrf"));
+    if page.body.contains("name=\"password\"") {
+        let r = post(w, "/login", &[("request", &request), ("csrf", &csrf), ("password", PASSWORD)]);
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+    let mut fields = vec![("request", request.as_str()), ("csrf", csrf.as_str()), ("decision", "approve")];
+    if remember {
+        fields.push(("remember", "on"));
+    }
+    code_in(&post(w, "/consent", &fields))
+}
+
+fn events(w: &World, name: &str) -> usize {
+    w.store.audit.borrow().iter().filter(|e| e.event == name).count()
+}
+
+#[test]
+fn a_remembered_approval_skips_the_page_for_the_same_or_narrower_scope() {
+    let mut w = world(&[]);
+    let c = client(&w);
+    approve(&mut w, &c, "mcp extra", true);
+    let pending_before = w.store.pending.borrow().len();
+    let again = authorize(&mut w, &c, "mcp");
+    let code = code_in(&again);
+    assert_eq!(w.store.pending.borrow().len(), pending_before, "no pending request for a skipped page");
+    assert_eq!(events(&w, "consent.remembered"), 1);
+    // The code is a real one.
+    let t = post(&mut w, "/token", &[("grant_type", "authorization_code"), ("client_id", &c), ("code", &code), ("code_verifier", VERIFIER), ("redirect_uri", REDIRECT)]);
+    assert_eq!(t.status, 200, "{}", t.body);
+    assert_eq!(json(&t)["scope"], "mcp");
+}
+
+#[test]
+fn a_wider_scope_or_an_unticked_box_shows_the_page() {
+    let mut w = world(&[]);
+    let c = client(&w);
+    approve(&mut w, &c, "mcp", true);
+    let wider = authorize(&mut w, &c, "mcp extra");
+    assert_eq!(wider.status, 200, "{}", wider.body);
+    assert!(wider.body.contains("value=\"approve\""));
+    let other = client(&w);
+    approve(&mut w, &other, "mcp", false);
+    assert_eq!(authorize(&mut w, &other, "mcp").status, 200, "not remembered without the box");
+}
+
+#[test]
+fn revoking_a_grant_forgets_the_remembered_approval() {
+    let mut w = world(&[]);
+    let c = client(&w);
+    let code = approve(&mut w, &c, "mcp", true);
+    let t = post(&mut w, "/token", &[("grant_type", "authorization_code"), ("client_id", &c), ("code", &code), ("code_verifier", VERIFIER), ("redirect_uri", REDIRECT)]);
+    let rt = json(&t)["refresh_token"].as_str().unwrap().to_string();
+    w.now += 5;
+    code_in(&authorize(&mut w, &c, "mcp"));
+    let r = post(&mut w, "/revoke", &[("token", &rt), ("client_id", &c)]);
+    assert_eq!(r.status, 200);
+    w.now += 5;
+    let page = authorize(&mut w, &c, "mcp");
+    assert_eq!(page.status, 200, "asked again after /revoke: {}", page.body);
+    // Remembering again after the revocation works again.
+    approve(&mut w, &c, "mcp", true);
+    w.now += 5;
+    code_in(&authorize(&mut w, &c, "mcp"));
+}
+
+#[test]
+fn zero_days_offers_no_checkbox_and_ignores_a_forged_one() {
+    let mut w = world(&[("CONSENT_REMEMBER_DAYS", "0")]);
+    let c = client(&w);
+    let page = authorize(&mut w, &c, "mcp");
+    let (request, csrf) = (hidden(&page.body, "request"), hidden(&page.body, "csrf"));
+    post(&mut w, "/login", &[("request", &request), ("csrf", &csrf), ("password", PASSWORD)]);
+    let consent = block_on(consent::show(&w.ctx(), &w.req("GET", "/consent", &format!("request={request}"), None, "")));
+    assert!(!consent.body.contains("name=\"remember\""), "{}", consent.body);
+    code_in(&post(&mut w, "/consent", &[("request", &request), ("csrf", &csrf), ("decision", "approve"), ("remember", "on")]));
+    assert_eq!(authorize(&mut w, &c, "mcp").status, 200);
+    assert!(w.store.remembered.borrow().is_empty());
+}
+
+#[test]
+fn denying_remembers_nothing() {
+    let mut w = world(&[]);
+    let c = client(&w);
+    let page = authorize(&mut w, &c, "mcp");
+    let (request, csrf) = (hidden(&page.body, "request"), hidden(&page.body, "csrf"));
+    post(&mut w, "/login", &[("request", &request), ("csrf", &csrf), ("password", PASSWORD)]);
+    let r = post(&mut w, "/consent", &[("request", &request), ("csrf", &csrf), ("decision", "deny"), ("remember", "on")]);
+    assert!(r.header("location").unwrap().contains("error=access_denied"));
+    assert!(w.store.remembered.borrow().is_empty());
+}
+
+#[test]
+fn with_password_login_off_every_password_form_is_refused() {
+    let mut w = world(&[("PASSWORD_LOGIN", "off"), ("CF_ACCESS_TEAM_DOMAIN", "https://team.cloudflareaccess.com"), ("CF_ACCESS_AUD", "aud")]);
+    let c = client(&w);
+    let page = authorize(&mut w, &c, "mcp");
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("name=\"password\""), "{}", page.body);
+    // The request id and CSRF of a pending request, as an attacker could get them.
+    let pending = w.store.pending.borrow().values().next().unwrap().id.clone();
+    let csrf = crate::oauth::session::csrf_token(&w.config.signing_key, &pending, &crate::oauth::types::Secret::new(w.cookies["__Host-gatehouse-browser"].clone()));
+    for password in [PASSWORD, ""] {
+        let r = post(&mut w, "/login", &[("request", &pending), ("csrf", &csrf), ("password", password)]);
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.body.contains("switched off"));
+        assert!(!w.cookies.contains_key("__Host-gatehouse-session"));
+    }
+    let admin_page = block_on(admin::show(&w.ctx(), &w.req("GET", "/admin", "", None, "")));
+    assert_eq!(admin_page.status, 403);
+    assert!(!admin_page.body.contains("name=\"password\""));
+    let r = post(&mut w, "/admin", &[("action", "login"), ("csrf", "x"), ("password", PASSWORD)]);
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("switched off"), "{}", r.body);
+    assert!(!w.cookies.contains_key("__Host-gatehouse-session"));
+    assert_eq!(events(&w, "login.success"), 0);
+}

@@ -1,0 +1,178 @@
+//! Remembered consent (MCP security best practices, "consent per client";
+//! issue 5): a person who ticks "Remember for N days" on the consent page is
+//! not asked again when the same client, in a browser signed in as the same
+//! subject, asks for no more than the scope approved then. One record per
+//! (subject, client), replaced by each remembered approval.
+//!
+//! Forgotten when any grant of that (subject, client) is revoked — RFC 7009
+//! `/revoke`, the admin page, refresh or code reuse — or the client is deleted.
+//! On D1 that is database triggers (migration 0006), so no revocation path can
+//! forget to forget; the lookup also refuses a record older than a revocation
+//! of that pair, in case a trigger were ever missing.
+
+use crate::oauth::scope::Scopes;
+use crate::oauth::store::StoreResult;
+use crate::oauth::types::{ClientId, Subject};
+
+const DAY: i64 = 24 * 3600;
+
+/// One remembered approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedConsent {
+    pub subject: Subject,
+    pub client_id: ClientId,
+    /// The scope approved, space-separated.
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Where remembered approvals are kept (D1: `edge::d1_consent`).
+#[allow(async_fn_in_trait)]
+pub trait ConsentMemory {
+    /// The unexpired approval of `subject` for `client`, unless a grant of
+    /// that pair was revoked since it was stored.
+    async fn remembered_consent(&self, subject: &Subject, client: &ClientId, now: i64) -> StoreResult<Option<RememberedConsent>>;
+    /// Stores it, replacing any earlier one for the same pair.
+    async fn remember_consent(&self, r: &RememberedConsent) -> StoreResult<()>;
+}
+
+/// Remembers that `subject` approved `client` for `scope`, for `days` days
+/// (0: remembers nothing). For every approval path: the consent page, and a
+/// delegated login's callback that carries the checkbox through.
+pub async fn remember(store: &impl ConsentMemory, subject: &Subject, client: &ClientId, scope: &str, days: u32, now: i64) -> StoreResult<()> {
+    if days == 0 {
+        return Ok(());
+    }
+    let record = RememberedConsent {
+        subject: subject.clone(),
+        client_id: client.clone(),
+        scope: Scopes::from_config(scope).to_string(),
+        created_at: now,
+        expires_at: now + i64::from(days) * DAY,
+    };
+    store.remember_consent(&record).await
+}
+
+/// Whether a remembered approval lets this request skip the consent page:
+/// same subject and client, not expired, and `scope` within the approved one.
+pub async fn covers(store: &impl ConsentMemory, subject: &Subject, client: &ClientId, scope: &str, now: i64) -> StoreResult<bool> {
+    Ok(match store.remembered_consent(subject, client, now).await? {
+        Some(r) => r.expires_at > now && Scopes::from_config(&r.scope).includes(&Scopes::from_config(scope)),
+        None => false,
+    })
+}
+
+/// Whether the consent form's checkbox was ticked.
+pub fn ticked(value: Option<&str>) -> bool {
+    matches!(value, Some("on" | "1" | "yes" | "true"))
+}
+
+#[cfg(test)]
+mod memory {
+    use super::*;
+    use crate::oauth::testing::MemoryStore;
+
+    /// Same rules as D1: the record goes when a grant of the pair is revoked
+    /// at or after it was stored (D1's trigger deletes it then).
+    impl ConsentMemory for MemoryStore {
+        async fn remembered_consent(&self, subject: &Subject, client: &ClientId, now: i64) -> StoreResult<Option<RememberedConsent>> {
+            self.check()?;
+            let key = (subject.as_str().to_string(), client.as_str().to_string());
+            let Some(r) = self.remembered.borrow().get(&key).cloned() else { return Ok(None) };
+            let revoked_since = self.grants.borrow().values().any(|g| {
+                g.subject == r.subject && g.client_id == r.client_id && g.revoked_at.is_some_and(|at| at >= r.created_at)
+            });
+            Ok((r.expires_at > now && !revoked_since).then_some(r))
+        }
+
+        async fn remember_consent(&self, r: &RememberedConsent) -> StoreResult<()> {
+            self.check()?;
+            let key = (r.subject.as_str().to_string(), r.client_id.as_str().to_string());
+            self.remembered.borrow_mut().insert(key, r.clone());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::testing::{block_on, MemoryStore};
+
+    fn store_with_client(id: &str) -> MemoryStore {
+        let s = MemoryStore::default();
+        let c = crate::oauth::store::ClientRecord {
+            client_id: ClientId::new(id),
+            secret_hash: None,
+            auth_method: crate::oauth::store::AuthMethod::None,
+            redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            client_name: None,
+            metadata: serde_json::Value::Null,
+            created_at: 0,
+        };
+        s.clients.borrow_mut().insert(id.into(), c);
+        s
+    }
+
+    #[test]
+    fn covers_same_or_narrower_scope_until_expiry() {
+        let s = store_with_client("c1");
+        let (sub, client) = (Subject::new("access:a@example.com"), ClientId::new("c1"));
+        block_on(remember(&s, &sub, &client, "write mcp", 30, 1000)).unwrap();
+        assert!(block_on(covers(&s, &sub, &client, "mcp", 1001)).unwrap());
+        assert!(block_on(covers(&s, &sub, &client, "mcp write", 1001)).unwrap());
+        assert!(!block_on(covers(&s, &sub, &client, "mcp admin", 1001)).unwrap(), "wider scope");
+        assert!(!block_on(covers(&s, &Subject::new("owner"), &client, "mcp", 1001)).unwrap(), "other subject");
+        assert!(!block_on(covers(&s, &sub, &ClientId::new("c2"), "mcp", 1001)).unwrap(), "other client");
+        assert!(block_on(covers(&s, &sub, &client, "mcp", 1000 + 30 * DAY - 1)).unwrap());
+        assert!(!block_on(covers(&s, &sub, &client, "mcp", 1000 + 30 * DAY)).unwrap(), "expired");
+    }
+
+    #[test]
+    fn zero_days_remembers_nothing() {
+        let s = store_with_client("c1");
+        let (sub, client) = (Subject::new("owner"), ClientId::new("c1"));
+        block_on(remember(&s, &sub, &client, "mcp", 0, 1000)).unwrap();
+        assert!(!block_on(covers(&s, &sub, &client, "mcp", 1001)).unwrap());
+        assert!(s.remembered.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_later_approval_replaces_the_earlier_one() {
+        let s = store_with_client("c1");
+        let (sub, client) = (Subject::new("owner"), ClientId::new("c1"));
+        block_on(remember(&s, &sub, &client, "mcp write", 30, 1000)).unwrap();
+        block_on(remember(&s, &sub, &client, "mcp", 30, 2000)).unwrap();
+        assert!(!block_on(covers(&s, &sub, &client, "mcp write", 2001)).unwrap());
+        assert_eq!(s.remembered.borrow().len(), 1);
+    }
+
+    #[test]
+    fn the_days_setting_is_checked() {
+        let with = |v: &str| {
+            let v = v.to_string();
+            crate::oauth::config::Config::from_lookup(move |k| match k {
+                "SIGNING_KEY" => Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc".into()),
+                "OWNER_PASSWORD" => Some("correct horse".into()),
+                "CONSENT_REMEMBER_DAYS" => Some(v.clone()),
+                _ => None,
+            })
+        };
+        assert_eq!(with("").unwrap().consent_remember_days, 30, "default");
+        assert_eq!(with("0").unwrap().consent_remember_days, 0);
+        assert_eq!(with(" 365 ").unwrap().consent_remember_days, 365);
+        for bad in ["366", "-1", "a week"] {
+            assert_eq!(with(bad).unwrap_err().variable, "CONSENT_REMEMBER_DAYS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_ticked_box_counts() {
+        assert!(ticked(Some("on")));
+        assert!(!ticked(None));
+        assert!(!ticked(Some("")));
+        assert!(!ticked(Some("off")));
+    }
+}
