@@ -39,6 +39,8 @@ pub struct MemoryStore {
     pub fail: RefCell<bool>,
     /// Metadata documents "on the web" and their cache (`cimd::canned`).
     pub documents: super::cimd::canned::CannedDocuments,
+    /// Passkeys, their challenges and spent setup codes (`login::passkey::testing`).
+    pub passkeys: super::login::passkey::testing::MemoryPasskeys,
 }
 
 impl MemoryStore {

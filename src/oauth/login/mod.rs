@@ -5,6 +5,8 @@
 //! "third-party authorization flow"; MCP security best practices on the
 //! confused deputy: consent is asked here, before any upstream redirect).
 
+pub mod passkey;
+
 use super::http::HttpResponse;
 use super::pages;
 use super::types::Subject;
