@@ -189,7 +189,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest) -
     let page = if session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now).is_some() {
         pages::consent_page(&view, &pending.id, &csrf)
     } else {
-        pages::login_page(200, &view, &pending.id, &csrf, None)
+        pages::login_page_with(200, &view, &pending.id, &csrf, None, crate::oauth::login::passkey::handlers::consent_sign_in(ctx, &pending.id, &csrf).as_deref())
     };
     Ok(match browser.set_cookie_header() {
         Some(c) => page.with_header("set-cookie", c),

@@ -54,6 +54,9 @@ pub struct Config {
     /// Older keys still trusted during a rotation (`SIGNING_KEYS`), newest first.
     pub previous_keys: Vec<SigningKey>,
     pub owner_password: Secret,
+    /// `PASSKEY_SETUP_CODE`: the one-time code that enrols the first passkey;
+    /// unset, passkeys are off (`login::passkey`).
+    pub passkey_setup_code: Option<Secret>,
     /// `REDIRECT_URI_ALLOWLIST` and `REGISTRATIONS_PER_HOUR`.
     pub registration: RegistrationPolicy,
     /// `STALE_CLIENT_DAYS`: clients unused this long are removed; 0 = never.
@@ -85,6 +88,11 @@ impl Config {
             Some(p) if p.chars().count() >= 8 => Secret::new(p),
             Some(_) => return Err(err("OWNER_PASSWORD", "is too short; use at least 8 characters")),
             None => return Err(err("OWNER_PASSWORD", "is not set; set it as a secret (`wrangler secret put OWNER_PASSWORD`, or in .dev.vars locally)")),
+        };
+        let passkey_setup_code = match get("PASSKEY_SETUP_CODE").filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(c) if c.trim().chars().count() >= 16 => Some(Secret::new(c.trim())),
+            Some(_) => return Err(err("PASSKEY_SETUP_CODE", "is too short; use at least 16 random characters (npm run deploy generates one)")),
         };
         let public_url = match get("PUBLIC_URL").filter(|s| !s.trim().is_empty()) {
             None => None,
@@ -151,6 +159,7 @@ impl Config {
             signing_key,
             previous_keys,
             owner_password,
+            passkey_setup_code,
             registration,
             stale_client_days,
             forward,
@@ -276,6 +285,18 @@ mod tests {
     }
 
     const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+
+    #[test]
+    fn passkey_setup_code_is_optional_and_long() {
+        let base = [("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse")];
+        assert!(Config::from_lookup(lookup(&base)).unwrap().passkey_setup_code.is_none());
+        let with = |code: &'static str| Config::from_lookup(lookup(&[base[0], base[1], ("PASSKEY_SETUP_CODE", code)]));
+        assert!(with("").unwrap().passkey_setup_code.is_none());
+        assert!(with("0123456789abcdef").unwrap().passkey_setup_code.unwrap().ct_eq("0123456789abcdef"));
+        let e = with("short").unwrap_err();
+        assert_eq!(e.variable, "PASSKEY_SETUP_CODE");
+        assert!(!e.to_string().contains("short\""), "the value is never echoed");
+    }
 
     #[test]
     fn minimal_config_has_defaults() {

@@ -23,11 +23,11 @@ pub const LOGIN_WINDOW: i64 = 15 * 60;
 pub const OWNER_SUBJECT: &str = "owner";
 
 /// A checked form post for one pending request.
-struct FormPost {
-    params: Params,
-    browser: Secret,
-    pending: PendingAuthorization,
-    client: ClientRecord,
+pub(crate) struct FormPost {
+    pub(crate) params: Params,
+    pub(crate) browser: Secret,
+    pub(crate) pending: PendingAuthorization,
+    pub(crate) client: ClientRecord,
 }
 
 fn expired_page() -> HttpResponse {
@@ -67,7 +67,7 @@ async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, che
 }
 
 /// A form POST that passed every check of `load`, CSRF included.
-async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
+pub(crate) async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
     load(ctx, req, parse_form(req)?, true).await
 }
 
@@ -78,11 +78,12 @@ fn parse_form(req: &HttpRequest) -> Result<Params, HttpResponse> {
     Params::parse(&req.body).map_err(|e| pages::error_page(400, "Bad request", &e.description))
 }
 
-fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {
+pub(crate) fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {
     let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let view = client_view(&post.client, &post.pending.scope, &host);
-    pages::login_page(status, &view, &post.pending.id, &csrf, error)
+    let passkey = super::login::passkey::handlers::consent_sign_in(ctx, &post.pending.id, &csrf);
+    pages::login_page_with(status, &view, &post.pending.id, &csrf, error, passkey.as_deref())
 }
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.

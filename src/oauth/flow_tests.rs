@@ -60,13 +60,13 @@ impl World {
         assert_eq!(r.status, 201, "{}", r.body);
         serde_json::from_str(&r.body).unwrap()
     }
-    fn public_client(&self) -> String {
+    pub(super) fn public_client(&self) -> String {
         self.register(&format!(r#"{{"redirect_uris":["{REDIRECT}"],"client_name":"Test"}}"#))["client_id"].as_str().unwrap().into()
     }
     fn authorize_query(client_id: &str) -> String {
         format!("response_type=code&client_id={client_id}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz", urlenc(REDIRECT))
     }
-    fn form(&self, action: &str, fields: &[(&str, &str)]) -> HttpResponse {
+    pub(super) fn form(&self, action: &str, fields: &[(&str, &str)]) -> HttpResponse {
         let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let r = self.req("POST", action, "", Some("application/x-www-form-urlencoded"), &body);
         match action {
@@ -78,7 +78,7 @@ impl World {
         }
     }
     /// GET /authorize in this browser: the login form's (request, csrf).
-    fn start(&mut self, client_id: &str) -> (String, String) {
+    pub(super) fn start(&mut self, client_id: &str) -> (String, String) {
         let page = block_on(authorize::handle(&self.ctx(), &self.req("GET", "/authorize", &Self::authorize_query(client_id), None, "")));
         assert_eq!(page.status, 200, "{}", page.body);
         self.keep_cookies(&page);

@@ -9,6 +9,16 @@ use super::http::HttpResponse;
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+/// For pages with a passkey form: the same, plus Gatehouse's own
+/// `/passkey.js` and its `fetch` of a challenge. Still no inline script.
+const CSP_OWN_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Lets a page run `/passkey.js` (and nothing else).
+pub fn allow_own_script(mut r: HttpResponse) -> HttpResponse {
+    r.headers.retain(|(k, _)| k != "content-security-policy");
+    r.with_header("content-security-policy", CSP_OWN_SCRIPT)
+}
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}\
 h1{font-size:1.3rem}.box{border:1px solid #ccc;border-radius:8px;padding:1rem 1.2rem}\
 .warn{background:#fff4e5;border:1px solid #f0b060;border-radius:6px;padding:.6rem .8rem}\
@@ -86,17 +96,24 @@ fn hidden(name: &str, value: &str) -> String {
 }
 
 pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>) -> HttpResponse {
+    login_page_with(status, client, request_id, csrf, error, None)
+}
+
+/// The login page with other ways to sign in (a passkey) below the password.
+pub fn login_page_with(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>, others: Option<&str>) -> HttpResponse {
     let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
     let body = format!(
         "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}\
 <form method=\"post\" action=\"/login\">{}{}\
 <p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>\
-<p><button type=\"submit\">Sign in</button></p></form>",
+<p><button type=\"submit\">Sign in</button></p></form>{}",
         client_summary(client),
         hidden("request", request_id),
         hidden("csrf", csrf),
+        others.unwrap_or_default(),
     );
-    page(status, "Sign in", &body)
+    let r = page(status, "Sign in", &body);
+    if others.is_some() { allow_own_script(r) } else { r }
 }
 
 pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str) -> HttpResponse {

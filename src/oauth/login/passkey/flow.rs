@@ -66,6 +66,14 @@ pub fn field(value: Option<&str>, what: &'static str) -> Result<Vec<u8>, Ceremon
 
 /// Verifies a registration and stores the passkey under `name`.
 pub async fn register(store: &impl PasskeyStore, rp: &RelyingParty, browser: &TokenHash, reg: &Registration, name: &str, now: i64) -> Result<Passkey, FlowError> {
+    let passkey = verify_registration(store, rp, browser, reg, name, now).await?;
+    add(store, &passkey).await?;
+    Ok(passkey)
+}
+
+/// Verifies a registration (spending its challenge) without storing it yet:
+/// the setup page spends its setup code in between.
+pub async fn verify_registration(store: &impl PasskeyStore, rp: &RelyingParty, browser: &TokenHash, reg: &Registration, name: &str, now: i64) -> Result<Passkey, FlowError> {
     spend(store, &reg.client_data, Ceremony::Create, Purpose::Register, rp, browser, now).await?;
     let new = ceremony::registration(&reg.attestation_object, rp)?;
     if store.passkeys().await?.len() >= super::MAX_PASSKEYS {
@@ -74,7 +82,7 @@ pub async fn register(store: &impl PasskeyStore, rp: &RelyingParty, browser: &To
             super::MAX_PASSKEYS
         ))));
     }
-    let passkey = Passkey {
+    Ok(Passkey {
         id: new.id,
         alg: new.alg,
         public_key: new.public_key,
@@ -82,11 +90,14 @@ pub async fn register(store: &impl PasskeyStore, rp: &RelyingParty, browser: &To
         name: name.to_string(),
         created_at: now,
         last_used_at: None,
-    };
-    if !store.add_passkey(&passkey).await? {
+    })
+}
+
+pub async fn add(store: &impl PasskeyStore, passkey: &Passkey) -> Result<(), FlowError> {
+    if !store.add_passkey(passkey).await? {
         return Err(FlowError::Failed(OAuthError::invalid_request("this passkey is already enrolled")));
     }
-    Ok(passkey)
+    Ok(())
 }
 
 /// Verifies a login assertion against the enrolled passkey it names and

@@ -22,6 +22,8 @@ pub mod script;
 pub mod testing;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod handler_tests;
 
 use crate::oauth::signature::{Alg, PublicJwk};
 use crate::oauth::store::StoreResult;
