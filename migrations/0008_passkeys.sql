@@ -1,12 +1,12 @@
 -- Owner passkeys (issue 5): WebAuthn credentials, their one-time challenges,
 -- and the setup codes already spent on a first enrolment.
 
--- One row per enrolled passkey. The public key is a JWK (JSON); credential
--- ids and public keys are not secret.
+-- One row per enrolled passkey. Credential ids and public keys are not secret.
 CREATE TABLE passkeys (
   credential_id TEXT PRIMARY KEY,          -- base64url
-  alg           TEXT NOT NULL,             -- ES256 or EdDSA
-  public_key    TEXT NOT NULL,             -- JWK, JSON
+  alg           TEXT NOT NULL,             -- ES256 (P-256) or EdDSA (Ed25519)
+  x             TEXT NOT NULL,             -- public key: JWK x, base64url
+  y             TEXT,                      -- JWK y (ES256 only)
   sign_count    INTEGER NOT NULL,          -- last signature counter seen
   name          TEXT NOT NULL,
   created_at    INTEGER NOT NULL,

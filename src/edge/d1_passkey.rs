@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{err, n, s, D1Store};
+use super::d1::{err, n, opt, s, D1Store};
 use crate::oauth::login::passkey::{Passkey, PasskeyStore, Purpose};
 use crate::oauth::signature::{Alg, PublicJwk};
 use crate::oauth::store::StoreResult;
@@ -14,7 +14,8 @@ use crate::oauth::types::TokenHash;
 struct Row {
     credential_id: String,
     alg: String,
-    public_key: String,
+    x: String,
+    y: Option<String>,
     sign_count: i64,
     name: String,
     created_at: i64,
@@ -24,7 +25,7 @@ struct Row {
 impl Row {
     fn into_passkey(self) -> StoreResult<Passkey> {
         let alg = Alg::from_name(&self.alg).ok_or_else(|| err("stored passkey has an unknown algorithm"))?;
-        let public_key: PublicJwk = serde_json::from_str(&self.public_key).map_err(err)?;
+        let public_key = jwk(alg, self.x, self.y);
         Ok(Passkey {
             id: self.credential_id,
             alg,
@@ -37,13 +38,20 @@ impl Row {
     }
 }
 
+/// The key from its stored coordinates (kept as columns rather than JWK
+/// JSON: no JWK (de)serializer in the wasm).
+fn jwk(alg: Alg, x: String, y: Option<String>) -> PublicJwk {
+    let (kty, crv) = if alg == Alg::Es256 { ("EC", "P-256") } else { ("OKP", "Ed25519") };
+    PublicJwk { kty: kty.into(), kid: None, alg: Some(alg.name().into()), crv: Some(crv.into()), n: None, e: None, x: Some(x), y, use_: None }
+}
+
 #[derive(Deserialize)]
 struct One {
     #[allow(dead_code)]
     one: i64,
 }
 
-const COLUMNS: &str = "credential_id, alg, public_key, sign_count, name, created_at, last_used_at";
+const COLUMNS: &str = "credential_id, alg, x, y, sign_count, name, created_at, last_used_at";
 
 impl PasskeyStore for D1Store {
     async fn create_challenge(&self, challenge: &TokenHash, purpose: Purpose, browser: &TokenHash, expires_at: i64) -> StoreResult<()> {
@@ -84,11 +92,11 @@ impl PasskeyStore for D1Store {
     }
 
     async fn add_passkey(&self, p: &Passkey) -> StoreResult<bool> {
-        let jwk = serde_json::to_string(&p.public_key).map_err(err)?;
+        let x = p.public_key.x.as_deref().ok_or_else(|| err("passkey without a public key"))?;
         let changed = self
             .exec(
-                "INSERT OR IGNORE INTO passkeys (credential_id, alg, public_key, sign_count, name, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
-                &[s(&p.id), s(p.alg.name()), s(&jwk), n(p.sign_count.into()), s(&p.name), n(p.created_at)],
+                "INSERT OR IGNORE INTO passkeys (credential_id, alg, x, y, sign_count, name, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
+                &[s(&p.id), s(p.alg.name()), s(x), opt(p.public_key.y.as_deref()), n(p.sign_count.into()), s(&p.name), n(p.created_at)],
             )
             .await?;
         Ok(changed == 1)

@@ -15,7 +15,6 @@
 //! - the signature counter increases, unless it is zero before and after
 //!   (authenticators without a counter, §6.1.1).
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::authenticator_data::{self, AuthenticatorData};
@@ -101,26 +100,20 @@ impl RelyingParty {
     }
 }
 
-#[derive(Deserialize)]
-struct ClientData {
-    #[serde(rename = "type")]
-    kind: String,
-    challenge: String,
-    origin: String,
-    #[serde(default, rename = "crossOrigin")]
-    cross_origin: Option<bool>,
-}
-
 /// §7.1 steps 5–10 / §7.2 steps 10–14: the challenge (base64url), if the rest holds.
 pub fn client_data_challenge(raw: &[u8], ceremony: Ceremony, rp: &RelyingParty) -> Result<String, CeremonyError> {
-    let cd: ClientData = serde_json::from_slice(raw).map_err(|_| CeremonyError::Malformed("clientDataJSON"))?;
-    if cd.kind != ceremony.client_data_type() {
+    // Read as a plain JSON value: a derived struct would add its own
+    // deserializer to the wasm for three strings.
+    let cd: serde_json::Value = serde_json::from_slice(raw).map_err(|_| CeremonyError::Malformed("clientDataJSON"))?;
+    let text = |k: &str| cd.get(k).and_then(serde_json::Value::as_str);
+    if text("type") != Some(ceremony.client_data_type()) {
         return Err(CeremonyError::WrongType);
     }
-    if cd.origin != rp.origin || cd.cross_origin == Some(true) {
+    let cross_origin = cd.get("crossOrigin").is_some_and(|v| v.as_bool() != Some(false));
+    if text("origin") != Some(rp.origin.as_str()) || cross_origin {
         return Err(CeremonyError::WrongOrigin);
     }
-    Ok(cd.challenge)
+    text("challenge").map(str::to_string).ok_or(CeremonyError::Malformed("clientDataJSON challenge"))
 }
 
 /// A credential ready to store.

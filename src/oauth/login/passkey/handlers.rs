@@ -232,11 +232,13 @@ async fn verify_login<S: Store + PasskeyStore>(
         Ok(a) => flow::authenticate(ctx.store, net, rp, &browser.hash(), &a, ctx.now).await,
         Err(e) => Err(e.into()),
     };
-    let detail = |outcome: Option<&str>| json!({"page": page, "method": "passkey", "reason": outcome});
-    match &result {
-        Ok(p) => ctx.store.audit(&audit(ctx.now, "login.success", req, json!({"page": page, "method": "passkey", "passkey": p.name}))).await,
-        Err(FlowError::Refused(e)) => ctx.store.audit(&audit(ctx.now, "login.failure", req, detail(Some(e.message())))).await,
-        Err(FlowError::Failed(_)) => {}
+    let event = match &result {
+        Ok(p) => Some(audit(ctx.now, "login.success", req, json!({"page": page, "method": "passkey", "passkey": p.name}))),
+        Err(FlowError::Refused(e)) => Some(audit(ctx.now, "login.failure", req, json!({"page": page, "method": "passkey", "reason": e.message()}))),
+        Err(FlowError::Failed(_)) => None,
+    };
+    if let Some(event) = event {
+        ctx.store.audit(&event).await;
     }
     result.map(|_| ())
 }
