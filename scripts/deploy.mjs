@@ -8,8 +8,9 @@
 //   3. applies the migrations remotely;
 //   4. sets the secrets the Worker lacks: a generated SIGNING_KEY (never printed) and
 //      OWNER_PASSWORD (asked without echo, from --owner-password-stdin or
-//      $GATEHOUSE_OWNER_PASSWORD, or generated and printed once); existing secrets are
-//      kept and never printed. Values go to `wrangler secret put` on stdin, never argv;
+//      $GATEHOUSE_OWNER_PASSWORD, or generated and printed once) and PASSKEY_SETUP_CODE
+//      (generated and printed once: it enrols the owner's first passkey); existing secrets
+//      are kept and never printed. Values go to `wrangler secret put` on stdin, never argv;
 //   5. `wrangler deploy`.
 // `--yes` runs without questions (CI). See the README's "Deploy" section.
 import { parseArgs } from 'node:util';
@@ -133,6 +134,8 @@ async function readStdin() {
 }
 
 const generatedPassword = () => randomBytes(18).toString('base64url');
+/** The one-time code that enrols the first passkey at /passkeys/setup (24 characters). */
+const newSetupCode = () => randomBytes(18).toString('base64url');
 
 /** The owner's password: given, asked, or generated (then printed once by the caller). */
 async function ownerPassword(opts, interactive) {
@@ -223,6 +226,7 @@ async function main() {
   }
   const needKey = missingKeys.length > 0; // only SIGNING_KEY itself can be missing here
   const needPassword = !secrets.includes('OWNER_PASSWORD');
+  const needSetupCode = !secrets.includes('PASSKEY_SETUP_CODE');
   const passwordGiven = opts.passwordFromStdin || process.env.GATEHOUSE_OWNER_PASSWORD !== undefined;
 
   say('\nPlan:');
@@ -233,6 +237,7 @@ async function main() {
   say('  apply D1 migrations (remote)');
   say(`  SIGNING_KEY: ${needKey ? 'generate' : 'keep (set)'}`);
   say(`  OWNER_PASSWORD: ${needPassword ? 'set' : passwordGiven ? 'replace with the one given' : 'keep (set)'}`);
+  say(`  PASSKEY_SETUP_CODE: ${needSetupCode ? 'generate (printed once)' : 'keep (set)'}`);
   for (const n of given) say(`  ${n}: ${secrets.includes(n) ? 'replace' : 'set'} (from $GATEHOUSE_${n})`);
   say('  wrangler deploy');
   if (interactive && !(await askYesNo('\nGo ahead?'))) throw new Stop('nothing was changed');
@@ -260,6 +265,8 @@ async function main() {
 
   if (needKey) putSecret(configPath, 'SIGNING_KEY', newSigningKey());
   if (password) putSecret(configPath, 'OWNER_PASSWORD', password.value);
+  const setupCode = needSetupCode ? newSetupCode() : undefined;
+  if (setupCode) putSecret(configPath, 'PASSKEY_SETUP_CODE', setupCode);
   for (const n of given) putSecret(configPath, n, process.env[`GATEHOUSE_${n}`]);
 
   mustWrangler(['deploy'], { configPath, live: true });
@@ -268,6 +275,11 @@ async function main() {
   say('\nDeployed.');
   if (after.vars?.PUBLIC_URL) say(`  MCP connector URL: ${after.vars.PUBLIC_URL}/mcp`);
   else say('  MCP connector URL: https://<the URL wrangler printed above>/mcp');
+  if (setupCode) {
+    const where = after.vars?.PUBLIC_URL ? `${after.vars.PUBLIC_URL}/passkeys/setup` : 'https://<your Gatehouse host>/passkeys/setup';
+    say(`\n  Passkey setup code (works once; enrol your first passkey at ${where}):`);
+    say(`    ${setupCode}`);
+  }
   if (password?.generated) {
     say('\n  Owner password (generated; shown only this once — keep it in your password manager):');
     say(`    ${password.value}`);

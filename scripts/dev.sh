@@ -43,6 +43,16 @@ EOF
   umask 022
   log "created .dev.vars (random SIGNING_KEY, OWNER_PASSWORD=gatehouse-dev)"
 fi
+# The one-time code that enrols the first passkey (/passkeys/setup); older .dev.vars
+# files get one added. Printed once, when it is generated.
+setup_code_note="PASSKEY_SETUP_CODE in .dev.vars"
+if ! grep -q '^PASSKEY_SETUP_CODE=' .dev.vars; then
+  code="$(node -e 'console.log(require("crypto").randomBytes(18).toString("base64url"))')"
+  umask 077
+  printf 'PASSKEY_SETUP_CODE=%s\n' "$code" >>.dev.vars
+  umask 022
+  setup_code_note="$code (generated now; also in .dev.vars; works once)"
+fi
 # Deploy settings that `npm run deploy` / `npm run rotate-key` write into wrangler.toml
 # would make the local issuer the public one, or name key secrets .dev.vars lacks.
 wrangler_args=(--var "PUBLIC_URL:" --var "SIGNING_KEYS:")
@@ -102,6 +112,8 @@ cat <<EOF
 [dev] MCP URL:        http://127.0.0.1:$port/mcp   <- paste this into your MCP client
 [dev] Forwarding to:  $origin_desc
 [dev] Owner password: $pw_source
+[dev] Passkeys:       http://localhost:$port/passkeys/setup (a passkey needs a host name, not 127.0.0.1)
+[dev] Setup code:     $setup_code_note
 [dev] Local D1 state: $GATEHOUSE_PERSIST_DIR
 [dev] ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ mod d1_admin;
 mod d1_audit;
 mod d1_upstream;
 mod d1_consent;
+mod d1_passkey;
 pub(crate) mod outbound;
 mod proxy;
 mod token_gate;
@@ -25,6 +26,7 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::http::{HttpRequest, HttpResponse, MAX_BODY};
 use crate::oauth::security_headers::{self, Caching, Facts, Op, ALLOW_HEADERS, ALLOW_METHODS};
 use crate::oauth::{admin, consent, introspect, maintenance, metadata, pages, register, request_log, revoke, token};
+use crate::oauth::login::passkey::handlers as passkey;
 use d1::D1Store;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,13 @@ enum Route {
     Introspect,
     AdminShow,
     AdminPost,
+    PasskeyScript,
+    PasskeyChallenge,
+    PasskeyLogin,
+    PasskeySetupShow,
+    PasskeySetup,
+    PasskeysShow,
+    PasskeysPost,
     Mcp,
     Home,
     Preflight,
@@ -56,6 +65,7 @@ const OAUTH_PATHS: &[&str] = &[
     "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
     "/.well-known/jwks.json", "/register", "/authorize", "/login", "/consent", "/token",
     "/revoke", "/introspect", "/admin",
+    "/passkey.js", "/passkeys", "/passkeys/setup", "/passkeys/challenge", "/passkeys/login",
 ];
 
 /// The routing table: path and method to endpoint.
@@ -83,6 +93,13 @@ fn route(method: &Method, path: &str, req: &Request) -> Route {
         (Post, "/introspect") => Introspect,
         (Get, "/admin") => AdminShow,
         (Post, "/admin") => AdminPost,
+        (Get, "/passkey.js") => PasskeyScript,
+        (Post, "/passkeys/challenge") => PasskeyChallenge,
+        (Post, "/passkeys/login") => PasskeyLogin,
+        (Get, "/passkeys/setup") => PasskeySetupShow,
+        (Post, "/passkeys/setup") => PasskeySetup,
+        (Get, "/passkeys") => PasskeysShow,
+        (Post, "/passkeys") => PasskeysPost,
         (_, "/mcp") => Mcp,
         // claude.ai may send MCP traffic to `/` after OAuth.
         (Post, "/") => Mcp,
@@ -110,6 +127,13 @@ fn route_name(r: Route) -> &'static str {
         Route::Introspect => "introspect",
         Route::AdminShow => "admin_show",
         Route::AdminPost => "admin_post",
+        Route::PasskeyScript => "passkey_script",
+        Route::PasskeyChallenge => "passkey_challenge",
+        Route::PasskeyLogin => "passkey_login",
+        Route::PasskeySetupShow => "passkey_setup_show",
+        Route::PasskeySetup => "passkey_setup",
+        Route::PasskeysShow => "passkeys_show",
+        Route::PasskeysPost => "passkeys_post",
         Route::Mcp => "mcp",
         Route::Home => "home",
         Route::Preflight => "preflight",
@@ -138,8 +162,8 @@ fn caching(r: Route) -> Caching {
 /// The methods a path answers, for the `Allow` header of a 405.
 fn allowed_methods(path: &str) -> &'static str {
     match normalize(path) {
-        "/register" | "/login" | "/token" | "/revoke" | "/introspect" => "POST",
-        "/consent" | "/admin" => "GET, POST",
+        "/register" | "/login" | "/token" | "/revoke" | "/introspect" | "/passkeys/challenge" | "/passkeys/login" => "POST",
+        "/consent" | "/admin" | "/passkeys" | "/passkeys/setup" => "GET, POST",
         _ => "GET",
     }
 }
@@ -237,7 +261,8 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
             worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable, "problem": e.problem}));
             let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, e.to_string());
             return to_response(match r {
-                Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide | Route::Callback | Route::AdminShow | Route::AdminPost => {
+                Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide | Route::Callback | Route::AdminShow | Route::AdminPost
+                | Route::PasskeyLogin | Route::PasskeySetupShow | Route::PasskeySetup | Route::PasskeysShow | Route::PasskeysPost => {
                     pages::error_page(503, "Gatehouse is not configured", &e.to_string())
                 }
                 _ => HttpResponse::oauth_error(&err),
@@ -277,6 +302,13 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Route::Introspect => introspect::handle(&ctx, &http).await,
         Route::AdminShow => crate::oauth::login::access::admin(&ctx, &http, &outbound::EdgeNet).await,
         Route::AdminPost => admin::post(&ctx, &http).await,
+        Route::PasskeyScript => passkey::script(),
+        Route::PasskeyChallenge => passkey::challenge(&ctx, &http).await,
+        Route::PasskeyLogin => passkey::login(&ctx, &crate::edge::outbound::EdgeNet, &http).await,
+        Route::PasskeySetupShow => passkey::setup_show(&ctx, &http).await,
+        Route::PasskeySetup => passkey::setup(&ctx, &http).await,
+        Route::PasskeysShow => passkey::show(&ctx, &http).await,
+        Route::PasskeysPost => passkey::post(&ctx, &http).await,
         Route::Home => home(&issuer),
         _ => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),
     };

@@ -78,6 +78,12 @@ fn login_csrf<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {
     session::csrf_token(&ctx.config.signing_key, LOGIN_FORM, browser)
 }
 
+/// The sign-in form, with a passkey sign-in beside the password when passkeys are on.
+fn login_form<S>(ctx: &Ctx<'_, S>, browser: &Secret, status: u16, error: Option<&str>) -> HttpResponse {
+    let passkey = super::login::passkey::handlers::admin_sign_in(ctx, browser);
+    admin_page::login_with(status, &login_csrf(ctx, browser), error, password::enabled(ctx.config), passkey.as_deref())
+}
+
 /// Bound to the browser and to this sign-in's session cookie: forms from an
 /// earlier sign-in, or from another browser, are stale.
 fn action_purpose(req: &HttpRequest) -> String {
@@ -95,8 +101,8 @@ pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
         Err(e) => return fail_page(e),
     };
     let page = match signed_in(ctx, req, &browser.cookie) {
-        None if !password::enabled(ctx.config) => password::switched_off_page(),
-        None => admin_page::login(200, &login_csrf(ctx, &browser.cookie), None),
+        None if !password::enabled(ctx.config) && super::login::passkey::handlers::admin_sign_in(ctx, &browser.cookie).is_none() => password::switched_off_page(),
+        None => login_form(ctx, &browser.cookie, 200, None),
         Some(subject) => dashboard(ctx, req, &browser.cookie, subject).await.unwrap_or_else(fail_page),
     };
     match browser.set_cookie_header() {
@@ -136,7 +142,7 @@ pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
         return login(ctx, req, &params, &browser).await;
     }
     let Some(subject) = signed_in(ctx, req, &browser) else {
-        return admin_page::login(401, &login_csrf(ctx, &browser), Some("Sign in to continue."));
+        return login_form(ctx, &browser, 401, Some("Sign in to continue."));
     };
     let csrf_ok = params
         .get("csrf")
@@ -166,7 +172,7 @@ async fn login<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: &Para
     }
     let csrf_ok = params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), LOGIN_FORM, browser, t));
     if !csrf_ok {
-        return admin_page::login(403, &login_csrf(ctx, browser), Some("The form was stale; sign in again."));
+        return login_form(ctx, browser, 403, Some("The form was stale; sign in again."));
     }
     let given = params.get("password").unwrap_or("");
     match check_owner_password(ctx, req, given, LoginPage::Admin, None).await {
@@ -174,8 +180,8 @@ async fn login<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: &Para
             let cookie = session::session_cookie(&ctx.config.signing_key, &Subject::new(OWNER_SUBJECT), browser, ctx.now);
             HttpResponse::see_other("/admin").with_header("set-cookie", cookie)
         }
-        Ok(false) => admin_page::login(401, &login_csrf(ctx, browser), Some("That password is not right.")),
-        Err(e) if e.status() == 429 => admin_page::login(429, &login_csrf(ctx, browser), Some(&e.description)),
+        Ok(false) => login_form(ctx, browser, 401, Some("That password is not right.")),
+        Err(e) if e.status() == 429 => login_form(ctx, browser, 429, Some(&e.description)),
         Err(e) => fail_page(e),
     }
 }

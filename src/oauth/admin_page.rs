@@ -86,16 +86,30 @@ fn client_name(name: Option<&str>) -> String {
 
 /// The sign-in form of the admin page.
 pub fn login(status: u16, csrf: &str, error: Option<&str>) -> HttpResponse {
+    login_with(status, csrf, error, true, None)
+}
+
+/// The sign-in form: the password (unless `PASSWORD_LOGIN=off`), and other
+/// ways to sign in (a passkey) below it.
+pub fn login_with(status: u16, csrf: &str, error: Option<&str>, password: bool, others: Option<&str>) -> HttpResponse {
     let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
-    let body = format!(
-        "<h1>Gatehouse admin</h1><p>Sign in with the owner password to manage connected clients.</p>{err}\
-<form method=\"post\" action=\"/admin\">{}{}\
+    let form = if password {
+        format!(
+            "<form method=\"post\" action=\"/admin\">{}{}\
 <p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>\
 <p><button type=\"submit\">Sign in</button></p></form>",
-        hidden("action", "login"),
-        hidden("csrf", csrf),
+            hidden("action", "login"),
+            hidden("csrf", csrf),
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>Gatehouse admin</h1><p>Sign in as the owner to manage connected clients.</p>{err}{form}{}",
+        others.unwrap_or_default(),
     );
-    pages::page(status, "Admin sign-in", &body)
+    let r = pages::page(status, "Admin sign-in", &body);
+    if others.is_some() { pages::allow_own_script(r) } else { r }
 }
 
 fn clients_table(d: &Dashboard) -> String {

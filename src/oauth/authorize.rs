@@ -212,7 +212,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let page = if subject.is_some() {
         pages::consent_page(&view, &pending.id, &csrf, ctx.config.consent_remember_days)
     } else {
-        pages::login_page(200, &view, &pending.id, &csrf, None, &login::options(ctx.config))
+        pages::login_page(200, &view, &pending.id, &csrf, None, &login::options(ctx, &pending.id, &csrf))
     };
     Ok(with_cookies(page))
 }

@@ -63,6 +63,9 @@ pub struct Config {
     pub consent_remember_days: u32,
     /// `CF_ACCESS_*`: Cloudflare Access in front of `/authorize`.
     pub access: Option<super::login::access::AccessConfig>,
+    /// `PASSKEY_SETUP_CODE`: the one-time code that enrols the first passkey;
+    /// unset, passkeys are off (`login::passkey`).
+    pub passkey_setup_code: Option<Secret>,
     /// `REDIRECT_URI_ALLOWLIST` and `REGISTRATIONS_PER_HOUR`.
     pub registration: RegistrationPolicy,
     /// `STALE_CLIENT_DAYS`: clients unused this long are removed; 0 = never.
@@ -113,6 +116,11 @@ impl Config {
             "must be a whole number of days from 0 (never remember consent) to 365; default 30",
         )?;
         let access = super::login::access::AccessConfig::from_lookup(&get)?;
+        let passkey_setup_code = match get("PASSKEY_SETUP_CODE").filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(c) if c.trim().chars().count() >= 16 => Some(Secret::new(c.trim())),
+            Some(_) => return Err(err("PASSKEY_SETUP_CODE", "is too short; use at least 16 random characters (npm run deploy generates one)")),
+        };
         let public_url = match get("PUBLIC_URL").filter(|s| !s.trim().is_empty()) {
             None => None,
             Some(raw) => Some(parse_public_url(&raw).map_err(|p| err("PUBLIC_URL", p))?),
@@ -183,6 +191,7 @@ impl Config {
             password_login,
             consent_remember_days,
             access,
+            passkey_setup_code,
             registration,
             stale_client_days,
             forward,
@@ -212,6 +221,9 @@ impl Config {
         }
         if self.github.is_some() {
             methods.push(LoginMethod::Github);
+        }
+        if self.passkey_setup_code.is_some() {
+            methods.push(LoginMethod::Passkey);
         }
         methods
     }
@@ -335,6 +347,18 @@ mod tests {
     }
 
     const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+
+    #[test]
+    fn passkey_setup_code_is_optional_and_long() {
+        let base = [("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse")];
+        assert!(Config::from_lookup(lookup(&base)).unwrap().passkey_setup_code.is_none());
+        let with = |code: &'static str| Config::from_lookup(lookup(&[base[0], base[1], ("PASSKEY_SETUP_CODE", code)]));
+        assert!(with("").unwrap().passkey_setup_code.is_none());
+        assert!(with("0123456789abcdef").unwrap().passkey_setup_code.unwrap().ct_eq("0123456789abcdef"));
+        let e = with("short").unwrap_err();
+        assert_eq!(e.variable, "PASSKEY_SETUP_CODE");
+        assert!(!e.to_string().contains("short\""), "the value is never echoed");
+    }
 
     #[test]
     fn minimal_config_has_defaults() {

@@ -72,7 +72,7 @@ pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: 
 }
 
 /// A form POST that passed every check of `load`, CSRF included.
-async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
+pub(crate) async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
     load(ctx, req, parse_form(req)?, true).await
 }
 
@@ -83,11 +83,11 @@ fn parse_form(req: &HttpRequest) -> Result<Params, HttpResponse> {
     Params::parse(&req.body).map_err(|e| pages::error_page(400, "Bad request", &e.description))
 }
 
-fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {
+pub(crate) fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {
     let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let view = client_view(&post.client, &post.pending.scope, &host);
-    pages::login_page(status, &view, &post.pending.id, &csrf, error, &super::login::options(ctx.config))
+    pages::login_page(status, &view, &post.pending.id, &csrf, error, &super::login::options(ctx, &post.pending.id, &csrf))
 }
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.

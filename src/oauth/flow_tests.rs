@@ -66,7 +66,7 @@ impl World {
     fn authorize_query(client_id: &str) -> String {
         format!("response_type=code&client_id={client_id}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz", urlenc(REDIRECT))
     }
-    fn form(&self, action: &str, fields: &[(&str, &str)]) -> HttpResponse {
+    pub(super) fn form(&self, action: &str, fields: &[(&str, &str)]) -> HttpResponse {
         let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let r = self.req("POST", action, "", Some("application/x-www-form-urlencoded"), &body);
         match action {

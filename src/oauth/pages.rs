@@ -9,6 +9,16 @@ use super::http::HttpResponse;
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+/// For pages with a passkey form: the same, plus Gatehouse's own
+/// `/passkey.js` and its `fetch` of a challenge. Still no inline script.
+const CSP_OWN_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Lets a page run `/passkey.js` (and nothing else).
+pub fn allow_own_script(mut r: HttpResponse) -> HttpResponse {
+    r.headers.retain(|(k, _)| k != "content-security-policy");
+    r.with_header("content-security-policy", CSP_OWN_SCRIPT)
+}
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}\
 h1{font-size:1.3rem}.box{border:1px solid #ccc;border-radius:8px;padding:1rem 1.2rem}\
 .warn{background:#fff4e5;border:1px solid #f0b060;border-radius:6px;padding:.6rem .8rem}\
@@ -96,12 +106,15 @@ pub struct LoginOptions {
     /// `PASSWORD_LOGIN` is on.
     pub password: bool,
     pub upstreams: Vec<UpstreamButton>,
+    /// The passkey sign-in section (`login::passkey`), when passkeys are on.
+    pub passkey: Option<String>,
 }
 
 /// The sign-in page: one "Allow and sign in with …" button per upstream
 /// provider (pressing one is the consent, given here before the browser
 /// leaves for the provider: MCP security best practices, confused deputy),
-/// and the owner's password form unless `PASSWORD_LOGIN=off`.
+/// the owner's password form unless `PASSWORD_LOGIN=off`, and the
+/// passkey button when passkeys are on.
 pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>, options: &LoginOptions) -> HttpResponse {
     // One form per button: a button carries one name, and the consent POST
     // needs both `decision=approve` and `via`.
@@ -121,7 +134,7 @@ pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: 
             "<p>It will be able to use: <code>{}</code></p><p>{buttons}{}</p>{}",
             encode_safe(client.scopes),
             form(&[("decision", "deny")], "Deny".into()),
-            if options.password { "<p class=\"muted\">Or, as the owner:</p>" } else { "" },
+            if options.password || options.passkey.is_some() { "<p class=\"muted\">Or, as the owner:</p>" } else { "" },
         )
     };
     let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
@@ -133,7 +146,7 @@ pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: 
             hidden("request", request_id),
             hidden("csrf", csrf),
         )
-    } else if options.upstreams.is_empty() {
+    } else if options.upstreams.is_empty() && options.passkey.is_none() {
         "<p class=\"muted\">Password sign-in is switched off on this server. Sign in with the method its owner set up \
 (for Cloudflare Access, open this page through the Access-protected address).</p>"
             .to_string()
@@ -141,10 +154,12 @@ pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: 
         String::new()
     };
     let body = format!(
-        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}{upstream_form}{password_form}",
+        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}{upstream_form}{password_form}{}",
         client_summary(client),
+        options.passkey.as_deref().unwrap_or_default(),
     );
-    page(status, "Sign in", &body)
+    let r = page(status, "Sign in", &body);
+    if options.passkey.is_some() { allow_own_script(r) } else { r }
 }
 
 /// `remember_days` > 0 offers "Remember for N days" (`login::remembered_consent`).
@@ -173,7 +188,7 @@ mod tests {
     use super::*;
 
     fn opts(password: bool) -> LoginOptions {
-        LoginOptions { password, upstreams: vec![] }
+        LoginOptions { password, upstreams: vec![], passkey: None }
     }
 
     fn view<'a>(name: &'a str) -> ClientView<'a> {

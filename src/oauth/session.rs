@@ -7,6 +7,7 @@ use sha2::Sha256;
 
 use super::access_token::SigningKey;
 use super::http::HttpRequest;
+use super::login::LoginMethod;
 use super::random::{b64url, b64url_decode};
 use super::types::{Secret, Subject, TokenHash};
 
@@ -74,31 +75,60 @@ pub fn csrf_valid<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, request_id
     keys.into_iter().any(|key| ct_eq(&csrf_token(key, request_id, browser), presented))
 }
 
-/// The owner's session: `subject.expiry.mac`, bound to the browser cookie so a
-/// stolen session cookie alone is not enough.
+/// The owner's session, signed as a password login (see `session_cookie_as`).
 pub fn session_cookie(key: &SigningKey, subject: &Subject, browser: &Secret, now: i64) -> String {
-    let sub = b64url(subject.as_str().as_bytes());
-    let exp = (now + SESSION_TTL).to_string();
-    let sig = mac(&key.derive("session"), &[&sub, &exp, browser.expose()]);
-    set_cookie(SESSION_COOKIE, &format!("{sub}.{exp}.{sig}"), SESSION_TTL)
+    session_cookie_as(key, subject, LoginMethod::Password, browser, now)
 }
 
-/// The logged-in subject, if the session cookie is valid for this browser
-/// under any trusted key (a key rotation logs nobody out).
-pub fn session_subject<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, browser: &Secret, now: i64) -> Option<Subject> {
+/// The session cookie: `subject.expiry.method.mac`, bound to the browser
+/// cookie so a stolen session cookie alone is not enough. The method is
+/// signed with the rest: managing passkeys needs a passkey login.
+pub fn session_cookie_as(key: &SigningKey, subject: &Subject, method: LoginMethod, browser: &Secret, now: i64) -> String {
+    let sub = b64url(subject.as_str().as_bytes());
+    let exp = (now + SESSION_TTL).to_string();
+    let sig = mac(&key.derive("session"), &[&sub, &exp, method.as_str(), browser.expose()]);
+    set_cookie(SESSION_COOKIE, &format!("{sub}.{exp}.{}.{sig}", method.as_str()), SESSION_TTL)
+}
+
+/// Who is signed in, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub subject: Subject,
+    pub method: LoginMethod,
+}
+
+/// The session, if its cookie is valid for this browser under any trusted
+/// key (a key rotation logs nobody out). Cookies from before the method was
+/// recorded (`subject.expiry.mac`) could only come from the password.
+pub fn session<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, browser: &Secret, now: i64) -> Option<Session> {
     let raw = req.cookie(SESSION_COOKIE)?;
-    let mut parts = raw.split('.');
-    let (sub, exp, sig) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    if !keys.into_iter().any(|key| ct_eq(&mac(&key.derive("session"), &[sub, exp, browser.expose()]), sig)) {
+    let parts: Vec<&str> = raw.split('.').collect();
+    let (sub, exp, method, sig) = match parts[..] {
+        [sub, exp, sig] => (sub, exp, None, sig),
+        [sub, exp, method, sig] => (sub, exp, Some(method), sig),
+        _ => return None,
+    };
+    let signed: Vec<&str> = match method {
+        None => vec![sub, exp, browser.expose()],
+        Some(m) => vec![sub, exp, m, browser.expose()],
+    };
+    if !keys.into_iter().any(|key| ct_eq(&mac(&key.derive("session"), &signed), sig)) {
         return None;
     }
     if exp.parse::<i64>().ok()? <= now {
         return None;
     }
-    String::from_utf8(b64url_decode(sub)?).ok().map(Subject::new)
+    let method = match method {
+        None => LoginMethod::Password,
+        Some(m) => LoginMethod::parse(m)?,
+    };
+    let subject = String::from_utf8(b64url_decode(sub)?).ok().map(Subject::new)?;
+    Some(Session { subject, method })
+}
+
+/// The logged-in subject (see `session`).
+pub fn session_subject<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, browser: &Secret, now: i64) -> Option<Subject> {
+    session(keys, req, browser, now).map(|s| s.subject)
 }
 
 #[cfg(test)]
@@ -148,6 +178,47 @@ mod tests {
         assert!(csrf_valid([&new, &old], "req1", &b, &csrf));
         assert_eq!(session_subject([&new], &req, &b, 1001), None);
         assert!(!csrf_valid([&new], "req1", &b, &csrf));
+        let passkey = session_cookie_as(&old, &Subject::new("owner"), LoginMethod::Passkey, &b, 1000);
+        let req = req_with_cookie(passkey.split(';').next().unwrap());
+        assert_eq!(session([&new, &old], &req, &b, 1001).map(|s| s.method), Some(LoginMethod::Passkey));
+        assert_eq!(session([&new], &req, &b, 1001), None);
+    }
+
+    fn legacy_cookie(key: &SigningKey, b: &Secret, exp: i64) -> String {
+        let sub = b64url(b"owner");
+        let sig = mac(&key.derive("session"), &[&sub, &exp.to_string(), b.expose()]);
+        format!("{SESSION_COOKIE}={sub}.{exp}.{sig}")
+    }
+
+    #[test]
+    fn the_login_method_is_signed_into_the_session() {
+        let c = testing_config();
+        let b = Secret::new("browser");
+        let set = session_cookie_as(&c.signing_key, &Subject::new("owner"), LoginMethod::Passkey, &b, 1000);
+        let value = set.split(';').next().unwrap();
+        let s = session([&c.signing_key], &req_with_cookie(value), &b, 1001).unwrap();
+        assert_eq!((s.subject.as_str(), s.method), ("owner", LoginMethod::Passkey));
+        // A password session cannot be relabelled as a passkey one.
+        let pw = session_cookie(&c.signing_key, &Subject::new("owner"), &b, 1000);
+        let pw = pw.split(';').next().unwrap();
+        assert_eq!(session([&c.signing_key], &req_with_cookie(pw), &b, 1001).unwrap().method, LoginMethod::Password);
+        let relabelled = pw.replace(".password.", ".passkey.");
+        assert_ne!(relabelled, pw);
+        assert_eq!(session([&c.signing_key], &req_with_cookie(&relabelled), &b, 1001), None);
+        // Nor can the method be dropped to pass as an old-format cookie.
+        let parts: Vec<&str> = value.split('.').collect();
+        let dropped = format!("{}.{}.{}", parts[0], parts[1], parts[3]);
+        assert_eq!(session([&c.signing_key], &req_with_cookie(&dropped), &b, 1001), None);
+    }
+
+    #[test]
+    fn cookies_from_before_the_method_was_kept_are_password_sessions() {
+        let c = testing_config();
+        let b = Secret::new("browser");
+        let old = legacy_cookie(&c.signing_key, &b, 2000);
+        assert_eq!(session([&c.signing_key], &req_with_cookie(&old), &b, 1001).unwrap().method, LoginMethod::Password);
+        assert_eq!(session([&c.signing_key], &req_with_cookie(&old), &b, 2000), None, "still expires");
+        assert_eq!(session([&c.signing_key], &req_with_cookie(&old), &Secret::new("x"), 1001), None, "still bound to the browser");
     }
 
     #[test]

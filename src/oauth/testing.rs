@@ -43,6 +43,8 @@ pub struct MemoryStore {
     pub documents: super::cimd::canned::CannedDocuments,
     /// Delegated logins in flight (`login::upstream_state`), and whether claimed.
     pub upstream: RefCell<HashMap<String, (super::login::upstream_state::UpstreamState, bool)>>,
+    /// Passkeys, their challenges and spent setup codes (`login::passkey::testing`).
+    pub passkeys: super::login::passkey::testing::MemoryPasskeys,
 }
 
 impl MemoryStore {

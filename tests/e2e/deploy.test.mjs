@@ -99,6 +99,7 @@ test('first deploy provisions everything in order; the second changes nothing', 
     'd1 migrations apply DB --remote',
     'secret put SIGNING_KEY',
     'secret put OWNER_PASSWORD',
+    'secret put PASSKEY_SETUP_CODE',
     'deploy',
   ]);
   // Secrets travel on stdin only.
@@ -117,9 +118,14 @@ test('first deploy provisions everything in order; the second changes nothing', 
   assert.equal(deployed.vars.ORIGIN_URL, ORIGIN);
   assert.equal(deployed.vars.PUBLIC_URL, 'https://mcp.example.com');
   assert.match(deployed.routes, /pattern = "mcp\.example\.com", custom_domain = true/);
-  assert.deepEqual(deployed.secrets, ['OWNER_PASSWORD', 'SIGNING_KEY'], 'secrets are in place before the deploy');
+  assert.deepEqual(deployed.secrets, ['OWNER_PASSWORD', 'PASSKEY_SETUP_CODE', 'SIGNING_KEY'], 'secrets are in place before the deploy');
   assert.match(first.out, /https:\/\/mcp\.example\.com\/mcp/);
-  assertNoSecretLeak(w, first.out);
+  // The passkey setup code: generated, put on stdin (never argv), printed exactly once.
+  const setupCode = s.secrets.PASSKEY_SETUP_CODE;
+  assert.match(setupCode, /^[A-Za-z0-9_-]{24}$/);
+  assert.equal(first.out.split(setupCode).length - 1, 1, 'the setup code is printed once');
+  assert.match(first.out, /https:\/\/mcp\.example\.com\/passkeys\/setup/);
+  assertNoSecretLeak(w, first.out, { allowedInOutput: ['PASSKEY_SETUP_CODE'] });
 
   // Second run: no flags, no password: nothing created, nothing re-put, same database.
   w.clearCalls();
@@ -202,7 +208,7 @@ test('without a given password one is generated and printed exactly once; --owne
   const pw = w.state().secrets.OWNER_PASSWORD;
   assert.ok(pw.length >= 16);
   assert.equal(r.out.split(pw).length - 1, 1, 'printed once');
-  assertNoSecretLeak(w, r.out, { allowedInOutput: ['OWNER_PASSWORD'] });
+  assertNoSecretLeak(w, r.out, { allowedInOutput: ['OWNER_PASSWORD', 'PASSKEY_SETUP_CODE'] });
 
   // An explicitly given password replaces the existing one; nothing else is re-put.
   w.clearCalls();
@@ -295,7 +301,7 @@ test('rotate-key adds a key without touching the old one (audited with its kid);
   assert.deepEqual(commands(w).slice(1, 4), ['whoami --json', 'deploy', 'secret delete SIGNING_KEY']);
   assert.match(w.state().audit.at(-1), new RegExp(`'key\\.retire', json_object\\('current', '${name}', 'retired', 'SIGNING_KEY'\\)`));
   const after = w.state();
-  assert.deepEqual(Object.keys(after.secrets).sort(), ['OWNER_PASSWORD', name].sort());
+  assert.deepEqual(Object.keys(after.secrets).sort(), ['OWNER_PASSWORD', 'PASSKEY_SETUP_CODE', name].sort());
   assert.equal(after.deploys.at(-1).vars.SIGNING_KEYS, name);
   assert.ok(after.deploys.at(-1).secrets.includes('SIGNING_KEY'), 'the deploy without the old key came before its deletion');
 

@@ -10,6 +10,7 @@ pub mod delegate;
 pub mod github;
 pub mod oidc;
 pub mod oidc_discovery;
+pub mod passkey;
 pub mod password;
 pub mod remembered_consent;
 pub mod upstream_state;
@@ -84,8 +85,12 @@ impl LoginError {
 }
 
 /// What the sign-in page offers under this configuration.
-pub fn options(config: &super::config::Config) -> pages::LoginOptions {
-    pages::LoginOptions { password: password::enabled(config), upstreams: delegate::buttons(config) }
+pub fn options<S>(ctx: &super::context::Ctx<'_, S>, request_id: &str, csrf: &str) -> pages::LoginOptions {
+    pages::LoginOptions {
+        password: password::enabled(ctx.config),
+        upstreams: delegate::buttons(ctx.config),
+        passkey: passkey::handlers::consent_sign_in(ctx, request_id, csrf),
+    }
 }
 
 /// Configured upstream URLs must be https; plain http only to a loopback
