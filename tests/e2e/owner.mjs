@@ -156,3 +156,77 @@ export async function continueAsOwner(browser, page, { password, decision = 'app
   }
   throw new OwnerFlowError(`no redirect off ${browser.origin} within ${maxSteps} steps`, page);
 }
+
+/**
+ * A browser with one cookie jar per origin that follows redirects anywhere: for delegated
+ * logins (Gatehouse -> upstream identity provider -> Gatehouse's callback -> MCP client).
+ */
+export class WebBrowser {
+  constructor() {
+    this.jars = new Map();
+    this.trace = [];
+  }
+  jar(origin) {
+    if (!this.jars.has(origin)) this.jars.set(origin, new CookieJar());
+    return this.jars.get(origin);
+  }
+  async request(url, { method = 'GET', form } = {}) {
+    const u = new URL(url);
+    const jar = this.jar(u.origin);
+    const headers = { accept: 'text/html' };
+    if (jar.size) headers.cookie = jar.header();
+    let body;
+    if (form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    }
+    const res = await fetch(u, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+    jar.store(res);
+    const text = await res.text();
+    const location = res.headers.get('location');
+    this.trace.push({ method, url: u.href, status: res.status, location });
+    return { status: res.status, headers: res.headers, text, url: u.href, location: location && new URL(location, u).href };
+  }
+}
+
+/**
+ * Walks a delegated login like a person: on Gatehouse's sign-in page presses "Allow and sign
+ * in with …" (the form whose hidden `via` is `via`; on a plain consent page, Allow), on the
+ * provider's pages fills `login` and `password` and submits, and follows redirects across
+ * origins. Returns { location, browser } at the first redirect leaving both Gatehouse and the
+ * provider (the MCP client's redirect URI); { page, browser } at a page without a form (an
+ * error page); with `stopAtCallback`, { callback, browser } instead of following the
+ * provider's redirect to Gatehouse's /callback/.
+ */
+export async function signInUpstream(authorizationUrl, { base, provider, via = 'oidc', login, password = 'irrelevant', browser, stopAtCallback = false, maxSteps = 20 } = {}) {
+  browser ??= new WebBrowser();
+  const gate = new URL(base ?? authorizationUrl).origin;
+  const known = new Set([gate, new URL(provider).origin]);
+  return continueUpstream(browser, await browser.request(authorizationUrl), { gate, known, via, login, password, stopAtCallback, maxSteps });
+}
+
+/** Like signInUpstream, from a page already fetched with `browser`. */
+export async function continueUpstream(browser, page, { gate, known, via = 'oidc', login, password = 'irrelevant', stopAtCallback = false, maxSteps = 20 }) {
+  for (let step = 0; step < maxSteps; step++) {
+    if (page.status >= 300 && page.status < 400) {
+      if (!page.location) throw new OwnerFlowError('redirect without Location', page);
+      const next = new URL(page.location);
+      if (!known.has(next.origin)) return { location: page.location, browser };
+      if (stopAtCallback && next.origin === gate && next.pathname.startsWith('/callback/')) return { callback: page.location, browser };
+      page = await browser.request(page.location);
+      continue;
+    }
+    const forms = page.status === 200 ? parseForms(page.text) : [];
+    if (!forms.length) return { page, browser };
+    const form =
+      forms.find((f) => f.fields.via === via) ??
+      forms.find((f) => f.buttons.some((b) => b.name === 'decision' && b.value === 'approve')) ??
+      forms[0];
+    const values = { ...form.fields };
+    if (form.inputs.some((i) => i.name === 'login')) values.login = login;
+    if (form.inputs.some((i) => i.name === 'password')) values.password = password;
+    if (form.buttons.some((b) => b.name === 'decision')) values.decision = 'approve';
+    page = await browser.request(new URL(form.action, page.url), { method: 'POST', form: values });
+  }
+  throw new OwnerFlowError(`no redirect off ${gate} within ${maxSteps} steps`, page);
+}

@@ -240,3 +240,14 @@ test('declining at GitHub sends access_denied to the MCP client', async () => {
   assert.equal(to.searchParams.get('state'), a.state);
   assert.equal(to.searchParams.get('code'), null);
 });
+
+test('a wrong client secret is a 502 page naming the settings to check (last: restarts the worker)', async () => {
+  await h.restart({ secrets: { GITHUB_CLIENT_SECRET: 'not-the-secret-github-issued' } });
+  const before = gh.counts.token;
+  const s = await viaGithub(newAuthorization().url, { login: 'octocat' });
+  assert.equal(s.location, undefined);
+  assert.equal(s.page.status, 502, s.page.text.slice(0, 300));
+  assert.match(s.page.text, /GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET/);
+  assert.doesNotMatch(s.page.text, /not-the-secret-github-issued/);
+  assert.equal(gh.counts.token, before + 1);
+});
