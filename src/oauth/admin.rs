@@ -68,10 +68,20 @@ fn fail_page(e: super::error::OAuthError) -> HttpResponse {
     pages::error_page(e.status(), "Something went wrong", &e.description)
 }
 
-/// The owner only: a session of someone signed in upstream (`oidc:…`) may
-/// connect MCP clients but never administer the server.
+/// An administrator's session (`Config::is_admin`): someone signed in
+/// upstream may connect MCP clients but administers the server only when
+/// listed in `ADMIN_SUBJECTS`.
 fn signed_in<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Option<Subject> {
-    session::session_subject(ctx.config.verification_keys(), req, browser, ctx.now).filter(|s| s.as_str() == super::consent::OWNER_SUBJECT)
+    session::session_subject(ctx.config.verification_keys(), req, browser, ctx.now).filter(|s| ctx.config.is_admin(s))
+}
+
+/// Why someone signed in (upstream, say) sees no dashboard.
+fn not_admin<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Option<String> {
+    let who = session::session_subject(ctx.config.verification_keys(), req, browser, ctx.now).filter(|s| !ctx.config.is_admin(s))?;
+    Some(format!(
+        "You are signed in as {}, which may connect MCP clients but not manage this server. Sign in as the owner, or the owner can add it to ADMIN_SUBJECTS.",
+        who.as_str()
+    ))
 }
 
 fn login_csrf<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {
@@ -100,10 +110,14 @@ pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
         Ok(b) => b,
         Err(e) => return fail_page(e),
     };
-    let page = match signed_in(ctx, req, &browser.cookie) {
-        None if !password::enabled(ctx.config) && super::login::passkey::handlers::admin_sign_in(ctx, &browser.cookie).is_none() => password::switched_off_page(),
-        None => login_form(ctx, &browser.cookie, 200, None),
-        Some(subject) => dashboard(ctx, req, &browser.cookie, subject).await.unwrap_or_else(fail_page),
+    let outsider = not_admin(ctx, req, &browser.cookie);
+    let owner_sign_in = password::enabled(ctx.config) || super::login::passkey::handlers::admin_sign_in(ctx, &browser.cookie).is_some();
+    let page = match (signed_in(ctx, req, &browser.cookie), outsider) {
+        (Some(subject), _) => dashboard(ctx, req, &browser.cookie, subject).await.unwrap_or_else(fail_page),
+        (None, Some(why)) if owner_sign_in => login_form(ctx, &browser.cookie, 403, Some(&why)),
+        (None, Some(why)) => pages::error_page(403, "Not an administrator", &why),
+        (None, None) if !owner_sign_in => password::switched_off_page(),
+        (None, None) => login_form(ctx, &browser.cookie, 200, None),
     };
     match browser.set_cookie_header() {
         Some(c) => page.with_header("set-cookie", c),

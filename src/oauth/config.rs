@@ -8,7 +8,7 @@ use std::str::FromStr;
 use super::access_token::SigningKey;
 use super::registration_policy::{self, RegistrationPolicy};
 use super::scope::Scopes;
-use super::types::Secret;
+use super::types::{Secret, Subject};
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
@@ -61,6 +61,9 @@ pub struct Config {
     pub password_login: bool,
     /// `CONSENT_REMEMBER_DAYS`: how long "remember this client" lasts; 0 hides the checkbox.
     pub consent_remember_days: u32,
+    /// `ADMIN_SUBJECTS`: who besides the owner (password or passkey) may use
+    /// `/admin`, e.g. `access:me@example.com`.
+    pub admin_subjects: Vec<String>,
     /// `CF_ACCESS_*`: Cloudflare Access in front of `/authorize`.
     pub access: Option<super::login::access::AccessConfig>,
     /// `PASSKEY_SETUP_CODE`: the one-time code that enrols the first passkey;
@@ -108,6 +111,10 @@ impl Config {
             Some(_) => return Err(err("OWNER_PASSWORD", "is too short; use at least 8 characters")),
             None => return Err(err("OWNER_PASSWORD", "is not set; set it as a secret (`wrangler secret put OWNER_PASSWORD`, or in .dev.vars locally), or switch password sign-in off with PASSWORD_LOGIN=off and configure another login method")),
         };
+        let admin_subjects = list(get("ADMIN_SUBJECTS"));
+        if admin_subjects.iter().any(|s| !s.contains(':') || s.ends_with(':')) {
+            return Err(err("ADMIN_SUBJECTS", "must list subjects as they appear on the admin page, such as `access:me@example.com`, `oidc:<sub>` or `github:<login>`, separated by spaces or commas"));
+        }
         let consent_remember_days = number(
             &get,
             "CONSENT_REMEMBER_DAYS",
@@ -190,6 +197,7 @@ impl Config {
             owner_password,
             password_login,
             consent_remember_days,
+            admin_subjects,
             access,
             passkey_setup_code,
             registration,
@@ -205,6 +213,13 @@ impl Config {
             ));
         }
         Ok(config)
+    }
+
+    /// Whether `subject` may use `/admin`: the owner, or one listed in
+    /// `ADMIN_SUBJECTS`. People signed in upstream may connect MCP clients,
+    /// but administering the server is a separate, explicit grant.
+    pub fn is_admin(&self, subject: &Subject) -> bool {
+        subject.as_str() == super::consent::OWNER_SUBJECT || self.admin_subjects.iter().any(|a| a == subject.as_str())
     }
 
     /// The login methods configured besides the owner password. Each method
@@ -334,6 +349,11 @@ fn parse_public_url(raw: &str) -> Result<String, &'static str> {
         return Err("must be a bare origin (no path, query or fragment), such as https://mcp.example.com");
     }
     Ok(url.origin().ascii_serialization())
+}
+
+/// A list setting: entries separated by spaces or commas.
+pub fn list(raw: Option<String>) -> Vec<String> {
+    raw.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 #[cfg(test)]

@@ -295,7 +295,7 @@ fn with_the_password_also_on_no_assertion_means_the_login_page() {
 
 #[test]
 fn behind_access_the_admin_page_signs_in_once_then_shows_the_dashboard() {
-    let site = Site::new(&[("PASSWORD_LOGIN", "off")]);
+    let site = Site::new(&[("PASSWORD_LOGIN", "off"), ("ADMIN_SUBJECTS", "access:owner@example.com")]);
     let key = TestKey::rs256("k");
     publish(&site.net, &[&key]);
     let ctx = Ctx { config: &site.config, store: &site.store, issuer: "https://mcp.example.com".into(), now: NOW };
@@ -322,4 +322,12 @@ fn behind_access_the_admin_page_signs_in_once_then_shows_the_dashboard() {
     let dash = get(Some(&token), Some(&jar.join("; ")));
     assert_eq!(dash.status, 200, "{}", dash.body);
     assert!(dash.body.contains("access:owner@example.com"), "the dashboard names who is signed in");
+    // Someone else Access lets through may connect clients, not administer.
+    let other = key.sign_jws(&claims("guest@example.com"));
+    let r = get(Some(&other), None);
+    let jar: Vec<String> = r.headers.iter().filter(|(k, _)| k == "set-cookie").map(|(_, v)| v.split(';').next().unwrap().to_string()).collect();
+    let refused = get(Some(&other), Some(&jar.join("; ")));
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("Not an administrator") && refused.body.contains("ADMIN_SUBJECTS"), "{}", refused.body);
+    assert!(!refused.body.contains("Revoke"), "no dashboard");
 }

@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::{upstream_url_allowed, Identity, LoginError, LoginMethod};
-use crate::oauth::config::ConfigError;
+use crate::oauth::config::{list, ConfigError};
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest, OutboundResponse};
 use crate::oauth::types::{Secret, Subject};
 
@@ -43,10 +43,6 @@ pub struct GithubConfig {
 /// enterprise users' suffix). Anything else is not a name GitHub issues.
 fn is_github_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-fn list(raw: Option<String>) -> Vec<String> {
-    raw.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 impl GithubConfig {

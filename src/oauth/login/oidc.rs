@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::oidc_discovery::{self, Discovery};
 use super::{upstream_url_allowed, Identity, LoginError, LoginMethod};
-use crate::oauth::config::ConfigError;
+use crate::oauth::config::{list, ConfigError};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
 use crate::oauth::random::b64url;
@@ -35,10 +35,6 @@ pub struct OidcConfig {
     pub allowed_emails: Vec<String>,
     pub allowed_groups: Vec<String>,
     pub groups_claim: String,
-}
-
-fn list(raw: Option<String>) -> Vec<String> {
-    raw.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 impl OidcConfig {
