@@ -229,6 +229,42 @@ test('a credential that was never enrolled is refused', async () => {
   }
 });
 
+test('a challenge answered from another browser than the one that asked for it is refused', async () => {
+  await owner.context.clearCookies();
+  await owner.page.goto(`${base}/admin`);
+  // Another browser asks for a login challenge…
+  const other = await browser.newContext();
+  let challenge;
+  try {
+    await (await other.newPage()).goto(`${base}/admin`);
+    const r = await other.request.post(`${base}/passkeys/challenge`, { form: { purpose: 'login' } });
+    assert.equal(r.status(), 200);
+    challenge = (await r.json()).challenge;
+  } finally {
+    await other.close();
+  }
+  // …and the owner's enrolled passkey answers it, in the owner's browser.
+  const done = owner.page.waitForNavigation();
+  await owner.page.evaluate(async (c) => {
+    const dec = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (x) => x.charCodeAt(0));
+    const enc = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const cred = await navigator.credentials.get({ publicKey: { challenge: dec(c), rpId: 'localhost', userVerification: 'required' } });
+    const form = document.getElementById('passkey-login');
+    form.credential_id.value = enc(cred.rawId);
+    form.client_data.value = enc(cred.response.clientDataJSON);
+    form.authenticator_data.value = enc(cred.response.authenticatorData);
+    form.signature.value = enc(cred.response.signature);
+    form.submit();
+  }, challenge);
+  const refused = await done;
+  assert.equal(refused.status(), 401);
+  assert.match(await owner.page.locator('[role=alert]').first().innerText(), /expired or was already used/);
+  assert.equal((await owner.context.cookies()).filter((c) => c.name === '__Host-gatehouse-session').length, 0, 'no session');
+  // A challenge of its own signs the owner in (the next test relies on this session).
+  await submit(owner.page, '#passkey-login button[type=submit]');
+  assert.equal(await owner.page.locator('#events').count(), 1, 'the dashboard is shown');
+});
+
 test('a second passkey is added and removed on /passkeys; the removed one no longer signs in', async () => {
   // The owner's browser holds a passkey session from the authorization above.
   const second = await withAuthenticator(owner.context);
