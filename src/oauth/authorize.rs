@@ -181,7 +181,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let browser = Browser::from_request(req)?;
     let key = &ctx.config.signing_key;
     let (subject, session) = match identified {
-        Some(id) => (Some(id.subject.clone()), Some(session::session_cookie(key, &id.subject, &browser.cookie, ctx.now))),
+        Some(id) => (Some(id.subject.clone()), Some(session::session_cookie_as(key, &id.subject, id.method, &browser.cookie, ctx.now))),
         None => (session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now), None),
     };
     let with_cookies = |page: HttpResponse| {

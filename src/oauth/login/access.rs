@@ -255,7 +255,7 @@ pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &imp
     match verify(cfg, &cache, net, assertion, ctx.now).await {
         Ok(identity) => {
             ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Ok(&identity.subject), req, ctx.now)).await;
-            let session = session::session_cookie(&ctx.config.signing_key, &identity.subject, &browser.cookie, ctx.now);
+            let session = session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &browser.cookie, ctx.now);
             [browser.set_cookie_header(), Some(session)]
                 .into_iter()
                 .flatten()

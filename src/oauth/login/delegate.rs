@@ -220,7 +220,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     ctx.store
         .audit(&AuditEvent::upstream_login(UpstreamOutcome::Success, up.as_str(), req, Some(&identity.subject), client.as_ref(), None, ctx.now))
         .await;
-    let session = session::session_cookie(&ctx.config.signing_key, &identity.subject, &post.browser, ctx.now);
+    let session = session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &post.browser, ctx.now);
     let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true, false).await.unwrap_or_else(consent::fail_page);
     Ok(resp.with_header("set-cookie", session))
 }
