@@ -160,9 +160,14 @@ test('a callback carrying a state started in another browser is refused; the rig
   const a = newAuthorization();
   const victim = await signInUpstream(a.url, { base: h.base, provider: up.issuer, login: 'alice', stopAtCallback: true });
   assert.ok(victim.callback, 'stopped at the callback');
-  // Another browser (its own Gatehouse cookies, none of the victim's) follows the victim's callback URL.
+  // Another browser follows the victim's callback URL. It has cookies of its own, a state
+  // cookie included (it started a sign-in of its own), but not the victim's.
   const attacker = new WebBrowser();
-  await attacker.request(newAuthorization().url);
+  const own = await attacker.request(newAuthorization().url);
+  const form = parseForms(own.text).find((f) => f.fields.via === 'oidc');
+  const started = await attacker.request(new URL(form.action, h.base), { method: 'POST', form: form.fields });
+  assert.equal(started.status, 303);
+  assert.match(attacker.jar(new URL(h.base).origin).header(), /__Host-gatehouse-upstream=/);
   const refused = await attacker.request(victim.callback);
   assert.equal(refused.status, 400, refused.text);
   assert.match(refused.text, /not started in this browser/);

@@ -66,19 +66,19 @@ impl Upstream {
         }
     }
 
-    async fn authorize_url(self, net: &impl Net, config: &Config, redirect_uri: &str, state: &str, challenge: &str, nonce: &str, now: i64) -> Result<String, LoginError> {
+    async fn authorize_url(self, net: &impl Net, config: &Config, leg: &Leg<'_>, state: &str, challenge: &str) -> Result<String, LoginError> {
         match (self, &config.oidc, &config.github) {
-            (Upstream::Oidc, Some(cfg), _) => oidc::authorize_url(net, cfg, redirect_uri, state, challenge, nonce, now).await,
-            (Upstream::Github, _, Some(cfg)) => Ok(github::authorize_url(cfg, redirect_uri, state, challenge)),
+            (Upstream::Oidc, Some(cfg), _) => oidc::authorize_url(net, cfg, leg.redirect_uri, state, challenge, leg.nonce, leg.now).await,
+            (Upstream::Github, _, Some(cfg)) => Ok(github::authorize_url(cfg, leg.redirect_uri, state, challenge)),
             _ => Err(not_configured()),
         }
     }
 
-    async fn identify(self, net: &impl Net, config: &Config, code: &str, redirect_uri: &str, verifier: &Secret, nonce: &str, now: i64) -> Result<Identity, LoginError> {
+    async fn identify(self, net: &impl Net, config: &Config, leg: &Leg<'_>, code: &str, verifier: &Secret) -> Result<Identity, LoginError> {
         match (self, &config.oidc, &config.github) {
-            (Upstream::Oidc, Some(cfg), _) => oidc::identify(net, cfg, code, redirect_uri, verifier, nonce, now).await,
+            (Upstream::Oidc, Some(cfg), _) => oidc::identify(net, cfg, code, leg.redirect_uri, verifier, leg.nonce, leg.now).await,
             // GitHub has no ID token, so no nonce: the state and PKCE bind the answer.
-            (Upstream::Github, _, Some(cfg)) => github::identify(net, cfg, code, redirect_uri, verifier.expose()).await,
+            (Upstream::Github, _, Some(cfg)) => github::identify(net, cfg, code, leg.redirect_uri, verifier.expose()).await,
             _ => Err(not_configured()),
         }
     }
@@ -91,6 +91,14 @@ impl Upstream {
             Upstream::Github => None,
         }
     }
+}
+
+/// What both ends of one delegated login share.
+struct Leg<'a> {
+    /// Our callback, sent upstream at the start and again with the code.
+    redirect_uri: &'a str,
+    nonce: &'a str,
+    now: i64,
 }
 
 fn not_configured() -> LoginError {
@@ -134,7 +142,8 @@ pub(crate) async fn start<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &Http
     };
     let challenge = upstream_state::pkce_challenge(&upstream_state::pkce_verifier(&state, &cookie));
     let redirect_uri = callback_uri(&ctx.issuer, up);
-    let url = match up.authorize_url(net, ctx.config, &redirect_uri, state.expose(), &challenge, &nonce, ctx.now).await {
+    let leg = Leg { redirect_uri: &redirect_uri, nonce: &nonce, now: ctx.now };
+    let url = match up.authorize_url(net, ctx.config, &leg, state.expose(), &challenge).await {
         Ok(url) => url,
         Err(e) => {
             ctx.store.audit(&audit(outcome_of(&e), Some(why(&e)))).await;
@@ -216,7 +225,8 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     let code = params.get("code").ok_or_else(|| fail(LoginError::Invalid("The provider's answer carries neither a code nor an error.".into())))?;
     let verifier = upstream_state::pkce_verifier(&state, &cookie);
     let redirect_uri = callback_uri(&ctx.issuer, up);
-    let identity = up.identify(net, ctx.config, code, &redirect_uri, &verifier, &record.nonce, ctx.now).await.map_err(fail)?;
+    let leg = Leg { redirect_uri: &redirect_uri, nonce: &record.nonce, now: ctx.now };
+    let identity = up.identify(net, ctx.config, &leg, code, &verifier).await.map_err(fail)?;
     ctx.store
         .audit(&AuditEvent::upstream_login(UpstreamOutcome::Success, up.as_str(), req, Some(&identity.subject), client.as_ref(), None, ctx.now))
         .await;

@@ -161,8 +161,10 @@ fn refusals_are_pages_and_audited() {
     assert!(!w.cookies.contains_key(crate::oauth::session::SESSION_COOKIE), "no session for a refused identity");
     // A mix-up: the answer names another issuer.
     let up = go_upstream(&mut w, &net, &client);
+    net.respond(Method::Post, &format!("{IDP}/token"), 200, &json!({"id_token": id_token(&key, "alice", &up["nonce"], w.now)}));
     let r = come_back(&mut w, &net, &format!("code=c&state={}&iss=https%3A%2F%2Fevil.example", up["state"]));
     assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("another issuer"), "{}", r.body);
     // Unknown provider and a via that is not configured.
     assert_eq!(block_on(super::callback(&w.ctx(), &net, &w.req("GET", "/callback/github", "state=x", None, ""))).status, 404);
     let (request, csrf) = w.start(&client);
