@@ -153,7 +153,11 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     let https = url.scheme() == "https";
     let r = route(&method, &path, &Headers(raw.headers()));
     let mut client_id = None;
-    let outcome = if r == Route::Mcp { mcp(&raw, &env, &url, &mut client_id).await } else { dispatch(r, &mut Request::from(raw), &env, &mut client_id).await };
+    let outcome = if r == Route::Mcp {
+        mcp(&raw, &env, &url, &mut client_id).await
+    } else {
+        dispatch(r, &mut Request::from(raw), &env, &mut client_id).await
+    };
     let mut resp = match outcome {
         Ok(resp) => resp,
         Err(e) => {

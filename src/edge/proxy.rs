@@ -267,7 +267,6 @@ fn call_fetcher(binding: &JsValue, url: &str, init: &web_sys::RequestInit) -> Re
     fetch.call2(binding, &JsValue::from_str(url), init)?.dyn_into()
 }
 
-
 enum BodyError {
     TooLarge,
     Unreadable,
