@@ -13,6 +13,17 @@
 //
 // Environment: BENCH_REPS (5), BENCH_SECONDS (5: each authenticated run), BENCH_401_SECONDS (3),
 // BENCH_CONNECTIONS (16), BENCH_TIME_LIMIT (600 s for the whole run).
+//
+// Flags (`npm run bench -- <flags>`), for working on the hot path; none of them writes RESULTS.md:
+//   --quick        only the authenticated `tools/call` path of Gatehouse and of the passthrough
+//                  (the runner's floor), 3 repetitions of 3 s unless BENCH_REPS / BENCH_SECONDS say
+//                  otherwise; prints CPU per request and Gatehouse's cost above the floor.
+//   --ab=<dir>     with --quick: also a second Gatehouse built into <dir> (a copy of another
+//                  build/), interleaved with the first, so two builds are compared in one run on
+//                  the same (possibly noisy) machine.
+//   --profile      with --quick: afterwards, one more run of Gatehouse under workerd's CPU
+//                  profiler; writes bench/.profiles/gatehouse-<time>.cpuprofile and prints the
+//                  functions with the most self and total time.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,6 +36,7 @@ import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { childPids, clockTicks } from './lib/cpu.mjs';
 import { loadRun } from './lib/load.mjs';
+import { profileDuring } from './lib/profile.mjs';
 import { splitSql } from './lib/sql.mjs';
 import { writeResults } from './lib/report.mjs';
 import { LOOPBACK_REDIRECT, authorizeUrl, initializeBody, manualFlow, mcpPost, pkcePair, register } from '../tests/e2e/oauth.mjs';
@@ -41,11 +53,25 @@ const int = (name, dflt, min, max) => {
   }
   return n;
 };
+const FLAGS = { quick: false, ab: null, profile: false };
+for (const arg of process.argv.slice(2)) {
+  if (arg === '--quick') FLAGS.quick = true;
+  else if (arg === '--profile') FLAGS.profile = true;
+  else if (arg.startsWith('--ab=') && arg.length > 5) FLAGS.ab = resolve(arg.slice(5));
+  else {
+    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile)`);
+    process.exit(2);
+  }
+}
+if ((FLAGS.ab || FLAGS.profile) && !FLAGS.quick) {
+  console.error('[bench] ERROR: --ab and --profile go with --quick (the full run must stay comparable)');
+  process.exit(2);
+}
 const CONFIG = {
-  reps: int('BENCH_REPS', 5, 1, 20),
-  seconds: int('BENCH_SECONDS', 5, 1, 60),
+  reps: int('BENCH_REPS', FLAGS.quick ? 3 : 5, 1, 20),
+  seconds: int('BENCH_SECONDS', FLAGS.quick ? 3 : 5, 1, 60),
   unauthSeconds: int('BENCH_401_SECONDS', 3, 1, 60),
-  warmupSeconds: 2,
+  warmupSeconds: FLAGS.quick ? 1 : 2,
   connections: int('BENCH_CONNECTIONS', 16, 1, 256),
   timeLimit: int('BENCH_TIME_LIMIT', 600, 60, 3600),
 };
@@ -102,7 +128,7 @@ async function startOrigin() {
  * Starts one Miniflare instance (its own workerd) on `port`; returns { mf, url, pid }.
  * The port is chosen by the caller because a worker's config may need to name its own URL.
  */
-async function startMiniflare(name, port, options) {
+async function startMiniflare(name, port, options, { inspectorPort } = {}) {
   const before = new Set(childPids(process.pid, 'workerd'));
   // The worker's console output (Gatehouse logs one line per request) arrives here as
   // structured logs: count it, keep errors and warnings for the log file, print nothing.
@@ -117,6 +143,7 @@ async function startMiniflare(name, port, options) {
       if (l.level !== 'log' && l.level !== 'info' && l.level !== 'debug' && logs.kept.length < 200) logs.kept.push(`${l.level}: ${l.message}`);
     },
     ...options,
+    ...(inspectorPort ? { inspectorPort } : {}),
   }));
   cleanups.push(() => mf.dispose());
   cleanups.push(() => writeFileSync(join(tmp, `${name}.log`), `${logs.lines} log lines; errors and warnings:\n${logs.kept.join('\n')}\n`));
@@ -124,7 +151,7 @@ async function startMiniflare(name, port, options) {
   if (url !== `http://127.0.0.1:${port}`) throw new Error(`workerd listens on ${url}, expected port ${port}`);
   const started = childPids(process.pid, 'workerd').filter((p) => !before.has(p));
   if (started.length !== 1) throw new Error(`expected one new workerd process, found ${started.length}`);
-  return { mf, url, pid: started[0], logs };
+  return { mf, url, pid: started[0], logs, inspectorPort };
 }
 
 async function wranglerConfig() {
@@ -140,8 +167,7 @@ function buildModules(dir, entry) {
   return [entry, ...rest].map((path) => ({ type: path.endsWith('.wasm') ? 'CompiledWasm' : 'ESModule', path }));
 }
 
-async function startGatehouse(config, origin, secrets) {
-  const buildDir = join(ROOT, 'build');
+async function startGatehouse(config, origin, secrets, { buildDir = join(ROOT, 'build'), name = 'gatehouse', inspect = false } = {}) {
   const shim = join(buildDir, 'worker/shim.mjs');
   try {
     statSync(shim);
@@ -150,7 +176,7 @@ async function startGatehouse(config, origin, secrets) {
   }
   const db = (config.d1_databases ?? []).find((d) => d.binding === 'DB');
   if (!db) throw new Error('wrangler.toml has no D1 binding named DB');
-  const gh = await startMiniflare('gatehouse', await freePort(), {
+  const gh = await startMiniflare(name, await freePort(), {
     // What wrangler would upload: the shim first (the entry), then every module it reaches.
     modules: buildModules(buildDir, shim),
     modulesRoot: buildDir,
@@ -158,7 +184,7 @@ async function startGatehouse(config, origin, secrets) {
     compatibilityFlags: config.compatibility_flags ?? [],
     d1Databases: { DB: db.preview_database_id ?? db.database_id },
     bindings: { ...(config.vars ?? {}), ...secrets, ORIGIN_URL: origin.mcpUrl },
-  });
+  }, { inspectorPort: inspect ? await freePort() : undefined });
   // The migrations, through the binding, into this run's fresh (in-memory) D1.
   const d1 = await gh.mf.getD1Database('DB');
   const dir = resolve(ROOT, db.migrations_dir ?? 'migrations');
@@ -328,6 +354,7 @@ function sizes(file) {
 
 async function main() {
   mkdirSync(tmp, { recursive: true });
+  if (FLAGS.quick) return quick();
   const started = new Date();
   log(`config: ${JSON.stringify(CONFIG)}`);
 
@@ -441,6 +468,85 @@ async function main() {
   if (bad.length) {
     // Numbers from a gateway that answered wrongly are not results.
     console.error(`[bench] ERROR: ${bad.length} load runs had failed or wrong responses (${bad.map((r) => `${r.target} ${r.kind}: ${r.bad}`).join(', ')})`);
+    process.exitCode = 1;
+  }
+}
+
+/**
+ * `--quick` (with `--ab`, `--profile`): the authenticated path of Gatehouse (and of a second
+ * build) beside the passthrough floor, for measuring one change at a time. Prints, writes nothing
+ * but the profile.
+ */
+async function quick() {
+  log(`quick mode: ${JSON.stringify({ ...CONFIG, ab: FLAGS.ab, profile: FLAGS.profile })}`);
+  const config = await wranglerConfig();
+  const password = `owner-${randomBytes(12).toString('base64url')}`;
+  const secrets = { SIGNING_KEY: randomBytes(32).toString('base64url'), OWNER_PASSWORD: password };
+  const origin = await startOrigin();
+  const pids = { origin: origin.pid };
+  const targets = [];
+  const gateways = [{ key: 'gatehouse', name: 'Gatehouse', opts: { inspect: FLAGS.profile } }];
+  if (FLAGS.ab) gateways.push({ key: 'gatehouseB', name: `Gatehouse B (${FLAGS.ab})`, opts: { buildDir: FLAGS.ab, name: 'gatehouseB' } });
+  for (const g of gateways) {
+    const gw = { name: g.name, password, ...(await startGatehouse(config, origin, secrets, g.opts)) };
+    await timeFlow(gw); // isolate start and wasm compile, unmeasured
+    const { token } = await timeFlow(gw);
+    pids[g.key] = gw.pid;
+    targets.push({ key: g.key, name: g.name, url: `${gw.url}/mcp`, token, gw });
+  }
+  const pass = await startPassthrough(config, origin);
+  pids.passthrough = pass.pid;
+  targets.push({ key: 'passthrough', name: 'Passthrough', url: `${pass.url}/mcp`, token: null });
+  for (const t of targets) {
+    t.headers = await openSession(t.name, t.url, t.token);
+    await checkPath(t.name, t.url, t.headers, { gateway: t.key !== 'passthrough' });
+  }
+  const body = JSON.stringify(toolCall('echo', { text: ECHO }));
+  const verify = (b) => b.includes(`"text":"${ECHO}"`) && b.includes('"result"');
+  const run = (t, seconds) => loadRun({ url: t.url, headers: t.headers, body, connections: CONFIG.connections, seconds, expectStatus: 200, verify, pids });
+  for (const t of targets) await run(t, CONFIG.warmupSeconds);
+  const runs = [];
+  for (let rep = 1; rep <= CONFIG.reps; rep++) {
+    // The two builds swap places every repetition (A B, B A, ...): the run after the
+    // passthrough's tends to differ, and that must not count for one build only.
+    const order = rep % 2 === 0 && FLAGS.ab ? [targets[1], targets[0], ...targets.slice(2)] : targets;
+    for (const t of order) {
+      const r = await run(t, CONFIG.seconds);
+      const cpu = (1000 * r.cpu.procs[t.key]) / r.ok;
+      runs.push({ target: t.key, rps: r.rps, cpu, bad: r.bad, other: r.cpu.other / r.cpu.capacity });
+      log(`rep ${rep} ${t.key.padEnd(11)} ${r.rps.toFixed(0).padStart(6)} req/s  workerd ${cpu.toFixed(3)} ms/req  `
+        + `origin ${((1000 * r.cpu.procs.origin) / r.ok).toFixed(3)} ms/req  bad ${r.bad}  other CPU ${(100 * r.cpu.other / r.cpu.capacity).toFixed(0)}%`);
+    }
+  }
+  const med = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const floor = med(runs.filter((r) => r.target === 'passthrough').map((r) => r.cpu));
+  console.log('\n| Path | req/s (median) | workerd CPU ms/req (median, min–max) | above the passthrough floor |');
+  console.log('|---|---|---|---|');
+  for (const t of targets) {
+    const mine = runs.filter((r) => r.target === t.key);
+    const c = mine.map((r) => r.cpu);
+    console.log(`| ${t.name} | ${med(mine.map((r) => r.rps)).toFixed(0)} | ${med(c).toFixed(3)} (${Math.min(...c).toFixed(3)}–${Math.max(...c).toFixed(3)}) | ${t.key === 'passthrough' ? '—' : (med(c) - floor).toFixed(3)} |`);
+  }
+  if (FLAGS.ab) {
+    // Per repetition, the two builds ran back to back: their difference is less noisy than each.
+    const d = runs.filter((r) => r.target === 'gatehouseB').map((b, i) => b.cpu - runs.filter((r) => r.target === 'gatehouse')[i].cpu);
+    console.log(`\nB − A, workerd CPU ms/req per repetition: ${d.map((x) => x.toFixed(3)).join(' ')} (median ${med(d).toFixed(3)})`);
+  }
+  if (FLAGS.profile) {
+    const dir = join(ROOT, 'bench/.profiles');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `gatehouse-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+    const gh = targets[0];
+    const { result, summary } = await profileDuring(gh.gw.inspectorPort, file, () => run(gh, CONFIG.seconds));
+    log(`profiled run: ${result.ok} responses, ${result.bad} bad; profile in ${file}`);
+    console.log(summary);
+  }
+  const bad = runs.filter((r) => r.bad > 0);
+  if (bad.length) {
+    console.error(`[bench] ERROR: ${bad.length} load runs had failed or wrong responses`);
     process.exitCode = 1;
   }
 }

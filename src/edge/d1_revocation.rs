@@ -4,20 +4,24 @@
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::D1Database;
+use worker::{D1Database, Env};
 
 use crate::oauth::error::StoreError;
 use crate::oauth::revocation::RevocationSource;
 use crate::oauth::store::StoreResult;
 use crate::oauth::types::GrantId;
 
-pub struct D1Revocations {
-    db: D1Database,
+pub struct D1Revocations<'a> {
+    env: &'a Env,
 }
 
-impl D1Revocations {
-    pub fn new(db: D1Database) -> Self {
-        D1Revocations { db }
+impl<'a> D1Revocations<'a> {
+    pub fn new(env: &'a Env) -> Self {
+        D1Revocations { env }
+    }
+
+    fn db(&self) -> StoreResult<D1Database> {
+        self.env.d1("DB").map_err(err)
     }
 }
 
@@ -30,10 +34,10 @@ struct Row {
     grant_id: String,
 }
 
-impl RevocationSource for D1Revocations {
+impl RevocationSource for D1Revocations<'_> {
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
         let rows = self
-            .db
+            .db()?
             .prepare("SELECT grant_id FROM grants WHERE revoked_at >= ?1")
             .bind(&[JsValue::from_f64(since as f64)])
             .map_err(err)?
@@ -48,7 +52,7 @@ impl RevocationSource for D1Revocations {
     async fn is_revoked(&self, id: &GrantId) -> StoreResult<bool> {
         // A grant that is gone (deleted with its client) counts as revoked.
         let live = self
-            .db
+            .db()?
             .prepare("SELECT grant_id FROM grants WHERE grant_id = ?1 AND revoked_at IS NULL")
             .bind(&[JsValue::from_str(id.as_str())])
             .map_err(err)?

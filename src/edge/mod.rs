@@ -69,13 +69,13 @@ const OAUTH_PATHS: &[&str] = &[
 ];
 
 /// The routing table: path and method to endpoint.
-fn route(method: &Method, path: &str, req: &Request) -> Route {
+fn route(method: &Method, path: &str, headers: &Headers) -> Route {
     use Method::*;
     use Route::*;
     let path = normalize(path);
     let mcp_headers = || {
-        req.headers().has("mcp-session-id").unwrap_or(false)
-            || req.headers().get("accept").ok().flatten().is_some_and(|a| a.contains("text/event-stream"))
+        headers.has("mcp-session-id").unwrap_or(false)
+            || headers.get("accept").ok().flatten().is_some_and(|a| a.contains("text/event-stream"))
     };
     match (method, path) {
         (Options, p) if security_headers::cors_path(p) => Preflight,
@@ -168,16 +168,28 @@ fn allowed_methods(path: &str) -> &'static str {
     }
 }
 
+/// Takes the runtime's request as is: the MCP path (the hot one) reads only
+/// headers and body, and `worker::Request` would read `request.cf` on every
+/// request. Other routes get the `worker::Request`.
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
     let started = js_sys::Date::now();
-    let method = req.method();
-    let path = req.path();
-    let https = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
-    let r = route(&method, &path, &req);
+    // The runtime hands over a parsed URL's serialization: this parse does not fail in practice.
+    let Ok(url) = url::Url::parse(&raw.url()) else {
+        return to_response(HttpResponse::oauth_error(&OAuthError::invalid_request("malformed request URL")));
+    };
+    let method = Method::from(raw.method());
+    let path = url.path().to_string();
+    let https = url.scheme() == "https";
+    let r = route(&method, &path, &Headers(raw.headers()));
     let mut client_id = None;
-    let mut resp = match dispatch(r, &mut req, &env, &mut client_id).await {
+    let outcome = if r == Route::Mcp {
+        mcp(&raw, &env, &url, &mut client_id).await
+    } else {
+        dispatch(r, &mut Request::from(raw), &env, &mut client_id).await
+    };
+    let mut resp = match outcome {
         Ok(resp) => resp,
         Err(e) => {
             // A failure of the runtime itself (not of the request): say so
@@ -226,6 +238,16 @@ thread_local! {
     static CONFIG: std::cell::RefCell<Option<std::rc::Rc<Config>>> = const { std::cell::RefCell::new(None) };
 }
 
+/// The MCP endpoint: the configuration, then `proxy::forward`.
+async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, client_id: &mut Option<String>) -> worker::Result<Response> {
+    let config = match load_config(env) {
+        Ok(c) => c,
+        Err(e) => return config_error(Route::Mcp, &e),
+    };
+    let issuer = config.issuer(&url.origin().ascii_serialization());
+    proxy::forward(req, env, &config, &issuer, now(), client_id).await
+}
+
 fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::oauth::config::ConfigError> {
     if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
         return Ok(c);
@@ -257,24 +279,11 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
     }
     let config = match load_config(env) {
         Ok(c) => c,
-        Err(e) => {
-            worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable, "problem": e.problem}));
-            let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, e.to_string());
-            return to_response(match r {
-                Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide | Route::Callback | Route::AdminShow | Route::AdminPost
-                | Route::PasskeyLogin | Route::PasskeySetupShow | Route::PasskeySetup | Route::PasskeysShow | Route::PasskeysPost => {
-                    pages::error_page(503, "Gatehouse is not configured", &e.to_string())
-                }
-                _ => HttpResponse::oauth_error(&err),
-            });
-        }
+        Err(e) => return config_error(r, &e),
     };
     let url = req.url()?;
     let origin = url.origin().ascii_serialization();
     let issuer = config.issuer(&origin);
-    if r == Route::Mcp {
-        return proxy::forward(req, env, &config, &issuer, now(), client_id).await;
-    }
     let http = match read_request(req, url, origin).await? {
         Ok(h) => h,
         Err(e) => return to_response(e),
@@ -314,6 +323,20 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
     };
     *client_id = request_log::client_id(&http, &resp);
     to_response(resp)
+}
+
+/// A configuration that does not load: a page for the pages, OAuth JSON otherwise.
+fn config_error(r: Route, e: &crate::oauth::config::ConfigError) -> worker::Result<Response> {
+    worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable, "problem": e.problem}));
+    let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, e.to_string());
+    to_response(match r {
+        // Where a person is looking, a page; elsewhere the protocol's own error.
+        Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide | Route::Callback | Route::AdminShow | Route::AdminPost
+        | Route::PasskeyLogin | Route::PasskeySetupShow | Route::PasskeySetup | Route::PasskeysShow | Route::PasskeysPost => {
+            pages::error_page(503, "Gatehouse is not configured", &e.to_string())
+        }
+        _ => HttpResponse::oauth_error(&err),
+    })
 }
 
 /// The cron trigger: removes stale rows (see `oauth::maintenance`) and logs

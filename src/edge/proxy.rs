@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, Response, ResponseBuilder};
+use wasm_bindgen_futures::JsFuture;
+use worker::{AbortController, ByteStream, Delay, Env, Headers, Method, Response, ResponseBuilder};
 
 use crate::gateway::assertion::{AssertionCache, Identity};
 use crate::gateway::forward_config::SERVICE_BINDING_URL;
@@ -31,11 +33,40 @@ thread_local! {
     static ASSERTIONS: RefCell<AssertionCache> = RefCell::new(AssertionCache::default());
     /// Tokens already verified in this isolate (see `oauth::verified_cache`).
     static VERIFIED: RefCell<VerifiedCache> = RefCell::new(VerifiedCache::new());
+    /// The session-id key of the signing key with this `kid`: derived once, not per request.
+    static SESSION_KEY: RefCell<Option<(String, Rc<SessionKey>)>> = const { RefCell::new(None) };
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `fetch(url, init)`: no `Request` object is built first, and the answer
+    /// stays a plain `web_sys::Response` (the `worker` crate's wrapper reads `cf` and
+    /// `webSocket` from every response, which costs a crossing each and is never used here).
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
+}
+
+fn session_key(config: &Config) -> Rc<SessionKey> {
+    let kid = config.signing_key.kid();
+    SESSION_KEY.with(|k| {
+        let mut k = k.borrow_mut();
+        match &*k {
+            Some((cached, key)) if cached == kid => key.clone(),
+            _ => {
+                let key = Rc::new(SessionKey::new(&config.signing_key));
+                *k = Some((kid.to_string(), key.clone()));
+                key
+            }
+        }
+    })
 }
 
 /// `client_id` receives the verified token's client, for the request log.
-pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str, now: i64, client_id: &mut Option<String>) -> worker::Result<Response> {
-    let token = match bearer(req)? {
+/// `req` is the runtime's request as is (see `edge::fetch`): this path reads
+/// only its headers and body.
+pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer: &str, now: i64, client_id: &mut Option<String>) -> worker::Result<Response> {
+    let req_headers = Headers(req.headers());
+    let token = match bearer(&req_headers)? {
         Some(t) => t,
         None => return unauthorized(issuer, config, None),
     };
@@ -52,24 +83,38 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
     let fwd = &config.forward;
     let grant = GrantId::new(claims.gid.clone());
 
-    let mut forwarded = headers::forward_request(|name| req.headers().get(name).ok().flatten());
+    let mut forwarded = headers::forward_request(|name| req_headers.get(name).ok().flatten());
     // Session ids are bound to the grant: anything else is an unknown session.
-    let mut session_key = None;
     for (name, value) in forwarded.iter_mut() {
         if *name == "mcp-session-id" {
-            let key = session_key.get_or_insert_with(|| SessionKey::new(&config.signing_key));
-            match key.unwrap(&grant, value) {
+            match session_key(config).unwrap(&grant, value) {
                 Some(origin_id) => *value = origin_id,
                 None => return rpc_error(404, jsonrpc::SESSION_NOT_FOUND, "Session not found: this session id does not belong to this authorization; send initialize to start a new session"),
             }
         }
     }
 
-    let method = req.method();
-    let body = if req.inner().body().is_none() {
-        None
-    } else {
-        match read_body(req, fwd.max_body_bytes).await {
+    let method = Method::from(req.method());
+    let declared = req_headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > fwd.max_body_bytes as u64) {
+        return rpc_error(413, jsonrpc::SERVER_ERROR, &format!("request body too large: the gateway accepts at most {} bytes", fwd.max_body_bytes));
+    }
+    // Without a tool policy the body is not looked at, and a body of declared
+    // length is handed to the origin request as the runtime's own stream, without
+    // its bytes crossing into wasm: the runtime frames an incoming body by its
+    // `Content-Length` (with `Transfer-Encoding` also sent, workerd drops the
+    // length, and the body is read here), so the limit checked above holds.
+    // Bodies of unknown length, and bodies a policy reads, are read here with the
+    // limit checked as they arrive.
+    let framed = declared.is_some_and(|n| n > 0) && !req_headers.has("transfer-encoding").unwrap_or(true);
+    let mut piped = None;
+    let body = match req.body() {
+        None => None,
+        Some(stream) if framed && fwd.tool_policy.is_none() => {
+            piped = Some(stream);
+            None
+        }
+        Some(stream) => match read_body(stream, declared, fwd.max_body_bytes).await {
             Ok(b) => Some(b),
             Err(BodyError::TooLarge) => {
                 return rpc_error(413, jsonrpc::SERVER_ERROR, &format!("request body too large: the gateway accepts at most {} bytes", fwd.max_body_bytes))
@@ -99,7 +144,7 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
         Ok(a) => h.set("x-gatehouse-assertion", &a)?,
         Err(_) => return rpc_error(503, jsonrpc::SERVER_ERROR, "the gateway could not sign the identity assertion; try again"),
     }
-    if let Some(ip) = req.headers().get("cf-connecting-ip")? {
+    if let Some(ip) = req_headers.get("cf-connecting-ip")? {
         h.set("x-forwarded-for", &ip)?;
     }
     if let Some((id, secret)) = &fwd.access {
@@ -122,25 +167,27 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
     init.set_headers(&h.0);
     init.set_redirect(web_sys::RequestRedirect::Manual);
     init.set_signal(Some(&controller.signal()));
-    if let Some(b) = body.as_ref().filter(|b| !b.is_empty()) {
+    if let Some(stream) = &piped {
+        init.set_body(stream);
+    } else if let Some(b) = body.as_ref().filter(|b| !b.is_empty()) {
         init.set_body(&js_sys::Uint8Array::from(b.as_slice()).into());
     }
-    let Ok(outgoing) = web_sys::Request::new_with_str_and_init(url, &init) else {
+    let sent = match &binding {
+        // A service binding or a Workers VPC service: both are fetchers.
+        Some(fetcher) => call_fetcher(fetcher, url, &init),
+        None => global_fetch(url, &init),
+    };
+    let Ok(promise) = sent else {
         return rpc_error(502, jsonrpc::SERVER_ERROR, "the origin URL is not usable");
     };
-    let send = Box::pin(async move {
-        match binding {
-            // A service binding or a Workers VPC service: both are fetchers.
-            Some(fetcher) => call_fetcher(&fetcher, outgoing).await,
-            None => Fetch::Request(Request::from(outgoing)).send().await,
-        }
-    });
+    let send = Box::pin(async move { JsFuture::from(promise).await.and_then(|r| r.dyn_into::<web_sys::Response>()) });
     // The limit covers the response headers only: an open SSE stream's body
     // may last as long as the client keeps it.
     let timer = Box::pin(Delay::from(Duration::from_secs(fwd.timeout_secs)));
-    let mut resp = match select(send, timer).await {
+    let resp = match select(send, timer).await {
         Either::Left((Ok(r), _)) => r,
         Either::Left((Err(e), _)) => {
+            let e = worker::Error::from(e);
             worker::console_error!("{}", serde_json::json!({"event": "origin_unreachable", "error": e.to_string()}));
             return rpc_error(502, jsonrpc::SERVER_ERROR, "Gatehouse could not reach the MCP origin server");
         }
@@ -151,21 +198,21 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
         }
     };
 
-    let status = resp.status_code();
-    let content_type = resp.headers().get("content-type")?;
+    let status = resp.status();
+    let resp_headers = Headers(resp.headers());
+    let content_type = resp_headers.get("content-type")?;
     if let Some((code, message)) = jsonrpc::origin_failure(status, content_type.as_deref()) {
         worker::console_error!("{}", serde_json::json!({"event": "origin_error", "status": status}));
         return rpc_error(code, jsonrpc::SERVER_ERROR, &message);
     }
-    let named = headers::connection_named(resp.headers().get("connection")?.as_deref());
+    let named = headers::connection_named(resp_headers.get("connection")?.as_deref());
     let out = Headers::new();
-    for (k, v) in resp.headers().entries() {
+    for (k, v) in resp_headers.entries() {
         if !headers::keep_response(&k, &named) {
             continue;
         }
         if k.eq_ignore_ascii_case("mcp-session-id") {
-            let key = session_key.get_or_insert_with(|| SessionKey::new(&config.signing_key));
-            out.set(&k, &key.wrap(&grant, &v))?;
+            out.set(&k, &session_key(config).wrap(&grant, &v))?;
         } else {
             out.append(&k, &v)?;
         }
@@ -179,7 +226,10 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
     let Some(policy) = filter else {
         // The origin's body stream is handed on as is: SSE events reach the
         // client as the origin writes them, without passing through wasm.
-        return Ok(builder.body(resp.body().clone()));
+        return Ok(match resp.body() {
+            Some(stream) => builder.stream(stream),
+            None => builder.empty(),
+        });
     };
     let (policy, client) = (policy.clone(), claims.client_id.clone());
     let rewrite = move |data: &str| -> Option<String> {
@@ -187,7 +237,7 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
         policy::filter_tools(&policy, &client, &list_ids, &mut msg).then(|| msg.to_string())
     };
     if is_sse {
-        let Ok(stream) = resp.stream() else { return Ok(builder.empty()) };
+        let Some(stream) = resp.body().map(ByteStream::from) else { return Ok(builder.empty()) };
         let rewriter = Rc::new(RefCell::new(SseRewriter::new(rewrite)));
         let tail = rewriter.clone();
         let events = stream
@@ -195,7 +245,7 @@ pub async fn forward(req: &mut Request, env: &Env, config: &Config, issuer: &str
             .chain(futures_util::stream::once(async move { Ok(tail.borrow_mut().finish()) }));
         return builder.from_stream(events);
     }
-    let bytes = resp.bytes().await?;
+    let bytes = js_sys::Uint8Array::new(&JsFuture::from(resp.array_buffer()?).await?).to_vec();
     let rewritten = std::str::from_utf8(&bytes).ok().and_then(rewrite);
     Ok(builder.fixed(rewritten.map(String::into_bytes).unwrap_or(bytes)))
 }
@@ -212,11 +262,9 @@ fn fetcher_binding(env: &Env) -> Option<JsValue> {
     f.is_function().then_some(b)
 }
 
-async fn call_fetcher(binding: &JsValue, req: web_sys::Request) -> worker::Result<Response> {
+fn call_fetcher(binding: &JsValue, url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue> {
     let fetch: js_sys::Function = js_sys::Reflect::get(binding, &JsValue::from_str("fetch"))?.dyn_into()?;
-    let promise: js_sys::Promise = fetch.call1(binding, &req)?.dyn_into()?;
-    let resp: web_sys::Response = wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()?;
-    Ok(Response::from(resp))
+    fetch.call2(binding, &JsValue::from_str(url), init)?.dyn_into()
 }
 
 enum BodyError {
@@ -224,17 +272,10 @@ enum BodyError {
     Unreadable,
 }
 
-/// The request body, refused once it passes `limit`: by `Content-Length`
-/// before reading, and while reading for bodies that do not declare one.
-async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, BodyError> {
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(BodyError::TooLarge);
-    }
-    if req.inner().body().is_none() {
-        return Ok(Vec::new());
-    }
-    let mut stream = req.stream().map_err(|_| BodyError::Unreadable)?;
+/// The request body, refused once it passes `limit` while reading (a declared
+/// length above it was refused before).
+async fn read_body(stream: web_sys::ReadableStream, declared: Option<u64>, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let mut stream = ByteStream::from(stream);
     let mut buf = Vec::with_capacity(declared.map(|n| n as usize).unwrap_or(0));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
@@ -248,8 +289,8 @@ async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, BodyError
 
 /// The bearer token from `Authorization` only: tokens in the query string or
 /// body are ignored (OAuth 2.1 §5.1.1).
-fn bearer(req: &Request) -> worker::Result<Option<String>> {
-    let Some(h) = req.headers().get("authorization")? else { return Ok(None) };
+fn bearer(headers: &Headers) -> worker::Result<Option<String>> {
+    let Some(h) = headers.get("authorization")? else { return Ok(None) };
     let Some((scheme, token)) = h.trim().split_once(' ') else { return Ok(None) };
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Ok(None);
