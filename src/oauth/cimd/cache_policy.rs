@@ -2,8 +2,6 @@
 //! metadata-document §5.2: per HTTP caching, RFC 9111 §4.2.1, with an upper
 //! bound). Errors are never cached, so nothing here sees them.
 
-use chrono::DateTime;
-
 /// The longest a document is kept, whatever its headers say.
 pub const MAX_LIFETIME: i64 = 24 * 3600;
 /// Kept this long when the response says nothing: long enough that one
@@ -47,8 +45,46 @@ pub fn lifetime(cache_control: Option<&str>, expires: Option<&str>, date: Option
     (seconds > 0).then_some(seconds.min(MAX_LIFETIME))
 }
 
-fn http_date(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc2822(s.trim()).ok().map(|d| d.timestamp())
+/// An HTTP-date (RFC 9110 §5.6.7) in any of its three forms, as Unix time:
+/// IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, RFC 850
+/// `Sunday, 06-Nov-94 08:49:37 GMT` and asctime `Sun Nov  6 08:49:37 1994`.
+/// Hand-written rather than chrono's RFC 2822 parser, which is 7 KB of wasm
+/// and accepts only the first form.
+pub(crate) fn http_date(s: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let t: Vec<&str> = s.split([' ', ',', '-', ':']).filter(|p| !p.is_empty()).collect();
+    let month_of = |name: &str| MONTHS.iter().position(|n| *n == name);
+    let (day, month, year, h, m, sec) = match t.as_slice() {
+        [_weekday, day, month, year, h, m, sec, "GMT"] => (*day, month_of(month)?, *year, *h, *m, *sec),
+        [_weekday, month, day, h, m, sec, year] => (*day, month_of(month)?, *year, *h, *m, *sec),
+        _ => return None,
+    };
+    let num = |v: &str, max: i64| -> Option<i64> {
+        let n = if !v.is_empty() && v.len() <= 4 && v.bytes().all(|d| d.is_ascii_digit()) { v.parse().ok()? } else { return None };
+        (n <= max).then_some(n)
+    };
+    let mut year = num(year, 9999)?;
+    if year < 100 {
+        // RFC 850's two-digit year: the one in the past century closest to now
+        // is what RFC 9110 asks; for cache lifetimes, 19xx/20xx split at 70 is plenty.
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    let (day, hour, minute, second) = (num(day, 31)?, num(h, 23)?, num(m, 59)?, num(sec, 60)?);
+    if day == 0 {
+        return None;
+    }
+    Some(days_from_civil(year, month as i64 + 1, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -95,6 +131,18 @@ mod tests {
         assert_eq!(life(None, Some("Sun, 06 Nov 1994 08:49:37 GMT"), None), None);
         assert_eq!(life(None, Some("0"), None), None);
         assert_eq!(life(None, Some("Mon, 06 Nov 1995 08:49:37 GMT"), None), Some(MAX_LIFETIME));
+    }
+
+    #[test]
+    fn http_dates_in_all_three_forms() {
+        assert_eq!(http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(NOW));
+        assert_eq!(http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(NOW));
+        assert_eq!(http_date("Sun Nov  6 08:49:37 1994"), Some(NOW));
+        assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(http_date("Tue, 29 Feb 2028 12:00:00 GMT"), Some(1_835_438_400));
+        for bad in ["", "0", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT extra", "Sun Nov  6 08:49:37 1994 GMT"] {
+            assert_eq!(http_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl OidcConfig {
         }
         let label = set("OIDC_LABEL").unwrap_or_else(|| url.host_str().unwrap_or("your identity provider").to_string());
         let allowed_subs = list(get("OIDC_ALLOWED_SUBS"));
-        let allowed_emails = list(get("OIDC_ALLOWED_EMAILS")).into_iter().map(|e| e.to_lowercase()).collect::<Vec<_>>();
+        let allowed_emails = list(get("OIDC_ALLOWED_EMAILS")).into_iter().map(|e| e.to_ascii_lowercase()).collect::<Vec<_>>();
         let allowed_groups = list(get("OIDC_ALLOWED_GROUPS"));
         if allowed_subs.is_empty() && allowed_emails.is_empty() && allowed_groups.is_empty() {
             return Err(err(
@@ -228,7 +228,7 @@ async fn merge_userinfo(net: &impl Outbound, endpoint: &str, access_token: &str,
 /// The email, only when the provider vouches for it (`email_verified: true`).
 fn verified_email(claims: &Map<String, Value>) -> Option<String> {
     let verified = claims.get("email_verified").and_then(Value::as_bool) == Some(true);
-    claims.get("email").and_then(Value::as_str).filter(|_| verified).map(str::to_lowercase)
+    claims.get("email").and_then(Value::as_str).filter(|_| verified).map(str::to_ascii_lowercase)
 }
 
 fn groups(cfg: &OidcConfig, claims: &Map<String, Value>) -> Vec<String> {
