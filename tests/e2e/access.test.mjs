@@ -95,6 +95,7 @@ before(async () => {
     name: 'access',
     vars: {
       CF_ACCESS_TEAM_DOMAIN: team, CF_ACCESS_AUD: AUD, PASSWORD_LOGIN: 'off', SCOPES: 'mcp extra', CONSENT_REMEMBER_DAYS: '30',
+      ADMIN_SUBJECTS: `access:${EMAIL}`,
     },
   });
 });
@@ -176,6 +177,13 @@ test('behind Access the admin page signs in without a password', async () => {
   assert.match(dash.text, new RegExp(`access:${EMAIL}`));
   const forged = await accessBrowser(sign(stranger, claims())).request('/admin');
   assert.equal(forged.status, 400, 'a foreign key does not sign in');
+  // Someone else the Access policy lets in may connect clients, not administer.
+  const guest = accessBrowser(sign(key, claims({ email: 'guest@example.com' })));
+  const signedIn = await guest.request('/admin');
+  const refused = signedIn.status === 303 ? await guest.request(signedIn.location) : signedIn;
+  assert.equal(refused.status, 403, refused.text.slice(0, 300));
+  assert.match(refused.text, /Not an administrator/);
+  assert.doesNotMatch(refused.text, /revoke_grant/);
 });
 
 test('remembered consent: no page for the same client and scope, the page again for a wider scope and after /revoke', async () => {
