@@ -13,11 +13,10 @@
 //      are kept and never printed. Values go to `wrangler secret put` on stdin, never argv;
 //   5. `wrangler deploy`.
 // `--yes` runs without questions (CI). See the README's "Deploy" section.
-import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import {
-  PLACEHOLDER_DB_ID, Stop, configPathFrom, mustWrangler, newSigningKey, parseJsonOutput, putSecret, readConfig,
+  PLACEHOLDER_DB_ID, Stop, configPathFrom, mustWrangler, newSigningKey, parseJsonOutput, parseOptions, putSecret, readConfig,
   requireLogin, runMain, say, secretNames, setCustomDomain, setDatabaseId, setVar, signingKeyNames, writeConfig,
 } from './lib/cloudflare.mjs';
 
@@ -41,26 +40,15 @@ const GIVEN_SECRETS = ['ORIGIN_ACCESS_CLIENT_ID', 'ORIGIN_ACCESS_CLIENT_SECRET']
 const MIN_PASSWORD = 8;
 
 function options() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        'origin-url': { type: 'string' },
-        'public-url': { type: 'string' },
-        domain: { type: 'string' },
-        'owner-password-stdin': { type: 'boolean' },
-        yes: { type: 'boolean', short: 'y' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (e) {
-    throw new Stop(`${e.message}\n${USAGE}`);
-  }
-  if (parsed.help) {
-    say(USAGE);
-    process.exit(0);
-  }
+  const parsed = parseOptions(
+    {
+      'origin-url': { type: 'string' },
+      'public-url': { type: 'string' },
+      domain: { type: 'string' },
+      'owner-password-stdin': { type: 'boolean' },
+    },
+    USAGE,
+  );
   const url = (flag, { bare }) => {
     const raw = parsed[flag];
     if (raw === undefined) return undefined;

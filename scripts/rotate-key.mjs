@@ -10,9 +10,8 @@
 //   rotate-key --retire  once the access-token lifetime has passed since the rotation:
 //                        SIGNING_KEYS = the newest key only, deploy, then delete the old secrets.
 //                        Tokens still signed by them stop working.
-import { parseArgs } from 'node:util';
 import {
-  SESSION_TTL_SECONDS, Stop, accessTokenTtl, auditKeyEvent, configPathFrom, humanDuration, keyId, mustWrangler, newSigningKey, putSecret,
+  SESSION_TTL_SECONDS, Stop, accessTokenTtl, auditKeyEvent, configPathFrom, humanDuration, keyId, mustWrangler, newSigningKey, parseOptions, putSecret,
   readConfig, requireLogin, runMain, say, secretNames, setVar, signingKeyNames, warn, writeConfig,
 } from './lib/cloudflare.mjs';
 
@@ -33,24 +32,7 @@ function createdAt(name) {
 }
 
 function options() {
-  let v;
-  try {
-    v = parseArgs({
-      options: {
-        retire: { type: 'boolean' },
-        force: { type: 'boolean' },
-        yes: { type: 'boolean', short: 'y' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (e) {
-    throw new Stop(`${e.message}\n${USAGE}`);
-  }
-  if (v.help) {
-    say(USAGE);
-    process.exit(0);
-  }
+  const v = parseOptions({ retire: { type: 'boolean' }, force: { type: 'boolean' } }, USAGE);
   return { configPath: configPathFrom(v.config), retire: Boolean(v.retire), force: Boolean(v.force) };
 }
 

@@ -1,6 +1,7 @@
 // Shared by scripts/deploy.mjs and scripts/rotate-key.mjs: running wrangler without ever
 // putting a secret on a command line, reading and editing wrangler.toml in place (comments
 // kept), and the checks both scripts make before they change anything.
+import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
@@ -274,6 +275,31 @@ export function configPathFrom(value) {
 }
 
 /** Runs `main`, turning a Stop into a clear message and exit code 1. */
+/**
+ * A script's flags (node:util parseArgs) plus the ones every script takes: --yes/-y, --config,
+ * --help/-h. A bad flag stops with the usage; --help prints it and exits.
+ */
+export function parseOptions(options, usage) {
+  let values;
+  try {
+    values = parseArgs({
+      options: {
+        ...options,
+        yes: { type: 'boolean', short: 'y' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    throw new Stop(`${e.message}\n${usage}`);
+  }
+  if (values.help) {
+    say(usage);
+    process.exit(0);
+  }
+  return values;
+}
+
 export async function runMain(main) {
   try {
     await main();
