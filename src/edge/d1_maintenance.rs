@@ -33,6 +33,10 @@ impl Maintenance for D1Store {
             self.stmt("DELETE FROM login_failures WHERE at < ?1", &[n(cut.login_failure_before)])?,
             self.stmt("DELETE FROM registration_counts WHERE window_start < ?1", &[n(cut.registration_window_before)])?,
             self.stmt("DELETE FROM audit_events WHERE at < ?1", &[n(cut.audit_before)])?,
+            // `Cutoffs::expired`.
+            self.stmt("DELETE FROM upstream_states WHERE expires_at <= ?1", &[n(cut.now)])?,
+            self.stmt("DELETE FROM passkey_challenges WHERE expires_at <= ?1", &[n(cut.now)])?,
+            self.stmt("DELETE FROM remembered_consents WHERE expires_at <= ?1", &[n(cut.now)])?,
         ];
         let results = self.db.batch(statements).await.map_err(err)?;
         let mut changes = results.iter().map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64);
@@ -46,6 +50,9 @@ impl Maintenance for D1Store {
             login_failures: next(),
             registration_counts: next(),
             audit_events: next(),
+            upstream_states: next(),
+            passkey_challenges: next(),
+            remembered_consents: next(),
         })
     }
 }

@@ -69,6 +69,12 @@ impl Cutoffs {
     }
 
     pub fn stale_pending(&self, expires_at: i64) -> bool {
+        self.expired(expires_at)
+    }
+
+    /// Short-lived sign-in rows (upstream states, passkey challenges) and
+    /// remembered consents past their expiry: reads already ignore them.
+    pub fn expired(&self, expires_at: i64) -> bool {
         expires_at <= self.now
     }
 
@@ -111,6 +117,9 @@ pub struct Removed {
     pub login_failures: u64,
     pub registration_counts: u64,
     pub audit_events: u64,
+    pub upstream_states: u64,
+    pub passkey_challenges: u64,
+    pub remembered_consents: u64,
 }
 
 /// Storage that can remove everything stale under the cut-offs. Rows owned
@@ -195,8 +204,23 @@ mod tests {
         let removed = block_on(run(&store, &c, NOW)).unwrap();
         assert_eq!(
             removed,
-            Removed { clients: 1, grants: 2, auth_codes: 3, refresh_tokens: 3, pending_authorizations: 2, login_failures: 1, registration_counts: 1, audit_events: 1 }
+            Removed {
+                clients: 1,
+                grants: 2,
+                auth_codes: 3,
+                refresh_tokens: 3,
+                pending_authorizations: 2,
+                login_failures: 1,
+                registration_counts: 1,
+                audit_events: 1,
+                upstream_states: 1,
+                passkey_challenges: 1,
+                remembered_consents: 1,
+            }
         );
+        assert_eq!(keys(&store.upstream), ["u_live"]);
+        assert_eq!(store.passkeys.challenges.borrow().keys().collect::<Vec<_>>(), ["ch_live"]);
+        assert_eq!(store.remembered.borrow().values().map(|c| c.client_id.to_string()).collect::<Vec<_>>(), ["fresh"]);
         assert_eq!(keys(&store.clients), ["fresh"]);
         assert_eq!(keys(&store.grants), ["g_live", "g_revoked_recent"]);
         assert_eq!(keys(&store.refresh), ["r_live", "r_rotated"]);
@@ -301,6 +325,27 @@ mod tests {
         store.registrations.borrow_mut().extend([(("1.2.3.4".to_string(), hour - 3600), 5), (("1.2.3.4".to_string(), hour), 1)]);
         let event = |name: &str, at| crate::oauth::audit::AuditEvent { at, event: name.into(), subject: None, client_id: None, detail: serde_json::json!({}) };
         store.audit.borrow_mut().extend([event("ancient", NOW - AUDIT_RETENTION_DAYS * DAY - 10), event("recent", NOW - DAY)]);
+        // Sign-in leftovers: one expired and one live row of each kind.
+        use crate::oauth::login::{passkey::Purpose, remembered_consent::RememberedConsent, upstream_state::UpstreamState};
+        use crate::oauth::types::{Subject, TokenHash};
+        for (id, expires_at) in [("u_expired", NOW), ("u_live", NOW + 60)] {
+            let state = UpstreamState {
+                state_hash: TokenHash::of(id),
+                cookie_hash: TokenHash::of("cookie"),
+                provider: "oidc".into(),
+                pending_id: "p_live".into(),
+                nonce: "n".into(),
+                expires_at,
+            };
+            store.upstream.borrow_mut().insert(id.into(), (state, false));
+        }
+        for (id, expires_at) in [("ch_expired", NOW - 1), ("ch_live", NOW + 60)] {
+            store.passkeys.challenges.borrow_mut().insert(id.into(), (Purpose::Login, TokenHash::of("browser"), expires_at));
+        }
+        for (client, expires_at) in [("gone", NOW - 1), ("fresh", NOW + DAY)] {
+            let consent = RememberedConsent { subject: Subject::new("owner"), client_id: ClientId::new(client), scope: "mcp".into(), created_at: NOW - DAY, expires_at };
+            store.remembered.borrow_mut().insert(("owner".into(), client.into()), consent);
+        }
     }
 }
 
@@ -351,6 +396,9 @@ impl Maintenance for super::testing::MemoryStore {
         let before = a.len();
         a.retain(|e| !cut.stale_audit_event(e.at));
         r.audit_events = count(before, a.len());
+        retain!(upstream_states, self.upstream, |_, (u, _)| !cut.expired(u.expires_at));
+        retain!(passkey_challenges, self.passkeys.challenges, |_, (_, _, expires_at)| !cut.expired(*expires_at));
+        retain!(remembered_consents, self.remembered, |_, c| !cut.expired(c.expires_at));
         Ok(r)
     }
 }

@@ -81,6 +81,10 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
       `INSERT INTO registration_counts (source, window_start, n) VALUES ('192.0.2.9', ${hour - 3600}, 4), ('192.0.2.9', ${hour}, 1)`,
       // Audit events are kept 180 days.
       `INSERT INTO audit_events (at, event, detail) VALUES (${now - 181 * DAY}, 'e2e.ancient', '{}'), (${now - 179 * DAY}, 'e2e.old_but_kept', '{}')`,
+      // Sign-in leftovers go once expired.
+      `INSERT INTO upstream_states (state_hash, cookie_hash, provider, pending_id, nonce, expires_at) VALUES ('u_expired', 'c', 'oidc', 'p', 'n', ${now - 1}), ('u_live', 'c', 'oidc', 'p', 'n', ${now + 600})`,
+      `INSERT INTO passkey_challenges (challenge_hash, purpose, browser, expires_at) VALUES ('ch_expired', 'login', 'b', ${now - 1}), ('ch_live', 'login', 'b', ${now + 300})`,
+      `INSERT INTO remembered_consents (subject, client_id, scope, created_at, expires_at) VALUES ('owner', 'rc_expired', 'mcp', ${now - DAY}, ${now - 1}), ('owner', 'rc_live', 'mcp', ${now - DAY}, ${now + DAY})`,
     ].join(';\n'),
   );
 
@@ -99,6 +103,9 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
       `SELECT 'failures' AS t, key || '@' || at AS id FROM login_failures`,
       `SELECT 'counts' AS t, source || '@' || window_start AS id FROM registration_counts`,
       `SELECT 'audit' AS t, event AS id FROM audit_events`,
+      `SELECT 'upstream' AS t, state_hash AS id FROM upstream_states`,
+      `SELECT 'challenges' AS t, challenge_hash AS id FROM passkey_challenges`,
+      `SELECT 'remembered' AS t, client_id AS id FROM remembered_consents`,
     ].join(';\n'),
   );
   assert.ok(rows.some((r) => r.t === 'clients') && rows.some((r) => r.t === 'counts'), `rows of every table: ${JSON.stringify(rows).slice(0, 300)}`);
@@ -112,6 +119,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
     ['failures', `login:192.0.2.1@${now - 3600}`],
     ['counts', `192.0.2.9@${hour - 3600}`],
     ['audit', 'e2e.ancient'],
+    ['upstream', 'u_expired'], ['challenges', 'ch_expired'], ['remembered', 'rc_expired'],
   ];
   const kept = [
     ['clients', L], ['clients', 'gh_young_unused'], ['clients', 'gh_old_but_used'],
@@ -122,6 +130,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
     ['failures', `login:192.0.2.1@${now - 5}`],
     ['counts', `192.0.2.9@${hour}`],
     ['audit', 'e2e.old_but_kept'],
+    ['upstream', 'u_live'], ['challenges', 'ch_live'], ['remembered', 'rc_live'],
   ];
   for (const [t, id] of gone) assert.ok(!present(t, id), `${t} ${id} should have been removed`);
   for (const [t, id] of kept) assert.ok(present(t, id), `${t} ${id} should still be there`);
@@ -136,6 +145,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
   const logged = JSON.parse(line.slice(line.indexOf('{')));
   assert.deepEqual(logged.removed, {
     clients: 2, grants: 2, auth_codes: 3, refresh_tokens: 3, pending_authorizations: 2, login_failures: 1, registration_counts: 1, audit_events: 1,
+    upstream_states: 1, passkey_challenges: 1, remembered_consents: 1,
   });
 });
 
