@@ -95,6 +95,7 @@ before(async () => {
     name: 'access',
     vars: {
       CF_ACCESS_TEAM_DOMAIN: team, CF_ACCESS_AUD: AUD, PASSWORD_LOGIN: 'off', SCOPES: 'mcp extra', CONSENT_REMEMBER_DAYS: '30',
+      ADMIN_SUBJECTS: `access:${EMAIL}`, // /admin is the owner's; an Access subject only when listed
     },
   });
 });
@@ -176,6 +177,12 @@ test('behind Access the admin page signs in without a password', async () => {
   assert.match(dash.text, new RegExp(`access:${EMAIL}`));
   const forged = await accessBrowser(sign(stranger, claims())).request('/admin');
   assert.equal(forged.status, 400, 'a foreign key does not sign in');
+  // Access lets this person in, but ADMIN_SUBJECTS does not list them.
+  const guest = accessBrowser(sign(key, claims({ email: 'guest@example.com' })));
+  let page = await guest.request('/admin');
+  if (page.status === 303) page = await guest.request(page.location);
+  assert.equal(page.status, 403, page.text.slice(0, 300));
+  assert.match(page.text, /Not an administrator/);
 });
 
 test('remembered consent: no page for the same client and scope, the page again for a wider scope and after /revoke', async () => {
