@@ -10,6 +10,7 @@ CREATE TABLE upstream_states (
   provider    TEXT NOT NULL,             -- "oidc" | "github"
   pending_id  TEXT NOT NULL,             -- the MCP client's pending /authorize request
   nonce       TEXT NOT NULL,             -- OIDC nonce (public: it travels in the URL)
+  remember    INTEGER NOT NULL DEFAULT 0, -- "Remember for N days" ticked with the consent
   expires_at  INTEGER NOT NULL,
   used_at     INTEGER
 );

@@ -17,6 +17,7 @@ struct Row {
     provider: String,
     pending_id: String,
     nonce: String,
+    remember: i64,
     expires_at: i64,
 }
 
@@ -26,8 +27,8 @@ impl UpstreamStates for D1Store {
         // one sweeps the expired ones (indexed by expires_at).
         self.exec("DELETE FROM upstream_states WHERE expires_at <= ?1", &[n(now)]).await?;
         self.exec(
-            "INSERT INTO upstream_states (state_hash, cookie_hash, provider, pending_id, nonce, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[s(st.state_hash.as_str()), s(st.cookie_hash.as_str()), s(&st.provider), s(&st.pending_id), s(&st.nonce), n(st.expires_at)],
+            "INSERT INTO upstream_states (state_hash, cookie_hash, provider, pending_id, nonce, remember, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[s(st.state_hash.as_str()), s(st.cookie_hash.as_str()), s(&st.provider), s(&st.pending_id), s(&st.nonce), n(i64::from(st.remember)), n(st.expires_at)],
         )
         .await?;
         Ok(())
@@ -37,7 +38,7 @@ impl UpstreamStates for D1Store {
         let row: Option<Row> = self
             .first(
                 "UPDATE upstream_states SET used_at = ?3 WHERE state_hash = ?1 AND cookie_hash = ?2 AND used_at IS NULL AND expires_at > ?3 \
-                 RETURNING state_hash, cookie_hash, provider, pending_id, nonce, expires_at",
+                 RETURNING state_hash, cookie_hash, provider, pending_id, nonce, remember, expires_at",
                 &[s(state_hash.as_str()), s(cookie_hash.as_str()), n(now)],
             )
             .await?;
@@ -47,6 +48,7 @@ impl UpstreamStates for D1Store {
             provider: r.provider,
             pending_id: r.pending_id,
             nonce: r.nonce,
+            remember: r.remember != 0,
             expires_at: r.expires_at,
         }))
     }

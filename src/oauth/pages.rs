@@ -108,32 +108,39 @@ pub struct LoginOptions {
     pub upstreams: Vec<UpstreamButton>,
     /// The passkey sign-in section (`login::passkey`), when passkeys are on.
     pub passkey: Option<String>,
+    /// `CONSENT_REMEMBER_DAYS`: offered with the upstream buttons when > 0.
+    pub remember_days: u32,
 }
 
 /// The sign-in page: one "Allow and sign in with …" button per upstream
 /// provider (pressing one is the consent, given here before the browser
 /// leaves for the provider: MCP security best practices, confused deputy),
-/// the owner's password form unless `PASSWORD_LOGIN=off`, and the
-/// passkey button when passkeys are on.
+/// with the "Remember" checkbox of the consent page, the owner's password
+/// form unless `PASSWORD_LOGIN=off`, and the passkey button when passkeys
+/// are on.
 pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>, options: &LoginOptions) -> HttpResponse {
-    // One form per button: a button carries one name, and the consent POST
-    // needs both `decision=approve` and `via`.
-    let form = |fields: &[(&str, &str)], button: String| {
-        let hidden_fields: String = fields.iter().map(|(k, v)| hidden(k, v)).collect();
-        format!("<form method=\"post\" action=\"/consent\" style=\"display:inline\">{}{}{hidden_fields}<button type=\"submit\">{button}</button></form>", hidden("request", request_id), hidden("csrf", csrf))
-    };
     let upstream_form = if options.upstreams.is_empty() {
         String::new()
     } else {
+        // One form for every provider, so the checkbox goes with whichever
+        // button is pressed; the pressed button alone sends its `via`.
         let buttons: String = options
             .upstreams
             .iter()
-            .map(|u| form(&[("decision", "approve"), ("via", u.id)], format!("Allow and sign in with {}", encode_safe(&u.label))))
+            .map(|u| format!("<button type=\"submit\" name=\"via\" value=\"{}\">Allow and sign in with {}</button>", encode_safe(u.id), encode_safe(&u.label)))
             .collect();
         format!(
-            "<p>It will be able to use: <code>{}</code></p><p>{buttons}{}</p>{}",
+            "<p>It will be able to use: <code>{}</code></p>\
+<form method=\"post\" action=\"/consent\">{}{}{}{}<p>{buttons}</p></form>\
+<form method=\"post\" action=\"/consent\">{}{}{}<p><button type=\"submit\">Deny</button></p></form>{}",
             encode_safe(client.scopes),
-            form(&[("decision", "deny")], "Deny".into()),
+            hidden("request", request_id),
+            hidden("csrf", csrf),
+            hidden("decision", "approve"),
+            remember_checkbox(options.remember_days),
+            hidden("request", request_id),
+            hidden("csrf", csrf),
+            hidden("decision", "deny"),
             if options.password || options.passkey.is_some() { "<p class=\"muted\">Or, as the owner:</p>" } else { "" },
         )
     };
@@ -162,13 +169,19 @@ pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: 
     if options.passkey.is_some() { allow_own_script(r) } else { r }
 }
 
+/// "Remember for N days" (`login::remembered_consent`); nothing when 0.
+fn remember_checkbox(days: u32) -> String {
+    let span = match days {
+        0 => return String::new(),
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    };
+    format!("<p><label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember for {span}: don't ask again for this client</label></p>")
+}
+
 /// `remember_days` > 0 offers "Remember for N days" (`login::remembered_consent`).
 pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str, remember_days: u32) -> HttpResponse {
-    let remember = match remember_days {
-        0 => String::new(),
-        1 => "<p><label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember for 1 day: don't ask again for this client</label></p>".to_string(),
-        n => format!("<p><label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember for {n} days: don't ask again for this client</label></p>"),
-    };
+    let remember = remember_checkbox(remember_days);
     let body = format!(
         "<h1>Allow access to your MCP server?</h1><div class=\"box\">{}\
 <p>It will be able to use: <code>{}</code></p></div>\
@@ -188,7 +201,7 @@ mod tests {
     use super::*;
 
     fn opts(password: bool) -> LoginOptions {
-        LoginOptions { password, upstreams: vec![], passkey: None }
+        LoginOptions { password, upstreams: vec![], passkey: None, remember_days: 30 }
     }
 
     fn view<'a>(name: &'a str) -> ClientView<'a> {
@@ -244,6 +257,22 @@ mod tests {
         let off = login_page(200, &view("x"), "r", "c", None, &opts(false)).body;
         assert!(!off.contains("type=\"password\"") && !off.contains("action=\"/login\""), "{off}");
         assert!(off.contains("switched off"), "{off}");
+    }
+
+    #[test]
+    fn the_upstream_buttons_share_one_form_with_the_remember_box() {
+        let mut o = opts(true);
+        o.upstreams = vec![UpstreamButton { id: "oidc", label: "Pocket <ID>".into() }, UpstreamButton { id: "github", label: "GitHub".into() }];
+        let body = login_page(200, &view("x"), "r", "c", None, &o).body;
+        let forms: Vec<&str> = body.split("<form").skip(1).collect();
+        let approve: Vec<&&str> = forms.iter().filter(|f| f.contains("value=\"approve\"")).collect();
+        assert_eq!(approve.len(), 1, "{body}");
+        let f = approve[0];
+        assert!(f.contains("name=\"via\" value=\"oidc\"") && f.contains("name=\"via\" value=\"github\""), "{body}");
+        assert!(f.contains("Pocket &lt;ID&gt;") && f.contains("name=\"remember\""), "{body}");
+        assert!(forms.iter().any(|f| f.contains("value=\"deny\"") && !f.contains("name=\"via\"")), "{body}");
+        o.remember_days = 0;
+        assert!(!login_page(200, &view("x"), "r", "c", None, &o).body.contains("name=\"remember\""));
     }
 
     #[test]

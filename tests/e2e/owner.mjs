@@ -76,6 +76,16 @@ export function parseForms(html) {
   return forms;
 }
 
+/**
+ * The sign-in page's "Allow and sign in with …" form, as submitted by pressing the button for
+ * provider `via`: one form holds every provider's button (name="via"), so the pressed button
+ * adds `via` to the hidden fields. Undefined when the page has no such button.
+ */
+export function upstreamForm(forms, via) {
+  const form = forms.find((f) => f.buttons.some((b) => b.name === 'via' && b.value === via));
+  return form && { ...form, fields: { ...form.fields, via } };
+}
+
 /** The form values a person would submit: hidden fields, the password, the decision. */
 export function fillForm(form, { password, decision = 'approve' }) {
   const values = { ...form.fields };
@@ -151,7 +161,11 @@ export async function continueAsOwner(browser, page, { password, decision = 'app
     // A form shown with 401 is the login page again (wrong password): a person would retry.
     const forms = page.status === 200 || page.status === 401 ? parseForms(page.text) : [];
     if (!forms.length) throw new OwnerFlowError('expected a redirect or a page with a POST form', page);
-    const form = forms.find((f) => f.buttons.some((b) => b.name === 'decision' && b.value === decision)) ?? forms[0];
+    // The owner's forms: the decision buttons, else the password (not "sign in with" a provider).
+    const form =
+      forms.find((f) => f.buttons.some((b) => b.name === 'decision' && b.value === decision)) ??
+      forms.find((f) => f.inputs.some((i) => i.name === 'password')) ??
+      forms[0];
     page = await browser.request(new URL(form.action, page.url), { method: 'POST', form: fillForm(form, { password, decision }) });
   }
   throw new OwnerFlowError(`no redirect off ${browser.origin} within ${maxSteps} steps`, page);
@@ -191,22 +205,23 @@ export class WebBrowser {
 
 /**
  * Walks a delegated login like a person: on Gatehouse's sign-in page presses "Allow and sign
- * in with …" (the form whose hidden `via` is `via`; on a plain consent page, Allow), on the
+ * in with …" (the button whose `via` is `via`, ticking "Remember" with `remember`; on a plain
+ * consent page, Allow), on the
  * provider's pages fills `login` and `password` and submits, and follows redirects across
  * origins. Returns { location, browser } at the first redirect leaving both Gatehouse and the
  * provider (the MCP client's redirect URI); { page, browser } at a page without a form (an
  * error page); with `stopAtCallback`, { callback, browser } instead of following the
  * provider's redirect to Gatehouse's /callback/.
  */
-export async function signInUpstream(authorizationUrl, { base, provider, via = 'oidc', login, password = 'irrelevant', browser, stopAtCallback = false, maxSteps = 20 } = {}) {
+export async function signInUpstream(authorizationUrl, { base, provider, via = 'oidc', login, password = 'irrelevant', remember = false, browser, stopAtCallback = false, maxSteps = 20 } = {}) {
   browser ??= new WebBrowser();
   const gate = new URL(base ?? authorizationUrl).origin;
   const known = new Set([gate, new URL(provider).origin]);
-  return continueUpstream(browser, await browser.request(authorizationUrl), { gate, known, via, login, password, stopAtCallback, maxSteps });
+  return continueUpstream(browser, await browser.request(authorizationUrl), { gate, known, via, login, password, remember, stopAtCallback, maxSteps });
 }
 
 /** Like signInUpstream, from a page already fetched with `browser`. */
-export async function continueUpstream(browser, page, { gate, known, via = 'oidc', login, password = 'irrelevant', stopAtCallback = false, maxSteps = 20 }) {
+export async function continueUpstream(browser, page, { gate, known, via = 'oidc', login, password = 'irrelevant', remember = false, stopAtCallback = false, maxSteps = 20 }) {
   for (let step = 0; step < maxSteps; step++) {
     if (page.status >= 300 && page.status < 400) {
       if (!page.location) throw new OwnerFlowError('redirect without Location', page);
@@ -219,13 +234,14 @@ export async function continueUpstream(browser, page, { gate, known, via = 'oidc
     const forms = page.status === 200 ? parseForms(page.text) : [];
     if (!forms.length) return { page, browser };
     const form =
-      forms.find((f) => f.fields.via === via) ??
+      upstreamForm(forms, via) ??
       forms.find((f) => f.buttons.some((b) => b.name === 'decision' && b.value === 'approve')) ??
       forms[0];
     const values = { ...form.fields };
     if (form.inputs.some((i) => i.name === 'login')) values.login = login;
     if (form.inputs.some((i) => i.name === 'password')) values.password = password;
     if (form.buttons.some((b) => b.name === 'decision')) values.decision = 'approve';
+    if (remember && form.inputs.some((i) => i.name === 'remember')) values.remember = 'on';
     page = await browser.request(new URL(form.action, page.url), { method: 'POST', form: values });
   }
   throw new OwnerFlowError(`no redirect off ${gate} within ${maxSteps} steps`, page);

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHarness } from './harness.mjs';
-import { Browser, parseForms } from './owner.mjs';
+import { Browser, parseForms, upstreamForm } from './owner.mjs';
 import { authorizeUrl, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
 import { startGithub } from './fixtures/github-standin.mjs';
 
@@ -66,7 +66,7 @@ async function githubButton(b, authUrl) {
     page = await b.request(page.location);
   }
   assert.equal(page.status, 200, page.text.slice(0, 300));
-  const form = parseForms(page.text).find((f) => f.fields.via === 'github');
+  const form = upstreamForm(parseForms(page.text), 'github');
   assert.ok(form, `a "sign in with GitHub" form on: ${page.text.slice(0, 600)}`);
   return { page, form };
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHarness } from './harness.mjs';
-import { signInUpstream, continueUpstream, WebBrowser, parseForms } from './owner.mjs';
+import { signInUpstream, continueUpstream, WebBrowser, parseForms, upstreamForm } from './owner.mjs';
 import { authorizeUrl, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
 import { startUpstream } from './fixtures/oidc-upstream.mjs';
 
@@ -76,7 +76,7 @@ test('the sign-in page offers the provider, and consent comes before the browser
   const page = await b.request(newAuthorization().url);
   assert.equal(page.status, 200);
   assert.match(page.text, /Allow and sign in with Test IdP/);
-  const form = parseForms(page.text).find((f) => f.fields.via === 'oidc');
+  const form = upstreamForm(parseForms(page.text), 'oidc');
   assert.equal(form.fields.decision, 'approve');
   const sent = await b.request(new URL(form.action, h.base), { method: 'POST', form: form.fields });
   assert.equal(sent.status, 303);
@@ -164,7 +164,7 @@ test('a callback carrying a state started in another browser is refused; the rig
   // cookie included (it started a sign-in of its own), but not the victim's.
   const attacker = new WebBrowser();
   const own = await attacker.request(newAuthorization().url);
-  const form = parseForms(own.text).find((f) => f.fields.via === 'oidc');
+  const form = upstreamForm(parseForms(own.text), 'oidc');
   const started = await attacker.request(new URL(form.action, h.base), { method: 'POST', form: form.fields });
   assert.equal(started.status, 303);
   assert.match(attacker.jar(new URL(h.base).origin).header(), /__Host-gatehouse-upstream=/);
@@ -202,7 +202,7 @@ test('declining at the provider sends access_denied to the MCP client', async ()
   const b = new WebBrowser();
   const gate = new URL(h.base).origin;
   let page = await b.request(a.url);
-  const form = parseForms(page.text).find((f) => f.fields.via === 'oidc');
+  const form = upstreamForm(parseForms(page.text), 'oidc');
   page = await b.request(new URL(form.action, h.base), { method: 'POST', form: form.fields });
   while (page.status === 303 || page.status === 302) page = await b.request(page.location);
   const interaction = new URL(page.url);
@@ -215,4 +215,28 @@ test('declining at the provider sends access_denied to the MCP client', async ()
   const back = new URL(done.location);
   assert.equal(back.searchParams.get('error'), 'access_denied');
   assert.equal(back.searchParams.get('state'), a.state);
+});
+
+test('"Remember" ticked with the first upstream sign-in: the same browser gets the next code without a page', async () => {
+  up.configure({ alg: 'ES256' });
+  const first = newAuthorization();
+  const b = new WebBrowser();
+  const page = await b.request(first.url);
+  const form = upstreamForm(parseForms(page.text), 'oidc');
+  assert.ok(form.inputs.some((i) => i.name === 'remember' && i.type === 'checkbox'), 'the box is in the provider buttons\' form');
+  const walked = await continueUpstream(b, page, { gate: new URL(h.base).origin, known: new Set([new URL(h.base).origin, up.issuer]), login: 'alice', remember: true });
+  assert.ok(walked.location, walked.page?.text);
+  assert.ok(new URL(walked.location).searchParams.get('code'));
+  // The second authorization of this client in this browser: straight back with a code.
+  const tokensBefore = up.counts.token;
+  const second = newAuthorization();
+  const again = await b.request(second.url);
+  assert.equal(again.status, 303, again.text.slice(0, 300));
+  const back = new URL(again.location);
+  assert.equal(`${back.origin}${back.pathname}`, LOOPBACK_REDIRECT);
+  assert.equal(back.searchParams.get('state'), second.state);
+  assert.equal(up.counts.token, tokensBefore, 'the provider was not asked again');
+  const t = await redeemCode(h, { client, code: back.searchParams.get('code'), pkce: second.pkce, redirectUri: LOOPBACK_REDIRECT });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(decodeJwt(t.json.access_token).payload.sub, 'oidc:alice');
 });

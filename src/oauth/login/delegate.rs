@@ -6,16 +6,18 @@
 //!
 //! `start` (POST /consent with `via`): consent was given on the sign-in page
 //! of a browser without a session; a single-use state bound to this browser
-//! is stored (`upstream_state`) and the browser is sent upstream.
+//! is stored (`upstream_state`), with whether "Remember" was ticked, and the
+//! browser is sent upstream.
 //! `callback` (GET /callback/<provider>), in order: the state is claimed once
 //! by the browser that started it; the pending request is still this
 //! browser's; a provider's `access_denied` goes back to the MCP client as
 //! `access_denied`; else the code is redeemed for an identity that passed the
 //! allow-lists; that identity gets a Gatehouse session and the MCP client
-//! its authorization code, exactly as a consent approval (`consent::finish`).
+//! its authorization code, exactly as a consent approval (`consent::finish`),
+//! remembered for next time if it was ticked at the start.
 
 use super::upstream_state::{self, UpstreamState, STATE_COOKIE, STATE_TTL};
-use super::{github, oidc, Identity, LoginError, LoginMethod};
+use super::{github, oidc, remembered_consent, Identity, LoginError, LoginMethod};
 use crate::oauth::audit::{AuditEvent, UpstreamOutcome};
 use crate::oauth::config::Config;
 use crate::oauth::consent::{self, FormPost};
@@ -156,6 +158,7 @@ pub(crate) async fn start<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &Http
         provider: up.as_str().into(),
         pending_id: post.pending.id.clone(),
         nonce,
+        remember: remembered_consent::ticked(post.params.get("remember")),
         expires_at: ctx.now + STATE_TTL,
     };
     if let Err(e) = ctx.store.create_upstream_state(&record, ctx.now).await {
@@ -231,7 +234,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
         .audit(&AuditEvent::upstream_login(UpstreamOutcome::Success, up.as_str(), req, Some(&identity.subject), client.as_ref(), None, ctx.now))
         .await;
     let session = session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &post.browser, ctx.now);
-    let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true, false).await.unwrap_or_else(consent::fail_page);
+    let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember).await.unwrap_or_else(consent::fail_page);
     Ok(resp.with_header("set-cookie", session))
 }
 

@@ -47,8 +47,15 @@ fn query(location: &str) -> HashMap<String, String> {
 /// Authorize, then press "Allow and sign in with Pocket ID": the provider's
 /// authorization URL's parameters.
 fn go_upstream(w: &mut World, net: &TestNet, client: &str) -> HashMap<String, String> {
+    go_upstream_with(w, net, client, &[])
+}
+
+/// `go_upstream` with more fields of the sign-in form (the "Remember" box).
+fn go_upstream_with(w: &mut World, net: &TestNet, client: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
     let (request, csrf) = w.start(client);
-    let r = post(w, net, &[("request", &request), ("csrf", &csrf), ("decision", "approve"), ("via", "oidc")]);
+    let mut fields = vec![("request", request.as_str()), ("csrf", csrf.as_str()), ("decision", "approve"), ("via", "oidc")];
+    fields.extend_from_slice(extra);
+    let r = post(w, net, &fields);
     assert_eq!(r.status, 303, "{}", r.body);
     let location = r.header("location").unwrap().to_string();
     assert!(location.starts_with("https://idp.example/auth?"), "{location}");
@@ -188,4 +195,61 @@ fn an_upstream_session_cannot_open_the_admin_page() {
     assert!(w.cookies.contains_key(crate::oauth::session::SESSION_COOKIE));
     let admin = block_on(crate::oauth::admin::show(&w.ctx(), &w.req("GET", "/admin", "", None, "")));
     assert!(admin.body.contains("type=\"password\""), "the admin sign-in form, not the dashboard: {}", admin.body);
+}
+
+/// GET /authorize for `client` in this browser.
+fn authorize_again(w: &mut World, client: &str) -> HttpResponse {
+    let q = format!(
+        "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=again",
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    );
+    let r = block_on(crate::oauth::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+    w.keep_cookies(&r);
+    r
+}
+
+/// Signs in upstream as alice, ticking "Remember" or not, and comes back with a code.
+fn sign_in_upstream(w: &mut World, net: &TestNet, key: &TestKey, client: &str, remember: bool) {
+    let extra: &[(&str, &str)] = if remember { &[("remember", "on")] } else { &[] };
+    let up = go_upstream_with(w, net, client, extra);
+    net.respond(Method::Post, &format!("{IDP}/token"), 200, &json!({"id_token": id_token(key, "alice", &up["nonce"], w.now)}));
+    let r = come_back(w, net, &format!("code=c&state={}", up["state"]));
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(query(r.header("location").unwrap()).contains_key("code"));
+}
+
+#[test]
+fn remember_ticked_with_an_upstream_sign_in_skips_the_next_page() {
+    let mut w = world();
+    let key = TestKey::es256("k1");
+    let net = idp(&key);
+    let client = w.public_client();
+    // The sign-in page offers the box in the same form as the provider buttons.
+    let q = format!(
+        "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    );
+    let page = block_on(crate::oauth::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, ""))).body;
+    let form = page.split("<form").find(|f| f.contains("name=\"via\"")).unwrap_or_default();
+    assert!(form.contains("name=\"remember\"") && form.contains("Remember for 30 days"), "{page}");
+    sign_in_upstream(&mut w, &net, &key, &client, true);
+    let again = authorize_again(&mut w, &client);
+    assert_eq!(again.status, 303, "no page the second time: {}", again.body);
+    let back = query(again.header("location").unwrap());
+    assert_eq!(back["state"], "again");
+    assert!(back.contains_key("code"));
+    assert!(events(&w).contains(&"consent.remembered".to_string()));
+}
+
+#[test]
+fn remember_unticked_with_an_upstream_sign_in_asks_again() {
+    let mut w = world();
+    let key = TestKey::es256("k1");
+    let net = idp(&key);
+    let client = w.public_client();
+    sign_in_upstream(&mut w, &net, &key, &client, false);
+    let again = authorize_again(&mut w, &client);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("Allow access to your MCP server?"), "{}", again.body);
+    assert!(!events(&w).contains(&"consent.remembered".to_string()));
 }

@@ -90,6 +90,7 @@ pub fn options<S>(ctx: &super::context::Ctx<'_, S>, request_id: &str, csrf: &str
         password: password::enabled(ctx.config),
         upstreams: delegate::buttons(ctx.config),
         passkey: passkey::handlers::consent_sign_in(ctx, request_id, csrf),
+        remember_days: ctx.config.consent_remember_days,
     }
 }
 

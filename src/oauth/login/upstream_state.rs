@@ -32,6 +32,9 @@ pub struct UpstreamState {
     pub pending_id: String,
     /// OpenID Connect `nonce` (Core §3.1.2.1): public, it travels in the URL.
     pub nonce: String,
+    /// "Remember for N days" was ticked with the consent given before the
+    /// browser left (`login::remembered_consent`); applied at the callback.
+    pub remember: bool,
     pub expires_at: i64,
 }
 
@@ -104,6 +107,7 @@ mod tests {
             provider: "oidc".into(),
             pending_id: "req1".into(),
             nonce: "n".into(),
+            remember: false,
             expires_at: 1000 + STATE_TTL,
         }
     }
