@@ -327,7 +327,6 @@ mod tests {
         store.audit.borrow_mut().extend([event("ancient", NOW - AUDIT_RETENTION_DAYS * DAY - 10), event("recent", NOW - DAY)]);
         // Sign-in leftovers: one expired and one live row of each kind.
         use crate::oauth::login::{passkey::Purpose, remembered_consent::RememberedConsent, upstream_state::UpstreamState};
-        use crate::oauth::types::{Subject, TokenHash};
         for (id, expires_at) in [("u_expired", NOW), ("u_live", NOW + 60)] {
             let state = UpstreamState {
                 state_hash: TokenHash::of(id),
@@ -335,6 +334,7 @@ mod tests {
                 provider: "oidc".into(),
                 pending_id: "p_live".into(),
                 nonce: "n".into(),
+                remember: false,
                 expires_at,
             };
             store.upstream.borrow_mut().insert(id.into(), (state, false));
