@@ -68,6 +68,25 @@ export function authorizeUrl(base, params) {
 }
 
 /**
+ * A fresh /authorize request (PKCE S256, a random state) for a registered client at the loopback
+ * redirect: { url, pkce, state }.
+ */
+export function newAuthorization(base, clientId, resource) {
+  const pkce = pkcePair();
+  const state = randomBytes(12).toString('base64url');
+  const url = authorizeUrl(base, {
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: LOOPBACK_REDIRECT,
+    state,
+    code_challenge: pkce.challenge,
+    code_challenge_method: 'S256',
+    resource,
+  });
+  return { url, pkce, state };
+}
+
+/**
  * The whole authorization-code flow by hand: register, owner approves, code for tokens.
  * Returns { client, location, code, pkce, token } where token is the /token response.
  */

@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHarness } from './harness.mjs';
 import { Browser, parseForms, upstreamForm } from './owner.mjs';
-import { authorizeUrl, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
+import { newAuthorization as authorize, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
 import { startGithub } from './fixtures/github-standin.mjs';
 
 const ORG = 'gatehouse-testers';
@@ -44,20 +44,8 @@ after(async () => {
   await gh?.stop();
 });
 
-function newAuthorization() {
-  const pkce = pkcePair();
-  const state = randomBytes(12).toString('base64url');
-  const url = authorizeUrl(h.base, {
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: LOOPBACK_REDIRECT,
-    state,
-    code_challenge: pkce.challenge,
-    code_challenge_method: 'S256',
-    resource: h.mcpUrl,
-  });
-  return { url, pkce, state };
-}
+/** A fresh /authorize request for the registered client: { url, pkce, state }. */
+const newAuthorization = () => authorize(h.base, client.client_id, h.mcpUrl);
 
 /** Gatehouse's sign-in page for `authUrl` in browser `b`, and its "sign in with GitHub" form. */
 async function githubButton(b, authUrl) {

@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHarness } from './harness.mjs';
 import { signInUpstream, continueUpstream, WebBrowser, parseForms, upstreamForm } from './owner.mjs';
-import { authorizeUrl, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
+import { newAuthorization as authorize, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
 import { startUpstream } from './fixtures/oidc-upstream.mjs';
 
 let h;
@@ -36,20 +36,7 @@ after(async () => {
 });
 
 /** A fresh /authorize request for the registered client: { url, pkce, state }. */
-function newAuthorization() {
-  const pkce = pkcePair();
-  const state = randomBytes(12).toString('base64url');
-  const url = authorizeUrl(h.base, {
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: LOOPBACK_REDIRECT,
-    state,
-    code_challenge: pkce.challenge,
-    code_challenge_method: 'S256',
-    resource: h.mcpUrl,
-  });
-  return { url, pkce, state };
-}
+const newAuthorization = () => authorize(h.base, client.client_id, h.mcpUrl);
 
 /** One person in a fresh browser: Gatehouse consent -> provider login -> back. */
 async function signIn(login, options = {}) {
