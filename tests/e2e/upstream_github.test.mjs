@@ -7,10 +7,8 @@
 // at GitHub is `access_denied` for the MCP client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHarness } from './harness.mjs';
+import { sdkConnect, sdkProvider } from './sdk_client.mjs';
 import { Browser, parseForms, upstreamForm } from './owner.mjs';
 import { newAuthorization as authorize, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
 import { startGithub } from './fixtures/github-standin.mjs';
@@ -127,32 +125,9 @@ test('the sign-in page offers GitHub; the browser goes to GitHub with the docume
 
 test('the TypeScript SDK client connects as an allowed login; the origin receives github:<login>', async () => {
   const redirectUrl = 'http://127.0.0.1:47332/callback';
-  const provider = {
-    get redirectUrl() { return redirectUrl; },
-    get clientMetadata() {
-      return { client_name: 'github e2e (TS SDK)', redirect_uris: [redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-    },
-    state() { return (this.lastState = randomBytes(16).toString('base64url')); },
-    clientInformation() { return this.client; },
-    saveClientInformation(info) { this.client = info; },
-    tokens() { return this.saved; },
-    saveTokens(t) { this.saved = t; },
-    saveCodeVerifier(v) { this.verifier = v; },
-    codeVerifier() { return this.verifier; },
-    async redirectToAuthorization(url) {
-      const walked = await viaGithub(url.href, { login: 'octocat', signInForm: true });
-      assert.ok(walked.location, `no redirect to the client: HTTP ${walked.page?.status} ${walked.page?.text?.slice(0, 300)}`);
-      this.callback = new URL(walked.location);
-    },
-  };
+  const provider = sdkProvider({ redirectUrl, clientName: 'github e2e (TS SDK)', walk: (href) => viaGithub(href, { login: 'octocat', signInForm: true }) });
   const apiBefore = gh.apiRequests.length;
-  const connect = () => new StreamableHTTPClientTransport(new URL(h.mcpUrl), { authProvider: provider });
-  const mcp = new Client({ name: 'github-e2e', version: '1.0.0' });
-  await assert.rejects(mcp.connect(connect()), /Unauthorized/);
-  assert.equal(provider.callback.searchParams.get('state'), provider.lastState);
-  const transport = connect();
-  await transport.finishAuth(provider.callback.searchParams.get('code'));
-  await mcp.connect(transport);
+  const mcp = await sdkConnect(h.mcpUrl, provider, 'github-e2e');
   const result = await mcp.callTool({ name: 'echo', arguments: { text: 'hello github' } });
   assert.match(JSON.stringify(result.content), /hello github/);
   assert.equal(decodeJwt(provider.saved.access_token).payload.sub, 'github:octocat');

@@ -5,10 +5,8 @@
 // browser; the provider's key rotation; RS256, ES256 and EdDSA ID tokens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHarness } from './harness.mjs';
+import { sdkConnect, sdkProvider } from './sdk_client.mjs';
 import { signInUpstream, continueUpstream, WebBrowser, parseForms, upstreamForm } from './owner.mjs';
 import { newAuthorization as authorize, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
 import { startUpstream } from './fixtures/oidc-upstream.mjs';
@@ -77,31 +75,8 @@ test('the sign-in page offers the provider, and consent comes before the browser
 
 test('the TypeScript SDK client connects through the provider; the origin receives the upstream subject', async () => {
   const redirectUrl = 'http://127.0.0.1:47331/callback';
-  const provider = {
-    get redirectUrl() { return redirectUrl; },
-    get clientMetadata() {
-      return { client_name: 'upstream e2e (TS SDK)', redirect_uris: [redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-    },
-    state() { return (this.lastState = randomBytes(16).toString('base64url')); },
-    clientInformation() { return this.client; },
-    saveClientInformation(info) { this.client = info; },
-    tokens() { return this.saved; },
-    saveTokens(t) { this.saved = t; },
-    saveCodeVerifier(v) { this.verifier = v; },
-    codeVerifier() { return this.verifier; },
-    async redirectToAuthorization(url) {
-      const walked = await signInUpstream(url.href, { base: h.base, provider: up.issuer, login: 'alice' });
-      assert.ok(walked.location, `no redirect to the client: HTTP ${walked.page?.status} ${walked.page?.text?.slice(0, 300)}`);
-      this.callback = new URL(walked.location);
-    },
-  };
-  const connect = () => new StreamableHTTPClientTransport(new URL(h.mcpUrl), { authProvider: provider });
-  const mcp = new Client({ name: 'upstream-e2e', version: '1.0.0' });
-  await assert.rejects(mcp.connect(connect()), /Unauthorized/);
-  assert.equal(provider.callback.searchParams.get('state'), provider.lastState);
-  const transport = connect();
-  await transport.finishAuth(provider.callback.searchParams.get('code'));
-  await mcp.connect(transport);
+  const provider = sdkProvider({ redirectUrl, clientName: 'upstream e2e (TS SDK)', walk: (href) => signInUpstream(href, { base: h.base, provider: up.issuer, login: 'alice' }) });
+  const mcp = await sdkConnect(h.mcpUrl, provider, 'upstream-e2e');
   const result = await mcp.callTool({ name: 'echo', arguments: { text: 'hello upstream' } });
   assert.match(JSON.stringify(result.content), /hello upstream/);
   assert.equal(decodeJwt(provider.saved.access_token).payload.sub, 'oidc:alice');
