@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startHarness } from './harness.mjs';
-import { manualFlow, initializeBody, mcpPost } from './oauth.mjs';
+import { manualFlow, initializeBody, mcpPost, postChunked } from './oauth.mjs';
 
 const TIMEOUT_SECONDS = 2; // ORIGIN_TIMEOUT_SECONDS for this worker
 const MAX_BODY = 4096; // ORIGIN_MAX_BODY_BYTES for this worker
@@ -277,18 +277,7 @@ test('a body over ORIGIN_MAX_BODY_BYTES is refused with 413, by Content-Length a
   assert.match(declared.json.error.message, /too large/);
 
   const bytes = new TextEncoder().encode(big);
-  const chunked = await fetch(h.mcpUrl, {
-    method: 'POST',
-    headers: { ...s.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: new ReadableStream({
-      start(c) {
-        for (let i = 0; i < bytes.length; i += 1000) c.enqueue(bytes.subarray(i, i + 1000));
-        c.close();
-      },
-    }),
-    duplex: 'half',
-    signal: AbortSignal.timeout(10_000),
-  });
+  const chunked = await postChunked(h.mcpUrl, s.headers, bytes);
   assert.equal(chunked.status, 413, await chunked.clone().text());
   assert.equal((await chunked.json()).error.code, -32000);
   assert.equal((await h.seen()).length, before, 'nothing reached the origin');

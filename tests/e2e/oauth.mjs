@@ -176,3 +176,22 @@ export async function mcpPost(url, body, headers = {}) {
   });
   return readBody(res);
 }
+
+/**
+ * POSTs `bytes` to an MCP URL as a stream of 1000-byte chunks: no Content-Length, so the worker
+ * sees a chunked body. `headers` are the session's (authorization, mcp-session-id).
+ */
+export function postChunked(url, headers, bytes) {
+  return fetch(url, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: new ReadableStream({
+      start(c) {
+        for (let i = 0; i < bytes.length; i += 1000) c.enqueue(bytes.subarray(i, i + 1000));
+        c.close();
+      },
+    }),
+    duplex: 'half',
+    signal: AbortSignal.timeout(10_000),
+  });
+}

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness } from './harness.mjs';
-import { manualFlow, initializeBody, mcpPost } from './oauth.mjs';
+import { manualFlow, initializeBody, mcpPost, postChunked as postChunkedTo } from './oauth.mjs';
 
 const MAX_BODY = 4096; // ORIGIN_MAX_BODY_BYTES for this worker
 const PROTOCOL = { 'mcp-protocol-version': '2025-06-18' };
@@ -22,21 +22,7 @@ function answer(r) {
   return data.find((m) => m.id !== undefined);
 }
 
-/** POSTs `bytes` as a stream of 1000-byte chunks: no Content-Length, so the worker sees chunked. */
-function postChunked(bytes) {
-  return fetch(h.mcpUrl, {
-    method: 'POST',
-    headers: { ...s.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: new ReadableStream({
-      start(c) {
-        for (let i = 0; i < bytes.length; i += 1000) c.enqueue(bytes.subarray(i, i + 1000));
-        c.close();
-      },
-    }),
-    duplex: 'half',
-    signal: AbortSignal.timeout(10_000),
-  });
-}
+const postChunked = (bytes) => postChunkedTo(h.mcpUrl, s.headers, bytes);
 
 before(async () => {
   h = await startHarness({ name: 'plain-body', vars: { ORIGIN_MAX_BODY_BYTES: String(MAX_BODY) } });
