@@ -1,6 +1,25 @@
 //! Dynamic Client Registration, RFC 7591 §2 (metadata) and §3 (endpoint).
 //! Claude registers on every connection, so this is cheap and permissive about
 //! fields it does not use, and strict about everything that is security-relevant.
+//!
+//! [`validate`] is the one set of client metadata rules: registrations use it,
+//! and so do Client ID Metadata Documents (`cimd::document`), which are the
+//! same RFC 7591 metadata published at a URL. As vendors publish it, metadata
+//! asks for more than Gatehouse offers (claude.ai's document lists the
+//! `jwt-bearer` grant, VS Code's `device_code`): what Gatehouse does not
+//! support is ignored, neither recorded nor echoed (RFC 7591 §2: unknown
+//! metadata MUST be ignored; §3.2.1: requested values MAY be replaced, and the
+//! response says what was registered). Refused is only what would make the
+//! client unsafe or unusable: no `authorization_code` grant (or no `code`
+//! response type), a bad redirect URI, malformed values of the fields that
+//! are recorded and shown (names, URLs). docs/clients.md, "Client metadata".
+//!
+//! What differs between the two ways in, and lives in `cimd::document`: a
+//! document's `client_id` must be its own URL, and a document can carry no
+//! shared secret (no `client_secret*`, no `client_secret_*` method), because
+//! nothing could establish one; a registration may ask for
+//! `client_secret_post`/`client_secret_basic` and gets a secret Gatehouse
+//! issues here.
 
 use serde_json::{Map, Value};
 
@@ -65,19 +84,23 @@ pub fn validate(body: &[u8], supported_scopes: &Scopes) -> OAuthResult<Registrat
     };
     echoed.insert("token_endpoint_auth_method".into(), auth_method.as_str().into());
 
-    let grant_types = match field("grant_types") {
+    // Grants and response types Gatehouse does not offer are dropped: the
+    // client cannot use them here, so asking for them harms nothing.
+    let grant_types: Vec<String> = match field("grant_types") {
         None => GRANT_TYPES.iter().map(|s| s.to_string()).collect(),
-        Some(v) => string_list(v, "grant_types")?,
+        Some(v) => {
+            let asked = string_list(v, "grant_types")?;
+            GRANT_TYPES.iter().filter(|g| asked.iter().any(|a| a == *g)).map(|g| g.to_string()).collect()
+        }
     };
-    if !grant_types.iter().all(|g| GRANT_TYPES.contains(&g.as_str())) || !grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(bad("grant_types must include authorization_code and may include refresh_token"));
+    if !grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(bad("grant_types must include authorization_code (other grant types Gatehouse does not support are ignored)"));
     }
     echoed.insert("grant_types".into(), Value::from(grant_types.clone()));
 
     if let Some(v) = field("response_types") {
-        let rts = string_list(v, "response_types")?;
-        if rts.iter().any(|r| r != "code") {
-            return Err(bad("response_types may only contain \"code\""));
+        if !string_list(v, "response_types")?.iter().any(|r| r == "code") {
+            return Err(bad("response_types must include \"code\" (other response types are ignored)"));
         }
     }
     echoed.insert("response_types".into(), Value::from(vec!["code"]));
@@ -106,13 +129,10 @@ pub fn validate(body: &[u8], supported_scopes: &Scopes) -> OAuthResult<Registrat
         }
         echoed.insert("contacts".into(), Value::from(list));
     }
-    if let Some(v) = field("application_type") {
-        match v.as_str() {
-            Some(t @ ("web" | "native")) => {
-                echoed.insert("application_type".into(), t.into());
-            }
-            _ => return Err(bad("application_type must be web or native")),
-        }
+    // OpenID Connect Registration §2 defines web and native; nothing here
+    // depends on it, so another value is ignored like an unknown field.
+    if let Some(t @ ("web" | "native")) = field("application_type").and_then(Value::as_str) {
+        echoed.insert("application_type".into(), t.into());
     }
     // Unknown scopes are dropped rather than refused: clients copy scope lists
     // from other servers, and the token request is checked strictly anyway.
@@ -247,6 +267,43 @@ mod tests {
     fn deeply_nested_json_is_an_error_not_a_crash() {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(validate(deep.as_bytes(), &scopes()).is_err());
+    }
+
+    /// RFC 7591 §2 and §3.2.1: what Gatehouse does not support is neither
+    /// refused nor registered; the response says what was.
+    #[test]
+    fn unsupported_grants_response_types_and_fields_are_ignored_not_echoed() {
+        let body = br#"{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code","urn:ietf:params:oauth:grant-type:jwt-bearer","refresh_token","urn:ietf:params:oauth:grant-type:device_code","client_credentials","implicit","authorization_code"],"response_types":["code","token","id_token"],"application_type":"service","software_statement":"eyJ...","dpop_bound_access_tokens":true,"jwks_uri":"https://a.example/jwks.json"}"#;
+        let r = validate(body, &scopes()).unwrap();
+        assert_eq!(r.grant_types, ["authorization_code", "refresh_token"]);
+        assert_eq!(r.echoed["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+        assert_eq!(r.echoed["response_types"], serde_json::json!(["code"]));
+        for dropped in ["application_type", "software_statement", "dpop_bound_access_tokens", "jwks_uri"] {
+            assert!(!r.echoed.contains_key(dropped), "{dropped} echoed");
+        }
+        let echoed = Value::Object(r.echoed).to_string();
+        assert!(!echoed.contains("jwt-bearer") && !echoed.contains("device_code") && !echoed.contains("implicit"), "{echoed}");
+        let only_code = validate(br#"{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code"]}"#, &scopes()).unwrap();
+        assert_eq!(only_code.grant_types, ["authorization_code"], "no refresh_token unless asked for");
+        let native = validate(br#"{"redirect_uris":["https://a.example/cb"],"application_type":"native"}"#, &scopes()).unwrap();
+        assert_eq!(native.echoed["application_type"], "native");
+    }
+
+    /// What would leave a client unusable or unsafe is still refused.
+    #[test]
+    fn a_client_without_the_code_flow_is_refused() {
+        for body in [
+            br#"{"redirect_uris":["https://a.example/cb"],"grant_types":["refresh_token"]}"#.as_slice(),
+            br#"{"redirect_uris":["https://a.example/cb"],"grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer","client_credentials"]}"#,
+            br#"{"redirect_uris":["https://a.example/cb"],"grant_types":[]}"#,
+            br#"{"redirect_uris":["https://a.example/cb"],"grant_types":"authorization_code"}"#,
+            br#"{"redirect_uris":["https://a.example/cb"],"response_types":["token","id_token"]}"#,
+            br#"{"redirect_uris":["https://a.example/cb"],"response_types":[]}"#,
+        ] {
+            let e = validate(body, &scopes()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{}", String::from_utf8_lossy(body));
+            assert!(e.description.contains("authorization_code") || e.description.contains("\"code\"") || e.description.contains("array"), "{}", e.description);
+        }
     }
 
     #[test]

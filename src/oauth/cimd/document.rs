@@ -3,7 +3,9 @@
 //! the URL it came from, no shared secret of any kind (no `client_secret`, no
 //! `client_secret_*` method: nothing can establish one), and otherwise the same
 //! RFC 7591 metadata rules as dynamic registration (`register::validate`), so
-//! redirect URIs and names get the same checks either way.
+//! redirect URIs and names get the same checks either way, and what Gatehouse
+//! does not support (grant types such as claude.ai's `jwt-bearer`, fields such
+//! as `token_endpoint_auth_methods_supported`) is ignored there, not refused.
 
 use serde_json::Value;
 
@@ -150,6 +152,25 @@ mod tests {
             let why = refused(&doc);
             assert!(why.contains("is not valid client metadata") && why.contains(want), "{doc}: {why}");
         }
+    }
+
+    /// Documents as vendors publish them: more grant types, response types
+    /// and fields than Gatehouse uses. Only what it supports is recorded.
+    #[test]
+    fn unsupported_grants_and_fields_are_ignored_not_recorded() {
+        let c = check(&format!(
+            r#"{{"client_id":"{URL}","client_name":"Vendor","redirect_uris":["https://client.example.com/cb"],"grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:jwt-bearer","urn:ietf:params:oauth:grant-type:device_code"],"response_types":["code","none"],"application_type":"browser","logo_uri":"https://client.example.com/logo.png","dpop_bound_access_tokens":true,"software_statement":"x.y.z","post_logout_redirect_uris":["https://client.example.com/bye"]}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.grant_types, ["authorization_code", "refresh_token"]);
+        assert_eq!(c.metadata["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+        assert_eq!(c.metadata["response_types"], serde_json::json!(["code"]));
+        assert_eq!(c.metadata["logo_uri"], "https://client.example.com/logo.png");
+        for dropped in ["application_type", "dpop_bound_access_tokens", "software_statement", "post_logout_redirect_uris"] {
+            assert!(c.metadata.get(dropped).is_none(), "{dropped} recorded");
+        }
+        assert!(refused(&format!(r#"{{"client_id":"{URL}","redirect_uris":["https://a.example/cb"],"grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer"]}}"#))
+            .contains("must include authorization_code"));
     }
 
     #[test]
