@@ -73,6 +73,11 @@ pub struct Config {
     pub registration: RegistrationPolicy,
     /// `STALE_CLIENT_DAYS`: clients unused this long are removed; 0 = never.
     pub stale_client_days: u32,
+    /// `CIMD_PINNED_DOCUMENTS` (on by default): whether the pinned copies of
+    /// vendors' metadata documents may stand in (`cimd::pinned`).
+    pub pinned_documents: bool,
+    /// `CLIENT_ACCESS_TOKEN_TTL`: access-token lifetimes of particular clients (`token_lifetime`).
+    pub client_token_lifetimes: Vec<super::token_lifetime::ClientLifetime>,
     /// How MCP traffic reaches the origin (`crate::gateway::forward_config`).
     pub forward: crate::gateway::forward_config::ForwardConfig,
     /// `OIDC_*`: sign-in with an upstream OpenID Connect provider, when `OIDC_ISSUER` is set.
@@ -177,6 +182,14 @@ impl Config {
             per_hour: count("REGISTRATIONS_PER_HOUR", registration_policy::DEFAULT_REGISTRATIONS_PER_HOUR, 1_000_000, "no cap")?,
         };
         let stale_client_days = count("STALE_CLIENT_DAYS", DEFAULT_STALE_CLIENT_DAYS, 3650, "never remove")?;
+        let pinned_documents = match get("CIMD_PINNED_DOCUMENTS").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("on") => true,
+            Some("off") => false,
+            Some(_) => return Err(err("CIMD_PINNED_DOCUMENTS", "must be `on` (the default: shipped copies of well-known vendors' metadata documents stand in when their hosts fail) or `off`")),
+        };
+        let client_token_lifetimes = super::token_lifetime::parse(&get("CLIENT_ACCESS_TOKEN_TTL").unwrap_or_default()).map_err(|p| {
+            err("CLIENT_ACCESS_TOKEN_TTL", &format!("{p}; use space-separated <client>=<seconds> entries, where <client> is a client id, a metadata document URL or redirect:<host>"))
+        })?;
         let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
         let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
         let oidc = super::login::oidc::OidcConfig::from_lookup(&get)?;
@@ -202,6 +215,8 @@ impl Config {
             passkey_setup_code,
             registration,
             stale_client_days,
+            pinned_documents,
+            client_token_lifetimes,
             forward,
             oidc,
             github,
@@ -394,6 +409,8 @@ mod tests {
         assert_eq!(c.refresh_absolute_ttl, 90 * 24 * 3600);
         assert_eq!(c.revocation_check_seconds, 10);
         assert_eq!(c.required_scopes.to_string(), "mcp");
+        assert!(c.pinned_documents, "pinned copies are on unless switched off");
+        assert!(c.client_token_lifetimes.is_empty());
         let with_origin = |o: &str| Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ORIGIN_URL", o)]));
         assert!(with_origin("https://mcp-origin.example.com").is_ok());
         assert!(with_origin("http://127.0.0.1:8788/mcp").is_ok());
@@ -446,6 +463,16 @@ mod tests {
     }
 
     #[test]
+    fn pinned_documents_and_client_lifetimes_are_read() {
+        let with = |k: &'static str, v: &'static str| Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), (k, v)])).unwrap();
+        assert!(!with("CIMD_PINNED_DOCUMENTS", " OFF ").pinned_documents);
+        assert!(with("CIMD_PINNED_DOCUMENTS", "on").pinned_documents);
+        let c = with("CLIENT_ACCESS_TOKEN_TTL", "https://claude.ai/oauth/mcp-oauth-client-metadata=86400 redirect:claude.ai=604800");
+        assert_eq!(c.client_token_lifetimes.len(), 2);
+        assert_eq!(super::super::token_lifetime::longest(&c), 604800);
+    }
+
+    #[test]
     fn public_url_is_the_issuer() {
         let c = Config::from_lookup(lookup(&[
             ("SIGNING_KEY", KEY),
@@ -486,6 +513,9 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("AUTH_CODE_TTL", "601")], "AUTH_CODE_TTL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_CLAIM_DELAY_MS", "-1")], "TEST_CLAIM_DELAY_MS"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("TEST_CLAIM_DELAY_MS", "10001")], "TEST_CLAIM_DELAY_MS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("CIMD_PINNED_DOCUMENTS", "no")], "CIMD_PINNED_DOCUMENTS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("CLIENT_ACCESS_TOKEN_TTL", "gh_a=604801")], "CLIENT_ACCESS_TOKEN_TTL"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("CLIENT_ACCESS_TOKEN_TTL", "gh_a")], "CLIENT_ACCESS_TOKEN_TTL"),
         ];
         for (pairs, var) in cases {
             let e = Config::from_lookup(lookup(pairs)).unwrap_err();

@@ -56,8 +56,8 @@ impl Cutoffs {
             now,
             client_created_before,
             client_unused_since,
-            code_expired_before: now - config.access_token_ttl,
-            grant_revoked_before: now - config.access_token_ttl,
+            code_expired_before: now - super::token_lifetime::longest(config),
+            grant_revoked_before: now - super::token_lifetime::longest(config),
             login_failure_before: now - LOGIN_WINDOW,
             registration_window_before: registration_policy::window_start(now),
             audit_before: now - AUDIT_RETENTION_DAYS * DAY,
@@ -194,6 +194,16 @@ mod tests {
         let this_hour = registration_policy::window_start(NOW);
         assert!(cut.stale_registration_window(this_hour - 3600) && !cut.stale_registration_window(this_hour));
         assert!(cut.stale_audit_event(NOW - AUDIT_RETENTION_DAYS * DAY - 1) && !cut.stale_audit_event(NOW - 30 * DAY));
+    }
+
+    #[test]
+    fn revoked_grants_are_kept_as_long_as_the_longest_client_lifetime() {
+        let mut c = config(30);
+        c.client_token_lifetimes = crate::oauth::token_lifetime::parse("redirect:claude.ai=172800").unwrap();
+        let cut = Cutoffs::new(&c, NOW);
+        assert!(!cut.stale_grant(Some(NOW - c.access_token_ttl - 1)), "a two-day token of that grant may still be in use");
+        assert!(!cut.stale_grant(Some(NOW - 172_800 + 10)));
+        assert!(cut.stale_grant(Some(NOW - 172_800 - 1)));
     }
 
     #[test]

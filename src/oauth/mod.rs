@@ -38,6 +38,7 @@ pub mod session;
 pub mod signature;
 pub mod store;
 pub mod token;
+pub mod token_lifetime;
 pub mod types;
 pub mod verified_cache;
 

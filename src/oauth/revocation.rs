@@ -9,9 +9,10 @@
 //! "Recently enough": an access token is accepted until `exp` + leeway, and
 //! no token is issued from a grant after its revocation, so only grants
 //! revoked at or after a token's `iat` can matter to it. The cached set
-//! covers grants revoked since `now - ACCESS_TOKEN_TTL - leeway`; a token
-//! issued before that (a longer TTL configured earlier) is checked with a
-//! direct lookup instead.
+//! covers grants revoked since `now - ` the longest access-token lifetime
+//! (`ACCESS_TOKEN_TTL` or a client's own, `token_lifetime::longest`)
+//! `- leeway`; a token issued before that (a longer lifetime configured
+//! earlier) is checked with a direct lookup instead.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -81,7 +82,7 @@ impl RevocationCache {
 /// The oldest revocation that can still matter to a token accepted now.
 pub fn window_start(now_secs: i64, config: &Config) -> i64 {
     // One extra leeway for a token whose `iat` is itself in the tolerated future.
-    now_secs - config.access_token_ttl - 2 * LEEWAY_SECS
+    now_secs - super::token_lifetime::longest(config) - 2 * LEEWAY_SECS
 }
 
 /// Whether the token's grant is revoked, as seen by this isolate: at most
@@ -218,6 +219,20 @@ mod tests {
         // the set cannot answer, so its grant is looked up directly.
         assert!(block_on(grant_revoked(&cache, &src, &config, &token("old", start - 100), NOW_MS)).unwrap());
         assert_eq!(src.single_reads.get(), 1);
+    }
+
+    #[test]
+    fn the_window_covers_the_longest_client_lifetime() {
+        let mut config = testing_config();
+        let plain = window_start(secs(NOW_MS), &config);
+        config.client_token_lifetimes = crate::oauth::token_lifetime::parse("redirect:claude.ai=172800").unwrap();
+        assert_eq!(window_start(secs(NOW_MS), &config), plain - (172_800 - config.access_token_ttl));
+        // A day-old token of that client is answered from the set, no lookup.
+        let cache = RefCell::new(RevocationCache::new());
+        let src = Source::default();
+        src.revoked.borrow_mut().push(("long".into(), secs(NOW_MS) - 3600));
+        assert!(block_on(grant_revoked(&cache, &src, &config, &token("long", secs(NOW_MS) - 86_400), NOW_MS)).unwrap());
+        assert_eq!(src.single_reads.get(), 0);
     }
 
     #[test]

@@ -153,7 +153,7 @@ async fn live_grant<S: Store>(ctx: &Ctx<'_, S>, id: &super::types::GrantId) -> O
 }
 
 async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: &GrantRecord, scope: Scopes) -> OAuthResult<serde_json::Value> {
-    let ttl = ctx.config.access_token_ttl;
+    let ttl = super::token_lifetime::for_client(ctx.config, client);
     let claims = AccessClaims {
         iss: ctx.issuer.clone(),
         sub: grant.subject.as_str().to_string(),

@@ -1,0 +1,201 @@
+//! How long an access token lives (OAuth 2.1 §1.4, RFC 9068 `exp`):
+//! `ACCESS_TOKEN_TTL`, or for the clients named in `CLIENT_ACCESS_TOKEN_TTL`
+//! a longer (or shorter) lifetime of their own, for hosts that do not refresh
+//! (claude.ai often does not, then shows "connection expired":
+//! docs/clients.md, "Clients that never refresh").
+//!
+//! A longer lifetime does not delay revocation: `/mcp` checks every token's
+//! grant against the revoked grants at most `REVOCATION_CHECK_SECONDS` old
+//! (`revocation`), which covers grants revoked within the longest lifetime
+//! configured here ([`longest`]), and the cron keeps revoked grants that long.
+//!
+//! The setting lists `<client>=<seconds>` entries, separated by whitespace.
+//! `<client>` is a registered client id (`gh_…`), a metadata document URL
+//! (the client id of a CIMD client), or `redirect:<host>`: a client all of
+//! whose redirect URIs are on that host (claude.ai's registrations are new
+//! on every connection; their redirect URI is what they share). A client-id
+//! entry wins over a redirect-host entry.
+
+use super::cimd::ClientIdUrl;
+use super::config::Config;
+use super::store::ClientRecord;
+
+/// The longest lifetime a client may be given: a week. Beyond it a token
+/// that leaks unnoticed stays usable longer than the refresh-token reuse
+/// detection and the owner's weekly glance at the admin page can be relied on
+/// to catch, and retiring a signing key would wait longer than a rotation.
+pub const MAX_SECONDS: i64 = 7 * 24 * 3600;
+pub const MIN_SECONDS: i64 = 60;
+/// More entries than any owner needs; bounds the work per token.
+const MAX_ENTRIES: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientMatch {
+    /// Exactly this client id: a registered id or a metadata document URL.
+    Id(String),
+    /// Every redirect URI of the client is on this host (lower case).
+    RedirectHost(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientLifetime {
+    pub client: ClientMatch,
+    pub seconds: i64,
+}
+
+/// Parses `CLIENT_ACCESS_TOKEN_TTL`; the error says what is wrong, never
+/// repeating more of the value than the offending entry's client part.
+pub fn parse(raw: &str) -> Result<Vec<ClientLifetime>, String> {
+    let entries: Vec<&str> = raw.split_whitespace().collect();
+    if entries.len() > MAX_ENTRIES {
+        return Err(format!("lists {} entries; at most {MAX_ENTRIES}", entries.len()));
+    }
+    entries
+        .into_iter()
+        .map(|entry| {
+            let Some((who, secs)) = entry.rsplit_once('=') else {
+                return Err(format!("entry {:?} is not <client>=<seconds>", short(entry)));
+            };
+            let seconds = match secs.parse::<i64>() {
+                Ok(n) if (MIN_SECONDS..=MAX_SECONDS).contains(&n) => n,
+                _ => return Err(format!("gives {:?} a lifetime that is not a number of seconds between {MIN_SECONDS} and {MAX_SECONDS} (7 days)", short(who))),
+            };
+            let client = if let Some(host) = who.strip_prefix("redirect:") {
+                if host.is_empty() || host.contains(['/', ':', '@', '?', '#']) {
+                    return Err(format!("entry {:?} must name a bare host after redirect:, such as redirect:claude.ai", short(who)));
+                }
+                ClientMatch::RedirectHost(host.to_ascii_lowercase())
+            } else if who.contains(':') {
+                // A URL client id must be one Gatehouse would accept, or the entry could never match.
+                ClientIdUrl::parse(who).map_err(|e| format!("entry {:?} is not a usable metadata document URL ({})", short(who), e.0))?;
+                ClientMatch::Id(who.to_string())
+            } else if who.is_empty() {
+                return Err("has an entry without a client".into());
+            } else {
+                ClientMatch::Id(who.to_string())
+            };
+            Ok(ClientLifetime { client, seconds })
+        })
+        .collect()
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// The access-token lifetime for `client`.
+pub fn for_client(config: &Config, client: &ClientRecord) -> i64 {
+    let rules = &config.client_token_lifetimes;
+    let by_id = rules.iter().find(|r| matches!(&r.client, ClientMatch::Id(id) if id == client.client_id.as_str()));
+    let by_host = || {
+        rules.iter().find(|r| match &r.client {
+            ClientMatch::RedirectHost(host) => !client.redirect_uris.is_empty() && client.redirect_uris.iter().all(|u| u.host().eq_ignore_ascii_case(host)),
+            ClientMatch::Id(_) => false,
+        })
+    };
+    by_id.or_else(by_host).map(|r| r.seconds).unwrap_or(config.access_token_ttl)
+}
+
+/// The longest lifetime any token may have been issued with: how far back
+/// revocations must be remembered.
+pub fn longest(config: &Config) -> i64 {
+    config.client_token_lifetimes.iter().map(|r| r.seconds).fold(config.access_token_ttl, i64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::redirect_uri::RedirectUri;
+    use crate::oauth::store::AuthMethod;
+    use crate::oauth::testing_config;
+    use crate::oauth::types::ClientId;
+
+    fn client(id: &str, redirects: &[&str]) -> ClientRecord {
+        ClientRecord {
+            client_id: ClientId::new(id),
+            secret_hash: None,
+            auth_method: AuthMethod::None,
+            redirect_uris: redirects.iter().map(|r| RedirectUri::parse(r).unwrap()).collect(),
+            grant_types: vec!["authorization_code".into()],
+            client_name: None,
+            metadata: serde_json::json!({}),
+            created_at: 0,
+        }
+    }
+
+    fn config(setting: &str) -> Config {
+        let mut c = testing_config();
+        c.client_token_lifetimes = parse(setting).unwrap();
+        c
+    }
+
+    const CLAUDE: &str = "https://claude.ai/oauth/mcp-oauth-client-metadata";
+
+    #[test]
+    fn entries_name_a_client_by_id_url_or_redirect_host() {
+        let rules = parse(&format!(" {CLAUDE}=86400\tredirect:Claude.AI=43200\n gh_abc=600 ")).unwrap();
+        assert_eq!(
+            rules,
+            [
+                ClientLifetime { client: ClientMatch::Id(CLAUDE.into()), seconds: 86400 },
+                ClientLifetime { client: ClientMatch::RedirectHost("claude.ai".into()), seconds: 43200 },
+                ClientLifetime { client: ClientMatch::Id("gh_abc".into()), seconds: 600 },
+            ]
+        );
+        assert_eq!(parse("").unwrap(), []);
+        let with_query = parse("https://client.example.com/meta?v=2=3600").unwrap();
+        assert_eq!(with_query[0].client, ClientMatch::Id("https://client.example.com/meta?v=2".into()), "split at the last =");
+    }
+
+    #[test]
+    fn lifetimes_are_bounded_to_a_week() {
+        assert_eq!(parse(&format!("{CLAUDE}=604800")).unwrap()[0].seconds, MAX_SECONDS);
+        for bad in ["604801", "59", "0", "-1", "1d", "", "99999999999999999999"] {
+            let e = parse(&format!("{CLAUDE}={bad}")).unwrap_err();
+            assert!(e.contains("between 60 and 604800"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn malformed_entries_say_why() {
+        for (raw, want) in [
+            ("gh_abc", "not <client>=<seconds>"),
+            ("=3600", "without a client"),
+            ("redirect:=3600", "bare host"),
+            ("redirect:claude.ai/api=3600", "bare host"),
+            ("http://claude.ai/x=3600", "must use https"),
+            ("https://10.0.0.1/x=3600", "10.0.0.0/8"),
+            ("urn:x:y=3600", "not a usable metadata document URL"),
+        ] {
+            let e = parse(raw).unwrap_err();
+            assert!(e.contains(want), "{raw}: {e}");
+        }
+        let many = (0..51).map(|i| format!("gh_{i}=600")).collect::<Vec<_>>().join(" ");
+        assert!(parse(&many).unwrap_err().contains("at most 50"));
+    }
+
+    #[test]
+    fn a_matching_client_gets_its_lifetime_others_the_default() {
+        let c = config(&format!("{CLAUDE}=86400 redirect:claude.ai=43200 gh_abc=600"));
+        let default = c.access_token_ttl;
+        assert_eq!(for_client(&c, &client(CLAUDE, &["https://claude.ai/api/mcp/auth_callback"])), 86400);
+        assert_eq!(for_client(&c, &client("gh_abc", &["https://claude.ai/api/mcp/auth_callback"])), 600, "an id entry wins over a host entry");
+        assert_eq!(for_client(&c, &client("gh_dcr", &["https://claude.ai/api/mcp/auth_callback", "https://CLAUDE.ai/other"])), 43200);
+        assert_eq!(for_client(&c, &client("gh_dcr", &["https://claude.com/api/mcp/auth_callback"])), default);
+        assert_eq!(
+            for_client(&c, &client("gh_mixed", &["https://claude.ai/api/mcp/auth_callback", "https://evil.example/cb"])),
+            default,
+            "a client that may send codes elsewhere does not get the host's lifetime"
+        );
+        assert_eq!(for_client(&c, &client("gh_sub", &["https://x.claude.ai/cb"])), default, "the host exactly");
+        assert_eq!(for_client(&c, &client(&format!("{CLAUDE}x"), &["https://claude.ai/api/mcp/auth_callback"])), 43200, "the id exactly; the host entry still applies");
+        assert_eq!(for_client(&testing_config(), &client(CLAUDE, &["https://claude.ai/api/mcp/auth_callback"])), default);
+    }
+
+    #[test]
+    fn the_longest_lifetime_covers_every_entry() {
+        assert_eq!(longest(&testing_config()), testing_config().access_token_ttl);
+        assert_eq!(longest(&config("gh_a=600 redirect:claude.ai=172800 gh_b=7200")), 172800);
+        assert_eq!(longest(&config("gh_a=60")), testing_config().access_token_ttl, "never shorter than the default");
+    }
+}
