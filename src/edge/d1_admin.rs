@@ -3,7 +3,8 @@
 use serde::Deserialize;
 
 use super::d1::{err, json_list, n, s, D1Store};
-use crate::oauth::admin::{AdminStore, ClientSummary, GrantSummary};
+use crate::oauth::admin::{document_client_name, AdminStore, ClientSummary, DocumentClientSummary, GrantSummary};
+use crate::oauth::cimd::DocumentSource;
 use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::store::StoreResult;
 use crate::oauth::types::{ClientId, GrantId, Subject};
@@ -27,6 +28,17 @@ struct GrantRow {
     scope: String,
     created_at: i64,
     last_refresh_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct DocumentRow {
+    url: String,
+    document: Option<String>,
+    source: Option<String>,
+    fetched_at: Option<i64>,
+    failed_at: Option<i64>,
+    last_failure: Option<String>,
+    active_grants: u32,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +100,37 @@ impl AdminStore for D1Store {
                 scope: r.scope,
                 created_at: r.created_at,
                 last_refresh_at: r.last_refresh_at,
+            })
+            .collect())
+    }
+
+    async fn document_clients(&self, limit: u32) -> StoreResult<Vec<DocumentClientSummary>> {
+        let rows = self
+            .stmt(
+                "SELECT d.url, d.document, d.source, d.fetched_at, d.failed_at, d.last_failure, \
+                 (SELECT COUNT(*) FROM grants g WHERE g.client_id = d.url AND g.revoked_at IS NULL) AS active_grants \
+                 FROM client_metadata_documents d \
+                 UNION ALL \
+                 SELECT g.client_id AS url, NULL, NULL, NULL, NULL, NULL, COUNT(*) AS active_grants FROM grants g \
+                 WHERE g.revoked_at IS NULL AND g.client_id LIKE 'https://%' \
+                 AND g.client_id NOT IN (SELECT url FROM client_metadata_documents) GROUP BY g.client_id \
+                 ORDER BY fetched_at DESC, url LIMIT ?1",
+                &[n(limit.into())],
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results::<DocumentRow>()
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DocumentClientSummary {
+                client_name: r.document.as_deref().and_then(document_client_name),
+                client_id: ClientId::new(r.url),
+                source: r.source.as_deref().map(|s| DocumentSource::parse(s).unwrap_or(DocumentSource::Pinned)),
+                fetched_at: r.fetched_at,
+                failure: r.failed_at.zip(r.last_failure),
+                active_grants: r.active_grants,
             })
             .collect())
     }

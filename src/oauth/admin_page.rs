@@ -5,7 +5,8 @@
 
 use html_escape::encode_safe;
 
-use super::admin::{ClientSummary, GrantSummary};
+use super::admin::{ClientSummary, DocumentClientSummary, GrantSummary};
+use super::cimd::{client_id_url::document_host, pinned, DocumentSource};
 use super::audit::{redirect_hosts_of, AuditEvent};
 use super::http::HttpResponse;
 use super::pages;
@@ -24,6 +25,7 @@ pub struct Dashboard {
     pub clients: Vec<ClientSummary>,
     pub total_clients: u32,
     pub grants: Vec<GrantSummary>,
+    pub documents: Vec<DocumentClientSummary>,
     pub events: Vec<AuditEvent>,
 }
 
@@ -139,6 +141,48 @@ fn clients_table(d: &Dashboard) -> String {
     )
 }
 
+/// Which copy of its document admitted a client last, in words.
+fn document_source(c: &DocumentClientSummary) -> String {
+    match c.source {
+        Some(DocumentSource::Live) => "live".into(),
+        Some(DocumentSource::Stored) => format!("stored copy of {}", when(c.fetched_at)),
+        Some(DocumentSource::Pinned) => match pinned::find(c.client_id.as_str()) {
+            Some(p) => format!("pinned copy (as served {})", p.as_of),
+            None => "pinned copy".into(),
+        },
+        None => "live (not kept)".into(),
+    }
+}
+
+fn documents_table(d: &Dashboard) -> String {
+    if d.documents.is_empty() {
+        return "<p class=\"muted\">No client has come with a metadata document.</p>".into();
+    }
+    let mut rows = String::new();
+    for c in &d.documents {
+        let id = c.client_id.as_str();
+        let name = match &c.client_name {
+            Some(n) => format!("{} <span class=\"muted\">(as its document at {} says)</span>", encode_safe(n), encode_safe(document_host(id).unwrap_or(""))),
+            None => "<span class=\"muted\">unnamed</span>".into(),
+        };
+        let failure = match &c.failure {
+            Some((at, why)) => format!("{}: {}", utc(*at), encode_safe(why)),
+            None => String::new(),
+        };
+        rows.push_str(&format!(
+            "<tr data-document=\"{id}\" data-source=\"{source}\"><td>{name}<br><span class=\"id\">{id}</span></td><td>{from}</td><td class=\"t\">{fetched}</td><td class=\"detail\">{failure}</td><td>{grants}</td></tr>",
+            id = encode_safe(id),
+            source = c.source.map(DocumentSource::as_str).unwrap_or("live"),
+            from = encode_safe(&document_source(c)),
+            fetched = when(c.fetched_at),
+            grants = c.active_grants,
+        ));
+    }
+    format!(
+        "<table id=\"documents\"><thead><tr><th>Client</th><th>Document</th><th>Fetched</th><th>Last failed fetch</th><th>Active grants</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+}
+
 fn grants_table(d: &Dashboard) -> String {
     if d.grants.is_empty() {
         return "<p class=\"muted\">No active grants.</p>".into();
@@ -188,11 +232,15 @@ pub fn dashboard(d: &Dashboard) -> HttpResponse {
         "{STYLE}<div class=\"top\"><h1>Gatehouse admin</h1><div>Signed in as <strong>{}</strong> {}</div></div>\
 <h2>Active grants</h2>{}<h2>Registered clients</h2>\
 <p class=\"muted\">Deleting a client removes its registration, codes and refresh tokens and revokes its grants; \
-it must register again to reconnect.</p>{}<h2>Audit log</h2><p class=\"muted\">The newest {} events.</p>{}",
+it must register again to reconnect.</p>{}<h2>Metadata-document clients</h2>\
+<p class=\"muted\">Clients whose client_id is the URL of their metadata document, and which copy of it admitted them last: \
+live, a stored copy standing in for a fetch that failed, or the pinned copy Gatehouse ships (CIMD_PINNED_DOCUMENTS).</p>{}\
+<h2>Audit log</h2><p class=\"muted\">The newest {} events.</p>{}",
         encode_safe(d.subject.as_str()),
         action_button(&d.csrf, "logout", None, "Sign out"),
         grants_table(d),
         clients_table(d),
+        documents_table(d),
         super::audit::RECENT,
         events_table(d),
     );
@@ -239,6 +287,32 @@ mod tests {
                 created_at: 0,
                 last_refresh_at: Some(60),
             }],
+            documents: vec![
+                DocumentClientSummary {
+                    client_id: ClientId::new("https://claude.ai/oauth/claude-code-client-metadata"),
+                    client_name: Some(evil()),
+                    source: Some(DocumentSource::Pinned),
+                    fetched_at: Some(120),
+                    failure: Some((120, "its metadata URL answered HTTP 403 <b>".into())),
+                    active_grants: 2,
+                },
+                DocumentClientSummary {
+                    client_id: ClientId::new("https://client.example.com/c.json"),
+                    client_name: None,
+                    source: Some(DocumentSource::Stored),
+                    fetched_at: Some(0),
+                    failure: Some((180, "HTTP 503".into())),
+                    active_grants: 0,
+                },
+                DocumentClientSummary {
+                    client_id: ClientId::new("https://client.example.com/live.json"),
+                    client_name: Some("Live".into()),
+                    source: None,
+                    fetched_at: None,
+                    failure: None,
+                    active_grants: 1,
+                },
+            ],
             events: vec![AuditEvent {
                 at: 0,
                 event: "<b>key.rotate</b>".into(),
@@ -263,6 +337,25 @@ mod tests {
         assert!(r.body.contains("1970-01-01 00:01 UTC"), "last refresh shown");
         assert!(r.body.contains("never"), "a client never used says so");
         assert!(r.body.contains("client_name=&lt;script&gt;"), "detail shown as key=value");
+    }
+
+    #[test]
+    fn metadata_document_clients_show_which_copy_admitted_them() {
+        let r = dashboard(&dash());
+        let row = |id: &str| {
+            let start = r.body.find(&format!("data-document=\"{}\"", encode_safe(id))).unwrap_or_else(|| panic!("no row for {id}"));
+            r.body[start..start + r.body[start..].find("</tr>").unwrap()].to_string()
+        };
+        let pinned_row = row("https://claude.ai/oauth/claude-code-client-metadata");
+        let as_of = pinned::find("https://claude.ai/oauth/claude-code-client-metadata").unwrap().as_of;
+        assert!(pinned_row.contains("data-source=\"pinned\"") && pinned_row.contains(&format!("pinned copy (as served {as_of})")), "{pinned_row}");
+        assert!(pinned_row.contains("as its document at claude.ai says"), "{pinned_row}");
+        assert!(pinned_row.contains("HTTP 403 &lt;b&gt;"), "{pinned_row}");
+        let stored_row = row("https://client.example.com/c.json");
+        assert!(stored_row.contains("data-source=\"stored\"") && stored_row.contains("stored copy of 1970-01-01 00:00 UTC"), "{stored_row}");
+        assert!(stored_row.contains("1970-01-01 00:03 UTC: HTTP 503"), "{stored_row}");
+        let live_row = row("https://client.example.com/live.json");
+        assert!(live_row.contains("data-source=\"live\"") && live_row.contains("live (not kept)"), "{live_row}");
     }
 
     #[test]

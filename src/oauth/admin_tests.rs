@@ -378,3 +378,23 @@ fn endpoints_write_audit_events_without_secrets() {
         assert!(!all.contains(secret_value), "an audit event leaks {secret_value}");
     }
 }
+
+#[test]
+fn the_dashboard_says_which_copy_of_a_document_admitted_a_client() {
+    use crate::oauth::cimd::FetchedDocument;
+    let mut w = World::new();
+    let pinned_url = "https://claude.ai/oauth/claude-code-client-metadata";
+    let live_url = "https://client.example.com/live.json";
+    w.store.documents.answer(pinned_url, Ok(FetchedDocument { status: 403, body: vec![], cache_control: None, expires: None, date: None }));
+    w.store.documents.serve(live_url, &format!(r#"{{"client_id":"{live_url}","client_name":"Live One","redirect_uris":["{REDIRECT}"]}}"#), Some("max-age=60"));
+    w.start(pinned_url);
+    w.start(live_url);
+    w.sign_in();
+    let page = w.admin_get();
+    assert_eq!(page.status, 200);
+    let text = html_escape::decode_html_entities(&page.body).into_owned();
+    assert!(text.contains(&format!("data-document=\"{pinned_url}\" data-source=\"pinned\"")), "{text}");
+    assert!(text.contains("answered HTTP 403"), "the failed fetch is shown");
+    assert!(text.contains(&format!("data-document=\"{live_url}\" data-source=\"live\"")), "{text}");
+    assert!(text.contains("Live One"));
+}

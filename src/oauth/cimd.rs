@@ -8,12 +8,21 @@
 //! before anything is fetched (draft §8.6): `client_id_url` (which URLs may be
 //! fetched at all), `document` (what a fetched document must say), and
 //! `cache_policy` (how long a good document is kept; errors never are).
-//! The fetch itself and the cache live behind [`ClientDocuments`], which the
+//! The fetch itself and the store live behind [`ClientDocuments`], which the
 //! edge implements with `fetch` and D1.
+//!
+//! A vendor's document host that does not answer must not take its clients
+//! down (requirements.md §B): `fetch_outcome` tells a failed fetch from an
+//! answer, a stored copy stands in for a failed refetch for a bounded time
+//! (stale-if-error, RFC 5861 §4), and `pinned` holds copies of the well-known
+//! vendors' documents for when there is no stored copy either
+//! (docs/clients.md, "When a vendor's document host does not answer").
 
 pub mod cache_policy;
 pub mod client_id_url;
 pub mod document;
+pub mod fetch_outcome;
+pub mod pinned;
 
 #[cfg(test)]
 pub(crate) mod canned;
@@ -29,7 +38,7 @@ pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
 pub const FETCH_TIMEOUT_SECONDS: u64 = 5;
 
 /// What the fetcher saw. A non-200 answer comes back as is (with an empty
-/// body): refusing it is policy, decided by [`check_response`].
+/// body): refusing it is policy, decided by `fetch_outcome::judge`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedDocument {
     pub status: u16,
@@ -83,28 +92,72 @@ impl From<FetchError> for CimdError {
     }
 }
 
-/// Draft §5: only a `200` is a document; redirects are not followed (the
-/// fetcher asks for `redirect: manual`, so a 3xx arrives here).
-pub fn check_response(fetched: &FetchedDocument) -> Result<(), CimdError> {
-    match fetched.status {
-        200 => {}
-        300..=399 => return Err(CimdError::new(format!("its metadata URL answered with a redirect (HTTP {}); redirects are not followed", fetched.status))),
-        s => return Err(CimdError::new(format!("its metadata URL answered HTTP {s}, not 200"))),
-    }
-    if fetched.body.len() > MAX_DOCUMENT_BYTES {
-        return Err(FetchError::TooLarge.into());
-    }
-    Ok(())
+/// Where the copy of a document that admitted a client came from; the admin
+/// page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentSource {
+    /// Fetched from its URL.
+    Live,
+    /// A copy fetched earlier, standing in for a refetch that failed.
+    Stored,
+    /// The copy Gatehouse ships (`pinned`), standing in when there was no stored copy.
+    Pinned,
 }
 
-/// The fetch and the cache of metadata documents, provided by the edge
+impl DocumentSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentSource::Live => "live",
+            DocumentSource::Stored => "stored",
+            DocumentSource::Pinned => "pinned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "live" => Some(DocumentSource::Live),
+            "stored" => Some(DocumentSource::Stored),
+            "pinned" => Some(DocumentSource::Pinned),
+            _ => None,
+        }
+    }
+}
+
+/// A document kept by Gatehouse: only one that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    /// The JSON body, as fetched (or as pinned).
+    pub document: String,
+    pub source: DocumentSource,
+    /// When it was last fetched live; for a pinned copy, when it was put in place.
+    pub fetched_at: i64,
+    /// Used without a fetch until then (per its cache headers, or the retry
+    /// interval of a copy standing in for a failed fetch).
+    pub expires_at: i64,
+    /// May stand in for a failed refetch until then (0: never).
+    pub stale_until: i64,
+    /// When the last refetch failed and why, while a copy stands in.
+    pub failure: Option<(i64, String)>,
+}
+
+impl StoredDocument {
+    pub fn is_fresh(&self, now: i64) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// The fetch and the store of metadata documents, provided by the edge
 /// (fetch + D1) and by the in-memory store in tests (canned documents).
-/// Only documents that passed every check are cached.
+/// Only documents that passed every check are stored; errors never are.
 #[allow(async_fn_in_trait)]
 pub trait ClientDocuments {
-    /// A cached document that has not expired at `now`.
-    async fn cached_document(&self, url: &ClientIdUrl, now: i64) -> StoreResult<Option<String>>;
-    async fn cache_document(&self, url: &ClientIdUrl, document: &str, now: i64, expires_at: i64) -> StoreResult<()>;
+    /// The stored copy of `url`, fresh or not, unless it is past both its
+    /// `expires_at` and its `stale_until` at `now`.
+    async fn stored_document(&self, url: &ClientIdUrl, now: i64) -> StoreResult<Option<StoredDocument>>;
+    /// Stores (or replaces) the copy of `url`; drops every copy past use at `now`.
+    async fn store_document(&self, url: &ClientIdUrl, document: &StoredDocument, now: i64) -> StoreResult<()>;
+    /// Drops the copy of `url`: its vendor now says something else.
+    async fn forget_document(&self, url: &ClientIdUrl) -> StoreResult<()>;
     /// One GET of `url` with `Accept: application/json`, no redirects
     /// followed, the body capped at [`MAX_DOCUMENT_BYTES`] and the whole
     /// exchange at [`FETCH_TIMEOUT_SECONDS`].

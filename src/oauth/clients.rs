@@ -4,7 +4,8 @@
 //! `/authorize`, the consent pages and `/token` all look clients up here, so
 //! every one of them applies the same rules.
 
-use super::cimd::{self, cache_policy, document, ClientIdUrl};
+use super::cimd::fetch_outcome::{self, Outcome};
+use super::cimd::{self, cache_policy, document, pinned, CimdError, ClientIdUrl, DocumentSource, StoredDocument};
 use super::context::Ctx;
 use super::error::{OAuthError, StoreError};
 use super::registration_policy;
@@ -57,22 +58,83 @@ pub async fn find<S: Store>(ctx: &Ctx<'_, S>, id: &str) -> Result<ClientRecord, 
     ctx.store.client(&ClientId::new(id)).await?.ok_or(LookupError::Unknown)
 }
 
-/// Cache first; else one fetch, checked in full, and cached only if good.
+/// A fresh stored copy first; else one fetch, judged (`fetch_outcome`):
+/// the vendor's answer is followed, and a good document stored; a failed
+/// fetch falls back to the stored copy (stale-if-error) or the pinned one.
 async fn from_metadata_document<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl) -> Result<ClientRecord, LookupError> {
-    let scopes = &ctx.config.scopes;
-    if let Some(cached) = ctx.store.cached_document(url, ctx.now).await? {
+    let stored = ctx.store.stored_document(url, ctx.now).await?;
+    // A pinned copy stands in only while the owner allows pinned copies.
+    let stored = stored.filter(|s| s.source != DocumentSource::Pinned || ctx.config.pinned_documents);
+    if let Some(copy) = stored.as_ref().filter(|s| s.is_fresh(ctx.now)) {
         // Re-validated on every use: the rules may have tightened since.
-        return admitted(ctx, document::validate(url, cached.as_bytes(), scopes, ctx.now)?);
+        return admitted(ctx, document::validate(url, copy.document.as_bytes(), &ctx.config.scopes, ctx.now)?);
     }
-    let fetched = ctx.store.fetch_document(url).await.map_err(cimd::CimdError::from)?;
-    cimd::check_response(&fetched)?;
-    let client = admitted(ctx, document::validate(url, &fetched.body, scopes, ctx.now)?)?;
-    let lifetime = cache_policy::lifetime(fetched.cache_control.as_deref(), fetched.expires.as_deref(), fetched.date.as_deref(), ctx.now);
-    if let (Some(seconds), Ok(text)) = (lifetime, std::str::from_utf8(&fetched.body)) {
-        // A failed cache write costs a refetch next time, not this request.
-        let _ = ctx.store.cache_document(url, text, ctx.now, ctx.now + seconds).await;
+    let fetched = match fetch_outcome::judge(ctx.store.fetch_document(url).await) {
+        Outcome::Document(fetched) => fetched,
+        Outcome::Failed(why) => return stand_in(ctx, url, stored, why).await,
+        Outcome::Refused(why) => {
+            // The vendor's word: no older copy may outlive it.
+            forget(ctx, url, stored.as_ref()).await;
+            return Err(why.into());
+        }
+    };
+    let client = match document::validate(url, &fetched.body, &ctx.config.scopes, ctx.now) {
+        Ok(c) => c,
+        Err(why) => {
+            forget(ctx, url, stored.as_ref()).await;
+            return Err(why.into());
+        }
+    };
+    let client = admitted(ctx, client)?;
+    let cc = fetched.cache_control.as_deref();
+    let fresh = cache_policy::lifetime(cc, fetched.expires.as_deref(), fetched.date.as_deref(), ctx.now).unwrap_or(0);
+    let stale = cache_policy::stale_window(cc);
+    match std::str::from_utf8(&fetched.body) {
+        Ok(text) if fresh > 0 || stale > 0 => {
+            let copy = StoredDocument {
+                document: text.to_string(),
+                source: DocumentSource::Live,
+                fetched_at: ctx.now,
+                expires_at: ctx.now + fresh,
+                stale_until: ctx.now + stale,
+                failure: None,
+            };
+            // A failed write costs a refetch next time, not this request.
+            let _ = ctx.store.store_document(url, &copy, ctx.now).await;
+        }
+        // Not to be kept (no-store): nor may an older copy stand in later.
+        _ => forget(ctx, url, stored.as_ref()).await,
     }
     Ok(client)
+}
+
+/// After a failed fetch: the stored copy while its stale window lasts, else
+/// the pinned copy, each used for `RETRY_AFTER_FAILURE` before the next try.
+async fn stand_in<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl, stored: Option<StoredDocument>, why: CimdError) -> Result<ClientRecord, LookupError> {
+    let retry_at = ctx.now + cache_policy::RETRY_AFTER_FAILURE;
+    let failure = Some((ctx.now, why.0.clone()));
+    let copy = match stored.filter(|s| s.source != DocumentSource::Pinned && s.stale_until > ctx.now) {
+        Some(s) => StoredDocument { source: DocumentSource::Stored, expires_at: retry_at, failure, ..s },
+        None => {
+            let Some(pinned) = pinned::find(url.as_str()) else { return Err(why.into()) };
+            if !ctx.config.pinned_documents {
+                return Err(LookupError::Refused(CimdError::new(format!(
+                    "{}; Gatehouse has no stored copy of it, and its pinned copy is switched off (CIMD_PINNED_DOCUMENTS=off)",
+                    why.0
+                ))));
+            }
+            StoredDocument { document: pinned.document, source: DocumentSource::Pinned, fetched_at: ctx.now, expires_at: retry_at, stale_until: 0, failure }
+        }
+    };
+    let client = admitted(ctx, document::validate(url, copy.document.as_bytes(), &ctx.config.scopes, ctx.now)?)?;
+    let _ = ctx.store.store_document(url, &copy, ctx.now).await;
+    Ok(client)
+}
+
+async fn forget<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl, stored: Option<&StoredDocument>) {
+    if stored.is_some() {
+        let _ = ctx.store.forget_document(url).await;
+    }
 }
 
 /// The owner's redirect-URI allow-list binds documents as it binds registrations.

@@ -1,9 +1,19 @@
 //! How long a good metadata document is kept (draft-ietf-oauth-client-id-
 //! metadata-document §5.2: per HTTP caching, RFC 9111 §4.2.1, with an upper
-//! bound). Errors are never cached, so nothing here sees them.
+//! bound), and how long after that it may still stand in for a refetch that
+//! fails (stale-if-error, RFC 5861 §4, bounded by [`MAX_STALE`]). Errors are
+//! never kept, so nothing here sees them.
 
-/// The longest a document is kept, whatever its headers say.
+/// The longest a document is used without a refetch, whatever its headers say.
 pub const MAX_LIFETIME: i64 = 24 * 3600;
+/// The longest a stored copy stands in for refetches that fail, counted from
+/// its last successful fetch: a vendor's outage of a day or a weekend is
+/// covered, a document the vendor stopped serving for good is not kept alive.
+pub const MAX_STALE: i64 = 7 * 24 * 3600;
+/// How long a copy that stood in for a failed fetch is used before the next
+/// try: one connection (authorize, consent, token) pays for at most one
+/// failed fetch, and a host that is back is seen within a minute.
+pub const RETRY_AFTER_FAILURE: i64 = 60;
 /// Kept this long when the response says nothing: long enough that one
 /// connection (authorize, consent, token) fetches once, short enough that a
 /// fixed document is picked up soon.
@@ -43,6 +53,31 @@ pub fn lifetime(cache_control: Option<&str>, expires: Option<&str>, date: Option
         },
     };
     (seconds > 0).then_some(seconds.min(MAX_LIFETIME))
+}
+
+/// Seconds after its fetch that a stored copy may stand in for a failed
+/// refetch: 0 when the response forbids serving it stale (`no-store`,
+/// `no-cache`, `must-revalidate`, `proxy-revalidate`: RFC 9111 §4.2.4), its
+/// own `stale-if-error` when it gives one, else [`MAX_STALE`]; never more.
+pub fn stale_window(cache_control: Option<&str>) -> i64 {
+    let mut window = MAX_STALE;
+    for directive in cache_control.unwrap_or("").split(',') {
+        let (name, value) = match directive.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim().trim_matches('"'))),
+            None => (directive.trim(), None),
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "no-store" | "no-cache" | "must-revalidate" | "proxy-revalidate" => return 0,
+            "stale-if-error" => {
+                window = match value {
+                    Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => v.parse::<i64>().unwrap_or(MAX_STALE).min(MAX_STALE),
+                    _ => 0,
+                }
+            }
+            _ => {}
+        }
+    }
+    window
 }
 
 /// An HTTP-date (RFC 9110 §5.6.7) in any of its three forms, as Unix time:
@@ -142,6 +177,20 @@ mod tests {
         assert_eq!(http_date("Tue, 29 Feb 2028 12:00:00 GMT"), Some(1_835_438_400));
         for bad in ["", "0", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT extra", "Sun Nov  6 08:49:37 1994 GMT"] {
             assert_eq!(http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_stored_copy_may_stand_in_for_a_week_unless_the_response_forbids_it() {
+        assert_eq!(stale_window(None), MAX_STALE);
+        assert_eq!(stale_window(Some("max-age=600")), MAX_STALE);
+        assert_eq!(stale_window(Some("max-age=0")), MAX_STALE, "stale at once, but a copy all the same");
+        assert_eq!(stale_window(Some("max-age=60, stale-if-error=3600")), 3600);
+        assert_eq!(stale_window(Some("stale-if-error=\"120\"")), 120);
+        assert_eq!(stale_window(Some("stale-if-error=99999999999999999999")), MAX_STALE, "bounded");
+        assert_eq!(stale_window(Some("stale-if-error=1209600")), MAX_STALE, "bounded");
+        for cc in ["no-store", "no-cache", "max-age=600, must-revalidate", "Proxy-Revalidate", "stale-if-error=abc", "stale-if-error"] {
+            assert_eq!(stale_window(Some(cc)), 0, "{cc}");
         }
     }
 

@@ -1,10 +1,10 @@
 //! Canned metadata documents for native tests: the in-memory store answers
-//! fetches from a table and counts them, and caches like D1 does.
+//! fetches from a table and counts them, and stores copies like D1 does.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::{ClientDocuments, ClientIdUrl, FetchError, FetchedDocument};
+use super::{ClientDocuments, ClientIdUrl, FetchError, FetchedDocument, StoredDocument};
 use crate::oauth::store::StoreResult;
 use crate::oauth::testing::MemoryStore;
 
@@ -13,7 +13,8 @@ pub struct CannedDocuments {
     pub answers: RefCell<HashMap<String, Result<FetchedDocument, FetchError>>>,
     /// Every URL fetched, in order.
     pub fetched: RefCell<Vec<String>>,
-    pub cache: RefCell<HashMap<String, (String, i64)>>,
+    /// The stored copies, by URL.
+    pub cache: RefCell<HashMap<String, StoredDocument>>,
 }
 
 impl CannedDocuments {
@@ -27,16 +28,32 @@ impl CannedDocuments {
     pub fn fetch_count(&self, url: &str) -> usize {
         self.fetched.borrow().iter().filter(|u| *u == url).count()
     }
+    /// The stored copy of `url`, if any.
+    pub fn stored(&self, url: &str) -> Option<StoredDocument> {
+        self.cache.borrow().get(url).cloned()
+    }
+}
+
+/// Past every use: neither fresh nor able to stand in (as D1's cleanup).
+fn spent(d: &StoredDocument, now: i64) -> bool {
+    d.expires_at <= now && d.stale_until <= now
 }
 
 impl ClientDocuments for MemoryStore {
-    async fn cached_document(&self, url: &ClientIdUrl, now: i64) -> StoreResult<Option<String>> {
+    async fn stored_document(&self, url: &ClientIdUrl, now: i64) -> StoreResult<Option<StoredDocument>> {
         self.check()?;
-        Ok(self.documents.cache.borrow().get(url.as_str()).filter(|(_, exp)| *exp > now).map(|(d, _)| d.clone()))
+        Ok(self.documents.cache.borrow().get(url.as_str()).filter(|d| !spent(d, now)).cloned())
     }
-    async fn cache_document(&self, url: &ClientIdUrl, document: &str, _now: i64, expires_at: i64) -> StoreResult<()> {
+    async fn store_document(&self, url: &ClientIdUrl, document: &StoredDocument, now: i64) -> StoreResult<()> {
         self.check()?;
-        self.documents.cache.borrow_mut().insert(url.as_str().into(), (document.into(), expires_at));
+        let mut cache = self.documents.cache.borrow_mut();
+        cache.retain(|_, d| !spent(d, now));
+        cache.insert(url.as_str().into(), document.clone());
+        Ok(())
+    }
+    async fn forget_document(&self, url: &ClientIdUrl) -> StoreResult<()> {
+        self.check()?;
+        self.documents.cache.borrow_mut().remove(url.as_str());
         Ok(())
     }
     async fn fetch_document(&self, url: &ClientIdUrl) -> Result<FetchedDocument, FetchError> {
