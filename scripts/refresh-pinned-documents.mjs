@@ -5,7 +5,7 @@
 // Fetches each document from its URL the way Gatehouse does (GET, Accept: application/json,
 // redirects not followed, at most 5 KB) and, when the vendor serves a document that passes the
 // basic checks (a JSON object whose client_id is its URL, with redirect_uris), stores its text
-// exactly as served, dated today, with where it came from. A document that cannot be fetched
+// exactly as served, dated today (`as_of`; the URL it came from is its client_id). A document that cannot be fetched
 // (a challenge page, an error, no answer) or that fails the checks keeps its old copy, and the
 // run exits 1 naming it: review those by hand. Review every change before committing it, as
 // Gatehouse will trust the text when the vendor's host does not answer.
@@ -99,7 +99,6 @@ async function main() {
     if (!same) changed++;
     entry.document = text;
     entry.as_of = today;
-    entry.source = `${url} as served on ${today}, fetched by scripts/refresh-pinned-documents.mjs`;
     console.log(`${same ? 'same    ' : 'CHANGED '} ${url}`);
   }
   if (!opts.dryRun) writeFileSync(opts.file, `${JSON.stringify(file, null, 2)}\n`);

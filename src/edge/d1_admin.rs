@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::d1::{err, json_list, n, s, D1Store};
-use crate::oauth::admin::{document_client_name, AdminStore, ClientSummary, DocumentClientSummary, GrantSummary};
+use crate::oauth::admin::{AdminStore, ClientSummary, GrantSummary};
 use crate::oauth::cimd::DocumentSource;
 use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::store::StoreResult;
@@ -28,17 +28,8 @@ struct GrantRow {
     scope: String,
     created_at: i64,
     last_refresh_at: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct DocumentRow {
-    url: String,
-    document: Option<String>,
-    source: Option<String>,
-    fetched_at: Option<i64>,
-    failed_at: Option<i64>,
+    document_source: Option<String>,
     last_failure: Option<String>,
-    active_grants: u32,
 }
 
 #[derive(Deserialize)]
@@ -80,8 +71,10 @@ impl AdminStore for D1Store {
     async fn active_grants(&self, limit: u32) -> StoreResult<Vec<GrantSummary>> {
         let rows = self
             .stmt(
-                "SELECT g.grant_id, g.client_id, c.client_name, g.subject, g.scope, g.created_at, g.last_refresh_at \
+                "SELECT g.grant_id, g.client_id, c.client_name, g.subject, g.scope, g.created_at, g.last_refresh_at, \
+                 d.source AS document_source, d.last_failure \
                  FROM grants g LEFT JOIN clients c ON c.client_id = g.client_id \
+                 LEFT JOIN client_metadata_documents d ON d.url = g.client_id \
                  WHERE g.revoked_at IS NULL ORDER BY g.created_at DESC, g.grant_id DESC LIMIT ?1",
                 &[n(limit.into())],
             )?
@@ -93,6 +86,8 @@ impl AdminStore for D1Store {
         Ok(rows
             .into_iter()
             .map(|r| GrantSummary {
+                // A metadata-document client's id is its https URL; registered ids never are.
+                document: r.client_id.starts_with("https://").then(|| (r.document_source.as_deref().map(|s| DocumentSource::parse(s).unwrap_or(DocumentSource::Pinned)), r.last_failure)),
                 grant_id: GrantId::new(r.grant_id),
                 client_id: ClientId::new(r.client_id),
                 client_name: r.client_name,
@@ -100,37 +95,6 @@ impl AdminStore for D1Store {
                 scope: r.scope,
                 created_at: r.created_at,
                 last_refresh_at: r.last_refresh_at,
-            })
-            .collect())
-    }
-
-    async fn document_clients(&self, limit: u32) -> StoreResult<Vec<DocumentClientSummary>> {
-        let rows = self
-            .stmt(
-                "SELECT d.url, d.document, d.source, d.fetched_at, d.failed_at, d.last_failure, \
-                 (SELECT COUNT(*) FROM grants g WHERE g.client_id = d.url AND g.revoked_at IS NULL) AS active_grants \
-                 FROM client_metadata_documents d \
-                 UNION ALL \
-                 SELECT g.client_id AS url, NULL, NULL, NULL, NULL, NULL, COUNT(*) AS active_grants FROM grants g \
-                 WHERE g.revoked_at IS NULL AND g.client_id LIKE 'https://%' \
-                 AND g.client_id NOT IN (SELECT url FROM client_metadata_documents) GROUP BY g.client_id \
-                 ORDER BY fetched_at DESC, url LIMIT ?1",
-                &[n(limit.into())],
-            )?
-            .all()
-            .await
-            .map_err(err)?
-            .results::<DocumentRow>()
-            .map_err(err)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| DocumentClientSummary {
-                client_name: r.document.as_deref().and_then(document_client_name),
-                client_id: ClientId::new(r.url),
-                source: r.source.as_deref().map(|s| DocumentSource::parse(s).unwrap_or(DocumentSource::Pinned)),
-                fetched_at: r.fetched_at,
-                failure: r.failed_at.zip(r.last_failure),
-                active_grants: r.active_grants,
             })
             .collect())
     }

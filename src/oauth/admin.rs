@@ -39,28 +39,6 @@ pub struct ClientSummary {
     pub active_grants: u32,
 }
 
-/// A client known by its metadata document (no registration), as the admin
-/// page lists it: which copy of the document admitted it last.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DocumentClientSummary {
-    pub client_id: ClientId,
-    /// As the document names it (self-asserted, shown with its host).
-    pub client_name: Option<String>,
-    /// `None` when no copy is kept (its document was served `no-store`): live.
-    pub source: Option<DocumentSource>,
-    /// When the document was last fetched live (for a pinned copy: put in place).
-    pub fetched_at: Option<i64>,
-    /// When and why the last fetch failed, while a stored or pinned copy stands in.
-    pub failure: Option<(i64, String)>,
-    pub active_grants: u32,
-}
-
-/// The `client_name` a stored document gives, if it gives a usable one.
-pub fn document_client_name(document: &str) -> Option<String> {
-    let doc: serde_json::Value = serde_json::from_str(document).ok()?;
-    doc.get("client_name")?.as_str().filter(|n| !n.chars().any(char::is_control)).map(|n| n.chars().take(200).collect())
-}
-
 /// A grant that has not been revoked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GrantSummary {
@@ -71,6 +49,10 @@ pub struct GrantSummary {
     pub scope: String,
     pub created_at: i64,
     pub last_refresh_at: Option<i64>,
+    /// For a metadata-document client: which copy of its document admitted
+    /// it last (`None`: none is kept, it was served `no-store`) and why the
+    /// last fetch failed, while a stored or pinned copy stands in.
+    pub document: Option<(Option<DocumentSource>, Option<String>)>,
 }
 
 /// The queries only the admin page needs.
@@ -80,9 +62,6 @@ pub trait AdminStore: Store {
     async fn clients_overview(&self, limit: u32) -> StoreResult<(Vec<ClientSummary>, u32)>;
     /// The newest `limit` unrevoked grants, newest first.
     async fn active_grants(&self, limit: u32) -> StoreResult<Vec<GrantSummary>>;
-    /// Metadata-document clients: every stored document, and every URL
-    /// client with an active grant but no stored document; newest first.
-    async fn document_clients(&self, limit: u32) -> StoreResult<Vec<DocumentClientSummary>>;
     /// Removes a client with its codes, refresh tokens and pending requests,
     /// all at once, and revokes its grants; returns how many it revoked.
     /// Revoked grants stay as records until the cleanup job removes them, so
@@ -154,7 +133,6 @@ pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
 async fn dashboard<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret, subject: Subject) -> OAuthResult<HttpResponse> {
     let (clients, total_clients) = ctx.store.clients_overview(MAX_LISTED).await?;
     let grants = ctx.store.active_grants(MAX_LISTED).await?;
-    let documents = ctx.store.document_clients(MAX_LISTED).await?;
     let events = ctx.store.recent_audit(RECENT).await?;
     Ok(admin_page::dashboard(&Dashboard {
         subject,
@@ -162,7 +140,6 @@ async fn dashboard<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: 
         clients,
         total_clients,
         grants,
-        documents,
         events,
     }))
 }

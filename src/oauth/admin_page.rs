@@ -5,8 +5,8 @@
 
 use html_escape::encode_safe;
 
-use super::admin::{ClientSummary, DocumentClientSummary, GrantSummary};
-use super::cimd::{client_id_url::document_host, pinned, DocumentSource};
+use super::admin::{ClientSummary, GrantSummary};
+use super::cimd::{pinned, DocumentSource};
 use super::audit::{redirect_hosts_of, AuditEvent};
 use super::http::HttpResponse;
 use super::pages;
@@ -25,7 +25,6 @@ pub struct Dashboard {
     pub clients: Vec<ClientSummary>,
     pub total_clients: u32,
     pub grants: Vec<GrantSummary>,
-    pub documents: Vec<DocumentClientSummary>,
     pub events: Vec<AuditEvent>,
 }
 
@@ -141,45 +140,21 @@ fn clients_table(d: &Dashboard) -> String {
     )
 }
 
-/// Which copy of its document admitted a client last, in words.
-fn document_source(c: &DocumentClientSummary) -> String {
-    match c.source {
-        Some(DocumentSource::Live) => "live".into(),
-        Some(DocumentSource::Stored) => format!("stored copy of {}", when(c.fetched_at)),
-        Some(DocumentSource::Pinned) => match pinned::find(c.client_id.as_str()) {
-            Some(p) => format!("pinned copy (as served {})", p.as_of),
-            None => "pinned copy".into(),
-        },
-        None => "live (not kept)".into(),
-    }
-}
-
-fn documents_table(d: &Dashboard) -> String {
-    if d.documents.is_empty() {
-        return "<p class=\"muted\">No client has come with a metadata document.</p>".into();
-    }
-    let mut rows = String::new();
-    for c in &d.documents {
-        let id = c.client_id.as_str();
-        let name = match &c.client_name {
-            Some(n) => format!("{} <span class=\"muted\">(as its document at {} says)</span>", encode_safe(n), encode_safe(document_host(id).unwrap_or(""))),
-            None => "<span class=\"muted\">unnamed</span>".into(),
-        };
-        let failure = match &c.failure {
-            Some((at, why)) => format!("{}: {}", utc(*at), encode_safe(why)),
-            None => String::new(),
-        };
-        rows.push_str(&format!(
-            "<tr data-document=\"{id}\" data-source=\"{source}\"><td>{name}<br><span class=\"id\">{id}</span></td><td>{from}</td><td class=\"t\">{fetched}</td><td class=\"detail\">{failure}</td><td>{grants}</td></tr>",
-            id = encode_safe(id),
-            source = c.source.map(DocumentSource::as_str).unwrap_or("live"),
-            from = encode_safe(&document_source(c)),
-            fetched = when(c.fetched_at),
-            grants = c.active_grants,
-        ));
-    }
+/// For a metadata-document client: which copy of its document admitted it
+/// last, and why the last fetch failed if a copy stands in.
+fn document_note(g: &GrantSummary) -> String {
+    let Some((source, failure)) = &g.document else { return String::new() };
+    let from = match source {
+        Some(DocumentSource::Live) => "live".to_string(),
+        Some(DocumentSource::Stored) => "a stored copy".to_string(),
+        Some(DocumentSource::Pinned) => format!("the pinned copy as served {}", pinned::find(g.client_id.as_str()).map(|p| p.as_of).unwrap_or_default()),
+        None => "live, not kept".to_string(),
+    };
+    let failure = failure.as_deref().map(|f| format!("; the last fetch failed: {f}")).unwrap_or_default();
     format!(
-        "<table id=\"documents\"><thead><tr><th>Client</th><th>Document</th><th>Fetched</th><th>Last failed fetch</th><th>Active grants</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<br><span class=\"muted\" data-document-source=\"{}\">metadata document: {}</span>",
+        source.map(DocumentSource::as_str).unwrap_or("live"),
+        encode_safe(&format!("{from}{failure}"))
     )
 }
 
@@ -190,11 +165,12 @@ fn grants_table(d: &Dashboard) -> String {
     let mut rows = String::new();
     for g in &d.grants {
         rows.push_str(&format!(
-            "<tr data-grant=\"{id}\"><td>{user}</td><td>{name}<br><span class=\"id\">{client}</span></td><td><code>{scope}</code></td><td class=\"t\">{created}</td><td class=\"t\">{refreshed}</td><td>{button}</td></tr>",
+            "<tr data-grant=\"{id}\"><td>{user}</td><td>{name}<br><span class=\"id\">{client}</span>{document}</td><td><code>{scope}</code></td><td class=\"t\">{created}</td><td class=\"t\">{refreshed}</td><td>{button}</td></tr>",
             id = encode_safe(g.grant_id.as_str()),
             user = encode_safe(g.subject.as_str()),
             name = client_name(g.client_name.as_deref()),
             client = encode_safe(g.client_id.as_str()),
+            document = document_note(g),
             scope = encode_safe(&g.scope),
             created = utc(g.created_at),
             refreshed = when(g.last_refresh_at),
@@ -232,15 +208,11 @@ pub fn dashboard(d: &Dashboard) -> HttpResponse {
         "{STYLE}<div class=\"top\"><h1>Gatehouse admin</h1><div>Signed in as <strong>{}</strong> {}</div></div>\
 <h2>Active grants</h2>{}<h2>Registered clients</h2>\
 <p class=\"muted\">Deleting a client removes its registration, codes and refresh tokens and revokes its grants; \
-it must register again to reconnect.</p>{}<h2>Metadata-document clients</h2>\
-<p class=\"muted\">Clients whose client_id is the URL of their metadata document, and which copy of it admitted them last: \
-live, a stored copy standing in for a fetch that failed, or the pinned copy Gatehouse ships (CIMD_PINNED_DOCUMENTS).</p>{}\
-<h2>Audit log</h2><p class=\"muted\">The newest {} events.</p>{}",
+it must register again to reconnect.</p>{}<h2>Audit log</h2><p class=\"muted\">The newest {} events.</p>{}",
         encode_safe(d.subject.as_str()),
         action_button(&d.csrf, "logout", None, "Sign out"),
         grants_table(d),
         clients_table(d),
-        documents_table(d),
         super::audit::RECENT,
         events_table(d),
     );
@@ -286,33 +258,8 @@ mod tests {
                 scope: "mcp <b>".into(),
                 created_at: 0,
                 last_refresh_at: Some(60),
+                document: None,
             }],
-            documents: vec![
-                DocumentClientSummary {
-                    client_id: ClientId::new("https://claude.ai/oauth/claude-code-client-metadata"),
-                    client_name: Some(evil()),
-                    source: Some(DocumentSource::Pinned),
-                    fetched_at: Some(120),
-                    failure: Some((120, "its metadata URL answered HTTP 403 <b>".into())),
-                    active_grants: 2,
-                },
-                DocumentClientSummary {
-                    client_id: ClientId::new("https://client.example.com/c.json"),
-                    client_name: None,
-                    source: Some(DocumentSource::Stored),
-                    fetched_at: Some(0),
-                    failure: Some((180, "HTTP 503".into())),
-                    active_grants: 0,
-                },
-                DocumentClientSummary {
-                    client_id: ClientId::new("https://client.example.com/live.json"),
-                    client_name: Some("Live".into()),
-                    source: None,
-                    fetched_at: None,
-                    failure: None,
-                    active_grants: 1,
-                },
-            ],
             events: vec![AuditEvent {
                 at: 0,
                 event: "<b>key.rotate</b>".into(),
@@ -340,22 +287,34 @@ mod tests {
     }
 
     #[test]
-    fn metadata_document_clients_show_which_copy_admitted_them() {
-        let r = dashboard(&dash());
-        let row = |id: &str| {
-            let start = r.body.find(&format!("data-document=\"{}\"", encode_safe(id))).unwrap_or_else(|| panic!("no row for {id}"));
-            r.body[start..start + r.body[start..].find("</tr>").unwrap()].to_string()
+    fn grants_of_metadata_document_clients_say_which_copy_admitted_them() {
+        let url = "https://claude.ai/oauth/claude-code-client-metadata";
+        let grant = |document| GrantSummary {
+            grant_id: GrantId::new("gr_d"),
+            client_id: ClientId::new(url),
+            client_name: None,
+            subject: Subject::new("owner"),
+            scope: "mcp".into(),
+            created_at: 0,
+            last_refresh_at: None,
+            document,
         };
-        let pinned_row = row("https://claude.ai/oauth/claude-code-client-metadata");
-        let as_of = pinned::find("https://claude.ai/oauth/claude-code-client-metadata").unwrap().as_of;
-        assert!(pinned_row.contains("data-source=\"pinned\"") && pinned_row.contains(&format!("pinned copy (as served {as_of})")), "{pinned_row}");
-        assert!(pinned_row.contains("as its document at claude.ai says"), "{pinned_row}");
-        assert!(pinned_row.contains("HTTP 403 &lt;b&gt;"), "{pinned_row}");
-        let stored_row = row("https://client.example.com/c.json");
-        assert!(stored_row.contains("data-source=\"stored\"") && stored_row.contains("stored copy of 1970-01-01 00:00 UTC"), "{stored_row}");
-        assert!(stored_row.contains("1970-01-01 00:03 UTC: HTTP 503"), "{stored_row}");
-        let live_row = row("https://client.example.com/live.json");
-        assert!(live_row.contains("data-source=\"live\"") && live_row.contains("live (not kept)"), "{live_row}");
+        let note = |document| {
+            let mut d = dash();
+            d.grants = vec![grant(document)];
+            let body = dashboard(&d).body;
+            let start = body.find("data-document-source=").expect("a note");
+            html_escape::decode_html_entities(&body[start..start + body[start..].find("</span>").unwrap()]).into_owned()
+        };
+        let as_of = pinned::find(url).unwrap().as_of;
+        let pinned_note = note(Some((Some(DocumentSource::Pinned), Some("its metadata URL answered HTTP 403 <b>".into()))));
+        assert!(pinned_note.starts_with("data-document-source=\"pinned\""), "{pinned_note}");
+        assert!(pinned_note.contains(&format!("the pinned copy as served {as_of}; the last fetch failed: its metadata URL answered HTTP 403 <b>")), "{pinned_note}");
+        assert!(!dashboard(&Dashboard { grants: vec![grant(Some((Some(DocumentSource::Pinned), Some("<b>".into()))))], ..dash() }).body.contains("<b>"), "escaped");
+        assert!(note(Some((Some(DocumentSource::Stored), Some("HTTP 503".into())))).contains("a stored copy; the last fetch failed: HTTP 503"));
+        assert!(note(Some((Some(DocumentSource::Live), None))).ends_with("metadata document: live"));
+        assert!(note(Some((None, None))).contains("live, not kept"));
+        assert!(!dashboard(&dash()).body.contains("data-document-source"), "a registered client has no document");
     }
 
     #[test]

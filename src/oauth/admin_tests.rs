@@ -386,15 +386,22 @@ fn the_dashboard_says_which_copy_of_a_document_admitted_a_client() {
     let pinned_url = "https://claude.ai/oauth/claude-code-client-metadata";
     let live_url = "https://client.example.com/live.json";
     w.store.documents.answer(pinned_url, Ok(FetchedDocument { status: 403, body: vec![], cache_control: None, expires: None, date: None }));
-    w.store.documents.serve(live_url, &format!(r#"{{"client_id":"{live_url}","client_name":"Live One","redirect_uris":["{REDIRECT}"]}}"#), Some("max-age=60"));
-    w.start(pinned_url);
-    w.start(live_url);
-    w.sign_in();
+    w.store.documents.serve(live_url, &format!(r#"{{"client_id":"{live_url}","redirect_uris":["{REDIRECT}"]}}"#), Some("max-age=60"));
+    for url in [pinned_url, live_url] {
+        let (request, csrf) = w.start(url);
+        let login = w.form("/login", &[("request", &request), ("csrf", &csrf), ("password", PASSWORD)]);
+        w.keep_cookies(&login);
+        assert_eq!(w.form("/consent", &[("request", &request), ("csrf", &csrf), ("decision", "approve")]).status, 303);
+    }
+    // Signed in by the consent flows above.
     let page = w.admin_get();
     assert_eq!(page.status, 200);
     let text = html_escape::decode_html_entities(&page.body).into_owned();
-    assert!(text.contains(&format!("data-document=\"{pinned_url}\" data-source=\"pinned\"")), "{text}");
-    assert!(text.contains("answered HTTP 403"), "the failed fetch is shown");
-    assert!(text.contains(&format!("data-document=\"{live_url}\" data-source=\"live\"")), "{text}");
-    assert!(text.contains("Live One"));
+    assert!(text.contains("Signed in as"), "{text}");
+    let note = |url: &str| {
+        let row = &text[text.find(&format!("<span class=\"id\">{url}</span>")).unwrap_or_else(|| panic!("no grant of {url}: {text}"))..];
+        row[..row.find("</td>").unwrap()].to_string()
+    };
+    assert!(note(pinned_url).contains("data-document-source=\"pinned\"") && note(pinned_url).contains("answered HTTP 403"), "{}", note(pinned_url));
+    assert!(note(live_url).contains("data-document-source=\"live\""), "{}", note(live_url));
 }

@@ -5,7 +5,7 @@
 //! every one of them applies the same rules.
 
 use super::cimd::fetch_outcome::{self, Outcome};
-use super::cimd::{self, cache_policy, document, pinned, CimdError, ClientIdUrl, DocumentSource, StoredDocument};
+use super::cimd::{self, cache_policy, document, pinned, CimdError, ClientIdUrl, DocumentSource, FetchedDocument, StoredDocument};
 use super::context::Ctx;
 use super::error::{OAuthError, StoreError};
 use super::registration_policy;
@@ -69,43 +69,42 @@ async fn from_metadata_document<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl) -
         // Re-validated on every use: the rules may have tightened since.
         return admitted(ctx, document::validate(url, copy.document.as_bytes(), &ctx.config.scopes, ctx.now)?);
     }
-    let fetched = match fetch_outcome::judge(ctx.store.fetch_document(url).await) {
-        Outcome::Document(fetched) => fetched,
+    let answer = match fetch_outcome::judge(ctx.store.fetch_document(url).await) {
         Outcome::Failed(why) => return stand_in(ctx, url, stored, why).await,
-        Outcome::Refused(why) => {
-            // The vendor's word: no older copy may outlive it.
-            forget(ctx, url, stored.as_ref()).await;
-            return Err(why.into());
-        }
+        Outcome::Refused(why) => Err(why),
+        Outcome::Document(fetched) => document::validate(url, &fetched.body, &ctx.config.scopes, ctx.now).map(|c| (c, fetched)),
     };
-    let client = match document::validate(url, &fetched.body, &ctx.config.scopes, ctx.now) {
-        Ok(c) => c,
-        Err(why) => {
-            forget(ctx, url, stored.as_ref()).await;
-            return Err(why.into());
-        }
+    // The vendor's word: what it refuses, or forbids to keep, leaves no
+    // older copy behind to stand in later.
+    let (result, keep) = match answer {
+        Err(why) => (Err(why.into()), None),
+        Ok((client, fetched)) => (admitted(ctx, client), live_copy(&fetched, ctx.now)),
     };
-    let client = admitted(ctx, client)?;
-    let cc = fetched.cache_control.as_deref();
-    let fresh = cache_policy::lifetime(cc, fetched.expires.as_deref(), fetched.date.as_deref(), ctx.now).unwrap_or(0);
-    let stale = cache_policy::stale_window(cc);
-    match std::str::from_utf8(&fetched.body) {
-        Ok(text) if fresh > 0 || stale > 0 => {
-            let copy = StoredDocument {
-                document: text.to_string(),
-                source: DocumentSource::Live,
-                fetched_at: ctx.now,
-                expires_at: ctx.now + fresh,
-                stale_until: ctx.now + stale,
-                failure: None,
-            };
-            // A failed write costs a refetch next time, not this request.
-            let _ = ctx.store.store_document(url, &copy, ctx.now).await;
-        }
-        // Not to be kept (no-store): nor may an older copy stand in later.
-        _ => forget(ctx, url, stored.as_ref()).await,
+    // A failed write costs a refetch next time, not this request.
+    match keep {
+        Some(copy) => drop(ctx.store.store_document(url, &copy, ctx.now).await),
+        None if stored.is_some() => drop(ctx.store.forget_document(url).await),
+        None => {}
     }
-    Ok(client)
+    result
+}
+
+/// A good document as fetched, to be stored: fresh per its cache headers,
+/// then a stand-in for failed refetches for its stale window; `None` when
+/// its headers allow neither (`no-store`, `no-cache`).
+fn live_copy(fetched: &FetchedDocument, now: i64) -> Option<StoredDocument> {
+    let cc = fetched.cache_control.as_deref();
+    let fresh = cache_policy::lifetime(cc, fetched.expires.as_deref(), fetched.date.as_deref(), now).unwrap_or(0);
+    let stale = cache_policy::stale_window(cc);
+    let text = std::str::from_utf8(&fetched.body).ok().filter(|_| fresh > 0 || stale > 0)?;
+    Some(StoredDocument {
+        document: text.to_string(),
+        source: DocumentSource::Live,
+        fetched_at: now,
+        expires_at: now + fresh,
+        stale_until: now + stale,
+        failure: None,
+    })
 }
 
 /// After a failed fetch: the stored copy while its stale window lasts, else
@@ -129,12 +128,6 @@ async fn stand_in<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl, stored: Option<
     let client = admitted(ctx, document::validate(url, copy.document.as_bytes(), &ctx.config.scopes, ctx.now)?)?;
     let _ = ctx.store.store_document(url, &copy, ctx.now).await;
     Ok(client)
-}
-
-async fn forget<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl, stored: Option<&StoredDocument>) {
-    if stored.is_some() {
-        let _ = ctx.store.forget_document(url).await;
-    }
 }
 
 /// The owner's redirect-URI allow-list binds documents as it binds registrations.

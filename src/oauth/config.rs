@@ -185,7 +185,7 @@ impl Config {
         let pinned_documents = match get("CIMD_PINNED_DOCUMENTS").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("on") => true,
             Some("off") => false,
-            Some(_) => return Err(err("CIMD_PINNED_DOCUMENTS", "must be `on` (the default: shipped copies of well-known vendors' metadata documents stand in when their hosts fail) or `off`")),
+            Some(_) => return Err(err("CIMD_PINNED_DOCUMENTS", "must be `on` (the default) or `off`")),
         };
         let client_token_lifetimes = super::token_lifetime::parse(&get("CLIENT_ACCESS_TOKEN_TTL").unwrap_or_default()).map_err(|p| {
             err("CLIENT_ACCESS_TOKEN_TTL", &format!("{p}; use space-separated <client>=<seconds> entries, where <client> is a client id, a metadata document URL or redirect:<host>"))

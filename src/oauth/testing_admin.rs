@@ -2,7 +2,7 @@
 //! `edge::d1_audit` and `edge::d1_admin`), and native tests of the admin page
 //! and of the audit events the endpoints write.
 
-use super::admin::{AdminStore, ClientSummary, DocumentClientSummary, GrantSummary};
+use super::admin::{AdminStore, ClientSummary, GrantSummary};
 use super::audit::{AuditEvent, AuditLog};
 use super::store::StoreResult;
 use super::testing::MemoryStore;
@@ -56,37 +56,13 @@ impl AdminStore for MemoryStore {
                 scope: g.scope.clone(),
                 created_at: g.created_at,
                 last_refresh_at: self.last_refresh.borrow().get(g.grant_id.as_str()).copied(),
+                document: g.client_id.as_str().starts_with("https://").then(|| {
+                    let copy = self.documents.cache.borrow().get(g.client_id.as_str()).cloned();
+                    (copy.as_ref().map(|d| d.source), copy.and_then(|d| d.failure).map(|f| f.1))
+                }),
             })
             .collect();
         all.sort_by_key(|g| std::cmp::Reverse(g.created_at));
-        all.truncate(limit as usize);
-        Ok(all)
-    }
-
-    async fn document_clients(&self, limit: u32) -> StoreResult<Vec<DocumentClientSummary>> {
-        let grants = self.grants.borrow();
-        let active = |id: &str| grants.values().filter(|g| g.client_id.as_str() == id && g.revoked_at.is_none()).count() as u32;
-        let cache = self.documents.cache.borrow();
-        let mut all: Vec<DocumentClientSummary> = cache
-            .iter()
-            .map(|(url, d)| DocumentClientSummary {
-                client_id: ClientId::new(url.as_str()),
-                client_name: super::admin::document_client_name(&d.document),
-                source: Some(d.source),
-                fetched_at: Some(d.fetched_at),
-                failure: d.failure.clone(),
-                active_grants: active(url),
-            })
-            .collect();
-        let mut unkept: Vec<&str> = grants
-            .values()
-            .filter(|g| g.revoked_at.is_none() && g.client_id.as_str().starts_with("https://") && !cache.contains_key(g.client_id.as_str()))
-            .map(|g| g.client_id.as_str())
-            .collect();
-        unkept.sort();
-        unkept.dedup();
-        all.extend(unkept.into_iter().map(|id| DocumentClientSummary { client_id: ClientId::new(id), client_name: None, source: None, fetched_at: None, failure: None, active_grants: active(id) }));
-        all.sort_by(|a, b| b.fetched_at.cmp(&a.fetched_at).then(a.client_id.as_str().cmp(b.client_id.as_str())));
         all.truncate(limit as usize);
         Ok(all)
     }

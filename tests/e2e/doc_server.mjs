@@ -3,8 +3,25 @@
 // this local server, naming the original host in `x-cimd-host`. Documents are served by
 // `<host><path>`; each answer is { status, headers, body } or a function (req, res).
 import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './harness.mjs';
+
+/** The vendors whose documents Gatehouse pins, by their document URLs. */
+export const VENDOR = {
+  CLAUDE: 'https://claude.ai/oauth/mcp-oauth-client-metadata',
+  CLAUDE_CODE: 'https://claude.ai/oauth/claude-code-client-metadata',
+  CHATGPT: 'https://chatgpt.com/oauth/client.json',
+  CODEX: 'https://chatgpt.com/oauth/codex/client.json',
+  VSCODE: 'https://vscode.dev/oauth/client-metadata.json',
+  OPENCODE: 'https://opencode.ai/oauth/opencode/client.json',
+};
+
+/** The pinned copies as Gatehouse ships them: the raw file text and its documents. */
+export function pinnedDocuments() {
+  const text = readFileSync(join(ROOT, 'src/oauth/cimd/pinned_documents.json'), 'utf8');
+  return { text, documents: JSON.parse(text).documents };
+}
 
 /** The CIMD_FETCH fixture worker and its binding, for startHarness({ services, workers }). */
 export function cimdFetcher(docServerBase) {

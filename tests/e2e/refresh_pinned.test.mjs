@@ -9,16 +9,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './harness.mjs';
-import { startDocServer } from './doc_server.mjs';
+import { VENDOR, pinnedDocuments, startDocServer } from './doc_server.mjs';
 
 const SCRIPT = join(ROOT, 'scripts/refresh-pinned-documents.mjs');
-const ORIGINAL = readFileSync(join(ROOT, 'src/oauth/cimd/pinned_documents.json'), 'utf8');
-const CLAUDE = 'https://claude.ai/oauth/mcp-oauth-client-metadata';
-const CLAUDE_CODE = 'https://claude.ai/oauth/claude-code-client-metadata';
-const CHATGPT = 'https://chatgpt.com/oauth/client.json';
-const CODEX = 'https://chatgpt.com/oauth/codex/client.json';
-const VSCODE = 'https://vscode.dev/oauth/client-metadata.json';
-const OPENCODE = 'https://opencode.ai/oauth/opencode/client.json';
+const ORIGINAL = pinnedDocuments().text;
+const { CLAUDE, CLAUDE_CODE, CHATGPT, CODEX, VSCODE, OPENCODE } = VENDOR;
 
 let docs;
 let dir;
@@ -56,7 +51,6 @@ test('changed documents replace their pinned copies; failures keep theirs and fa
   const today = new Date().toISOString().slice(0, 10);
   assert.equal(entry(file, CLAUDE).document, changed, 'the text exactly as served');
   assert.equal(entry(file, CLAUDE).as_of, today);
-  assert.match(entry(file, CLAUDE).source, /refresh-pinned-documents/);
   assert.equal(entry(file, CLAUDE_CODE).document, before(CLAUDE_CODE).document);
   assert.equal(entry(file, CLAUDE_CODE).as_of, today, 'an unchanged document is confirmed as of today');
   for (const url of [CHATGPT, CODEX, VSCODE, OPENCODE]) assert.deepEqual(entry(file, url), before(url), `${url} kept as it was`);

@@ -13,8 +13,6 @@
 //! vendor that changes its document to something invalid, withdraws it or
 //! moves it has spoken; no older copy may overrule it.
 
-use serde::de::IgnoredAny;
-
 use super::{CimdError, FetchError, FetchedDocument, MAX_DOCUMENT_BYTES};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,17 +49,10 @@ pub fn judge(fetched: Result<FetchedDocument, FetchError>) -> Outcome {
     }
     // Only well-formed JSON is the vendor's word; anything else is a page
     // something in between served instead.
-    if serde_json::from_slice::<IgnoredAny>(&fetched.body).is_err() {
+    if serde_json::from_slice::<serde_json::Value>(&fetched.body).is_err() {
         return Outcome::Failed(CimdError::new("its metadata URL answered with something that is not JSON (an HTML page?)"));
     }
     Outcome::Document(fetched)
-}
-
-impl Outcome {
-    /// Whether a stored or pinned copy may stand in.
-    pub fn failed(&self) -> bool {
-        matches!(self, Outcome::Failed(_))
-    }
 }
 
 #[cfg(test)]
@@ -96,16 +87,20 @@ mod tests {
             (answer(200, ""), "not JSON"),
             (answer(200, r#"{"client_id":"#), "not JSON"),
         ];
-        for (fetched, why) in failed {
-            match judge(fetched.clone()) {
-                Outcome::Failed(e) => assert!(e.0.contains(why), "{fetched:?}: {e}"),
-                other => panic!("{fetched:?} should be a failed fetch, was {other:?}"),
-            }
-        }
-        assert!(judge(answer(403, "")).failed());
-        match judge(answer(403, "")) {
-            Outcome::Failed(e) => assert!(e.0.contains("challenge"), "{e}"),
-            other => panic!("{other:?}"),
+        judged_as(failed, true);
+        judged_as([(answer(403, ""), "challenge")], true);
+    }
+
+    /// Each case is a failed fetch (`failed`) or an answer, saying `why`.
+    fn judged_as<const N: usize>(cases: [(Result<FetchedDocument, FetchError>, &str); N], failed: bool) {
+        for (fetched, why) in cases {
+            let (is_failed, e) = match judge(fetched.clone()) {
+                Outcome::Failed(e) => (true, e),
+                Outcome::Refused(e) => (false, e),
+                Outcome::Document(d) => panic!("{fetched:?} was judged a document: {d:?}"),
+            };
+            assert_eq!(is_failed, failed, "{fetched:?}: {e}");
+            assert!(e.0.contains(why), "{fetched:?}: {e}");
         }
     }
 
@@ -121,11 +116,6 @@ mod tests {
             (Err(FetchError::TooLarge), "larger than 5120 bytes"),
             (answer(200, &format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_DOCUMENT_BYTES))), "larger than"),
         ];
-        for (fetched, why) in answered {
-            match judge(fetched.clone()) {
-                Outcome::Refused(e) => assert!(e.0.contains(why), "{fetched:?}: {e}"),
-                other => panic!("{fetched:?} should be an answer, was {other:?}"),
-            }
-        }
+        judged_as(answered, false);
     }
 }

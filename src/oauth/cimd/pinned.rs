@@ -1,5 +1,7 @@
 //! Pinned copies of well-known vendors' metadata documents, shipped with
-//! Gatehouse in `pinned_documents.json` (docs/clients.md, "Pinned copies").
+//! Gatehouse in `pinned_documents.json`: each the vendor's text as served at
+//! its URL (the `client_id`) on the date `as_of`; where each was copied from
+//! is listed in docs/clients.md, "When a vendor's document host does not answer".
 //! One is used only when its URL can neither be fetched nor served from a
 //! stored copy, only for exactly that URL, only while the owner has not
 //! switched them off (`CIMD_PINNED_DOCUMENTS=off`), and it passes the same
@@ -7,12 +9,12 @@
 //! end-to-end tests serve the same texts as the vendors' live documents, and
 //! `scripts/refresh-pinned-documents.mjs` refreshes it.
 
-use serde::Deserialize;
+use serde_json::Value;
 
 const FILE: &str = include_str!("pinned_documents.json");
 
 /// One pinned document.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pinned {
     pub client_id: String,
     /// The vendor's text, as published.
@@ -21,14 +23,16 @@ pub struct Pinned {
     pub as_of: String,
 }
 
-#[derive(Deserialize)]
-struct File {
-    documents: Vec<Pinned>,
-}
-
-/// Every pinned document (parsed on use: it is needed only when a fetch fails).
+/// Every pinned document (parsed on use: it is needed only when a fetch
+/// fails). Read as a `Value`, the parser the documents themselves go
+/// through, rather than a derived one: this is not worth its own code.
 pub fn all() -> Vec<Pinned> {
-    serde_json::from_str::<File>(FILE).map(|f| f.documents).unwrap_or_default()
+    let file = serde_json::from_slice::<Value>(FILE.as_bytes()).unwrap_or_default();
+    let text = |d: &Value, k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+    file.get("documents")
+        .and_then(Value::as_array)
+        .map(|docs| docs.iter().filter_map(|d| Some(Pinned { client_id: text(d, "client_id")?, document: text(d, "document")?, as_of: text(d, "as_of")? })).collect())
+        .unwrap_or_default()
 }
 
 /// The pinned copy of the document at exactly `url`, if Gatehouse ships one.
