@@ -43,6 +43,12 @@ async fn subtle_verify(alg: Alg, key: &PublicJwk, message: &[u8], signature: &[u
             json!({"name": "RSASSA-PKCS1-v1_5"}),
             json!({"kty": "RSA", "n": key.n, "e": key.e}),
         ),
+        // RFC 7518 §3.5: the salt is as long as the hash.
+        Alg::Ps256 => (
+            json!({"name": "RSA-PSS", "hash": "SHA-256"}),
+            json!({"name": "RSA-PSS", "saltLength": 32}),
+            json!({"kty": "RSA", "n": key.n, "e": key.e}),
+        ),
         Alg::Es256 => (
             json!({"name": "ECDSA", "namedCurve": "P-256"}),
             json!({"name": "ECDSA", "hash": "SHA-256"}),
