@@ -18,6 +18,7 @@ pub mod http;
 pub mod maintenance;
 pub mod introspect;
 pub mod jws;
+pub mod key_set_cache;
 pub mod login;
 pub mod metadata;
 pub mod outbound;
