@@ -11,6 +11,7 @@
 //! The fetch itself and the cache live behind [`ClientDocuments`], which the
 //! edge implements with `fetch` and D1.
 
+pub mod auth_methods;
 pub mod cache_policy;
 pub mod client_id_url;
 pub mod document;

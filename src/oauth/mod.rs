@@ -6,6 +6,7 @@ pub mod admin_page;
 pub mod audit;
 pub mod authorize;
 pub mod bearer_guard;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod cimd;
 pub mod clients;
