@@ -6,62 +6,18 @@
 // on those real URLs. One worker for the whole file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { ROOT, startHarness } from './harness.mjs';
+import { startDocServer } from './doc_server.mjs';
 import { approveAsOwner, htmlUnescape } from './owner.mjs';
 import { LOOPBACK_REDIRECT, authorizeUrl, get, initializeBody, mcpPost, pkcePair, redeemCode, refresh } from './oauth.mjs';
 
 const HOST = 'client.example.com';
 const MAX_DOCUMENT_BYTES = 5 * 1024;
-
-/**
- * The web as seen through CIMD_FETCH: documents by `<host><path>`, each an answer
- * { status, headers, body } or a function (req, res). Records every request it gets.
- */
-function startDocServer() {
-  const docs = new Map();
-  const requests = [];
-  const server = createServer((req, res) => {
-    const host = req.headers['x-cimd-host'];
-    requests.push({ host, path: req.url, accept: req.headers.accept, redirect: req.headers['x-cimd-redirect-mode'] });
-    const doc = docs.get(`${host}${req.url}`);
-    if (!doc) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('no such document');
-    } else if (typeof doc === 'function') {
-      doc(req, res);
-    } else {
-      const body = Buffer.from(doc.body ?? '');
-      res.writeHead(doc.status ?? 200, { 'content-type': 'application/json', 'content-length': body.length, ...doc.headers });
-      res.end(body);
-    }
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        base: `http://127.0.0.1:${server.address().port}`,
-        /** Serves `doc` at the https URL `url`. */
-        serve(url, doc) {
-          const u = new URL(url);
-          docs.set(`${u.host}${u.pathname}${u.search}`, doc);
-        },
-        /** Requests for `url` (or for anything) so far. */
-        count(url) {
-          if (!url) return requests.length;
-          const u = new URL(url);
-          return requests.filter((r) => r.host === u.host && r.path === `${u.pathname}${u.search}`).length;
-        },
-        requests,
-        close: () => new Promise((r) => server.close(r)),
-      });
-    });
-  });
-}
 
 let h;
 let docs;
