@@ -36,7 +36,7 @@ use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::Params;
 use super::jws::{self, Jws, JwsError};
-use super::key_set_cache::{FetchedKeys, KeySetCache, KeysError, Refetch};
+use super::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
 use super::signature::{parse_jwk_set, SignatureVerifier};
 use super::store::{ClientRecord, Store, StoreResult};
 use super::types::{ClientId, TokenHash};
@@ -174,8 +174,8 @@ pub async fn verify<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifie
         ClientKeys::Inline(set) => jws.verify_with(verifier, &set).await.map_err(refused)?,
         ClientKeys::Remote(uri) => {
             let cache = ISOLATE_KEY_SETS.with(Rc::clone);
-            let fetch = || fetch_keys(ctx.store, &uri, ctx.now);
-            cache.verify(uri.as_str(), &jws, verifier, ctx.now, REFETCH, fetch).await.map_err(|e| match e {
+            let fetch = || -> Fetch<'_> { Box::pin(fetch_keys(ctx.store, &uri, ctx.now)) };
+            cache.verify(uri.as_str(), &jws, verifier, ctx.now, REFETCH, &fetch).await.map_err(|e| match e {
                 KeysError::Jws(e) => refused(e),
                 KeysError::Fetch(why) => {
                     OAuthError::invalid_client(format!("the client's keys could not be had from its jwks_uri {}: {why}", uri.as_str()))

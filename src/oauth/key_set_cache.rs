@@ -14,8 +14,8 @@
 //! Failed fetches are never kept: the next request tries again.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 
 use super::jws::{Jws, JwsError};
 use super::signature::{PublicJwk, SignatureVerifier};
@@ -40,72 +40,71 @@ pub struct Refetch {
 }
 
 struct Entry {
+    url: String,
     keys: Vec<PublicJwk>,
     fetched_at: i64,
     fresh_until: i64,
     /// Unknown kids that caused a fetch, and when.
-    refreshed_for: HashMap<String, i64>,
+    refreshed_for: Vec<(String, i64)>,
 }
 
 /// Why a token could not be checked against a remote set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeysError<E> {
-    /// The set could not be had.
-    Fetch(E),
+pub enum KeysError {
+    /// The set could not be had; why, said to whoever is refused.
+    Fetch(String),
     /// The token does not verify against it.
     Jws(JwsError),
 }
 
+/// One fetch of a set. Boxed, so that the cache is one piece of code for
+/// all its users rather than one copy each.
+pub type Fetch<'a> = Pin<Box<dyn Future<Output = Result<FetchedKeys, String>> + 'a>>;
+
+/// A handful of entries: a list is smaller code than a map, and as fast.
 pub struct KeySetCache {
     capacity: usize,
-    entries: RefCell<HashMap<String, Entry>>,
+    entries: RefCell<Vec<Entry>>,
 }
 
 impl KeySetCache {
     pub fn new(capacity: usize) -> Self {
-        KeySetCache { capacity: capacity.max(1), entries: RefCell::new(HashMap::new()) }
+        KeySetCache { capacity: capacity.max(1), entries: RefCell::new(Vec::new()) }
     }
 
     /// The set at `url`, from memory while fresh, else from `fetch`.
-    pub async fn keys<E>(&self, url: &str, now: i64, fetch: impl Future<Output = Result<FetchedKeys, E>>) -> Result<Vec<PublicJwk>, E> {
-        if let Some(e) = self.entries.borrow().get(url).filter(|e| now < e.fresh_until) {
-            return Ok(e.keys.clone());
+    pub async fn keys(&self, url: &str, now: i64, fetch: Fetch<'_>) -> Result<Vec<PublicJwk>, String> {
+        if let Some(keys) = self.fresh(url, now) {
+            return Ok(keys);
         }
-        self.fetch(url, now, None, fetch).await
+        let fetched = fetch.await?;
+        self.remember(url, now, None, &fetched);
+        Ok(fetched.keys)
     }
 
     /// The set fetched again because a token names `kid`, which the set in
     /// hand lacks; `None` when `policy` says not now (nothing is fetched).
-    pub async fn refresh_for_kid<E>(
-        &self,
-        url: &str,
-        kid: &str,
-        now: i64,
-        policy: Refetch,
-        fetch: impl Future<Output = Result<FetchedKeys, E>>,
-    ) -> Result<Option<Vec<PublicJwk>>, E> {
-        if let Some(e) = self.entries.borrow_mut().get_mut(url) {
-            e.refreshed_for.retain(|_, at| now - *at < policy.kid_backoff);
-            let too_soon = now - e.fetched_at < policy.min_interval;
-            if too_soon || e.refreshed_for.contains_key(kid) || e.refreshed_for.len() >= MAX_KIDS {
-                return Ok(None);
-            }
+    pub async fn refresh_for_kid(&self, url: &str, kid: &str, now: i64, policy: Refetch, fetch: Fetch<'_>) -> Result<Option<Vec<PublicJwk>>, String> {
+        if !self.may_refetch(url, kid, now, policy) {
+            return Ok(None);
         }
-        self.fetch(url, now, Some(kid), fetch).await.map(Some)
+        let fetched = fetch.await?;
+        self.remember(url, now, Some(kid), &fetched);
+        Ok(Some(fetched.keys))
     }
 
     /// Verifies `token` with the set at `url`, fetching it again once when
     /// the token names a kid the cached set lacks (and `policy` allows).
-    /// `fetch` makes the future of one fetch; it is called at most twice.
-    pub async fn verify<E, F: Future<Output = Result<FetchedKeys, E>>>(
+    /// `fetch` makes one fetch; it is called at most twice.
+    pub async fn verify<'a>(
         &self,
         url: &str,
         token: &Jws,
         verifier: &impl SignatureVerifier,
         now: i64,
         policy: Refetch,
-        fetch: impl Fn() -> F,
-    ) -> Result<(), KeysError<E>> {
+        fetch: &dyn Fn() -> Fetch<'a>,
+    ) -> Result<(), KeysError> {
         let keys = self.keys(url, now, fetch()).await.map_err(KeysError::Fetch)?;
         match token.verify_with(verifier, &keys).await {
             Err(JwsError::UnknownKid) => {
@@ -119,22 +118,37 @@ impl KeySetCache {
         }
     }
 
-    async fn fetch<E>(&self, url: &str, now: i64, kid: Option<&str>, fetch: impl Future<Output = Result<FetchedKeys, E>>) -> Result<Vec<PublicJwk>, E> {
-        let fetched = fetch.await?;
+    #[inline(never)]
+    fn fresh(&self, url: &str, now: i64) -> Option<Vec<PublicJwk>> {
+        self.entries.borrow().iter().find(|e| e.url == url && now < e.fresh_until).map(|e| e.keys.clone())
+    }
+
+    #[inline(never)]
+    fn may_refetch(&self, url: &str, kid: &str, now: i64, policy: Refetch) -> bool {
         let mut entries = self.entries.borrow_mut();
-        let mut refreshed_for = entries.remove(url).map(|e| e.refreshed_for).unwrap_or_default();
+        let Some(e) = entries.iter_mut().find(|e| e.url == url) else { return true };
+        e.refreshed_for.retain(|(_, at)| now - *at < policy.kid_backoff);
+        let too_soon = now - e.fetched_at < policy.min_interval;
+        !(too_soon || e.refreshed_for.iter().any(|(k, _)| k == kid) || e.refreshed_for.len() >= MAX_KIDS)
+    }
+
+    #[inline(never)]
+    fn remember(&self, url: &str, now: i64, kid: Option<&str>, fetched: &FetchedKeys) {
+        let mut entries = self.entries.borrow_mut();
+        let mut refreshed_for = match entries.iter().position(|e| e.url == url) {
+            Some(i) => entries.swap_remove(i).refreshed_for,
+            None => Vec::new(),
+        };
         if let Some(kid) = kid {
-            refreshed_for.insert(kid.to_string(), now);
+            refreshed_for.push((kid.to_string(), now));
         }
         if entries.len() >= self.capacity {
-            let oldest = entries.iter().min_by_key(|(_, e)| e.fetched_at).map(|(u, _)| u.clone());
-            if let Some(u) = oldest {
-                entries.remove(&u);
+            if let Some(oldest) = entries.iter().enumerate().min_by_key(|(_, e)| e.fetched_at).map(|(i, _)| i) {
+                entries.swap_remove(oldest);
             }
         }
         let fresh_until = now.saturating_add(fetched.lifetime.max(0));
-        entries.insert(url.to_string(), Entry { keys: fetched.keys.clone(), fetched_at: now, fresh_until, refreshed_for });
-        Ok(fetched.keys)
+        entries.push(Entry { url: url.to_string(), keys: fetched.keys.clone(), fetched_at: now, fresh_until, refreshed_for });
     }
 
     #[cfg(test)]
@@ -166,18 +180,20 @@ mod tests {
         fn new(keys: &[&TestKey], lifetime: i64) -> Host {
             Host { published: RefCell::new(keys.iter().map(|k| k.public_jwk()).collect()), fetches: Cell::new(0), lifetime, down: Cell::new(false) }
         }
-        async fn fetch(&self) -> Result<FetchedKeys, &'static str> {
-            self.fetches.set(self.fetches.get() + 1);
-            if self.down.get() {
-                return Err("down");
-            }
-            Ok(FetchedKeys { keys: self.published.borrow().clone(), lifetime: self.lifetime })
+        fn fetch(&self) -> Fetch<'_> {
+            Box::pin(async move {
+                self.fetches.set(self.fetches.get() + 1);
+                if self.down.get() {
+                    return Err("down".to_string());
+                }
+                Ok(FetchedKeys { keys: self.published.borrow().clone(), lifetime: self.lifetime })
+            })
         }
     }
 
-    fn check(cache: &KeySetCache, host: &Host, key: &TestKey, now: i64) -> Result<(), KeysError<&'static str>> {
+    fn check(cache: &KeySetCache, host: &Host, key: &TestKey, now: i64) -> Result<(), KeysError> {
         let token = jws::parse(&key.sign_jws(&serde_json::json!({}))).unwrap();
-        block_on(cache.verify(URL, &token, &TestNet::default(), now, POLICY, || host.fetch()))
+        block_on(cache.verify(URL, &token, &TestNet::default(), now, POLICY, &|| host.fetch()))
     }
 
     #[test]
@@ -237,7 +253,7 @@ mod tests {
         let (cache, key) = (KeySetCache::new(4), TestKey::es256("k"));
         let host = Host::new(&[&key], 3600);
         host.down.set(true);
-        assert_eq!(check(&cache, &host, &key, 1000), Err(KeysError::Fetch("down")));
+        assert_eq!(check(&cache, &host, &key, 1000), Err(KeysError::Fetch("down".into())));
         host.down.set(false);
         check(&cache, &host, &key, 1001).unwrap();
         assert_eq!(host.fetches.get(), 2);

@@ -5,7 +5,6 @@
 use serde_json::{json, Value};
 
 use super::config::Config;
-use super::signature::Alg;
 
 pub const PRM_PATH: &str = "/.well-known/oauth-protected-resource";
 
@@ -22,9 +21,10 @@ pub fn protected_resource(issuer: &str, resource: &str, config: &Config) -> Valu
 
 /// RFC 8414 §2, with the fields MCP clients insist on (requirements.md §A).
 pub fn authorization_server(issuer: &str, config: &Config) -> Value {
-    // RFC 8414 §2: the algorithms of `private_key_jwt` assertions (RFC 7523).
-    let assertion_algs: Vec<&str> = Alg::ALL.iter().map(|a| a.name()).collect();
-    json!({
+    // RFC 8414 §2: the algorithms of `private_key_jwt` assertions (RFC 7523),
+    // those `signature::Alg` verifies.
+    let assertion_algs = json!(["RS256", "PS256", "ES256", "EdDSA"]);
+    let mut m = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -38,20 +38,21 @@ pub fn authorization_server(issuer: &str, config: &Config) -> Value {
         // it is offered, and some SDKs take the first entry. private_key_jwt
         // is for metadata-document clients whose document names keys.
         "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic", "private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint": format!("{issuer}/revoke"),
         "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic", "private_key_jwt"],
-        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         // RFC 7662 §2.1: introspection needs real client authentication.
         "introspection_endpoint": format!("{issuer}/introspect"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
-        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "resource_indicators_supported": true,
         // draft-ietf-oauth-client-id-metadata-document §6: https URLs work as client_id.
         "client_id_metadata_document_supported": true,
-    })
+    });
+    m["token_endpoint_auth_signing_alg_values_supported"] = assertion_algs.clone();
+    m["revocation_endpoint_auth_signing_alg_values_supported"] = assertion_algs.clone();
+    m["introspection_endpoint_auth_signing_alg_values_supported"] = assertion_algs;
+    m
 }
 
 /// The `WWW-Authenticate` value of a 401 from the MCP endpoint. `error` is

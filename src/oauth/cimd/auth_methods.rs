@@ -82,24 +82,19 @@ impl Offer {
         if self.assertion.is_some() { AuthMethod::PrivateKeyJwt } else { AuthMethod::None }
     }
 
-    /// Writes what was accepted into the client's metadata, in RFC 7591
-    /// terms, replacing whatever the document said about it.
-    pub fn record(&self, metadata: &mut Map<String, Value>) {
-        for field in ["token_endpoint_auth_methods_supported", "jwks", "jwks_uri", "token_endpoint_auth_signing_alg"] {
-            metadata.remove(field);
-        }
+    /// Writes what was accepted of `doc` into `metadata` (a registration's
+    /// echo, which carries none of these fields), in RFC 7591 terms.
+    pub fn record(&self, doc: &Map<String, Value>, metadata: &mut Map<String, Value>) {
         metadata.insert("token_endpoint_auth_method".into(), self.auth_method().as_str().into());
         let Some(a) = &self.assertion else { return };
-        let methods: Vec<&str> = if self.public { vec![PUBLIC, ASSERTION] } else { vec![ASSERTION] };
+        let methods: &[&str] = if self.public { &[PUBLIC, ASSERTION] } else { &[ASSERTION] };
         metadata.insert("token_endpoint_auth_methods_supported".into(), methods.into());
-        match &a.keys {
-            ClientKeys::Inline(keys) => {
-                metadata.insert("jwks".into(), serde_json::json!({ "keys": keys }));
-            }
-            ClientKeys::Remote(uri) => {
-                metadata.insert("jwks_uri".into(), uri.as_str().into());
-            }
-        }
+        // The set as the document has it: read back, it yields the same keys.
+        let (field, value) = match &a.keys {
+            ClientKeys::Inline(_) => ("jwks", doc.get("jwks").cloned().unwrap_or_default()),
+            ClientKeys::Remote(uri) => ("jwks_uri", uri.as_str().into()),
+        };
+        metadata.insert(field.into(), value);
         if let Some(alg) = a.alg {
             metadata.insert("token_endpoint_auth_signing_alg".into(), alg.name().into());
         }
@@ -352,14 +347,13 @@ mod tests {
         ];
         for doc in docs {
             let o = offer(doc.clone()).unwrap();
-            let mut metadata = doc.as_object().unwrap().clone();
-            metadata.insert("jwks_extra_field".into(), json!(1));
-            o.record(&mut metadata);
+            let mut metadata = Map::new();
+            o.record(doc.as_object().unwrap(), &mut metadata);
             assert_eq!(negotiate(&metadata).unwrap(), o, "{doc}");
             assert_eq!(metadata["token_endpoint_auth_method"], o.auth_method().as_str());
         }
-        let mut m = chatgpt().as_object().unwrap().clone();
-        offer(chatgpt()).unwrap().record(&mut m);
+        let mut m = Map::new();
+        offer(chatgpt()).unwrap().record(chatgpt().as_object().unwrap(), &mut m);
         assert_eq!(m["token_endpoint_auth_methods_supported"], json!(["none", "private_key_jwt"]));
         assert_eq!(m["jwks_uri"], JWKS_URI);
     }

@@ -41,12 +41,12 @@ pub fn validate(url: &ClientIdUrl, body: &[u8], scopes: &Scopes, now: i64) -> Re
     // The method was settled above; the registration rules below know only
     // the methods a registration may ask for.
     let mut rest = doc.clone();
-    rest.remove("token_endpoint_auth_method");
-    let rest = serde_json::to_vec(&rest).map_err(|_| bad("is not a JSON object"))?;
-    let reg = register::validate(&rest, scopes).map_err(|e| bad(&format!("is not valid client metadata: {}", e.description)))?;
+    rest.insert("token_endpoint_auth_method".into(), Value::Null);
+    let rest = Value::Object(rest).to_string();
+    let reg = register::validate(rest.as_bytes(), scopes).map_err(|e| bad(&format!("is not valid client metadata: {}", e.description)))?;
     let mut metadata = reg.echoed;
     metadata.insert("client_id".into(), url.as_str().into());
-    offer.record(&mut metadata);
+    offer.record(&doc, &mut metadata);
     Ok(ClientRecord {
         client_id: ClientId::new(url.as_str()),
         secret_hash: None,

@@ -21,7 +21,7 @@ use crate::oauth::config::ConfigError;
 use crate::oauth::context::Ctx;
 use crate::oauth::http::{HttpRequest, HttpResponse};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
-use crate::oauth::key_set_cache::{FetchedKeys, KeySetCache, KeysError, Refetch};
+use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
 use crate::oauth::outbound::{Net, OutboundRequest};
 use crate::oauth::pages;
 use crate::oauth::session;
@@ -124,8 +124,9 @@ thread_local! {
 /// An unknown kid fetches again once the keys are a minute old.
 const REFETCH: Refetch = Refetch { min_interval: CERTS_MIN_REFETCH, kid_backoff: 0 };
 
-async fn fetch_keys(url: &str, net: &impl Net) -> Result<FetchedKeys, LoginError> {
-    let unreachable = |why: String| LoginError::Upstream(format!("Cloudflare Access's signing keys could not be fetched from {url}: {why}"));
+/// The keys, or why not (a `LoginError::Upstream` message).
+async fn fetch_keys(url: &str, net: &impl Net) -> Result<FetchedKeys, String> {
+    let unreachable = |why: String| format!("Cloudflare Access's signing keys could not be fetched from {url}: {why}");
     let resp = net.send(OutboundRequest::get(url).with_header("accept", "application/json")).await.map_err(|e| unreachable(e.to_string()))?;
     if resp.status != 200 {
         return Err(unreachable(format!("HTTP {}", resp.status)));
@@ -150,8 +151,9 @@ pub async fn verify(cfg: &AccessConfig, cache: &CertsCache, net: &impl Net, asse
         return Err(invalid(JwsError::UnsupportedAlg));
     }
     let url = cfg.certs_url();
-    cache.0.verify(&url, &token, net, now, REFETCH, || fetch_keys(&url, net)).await.map_err(|e| match e {
-        KeysError::Fetch(e) => e,
+    let fetch = || -> Fetch<'_> { Box::pin(fetch_keys(&url, net)) };
+    cache.0.verify(&url, &token, net, now, REFETCH, &fetch).await.map_err(|e| match e {
+        KeysError::Fetch(why) => LoginError::Upstream(why),
         KeysError::Jws(e) => invalid(e),
     })?;
     let checks = ClaimChecks { issuer: &cfg.team_domain, audience: &cfg.audience, now, leeway: LEEWAY };

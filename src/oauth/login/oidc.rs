@@ -180,7 +180,7 @@ async fn verify_id_token(net: &impl Net, cfg: &OidcConfig, d: &Discovery, token:
     let refused = |e: JwsError| LoginError::Invalid(format!("The provider's ID token was refused: {e}."));
     let jws = jws::parse(token).map_err(refused)?;
     oidc_discovery::verify(net, &d.jwks_uri, &jws, now).await.map_err(|e| match e {
-        KeysError::Fetch(e) => e,
+        KeysError::Fetch(why) => LoginError::Upstream(why),
         KeysError::Jws(e) => refused(e),
     })?;
     jws::check_claims(&jws.claims, &ClaimChecks { issuer: &cfg.issuer, audience: &cfg.client_id, now, leeway: LEEWAY }).map_err(refused)?;

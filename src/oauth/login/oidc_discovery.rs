@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{upstream_url_allowed, LoginError};
 use crate::oauth::jws::Jws;
-use crate::oauth::key_set_cache::{FetchedKeys, KeySetCache, KeysError, Refetch};
+use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
 use crate::oauth::signature::parse_jwk_set;
 
@@ -85,18 +85,20 @@ pub async fn discovery(net: &impl Outbound, issuer: &str, now: i64) -> Result<Di
     Ok(d)
 }
 
-async fn fetch_keys(net: &impl Outbound, jwks_uri: &str) -> Result<FetchedKeys, LoginError> {
-    let resp = net.send(OutboundRequest::get(jwks_uri)).await.map_err(|e| bad(format!("the provider's keys could not be fetched: {e}")))?;
+/// The provider's keys, or why not (a `LoginError::Upstream` message).
+async fn fetch_keys(net: &impl Outbound, jwks_uri: &str) -> Result<FetchedKeys, String> {
+    let resp = net.send(OutboundRequest::get(jwks_uri)).await.map_err(|e| format!("the provider's keys could not be fetched: {e}"))?;
     if resp.status != 200 {
-        return Err(bad(format!("the provider's keys (jwks_uri) answered HTTP {}", resp.status)));
+        return Err(format!("the provider's keys (jwks_uri) answered HTTP {}", resp.status));
     }
-    let keys = parse_jwk_set(&resp.body).map_err(|_| bad("the provider's keys (jwks_uri) are not a valid JWK set"))?;
+    let keys = parse_jwk_set(&resp.body).map_err(|_| "the provider's keys (jwks_uri) are not a valid JWK set".to_string())?;
     Ok(FetchedKeys { keys, lifetime: CACHE_SECONDS })
 }
 
 /// Verifies an ID token's signature with the provider's keys, from the cache
 /// while fresh, fetched again once for a kid the cached set lacks.
-pub async fn verify(net: &impl Net, jwks_uri: &str, token: &Jws, now: i64) -> Result<(), KeysError<LoginError>> {
+pub async fn verify(net: &impl Net, jwks_uri: &str, token: &Jws, now: i64) -> Result<(), KeysError> {
     let keys = KEYS.with(Rc::clone);
-    keys.verify(jwks_uri, token, net, now, REFETCH, || fetch_keys(net, jwks_uri)).await
+    let fetch = || -> Fetch<'_> { Box::pin(fetch_keys(net, jwks_uri)) };
+    keys.verify(jwks_uri, token, net, now, REFETCH, &fetch).await
 }
