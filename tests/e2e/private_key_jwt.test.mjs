@@ -25,7 +25,7 @@ const CLAIM_DELAY_MS = 300;
  * ChatGPT's metadata document as published at https://chatgpt.com/oauth/client.json,
  * copied from django-oauth/django-oauth-toolkit#1845 (2026-08-26, "ChatGPT's CIMD contents";
  * the same members in stacklok/toolhive#6278 and cloudflare/workers-oauth-provider#254),
- * read on 2026-10-20. It prefers private_key_jwt (RS256, keys at chatgpt.com/oauth/jwks.json)
+ * read on 2026-12-02. It prefers private_key_jwt (RS256, keys at chatgpt.com/oauth/jwks.json)
  * and also offers `none`. Its real keys are not ours: the test serves its own RS256 key at
  * that jwks_uri.
  */

@@ -203,7 +203,7 @@ mod tests {
 
     /// ChatGPT's document as published at https://chatgpt.com/oauth/client.json
     /// (quoted in django-oauth/django-oauth-toolkit#1845 on 2026-08-26 and in
-    /// stacklok/toolhive#6278; read 2026-10 through those public reports).
+    /// stacklok/toolhive#6278; read on 2026-12-02 through those public reports).
     fn chatgpt() -> Value {
         json!({
             "client_id": "https://chatgpt.com/oauth/client.json",
