@@ -17,7 +17,13 @@ use worker::{Delay, Fetch, Fetcher, Headers, Method, Request, RequestInit, Reque
 use crate::oauth::cimd::{ClientIdUrl, FetchError, FetchedDocument, FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES};
 
 pub async fn fetch(via: Option<&Fetcher>, url: &ClientIdUrl) -> Result<FetchedDocument, FetchError> {
-    let work = pin!(fetch_within_cap(via, url));
+    fetch_capped(via, url, MAX_DOCUMENT_BYTES, "cimd_fetch").await
+}
+
+/// The same fetch with another size cap, logged as `event` (a client's
+/// `jwks_uri` is fetched under the document rules but may be larger).
+pub async fn fetch_capped(via: Option<&Fetcher>, url: &ClientIdUrl, max_bytes: usize, event: &str) -> Result<FetchedDocument, FetchError> {
+    let work = pin!(fetch_within_cap(via, url, max_bytes));
     let timeout = Delay::from(Duration::from_secs(FETCH_TIMEOUT_SECONDS));
     let result = match select(work, timeout).await {
         Either::Left((r, _)) => r,
@@ -27,11 +33,11 @@ pub async fn fetch(via: Option<&Fetcher>, url: &ClientIdUrl) -> Result<FetchedDo
         Ok(d) => format!("HTTP {}", d.status),
         Err(e) => format!("{e:?}"),
     };
-    worker::console_log!("{}", serde_json::json!({"event": "cimd_fetch", "client_id": url.as_str(), "outcome": outcome}));
+    worker::console_log!("{}", serde_json::json!({"event": event, "url": url.as_str(), "outcome": outcome}));
     result
 }
 
-async fn fetch_within_cap(via: Option<&Fetcher>, url: &ClientIdUrl) -> Result<FetchedDocument, FetchError> {
+async fn fetch_within_cap(via: Option<&Fetcher>, url: &ClientIdUrl, max_bytes: usize) -> Result<FetchedDocument, FetchError> {
     let unreachable = |_| FetchError::Unreachable;
     let headers = Headers::new();
     headers.set("accept", "application/json").map_err(unreachable)?;
@@ -56,13 +62,13 @@ async fn fetch_within_cap(via: Option<&Fetcher>, url: &ClientIdUrl) -> Result<Fe
         return Ok(doc);
     }
     let declared = header(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64) {
+    if declared.is_some_and(|n| n > max_bytes as u64) {
         return Err(FetchError::TooLarge);
     }
     let mut body = resp.stream().map_err(unreachable)?;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(unreachable)?;
-        if doc.body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+        if doc.body.len() + chunk.len() > max_bytes {
             return Err(FetchError::TooLarge);
         }
         doc.body.extend_from_slice(&chunk);

@@ -33,7 +33,7 @@ impl D1Store {
     /// The caller has read and checked the row by now. Waiting here (a JS
     /// timer, so other requests run meanwhile) lets concurrent requests all pass
     /// those checks: then only the claim's own condition can pick one winner.
-    async fn hold_claim(&self) {
+    pub(super) async fn hold_claim(&self) {
         if self.claim_delay_ms > 0 {
             worker::Delay::from(std::time::Duration::from_millis(self.claim_delay_ms.into())).await;
         }

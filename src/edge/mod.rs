@@ -8,6 +8,7 @@ mod d1_maintenance;
 mod d1_policy;
 mod d1_revocation;
 mod d1_cimd;
+mod d1_client_assertion;
 mod d1_admin;
 mod d1_audit;
 mod d1_upstream;
@@ -306,9 +307,9 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Route::ConsentShow => consent::show(&ctx, &http).await,
         Route::ConsentDecide => consent::decide(&ctx, &outbound::EdgeNet, &http).await,
         Route::Callback => crate::oauth::login::delegate::callback(&ctx, &outbound::EdgeNet, &http).await,
-        Route::Token => token::handle(&ctx, &http).await,
-        Route::Revoke => revoke::handle(&ctx, &http).await,
-        Route::Introspect => introspect::handle(&ctx, &http).await,
+        Route::Token => token::handle(&ctx, &outbound::EdgeNet, &http).await,
+        Route::Revoke => revoke::handle(&ctx, &outbound::EdgeNet, &http).await,
+        Route::Introspect => introspect::handle(&ctx, &outbound::EdgeNet, &http).await,
         Route::AdminShow => crate::oauth::login::access::admin(&ctx, &http, &outbound::EdgeNet).await,
         Route::AdminPost => admin::post(&ctx, &http).await,
         Route::PasskeyScript => passkey::script(),

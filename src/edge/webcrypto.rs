@@ -37,18 +37,16 @@ pub async fn verify(alg: Alg, key: &PublicJwk, message: &[u8], signature: &[u8])
 }
 
 async fn subtle_verify(alg: Alg, key: &PublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, JsValue> {
-    let (import, check, jwk) = match alg {
-        Alg::Rs256 => (
-            json!({"name": "RSASSA-PKCS1-v1_5", "hash": "SHA-256"}),
-            json!({"name": "RSASSA-PKCS1-v1_5"}),
-            json!({"kty": "RSA", "n": key.n, "e": key.e}),
-        ),
-        Alg::Es256 => (
-            json!({"name": "ECDSA", "namedCurve": "P-256"}),
-            json!({"name": "ECDSA", "hash": "SHA-256"}),
-            json!({"kty": "EC", "crv": "P-256", "x": key.x, "y": key.y}),
-        ),
+    let (import, check) = match alg {
+        Alg::Rs256 => (json!({"name": "RSASSA-PKCS1-v1_5", "hash": "SHA-256"}), json!({"name": "RSASSA-PKCS1-v1_5"})),
+        // RFC 7518 §3.5: the salt is as long as the hash.
+        Alg::Ps256 => (json!({"name": "RSA-PSS", "hash": "SHA-256"}), json!({"name": "RSA-PSS", "saltLength": 32})),
+        Alg::Es256 => (json!({"name": "ECDSA", "namedCurve": "P-256"}), json!({"name": "ECDSA", "hash": "SHA-256"})),
         Alg::EdDsa => return Ok(false),
+    };
+    let jwk = match alg {
+        Alg::Es256 => json!({"kty": "EC", "crv": "P-256", "x": key.x, "y": key.y}),
+        _ => json!({"kty": "RSA", "n": key.n, "e": key.e}),
     };
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?;
     let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle"))?;

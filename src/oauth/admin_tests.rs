@@ -38,7 +38,7 @@ impl World {
     }
     fn token(&self, fields: &[(&str, &str)]) -> HttpResponse {
         let body = self.encode(fields);
-        block_on(token::handle(&self.ctx(), &self.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), &body)))
+        block_on(token::handle(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &self.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), &body)))
     }
     fn events(&self) -> Vec<AuditEvent> {
         self.store.audit.borrow().clone()

@@ -18,6 +18,7 @@
 //! vendors' documents for when there is no stored copy either
 //! (docs/clients.md, "When a vendor's document host does not answer").
 
+pub mod auth_methods;
 pub mod cache_policy;
 pub mod client_id_url;
 pub mod document;

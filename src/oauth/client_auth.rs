@@ -1,16 +1,23 @@
 //! Client authentication at the token, revocation and introspection
 //! endpoints, RFC 6749 §2.3.1 (and RFC 7009 §2.1, RFC 7662 §2.1, which
-//! reuse it): HTTP Basic, `client_secret_post`, or just `client_id` for
-//! public clients (`none`). A client must use the method it registered.
+//! reuse it): HTTP Basic, `client_secret_post`, a `private_key_jwt`
+//! assertion (RFC 7523 §2.2, `client_assertion`), or just `client_id` for
+//! public clients (`none`). One method per request (RFC 6749 §2.3). A client
+//! must use the method it registered; a metadata-document client that offers
+//! both `private_key_jwt` and `none` may use either, and an assertion, when
+//! sent, is always verified (`cimd::auth_methods`).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use super::cimd::auth_methods;
+use super::client_assertion::{self, Assertion};
 use super::clients;
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::Params;
 use super::http::{HttpRequest, HttpResponse};
+use super::signature::SignatureVerifier;
 use super::store::{AuthMethod, ClientRecord, Store};
 use super::types::Secret;
 
@@ -25,45 +32,69 @@ pub fn error_response(e: &OAuthError) -> HttpResponse {
     }
 }
 
-/// Whether the request carries client credentials (a secret), as opposed to
-/// a bare `client_id` or nothing.
+/// Whether the request carries client credentials (a secret or an
+/// assertion), as opposed to a bare `client_id` or nothing.
 pub fn has_credentials(req: &HttpRequest, p: &Params) -> bool {
-    req.header("authorization").is_some() || p.get("client_secret").is_some()
+    req.header("authorization").is_some() || p.get("client_secret").is_some() || p.get("client_assertion").is_some()
+}
+
+/// How the request says who the client is.
+enum Presented {
+    Secret(String, Secret, AuthMethod),
+    Assertion(Assertion),
+    Public(String),
 }
 
 /// RFC 6749 §2.3.1: HTTP Basic (form-urlencoded id and secret), or the
-/// `client_secret_post` parameters, or just `client_id` for public clients.
-/// The method must be the one the client registered.
-pub async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, p: &Params) -> OAuthResult<ClientRecord> {
+/// `client_secret_post` parameters, or an assertion (RFC 7521 §4.2), or just
+/// `client_id` for public clients. The method must be one the client may use.
+pub async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest, p: &Params) -> OAuthResult<ClientRecord> {
     let basic = match req.header("authorization") {
         Some(h) => Some(parse_basic(h).ok_or_else(|| OAuthError::invalid_client("malformed Basic authorization header"))?),
         None => None,
     };
-    let (id, secret, method) = match (&basic, p.get("client_secret")) {
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("use one client authentication method, not two")),
-        (Some((id, secret)), None) => (id.clone(), Some(Secret::new(secret.clone())), AuthMethod::ClientSecretBasic),
-        (None, Some(secret)) => (p.require("client_id")?.to_string(), Some(Secret::new(secret)), AuthMethod::ClientSecretPost),
-        (None, None) => (p.require("client_id")?.to_string(), None, AuthMethod::None),
+    let assertion = client_assertion::presented(p)?;
+    let presented = match (&basic, p.get("client_secret"), assertion) {
+        (Some((id, secret)), None, None) => Presented::Secret(id.clone(), Secret::new(secret.clone()), AuthMethod::ClientSecretBasic),
+        (None, Some(secret), None) => Presented::Secret(p.require("client_id")?.to_string(), Secret::new(secret), AuthMethod::ClientSecretPost),
+        (None, None, Some(a)) => Presented::Assertion(a),
+        (None, None, None) => Presented::Public(p.require("client_id")?.to_string()),
+        _ => return Err(OAuthError::invalid_request("use one client authentication method, not two")),
     };
-    if let (Some((basic_id, _)), Some(form_id)) = (&basic, p.get("client_id")) {
-        if basic_id != form_id {
-            return Err(OAuthError::invalid_client("client_id differs from the authenticated client"));
+    let named = match &presented {
+        Presented::Secret(id, _, _) | Presented::Public(id) => id.as_str(),
+        Presented::Assertion(a) => a.client_id(),
+    };
+    // RFC 7521 §4.2: a client_id beside other credentials must name the same client.
+    if p.get("client_id").is_some_and(|form_id| form_id != named) {
+        return Err(OAuthError::invalid_client("client_id differs from the authenticated client"));
+    }
+    let client = clients::find(ctx, named).await?;
+    match presented {
+        Presented::Assertion(a) => {
+            client_assertion::verify(ctx, verifier, &client, a).await?;
         }
-    }
-    let client = clients::find(ctx, &id).await?;
-    if client.auth_method != method {
-        return Err(OAuthError::invalid_client(format!(
-            "this client must authenticate with {}",
-            client.auth_method.as_str()
-        )));
-    }
-    if let (Some(given), Some(stored)) = (&secret, &client.secret_hash) {
-        // Compare the hashes in constant time; only the hash is stored.
-        if !Secret::new(stored.as_str()).ct_eq(given.hash().as_str()) {
-            return Err(OAuthError::invalid_client("client authentication failed"));
+        Presented::Public(_) => {
+            if !auth_methods::of_client(&client).public {
+                return Err(must_use(&client));
+            }
+        }
+        Presented::Secret(_, given, method) => {
+            if client.auth_method != method {
+                return Err(must_use(&client));
+            }
+            // Compare the hashes in constant time; only the hash is stored.
+            let stored = client.secret_hash.as_ref().ok_or_else(|| must_use(&client))?;
+            if !Secret::new(stored.as_str()).ct_eq(given.hash().as_str()) {
+                return Err(OAuthError::invalid_client("client authentication failed"));
+            }
         }
     }
     Ok(client)
+}
+
+fn must_use(client: &ClientRecord) -> OAuthError {
+    OAuthError::invalid_client(format!("this client must authenticate with {}", client.auth_method.as_str()))
 }
 
 /// Public for the `token_form` fuzz target.

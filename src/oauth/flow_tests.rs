@@ -72,9 +72,9 @@ impl World {
         match action {
             "/login" => block_on(consent::login(&self.ctx(), &r)),
             "/consent" => block_on(consent::decide(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
-            "/revoke" => block_on(revoke::handle(&self.ctx(), &r)),
-            "/introspect" => block_on(introspect::handle(&self.ctx(), &r)),
-            _ => block_on(token::handle(&self.ctx(), &r)),
+            "/revoke" => block_on(revoke::handle(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
+            "/introspect" => block_on(introspect::handle(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
+            _ => block_on(token::handle(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
         }
     }
     /// GET /authorize in this browser: the login form's (request, csrf).
@@ -300,9 +300,9 @@ fn token_endpoint_rejects_malformed_requests() {
     let client = w.public_client();
     let r = w.form("/token", &[("grant_type", "password"), ("client_id", &client)]);
     assert_eq!(json(&r)["error"], "unsupported_grant_type");
-    let r = block_on(token::handle(&w.ctx(), &w.req("POST", "/token", "", Some("application/json"), "{}")));
+    let r = block_on(token::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &w.req("POST", "/token", "", Some("application/json"), "{}")));
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_request")));
-    let r = block_on(token::handle(&w.ctx(), &w.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), "grant_type=refresh_token&grant_type=refresh_token")));
+    let r = block_on(token::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &w.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), "grant_type=refresh_token&grant_type=refresh_token")));
     assert_eq!(json(&r)["error"], "invalid_request");
     let r = w.form("/token", &[("grant_type", "authorization_code"), ("client_id", "gh_unknown"), ("code", "x")]);
     assert_eq!((r.status, json(&r)["error"].as_str()), (401, Some("invalid_client")));
@@ -394,7 +394,7 @@ fn revocation_errors_follow_rfc_6749_section_5_2() {
     assert!(r.header("www-authenticate").is_some());
     let r = w.form("/revoke", &[("client_id", &client)]);
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_request")));
-    let r = block_on(revoke::handle(&w.ctx(), &w.req("POST", "/revoke", "", Some("application/json"), "{}")));
+    let r = block_on(revoke::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &w.req("POST", "/revoke", "", Some("application/json"), "{}")));
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_request")));
     let (conf, _) = w.confidential_client();
     let r = w.form("/revoke", &[("client_id", &conf), ("client_secret", "wrong"), ("token", "x")]);
@@ -519,6 +519,9 @@ fn no_refresh_extends_past_the_absolute_lifetime() {
 // Flows whose client_id is a metadata document URL (uses World above).
 #[path = "cimd/flow_tests.rs"]
 mod cimd_flows;
+// Flows of private_key_jwt document clients (uses World above).
+#[path = "client_assertion_flow_tests.rs"]
+mod client_assertion_flows;
 
 /// A key rotation logs nobody out: the owner's session, an access token and
 /// a refresh token from before it all keep working; new tokens carry the new

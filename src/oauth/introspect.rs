@@ -12,14 +12,15 @@ use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
+use super::signature::SignatureVerifier;
 use super::refresh_lifetime::{self, RefreshUse};
 use super::resource::accepted_resources;
 use super::store::{AuthMethod, ClientRecord, Store};
 use super::types::{GrantId, Secret};
 
 /// `POST /introspect`.
-pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    match introspect(ctx, req).await {
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> HttpResponse {
+    match introspect(ctx, verifier, req).await {
         Ok(v) => HttpResponse::json(200, &v),
         Err(e) => client_auth::error_response(&e),
     }
@@ -29,16 +30,16 @@ fn inactive() -> Value {
     json!({"active": false})
 }
 
-async fn introspect<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<Value> {
+async fn introspect<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<Value> {
     if !is_form_content_type(req.header("content-type")) {
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     let p = Params::parse(&req.body)?;
-    let refused = || OAuthError::invalid_client("introspection is for confidential clients: authenticate with client_secret_basic or client_secret_post");
+    let refused = || OAuthError::invalid_client("introspection is for confidential clients: authenticate with client_secret_basic, client_secret_post or private_key_jwt");
     if !client_auth::has_credentials(req, &p) {
         return Err(refused());
     }
-    let client = authenticate_client(ctx, req, &p).await?;
+    let client = authenticate_client(ctx, verifier, req, &p).await?;
     // Unreachable while authenticate_client insists on the registered method
     // (a public client's secret is refused there); kept so this endpoint's
     // policy does not hang on that.

@@ -1,5 +1,6 @@
 //! Compact JWS / JWT made by other parties (RFC 7515 §7.1, RFC 7519 §7.2):
-//! ID tokens from an upstream provider and Cloudflare Access assertions. Our
+//! ID tokens from an upstream provider, Cloudflare Access assertions and
+//! clients' `private_key_jwt` assertions (`client_assertion`). Our
 //! own tokens go through `access_token`; this is the stricter reader for
 //! tokens we did not sign: a closed set of algorithms, no `crit`, the key
 //! chosen by `kid`, and the registered claims checked against what we expect.
@@ -123,21 +124,27 @@ pub fn check_claims(claims: &Map<String, Value>, c: &ClaimChecks<'_>) -> Result<
     if !aud_ok {
         return bad("wrong audience");
     }
+    check_times(claims, c.now, c.leeway).map(|_| ())
+}
+
+/// `exp` required and not passed; `iat` and `nbf`, if present, not in the
+/// future; each within `leeway` seconds. Returns `exp`.
+pub fn check_times(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, JwsError> {
     let time = |name: &str| claims.get(name).map(|v| v.as_f64().map(|t| t as i64));
-    match time("exp") {
-        Some(Some(exp)) if exp > c.now - c.leeway => {}
-        Some(Some(_)) => return bad("expired"),
-        _ => return bad("no expiry"),
-    }
+    let exp = match time("exp") {
+        Some(Some(exp)) if exp > now - leeway => exp,
+        Some(Some(_)) => return Err(JwsError::Claim("expired".into())),
+        _ => return Err(JwsError::Claim("no expiry".into())),
+    };
     for name in ["iat", "nbf"] {
         match time(name) {
             None => {}
-            Some(Some(t)) if t <= c.now + c.leeway => {}
+            Some(Some(t)) if t <= now + leeway => {}
             Some(Some(_)) => return Err(JwsError::Claim(format!("{name} is in the future"))),
             Some(None) => return Err(JwsError::Claim(format!("{name} is not a number"))),
         }
     }
-    Ok(())
+    Ok(exp)
 }
 
 #[cfg(test)]
@@ -158,6 +165,7 @@ mod tests {
         let net = TestNet::default();
         let pairs = [
             (TestKey::rs256("k"), TestKey::rs256("k")),
+            (TestKey::ps256("k"), TestKey::ps256("k")),
             (TestKey::es256("k"), TestKey::es256("k")),
             (TestKey::eddsa("k"), TestKey::eddsa("k")),
         ];
@@ -180,6 +188,26 @@ mod tests {
         let forged = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
         let jws = parse(&forged).unwrap();
         assert_eq!(block_on(jws.verify_with(&net, &[key.public_jwk()])), Err(JwsError::BadSignature));
+    }
+
+    #[test]
+    fn rsa_paddings_are_not_interchangeable() {
+        // One RSA key, published without an `alg`, so it suits both algorithms:
+        // a PSS signature presented as RS256 (or the reverse) must still fail.
+        let net = TestNet::default();
+        let pss = TestKey::ps256("k");
+        let mut jwk = pss.public_jwk();
+        jwk.alg = None;
+        let claims = json!({"sub": "x"});
+        let as_rs256 = pss.sign_jws_with_header(&json!({"alg": "RS256", "kid": "k"}), &claims);
+        assert_eq!(block_on(parse(&as_rs256).unwrap().verify_with(&net, &[jwk.clone()])), Err(JwsError::BadSignature));
+        let honest = pss.sign_jws(&claims);
+        assert_eq!(block_on(parse(&honest).unwrap().verify_with(&net, &[jwk.clone()])), Ok(()));
+        let pkcs1 = TestKey::rs256("k");
+        let mut jwk = pkcs1.public_jwk();
+        jwk.alg = None;
+        let as_ps256 = pkcs1.sign_jws_with_header(&json!({"alg": "PS256", "kid": "k"}), &claims);
+        assert_eq!(block_on(parse(&as_ps256).unwrap().verify_with(&net, &[jwk])), Err(JwsError::BadSignature));
     }
 
     #[test]

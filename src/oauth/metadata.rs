@@ -21,7 +21,10 @@ pub fn protected_resource(issuer: &str, resource: &str, config: &Config) -> Valu
 
 /// RFC 8414 §2, with the fields MCP clients insist on (requirements.md §A).
 pub fn authorization_server(issuer: &str, config: &Config) -> Value {
-    json!({
+    // RFC 8414 §2: the algorithms of `private_key_jwt` assertions (RFC 7523),
+    // those `signature::Alg` verifies.
+    let assertion_algs = json!(["RS256", "PS256", "ES256", "EdDSA"]);
+    let mut m = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -31,18 +34,25 @@ pub fn authorization_server(issuer: &str, config: &Config) -> Value {
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        // `none` first and always: clients pick metadata documents only when
+        // it is offered, and some SDKs take the first entry. private_key_jwt
+        // is for metadata-document clients whose document names keys.
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic", "private_key_jwt"],
         "revocation_endpoint": format!("{issuer}/revoke"),
-        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic", "private_key_jwt"],
         // RFC 7662 §2.1: introspection needs real client authentication.
         "introspection_endpoint": format!("{issuer}/introspect"),
-        "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "resource_indicators_supported": true,
         // draft-ietf-oauth-client-id-metadata-document §6: https URLs work as client_id.
         "client_id_metadata_document_supported": true,
-    })
+    });
+    m["token_endpoint_auth_signing_alg_values_supported"] = assertion_algs.clone();
+    m["revocation_endpoint_auth_signing_alg_values_supported"] = assertion_algs.clone();
+    m["introspection_endpoint_auth_signing_alg_values_supported"] = assertion_algs;
+    m
 }
 
 /// The `WWW-Authenticate` value of a 401 from the MCP endpoint. `error` is
@@ -79,6 +89,12 @@ mod tests {
         assert_eq!(m["introspection_endpoint"], "https://mcp.example.com/introspect");
         assert!(!m["introspection_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")));
         assert_eq!(m["client_id_metadata_document_supported"], true);
+        let methods = m["token_endpoint_auth_methods_supported"].as_array().unwrap();
+        assert_eq!(methods[0], "none", "none first: some SDKs take the first entry");
+        for field in ["token_endpoint", "revocation_endpoint", "introspection_endpoint"] {
+            assert!(m[format!("{field}_auth_methods_supported")].as_array().unwrap().contains(&json!("private_key_jwt")), "{field}");
+            assert_eq!(m[format!("{field}_auth_signing_alg_values_supported")], json!(["RS256", "PS256", "ES256", "EdDSA"]), "{field}");
+        }
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub fn validate(body: &[u8], supported_scopes: &Scopes) -> OAuthResult<Registrat
         Some(v) => v
             .as_str()
             .and_then(AuthMethod::parse)
+            // Keys for private_key_jwt come only from a metadata document.
+            .filter(|m| *m != AuthMethod::PrivateKeyJwt)
             .ok_or_else(|| bad("token_endpoint_auth_method must be none, client_secret_post or client_secret_basic"))?,
     };
     echoed.insert("token_endpoint_auth_method".into(), auth_method.as_str().into());

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
+use super::client_assertion;
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
 
@@ -19,8 +20,10 @@ fn clip(s: &str) -> String {
 
 /// The client a request spoke for, from what the endpoint already parsed:
 /// `client_id` in a form body or the query, the user part of HTTP Basic
-/// (RFC 6749 §2.3.1; the password part is never decoded into the result), or
-/// the `client_id` a registration just issued (RFC 7591 §3.2.1).
+/// (RFC 6749 §2.3.1; the password part is never decoded into the result), the
+/// `sub` of a client assertion (RFC 7523 §3, as claimed: the line is written
+/// whether or not it verified), or the `client_id` a registration just issued
+/// (RFC 7591 §3.2.1).
 pub fn client_id(req: &HttpRequest, resp: &HttpResponse) -> Option<String> {
     if resp.status == 201 && req.path == "/register" {
         let v: serde_json::Value = serde_json::from_str(&resp.body).ok()?;
@@ -29,7 +32,9 @@ pub fn client_id(req: &HttpRequest, resp: &HttpResponse) -> Option<String> {
     if let Some(id) = req.header("authorization").and_then(basic_user) {
         return Some(clip(&id));
     }
-    let from = |bytes: &[u8]| Params::parse(bytes).ok().and_then(|p| p.get("client_id").map(clip));
+    // With a client assertion (RFC 7523) and no client_id: the client it names.
+    let asserted = |p: &Params| client_assertion::presented(p).ok().flatten().map(|a| clip(a.client_id()));
+    let from = |bytes: &[u8]| Params::parse(bytes).ok().and_then(|p| p.get("client_id").map(clip).or_else(|| asserted(&p)));
     if req.method == "POST" && is_form_content_type(req.header("content-type")) {
         if let Some(id) = from(&req.body) {
             return Some(id);
@@ -89,6 +94,10 @@ mod tests {
         let basic = format!("Basic {}", STANDARD.encode("gh_b%20x:PASSWORD-PART"));
         let r = req("POST", "/token", "", &[FORM, ("authorization", &basic)], "grant_type=authorization_code&code=CODE");
         assert_eq!(client_id(&r, &ok()).as_deref(), Some("gh_b x"));
+        let b = |v: serde_json::Value| crate::oauth::random::b64url(v.to_string().as_bytes());
+        let jwt = format!("{}.{}.c2ln", b(json!({"alg": "ES256"})), b(json!({"iss": "https://c.example/m.json", "sub": "https://c.example/m.json"})));
+        let form = format!("grant_type=authorization_code&code=CODE&client_assertion_type={}&client_assertion={jwt}", "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer");
+        assert_eq!(client_id(&req("POST", "/token", "", &[FORM], &form), &ok()).as_deref(), Some("https://c.example/m.json"));
     }
 
     #[test]

@@ -18,19 +18,20 @@ use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
+use super::signature::SignatureVerifier;
 use super::store::{ClientRecord, Store};
 use super::types::{GrantId, Secret};
 
 /// `POST /revoke`.
-pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    match revoke(ctx, req).await {
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> HttpResponse {
+    match revoke(ctx, verifier, req).await {
         // §2.2: the body is ignored by clients; `{}` keeps it JSON for those that parse it.
         Ok(()) => HttpResponse::json(200, &json!({})),
         Err(e) => client_auth::error_response(&e),
     }
 }
 
-async fn revoke<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<()> {
+async fn revoke<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<()> {
     if !is_form_content_type(req.header("content-type")) {
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
     }
@@ -38,7 +39,7 @@ async fn revoke<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<()
     if !client_auth::has_credentials(req, &p) && p.get("client_id").is_none() {
         return Err(OAuthError::invalid_client("identify the client: client_id, or its client credentials"));
     }
-    let client = authenticate_client(ctx, req, &p).await?;
+    let client = authenticate_client(ctx, verifier, req, &p).await?;
     let token = Secret::new(p.require("token")?);
     // `token_type_hint` only orders a search; both kinds are always tried and
     // cannot be confused (a JWT has dots, a refresh token never), so it is

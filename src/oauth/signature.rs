@@ -1,9 +1,10 @@
 //! Verifying signatures made by other parties: identity providers' ID tokens
 //! (OpenID Connect Core §10.1), Cloudflare Access assertions, and passkeys
-//! (WebAuthn L2 §6.5.6). Keys arrive as JWKs (RFC 7517); the algorithms are
-//! the three the issue requires (RFC 7518 §3.3–3.4, RFC 8037 §3.1). `none`
-//! and the HMAC family are never accepted: a party that shares no secret with
-//! us cannot use them honestly.
+//! (WebAuthn L2 §6.5.6), and clients' `private_key_jwt` assertions (RFC 7523
+//! §2.2). Keys arrive as JWKs (RFC 7517); the algorithms are RS256, PS256,
+//! ES256 (RFC 7518 §3.3–3.5) and EdDSA (RFC 8037 §3.1). `none` and the HMAC
+//! family are never accepted: a party that shares no secret with us cannot use
+//! them honestly (and HMAC "keyed" with a public key is the classic forgery).
 //!
 //! The verification itself sits behind [`SignatureVerifier`] so the wasm build
 //! can use the runtime's WebCrypto (no RSA or P-256 code in the worker) while
@@ -14,14 +15,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Alg {
     Rs256,
+    /// RSASSA-PSS with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
+    Ps256,
     Es256,
     EdDsa,
 }
 
 impl Alg {
+    /// Every algorithm we verify.
+    pub const ALL: [Alg; 4] = [Alg::Rs256, Alg::Ps256, Alg::Es256, Alg::EdDsa];
+
     pub fn from_name(s: &str) -> Option<Alg> {
         match s {
             "RS256" => Some(Alg::Rs256),
+            "PS256" => Some(Alg::Ps256),
             "ES256" => Some(Alg::Es256),
             "EdDSA" => Some(Alg::EdDsa),
             _ => None,
@@ -31,6 +38,7 @@ impl Alg {
     pub fn name(self) -> &'static str {
         match self {
             Alg::Rs256 => "RS256",
+            Alg::Ps256 => "PS256",
             Alg::Es256 => "ES256",
             Alg::EdDsa => "EdDSA",
         }
@@ -71,7 +79,7 @@ impl PublicJwk {
             return false;
         }
         match alg {
-            Alg::Rs256 => self.kty == "RSA" && self.n.is_some() && self.e.is_some(),
+            Alg::Rs256 | Alg::Ps256 => self.kty == "RSA" && self.n.is_some() && self.e.is_some(),
             Alg::Es256 => self.kty == "EC" && self.crv.as_deref() == Some("P-256") && self.x.is_some() && self.y.is_some(),
             Alg::EdDsa => self.kty == "OKP" && self.crv.as_deref() == Some("Ed25519") && self.x.is_some(),
         }
@@ -93,28 +101,39 @@ impl std::fmt::Display for SignatureError {
 }
 
 /// The keys of a JWK Set (RFC 7517 §5) that could verify one of our
-/// algorithms. Keys of other types, encryption keys and keys carrying private
-/// members are skipped rather than failing the set: providers publish mixed
-/// sets, and a private key in a public document is the provider's mistake, not
+/// algorithms. Keys of other types, encryption keys (`use` other than `sig`,
+/// or `key_ops` without `verify`, §4.2–4.3) and keys carrying private members
+/// are skipped rather than failing the set: providers publish mixed sets, and
+/// a private key in a public document is the provider's mistake, not
 /// something to use.
 pub fn parse_jwk_set(body: &[u8]) -> Result<Vec<PublicJwk>, SignatureError> {
-    #[derive(Deserialize)]
-    struct Set {
-        keys: Vec<serde_json::Value>,
-    }
-    let set: Set = serde_json::from_slice(body).map_err(|_| SignatureError::NotAJwkSet)?;
-    Ok(set
-        .keys
-        .into_iter()
+    let set: serde_json::Value = serde_json::from_slice(body).map_err(|_| SignatureError::NotAJwkSet)?;
+    jwk_set_keys(&set)
+}
+
+/// [`parse_jwk_set`] of a set already parsed (a `jwks` member inline in a
+/// client's metadata, RFC 7591 §2).
+pub fn jwk_set_keys(set: &serde_json::Value) -> Result<Vec<PublicJwk>, SignatureError> {
+    let Some(keys) = set.get("keys").and_then(serde_json::Value::as_array) else {
+        return Err(SignatureError::NotAJwkSet);
+    };
+    let verifies = |k: &serde_json::Value| match k.get("key_ops") {
+        None => true,
+        Some(ops) => ops.as_array().is_some_and(|ops| ops.iter().any(|o| o == "verify")),
+    };
+    Ok(keys
+        .iter()
         .filter(|k| !["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|m| k.get(m).is_some()))
-        .filter_map(|k| serde_json::from_value::<PublicJwk>(k).ok())
-        .filter(|k| [Alg::Rs256, Alg::Es256, Alg::EdDsa].iter().any(|a| k.suits(*a)))
+        .filter(|k| verifies(k))
+        .filter_map(|k| serde_json::from_value::<PublicJwk>(k.clone()).ok())
+        .filter(|k| Alg::ALL.iter().any(|a| k.suits(*a)))
         .collect())
 }
 
 #[allow(async_fn_in_trait)]
 pub trait SignatureVerifier {
-    /// `signature` in JWS form: RS256 PKCS#1 v1.5; ES256 the 64-byte `r||s`
+    /// `signature` in JWS form: RS256 PKCS#1 v1.5; PS256 RSASSA-PSS (SHA-256,
+    /// MGF1-SHA-256, 32-byte salt); ES256 the 64-byte `r||s`
     /// (convert WebAuthn's DER first with [`ecdsa_der_to_raw`]); EdDSA 64
     /// bytes. False on any mismatch or unusable key.
     async fn verify(&self, alg: Alg, key: &PublicJwk, message: &[u8], signature: &[u8]) -> bool;
@@ -209,11 +228,15 @@ mod tests {
             {"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": "AA"},
             {"kty": "OKP", "kid": "private", "crv": "Ed25519", "x": "AA", "d": "AA"},
             {"kty": "oct", "kid": "hmac", "k": "AA"},
+            {"kty": "RSA", "kid": "ops-verify", "key_ops": ["verify"], "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": "ops-encrypt", "key_ops": ["encrypt", "wrapKey"], "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": "ops-malformed", "key_ops": "verify", "n": "AQAB", "e": "AQAB"},
             "not an object"
         ]});
         let keys = parse_jwk_set(set.to_string().as_bytes()).unwrap();
         let kids: Vec<_> = keys.iter().map(|k| k.kid.as_deref().unwrap()).collect();
-        assert_eq!(kids, ["r", "e", "ed"]);
+        assert_eq!(kids, ["r", "e", "ed", "ops-verify"]);
+        assert_eq!(jwk_set_keys(&set).unwrap(), keys, "the same rules inline");
         assert_eq!(parse_jwk_set(b"{\"keys\": 1}"), Err(SignatureError::NotAJwkSet));
     }
 
@@ -224,6 +247,8 @@ mod tests {
         assert!(!rsa.suits(Alg::Es256));
         let pinned_elsewhere = PublicJwk { alg: Some("PS256".into()), ..rsa.clone() };
         assert!(!pinned_elsewhere.suits(Alg::Rs256));
+        assert!(pinned_elsewhere.suits(Alg::Ps256), "an RSA key serves PS256 when it says so");
+        assert!(PublicJwk { alg: None, ..rsa.clone() }.suits(Alg::Ps256), "or says nothing");
         assert_eq!(Alg::from_name("none"), None);
         assert_eq!(Alg::from_name("HS256"), None);
     }

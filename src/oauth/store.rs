@@ -9,13 +9,15 @@ use super::pkce::CodeChallenge;
 use super::redirect_uri::RedirectUri;
 use super::types::{ClientId, GrantId, Subject, TokenHash};
 
-/// RFC 7591 §2 `token_endpoint_auth_method`.
+/// RFC 7591 §2 `token_endpoint_auth_method`. `PrivateKeyJwt` (RFC 7523 §2.2)
+/// only for metadata-document clients (`cimd::auth_methods`), never registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     None,
     ClientSecretPost,
     ClientSecretBasic,
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -24,6 +26,7 @@ impl AuthMethod {
             "none" => Some(AuthMethod::None),
             "client_secret_post" => Some(AuthMethod::ClientSecretPost),
             "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
             _ => None,
         }
     }
@@ -32,6 +35,7 @@ impl AuthMethod {
             AuthMethod::None => "none",
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -111,6 +115,7 @@ pub trait Store:
     + super::audit::AuditLog
     + super::login::upstream_state::UpstreamStates
     + super::login::remembered_consent::ConsentMemory
+    + super::client_assertion::ClientAssertionStore
 {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;

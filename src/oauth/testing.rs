@@ -45,6 +45,8 @@ pub struct MemoryStore {
     pub upstream: RefCell<HashMap<String, (super::login::upstream_state::UpstreamState, bool)>>,
     /// Passkeys, their challenges and spent setup codes (`login::passkey::testing`).
     pub passkeys: super::login::passkey::testing::MemoryPasskeys,
+    /// Spent client assertion ids and key sets "on the web" (`client_assertion::memory`).
+    pub assertions: super::client_assertion::memory::MemoryAssertions,
 }
 
 impl MemoryStore {

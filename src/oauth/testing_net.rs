@@ -51,14 +51,20 @@ impl SignatureVerifier for TestNet {
             return false;
         }
         let field = |v: &Option<String>| v.as_deref().and_then(b64url_decode);
+        let rsa_key = || {
+            let (Some(n), Some(e)) = (field(&key.n), field(&key.e)) else { return None };
+            rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(&n), rsa::BigUint::from_bytes_be(&e)).ok()
+        };
         match alg {
             Alg::Rs256 => {
-                let (Some(n), Some(e)) = (field(&key.n), field(&key.e)) else { return false };
-                let Ok(public) = rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(&n), rsa::BigUint::from_bytes_be(&e)) else {
-                    return false;
-                };
+                let Some(public) = rsa_key() else { return false };
                 let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) else { return false };
                 rsa::pkcs1v15::VerifyingKey::<Sha256>::new(public).verify(message, &sig).is_ok()
+            }
+            Alg::Ps256 => {
+                let Some(public) = rsa_key() else { return false };
+                let Ok(sig) = rsa::pss::Signature::try_from(signature) else { return false };
+                rsa::pss::VerifyingKey::<Sha256>::new(public).verify(message, &sig).is_ok()
             }
             Alg::Es256 => {
                 let (Some(x), Some(y)) = (field(&key.x), field(&key.y)) else { return false };
@@ -84,6 +90,8 @@ impl SignatureVerifier for TestNet {
 /// A real key pair of one accepted algorithm, named by `kid`.
 pub enum TestKey {
     Rsa { kid: String, key: Box<rsa::RsaPrivateKey> },
+    /// The same kind of key, signing RSASSA-PSS (PS256).
+    RsaPss { kid: String, key: Box<rsa::RsaPrivateKey> },
     Ec { kid: String, key: p256::ecdsa::SigningKey },
     Ed { kid: String, key: ed25519_compact::KeyPair },
 }
@@ -100,6 +108,11 @@ impl TestKey {
         TestKey::Rsa { kid: kid.into(), key: Box::new(key) }
     }
 
+    pub fn ps256(kid: &str) -> Self {
+        let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).expect("RSA key generation");
+        TestKey::RsaPss { kid: kid.into(), key: Box::new(key) }
+    }
+
     pub fn es256(kid: &str) -> Self {
         let key = p256::ecdsa::SigningKey::from_slice(&random32()).expect("P-256 key");
         TestKey::Ec { kid: kid.into(), key }
@@ -113,6 +126,7 @@ impl TestKey {
     pub fn alg(&self) -> Alg {
         match self {
             TestKey::Rsa { .. } => Alg::Rs256,
+            TestKey::RsaPss { .. } => Alg::Ps256,
             TestKey::Ec { .. } => Alg::Es256,
             TestKey::Ed { .. } => Alg::EdDsa,
         }
@@ -120,14 +134,14 @@ impl TestKey {
 
     pub fn kid(&self) -> &str {
         match self {
-            TestKey::Rsa { kid, .. } | TestKey::Ec { kid, .. } | TestKey::Ed { kid, .. } => kid,
+            TestKey::Rsa { kid, .. } | TestKey::RsaPss { kid, .. } | TestKey::Ec { kid, .. } | TestKey::Ed { kid, .. } => kid,
         }
     }
 
     pub fn public_jwk(&self) -> PublicJwk {
         let mut jwk = PublicJwk { kty: String::new(), kid: Some(self.kid().into()), alg: Some(self.alg().name().into()), crv: None, n: None, e: None, x: None, y: None, use_: Some("sig".into()) };
         match self {
-            TestKey::Rsa { key, .. } => {
+            TestKey::Rsa { key, .. } | TestKey::RsaPss { key, .. } => {
                 use rsa::traits::PublicKeyParts;
                 jwk.kty = "RSA".into();
                 jwk.n = Some(b64url(&key.n().to_bytes_be()));
@@ -153,6 +167,10 @@ impl TestKey {
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         match self {
             TestKey::Rsa { key, .. } => rsa::pkcs1v15::SigningKey::<Sha256>::new((**key).clone()).sign(message).to_vec(),
+            TestKey::RsaPss { key, .. } => {
+                use rsa::signature::RandomizedSigner;
+                rsa::pss::SigningKey::<Sha256>::new((**key).clone()).sign_with_rng(&mut rand_core::OsRng, message).to_vec()
+            }
             TestKey::Ec { key, .. } => {
                 let sig: p256::ecdsa::Signature = key.sign(message);
                 sig.to_bytes().to_vec()
@@ -174,7 +192,11 @@ impl TestKey {
 
     /// A compact JWS of `claims` with `alg` and `kid` in the header.
     pub fn sign_jws(&self, claims: &Value) -> String {
-        let header = serde_json::json!({"alg": self.alg().name(), "kid": self.kid(), "typ": "JWT"});
+        self.sign_jws_with_header(&serde_json::json!({"alg": self.alg().name(), "kid": self.kid(), "typ": "JWT"}), claims)
+    }
+
+    /// A compact JWS with this exact header, signed by this key whatever the header says.
+    pub fn sign_jws_with_header(&self, header: &Value, claims: &Value) -> String {
         let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
         let sig = self.sign(input.as_bytes());
         format!("{input}.{}", b64url(&sig))

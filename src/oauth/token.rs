@@ -16,6 +16,7 @@ use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
+use super::signature::SignatureVerifier;
 use super::random;
 use super::refresh_lifetime::{self, RefreshUse};
 use super::resource::Resource;
@@ -28,14 +29,14 @@ use super::types::Secret;
 pub const LOST_RACE: &str = "the authorization code was just redeemed by a concurrent request";
 
 /// `POST /token`.
-pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    match token(ctx, req).await {
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> HttpResponse {
+    match token(ctx, verifier, req).await {
         Ok(v) => HttpResponse::json(200, &v),
         Err(e) => client_auth::error_response(&e),
     }
 }
 
-async fn token<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<serde_json::Value> {
+async fn token<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<serde_json::Value> {
     if !is_form_content_type(req.header("content-type")) {
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
     }
@@ -44,7 +45,7 @@ async fn token<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> OAuthResult<ser
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
         return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "grant_type must be authorization_code or refresh_token"));
     }
-    let client = authenticate_client(ctx, req, &p).await?;
+    let client = authenticate_client(ctx, verifier, req, &p).await?;
     if !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, format!("this client did not register the {grant_type} grant")));
     }

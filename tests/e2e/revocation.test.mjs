@@ -101,9 +101,9 @@ describe('with REVOCATION_CHECK_SECONDS=1 and SCOPES="mcp extra"', () => {
   test('metadata advertises the revocation and introspection endpoints and their auth methods', async () => {
     const m = (await get(`${h.base}/.well-known/oauth-authorization-server`)).json;
     assert.equal(m.revocation_endpoint, `${h.base}/revoke`);
-    assert.deepEqual(m.revocation_endpoint_auth_methods_supported, ['none', 'client_secret_post', 'client_secret_basic']);
+    assert.deepEqual(m.revocation_endpoint_auth_methods_supported, ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt']);
     assert.equal(m.introspection_endpoint, `${h.base}/introspect`);
-    assert.deepEqual(m.introspection_endpoint_auth_methods_supported, ['client_secret_post', 'client_secret_basic']);
+    assert.deepEqual(m.introspection_endpoint_auth_methods_supported, ['client_secret_post', 'client_secret_basic', 'private_key_jwt']);
   });
 
   test("a revoked grant's access token is refused at /mcp within REVOCATION_CHECK_SECONDS", async () => {

@@ -1,7 +1,8 @@
 //! What a fetched metadata document must say (draft-ietf-oauth-client-id-
 //! metadata-document §4 and §8.1): a JSON object whose `client_id` is exactly
 //! the URL it came from, no shared secret of any kind (no `client_secret`, no
-//! `client_secret_*` method: nothing can establish one), and otherwise the same
+//! `client_secret_*` method: nothing can establish one), an authentication
+//! method Gatehouse supports (`auth_methods`: `none`, `private_key_jwt`), and otherwise the same
 //! RFC 7591 metadata rules as dynamic registration (`register::validate`), so
 //! redirect URIs and names get the same checks either way, and what Gatehouse
 //! does not support (grant types such as claude.ai's `jwt-bearer`, fields such
@@ -9,10 +10,10 @@
 
 use serde_json::Value;
 
-use super::{CimdError, ClientIdUrl, FetchError, MAX_DOCUMENT_BYTES};
+use super::{auth_methods, CimdError, ClientIdUrl, FetchError, MAX_DOCUMENT_BYTES};
 use crate::oauth::register;
 use crate::oauth::scope::Scopes;
-use crate::oauth::store::{AuthMethod, ClientRecord};
+use crate::oauth::store::ClientRecord;
 use crate::oauth::types::ClientId;
 
 /// Turns a document into the client it describes, or says why it cannot.
@@ -38,23 +39,20 @@ pub fn validate(url: &ClientIdUrl, body: &[u8], scopes: &Scopes, now: i64) -> Re
             return Err(bad(&format!("contains {field}; a metadata document cannot carry a shared secret")));
         }
     }
-    match doc.get("token_endpoint_auth_method") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(m)) if m == "none" => {}
-        Some(Value::String(m)) if m.starts_with("client_secret_") => {
-            return Err(bad(&format!(
-                "asks for token_endpoint_auth_method {m}, a shared secret, which a metadata document cannot establish; use none"
-            )))
-        }
-        Some(_) => return Err(bad("asks for a token_endpoint_auth_method other than none, which Gatehouse does not support")),
-    }
-    let reg = register::validate(body, scopes).map_err(|e| bad(&format!("is not valid client metadata: {}", e.description)))?;
+    let offer = auth_methods::negotiate(&doc).map_err(|why| bad(&why))?;
+    // The method was settled above; the registration rules below know only
+    // the methods a registration may ask for.
+    let mut rest = doc.clone();
+    rest.insert("token_endpoint_auth_method".into(), Value::Null);
+    let rest = Value::Object(rest).to_string();
+    let reg = register::validate(rest.as_bytes(), scopes).map_err(|e| bad(&format!("is not valid client metadata: {}", e.description)))?;
     let mut metadata = reg.echoed;
     metadata.insert("client_id".into(), url.as_str().into());
+    offer.record(&doc, &mut metadata);
     Ok(ClientRecord {
         client_id: ClientId::new(url.as_str()),
         secret_hash: None,
-        auth_method: AuthMethod::None,
+        auth_method: offer.auth_method(),
         redirect_uris: reg.redirect_uris,
         grant_types: reg.grant_types,
         client_name: reg.client_name,
@@ -66,6 +64,7 @@ pub fn validate(url: &ClientIdUrl, body: &[u8], scopes: &Scopes, now: i64) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::store::AuthMethod;
 
     const URL: &str = "https://client.example.com/oauth/client.json";
 
@@ -130,10 +129,25 @@ mod tests {
         assert!(!why.contains("s3cr3t-value"), "the secret itself is never echoed: {why}");
         let why = refused(&format!(r#"{{"client_id":"{URL}","redirect_uris":["http://127.0.0.1:1/cb"],"client_secret_expires_at":0}}"#));
         assert!(why.contains("client_secret_expires_at"), "{why}");
-        for m in [r#""private_key_jwt""#, r#""tls_client_auth""#, "5"] {
+        for (m, want) in [(r#""private_key_jwt""#, "publishes no keys"), (r#""tls_client_auth""#, "does not support"), ("5", "not a string")] {
             let why = refused(&format!(r#"{{"client_id":"{URL}","redirect_uris":["http://127.0.0.1:1/cb"],"token_endpoint_auth_method":{m}}}"#));
-            assert!(why.contains("other than none"), "{m}: {why}");
+            assert!(why.contains(want), "{m}: {why}");
         }
+    }
+
+    #[test]
+    fn a_private_key_jwt_document_records_its_keys() {
+        let c = check(&format!(
+            r#"{{"client_id":"{URL}","redirect_uris":["https://chatgpt.com/connector_platform_oauth_redirect"],"token_endpoint_auth_method":"private_key_jwt","token_endpoint_auth_methods_supported":["none","private_key_jwt"],"token_endpoint_auth_signing_alg":"RS256","jwks_uri":"https://chatgpt.com/oauth/jwks.json"}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.auth_method, AuthMethod::PrivateKeyJwt);
+        assert!(c.secret_hash.is_none());
+        assert_eq!(c.metadata["token_endpoint_auth_method"], "private_key_jwt");
+        assert_eq!(c.metadata["token_endpoint_auth_methods_supported"], serde_json::json!(["none", "private_key_jwt"]));
+        assert_eq!(c.metadata["jwks_uri"], "https://chatgpt.com/oauth/jwks.json");
+        let offer = auth_methods::of_client(&c);
+        assert!(offer.public && offer.assertion.is_some());
     }
 
     #[test]

@@ -12,7 +12,6 @@
 //! names an unknown `kid` (Access rotates keys every six weeks), at most once
 //! a minute so that made-up `kid`s cannot turn into a flood of fetches.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::oauth::admin::{self, AdminStore};
@@ -22,6 +21,7 @@ use crate::oauth::config::ConfigError;
 use crate::oauth::context::Ctx;
 use crate::oauth::http::{HttpRequest, HttpResponse};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
+use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
 use crate::oauth::outbound::{Net, OutboundRequest};
 use crate::oauth::pages;
 use crate::oauth::session;
@@ -107,41 +107,26 @@ fn looks_like_email(e: &str) -> bool {
     e.len() <= 254 && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
 }
 
-/// The team's keys as last fetched.
-struct Cached {
-    url: String,
-    keys: Vec<PublicJwk>,
-    fetched_at: i64,
-}
-
 /// The team's signing keys, kept between requests (one per isolate in the
-/// worker; tests make their own).
-#[derive(Default)]
-pub struct CertsCache(RefCell<Option<Cached>>);
+/// worker; tests make their own): `key_set_cache` with one entry.
+pub struct CertsCache(KeySetCache);
+
+impl Default for CertsCache {
+    fn default() -> Self {
+        CertsCache(KeySetCache::new(1))
+    }
+}
 
 thread_local! {
     static ISOLATE_CERTS: Rc<CertsCache> = Rc::new(CertsCache::default());
 }
 
-impl CertsCache {
-    /// The keys to verify with. `unknown_kid`: the cached set lacked the
-    /// token's key, so fetch again unless that was done within a minute.
-    async fn keys(&self, cfg: &AccessConfig, net: &impl Net, now: i64, unknown_kid: bool) -> Result<Vec<PublicJwk>, LoginError> {
-        let url = cfg.certs_url();
-        if let Some(c) = self.0.borrow().as_ref().filter(|c| c.url == url) {
-            let fresh = now - c.fetched_at < CERTS_MAX_AGE && !unknown_kid;
-            if fresh || now - c.fetched_at < CERTS_MIN_REFETCH {
-                return Ok(c.keys.clone());
-            }
-        }
-        let keys = fetch_keys(&url, net).await?;
-        *self.0.borrow_mut() = Some(Cached { url, keys: keys.clone(), fetched_at: now });
-        Ok(keys)
-    }
-}
+/// An unknown kid fetches again once the keys are a minute old.
+const REFETCH: Refetch = Refetch { min_interval: CERTS_MIN_REFETCH, kid_backoff: 0 };
 
-async fn fetch_keys(url: &str, net: &impl Net) -> Result<Vec<PublicJwk>, LoginError> {
-    let unreachable = |why: String| LoginError::Upstream(format!("Cloudflare Access's signing keys could not be fetched from {url}: {why}"));
+/// The keys, or why not (a `LoginError::Upstream` message).
+async fn fetch_keys(url: &str, net: &impl Net) -> Result<FetchedKeys, String> {
+    let unreachable = |why: String| format!("Cloudflare Access's signing keys could not be fetched from {url}: {why}");
     let resp = net.send(OutboundRequest::get(url).with_header("accept", "application/json")).await.map_err(|e| unreachable(e.to_string()))?;
     if resp.status != 200 {
         return Err(unreachable(format!("HTTP {}", resp.status)));
@@ -151,7 +136,7 @@ async fn fetch_keys(url: &str, net: &impl Net) -> Result<Vec<PublicJwk>, LoginEr
     if keys.is_empty() {
         return Err(unreachable("it lists no RS256 key".into()));
     }
-    Ok(keys)
+    Ok(FetchedKeys { keys, lifetime: CERTS_MAX_AGE })
 }
 
 fn invalid(e: JwsError) -> LoginError {
@@ -165,15 +150,12 @@ pub async fn verify(cfg: &AccessConfig, cache: &CertsCache, net: &impl Net, asse
     if token.alg != Alg::Rs256 {
         return Err(invalid(JwsError::UnsupportedAlg));
     }
-    let keys = cache.keys(cfg, net, now, false).await?;
-    match token.verify_with(net, &keys).await {
-        Ok(()) => {}
-        Err(JwsError::UnknownKid) => {
-            let keys = cache.keys(cfg, net, now, true).await?;
-            token.verify_with(net, &keys).await.map_err(invalid)?;
-        }
-        Err(e) => return Err(invalid(e)),
-    }
+    let url = cfg.certs_url();
+    let fetch = || -> Fetch<'_> { Box::pin(fetch_keys(&url, net)) };
+    cache.0.verify(&url, &token, net, now, REFETCH, &fetch).await.map_err(|e| match e {
+        KeysError::Fetch(why) => LoginError::Upstream(why),
+        KeysError::Jws(e) => invalid(e),
+    })?;
     let checks = ClaimChecks { issuer: &cfg.team_domain, audience: &cfg.audience, now, leeway: LEEWAY };
     jws::check_claims(&token.claims, &checks).map_err(invalid)?;
     // Application tokens say "app"; the team-wide token is not for us.

@@ -29,9 +29,9 @@ fn post(w: &mut World, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
     let resp = match path {
         "/login" => block_on(consent::login(&w.ctx(), &r)),
         "/consent" => block_on(consent::decide(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
-        "/revoke" => block_on(revoke::handle(&w.ctx(), &r)),
+        "/revoke" => block_on(revoke::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
         "/admin" => block_on(admin::post(&w.ctx(), &r)),
-        _ => block_on(token::handle(&w.ctx(), &r)),
+        _ => block_on(token::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
     };
     w.keep_cookies(&resp);
     resp

@@ -12,6 +12,7 @@ use super::oidc_discovery::{self, Discovery};
 use super::{upstream_url_allowed, Identity, LoginError, LoginMethod};
 use crate::oauth::config::{list, ConfigError};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
+use crate::oauth::key_set_cache::KeysError;
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
 use crate::oauth::random::b64url;
 use crate::oauth::types::{Secret, Subject};
@@ -178,18 +179,10 @@ fn base64_std(bytes: &[u8]) -> String {
 async fn verify_id_token(net: &impl Net, cfg: &OidcConfig, d: &Discovery, token: &str, nonce: &str, now: i64) -> Result<Map<String, Value>, LoginError> {
     let refused = |e: JwsError| LoginError::Invalid(format!("The provider's ID token was refused: {e}."));
     let jws = jws::parse(token).map_err(refused)?;
-    let keys = oidc_discovery::keys(net, &cfg.issuer, &d.jwks_uri, now).await?;
-    match jws.verify_with(net, &keys).await {
-        Ok(()) => {}
-        Err(JwsError::UnknownKid) => {
-            let kid = jws.kid.as_deref().unwrap_or("");
-            match oidc_discovery::refresh_for_kid(net, &cfg.issuer, &d.jwks_uri, kid, now).await? {
-                Some(fresh) => jws.verify_with(net, &fresh).await.map_err(refused)?,
-                None => return Err(refused(JwsError::UnknownKid)),
-            }
-        }
-        Err(e) => return Err(refused(e)),
-    }
+    oidc_discovery::verify(net, &d.jwks_uri, &jws, now).await.map_err(|e| match e {
+        KeysError::Fetch(why) => LoginError::Upstream(why),
+        KeysError::Jws(e) => refused(e),
+    })?;
     jws::check_claims(&jws.claims, &ClaimChecks { issuer: &cfg.issuer, audience: &cfg.client_id, now, leeway: LEEWAY }).map_err(refused)?;
     // §3.1.3.7 item 3: iat is required in an ID token.
     if !jws.claims.get("iat").is_some_and(Value::is_number) {

@@ -1,19 +1,22 @@
 //! The upstream provider's metadata (OpenID Connect Discovery 1.0 §4) and
 //! signing keys (RFC 7517 JWK Set), cached per isolate like
 //! `verified_cache`: a login costs two fetches to the provider only the first
-//! time. The JWKS is fetched again when an ID token names a `kid` the cached
-//! set lacks (the provider rotated its keys) — once per unknown kid per
-//! `UNKNOWN_KID_BACKOFF`, so tokens naming made-up kids cannot make us hammer
-//! the provider.
+//! time. The JWKS (`key_set_cache`) is fetched again when an ID token names a
+//! `kid` the cached set lacks (the provider rotated its keys) — once per
+//! unknown kid per `UNKNOWN_KID_BACKOFF`, so tokens naming made-up kids
+//! cannot make us hammer the provider.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde::Deserialize;
 
 use super::{upstream_url_allowed, LoginError};
-use crate::oauth::outbound::{Outbound, OutboundRequest};
-use crate::oauth::signature::{parse_jwk_set, PublicJwk};
+use crate::oauth::jws::Jws;
+use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
+use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
+use crate::oauth::signature::parse_jwk_set;
 
 /// Provider metadata and keys are trusted this long before fetching again.
 pub const CACHE_SECONDS: i64 = 3600;
@@ -33,19 +36,15 @@ pub struct Discovery {
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
-#[derive(Default)]
-struct Entry {
-    discovery: Option<(Discovery, i64)>,
-    keys: Option<(Vec<PublicJwk>, i64)>,
-    /// Unknown kids already refreshed for, and when.
-    refreshed_for: HashMap<String, i64>,
+thread_local! {
+    /// Discovery documents per issuer, and the keys per `jwks_uri`. A new
+    /// deployment is a new isolate, so a changed setting starts empty.
+    static CACHE: RefCell<HashMap<String, (Discovery, i64)>> = RefCell::new(HashMap::new());
+    static KEYS: Rc<KeySetCache> = Rc::new(KeySetCache::new(4));
 }
 
-thread_local! {
-    /// Per issuer. A new deployment is a new isolate, so a changed setting
-    /// starts empty.
-    static CACHE: RefCell<HashMap<String, Entry>> = RefCell::new(HashMap::new());
-}
+/// A new kid may refetch right away, each kid once per backoff.
+const REFETCH: Refetch = Refetch { min_interval: 0, kid_backoff: UNKNOWN_KID_BACKOFF };
 
 fn bad(why: impl Into<String>) -> LoginError {
     LoginError::Upstream(why.into())
@@ -59,7 +58,7 @@ pub fn discovery_url(issuer: &str) -> String {
 /// The provider's metadata; its `issuer` must equal the configured one
 /// exactly (Discovery §4.3) and every endpoint must be https (or loopback).
 pub async fn discovery(net: &impl Outbound, issuer: &str, now: i64) -> Result<Discovery, LoginError> {
-    let cached = CACHE.with(|c| c.borrow().get(issuer).and_then(|e| e.discovery.clone()));
+    let cached = CACHE.with(|c| c.borrow().get(issuer).cloned());
     if let Some((d, at)) = cached {
         if now - at < CACHE_SECONDS {
             return Ok(d);
@@ -82,44 +81,24 @@ pub async fn discovery(net: &impl Outbound, issuer: &str, now: i64) -> Result<Di
             return Err(bad("the provider's discovery document lists an endpoint that is not https"));
         }
     }
-    CACHE.with(|c| c.borrow_mut().entry(issuer.to_string()).or_default().discovery = Some((d.clone(), now)));
+    CACHE.with(|c| c.borrow_mut().insert(issuer.to_string(), (d.clone(), now)));
     Ok(d)
 }
 
-async fn fetch_keys(net: &impl Outbound, issuer: &str, jwks_uri: &str, now: i64) -> Result<Vec<PublicJwk>, LoginError> {
-    let resp = net.send(OutboundRequest::get(jwks_uri)).await.map_err(|e| bad(format!("the provider's keys could not be fetched: {e}")))?;
+/// The provider's keys, or why not (a `LoginError::Upstream` message).
+async fn fetch_keys(net: &impl Outbound, jwks_uri: &str) -> Result<FetchedKeys, String> {
+    let resp = net.send(OutboundRequest::get(jwks_uri)).await.map_err(|e| format!("the provider's keys could not be fetched: {e}"))?;
     if resp.status != 200 {
-        return Err(bad(format!("the provider's keys (jwks_uri) answered HTTP {}", resp.status)));
+        return Err(format!("the provider's keys (jwks_uri) answered HTTP {}", resp.status));
     }
-    let keys = parse_jwk_set(&resp.body).map_err(|_| bad("the provider's keys (jwks_uri) are not a valid JWK set"))?;
-    CACHE.with(|c| c.borrow_mut().entry(issuer.to_string()).or_default().keys = Some((keys.clone(), now)));
-    Ok(keys)
+    let keys = parse_jwk_set(&resp.body).map_err(|_| "the provider's keys (jwks_uri) are not a valid JWK set".to_string())?;
+    Ok(FetchedKeys { keys, lifetime: CACHE_SECONDS })
 }
 
-/// The provider's signing keys, from the cache while fresh.
-pub async fn keys(net: &impl Outbound, issuer: &str, jwks_uri: &str, now: i64) -> Result<Vec<PublicJwk>, LoginError> {
-    let cached = CACHE.with(|c| c.borrow().get(issuer).and_then(|e| e.keys.clone()));
-    match cached {
-        Some((k, at)) if now - at < CACHE_SECONDS => Ok(k),
-        _ => fetch_keys(net, issuer, jwks_uri, now).await,
-    }
-}
-
-/// The keys fetched again because a token names `kid`, which the cached set
-/// lacks; `None` when this kid was refreshed for recently (no new fetch).
-pub async fn refresh_for_kid(net: &impl Outbound, issuer: &str, jwks_uri: &str, kid: &str, now: i64) -> Result<Option<Vec<PublicJwk>>, LoginError> {
-    let recent = CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        let e = c.entry(issuer.to_string()).or_default();
-        e.refreshed_for.retain(|_, at| now - *at < UNKNOWN_KID_BACKOFF);
-        if e.refreshed_for.contains_key(kid) || e.refreshed_for.len() >= 16 {
-            return true;
-        }
-        e.refreshed_for.insert(kid.to_string(), now);
-        false
-    });
-    if recent {
-        return Ok(None);
-    }
-    fetch_keys(net, issuer, jwks_uri, now).await.map(Some)
+/// Verifies an ID token's signature with the provider's keys, from the cache
+/// while fresh, fetched again once for a kid the cached set lacks.
+pub async fn verify(net: &impl Net, jwks_uri: &str, token: &Jws, now: i64) -> Result<(), KeysError> {
+    let keys = KEYS.with(Rc::clone);
+    let fetch = || -> Fetch<'_> { Box::pin(fetch_keys(net, jwks_uri)) };
+    keys.verify(jwks_uri, token, net, now, REFETCH, &fetch).await
 }

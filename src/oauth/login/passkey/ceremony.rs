@@ -173,7 +173,7 @@ pub async fn assertion(
     let signature = match alg {
         Alg::Es256 => ecdsa_der_to_raw(signature).ok_or(CeremonyError::BadSignature)?.to_vec(),
         Alg::EdDsa => signature.to_vec(),
-        Alg::Rs256 => return Err(CeremonyError::UnsupportedKey),
+        Alg::Rs256 | Alg::Ps256 => return Err(CeremonyError::UnsupportedKey),
     };
     if !verifier.verify(alg, key, &signed, &signature).await {
         return Err(CeremonyError::BadSignature);
