@@ -141,11 +141,6 @@ struct RefreshRow {
     used_at: Option<i64>,
 }
 
-#[derive(Deserialize)]
-struct Count {
-    n: u32,
-}
-
 impl Store for D1Store {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()> {
         let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
@@ -326,16 +321,5 @@ impl Store for D1Store {
             batch.push(self.stmt("UPDATE grants SET last_refresh_at = ?2 WHERE grant_id = ?1", &[s(g.as_str()), n(now)])?);
         }
         self.db.batch(batch).await.map_err(err).map(|_| ())
-    }
-
-    async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {
-        let c = self
-            .first::<Count>("SELECT COUNT(*) AS n FROM login_failures WHERE key = ?1 AND at >= ?2", &[s(key), n(since)])
-            .await?;
-        Ok(c.map(|c| c.n).unwrap_or(0))
-    }
-
-    async fn record_login_failure(&self, key: &str, now: i64) -> StoreResult<()> {
-        self.exec("INSERT INTO login_failures (key, at) VALUES (?1, ?2)", &[s(key), n(now)]).await.map(|_| ())
     }
 }

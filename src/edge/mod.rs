@@ -14,6 +14,8 @@ mod d1_audit;
 mod d1_upstream;
 mod d1_consent;
 mod d1_passkey;
+mod d1_limits;
+mod d1_sessions;
 pub(crate) mod outbound;
 mod proxy;
 mod token_gate;

@@ -14,6 +14,7 @@
 pub mod cache_policy;
 pub mod client_id_url;
 pub mod document;
+pub mod negative_cache;
 
 #[cfg(test)]
 pub(crate) mod canned;

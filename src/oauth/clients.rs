@@ -4,7 +4,7 @@
 //! `/authorize`, the consent pages and `/token` all look clients up here, so
 //! every one of them applies the same rules.
 
-use super::cimd::{self, cache_policy, document, ClientIdUrl};
+use super::cimd::{self, cache_policy, document, negative_cache, ClientIdUrl};
 use super::context::Ctx;
 use super::error::{OAuthError, StoreError};
 use super::registration_policy;
@@ -64,15 +64,29 @@ async fn from_metadata_document<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl) -
         // Re-validated on every use: the rules may have tightened since.
         return admitted(ctx, document::validate(url, cached.as_bytes(), scopes, ctx.now)?);
     }
-    let fetched = ctx.store.fetch_document(url).await.map_err(cimd::CimdError::from)?;
-    cimd::check_response(&fetched)?;
-    let client = admitted(ctx, document::validate(url, &fetched.body, scopes, ctx.now)?)?;
+    // A recent failure is answered from memory (`negative_cache`), and a new one remembered.
+    if let Some(why) = negative_cache::recent(url, ctx.now) {
+        return Err(why.into());
+    }
+    let (fetched, client) = fetch_and_check(ctx, url).await.map_err(|why| {
+        negative_cache::note(url, &why, ctx.now);
+        why
+    })?;
+    let client = admitted(ctx, client)?;
     let lifetime = cache_policy::lifetime(fetched.cache_control.as_deref(), fetched.expires.as_deref(), fetched.date.as_deref(), ctx.now);
     if let (Some(seconds), Ok(text)) = (lifetime, std::str::from_utf8(&fetched.body)) {
         // A failed cache write costs a refetch next time, not this request.
         let _ = ctx.store.cache_document(url, text, ctx.now, ctx.now + seconds).await;
     }
     Ok(client)
+}
+
+/// One fetch of the document at `url`, and the client it describes.
+async fn fetch_and_check<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl) -> Result<(cimd::FetchedDocument, ClientRecord), cimd::CimdError> {
+    let fetched = ctx.store.fetch_document(url).await?;
+    cimd::check_response(&fetched)?;
+    let client = document::validate(url, &fetched.body, &ctx.config.scopes, ctx.now)?;
+    Ok((fetched, client))
 }
 
 /// The owner's redirect-URI allow-list binds documents as it binds registrations.

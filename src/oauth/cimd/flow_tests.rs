@@ -2,7 +2,7 @@
 //! endpoints, the in-memory store serving canned documents (`cimd::canned`).
 
 use super::*;
-use crate::oauth::cimd::{FetchError, FetchedDocument};
+use crate::oauth::cimd::{negative_cache, FetchError, FetchedDocument};
 
 const URL: &str = "https://client.example.com/oauth/client.json";
 
@@ -72,7 +72,7 @@ fn private_addresses_are_refused_before_any_fetch() {
 
 #[test]
 fn bad_answers_are_refused_with_the_reason() {
-    let w = World::new();
+    let mut w = World::new();
     let cases: Vec<(Result<FetchedDocument, FetchError>, &str)> = vec![
         (status(302), "redirect (HTTP 302)"),
         (status(301), "redirects are not followed"),
@@ -85,13 +85,14 @@ fn bad_answers_are_refused_with_the_reason() {
     for (answer, why) in cases {
         w.store.documents.answer(URL, answer);
         refused_page(&authorize(&w, URL), why);
+        w.now += negative_cache::TTL; // past the memory of this failure
     }
     assert!(w.store.documents.cache.borrow().is_empty(), "errors are never cached");
 }
 
 #[test]
 fn bad_documents_are_refused_with_the_reason() {
-    let w = World::new();
+    let mut w = World::new();
     for (body, why) in [
         (doc().replace(URL, "https://other.example.com/oauth/client.json"), "not the URL it was fetched from"),
         (doc().replace(r#""none""#, r#""client_secret_basic""#), "shared secret"),
@@ -101,16 +102,25 @@ fn bad_documents_are_refused_with_the_reason() {
     ] {
         w.store.documents.serve(URL, &body, None);
         refused_page(&authorize(&w, URL), why);
+        w.now += negative_cache::TTL;
     }
     assert!(w.store.documents.cache.borrow().is_empty(), "refused documents are never cached");
 }
 
 #[test]
-fn an_error_is_not_cached_so_a_fixed_document_works_at_once() {
-    let w = World::new();
+fn a_failed_fetch_is_remembered_briefly_then_a_fixed_document_works() {
+    let mut w = World::new();
     w.store.documents.answer(URL, status(500));
     refused_page(&authorize(&w, URL), "HTTP 500");
     w.store.documents.serve(URL, &doc(), Some("max-age=600"));
+    for _ in 0..5 {
+        refused_page(&authorize(&w, URL), "HTTP 500");
+        let token = w.redeem(URL, "x", VERIFIER);
+        assert!(token.status == 401 && token.body.contains("HTTP 500"), "{}", token.body);
+    }
+    assert_eq!(w.store.documents.fetch_count(URL), 1, "no fetch while the failure is remembered");
+    assert!(w.store.documents.cache.borrow().is_empty(), "nothing stored for it");
+    w.now += negative_cache::TTL;
     assert_eq!(authorize(&w, URL).status, 200);
     assert_eq!(w.store.documents.fetch_count(URL), 2);
 }
