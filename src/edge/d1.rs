@@ -63,6 +63,12 @@ impl D1Store {
     }
 }
 
+/// A `... AS n` count, for every module's counting queries.
+#[derive(Deserialize)]
+pub(super) struct Count {
+    pub n: u32,
+}
+
 pub(super) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }

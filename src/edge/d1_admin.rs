@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{err, json_list, n, s, D1Store};
+use super::d1::{err, json_list, n, s, Count, D1Store};
 use crate::oauth::admin::{AdminStore, ClientSummary, GrantSummary};
 use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::store::StoreResult;
@@ -27,11 +27,6 @@ struct GrantRow {
     scope: String,
     created_at: i64,
     last_refresh_at: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Count {
-    n: u32,
 }
 
 impl AdminStore for D1Store {

@@ -2,17 +2,10 @@
 //! (`oauth::source_budget`) on D1. Each check is one statement that counts and
 //! records together, so concurrent requests cannot all read the same count.
 
-use serde::Deserialize;
-
-use super::d1::{n, s, D1Store};
+use super::d1::{n, s, Count, D1Store};
 use crate::oauth::attempt_limit::AttemptLog;
 use crate::oauth::source_budget::BudgetCounter;
 use crate::oauth::store::StoreResult;
-
-#[derive(Deserialize)]
-struct Count {
-    n: u32,
-}
 
 impl AttemptLog for D1Store {
     async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool> {

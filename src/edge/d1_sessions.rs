@@ -2,7 +2,7 @@
 //! `session_revocations` (migration 0011): one row per signed-out session, and
 //! the row `*` for the last "sign out everywhere".
 
-use super::d1::{n, s, D1Store};
+use super::d1::{n, s, Count, D1Store};
 use crate::oauth::session::{SessionRevocations, SESSION_TTL};
 use crate::oauth::store::StoreResult;
 use crate::oauth::types::TokenHash;
@@ -10,20 +10,15 @@ use crate::oauth::types::TokenHash;
 /// The row of "sign out everywhere"; session ids are base64url, never this.
 const EVERYONE: &str = "*";
 
-#[derive(serde::Deserialize)]
-struct Revoked {
-    revoked: i64,
-}
-
 impl SessionRevocations for D1Store {
     async fn session_revoked(&self, id: &TokenHash, issued_at: i64) -> StoreResult<bool> {
         let row = self
-            .first::<Revoked>(
-                "SELECT EXISTS (SELECT 1 FROM session_revocations WHERE session = ?1 OR (session = ?2 AND revoked_at >= ?3)) AS revoked",
+            .first::<Count>(
+                "SELECT EXISTS (SELECT 1 FROM session_revocations WHERE session = ?1 OR (session = ?2 AND revoked_at >= ?3)) AS n",
                 &[s(id.as_str()), s(EVERYONE), n(issued_at)],
             )
             .await?;
-        Ok(row.is_some_and(|r| r.revoked != 0))
+        Ok(row.is_some_and(|r| r.n != 0))
     }
 
     async fn revoke_session(&self, id: &TokenHash, now: i64, expires_at: i64) -> StoreResult<()> {

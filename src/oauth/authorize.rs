@@ -183,7 +183,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let key = &ctx.config.signing_key;
     let (subject, session) = match identified {
         Some(id) => (Some(id.subject.clone()), Some(session::session_cookie_as(key, &id.subject, id.method, &browser.cookie, ctx.now))),
-        None => (session::current_subject(ctx, req, &browser.cookie).await?, None),
+        None => (session::current(ctx, req, &browser.cookie).await?.map(|s| s.subject), None),
     };
     let with_cookies = |page: HttpResponse| {
         [browser.set_cookie_header(), session.clone()].into_iter().flatten().fold(page, |p, c| p.with_header("set-cookie", c))

@@ -192,8 +192,8 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         Some("deny") => false,
         _ => return pages::error_page(400, "Bad request", "Choose Allow or Deny."),
     };
-    let signed_in = match session::current_subject(ctx, req, &post.browser).await {
-        Ok(s) => s,
+    let signed_in = match session::current(ctx, req, &post.browser).await {
+        Ok(s) => s.map(|s| s.subject),
         Err(e) => return fail_page(e.into()),
     };
     let Some(subject) = signed_in else {

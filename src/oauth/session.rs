@@ -164,11 +164,6 @@ pub async fn current<S: SessionRevocations>(ctx: &Ctx<'_, S>, req: &HttpRequest,
     Ok((!ctx.store.session_revoked(&s.id, s.issued_at()).await?).then_some(s))
 }
 
-/// The signed-in subject (see [`current`]).
-pub async fn current_subject<S: SessionRevocations>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> StoreResult<Option<Subject>> {
-    Ok(current(ctx, req, browser).await?.map(|s| s.subject))
-}
-
 /// Ends `session` for every copy of its cookie.
 pub async fn sign_out<S: SessionRevocations>(ctx: &Ctx<'_, S>, session: &Session) -> StoreResult<()> {
     ctx.store.revoke_session(&session.id, ctx.now, session.expires_at).await

@@ -10,7 +10,6 @@
 //! the oldest forgotten first.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 
 use super::{CimdError, ClientIdUrl};
 
@@ -20,33 +19,41 @@ const CAPACITY: usize = 256;
 
 #[derive(Default)]
 pub struct FailedFetches {
-    /// (url, remembered until, why), oldest first.
-    entries: VecDeque<(String, i64, CimdError)>,
+    /// (url, remembered until, why).
+    entries: Vec<(String, i64, CimdError)>,
+    /// The slot to reuse when all are full and live: they are reused in turn.
+    next: usize,
 }
 
 impl FailedFetches {
     /// The refusal of a fetch of `url` that failed less than `TTL` ago.
-    pub fn recent(&mut self, url: &str, now: i64) -> Option<CimdError> {
-        self.entries.retain(|(_, until, _)| *until > now);
-        self.entries.iter().find(|(u, _, _)| u == url).map(|(_, _, why)| why.clone())
+    pub fn recent(&self, url: &str, now: i64) -> Option<CimdError> {
+        self.entries.iter().find(|(u, until, _)| u == url && *until > now).map(|(_, _, why)| why.clone())
     }
 
+    /// Takes the place of this URL's entry, else of an expired one, else
+    /// (all `CAPACITY` full) of the oldest.
     pub fn note(&mut self, url: &str, why: &CimdError, now: i64) {
-        self.entries.retain(|(u, _, _)| u != url);
-        if self.entries.len() >= CAPACITY {
-            self.entries.pop_front();
+        let entry = (url.to_string(), now + TTL, why.clone());
+        let slot = (self.entries.iter().position(|(u, _, _)| u == url)).or_else(|| self.entries.iter().position(|(_, until, _)| *until <= now));
+        match slot {
+            Some(i) => self.entries[i] = entry,
+            None if self.entries.len() < CAPACITY => self.entries.push(entry),
+            None => {
+                self.entries[self.next] = entry;
+                self.next = (self.next + 1) % CAPACITY;
+            }
         }
-        self.entries.push_back((url.to_string(), now + TTL, why.clone()));
     }
 }
 
 thread_local! {
-    static FAILED: RefCell<FailedFetches> = RefCell::new(FailedFetches::default());
+    static FAILED: RefCell<FailedFetches> = const { RefCell::new(FailedFetches { entries: Vec::new(), next: 0 }) };
 }
 
 /// See [`FailedFetches::recent`], for this isolate.
 pub fn recent(url: &ClientIdUrl, now: i64) -> Option<CimdError> {
-    FAILED.with(|f| f.borrow_mut().recent(url.as_str(), now))
+    FAILED.with(|f| f.borrow().recent(url.as_str(), now))
 }
 
 /// Remembers that fetching `url` failed with `why`.
@@ -74,10 +81,17 @@ mod tests {
             f.note(&format!("https://a.example/{i}"), &CimdError::new("x"), 1000);
         }
         assert_eq!(f.entries.len(), CAPACITY);
-        assert_eq!(f.recent("https://a.example/0", 1000), None);
-        assert!(f.recent(&format!("https://a.example/{}", CAPACITY + 9), 1000).is_some());
+        for i in 0..10 {
+            assert_eq!(f.recent(&format!("https://a.example/{i}"), 1000), None, "the ten oldest are forgotten");
+        }
+        for i in 10..CAPACITY + 10 {
+            assert!(f.recent(&format!("https://a.example/{i}"), 1000).is_some(), "{i} is remembered");
+        }
         f.note("https://a.example/20", &CimdError::new("again"), 1001);
         assert_eq!(f.entries.len(), CAPACITY, "a URL noted again replaces its entry");
         assert_eq!(f.recent("https://a.example/20", 1001), Some(CimdError::new("again")));
+        f.note("https://b.example/", &CimdError::new("x"), 1000 + TTL);
+        assert_eq!(f.entries.len(), CAPACITY, "an expired entry makes room");
+        assert!(f.recent("https://a.example/20", 1000 + TTL).is_some(), "the live one stays");
     }
 }
