@@ -14,6 +14,7 @@
 // as Cloudflare sets it), so the per-source limits of one test do not touch another's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createServer } from 'node:http';
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -56,6 +57,7 @@ before(async () => {
   h = await startHarness({
     name: 'limits',
     testScheduled: true,
+    logLevel: 'log', // the worker's request log: which status the worker itself answered
     secrets: { PASSKEY_SETUP_CODE: SETUP_CODE },
     vars: { SOURCE_BUDGET_PER_HOUR: String(BUDGET), CF_ACCESS_TEAM_DOMAIN: team, CF_ACCESS_AUD: AUD, ADMIN_SUBJECTS: 'access:admin@example.com' },
   });
@@ -148,10 +150,8 @@ const PACE_MS = 5; // one chunk per 5 ms, about 13 MB/s
 /**
  * POSTs a chunked body that never ends (the terminating empty chunk is never sent) over a raw
  * socket: one chunk every PACE_MS until the server answers, SEND_AT_MOST bytes are written, or
- * 20 s pass. Returns { status, sent, stillSending }: stillSending says the answer came before
- * this side stopped writing. Paced rather than flooded: flooded, wrangler dev's own entry worker
- * (miniflare) resets the connection after the worker's answer ("Network connection lost"),
- * which a deployed worker does not do.
+ * 10 s pass. Returns { status, sent, stillSending, head }: stillSending says the answer came
+ * before this side stopped writing.
  */
 function endlessChunkedPost(base, path) {
   const { hostname, port } = new URL(base);
@@ -167,9 +167,9 @@ function endlessChunkedPost(base, path) {
       clearTimeout(timer);
       clearInterval(pump);
       socket.destroy();
-      resolve({ status, sent, stillSending: sent < SEND_AT_MOST, head: head.split('\r\n\r\n')[0] });
+      resolve({ status, sent, stillSending: sent < SEND_AT_MOST, head });
     };
-    const timer = setTimeout(() => finish(null), 20_000);
+    const timer = setTimeout(() => finish(null), 10_000);
     const piece = Buffer.concat([Buffer.from(`${CHUNK.toString(16)}\r\n`), Buffer.alloc(CHUNK, 'a'), Buffer.from('\r\n')]);
     socket.on('connect', () => {
       socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\ncontent-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\r\n`);
@@ -190,13 +190,33 @@ function endlessChunkedPost(base, path) {
   });
 }
 
+/** How many times the worker's request log says it answered `route` with `status`. */
+const logged = (route, status) => readFileSync(h.logFile, 'utf8').split(`"route":"${route}","status":${status}`).length - 1;
+
+async function loggedAfter(route, status, before) {
+  for (let i = 0; i < 40 && logged(route, status) <= before; i++) await sleep(50);
+  return logged(route, status) - before;
+}
+
+// wrangler dev's own ProxyWorker, in front of the worker, sometimes loses the worker's early
+// answer to a request whose body is still arriving ("Error inside ProxyWorker … Network
+// connection lost": a 500 from it, or a reset). A deployed worker has no such proxy. So each
+// attempt must show the worker itself answering 413 (its request log), and some attempt must
+// deliver that 413 to the client while it is still sending.
 test('a chunked POST that never ends is answered 413 while the client is still sending, on every kind of endpoint', async (t) => {
   const sentWhenAnswered = [];
-  for (const path of ['/token', '/register', '/revoke', '/admin', '/consent', '/passkeys/challenge']) {
-    const r = await endlessChunkedPost(h.base, path);
-    assert.equal(r.status, 413, `${path}: ${JSON.stringify({ ...r, head: r.head.slice(0, 200) })}`);
-    assert.ok(r.stillSending, `${path}: answered only after ${r.sent} bytes, when the client had stopped`);
-    sentWhenAnswered.push(`${path} ${Math.round(r.sent / 1024)} KB`);
+  for (const [path, route] of [['/token', 'token'], ['/register', 'register'], ['/revoke', 'revoke'], ['/admin', 'admin_post'], ['/consent', 'consent_decide'], ['/passkeys/challenge', 'passkey_challenge']]) {
+    const tries = [];
+    for (let attempt = 0; attempt < 3 && !tries.some((r) => r.status === 413); attempt++) {
+      const before = logged(route, 413);
+      const r = await endlessChunkedPost(h.base, path);
+      tries.push(r);
+      assert.equal(await loggedAfter(route, 413, before), 1, `${path}: the worker answered 413 (${JSON.stringify({ ...r, head: r.head.slice(0, 200) })})`);
+    }
+    const answered = tries.find((r) => r.status === 413);
+    assert.ok(answered, `${path}: no 413 reached the client in 3 tries: ${JSON.stringify(tries.map((r) => [r.status, r.head.slice(0, 200)]))}`);
+    assert.ok(answered.stillSending, `${path}: answered only after ${answered.sent} bytes, when the client had stopped`);
+    sentWhenAnswered.push(`${path} ${Math.round(answered.sent / 1024)} KB${tries.length > 1 ? ` (try ${tries.length})` : ''}`);
   }
   const ok = await fetch(`${h.base}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(10_000) });
   assert.equal(ok.status, 200, 'the worker still answers');
