@@ -260,14 +260,18 @@ fn wrong_password_and_bad_csrf_are_refused_and_rate_limited() {
 fn the_password_limit_counts_an_ipv6_64_as_one_source_and_caps_each_pending_request() {
     let mut w = World::new();
     let client = w.public_client();
-    let (request, csrf) = w.start(&client);
     let attempt = |w: &World, request: &str, csrf: &str, password: &str| w.form("/login", &[("request", request), ("csrf", csrf), ("password", password)]).status;
+    // Each on its own pending request, so only the per-source limit can refuse.
     for i in 1..=attempt_limit::PASSWORD_PER_SOURCE.max {
         w.ip = format!("2001:db8:7:7::{i}");
+        let (request, csrf) = w.start(&client);
         assert_eq!(attempt(&w, &request, &csrf, "wrong password"), 401);
     }
     w.ip = "2001:db8:7:7:ffff:ffff:ffff:ffff".into();
+    let (request, csrf) = w.start(&client);
     assert_eq!(attempt(&w, &request, &csrf, PASSWORD), 429, "another address of the same /64 is the same source");
+    w.ip = "2001:db8:7:8::1".into();
+    assert_eq!(attempt(&w, &request, &csrf, PASSWORD), 303, "the next /64 is another source");
     // A fresh request guessed at from many sources: the request itself runs out.
     w.ip = "192.0.2.200".into();
     let (request, csrf) = w.start(&client);
