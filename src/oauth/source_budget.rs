@@ -117,14 +117,21 @@ mod tests {
         HttpRequest { headers: vec![("cf-connecting-ip".into(), ip.into())], ..Default::default() }
     }
 
+    fn budget(per_hour: u32) -> crate::oauth::config::Config {
+        let mut config = crate::oauth::testing_config();
+        config.source_budget_per_hour = per_hour;
+        config
+    }
+
+    fn ctx<'a>(config: &'a crate::oauth::config::Config, store: &'a MemoryStore, now: i64) -> Ctx<'a, MemoryStore> {
+        Ctx { config, store, issuer: "https://gh.example".into(), now }
+    }
+
     #[test]
     fn each_kind_has_its_own_count_per_source_and_hour() {
-        let mut config = crate::oauth::testing_config();
-        config.source_budget_per_hour = 3;
-        let store = MemoryStore::default();
+        let (config, store) = (budget(3), MemoryStore::default());
         let now = 100 * 3600 + 60;
-        let at = |t| Ctx { config: &config, store: &store, issuer: "https://gh.example".into(), now: t };
-        let go = |ip, what, t| block_on(spend(&at(t), &from(ip), what)).unwrap();
+        let go = |ip, what, t| block_on(spend(&ctx(&config, &store, t), &from(ip), what)).unwrap();
         for _ in 0..3 {
             assert_eq!(go("2001:db8:1:1::1", Spend::PendingSignIn, now), Budget::Within);
         }
@@ -138,10 +145,8 @@ mod tests {
 
     #[test]
     fn zero_means_no_budget_and_no_counting() {
-        let mut config = crate::oauth::testing_config();
-        config.source_budget_per_hour = 0;
-        let store = MemoryStore::default();
-        let ctx = Ctx { config: &config, store: &store, issuer: "https://gh.example".into(), now: 0 };
+        let (config, store) = (budget(0), MemoryStore::default());
+        let ctx = ctx(&config, &store, 0);
         for _ in 0..500 {
             assert_eq!(block_on(spend(&ctx, &from("198.51.100.1"), Spend::RefusalAudit)).unwrap(), Budget::Within);
         }
@@ -150,10 +155,8 @@ mod tests {
 
     #[test]
     fn refusal_audits_stop_at_the_budget() {
-        let mut config = crate::oauth::testing_config();
-        config.source_budget_per_hour = 2;
-        let store = MemoryStore::default();
-        let ctx = Ctx { config: &config, store: &store, issuer: "https://gh.example".into(), now: 0 };
+        let (config, store) = (budget(2), MemoryStore::default());
+        let ctx = ctx(&config, &store, 0);
         let event = crate::oauth::audit::AuditEvent { at: 0, event: "login.failure".into(), subject: None, client_id: None, detail: serde_json::json!({}) };
         for _ in 0..5 {
             block_on(audit_refusal(&ctx, &from("198.51.100.1"), &event));
