@@ -224,7 +224,7 @@ pub async fn authorize<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl
         let signed_in = match session::Browser::existing(req) {
             Some(b) => match session::current(ctx, req, &b).await {
                 Ok(s) => s.is_some(),
-                Err(e) => return consent_fail(e),
+                Err(e) => return storage_failed(e),
             },
             None => false,
         };
@@ -257,7 +257,7 @@ pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &imp
     match session::current(ctx, req, &browser.cookie).await {
         Ok(Some(_)) => return admin::show(ctx, req).await,
         Ok(None) => {}
-        Err(e) => return consent_fail(e),
+        Err(e) => return storage_failed(e),
     }
     let cache = ISOLATE_CERTS.with(Rc::clone);
     match verify(cfg, &cache, net, assertion, ctx.now).await {
@@ -273,7 +273,7 @@ pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &imp
     }
 }
 
-fn consent_fail(e: crate::oauth::error::StoreError) -> HttpResponse {
+fn storage_failed(e: crate::oauth::error::StoreError) -> HttpResponse {
     crate::oauth::consent::fail_page(e.into())
 }
 

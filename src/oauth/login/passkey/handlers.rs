@@ -196,18 +196,21 @@ pub async fn challenge<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, req: &HttpRequ
     let Some(purpose) = params.get("purpose").and_then(Purpose::parse) else {
         return json_error(400, "purpose must be login or register");
     };
-    let with_passkey = match passkey_session(ctx, req, &browser).await {
-        Ok(p) => p,
-        Err(e) => return HttpResponse::oauth_error(&e),
+    let needs_code = match purpose {
+        Purpose::Register => passkey_session(ctx, req, &browser).await.map(|with_passkey| !with_passkey),
+        Purpose::Login => Ok(false),
     };
-    if purpose == Purpose::Register && !with_passkey {
-        match check_setup_code(ctx, req, params.get("setup_code").unwrap_or("")).await {
-            Ok(SetupCode::Good) => {}
-            Ok(SetupCode::Wrong) => return json_error(403, "That setup code is not right."),
-            Ok(SetupCode::Spent) => return json_error(410, "The setup code was already used. Sign in with your passkey to add more."),
-            Ok(SetupCode::TooMany) => return json_error(429, "Too many wrong setup codes. Wait 15 minutes and try again."),
-            Err(e) => return HttpResponse::oauth_error(&e),
-        }
+    let checked = match needs_code {
+        Ok(true) => check_setup_code(ctx, req, params.get("setup_code").unwrap_or("")).await,
+        Ok(false) => Ok(SetupCode::Good),
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(SetupCode::Good) => {}
+        Ok(SetupCode::Wrong) => return json_error(403, "That setup code is not right."),
+        Ok(SetupCode::Spent) => return json_error(410, "The setup code was already used. Sign in with your passkey to add more."),
+        Ok(SetupCode::TooMany) => return json_error(429, "Too many wrong setup codes. Wait 15 minutes and try again."),
+        Err(e) => return HttpResponse::oauth_error(&e),
     }
     match source_budget::spend(ctx, req, Spend::PasskeyChallenge).await {
         Ok(Budget::Within) => {}
