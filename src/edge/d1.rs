@@ -63,6 +63,12 @@ impl D1Store {
     }
 }
 
+/// A `... AS n` count, for every module's counting queries.
+#[derive(Deserialize)]
+pub(super) struct Count {
+    pub n: u32,
+}
+
 pub(super) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
@@ -139,11 +145,6 @@ struct RefreshRow {
     client_id: String,
     expires_at: i64,
     used_at: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Count {
-    n: u32,
 }
 
 impl Store for D1Store {
@@ -326,16 +327,5 @@ impl Store for D1Store {
             batch.push(self.stmt("UPDATE grants SET last_refresh_at = ?2 WHERE grant_id = ?1", &[s(g.as_str()), n(now)])?);
         }
         self.db.batch(batch).await.map_err(err).map(|_| ())
-    }
-
-    async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {
-        let c = self
-            .first::<Count>("SELECT COUNT(*) AS n FROM login_failures WHERE key = ?1 AND at >= ?2", &[s(key), n(since)])
-            .await?;
-        Ok(c.map(|c| c.n).unwrap_or(0))
-    }
-
-    async fn record_login_failure(&self, key: &str, now: i64) -> StoreResult<()> {
-        self.exec("INSERT INTO login_failures (key, at) VALUES (?1, ?2)", &[s(key), n(now)]).await.map(|_| ())
     }
 }

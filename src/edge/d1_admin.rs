@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{err, json_list, n, s, D1Store};
+use super::d1::{err, json_list, n, s, Count, D1Store};
 use crate::oauth::admin::{AdminStore, ClientSummary, GrantSummary};
 use crate::oauth::cimd::DocumentSource;
 use crate::oauth::redirect_uri::RedirectUri;
@@ -30,11 +30,6 @@ struct GrantRow {
     last_refresh_at: Option<i64>,
     document_source: Option<String>,
     last_failure: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Count {
-    n: u32,
 }
 
 impl AdminStore for D1Store {

@@ -37,6 +37,8 @@ impl Maintenance for D1Store {
             self.stmt("DELETE FROM upstream_states WHERE expires_at <= ?1", &[n(cut.now)])?,
             self.stmt("DELETE FROM passkey_challenges WHERE expires_at <= ?1", &[n(cut.now)])?,
             self.stmt("DELETE FROM remembered_consents WHERE expires_at <= ?1", &[n(cut.now)])?,
+            self.stmt("DELETE FROM source_counts WHERE window_start < ?1", &[n(cut.registration_window_before)])?,
+            self.stmt("DELETE FROM session_revocations WHERE expires_at <= ?1", &[n(cut.now)])?,
         ];
         let results = self.db.batch(statements).await.map_err(err)?;
         let mut changes = results.iter().map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64);
@@ -53,6 +55,8 @@ impl Maintenance for D1Store {
             upstream_states: next(),
             passkey_challenges: next(),
             remembered_consents: next(),
+            source_counts: next(),
+            session_revocations: next(),
         })
     }
 }

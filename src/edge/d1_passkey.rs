@@ -95,8 +95,10 @@ impl PasskeyStore for D1Store {
         let x = p.public_key.x.as_deref().ok_or_else(|| err("passkey without a public key"))?;
         let changed = self
             .exec(
-                "INSERT OR IGNORE INTO passkeys (credential_id, alg, x, y, sign_count, name, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
-                &[s(&p.id), s(p.alg.name()), s(x), opt(p.public_key.y.as_deref()), n(p.sign_count.into()), s(&p.name), n(p.created_at)],
+                // The cap is in the statement: concurrent additions cannot pass it together.
+                "INSERT OR IGNORE INTO passkeys (credential_id, alg, x, y, sign_count, name, created_at, last_used_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL WHERE (SELECT COUNT(*) FROM passkeys) < ?8",
+                &[s(&p.id), s(p.alg.name()), s(x), opt(p.public_key.y.as_deref()), n(p.sign_count.into()), s(&p.name), n(p.created_at), n(crate::oauth::login::passkey::MAX_PASSKEYS as i64)],
             )
             .await?;
         Ok(changed == 1)

@@ -2,16 +2,9 @@
 //! per registration that returns the new count, so concurrent registrations
 //! from one source each see their own number.
 
-use serde::Deserialize;
-
-use super::d1::{n, s, D1Store};
+use super::d1::{n, s, Count, D1Store};
 use crate::oauth::registration_policy::RegistrationCounter;
 use crate::oauth::store::StoreResult;
-
-#[derive(Deserialize)]
-struct Count {
-    n: u32,
-}
 
 impl RegistrationCounter for D1Store {
     async fn count_registration(&self, source: &str, window: i64) -> StoreResult<u32> {

@@ -2,6 +2,7 @@
 //! the layers every response passes through (CORS where allowed, security
 //! headers, a log line). Protocol decisions live in `crate::oauth`.
 
+mod body;
 mod cimd_fetch;
 mod d1;
 mod d1_maintenance;
@@ -14,6 +15,8 @@ mod d1_audit;
 mod d1_upstream;
 mod d1_consent;
 mod d1_passkey;
+mod d1_limits;
+mod d1_sessions;
 pub(crate) mod outbound;
 mod proxy;
 mod token_gate;
@@ -376,17 +379,23 @@ fn home(issuer: &str) -> HttpResponse {
     )
 }
 
-/// Reads a request for the protocol core, refusing oversized bodies.
+/// Reads a request for the protocol core, refusing an oversized body by its
+/// declared length, else while reading it (`body::read_capped`).
 async fn read_request(req: &mut Request, url: url::Url, origin: String) -> worker::Result<Result<HttpRequest, HttpResponse>> {
     let too_large = || HttpResponse::oauth_error(&OAuthError::invalid_request("request body too large")).with_status(413);
-    let declared = req.headers().get("content-length")?.and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
-    if declared > MAX_BODY {
+    let declared = req.headers().get("content-length")?.and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Ok(Err(too_large()));
     }
-    let body = if req.method() == Method::Post { req.bytes().await.unwrap_or_default() } else { Vec::new() };
-    if body.len() > MAX_BODY {
-        return Ok(Err(too_large()));
-    }
+    let stream = if req.method() == Method::Post { req.inner().body() } else { None };
+    let body = match stream {
+        None => Vec::new(),
+        Some(stream) => match body::read_capped(stream, declared, MAX_BODY).await {
+            Ok(b) => b,
+            Err(body::BodyError::TooLarge) => return Ok(Err(too_large())),
+            Err(body::BodyError::Unreadable) => return Ok(Err(HttpResponse::oauth_error(&OAuthError::invalid_request("the request body could not be read")))),
+        },
+    };
     Ok(Ok(HttpRequest {
         method: req.method().to_string(),
         path: url.path().to_string(),

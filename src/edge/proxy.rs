@@ -16,6 +16,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::{AbortController, ByteStream, Delay, Env, Headers, Method, Response, ResponseBuilder};
 
+use super::body::{read_capped, BodyError};
 use crate::gateway::assertion::{AssertionCache, Identity};
 use crate::gateway::forward_config::SERVICE_BINDING_URL;
 use crate::gateway::policy::{self, Decision};
@@ -114,7 +115,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
             piped = Some(stream);
             None
         }
-        Some(stream) => match read_body(stream, declared, fwd.max_body_bytes).await {
+        Some(stream) => match read_capped(stream, declared, fwd.max_body_bytes).await {
             Ok(b) => Some(b),
             Err(BodyError::TooLarge) => {
                 return rpc_error(413, jsonrpc::SERVER_ERROR, &format!("request body too large: the gateway accepts at most {} bytes", fwd.max_body_bytes))
@@ -265,26 +266,6 @@ fn fetcher_binding(env: &Env) -> Option<JsValue> {
 fn call_fetcher(binding: &JsValue, url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue> {
     let fetch: js_sys::Function = js_sys::Reflect::get(binding, &JsValue::from_str("fetch"))?.dyn_into()?;
     fetch.call2(binding, &JsValue::from_str(url), init)?.dyn_into()
-}
-
-enum BodyError {
-    TooLarge,
-    Unreadable,
-}
-
-/// The request body, refused once it passes `limit` while reading (a declared
-/// length above it was refused before).
-async fn read_body(stream: web_sys::ReadableStream, declared: Option<u64>, limit: usize) -> Result<Vec<u8>, BodyError> {
-    let mut stream = ByteStream::from(stream);
-    let mut buf = Vec::with_capacity(declared.map(|n| n as usize).unwrap_or(0));
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-        if buf.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf)
 }
 
 /// The bearer token from `Authorization` only: tokens in the query string or

@@ -18,7 +18,7 @@ use super::http::{HttpRequest, HttpResponse};
 use super::login::password;
 use super::pages;
 use super::redirect_uri::RedirectUri;
-use super::session::{self, Browser, SESSION_COOKIE};
+use super::session::{self, Browser, Session, SESSION_COOKIE};
 use super::store::{Store, StoreResult};
 use super::types::{ClientId, GrantId, Secret, Subject};
 
@@ -73,20 +73,25 @@ fn fail_page(e: super::error::OAuthError) -> HttpResponse {
     pages::error_page(e.status(), "Something went wrong", &e.description)
 }
 
-/// An administrator's session (`Config::is_admin`): someone signed in
-/// upstream may connect MCP clients but administers the server only when
-/// listed in `ADMIN_SUBJECTS`.
-fn signed_in<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Option<Subject> {
-    session::session_subject(ctx.config.verification_keys(), req, browser, ctx.now).filter(|s| ctx.config.is_admin(s))
+/// Who is on this page.
+enum Visitor {
+    /// An administrator's session (`Config::is_admin`).
+    Admin(Session),
+    /// Someone signed in upstream, say: they may connect MCP clients but
+    /// administer the server only when listed in `ADMIN_SUBJECTS`; why not.
+    Outsider(String),
+    Nobody,
 }
 
-/// Why someone signed in (upstream, say) sees no dashboard.
-fn not_admin<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Option<String> {
-    let who = session::session_subject(ctx.config.verification_keys(), req, browser, ctx.now).filter(|s| !ctx.config.is_admin(s))?;
-    Some(format!(
-        "You are signed in as {}, which may connect MCP clients but not manage this server. Sign in as the owner, or the owner can add it to ADMIN_SUBJECTS.",
-        who.as_str()
-    ))
+async fn visitor<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> StoreResult<Visitor> {
+    Ok(match session::current(ctx, req, browser).await? {
+        None => Visitor::Nobody,
+        Some(s) if ctx.config.is_admin(&s.subject) => Visitor::Admin(s),
+        Some(s) => Visitor::Outsider(format!(
+            "You are signed in as {}, which may connect MCP clients but not manage this server. Sign in as the owner, or the owner can add it to ADMIN_SUBJECTS.",
+            s.subject.as_str()
+        )),
+    })
 }
 
 fn login_csrf<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {
@@ -115,14 +120,14 @@ pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
         Ok(b) => b,
         Err(e) => return fail_page(e),
     };
-    let outsider = not_admin(ctx, req, &browser.cookie);
     let owner_sign_in = password::enabled(ctx.config) || super::login::passkey::handlers::admin_sign_in(ctx, &browser.cookie).is_some();
-    let page = match (signed_in(ctx, req, &browser.cookie), outsider) {
-        (Some(subject), _) => dashboard(ctx, req, &browser.cookie, subject).await.unwrap_or_else(fail_page),
-        (None, Some(why)) if owner_sign_in => login_form(ctx, &browser.cookie, 403, Some(&why)),
-        (None, Some(why)) => pages::error_page(403, "Not an administrator", &why),
-        (None, None) if !owner_sign_in => password::switched_off_page(),
-        (None, None) => login_form(ctx, &browser.cookie, 200, None),
+    let page = match visitor(ctx, req, &browser.cookie).await {
+        Err(e) => fail_page(e.into()),
+        Ok(Visitor::Admin(s)) => dashboard(ctx, req, &browser.cookie, s.subject).await.unwrap_or_else(fail_page),
+        Ok(Visitor::Outsider(why)) if owner_sign_in => login_form(ctx, &browser.cookie, 403, Some(&why)),
+        Ok(Visitor::Outsider(why)) => pages::error_page(403, "Not an administrator", &why),
+        Ok(Visitor::Nobody) if !owner_sign_in => password::switched_off_page(),
+        Ok(Visitor::Nobody) => login_form(ctx, &browser.cookie, 200, None),
     };
     match browser.set_cookie_header() {
         Some(c) => page.with_header("set-cookie", c),
@@ -160,22 +165,38 @@ pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
     if action == "login" {
         return login(ctx, req, &params, &browser).await;
     }
-    let Some(subject) = signed_in(ctx, req, &browser) else {
-        return login_form(ctx, &browser, 401, Some("Sign in to continue."));
+    let session = match visitor(ctx, req, &browser).await {
+        Ok(Visitor::Admin(s)) => s,
+        Ok(_) => return login_form(ctx, &browser, 401, Some("Sign in to continue.")),
+        Err(e) => return fail_page(e.into()),
     };
+    let subject = session.subject.clone();
     let csrf_ok = params
         .get("csrf")
         .is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &action_purpose(req), &browser, t));
     if !csrf_ok {
         return pages::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /admin again and retry.");
     }
-    let done = match action {
-        "revoke_grant" => revoke_grant(ctx, &params, &subject).await,
-        "delete_client" => delete_client(ctx, &params, &subject).await,
-        "logout" => {
-            ctx.store.audit(&AuditEvent::logout(&subject, ctx.now)).await;
-            return HttpResponse::see_other("/admin").with_header("set-cookie", session::set_cookie(SESSION_COOKIE, "", 0));
+    let signed_out = match action {
+        "logout" => session::sign_out(ctx, &session).await.map(|()| AuditEvent::logout(&subject, ctx.now)),
+        "logout_everywhere" => session::sign_out_everywhere(ctx).await.map(|()| AuditEvent::logout_everywhere(&subject, ctx.now)),
+        _ => return act(ctx, action, &params, &subject).await,
+    };
+    // Revoked server-side first: clearing the cookie alone would leave any copy of it working.
+    match signed_out {
+        Ok(event) => {
+            ctx.store.audit(&event).await;
+            HttpResponse::see_other("/admin").with_header("set-cookie", session::clear_session_cookie())
         }
+        Err(e) => fail_page(e.into()),
+    }
+}
+
+/// One action on clients or grants.
+async fn act<S: AdminStore>(ctx: &Ctx<'_, S>, action: &str, params: &Params, subject: &Subject) -> HttpResponse {
+    let done = match action {
+        "revoke_grant" => revoke_grant(ctx, params, subject).await,
+        "delete_client" => delete_client(ctx, params, subject).await,
         _ => return pages::error_page(400, "Bad request", "Unknown action."),
     };
     match done {

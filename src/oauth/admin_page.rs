@@ -210,7 +210,7 @@ pub fn dashboard(d: &Dashboard) -> HttpResponse {
 <p class=\"muted\">Deleting a client removes its registration, codes and refresh tokens and revokes its grants; \
 it must register again to reconnect.</p>{}<h2>Audit log</h2><p class=\"muted\">The newest {} events.</p>{}",
         encode_safe(d.subject.as_str()),
-        action_button(&d.csrf, "logout", None, "Sign out"),
+        [action_button(&d.csrf, "logout", None, "Sign out"), action_button(&d.csrf, "logout_everywhere", None, "Sign out everywhere")].concat(),
         grants_table(d),
         clients_table(d),
         super::audit::RECENT,
@@ -322,7 +322,7 @@ mod tests {
         let r = dashboard(&dash());
         let forms = r.body.matches("<form method=\"post\" action=\"/admin\">").count();
         let with_token = r.body.matches("name=\"csrf\" value=\"tok&quot;en\"").count();
-        assert_eq!(forms, 3, "revoke, delete, sign out");
+        assert_eq!(forms, 4, "revoke, delete, sign out, sign out everywhere");
         assert_eq!(with_token, forms);
     }
 

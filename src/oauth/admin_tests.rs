@@ -6,7 +6,7 @@ use super::http::HttpResponse;
 use super::store::{AuthMethod, ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, RefreshRecord};
 use super::testing::block_on;
 use super::types::{ClientId, GrantId, Subject, TokenHash};
-use super::{admin, authorize, consent, register, token};
+use super::{admin, attempt_limit, authorize, consent, register, token};
 
 
 use super::flow_tests::{hidden, json, World, CHALLENGE, ISS, PASSWORD, REDIRECT, VERIFIER};
@@ -156,7 +156,7 @@ fn admin_sign_in_shares_the_login_rate_limit_and_is_audited() {
     let mut w = World::new();
     let page = w.admin_get();
     let csrf = hidden(&page.body, "csrf");
-    for _ in 0..consent::MAX_LOGIN_FAILURES {
+    for _ in 0..attempt_limit::PASSWORD_PER_SOURCE.max {
         let r = w.admin_post(&[("action", "login"), ("csrf", &csrf), ("password", "wrong password")]);
         assert_eq!(r.status, 401, "{}", r.body);
         assert!(r.body.contains("not right"));
@@ -167,8 +167,8 @@ fn admin_sign_in_shares_the_login_rate_limit_and_is_audited() {
     // The same counter as /login's: its key is the client IP, not the page.
     assert!(w.store.failures.borrow().iter().all(|(k, _)| k == "login:198.51.100.7"));
     let names = w.event_names();
-    assert_eq!(names.iter().filter(|n| *n == "login.failure").count(), consent::MAX_LOGIN_FAILURES as usize);
-    assert_eq!(names.len(), consent::MAX_LOGIN_FAILURES as usize, "refused attempts add no rows: {names:?}");
+    assert_eq!(names.iter().filter(|n| *n == "login.failure").count(), attempt_limit::PASSWORD_PER_SOURCE.max as usize);
+    assert_eq!(names.len(), attempt_limit::PASSWORD_PER_SOURCE.max as usize, "refused attempts add no rows: {names:?}");
     assert!(!format!("{:?}", w.events()).contains("wrong password"));
     // A login form without its CSRF token is refused before the password is checked.
     let mut fresh = World::new();
@@ -209,6 +209,48 @@ fn revoke_needs_the_csrf_token_of_this_browser_and_sign_in() {
     let again = w.admin_post(&[("action", "revoke_grant"), ("grant", grant.as_str()), ("csrf", &csrf)]);
     assert_eq!(again.status, 303);
     assert_eq!(w.event_names().iter().filter(|n| *n == "grant.revoke").count(), 1);
+}
+
+#[test]
+fn sign_out_revokes_the_session_so_a_copied_cookie_stops_working() {
+    let mut w = World::new();
+    seed(&w, "gh_one", "Listed Only To The Owner");
+    let csrf = w.sign_in();
+    let copied = w.cookies.clone();
+    assert_eq!(w.admin_post(&[("action", "logout"), ("csrf", &csrf)]).status, 303);
+    w.cookies = copied.clone();
+    let page = w.admin_get();
+    assert!(page.body.contains("type=\"password\"") && !page.body.contains("Listed Only To The Owner"), "the copy is signed out too: {}", page.body);
+    w.cookies = copied;
+    let r = w.admin_post(&[("action", "delete_client"), ("client", "gh_one"), ("csrf", &csrf)]);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(w.store.clients.borrow().contains_key("gh_one"));
+}
+
+#[test]
+fn sign_out_everywhere_ends_every_session() {
+    let mut w = World::new();
+    seed(&w, "gh_one", "Listed Only To The Owner");
+    let first = w.sign_in();
+    let first_browser = w.cookies.clone();
+    // A second browser, signed in a minute later.
+    w.cookies.clear();
+    w.now += 60;
+    w.sign_in();
+    let second_browser = w.cookies.clone();
+    w.now += 60;
+    w.cookies = first_browser.clone();
+    let r = w.admin_post(&[("action", "logout_everywhere"), ("csrf", &first)]);
+    assert_eq!((r.status, r.header("location")), (303, Some("/admin")), "{}", r.body);
+    assert!(r.header("set-cookie").is_some_and(|c| c.starts_with("__Host-gatehouse-session=;") && c.contains("Max-Age=0")));
+    for (which, cookies) in [("this browser", first_browser), ("the other browser", second_browser)] {
+        w.cookies = cookies;
+        let page = w.admin_get();
+        assert!(!page.body.contains("Listed Only To The Owner"), "{which} is signed out");
+    }
+    assert_eq!(w.event_names().last().map(String::as_str), Some("logout.everywhere"));
+    w.now += 1;
+    w.sign_in();
 }
 
 #[test]

@@ -196,6 +196,11 @@ impl AuditEvent {
         Self::new(now, "logout", Some(subject), None, object(&[]))
     }
 
+    /// "Sign out everywhere": every session of everyone ended.
+    pub fn logout_everywhere(subject: &Subject, now: i64) -> Self {
+        Self::new(now, "logout.everywhere", Some(subject), None, object(&[]))
+    }
+
     /// The JSON log line (`wrangler tail`): `{"audit": "<event>", ...}`.
     pub fn log_line(&self) -> String {
         json!({

@@ -19,6 +19,7 @@ use super::redirect_uri::RedirectUri;
 use super::resource::{self, Resource};
 use super::scope::Scopes;
 use super::session::{self, Browser};
+use super::source_budget::{self, Budget, Spend};
 use super::store::{ClientRecord, PendingAuthorization, Store};
 
 /// A pending request lives this long: enough to type a password.
@@ -182,7 +183,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let key = &ctx.config.signing_key;
     let (subject, session) = match identified {
         Some(id) => (Some(id.subject.clone()), Some(session::session_cookie_as(key, &id.subject, id.method, &browser.cookie, ctx.now))),
-        None => (session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now), None),
+        None => (session::current(ctx, req, &browser.cookie).await?.map(|s| s.subject), None),
     };
     let with_cookies = |page: HttpResponse| {
         [browser.set_cookie_header(), session.clone()].into_iter().flatten().fold(page, |p, c| p.with_header("set-cookie", c))
@@ -204,6 +205,9 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
             let to_client = consent::issue_code(ctx, &v.client, &pending, subject.clone(), consent::Approval::Remembered).await?;
             return Ok(with_cookies(to_client));
         }
+    }
+    if let Budget::Spent { retry_after } = source_budget::spend(ctx, req, Spend::PendingSignIn).await? {
+        return Ok(with_cookies(source_budget::spent_page(retry_after)));
     }
     ctx.store.create_pending(&pending).await?;
     let csrf = session::csrf_token(key, &pending.id, &browser.cookie);

@@ -24,6 +24,7 @@ pub mod client_id_url;
 pub mod document;
 pub mod fetch_outcome;
 pub mod pinned;
+pub mod negative_cache;
 
 #[cfg(test)]
 pub(crate) mod canned;

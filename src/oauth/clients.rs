@@ -5,7 +5,7 @@
 //! every one of them applies the same rules.
 
 use super::cimd::fetch_outcome::{self, Outcome};
-use super::cimd::{self, cache_policy, document, pinned, CimdError, ClientIdUrl, DocumentSource, FetchedDocument, StoredDocument};
+use super::cimd::{self, cache_policy, document, negative_cache, pinned, CimdError, ClientIdUrl, DocumentSource, FetchedDocument, StoredDocument};
 use super::context::Ctx;
 use super::error::{OAuthError, StoreError};
 use super::registration_policy;
@@ -69,11 +69,25 @@ async fn from_metadata_document<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl) -
         // Re-validated on every use: the rules may have tightened since.
         return admitted(ctx, document::validate(url, copy.document.as_bytes(), &ctx.config.scopes, ctx.now)?);
     }
+    // A fetch that ended in a refusal less than `negative_cache::TTL` ago is
+    // not tried again: anyone can name a URL and make Gatehouse fetch it.
+    if let Some(why) = negative_cache::recent(url, ctx.now) {
+        return Err(why.into());
+    }
     let answer = match fetch_outcome::judge(ctx.store.fetch_document(url).await) {
-        Outcome::Failed(why) => return stand_in(ctx, url, stored, why).await,
+        Outcome::Failed(why) => {
+            let result = stand_in(ctx, url, stored, why).await;
+            if let Err(LookupError::Refused(why)) = &result {
+                negative_cache::note(url, why, ctx.now);
+            }
+            return result;
+        }
         Outcome::Refused(why) => Err(why),
         Outcome::Document(fetched) => document::validate(url, &fetched.body, &ctx.config.scopes, ctx.now).map(|c| (c, fetched)),
     };
+    if let Err(why) = &answer {
+        negative_cache::note(url, why, ctx.now);
+    }
     // The vendor's word: what it refuses, or forbids to keep, leaves no
     // older copy behind to stand in later.
     let (result, keep) = match answer {

@@ -78,6 +78,9 @@ pub struct Config {
     pub pinned_documents: bool,
     /// `CLIENT_ACCESS_TOKEN_TTL`: access-token lifetimes of particular clients (`token_lifetime`).
     pub client_token_lifetimes: Vec<super::token_lifetime::ClientLifetime>,
+    /// `SOURCE_BUDGET_PER_HOUR`: rows of each kind one source may make Gatehouse
+    /// store per hour without signing in (`source_budget`); 0 = no budget.
+    pub source_budget_per_hour: u32,
     /// How MCP traffic reaches the origin (`crate::gateway::forward_config`).
     pub forward: crate::gateway::forward_config::ForwardConfig,
     /// `OIDC_*`: sign-in with an upstream OpenID Connect provider, when `OIDC_ISSUER` is set.
@@ -190,6 +193,7 @@ impl Config {
         let client_token_lifetimes = super::token_lifetime::parse(&get("CLIENT_ACCESS_TOKEN_TTL").unwrap_or_default()).map_err(|p| {
             err("CLIENT_ACCESS_TOKEN_TTL", &format!("{p}; use space-separated <client>=<seconds> entries, where <client> is a client id, a metadata document URL or redirect:<host>"))
         })?;
+        let source_budget_per_hour = count("SOURCE_BUDGET_PER_HOUR", super::source_budget::DEFAULT_PER_HOUR, 1_000_000, "no budget")?;
         let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
         let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
         let oidc = super::login::oidc::OidcConfig::from_lookup(&get)?;
@@ -217,6 +221,7 @@ impl Config {
             stale_client_days,
             pinned_documents,
             client_token_lifetimes,
+            source_budget_per_hour,
             forward,
             oidc,
             github,
@@ -406,6 +411,7 @@ mod tests {
         assert_eq!(c.registration.allowlist, None);
         assert_eq!(c.registration.per_hour, 60);
         assert_eq!(c.stale_client_days, 30);
+        assert_eq!(c.source_budget_per_hour, 200);
         assert_eq!(c.refresh_absolute_ttl, 90 * 24 * 3600);
         assert_eq!(c.revocation_check_seconds, 10);
         assert_eq!(c.required_scopes.to_string(), "mcp");
@@ -496,6 +502,7 @@ mod tests {
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REDIRECT_URI_ALLOWLIST", "https://claude.ai*")], "REDIRECT_URI_ALLOWLIST"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REGISTRATIONS_PER_HOUR", "-1")], "REGISTRATIONS_PER_HOUR"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("STALE_CLIENT_DAYS", "thirty")], "STALE_CLIENT_DAYS"),
+            (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("SOURCE_BUDGET_PER_HOUR", "-5")], "SOURCE_BUDGET_PER_HOUR"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_ABSOLUTE_TTL", "59")], "REFRESH_ABSOLUTE_TTL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REFRESH_ABSOLUTE_TTL", "ninety days")], "REFRESH_ABSOLUTE_TTL"),
             (&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("REVOCATION_CHECK_SECONDS", "301")], "REVOCATION_CHECK_SECONDS"),

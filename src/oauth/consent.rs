@@ -2,6 +2,7 @@
 //! requirements.md §E). Each POST checks, in order: form body, browser
 //! cookie, pending request of that browser, CSRF token; then does one thing.
 
+use super::attempt_limit::{self, Counted};
 use super::audit::{AuditEvent, LoginOutcome, LoginPage};
 use super::authorize::{client_view, redirect_to_client};
 use super::clients::{self, LookupError};
@@ -16,12 +17,10 @@ use super::pages;
 use super::random;
 use super::redirect_uri::RedirectUri;
 use super::session;
+use super::source::SourceKey;
 use super::store::{ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, Store};
-use super::types::{ClientId, GrantId, Secret, Subject};
+use super::types::{GrantId, Secret, Subject};
 
-/// Wrong passwords allowed per client IP per window before refusing.
-pub const MAX_LOGIN_FAILURES: u32 = 5;
-pub const LOGIN_WINDOW: i64 = 15 * 60;
 /// The single owner's subject until upstream identity providers exist.
 pub const OWNER_SUBJECT: &str = "owner";
 /// Who denied, in the audit log, when nobody was signed in.
@@ -113,41 +112,47 @@ pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespons
 
 async fn check_password<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, post: &FormPost) -> OAuthResult<bool> {
     let given = post.params.get("password").unwrap_or("");
-    check_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.client.client_id)).await
+    check_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.pending)).await
 }
 
-/// The owner password check of every sign-in form (`/login`, `/admin`): at
-/// most `MAX_LOGIN_FAILURES` wrong passwords per client IP per window, and
-/// every password checked is audited.
+/// The owner password check of every sign-in form (`/login`, `/admin`):
+/// limited per source and, on `/login`, per pending request
+/// (`attempt_limit`), and every password checked is audited.
 pub async fn check_owner_password<S: Store>(
     ctx: &Ctx<'_, S>,
     req: &HttpRequest,
     given: &str,
     page: LoginPage,
-    client: Option<&ClientId>,
+    pending: Option<&PendingAuthorization>,
 ) -> OAuthResult<bool> {
-    let key = format!("login:{}", req.client_ip());
-    let owner = Subject::new(OWNER_SUBJECT);
-    let audit = |outcome| AuditEvent::login(outcome, page, req, &owner, client, ctx.now);
-    let failures = ctx.store.login_failures_since(&key, ctx.now - LOGIN_WINDOW).await?;
-    if failures >= MAX_LOGIN_FAILURES {
+    // Switched off (`PASSWORD_LOGIN=off`): no password is right. The pages
+    // refuse before this; this keeps any other caller from a check that passes.
+    let Some(password) = ctx.config.owner_password.as_ref() else {
+        return Err(OAuthError::new(super::error::ErrorCode::AccessDenied, super::login::password::SWITCHED_OFF));
+    };
+    let source = SourceKey::of(req);
+    let mut under = vec![Counted::source(attempt_limit::PASSWORD_PER_SOURCE, &source)];
+    if let Some(p) = pending {
+        under.push(Counted { limit: attempt_limit::PASSWORD_PER_REQUEST, per: &p.id });
+    }
+    let Some(reserved) = attempt_limit::reserve(ctx.store, &under, ctx.now).await? else {
         // Not audited: attempts refused unchecked could flood the log; the
         // failures that led here are in it, and each 429 is in the request log.
         return Err(OAuthError::new(
             super::error::ErrorCode::TooManyRequests,
             "Too many wrong passwords. Wait 15 minutes and try again.",
         ));
-    }
-    // Switched off (`PASSWORD_LOGIN=off`): no password is right. The pages
-    // refuse before this; this keeps any other caller from a check that passes.
-    let Some(password) = ctx.config.owner_password.as_ref() else {
-        return Err(OAuthError::new(super::error::ErrorCode::AccessDenied, super::login::password::SWITCHED_OFF));
     };
     let ok = password.ct_eq(given);
-    if !ok {
-        ctx.store.record_login_failure(&key, ctx.now).await?;
+    if ok {
+        attempt_limit::release(ctx.store, reserved).await?;
+    } else {
+        attempt_limit::keep(reserved);
     }
-    ctx.store.audit(&audit(if ok { LoginOutcome::Success } else { LoginOutcome::WrongPassword })).await;
+    let owner = Subject::new(OWNER_SUBJECT);
+    let client = pending.map(|p| &p.client_id);
+    let outcome = if ok { LoginOutcome::Success } else { LoginOutcome::WrongPassword };
+    ctx.store.audit(&AuditEvent::login(outcome, page, req, &owner, client, ctx.now)).await;
     Ok(ok)
 }
 
@@ -162,8 +167,10 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
         Err(page) => return page,
     };
     let key = &ctx.config.signing_key;
-    if session::session_subject(ctx.config.verification_keys(), req, &post.browser, ctx.now).is_none() {
-        return login_again(ctx, &post, 200, None);
+    match session::current(ctx, req, &post.browser).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return login_again(ctx, &post, 200, None),
+        Err(e) => return fail_page(e.into()),
     }
     let csrf = session::csrf_token(key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
@@ -185,7 +192,11 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         Some("deny") => false,
         _ => return pages::error_page(400, "Bad request", "Choose Allow or Deny."),
     };
-    let Some(subject) = session::session_subject(ctx.config.verification_keys(), req, &post.browser, ctx.now) else {
+    let signed_in = match session::current(ctx, req, &post.browser).await {
+        Ok(s) => s.map(|s| s.subject),
+        Err(e) => return fail_page(e.into()),
+    };
+    let Some(subject) = signed_in else {
         if let (true, Some(via)) = (approve, post.params.get("via")) {
             return delegate::start(ctx, net, req, &post, via).await;
         }

@@ -6,7 +6,7 @@ use super::config::Config;
 use super::context::Ctx;
 use super::http::{HttpRequest, HttpResponse};
 use super::testing::{block_on, MemoryStore};
-use super::{authorize, consent, introspect, register, revoke, testing_config, token};
+use super::{attempt_limit, authorize, consent, introspect, register, revoke, testing_config, token};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -22,17 +22,22 @@ pub(super) struct World {
     pub(super) store: MemoryStore,
     pub(super) now: i64,
     pub(super) cookies: BTreeMap<String, String>,
+    /// The client address (`CF-Connecting-IP`) of the next requests.
+    pub(super) ip: String,
 }
 
 impl World {
     pub(super) fn new() -> Self {
-        World { config: testing_config(), store: MemoryStore::default(), now: 1_800_000_000, cookies: BTreeMap::new() }
+        // The isolate's memory of failed document fetches is per thread, and a
+        // test runs on one: each world starts with none.
+        crate::oauth::cimd::negative_cache::forget_all();
+        World { config: testing_config(), store: MemoryStore::default(), now: 1_800_000_000, cookies: BTreeMap::new(), ip: "198.51.100.7".into() }
     }
     pub(super) fn ctx(&self) -> Ctx<'_, MemoryStore> {
         Ctx { config: &self.config, store: &self.store, issuer: ISS.into(), now: self.now }
     }
     pub(super) fn req(&self, method: &str, path: &str, query: &str, ct: Option<&str>, body: &str) -> HttpRequest {
-        let mut headers = vec![("cf-connecting-ip".to_string(), "198.51.100.7".to_string())];
+        let mut headers = vec![("cf-connecting-ip".to_string(), self.ip.clone())];
         if let Some(ct) = ct {
             headers.push(("content-type".to_string(), ct.to_string()));
         }
@@ -245,13 +250,68 @@ fn wrong_password_and_bad_csrf_are_refused_and_rate_limited() {
     let (request, csrf) = w.start(&client);
     let bad_csrf = w.form("/login", &[("request", &request), ("csrf", "forged"), ("password", PASSWORD)]);
     assert_eq!(bad_csrf.status, 403);
-    for _ in 0..consent::MAX_LOGIN_FAILURES {
+    for _ in 0..attempt_limit::PASSWORD_PER_SOURCE.max {
         let r = w.form("/login", &[("request", &request), ("csrf", &csrf), ("password", "wrong password")]);
         assert_eq!(r.status, 401);
         assert!(r.body.contains("not right"));
     }
     let limited = w.form("/login", &[("request", &request), ("csrf", &csrf), ("password", PASSWORD)]);
     assert_eq!(limited.status, 429, "even the right password waits out the limit");
+}
+
+#[test]
+fn the_password_limit_counts_an_ipv6_64_as_one_source_and_caps_each_pending_request() {
+    let mut w = World::new();
+    let client = w.public_client();
+    let attempt = |w: &World, request: &str, csrf: &str, password: &str| w.form("/login", &[("request", request), ("csrf", csrf), ("password", password)]).status;
+    // Each on its own pending request, so only the per-source limit can refuse.
+    for i in 1..=attempt_limit::PASSWORD_PER_SOURCE.max {
+        w.ip = format!("2001:db8:7:7::{i}");
+        let (request, csrf) = w.start(&client);
+        assert_eq!(attempt(&w, &request, &csrf, "wrong password"), 401);
+    }
+    w.ip = "2001:db8:7:7:ffff:ffff:ffff:ffff".into();
+    let (request, csrf) = w.start(&client);
+    assert_eq!(attempt(&w, &request, &csrf, PASSWORD), 429, "another address of the same /64 is the same source");
+    w.ip = "2001:db8:7:8::1".into();
+    assert_eq!(attempt(&w, &request, &csrf, PASSWORD), 303, "the next /64 is another source");
+    // A fresh request guessed at from many sources: the request itself runs out.
+    w.ip = "192.0.2.200".into();
+    let (request, csrf) = w.start(&client);
+    for i in 1..=attempt_limit::PASSWORD_PER_REQUEST.max {
+        w.ip = format!("192.0.2.{i}");
+        assert_eq!(attempt(&w, &request, &csrf, "wrong password"), 401);
+    }
+    w.ip = "192.0.2.100".into();
+    assert_eq!(attempt(&w, &request, &csrf, PASSWORD), 429, "five wrong passwords on this request, from anywhere");
+    // The right password elsewhere is not affected, and is not counted.
+    let (request, csrf) = w.start(&client);
+    let rows = w.store.failures.borrow().len();
+    for _ in 0..10 {
+        assert_eq!(attempt(&w, &request, &csrf, PASSWORD), 303);
+    }
+    assert_eq!(w.store.failures.borrow().len(), rows, "right passwords leave no rows");
+}
+
+#[test]
+fn pending_sign_ins_are_budgeted_per_source_and_hour() {
+    let mut w = World::new();
+    w.config.source_budget_per_hour = 3;
+    let client = w.public_client();
+    let q = World::authorize_query(&client);
+    let authorize = |w: &World| block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+    for _ in 0..3 {
+        assert_eq!(authorize(&w).status, 200);
+    }
+    let over = authorize(&w);
+    assert_eq!(over.status, 429, "{}", over.body);
+    assert!(over.header("retry-after").is_some() && over.header("location").is_none());
+    assert_eq!(w.store.pending.borrow().len(), 3, "nothing stored over the budget");
+    w.ip = "198.51.100.8".into();
+    assert_eq!(authorize(&w).status, 200, "another source has its own budget");
+    w.ip = "198.51.100.7".into();
+    w.now += 3600;
+    assert_eq!(authorize(&w).status, 200, "the next hour starts afresh");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::config::Config;
-use super::consent::LOGIN_WINDOW;
+use super::attempt_limit::WINDOW as LOGIN_WINDOW;
 use super::registration_policy;
 use super::store::StoreResult;
 #[cfg(test)]
@@ -36,6 +36,7 @@ pub struct Cutoffs {
     /// Revoked grants revoked before this: their access tokens have expired.
     pub grant_revoked_before: i64,
     pub login_failure_before: i64,
+    /// Counting windows (registrations, `source_budget`) that started before this.
     pub registration_window_before: i64,
     pub audit_before: i64,
 }
@@ -120,6 +121,10 @@ pub struct Removed {
     pub upstream_states: u64,
     pub passkey_challenges: u64,
     pub remembered_consents: u64,
+    /// Budget counts of past hours (`source_budget`).
+    pub source_counts: u64,
+    /// Sign-outs whose cookies have expired anyway (`session`).
+    pub session_revocations: u64,
 }
 
 /// Storage that can remove everything stale under the cut-offs. Rows owned
@@ -226,8 +231,13 @@ mod tests {
                 upstream_states: 1,
                 passkey_challenges: 1,
                 remembered_consents: 1,
+                source_counts: 1,
+                session_revocations: 2,
             }
         );
+        assert_eq!(store.spends.borrow().keys().map(|(k, _, _)| k.as_str()).collect::<Vec<_>>(), ["pending"]);
+        assert_eq!(store.sessions.revoked.borrow().keys().collect::<Vec<_>>(), ["s_live"]);
+        assert_eq!(*store.sessions.everywhere.borrow(), None);
         assert_eq!(keys(&store.upstream), ["u_live"]);
         assert_eq!(store.passkeys.challenges.borrow().keys().collect::<Vec<_>>(), ["ch_live"]);
         assert_eq!(store.remembered.borrow().values().map(|c| c.client_id.to_string()).collect::<Vec<_>>(), ["fresh"]);
@@ -333,6 +343,9 @@ mod tests {
         store.failures.borrow_mut().extend([("login:x".to_string(), NOW - LOGIN_WINDOW - 10), ("login:x".to_string(), NOW - 5)]);
         let hour = registration_policy::window_start(NOW);
         store.registrations.borrow_mut().extend([(("1.2.3.4".to_string(), hour - 3600), 5), (("1.2.3.4".to_string(), hour), 1)]);
+        store.spends.borrow_mut().extend([(("pending".to_string(), "1.2.3.4".to_string(), hour - 3600), 9), (("pending".to_string(), "1.2.3.4".to_string(), hour), 1)]);
+        store.sessions.revoked.borrow_mut().extend([("s_expired".to_string(), NOW), ("s_live".to_string(), NOW + 60)]);
+        *store.sessions.everywhere.borrow_mut() = Some((NOW - crate::oauth::session::SESSION_TTL, NOW));
         let event = |name: &str, at| crate::oauth::audit::AuditEvent { at, event: name.into(), subject: None, client_id: None, detail: serde_json::json!({}) };
         store.audit.borrow_mut().extend([event("ancient", NOW - AUDIT_RETENTION_DAYS * DAY - 10), event("recent", NOW - DAY)]);
         // Sign-in leftovers: one expired and one live row of each kind.
@@ -409,6 +422,13 @@ impl Maintenance for super::testing::MemoryStore {
         retain!(upstream_states, self.upstream, |_, (u, _)| !cut.expired(u.expires_at));
         retain!(passkey_challenges, self.passkeys.challenges, |_, (_, _, expires_at)| !cut.expired(*expires_at));
         retain!(remembered_consents, self.remembered, |_, c| !cut.expired(c.expires_at));
+        retain!(source_counts, self.spends, |(_, _, w), _| !cut.stale_registration_window(*w));
+        retain!(session_revocations, self.sessions.revoked, |_, expires_at| !cut.expired(*expires_at));
+        let mut all = self.sessions.everywhere.borrow_mut();
+        if all.is_some_and(|(_, expires_at)| cut.expired(expires_at)) {
+            *all = None;
+            r.session_revocations += 1;
+        }
         Ok(r)
     }
 }

@@ -3,6 +3,7 @@
 pub mod access_token;
 pub mod admin;
 pub mod admin_page;
+pub mod attempt_limit;
 pub mod audit;
 pub mod authorize;
 pub mod bearer_guard;
@@ -38,6 +39,8 @@ pub mod scope;
 pub mod security_headers;
 pub mod session;
 pub mod signature;
+pub mod source;
+pub mod source_budget;
 pub mod store;
 pub mod token;
 pub mod token_lifetime;

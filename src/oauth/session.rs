@@ -1,14 +1,17 @@
 //! Browser state for login and consent: a random browser-binding cookie, the
-//! owner's signed session cookie, and CSRF tokens bound to both the browser
-//! and the pending request (RFC 9700 §4.7, requirements.md §E).
+//! signed session cookie and its server-side revocation (sign-out, "sign out
+//! everywhere"), and CSRF tokens bound to both the browser and the pending
+//! request (RFC 9700 §4.7, requirements.md §E).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::access_token::SigningKey;
+use super::context::Ctx;
 use super::http::HttpRequest;
 use super::login::LoginMethod;
 use super::random::{b64url, b64url_decode};
+use super::store::StoreResult;
 use super::types::{Secret, Subject, TokenHash};
 
 pub const BROWSER_COOKIE: &str = "__Host-gatehouse-browser";
@@ -95,12 +98,22 @@ pub fn session_cookie_as(key: &SigningKey, subject: &Subject, method: LoginMetho
 pub struct Session {
     pub subject: Subject,
     pub method: LoginMethod,
+    /// This sign-in's cookie, for revocation: the SHA-256 of its signature.
+    pub id: TokenHash,
+    pub expires_at: i64,
 }
 
-/// The session, if its cookie is valid for this browser under any trusted
-/// key (a key rotation logs nobody out). Cookies from before the method was
-/// recorded (`subject.expiry.mac`) could only come from the password.
-pub fn session<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, browser: &Secret, now: i64) -> Option<Session> {
+impl Session {
+    pub fn issued_at(&self) -> i64 {
+        self.expires_at - SESSION_TTL
+    }
+}
+
+/// The session a cookie proves, if it is valid for this browser under any
+/// trusted key (a key rotation logs nobody out), not looking at revocations:
+/// use [`current`]. Cookies from before the method was recorded
+/// (`subject.expiry.mac`) could only come from the password.
+fn signed<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, browser: &Secret, now: i64) -> Option<Session> {
     let raw = req.cookie(SESSION_COOKIE)?;
     let parts: Vec<&str> = raw.split('.').collect();
     let (sub, exp, method, sig) = match parts[..] {
@@ -115,7 +128,8 @@ pub fn session<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpReq
     if !keys.into_iter().any(|key| ct_eq(&mac(&key.derive("session"), &signed), sig)) {
         return None;
     }
-    if exp.parse::<i64>().ok()? <= now {
+    let expires_at = exp.parse::<i64>().ok()?;
+    if expires_at <= now {
         return None;
     }
     let method = match method {
@@ -123,18 +137,132 @@ pub fn session<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpReq
         Some(m) => LoginMethod::parse(m)?,
     };
     let subject = String::from_utf8(b64url_decode(sub)?).ok().map(Subject::new)?;
-    Some(Session { subject, method })
+    Some(Session { subject, method, id: TokenHash::of(sig), expires_at })
 }
 
-/// The logged-in subject (see `session`).
-pub fn session_subject<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, browser: &Secret, now: i64) -> Option<Subject> {
-    session(keys, req, browser, now).map(|s| s.subject)
+/// Server-side sign-out. Session cookies are signed, not stored, so a copy
+/// would stay valid until it expires; sign-out records the session as
+/// revoked, and "sign out everywhere" records a time up to which every
+/// session is (D1 `session_revocations`, migration 0011). Each check is one
+/// primary-key lookup, on the pages only (`/authorize`, `/consent`,
+/// `/admin`, `/passkeys`); `/mcp` never reads a session.
+#[allow(async_fn_in_trait)]
+pub trait SessionRevocations {
+    /// Whether session `id`, issued at `issued_at`, was signed out: by
+    /// itself, or by a "sign out everywhere" at or after `issued_at`.
+    async fn session_revoked(&self, id: &TokenHash, issued_at: i64) -> StoreResult<bool>;
+    /// Records session `id` as signed out until `expires_at`, when its cookie expires anyway.
+    async fn revoke_session(&self, id: &TokenHash, now: i64, expires_at: i64) -> StoreResult<()>;
+    /// Records every session issued at or before `now` as signed out.
+    async fn revoke_all_sessions(&self, now: i64) -> StoreResult<()>;
+}
+
+/// The session of this request: a valid cookie for this browser that was
+/// not signed out. Storage is asked only when the cookie is valid.
+pub async fn current<S: SessionRevocations>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> StoreResult<Option<Session>> {
+    let Some(s) = signed(ctx.config.verification_keys(), req, browser, ctx.now) else { return Ok(None) };
+    Ok((!ctx.store.session_revoked(&s.id, s.issued_at()).await?).then_some(s))
+}
+
+/// Ends `session` for every copy of its cookie.
+pub async fn sign_out<S: SessionRevocations>(ctx: &Ctx<'_, S>, session: &Session) -> StoreResult<()> {
+    ctx.store.revoke_session(&session.id, ctx.now, session.expires_at).await
+}
+
+/// Ends every session issued so far, of everyone. A sign-in within the same
+/// second is ended too: times are whole seconds, and the doubt goes to revoking.
+pub async fn sign_out_everywhere<S: SessionRevocations>(ctx: &Ctx<'_, S>) -> StoreResult<()> {
+    ctx.store.revoke_all_sessions(ctx.now).await
+}
+
+/// The clearing `Set-Cookie` for the session cookie.
+pub fn clear_session_cookie() -> String {
+    set_cookie(SESSION_COOKIE, "", 0)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// Revoked sessions by id (until when), and the last "sign out everywhere" (at, until).
+    #[derive(Default)]
+    pub struct MemorySessions {
+        pub revoked: RefCell<HashMap<String, i64>>,
+        pub everywhere: RefCell<Option<(i64, i64)>>,
+    }
+
+    impl SessionRevocations for crate::oauth::testing::MemoryStore {
+        async fn session_revoked(&self, id: &TokenHash, issued_at: i64) -> StoreResult<bool> {
+            self.check()?;
+            let one = self.sessions.revoked.borrow().contains_key(id.as_str());
+            let all = self.sessions.everywhere.borrow().is_some_and(|(at, _)| at >= issued_at);
+            Ok(one || all)
+        }
+        async fn revoke_session(&self, id: &TokenHash, _now: i64, expires_at: i64) -> StoreResult<()> {
+            self.check()?;
+            self.sessions.revoked.borrow_mut().insert(id.as_str().into(), expires_at);
+            Ok(())
+        }
+        async fn revoke_all_sessions(&self, now: i64) -> StoreResult<()> {
+            self.check()?;
+            let mut e = self.sessions.everywhere.borrow_mut();
+            let at = e.map_or(now, |(at, _)| at.max(now));
+            *e = Some((at, at + SESSION_TTL));
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::signed as session;
+    use crate::oauth::testing::{block_on, MemoryStore};
     use crate::oauth::testing_config;
+
+    fn session_subject<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, b: &Secret, now: i64) -> Option<Subject> {
+        session(keys, req, b, now).map(|s| s.subject)
+    }
+
+    fn signed_in(c: &crate::oauth::config::Config, b: &Secret, now: i64) -> HttpRequest {
+        let set = session_cookie(&c.signing_key, &Subject::new("owner"), b, now);
+        req_with_cookie(set.split(';').next().unwrap())
+    }
+
+    #[test]
+    fn sign_out_ends_every_copy_of_that_session_only() {
+        let c = testing_config();
+        let store = MemoryStore::default();
+        let ctx = |now| Ctx { config: &c, store: &store, issuer: "https://gh.example".into(), now };
+        let (b1, b2) = (Secret::new("browser-one"), Secret::new("browser-two"));
+        let (mine, other) = (signed_in(&c, &b1, 1000), signed_in(&c, &b2, 1000));
+        let session = block_on(current(&ctx(1001), &mine, &b1)).unwrap().expect("signed in");
+        assert_eq!(session.issued_at(), 1000);
+        block_on(sign_out(&ctx(1001), &session)).unwrap();
+        assert_eq!(block_on(current(&ctx(1002), &mine, &b1)).unwrap(), None, "a copy of the cookie no longer works");
+        assert!(block_on(current(&ctx(1002), &other, &b2)).unwrap().is_some(), "other sessions go on");
+        assert_eq!(store.sessions.revoked.borrow().get(session.id.as_str()), Some(&(1000 + SESSION_TTL)), "kept until the cookie expires");
+        assert!(block_on(current(&ctx(1003), &signed_in(&c, &b1, 1003), &b1)).unwrap().is_some(), "signing in again works");
+    }
+
+    #[test]
+    fn sign_out_everywhere_ends_every_session_issued_until_then() {
+        let c = testing_config();
+        let store = MemoryStore::default();
+        let ctx = |now| Ctx { config: &c, store: &store, issuer: "https://gh.example".into(), now };
+        let b = Secret::new("browser");
+        let (early, same_second) = (signed_in(&c, &b, 1000), signed_in(&c, &b, 2000));
+        block_on(sign_out_everywhere(&ctx(2000))).unwrap();
+        assert_eq!(block_on(current(&ctx(2001), &early, &b)).unwrap(), None);
+        assert_eq!(block_on(current(&ctx(2001), &same_second, &b)).unwrap(), None, "the doubt goes to revoking");
+        assert!(block_on(current(&ctx(2001), &signed_in(&c, &b, 2001), &b)).unwrap().is_some(), "later sign-ins work");
+        *store.fail.borrow_mut() = true;
+        assert!(block_on(current(&ctx(2002), &signed_in(&c, &b, 2001), &b)).is_err(), "storage down: an error, not a session");
+        assert_eq!(block_on(current(&ctx(2002), &HttpRequest::default(), &b)).unwrap(), None, "no cookie: storage is not asked");
+    }
 
     fn req_with_cookie(cookie: &str) -> HttpRequest {
         HttpRequest { headers: vec![("cookie".into(), cookie.into())], ..Default::default() }

@@ -116,6 +116,9 @@ pub trait Store:
     + super::login::upstream_state::UpstreamStates
     + super::login::remembered_consent::ConsentMemory
     + super::client_assertion::ClientAssertionStore
+    + super::attempt_limit::AttemptLog
+    + super::source_budget::BudgetCounter
+    + super::session::SessionRevocations
 {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
@@ -143,7 +146,4 @@ pub trait Store:
     /// from `refreshed`): the admin page's "last used" and "last refresh",
     /// and what the cron's stale-client cleanup goes by.
     async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()>;
-
-    async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32>;
-    async fn record_login_failure(&self, key: &str, now: i64) -> StoreResult<()>;
 }

@@ -32,6 +32,10 @@ pub struct MemoryStore {
     pub failures: RefCell<Vec<(String, i64)>>,
     /// Registrations per (source, window start).
     pub registrations: RefCell<HashMap<(String, i64), u32>>,
+    /// Budget spends per (kind, source, window start) (`source_budget`).
+    pub spends: RefCell<HashMap<(String, String, i64), u32>>,
+    /// Revoked sessions by id, and the last "sign out everywhere" (`session`).
+    pub sessions: super::session::testing::MemorySessions,
     /// Clients' `last_used_at`.
     pub last_used: RefCell<HashMap<String, i64>>,
     pub audit: RefCell<Vec<super::audit::AuditEvent>>,
@@ -143,15 +147,6 @@ impl Store for MemoryStore {
         if let Some(g) = refreshed {
             self.last_refresh.borrow_mut().insert(g.as_str().into(), now);
         }
-        Ok(())
-    }
-    async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u32> {
-        self.check()?;
-        Ok(self.failures.borrow().iter().filter(|(k, t)| k == key && *t >= since).count() as u32)
-    }
-    async fn record_login_failure(&self, key: &str, now: i64) -> StoreResult<()> {
-        self.check()?;
-        self.failures.borrow_mut().push((key.into(), now));
         Ok(())
     }
 }

@@ -287,16 +287,19 @@ test('caching: Cache-Control no-store is fetched every time', async () => {
   assert.equal(docs.count(url), 2);
 });
 
-test('caching: an error is not cached; the fixed document works on the next try', async () => {
+test('caching: a failed fetch is remembered briefly (src/oauth/cimd/negative_cache.rs): the same URL is refused again without a new fetch', async () => {
   const url = freshUrl('fixed-later');
   docs.serve(url, { status: 503, headers: { 'cache-control': 'max-age=600' }, body: 'down' });
   await assertRefused(url, 'answered HTTP 503');
-  docs.serve(url, { headers: { 'cache-control': 'max-age=600' }, body: JSON.stringify(metadata(url, { client_id: `${url}x` })) });
-  await assertRefused(url, 'not the URL it was fetched from');
   serveDocument(url);
-  const ok = await startAuthorize(url);
-  assert.equal(ok.status, 200, ok.text);
-  assert.equal(docs.count(url), 3, 'each failure was fetched anew, never served from a cache');
+  await assertRefused(url, 'answered HTTP 503');
+  assert.equal(docs.count(url), 1, 'the failure answered from memory, not fetched anew');
+  // Each failure is remembered as it was: another URL's bad document gives its own reason.
+  const other = freshUrl('bad-document');
+  docs.serve(other, { headers: { 'cache-control': 'max-age=600' }, body: JSON.stringify(metadata(other, { client_id: `${other}x` })) });
+  await assertRefused(other, 'not the URL it was fetched from');
+  await assertRefused(other, 'not the URL it was fetched from');
+  assert.equal(docs.count(other), 1);
 });
 
 // ---- the token endpoint ----------------------------------------------------------------

@@ -79,6 +79,8 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
       grant('g_revoked_recent', L, now - 10),
       `INSERT INTO login_failures (key, at) VALUES ('login:192.0.2.1', ${now - 3600}), ('login:192.0.2.1', ${now - 5})`,
       `INSERT INTO registration_counts (source, window_start, n) VALUES ('192.0.2.9', ${hour - 3600}, 4), ('192.0.2.9', ${hour}, 1)`,
+      `INSERT INTO source_counts (kind, source, window_start, n) VALUES ('pending', '192.0.2.9', ${hour - 3600}, 4), ('pending', '192.0.2.9', ${hour}, 1)`,
+      `INSERT INTO session_revocations (session, revoked_at, expires_at) VALUES ('s_expired', ${now - DAY}, ${now - 1}), ('s_live', ${now - 5}, ${now + 3600})`,
       // Audit events are kept 180 days.
       `INSERT INTO audit_events (at, event, detail) VALUES (${now - 181 * DAY}, 'e2e.ancient', '{}'), (${now - 179 * DAY}, 'e2e.old_but_kept', '{}')`,
       // Sign-in leftovers go once expired.
@@ -102,6 +104,8 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
       `SELECT 'pending' AS t, id FROM pending_authorizations`,
       `SELECT 'failures' AS t, key || '@' || at AS id FROM login_failures`,
       `SELECT 'counts' AS t, source || '@' || window_start AS id FROM registration_counts`,
+      `SELECT 'budgets' AS t, source || '@' || window_start AS id FROM source_counts`,
+      `SELECT 'signouts' AS t, session AS id FROM session_revocations`,
       `SELECT 'audit' AS t, event AS id FROM audit_events`,
       `SELECT 'upstream' AS t, state_hash AS id FROM upstream_states`,
       `SELECT 'challenges' AS t, challenge_hash AS id FROM passkey_challenges`,
@@ -118,6 +122,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
     ['pending', 'p_of_stale'], ['pending', 'p_expired'],
     ['failures', `login:192.0.2.1@${now - 3600}`],
     ['counts', `192.0.2.9@${hour - 3600}`],
+    ['budgets', `192.0.2.9@${hour - 3600}`], ['signouts', 's_expired'],
     ['audit', 'e2e.ancient'],
     ['upstream', 'u_expired'], ['challenges', 'ch_expired'], ['remembered', 'rc_expired'],
   ];
@@ -129,6 +134,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
     ['pending', 'p_live'],
     ['failures', `login:192.0.2.1@${now - 5}`],
     ['counts', `192.0.2.9@${hour}`],
+    ['budgets', `192.0.2.9@${hour}`], ['signouts', 's_live'],
     ['audit', 'e2e.old_but_kept'],
     ['upstream', 'u_live'], ['challenges', 'ch_live'], ['remembered', 'rc_live'],
   ];
@@ -145,7 +151,7 @@ test('cron: removes exactly the stale rows and leaves the live ones untouched', 
   const logged = JSON.parse(line.slice(line.indexOf('{')));
   assert.deepEqual(logged.removed, {
     clients: 2, grants: 2, auth_codes: 3, refresh_tokens: 3, pending_authorizations: 2, login_failures: 1, registration_counts: 1, audit_events: 1,
-    upstream_states: 1, passkey_challenges: 1, remembered_consents: 1,
+    upstream_states: 1, passkey_challenges: 1, remembered_consents: 1, source_counts: 1, session_revocations: 1,
   });
 });
 

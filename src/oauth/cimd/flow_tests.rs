@@ -4,6 +4,7 @@
 use super::*;
 use crate::oauth::cimd::cache_policy::{MAX_STALE, RETRY_AFTER_FAILURE};
 use crate::oauth::cimd::{pinned, DocumentSource, FetchError, FetchedDocument};
+use crate::oauth::cimd::negative_cache;
 
 const URL: &str = "https://client.example.com/oauth/client.json";
 
@@ -73,7 +74,7 @@ fn private_addresses_are_refused_before_any_fetch() {
 
 #[test]
 fn bad_answers_are_refused_with_the_reason() {
-    let w = World::new();
+    let mut w = World::new();
     let cases: Vec<(Result<FetchedDocument, FetchError>, &str)> = vec![
         (status(302), "redirect (HTTP 302)"),
         (status(301), "redirects are not followed"),
@@ -86,13 +87,14 @@ fn bad_answers_are_refused_with_the_reason() {
     for (answer, why) in cases {
         w.store.documents.answer(URL, answer);
         refused_page(&authorize(&w, URL), why);
+        w.now += negative_cache::TTL; // past the memory of this failure
     }
     assert!(w.store.documents.cache.borrow().is_empty(), "errors are never cached");
 }
 
 #[test]
 fn bad_documents_are_refused_with_the_reason() {
-    let w = World::new();
+    let mut w = World::new();
     for (body, why) in [
         (doc().replace(URL, "https://other.example.com/oauth/client.json"), "not the URL it was fetched from"),
         (doc().replace(r#""none""#, r#""client_secret_basic""#), "shared secret"),
@@ -103,16 +105,25 @@ fn bad_documents_are_refused_with_the_reason() {
     ] {
         w.store.documents.serve(URL, &body, None);
         refused_page(&authorize(&w, URL), why);
+        w.now += negative_cache::TTL;
     }
     assert!(w.store.documents.cache.borrow().is_empty(), "refused documents are never cached");
 }
 
 #[test]
-fn an_error_is_not_cached_so_a_fixed_document_works_at_once() {
-    let w = World::new();
+fn a_failed_fetch_is_remembered_briefly_then_a_fixed_document_works() {
+    let mut w = World::new();
     w.store.documents.answer(URL, status(500));
     refused_page(&authorize(&w, URL), "HTTP 500");
     w.store.documents.serve(URL, &doc(), Some("max-age=600"));
+    for _ in 0..5 {
+        refused_page(&authorize(&w, URL), "HTTP 500");
+        let token = w.redeem(URL, "x", VERIFIER);
+        assert!(token.status == 401 && token.body.contains("HTTP 500"), "{}", token.body);
+    }
+    assert_eq!(w.store.documents.fetch_count(URL), 1, "no fetch while the failure is remembered");
+    assert!(w.store.documents.cache.borrow().is_empty(), "nothing stored for it");
+    w.now += negative_cache::TTL;
     assert_eq!(authorize(&w, URL).status, 200);
     assert_eq!(w.store.documents.fetch_count(URL), 2);
 }
@@ -276,6 +287,7 @@ fn an_answer_is_followed_and_the_stored_copy_dropped() {
         refused_page(&authorize(&w, URL), why);
         assert_eq!(w.store.documents.stored(URL), None, "{why}: the vendor's word replaces the copy");
         // Nor does a later outage bring the old copy back.
+        w.now += negative_cache::TTL;
         w.store.documents.answer(URL, status(503));
         refused_page(&authorize(&w, URL), "HTTP 503");
     }
@@ -352,9 +364,10 @@ fn a_stored_copy_comes_before_the_pinned_one() {
 
 #[test]
 fn a_pinned_copy_never_overrules_an_answer() {
-    let w = World::new();
+    let mut w = World::new();
     w.store.documents.answer(CLAUDE_CODE, status(404));
     refused_page(&authorize(&w, CLAUDE_CODE), "HTTP 404");
+    w.now += negative_cache::TTL;
     w.store.documents.serve(CLAUDE_CODE, &pinned::find(CLAUDE_CODE).unwrap().document.replace("http://127.0.0.1/callback", "http://evil.example/cb"), None);
     refused_page(&authorize(&w, CLAUDE_CODE), "loopback");
     assert!(w.store.documents.cache.borrow().is_empty());

@@ -25,6 +25,7 @@ use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Re
 use crate::oauth::outbound::{Net, OutboundRequest};
 use crate::oauth::pages;
 use crate::oauth::session;
+use crate::oauth::source_budget;
 use crate::oauth::signature::{self, Alg, PublicJwk};
 use crate::oauth::store::Store;
 use crate::oauth::types::Subject;
@@ -202,8 +203,13 @@ Open the connection link on the address protected by your Access application.",
 pub async fn authorize<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl Net) -> HttpResponse {
     let Some(cfg) = ctx.config.access.as_ref() else { return authorize::handle(ctx, req).await };
     let Some(assertion) = req.header(ASSERTION_HEADER) else {
-        let signed_in = session::Browser::existing(req)
-            .is_some_and(|b| session::session_subject(ctx.config.verification_keys(), req, &b, ctx.now).is_some());
+        let signed_in = match session::Browser::existing(req) {
+            Some(b) => match session::current(ctx, req, &b).await {
+                Ok(s) => s.is_some(),
+                Err(e) => return storage_failed(e),
+            },
+            None => false,
+        };
         if only_method(ctx.config) && !signed_in {
             return absent_page();
         }
@@ -230,8 +236,10 @@ pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &imp
         Ok(b) => b,
         Err(e) => return pages::error_page(e.status(), "Something went wrong", &e.description),
     };
-    if session::session_subject(ctx.config.verification_keys(), req, &browser.cookie, ctx.now).is_some() {
-        return admin::show(ctx, req).await;
+    match session::current(ctx, req, &browser.cookie).await {
+        Ok(Some(_)) => return admin::show(ctx, req).await,
+        Ok(None) => {}
+        Err(e) => return storage_failed(e),
     }
     let cache = ISOLATE_CERTS.with(Rc::clone);
     match verify(cfg, &cache, net, assertion, ctx.now).await {
@@ -247,11 +255,16 @@ pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &imp
     }
 }
 
+fn storage_failed(e: crate::oauth::error::StoreError) -> HttpResponse {
+    crate::oauth::consent::fail_page(e.into())
+}
+
 async fn refused<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, e: LoginError) -> HttpResponse {
     let why = match &e {
         LoginError::Upstream(w) | LoginError::Refused(w) | LoginError::Invalid(w) => w.as_str(),
     };
-    ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Err(why), req, ctx.now)).await;
+    // Anyone may send a made-up assertion: its row counts against a budget.
+    source_budget::audit_refusal(ctx, req, &AuditEvent::delegated_login(LoginMethod::Access, Err(why), req, ctx.now)).await;
     e.page()
 }
 

@@ -28,6 +28,7 @@ use crate::oauth::outbound::Net;
 use crate::oauth::pages::{self, UpstreamButton};
 use crate::oauth::random;
 use crate::oauth::session;
+use crate::oauth::source_budget::{self, Budget, Spend};
 use crate::oauth::store::Store;
 use crate::oauth::types::{Secret, Subject, TokenHash};
 
@@ -137,6 +138,12 @@ pub(crate) async fn start<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &Http
     let Some(up) = Upstream::parse(via).filter(|u| u.label(ctx.config).is_some()) else {
         return not_configured().page();
     };
+    // Each start stores a row and may fetch the provider's metadata: budgeted per source.
+    match source_budget::spend(ctx, req, Spend::UpstreamSignIn).await {
+        Ok(Budget::Within) => {}
+        Ok(Budget::Spent { retry_after }) => return source_budget::spent_page(retry_after),
+        Err(e) => return consent::fail_page(e.into()),
+    }
     let audit = |outcome, why: Option<&str>| AuditEvent::upstream_login(outcome, up.as_str(), req, None, Some(&post.pending.client_id), why, ctx.now);
     let (state, cookie, nonce) = match (random::secret(), random::secret(), oidc::new_nonce()) {
         (Ok(s), Ok(c), Ok(n)) => (s, c, n),
@@ -177,7 +184,9 @@ pub async fn callback<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
         Some(up) => match finish_login(ctx, net, req, up).await {
             Ok(resp) => resp,
             Err((e, client)) => {
-                ctx.store.audit(&AuditEvent::upstream_login(outcome_of(&e), up.as_str(), req, None, client.as_ref(), Some(why(&e)), ctx.now)).await;
+                // Anyone may call the callback with made-up values: budgeted per source.
+                let event = AuditEvent::upstream_login(outcome_of(&e), up.as_str(), req, None, client.as_ref(), Some(why(&e)), ctx.now);
+                source_budget::audit_refusal(ctx, req, &event).await;
                 e.page()
             }
         },

@@ -95,7 +95,10 @@ pub async fn verify_registration(store: &impl PasskeyStore, rp: &RelyingParty, b
 
 pub async fn add(store: &impl PasskeyStore, passkey: &Passkey) -> Result<(), FlowError> {
     if !store.add_passkey(passkey).await? {
-        return Err(FlowError::Failed(OAuthError::invalid_request("this passkey is already enrolled")));
+        return Err(FlowError::Failed(OAuthError::invalid_request(format!(
+            "this passkey is already enrolled, or {} passkeys already are",
+            super::MAX_PASSKEYS
+        ))));
     }
     Ok(())
 }

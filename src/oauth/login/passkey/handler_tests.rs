@@ -87,7 +87,7 @@ fn setup(w: &mut World, a: &Authenticator) -> HttpResponse {
 fn session_method(w: &World) -> Option<LoginMethod> {
     let req = w.req("GET", "/", "", None, "");
     let browser = Secret::new(w.cookies.get(session::BROWSER_COOKIE)?.clone());
-    session::session(w.config.verification_keys(), &req, &browser, w.now).map(|s| s.method)
+    block_on(session::current(&w.ctx(), &req, &browser)).unwrap().map(|s| s.method)
 }
 
 /// A login assertion's form fields.
@@ -165,6 +165,47 @@ fn a_wrong_setup_code_is_refused_and_rate_limited() {
     let mut other = world();
     get(&mut other, "/passkeys/setup");
     assert_eq!(post(&mut other, "/passkeys/challenge", &[("purpose", "register")]).status, 403);
+}
+
+#[test]
+fn the_setup_code_limit_counts_an_ipv6_64_as_one_source() {
+    let mut w = world();
+    get(&mut w, "/passkeys/setup");
+    let register = |w: &mut World, code: &str| post(w, "/passkeys/challenge", &[("purpose", "register"), ("setup_code", code)]).status;
+    for i in 1..=5 {
+        w.ip = format!("2001:db8:5:5::{i}");
+        assert_eq!(register(&mut w, "wrong-wrong-wrong"), 403);
+    }
+    w.ip = "2001:db8:5:5:abcd::1".into();
+    assert_eq!(register(&mut w, CODE), 429, "another address of the same /64");
+    w.ip = "2001:db8:5:6::1".into();
+    assert_eq!(register(&mut w, CODE), 200, "another /64 is another source");
+    assert_eq!(register(&mut w, CODE), 200);
+    assert!(!w.store.failures.borrow().iter().any(|(k, _)| k.ends_with("2001:db8:5:6::/64")), "right codes are not counted");
+}
+
+/// A session cookie for `subject` signed in by `method`, in this browser.
+fn sign_in_as(w: &mut World, subject: &str, method: LoginMethod) {
+    let browser = Secret::new(w.cookies[session::BROWSER_COOKIE].clone());
+    let cookie = session::session_cookie_as(&w.config.signing_key, &crate::oauth::types::Subject::new(subject), method, &browser, w.now);
+    w.keep_cookies(&HttpResponse::new(200, "text/plain", "").with_header("set-cookie", cookie));
+}
+
+#[test]
+fn only_the_owner_sees_the_passkey_list() {
+    let mut w = world();
+    w.config.admin_subjects = vec!["access:admin@example.com".into()];
+    assert_eq!(setup(&mut w, &authenticator("a")).status, 303);
+    for (subject, method) in [("oidc:alice", LoginMethod::Oidc), ("github:alice", LoginMethod::Github), ("access:admin@example.com", LoginMethod::Access)] {
+        sign_in_as(&mut w, subject, method);
+        let page = get(&mut w, "/passkeys");
+        assert_eq!(page.status, 403, "{subject}: {}", page.body);
+        assert!(!page.body.contains("laptop") && !page.body.contains("id=\"passkeys\""), "{subject}: the list is not shown");
+        assert!(page.body.contains(&format!("signed in as {subject}")), "{}", page.body);
+        assert!(page.body.contains("Sign in with a passkey"), "the owner can sign in from here");
+    }
+    sign_in_as(&mut w, "owner", LoginMethod::Password);
+    assert!(get(&mut w, "/passkeys").body.contains("laptop"), "the owner's password session sees it");
 }
 
 #[test]

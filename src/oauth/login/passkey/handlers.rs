@@ -9,7 +9,7 @@
 //! - `POST /passkeys/login`: login by passkey; continues to consent (with
 //!   `request`) or to `/admin` or `/passkeys` (with `next`).
 //! - `GET|POST /passkeys/setup`: the first passkey, with the one-time code.
-//! - `GET|POST /passkeys`: list; add and remove need a passkey session.
+//! - `GET|POST /passkeys`: the owner's list; add and remove need a passkey session.
 
 use serde_json::json;
 
@@ -18,7 +18,8 @@ use super::flow::{self, Assertion, FlowError, Registration};
 use super::page::{self, Manage};
 use super::{PasskeyStore, Purpose, CHALLENGE_TTL};
 use crate::oauth::audit::AuditEvent;
-use crate::oauth::consent::{self, LOGIN_WINDOW, MAX_LOGIN_FAILURES, OWNER_SUBJECT};
+use crate::oauth::attempt_limit::{self, Counted};
+use crate::oauth::consent::{self, OWNER_SUBJECT};
 use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::{is_form_content_type, Params};
@@ -28,6 +29,8 @@ use crate::oauth::pages;
 use crate::oauth::random::b64url;
 use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
 use crate::oauth::signature::SignatureVerifier;
+use crate::oauth::source::SourceKey;
+use crate::oauth::source_budget::{self, Budget, Spend};
 use crate::oauth::store::Store;
 use crate::oauth::types::{Secret, Subject};
 
@@ -105,12 +108,20 @@ fn form(req: &HttpRequest) -> Result<(Params, Secret), HttpResponse> {
     Ok((params, browser))
 }
 
-fn session_of<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Option<Session> {
-    session::session(ctx.config.verification_keys(), req, browser, ctx.now)
+async fn session_of<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Result<Option<Session>, HttpResponse> {
+    session::current(ctx, req, browser).await.map_err(|e| fail_page(e.into()))
 }
 
-fn passkey_session<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> bool {
-    session_of(ctx, req, browser).is_some_and(|s| s.method == LoginMethod::Passkey)
+/// Passkeys are the owner's credentials: only the owner (signed in with
+/// the password or a passkey) sees them, not people signed in upstream or
+/// through Access, even when `ADMIN_SUBJECTS` lets them use `/admin`.
+fn is_owner(s: &Session) -> bool {
+    s.subject.as_str() == OWNER_SUBJECT
+}
+
+async fn passkey_session<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Result<bool, OAuthError> {
+    let s = session::current(ctx, req, browser).await?;
+    Ok(s.is_some_and(|s| is_owner(&s) && s.method == LoginMethod::Passkey))
 }
 
 fn with_browser_cookie(page: HttpResponse, browser: &Browser) -> HttpResponse {
@@ -142,19 +153,22 @@ enum SetupCode {
     TooMany,
 }
 
-/// The setup code given in a form: rate-limited per client IP like the
-/// password, compared in constant time, and refused once spent.
+/// The setup code given in a form: limited per source like the password
+/// (`attempt_limit`, reserved before comparing), compared in constant time,
+/// and refused once spent.
 async fn check_setup_code<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, given: &str) -> Result<SetupCode, OAuthError> {
     let Some(code) = ctx.config.passkey_setup_code.as_ref() else { return Ok(SetupCode::Wrong) };
-    let key = format!("passkey-setup:{}", req.client_ip());
-    if ctx.store.login_failures_since(&key, ctx.now - LOGIN_WINDOW).await? >= MAX_LOGIN_FAILURES {
+    let source = SourceKey::of(req);
+    let under = [Counted::source(attempt_limit::SETUP_CODE_PER_SOURCE, &source)];
+    let Some(reserved) = attempt_limit::reserve(ctx.store, &under, ctx.now).await? else {
         return Ok(SetupCode::TooMany);
-    }
+    };
     if !code.ct_eq(given) {
-        ctx.store.record_login_failure(&key, ctx.now).await?;
+        attempt_limit::keep(reserved);
         ctx.store.audit(&audit(ctx.now, "passkey.setup_refused", req, json!({}))).await;
         return Ok(SetupCode::Wrong);
     }
+    attempt_limit::release(ctx.store, reserved).await?;
     if ctx.store.setup_code_spent(&code.hash()).await? {
         return Ok(SetupCode::Spent);
     }
@@ -182,14 +196,28 @@ pub async fn challenge<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, req: &HttpRequ
     let Some(purpose) = params.get("purpose").and_then(Purpose::parse) else {
         return json_error(400, "purpose must be login or register");
     };
-    if purpose == Purpose::Register && !passkey_session(ctx, req, &browser) {
-        match check_setup_code(ctx, req, params.get("setup_code").unwrap_or("")).await {
-            Ok(SetupCode::Good) => {}
-            Ok(SetupCode::Wrong) => return json_error(403, "That setup code is not right."),
-            Ok(SetupCode::Spent) => return json_error(410, "The setup code was already used. Sign in with your passkey to add more."),
-            Ok(SetupCode::TooMany) => return json_error(429, "Too many wrong setup codes. Wait 15 minutes and try again."),
-            Err(e) => return HttpResponse::oauth_error(&e),
+    let needs_code = match purpose {
+        Purpose::Register => passkey_session(ctx, req, &browser).await.map(|with_passkey| !with_passkey),
+        Purpose::Login => Ok(false),
+    };
+    let checked = match needs_code {
+        Ok(true) => check_setup_code(ctx, req, params.get("setup_code").unwrap_or("")).await,
+        Ok(false) => Ok(SetupCode::Good),
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(SetupCode::Good) => {}
+        Ok(SetupCode::Wrong) => return json_error(403, "That setup code is not right."),
+        Ok(SetupCode::Spent) => return json_error(410, "The setup code was already used. Sign in with your passkey to add more."),
+        Ok(SetupCode::TooMany) => return json_error(429, "Too many wrong setup codes. Wait 15 minutes and try again."),
+        Err(e) => return HttpResponse::oauth_error(&e),
+    }
+    match source_budget::spend(ctx, req, Spend::PasskeyChallenge).await {
+        Ok(Budget::Within) => {}
+        Ok(Budget::Spent { retry_after }) => {
+            return json_error(429, "Too many passkey challenges from your network address; try again later.").with_header("retry-after", retry_after.to_string())
         }
+        Err(e) => return HttpResponse::oauth_error(&OAuthError::from(e)),
     }
     match flow::issue_challenge(ctx.store, purpose, &browser.hash(), ctx.now).await {
         Ok(challenge) => HttpResponse::json(
@@ -232,13 +260,14 @@ async fn verify_login<S: Store + PasskeyStore>(
         Ok(a) => flow::authenticate(ctx.store, net, rp, &browser.hash(), &a, ctx.now).await,
         Err(e) => Err(e.into()),
     };
-    let event = match &result {
-        Ok(p) => Some(audit(ctx.now, "login.success", req, json!({"page": page, "method": "passkey", "passkey": p.name}))),
-        Err(FlowError::Refused(e)) => Some(audit(ctx.now, "login.failure", req, json!({"page": page, "method": "passkey", "reason": e.message()}))),
-        Err(FlowError::Failed(_)) => None,
-    };
-    if let Some(event) = event {
-        ctx.store.audit(&event).await;
+    match &result {
+        Ok(p) => ctx.store.audit(&audit(ctx.now, "login.success", req, json!({"page": page, "method": "passkey", "passkey": p.name}))).await,
+        // Anyone may send a made-up assertion: its row counts against a budget.
+        Err(FlowError::Refused(e)) => {
+            let event = audit(ctx.now, "login.failure", req, json!({"page": page, "method": "passkey", "reason": e.message()}));
+            source_budget::audit_refusal(ctx, req, &event).await
+        }
+        Err(FlowError::Failed(_)) => {}
     }
     result.map(|_| ())
 }
@@ -375,9 +404,14 @@ pub async fn show<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
         Ok(b) => b,
         Err(e) => return fail_page(e),
     };
-    let page = match session_of(ctx, req, &browser.cookie) {
-        None => page::sign_in_page(200, "/passkeys", &csrf(ctx, LOGIN_FORM, &browser.cookie), None),
-        Some(s) => manage_page(ctx, req, &browser.cookie, &s, None).await,
+    let page = match session_of(ctx, req, &browser.cookie).await {
+        Err(page) => page,
+        Ok(None) => page::sign_in_page(200, "/passkeys", &csrf(ctx, LOGIN_FORM, &browser.cookie), None),
+        Ok(Some(s)) if !is_owner(&s) => {
+            let why = format!("You are signed in as {}. Passkeys belong to the owner: sign in as the owner to see them.", s.subject.as_str());
+            page::sign_in_page(403, "/passkeys", &csrf(ctx, LOGIN_FORM, &browser.cookie), Some(&why))
+        }
+        Ok(Some(s)) => manage_page(ctx, req, &browser.cookie, &s, None).await,
     };
     with_browser_cookie(page, &browser)
 }
@@ -389,7 +423,11 @@ pub async fn post<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
         Ok(f) => f,
         Err(page) => return page,
     };
-    let Some(session) = session_of(ctx, req, &browser).filter(|s| s.method == LoginMethod::Passkey) else {
+    let session = match session_of(ctx, req, &browser).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let Some(session) = session.filter(|s| is_owner(s) && s.method == LoginMethod::Passkey) else {
         return pages::error_page(403, "Sign in with a passkey first", "Adding or removing passkeys needs a passkey sign-in. Open /passkeys and sign in with a passkey.");
     };
     if !csrf_ok(ctx, &manage_purpose(req), &browser, &params) {

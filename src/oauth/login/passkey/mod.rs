@@ -84,7 +84,8 @@ pub trait PasskeyStore {
     /// Every passkey, oldest first.
     async fn passkeys(&self) -> StoreResult<Vec<Passkey>>;
     async fn passkey(&self, id: &str) -> StoreResult<Option<Passkey>>;
-    /// False if a passkey with this id exists already.
+    /// False if a passkey with this id exists already, or `MAX_PASSKEYS` do
+    /// (checked in the one statement that adds it).
     async fn add_passkey(&self, p: &Passkey) -> StoreResult<bool>;
     /// Stores the new counter if the stored one is still `old`: of two uses
     /// racing with the same counter (a cloned authenticator), one wins.

@@ -46,7 +46,7 @@ impl PasskeyStore for MemoryPasskeys {
     }
     async fn add_passkey(&self, p: &Passkey) -> StoreResult<bool> {
         let mut all = self.passkeys.borrow_mut();
-        if all.iter().any(|q| q.id == p.id) {
+        if all.iter().any(|q| q.id == p.id) || all.len() >= super::MAX_PASSKEYS {
             return Ok(false);
         }
         all.push(p.clone());

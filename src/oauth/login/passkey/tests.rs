@@ -206,3 +206,21 @@ fn the_rp_id_is_the_public_host_and_never_an_ip_address() {
     assert_eq!(RelyingParty::for_issuer("http://127.0.0.1:8787"), None);
     assert_eq!(RelyingParty::for_issuer("http://[::1]:8787"), None);
 }
+
+#[test]
+fn the_passkey_cap_holds_in_the_adding_statement_too() {
+    let w = World::new();
+    let a = Authenticator::new(TestKey::es256("first"), "mcp.example.com", ORIGIN);
+    let first = w.enrol(&a).unwrap();
+    // Registrations verified while there was room, added once there is none
+    // (two concurrent additions at 19): the add itself refuses.
+    for i in 1..super::MAX_PASSKEYS {
+        block_on(flow::add(&w.store, &super::Passkey { id: format!("other-{i}"), ..first.clone() })).unwrap();
+    }
+    let late = super::Passkey { id: "one-too-many".into(), ..first };
+    match block_on(flow::add(&w.store, &late)) {
+        Err(FlowError::Failed(e)) => assert!(e.description.contains("20 passkeys"), "{}", e.description),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(block_on(w.store.passkeys()).unwrap().len(), super::MAX_PASSKEYS);
+}

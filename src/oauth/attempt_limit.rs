@@ -1,0 +1,176 @@
+//! Limits on guessing a secret a person types: the owner password and the
+//! passkey setup code (RFC 6819 §5.1.4.2.3, online guessing; NIST SP 800-63B
+//! §5.2.2, rate limiting).
+//!
+//! An attempt is reserved before the secret is compared, by one conditional
+//! statement that records it only while fewer than `max` are recorded: of any
+//! number of concurrent guesses exactly `max` are compared, the rest refused
+//! unchecked. Counting failures after the comparison let every guess of a
+//! burst read the same count and pass. An attempt that proves right is
+//! released, so the owner's own sign-ins never count against them.
+//!
+//! Each secret is limited per source (`source::SourceKey`: an IPv4 address or
+//! an IPv6 /64) and, for the password typed during an MCP client's
+//! authorization, per pending request too: one pending request cannot be
+//! guessed at from many addresses.
+
+use super::authorize::PENDING_TTL;
+use super::source::SourceKey;
+use super::store::StoreResult;
+
+/// The window every limit counts over (also the cleanup's cut-off).
+pub const WINDOW: i64 = 15 * 60;
+
+/// At most `max` attempts per `WINDOW` for one key of this limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptLimit {
+    /// The key's prefix: `<scope>:<source or request id>`.
+    pub scope: &'static str,
+    pub max: u32,
+}
+
+/// Owner-password attempts from one source (on `/login` and `/admin` alike).
+pub const PASSWORD_PER_SOURCE: AttemptLimit = AttemptLimit { scope: "login", max: 5 };
+/// Owner-password attempts on one pending authorization request.
+pub const PASSWORD_PER_REQUEST: AttemptLimit = AttemptLimit { scope: "login-request", max: 5 };
+/// Passkey setup-code attempts from one source.
+pub const SETUP_CODE_PER_SOURCE: AttemptLimit = AttemptLimit { scope: "passkey-setup", max: 5 };
+
+// A pending request must not outlive the window that counts its attempts.
+const _: () = assert!(PENDING_TTL <= WINDOW);
+
+/// Attempts, one row each (D1 `login_failures`, whose rows are attempts not
+/// proven right since migration 0011).
+#[allow(async_fn_in_trait)]
+pub trait AttemptLog {
+    /// Records one attempt under `key` at `now` unless `max` attempts are
+    /// recorded under it since `since`; true when recorded. One conditional
+    /// statement: concurrent callers each see the others' attempts.
+    async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool>;
+    /// Removes one attempt recorded under `key` at `at`.
+    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()>;
+}
+
+/// What one attempt is counted under.
+pub struct Counted<'a> {
+    pub limit: AttemptLimit,
+    /// The source key or request id the limit counts per.
+    pub per: &'a str,
+}
+
+impl Counted<'_> {
+    pub fn source(limit: AttemptLimit, source: &SourceKey) -> Counted<'_> {
+        Counted { limit, per: source.as_str() }
+    }
+
+    fn key(&self) -> String {
+        format!("{}:{}", self.limit.scope, self.per)
+    }
+}
+
+/// Attempts reserved under each of their keys: release them if the secret was right.
+#[must_use]
+pub struct Reserved {
+    keys: Vec<String>,
+    at: i64,
+}
+
+/// Reserves one attempt under every limit, in order: `None` (too many) at
+/// the first limit already reached; earlier reservations then stay counted.
+pub async fn reserve<S: AttemptLog>(store: &S, under: &[Counted<'_>], now: i64) -> StoreResult<Option<Reserved>> {
+    let mut keys = Vec::with_capacity(under.len());
+    for c in under {
+        let key = c.key();
+        if !store.reserve_attempt(&key, now - WINDOW, c.limit.max, now).await? {
+            return Ok(None);
+        }
+        keys.push(key);
+    }
+    Ok(Some(Reserved { keys, at: now }))
+}
+
+/// The secret was right: its attempt does not count.
+pub async fn release<S: AttemptLog>(store: &S, reserved: Reserved) -> StoreResult<()> {
+    for key in &reserved.keys {
+        store.release_attempt(key, reserved.at).await?;
+    }
+    Ok(())
+}
+
+/// The secret was wrong: its attempt stays counted.
+pub fn keep(reserved: Reserved) {
+    drop(reserved);
+}
+
+#[cfg(test)]
+impl AttemptLog for super::testing::MemoryStore {
+    async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool> {
+        self.check()?;
+        let mut f = self.failures.borrow_mut();
+        let recorded = f.iter().filter(|(k, t)| k == key && *t >= since).count() as u32;
+        if recorded >= max {
+            return Ok(false);
+        }
+        f.push((key.into(), now));
+        Ok(true)
+    }
+
+    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()> {
+        self.check()?;
+        let mut f = self.failures.borrow_mut();
+        if let Some(i) = f.iter().position(|(k, t)| k == key && *t == at) {
+            f.remove(i);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::testing::{block_on, MemoryStore};
+
+    const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn exactly_max_attempts_are_reserved_per_key_and_window() {
+        let store = MemoryStore::default();
+        let a = SourceKey::from_ip("198.51.100.1");
+        let b = SourceKey::from_ip("198.51.100.2");
+        let try_at = |s: &SourceKey, t| block_on(reserve(&store, &[Counted::source(PASSWORD_PER_SOURCE, s)], t)).unwrap();
+        for _ in 0..PASSWORD_PER_SOURCE.max {
+            keep(try_at(&a, NOW).expect("within the limit"));
+        }
+        assert!(try_at(&a, NOW).is_none(), "the sixth is refused");
+        assert!(try_at(&b, NOW).is_some(), "another source has its own count");
+        assert!(try_at(&a, NOW + WINDOW).is_none(), "a window is WINDOW seconds long, both ends included");
+        assert!(try_at(&a, NOW + WINDOW + 1).is_some(), "the window slides");
+    }
+
+    #[test]
+    fn a_released_attempt_does_not_count() {
+        let store = MemoryStore::default();
+        let s = SourceKey::from_ip("2001:db8::1");
+        for _ in 0..20 {
+            let r = block_on(reserve(&store, &[Counted::source(PASSWORD_PER_SOURCE, &s)], NOW)).unwrap().unwrap();
+            block_on(release(&store, r)).unwrap();
+        }
+        assert!(store.failures.borrow().is_empty());
+    }
+
+    #[test]
+    fn every_limit_must_admit_and_the_first_refusal_stops() {
+        let store = MemoryStore::default();
+        let s = SourceKey::from_ip("198.51.100.1");
+        let both = |id| [Counted::source(PASSWORD_PER_SOURCE, &s), Counted { limit: PASSWORD_PER_REQUEST, per: id }];
+        for _ in 0..PASSWORD_PER_REQUEST.max {
+            keep(block_on(reserve(&store, &both("ar_1"), NOW)).unwrap().unwrap());
+        }
+        let keys: Vec<String> = store.failures.borrow().iter().map(|(k, _)| k.clone()).collect();
+        assert!(keys.contains(&"login:198.51.100.1".to_string()) && keys.contains(&"login-request:ar_1".to_string()), "{keys:?}");
+        assert!(block_on(reserve(&store, &both("ar_2"), NOW)).unwrap().is_none(), "the source is spent");
+        let other = SourceKey::from_ip("198.51.100.9");
+        let from_other = [Counted::source(PASSWORD_PER_SOURCE, &other), Counted { limit: PASSWORD_PER_REQUEST, per: "ar_1" }];
+        assert!(block_on(reserve(&store, &from_other, NOW)).unwrap().is_none(), "the request is spent, whatever the source");
+    }
+}
