@@ -130,11 +130,18 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
 
     // The policy reads bodies only when one is configured: the plain hot path never parses JSON.
     let mut list_ids = Vec::new();
-    if let (Some(policy), Method::Post) = (&fwd.tool_policy, &method) {
-        let header = |n: &str| forwarded.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-        let (content_type, mirrored) = (header("content-type"), MirroredHeaders::read(header));
-        let message = policy::Message { content_type: content_type.as_deref(), headers: &mirrored, body: body.as_deref().unwrap_or_default() };
-        match policy::decide(policy, &claims.client_id, &message) {
+    if let Some(policy) = &fwd.tool_policy {
+        let decision = if method == Method::Post {
+            let header = |n: &str| forwarded.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+            let (content_type, mirrored) = (header("content-type"), MirroredHeaders::read(header));
+            let message = policy::Message { content_type: content_type.as_deref(), headers: &mirrored, body: body.as_deref().unwrap_or_default() };
+            policy::decide(policy, &claims.client_id, &message)
+        } else {
+            // MCP sends messages only by POST; a body on another method is
+            // one the policy would not have read.
+            policy::decide_other_method(body.as_deref().unwrap_or_default())
+        };
+        match decision {
             Decision::Refuse { status, answer } => return json_response(status, answer.to_string().into_bytes()),
             Decision::Forward { list_ids: ids } => list_ids = ids,
         }

@@ -168,6 +168,16 @@ pub fn decide(policy: &ToolPolicy, client_id: &str, m: &Message) -> Decision {
     Decision::Forward { list_ids }
 }
 
+/// A request by another method than POST under a policy: forwarded only
+/// without a body (MCP sends every message by POST; an origin that read a body
+/// on GET, DELETE or PUT would run what the policy never saw).
+pub fn decide_other_method(body: &[u8]) -> Decision {
+    if body.is_empty() {
+        return Decision::Forward { list_ids: vec![] };
+    }
+    refuse(400, jsonrpc::INVALID_REQUEST, Value::Null, "Invalid Request: MCP messages are sent by POST; the gateway's tool policy refuses a body on any other method")
+}
+
 fn refusal_text(r: Refusal) -> String {
     match r {
         Refusal::MediaType(s) | Refusal::Parse(s) | Refusal::Message(s) => s,
@@ -348,6 +358,13 @@ mod tests {
             assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(code)), "{}", String::from_utf8_lossy(body));
             assert_eq!(v["jsonrpc"], "2.0");
         }
+    }
+
+    #[test]
+    fn bodies_on_other_methods_are_refused() {
+        assert_eq!(decide_other_method(b""), Decision::Forward { list_ids: vec![] });
+        let (status, v) = refusal(decide_other_method(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_all"}}"#));
+        assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(jsonrpc::INVALID_REQUEST)));
     }
 
     #[test]

@@ -193,6 +193,24 @@ for (const b of BYPASSES) {
   });
 }
 
+test('with a policy, a message body on PUT or DELETE (which the policy reads only on POST) is refused and never reaches the origin', async () => {
+  session ??= await openLegacySession();
+  for (const method of ['PUT', 'DELETE']) {
+    const { out, seen } = await originSaw(async () => {
+      const res = await fetch(h.mcpUrl, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...session },
+        body: legacyCall('delete_everything'),
+        signal: AbortSignal.timeout(15_000),
+      });
+      return { status: res.status, json: await res.json().catch(() => null) };
+    });
+    assert.equal(out.status, 400, method);
+    assert.equal(out.json?.error?.code, -32600, method);
+    assert.equal(seen.length, 0, `${method}: the origin must not see it`);
+  }
+});
+
 // ---- the same bytes without a policy: forwarded untouched ----------------------------------
 
 test('without a policy, each of those bodies is forwarded byte for byte and the origin answers it (runs the tool where Node reads it)', async () => {
