@@ -13,6 +13,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { answerHook, sendJson, untilReleased } from './hooks.mjs';
 
 const port = Number(process.env.PORT || 8788);
 const seen = []; // { method, url, headers } of every request, oldest first
@@ -55,10 +56,7 @@ function newServer() {
     const progress = (n) => token === undefined ? Promise.resolve()
       : extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: n, total: steps } });
     await progress(1);
-    const released = await new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), 10_000);
-      waiting.push(() => { clearTimeout(timer); resolve(true); });
-    });
+    const released = await untilReleased(waiting, 10_000);
     for (let n = 2; n <= steps; n++) await progress(n);
     return text(JSON.stringify({ released }));
   });
@@ -72,10 +70,6 @@ function newServer() {
   return server;
 }
 
-function sendJson(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
 const rpcError = (res, status, code, message) =>
   sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
 
@@ -110,12 +104,7 @@ async function handleMcp(req, res) {
 const httpServer = createServer(async (req, res) => {
   const path = new URL(req.url, 'http://origin').pathname;
   try {
-    if (path === '/__seen' && req.method === 'GET') return sendJson(res, 200, seen);
-    if (path === '/__release' && req.method === 'POST') {
-      const n = waiting.length;
-      waiting.splice(0).forEach((release) => release());
-      return sendJson(res, 200, { released: n });
-    }
+    if (answerHook(req, res, path, { seen, waiting })) return;
     if (path === '/__next' && req.method === 'POST') {
       next = await readJson(req);
       return sendJson(res, 200, { next });
@@ -125,10 +114,7 @@ const httpServer = createServer(async (req, res) => {
       const shaped = next;
       next = null;
       if (shaped.stall) {
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, 20_000);
-          waiting.push(() => { clearTimeout(timer); resolve(); });
-        });
+        await untilReleased(waiting, 20_000);
         if (!res.destroyed) rpcError(res, 503, -32000, 'stalled');
         return;
       }

@@ -20,7 +20,7 @@ cd "$GATEHOUSE_ROOT/fuzz"
 log() { printf '[fuzz] %s\n' "$*"; }
 die() { printf '[fuzz] ERROR: %s\n' "$*" >&2; exit 1; }
 
-TARGETS=(dcr_metadata authorize_query token_form redirect_uri jwt_verify)
+TARGETS=(dcr_metadata authorize_query token_form redirect_uri jwt_verify policy_body)
 runs=100000
 max_time="${GATEHOUSE_FUZZ_MAX_TIME:-0}"
 if [ "${1:-}" = --smoke ]; then

@@ -28,7 +28,7 @@ use crate::oauth::config::Config;
 use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::http::{HttpRequest, HttpResponse, MAX_BODY};
-use crate::oauth::security_headers::{self, Caching, Facts, Op, ALLOW_HEADERS, ALLOW_METHODS};
+use crate::oauth::security_headers::{self, Caching, Facts, Op, ALLOW_METHODS};
 use crate::oauth::{admin, consent, introspect, maintenance, metadata, pages, register, request_log, revoke, token};
 use crate::oauth::login::passkey::handlers as passkey;
 use d1::D1Store;
@@ -269,7 +269,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Route::Preflight => {
             let h = Headers::new();
             h.set("access-control-allow-methods", ALLOW_METHODS)?;
-            h.set("access-control-allow-headers", ALLOW_HEADERS)?;
+            h.set("access-control-allow-headers", &security_headers::allow_headers(req.headers().get("access-control-request-headers")?.as_deref()))?;
             h.set("access-control-max-age", "86400")?;
             return Ok(ResponseBuilder::new().with_status(204).with_headers(h).empty());
         }

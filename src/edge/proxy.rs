@@ -19,6 +19,7 @@ use worker::{AbortController, ByteStream, Delay, Env, Headers, Method, Response,
 use super::body::{read_capped, BodyError};
 use crate::gateway::assertion::{AssertionCache, Identity};
 use crate::gateway::forward_config::SERVICE_BINDING_URL;
+use crate::gateway::mirrored_headers::MirroredHeaders;
 use crate::gateway::policy::{self, Decision};
 use crate::gateway::session_id::SessionKey;
 use crate::gateway::sse::SseRewriter;
@@ -84,10 +85,14 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     let fwd = &config.forward;
     let grant = GrantId::new(claims.gid.clone());
 
-    let mut forwarded = headers::forward_request(|name| req_headers.get(name).ok().flatten());
+    let mut forwarded = match headers::forward_request(req_headers.entries()) {
+        Ok(f) => f,
+        Err(headers::TooLarge(why)) => return rpc_error(431, jsonrpc::SERVER_ERROR, &format!("Request Header Fields Too Large: {why}")),
+    };
     // Session ids are bound to the grant: anything else is an unknown session.
+    // A request without one (every 2026-07-28 request) is forwarded without.
     for (name, value) in forwarded.iter_mut() {
-        if *name == "mcp-session-id" {
+        if name == "mcp-session-id" {
             match session_key(config).unwrap(&grant, value) {
                 Some(origin_id) => *value = origin_id,
                 None => return rpc_error(404, jsonrpc::SESSION_NOT_FOUND, "Session not found: this session id does not belong to this authorization; send initialize to start a new session"),
@@ -126,9 +131,19 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
 
     // The policy reads bodies only when one is configured: the plain hot path never parses JSON.
     let mut list_ids = Vec::new();
-    if let (Some(policy), Some(b), Method::Post) = (&fwd.tool_policy, &body, &method) {
-        match policy::decide(policy, &claims.client_id, b) {
-            Decision::Refuse(answer) => return json_response(200, answer.to_string().into_bytes()),
+    if let Some(policy) = &fwd.tool_policy {
+        let decision = if method == Method::Post {
+            let header = |n: &str| forwarded.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+            let (content_type, mirrored) = (header("content-type"), MirroredHeaders::read(header));
+            let message = policy::Message { content_type: content_type.as_deref(), headers: &mirrored, body: body.as_deref().unwrap_or_default() };
+            policy::decide(policy, &claims.client_id, &message)
+        } else {
+            // MCP sends messages only by POST; a body on another method is
+            // one the policy would not have read.
+            policy::decide_other_method(body.as_deref().unwrap_or_default())
+        };
+        match decision {
+            Decision::Refuse { status, answer } => return json_response(status, answer.to_string().into_bytes()),
             Decision::Forward { list_ids: ids } => list_ids = ids,
         }
     }
@@ -218,7 +233,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
             out.append(&k, &v)?;
         }
     }
-    let is_sse = content_type.as_deref().is_some_and(|ct| ct.starts_with("text/event-stream"));
+    let is_sse = content_type.as_deref().is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/event-stream"));
     if is_sse {
         out.set("cache-control", "no-cache")?;
     }
@@ -233,10 +248,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
         });
     };
     let (policy, client) = (policy.clone(), claims.client_id.clone());
-    let rewrite = move |data: &str| -> Option<String> {
-        let mut msg: serde_json::Value = serde_json::from_str(data).ok()?;
-        policy::filter_tools(&policy, &client, &list_ids, &mut msg).then(|| msg.to_string())
-    };
+    let rewrite = move |data: &str| policy::rewrite_answer(&policy, &client, &list_ids, data);
     if is_sse {
         let Some(stream) = resp.body().map(ByteStream::from) else { return Ok(builder.empty()) };
         let rewriter = Rc::new(RefCell::new(SseRewriter::new(rewrite)));
@@ -247,7 +259,8 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
         return builder.from_stream(events);
     }
     let bytes = js_sys::Uint8Array::new(&JsFuture::from(resp.array_buffer()?).await?).to_vec();
-    let rewritten = std::str::from_utf8(&bytes).ok().and_then(rewrite);
+    // A body that is not UTF-8 is unreadable for the filter, not a reason to skip it.
+    let rewritten = rewrite(std::str::from_utf8(&bytes).unwrap_or(crate::gateway::sse::UNREADABLE));
     Ok(builder.fixed(rewritten.map(String::into_bytes).unwrap_or(bytes)))
 }
 

@@ -57,6 +57,7 @@ impl ForwardConfig {
         if let Some(h) = &header {
             let reserved = h.starts_with("x-gatehouse-") && h != DEFAULT_SHARED_SECRET_HEADER
                 || h.starts_with("cf-access-")
+                || h.starts_with("mcp-")
                 || FORWARD_REQUEST.contains(&h.as_str())
                 || HOP_BY_HOP.contains(&h.as_str())
                 || matches!(h.as_str(), "host" | "content-length" | "x-forwarded-for" | "cookie");
@@ -165,6 +166,7 @@ mod tests {
             (&[("ORIGIN_SHARED_SECRET_HEADER", "X-Key")], "ORIGIN_SHARED_SECRET"),
             (&[("ORIGIN_SHARED_SECRET", "0123456789abcdef0"), ("ORIGIN_SHARED_SECRET_HEADER", "X-Gatehouse-User")], "ORIGIN_SHARED_SECRET_HEADER"),
             (&[("ORIGIN_SHARED_SECRET", "0123456789abcdef0"), ("ORIGIN_SHARED_SECRET_HEADER", "bad name")], "ORIGIN_SHARED_SECRET_HEADER"),
+            (&[("ORIGIN_SHARED_SECRET", "0123456789abcdef0"), ("ORIGIN_SHARED_SECRET_HEADER", "Mcp-Param-Key")], "ORIGIN_SHARED_SECRET_HEADER"),
             (&[("ORIGIN_SHARED_SECRET", "0123456789abcdef0"), ("ORIGIN_SHARED_SECRET_HEADER", "Mcp-Session-Id")], "ORIGIN_SHARED_SECRET_HEADER"),
             (&[("ORIGIN_MAX_BODY_BYTES", "10")], "ORIGIN_MAX_BODY_BYTES"),
             (&[("ORIGIN_TIMEOUT_SECONDS", "0")], "ORIGIN_TIMEOUT_SECONDS"),

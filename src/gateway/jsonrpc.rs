@@ -9,6 +9,14 @@ pub const SERVER_ERROR: i64 = -32000;
 pub const SESSION_NOT_FOUND: i64 = -32001;
 /// Invalid params: what MCP servers answer for an unknown or refused tool.
 pub const INVALID_PARAMS: i64 = -32602;
+/// Invalid JSON (JSON-RPC 2.0 §5.1).
+pub const PARSE_ERROR: i64 = -32700;
+/// Valid JSON that is not an acceptable request object (JSON-RPC 2.0 §5.1).
+pub const INVALID_REQUEST: i64 = -32600;
+pub const INTERNAL_ERROR: i64 = -32603;
+/// `HeaderMismatch`: the SEP-2243 headers disagree with the body, or a
+/// required one is missing (spec 2026-07-28 streamable-http §Server Validation).
+pub const HEADER_MISMATCH: i64 = -32020;
 
 pub fn error(id: Value, code: i64, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})

@@ -1,5 +1,5 @@
 //! The gateway core: what Gatehouse does to MCP traffic between client and
-//! origin (MCP Streamable HTTP transport, spec 2025-06-18 §Transports).
+//! origin (MCP Streamable HTTP transport, spec 2025-06-18 to 2026-07-28 §Transports).
 //! Plain Rust without `worker` types, tested natively; `edge::proxy` adapts
 //! it to the Workers runtime.
 
@@ -7,6 +7,8 @@ pub mod assertion;
 pub mod forward_config;
 pub mod headers;
 pub mod jsonrpc;
+pub mod mirrored_headers;
 pub mod policy;
 pub mod session_id;
 pub mod sse;
+pub mod strict_body;

@@ -3,6 +3,9 @@
 //! while it flows: every event is emitted as soon as its terminating blank
 //! line arrives, and events the rewrite leaves alone keep their exact bytes.
 
+/// What `rewrite` is given for an event that is not UTF-8.
+pub const UNREADABLE: &str = "\u{FFFD}";
+
 /// Splits a byte stream into events and passes each event's `data` through
 /// `rewrite`; `Some(new data)` replaces the event's data lines.
 pub struct SseRewriter<F: FnMut(&str) -> Option<String>> {
@@ -33,7 +36,14 @@ impl<F: FnMut(&str) -> Option<String>> SseRewriter<F> {
     }
 
     fn emit(&mut self, event: &[u8], out: &mut Vec<u8>) {
-        let Ok(text) = std::str::from_utf8(event) else { return out.extend_from_slice(event) };
+        // An event that is not UTF-8 is still read by clients (as U+FFFD), so
+        // it is not skipped: the rewrite sees it as unreadable data.
+        let Ok(text) = std::str::from_utf8(event) else {
+            return match (self.rewrite)(UNREADABLE) {
+                Some(new_data) => out.extend_from_slice(format!("data: {new_data}\n\n").as_bytes()),
+                None => out.extend_from_slice(event),
+            };
+        };
         let lines: Vec<&str> = text.split_inclusive(['\n', '\r']).collect();
         let mut data: Vec<&str> = Vec::new();
         let mut saw_data = false;
@@ -148,6 +158,14 @@ mod tests {
         let mut r = SseRewriter::new(upper_if_target);
         assert!(r.push(b"data: target").is_empty());
         assert_eq!(r.finish(), b"data: target".to_vec());
+    }
+
+    #[test]
+    fn invalid_utf8_events_are_not_skipped() {
+        let mut r = SseRewriter::new(|d: &str| (d == UNREADABLE).then(|| "unreadable".to_string()));
+        assert_eq!(r.push(b"data: \xfftarget\n\n"), b"data: unreadable\n\n".to_vec());
+        let mut r = SseRewriter::new(|_: &str| None);
+        assert_eq!(r.push(b"data: \xffother\n\n"), b"data: \xffother\n\n".to_vec(), "unchanged events keep their bytes");
     }
 
     #[test]

@@ -4,8 +4,28 @@
 //! HSTS on https (RFC 6797), and no caching of anything that may hold a token
 //! (RFC 6749 §5.1, RFC 6750 §5.3).
 
-/// CORS request headers browser MCP clients send (requirements.md §A).
-pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID";
+/// CORS request headers browser MCP clients send (requirements.md §A; the
+/// SEP-2243 headers of MCP 2026-07-28).
+pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name";
+/// At most this many `Mcp-Param-*` names are allowed in one preflight (the
+/// gateway forwards no more than that, see `gateway::headers`).
+const MAX_PREFLIGHT_PARAMS: usize = 32;
+const PARAM_PREFIX: &str = "mcp-param-";
+
+/// `Access-Control-Allow-Headers` for a preflight: the fixed list, plus the
+/// `Mcp-Param-{Name}` headers the browser asks for (tool parameters mirrored
+/// into headers have names no fixed list can hold, and a wildcard would not
+/// cover `Authorization`).
+pub fn allow_headers(requested: Option<&str>) -> String {
+    let params = requested
+        .unwrap_or("")
+        .split(',')
+        .map(|h| h.trim())
+        .filter(|h| h.len() > PARAM_PREFIX.len() && h.get(..PARAM_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(PARAM_PREFIX)))
+        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)))
+        .take(MAX_PREFLIGHT_PARAMS);
+    std::iter::once(ALLOW_HEADERS).chain(params).collect::<Vec<_>>().join(", ")
+}
 /// Response headers browser MCP clients must be able to read.
 pub const EXPOSE_HEADERS: &str = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
 pub const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
@@ -171,5 +191,14 @@ mod tests {
         for p in ["/register", "/token", "/revoke", "/introspect", "/mcp", "/.well-known/jwks.json"] {
             assert!(cors_path(p), "{p}");
         }
+    }
+
+    #[test]
+    fn preflight_allows_the_requested_mcp_param_headers_only() {
+        assert_eq!(allow_headers(None), ALLOW_HEADERS);
+        let h = allow_headers(Some("authorization, mcp-param-region, Mcp-Param-TenantId, x-evil, mcp-param-, mcp-param-a b, mcp-paramé1"));
+        assert_eq!(h, format!("{ALLOW_HEADERS}, mcp-param-region, Mcp-Param-TenantId"));
+        let many = (0..40).map(|i| format!("mcp-param-p{i}")).collect::<Vec<_>>().join(",");
+        assert_eq!(allow_headers(Some(&many)).matches("mcp-param-").count(), MAX_PREFLIGHT_PARAMS);
     }
 }

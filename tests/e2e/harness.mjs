@@ -123,10 +123,13 @@ async function waitForHttp(url, deadline, isDead) {
   throw new Error(`no answer from ${url} within the time limit (${lastErr?.cause?.code ?? lastErr?.message})`);
 }
 
-async function startOrigin(dir, port = 0) {
+/** The MCP origins a harness can start: the demo (SDK 1.x) or the SDK v2 fixture (2026-07-28). */
+const ORIGINS = { demo: 'demo/origin.mjs', v2: 'tests/e2e/fixtures/origin-v2.mjs' };
+
+async function startOrigin(dir, port = 0, which = 'demo') {
   const log = join(dir, 'origin.log');
   const from = existsSync(log) ? statSync(log).size : 0; // only look at this run's output
-  const child = spawnLogged(process.execPath, [join(ROOT, 'demo/origin.mjs')], {
+  const child = spawnLogged(process.execPath, [join(ROOT, ORIGINS[which])], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port) },
     log,
@@ -134,13 +137,13 @@ async function startOrigin(dir, port = 0) {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     const out = readFileSync(log).subarray(from).toString('utf8');
-    const m = /demo origin listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/.exec(out);
+    const m = /origin listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/.exec(out);
     if (m) return { child, base: m[1], log };
     if (child.exitCode !== null) break;
     await sleep(100);
   }
   await killGroup(child);
-  throw new Error(`demo origin did not start. ${log}:\n${tail(log)}`);
+  throw new Error(`${which} origin did not start. ${log}:\n${tail(log)}`);
 }
 
 /**
@@ -213,12 +216,14 @@ async function writeExtraConfigs(dir, paths, originMcpUrl) {
  *   extraConfigs: paths of more worker configs for the same `wrangler dev` (see writeExtraConfigs);
  *   protocol: `https` serves the worker over TLS with wrangler's self-signed certificate, so the
  *     caller must accept it, e.g. NODE_TLS_REJECT_UNAUTHORIZED=0 in its own process.
+ *   origin: `demo` (demo/origin.mjs, SDK 1.x) or `v2` (tests/e2e/fixtures/origin-v2.mjs: SDK v2,
+ *     strict 2026-07-28 beside 2025 sessions; its /__seen also records each request's body).
  * Returns { base, mcpUrl, password, signingKey, originBase, vars, seen(), sql(), runCron(),
  * restart(), stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
  */
 export async function startHarness({
   name = 'e2e', vars = {}, secrets = {}, testScheduled = false, logLevel = 'info', services = [], workers = [], extraConfigs = [],
-  protocol = 'http',
+  protocol = 'http', origin: originKind = 'demo',
 } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
@@ -233,7 +238,7 @@ export async function startHarness({
   };
   writeSecrets();
 
-  let origin = await startOrigin(dir);
+  let origin = await startOrigin(dir, 0, originKind);
   let worker = null;
   const h = {
     dir,
@@ -338,7 +343,7 @@ export async function startHarness({
     h.stopOrigin = () => killGroup(origin.child);
     /** Starts it again on the same port; it forgets the requests it saw. */
     h.startOrigin = async () => {
-      origin = await startOrigin(dir, new URL(origin.base).port);
+      origin = await startOrigin(dir, new URL(origin.base).port, originKind);
     };
     h.stop = async () => {
       await killGroup(worker);
