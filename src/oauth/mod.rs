@@ -20,6 +20,7 @@ pub mod introspect;
 pub mod jws;
 pub mod login;
 pub mod metadata;
+pub mod normal_form;
 pub mod outbound;
 pub mod pages;
 pub mod pkce;
