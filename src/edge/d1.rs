@@ -267,6 +267,13 @@ impl Store for D1Store {
             .map(|_| ())
     }
 
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool> {
+        let c = self
+            .first::<Count>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM grants WHERE client_id = ?1 AND revoked_at IS NULL LIMIT 1)", &[s(client.as_str())])
+            .await?;
+        Ok(c.is_some_and(|c| c.n > 0))
+    }
+
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
         let row = self.first::<CodeRow>("SELECT * FROM auth_codes WHERE code_hash = ?1", &[s(hash.as_str())]).await?;
         Ok(row.map(|r| CodeRecord {

@@ -192,7 +192,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         // The sign-in page offers Deny next to the upstream buttons: refusing
         // needs no identity, only this browser's own pending request.
         if !approve && post.params.get("via").is_none() && !delegate::buttons(ctx.config).is_empty() {
-            return finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false, false).await.unwrap_or_else(fail_page);
+            return deny_unidentified(ctx, &post).await.unwrap_or_else(fail_page);
         }
         return login_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
     };
@@ -201,6 +201,25 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         Ok(r) => r,
         Err(e) => fail_page(e),
     }
+}
+
+/// Deny pressed by someone not signed in. RFC 9700 §4.11.2: the server
+/// authenticates the person before redirecting; nobody is authenticated
+/// here, so the browser goes back to the client only if the owner approved
+/// that client before (as for /authorize errors); otherwise the request ends
+/// on a page. A signed-in Deny does redirect: that person saw the page that
+/// names the client and where the browser goes next, and chose (§4.11.2
+/// leaves an untrusted URI to "the user to make the correct decision").
+async fn deny_unidentified<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost) -> OAuthResult<HttpResponse> {
+    let nobody = Subject::new(NOT_SIGNED_IN);
+    if ctx.store.client_approved(&post.client.client_id).await? {
+        return finish(ctx, &post.pending, &post.client, nobody, false, false).await;
+    }
+    if !ctx.store.consume_pending(&post.pending.id, ctx.now).await? {
+        return Ok(expired_page());
+    }
+    ctx.store.audit(&AuditEvent::consent(false, &nobody, &post.pending.client_id, &post.pending.scope, None, ctx.now)).await;
+    Ok(pages::error_page(200, "Access denied", "You denied this client access. Nothing was shared with it."))
 }
 
 /// Consumes the pending request once and answers the MCP client: a code for

@@ -228,14 +228,42 @@ fn unknown_client_and_bad_redirect_show_a_page_never_redirect() {
 
 #[test]
 fn pkce_errors_redirect_to_the_validated_uri_with_iss() {
-    let w = World::new();
-    let client = w.public_client();
+    let mut w = World::new();
+    let (client, _) = w.client_with_tokens();
     let q = World::authorize_query(&client).replace("S256", "plain");
     let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
     assert_eq!(r.status, 303);
     let loc = r.header("location").unwrap();
     assert!(loc.starts_with(REDIRECT), "{loc}");
     assert!(loc.contains("error=invalid_request") && loc.contains("state=xyz") && loc.contains("iss=https%3A%2F%2Fmcp.example.com"), "{loc}");
+}
+
+/// Issue 15 item 6 (RFC 9700 §4.11.2): a client nobody approved is anyone's
+/// registration, so its errors are a page, not an automatic redirect; once
+/// approved they redirect, and when every grant is revoked, pages again.
+#[test]
+fn errors_redirect_only_to_a_client_the_owner_approved() {
+    let mut w = World::new();
+    let client = w.register(r#"{"redirect_uris":["https://evil.example/landing"],"client_name":"Phish"}"#)["client_id"].as_str().unwrap().to_string();
+    let bad = |client: &str| {
+        format!("response_type=token&client_id={client}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz", urlenc("https://evil.example/landing"))
+    };
+    let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &bad(&client), None, "")));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.header("location").is_none());
+    assert!(r.body.contains("response_type"), "the page says what was wrong: {}", r.body);
+
+    let (approved, rt) = w.client_with_tokens();
+    let q = World::authorize_query(&approved).replace("response_type=code", "response_type=token");
+    let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.header("location").unwrap().contains("error=unsupported_response_type"));
+
+    let revoked = w.form("/revoke", &[("token", &rt), ("client_id", &approved)]);
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+    assert_eq!(r.status, 400, "every grant revoked: untrusted again");
+    assert!(r.header("location").is_none());
 }
 
 #[test]

@@ -124,6 +124,9 @@ pub trait Store:
     async fn create_grant(&self, g: &GrantRecord, code: &CodeRecord) -> StoreResult<()>;
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>>;
     async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()>;
+    /// Whether `client` has a grant that is not revoked: the owner approved
+    /// it and still trusts it (RFC 9700 §4.11.2, `authorize`).
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool>;
 
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>>;
     /// Marks an unused, unexpired code used; true only for the one caller that did.

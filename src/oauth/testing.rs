@@ -102,6 +102,10 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool> {
+        self.check()?;
+        Ok(self.grants.borrow().values().any(|g| &g.client_id == client && g.revoked_at.is_none()))
+    }
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
         self.check()?;
         Ok(self.codes.borrow().get(hash.as_str()).cloned())
