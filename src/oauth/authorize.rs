@@ -213,7 +213,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
         browser: browser.hash(),
         expires_at: ctx.now + PENDING_TTL,
     };
-    if let Some(subject) = &subject {
+    if let (Some(subject), true) = (&subject, remembered_consent::may_skip_consent(&v.client, &v.redirect_uri)) {
         if remembered_consent::covers(ctx.store, subject, &v.client.client_id, &pending.scope, ctx.now).await? {
             // Approved before, with "remember": no page, so nothing pending to store.
             let to_client = consent::issue_code(ctx, &v.client, &pending, subject.clone(), consent::Approval::Remembered).await?;
@@ -224,10 +224,12 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let csrf = session::csrf_token(key, &pending.id, &browser.cookie);
     let host = RedirectUri::from_stored(v.redirect_uri.clone()).host();
     let view = client_view(&v.client, &pending.scope, &host);
+    let remember_days = remembered_consent::days_offered(ctx.config, &v.client, &v.redirect_uri);
     let page = if subject.is_some() {
-        pages::consent_page(&view, &pending.id, &csrf, ctx.config.consent_remember_days)
+        pages::consent_page(&view, &pending.id, &csrf, remember_days)
     } else {
-        pages::login_page(200, &view, &pending.id, &csrf, None, &login::options(ctx, &pending.id, &csrf))
+        let options = pages::LoginOptions { remember_days, ..login::options(ctx, &pending.id, &csrf) };
+        pages::login_page(200, &view, &pending.id, &csrf, None, &options)
     };
     Ok(with_cookies(page))
 }

@@ -87,7 +87,9 @@ pub(crate) fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u1
     let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let view = client_view(&post.client, &post.pending.scope, &host);
-    pages::login_page(status, &view, &post.pending.id, &csrf, error, &super::login::options(ctx, &post.pending.id, &csrf))
+    let mut options = super::login::options(ctx, &post.pending.id, &csrf);
+    options.remember_days = remembered_consent::days_offered(ctx.config, &post.client, &post.pending.redirect_uri);
+    pages::login_page(status, &view, &post.pending.id, &csrf, error, &options)
 }
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.
@@ -167,7 +169,8 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
     }
     let csrf = session::csrf_token(key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
-    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf, ctx.config.consent_remember_days)
+    let remember_days = remembered_consent::days_offered(ctx.config, &post.client, &post.pending.redirect_uri);
+    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf, remember_days)
 }
 
 /// `POST /consent`: approve issues a code, deny returns `access_denied`;
@@ -241,7 +244,7 @@ pub(crate) async fn finish<S: Store>(
         ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
         return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
     }
-    if remember {
+    if remember && remembered_consent::may_skip_consent(client, &p.redirect_uri) {
         remembered_consent::remember(ctx.store, &subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now).await?;
     }
     issue_code(ctx, client, p, subject, Approval::ConsentPage).await

@@ -355,7 +355,7 @@ impl World {
         (client, t["access_token"].as_str().unwrap().into(), t["refresh_token"].as_str().unwrap().into())
     }
     /// A client_secret_post client: (client_id, secret).
-    fn confidential_client(&self) -> (String, String) {
+    pub(super) fn confidential_client(&self) -> (String, String) {
         let reg = self.register(&format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"client_secret_post"}}"#));
         (reg["client_id"].as_str().unwrap().into(), reg["client_secret"].as_str().unwrap().into())
     }

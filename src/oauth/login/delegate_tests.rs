@@ -243,7 +243,8 @@ fn remember_ticked_with_an_upstream_sign_in_skips_the_next_page() {
     let mut w = world();
     let key = TestKey::es256("k1");
     let net = idp(&key);
-    let client = w.public_client();
+    // Confidential: a loopback redirect does not prove a public client's identity (RFC 8252 §8.6).
+    let (client, _) = w.confidential_client();
     // The sign-in page offers the box in the same form as the provider buttons.
     let q = format!(
         "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
