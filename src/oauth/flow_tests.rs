@@ -201,6 +201,76 @@ fn refresh_rotates_and_reuse_after_grace_revokes_the_grant() {
     assert_eq!(json(&w.refresh(&client, &rt2))["error"], "invalid_grant", "reuse revoked the whole grant");
 }
 
+fn refresh_token_of(r: &HttpResponse) -> String {
+    assert_eq!(r.status, 200, "{}", r.body);
+    json(r)["refresh_token"].as_str().unwrap().to_string()
+}
+
+/// Issue 15 item 8: inside the grace window, every use of a rotated token
+/// gets its one successor, so a copy never becomes a family of its own.
+#[test]
+fn a_token_reused_within_the_grace_window_gets_the_same_successor() {
+    let mut w = World::new();
+    let (client, rt1) = w.client_with_tokens();
+    let rt2 = refresh_token_of(&w.refresh(&client, &rt1));
+    w.now += 1;
+    for _ in 0..3 {
+        assert_eq!(refresh_token_of(&w.refresh(&client, &rt1)), rt2, "the same successor, not a new token");
+    }
+    assert_eq!(w.store.refresh.borrow().len(), 2, "one row per member: no fork was stored");
+    // The holder and the copy share one chain: rt2 rotates once for both.
+    let rt3 = refresh_token_of(&w.refresh(&client, &rt2));
+    assert_eq!(refresh_token_of(&w.refresh(&client, &rt2)), rt3);
+    assert_ne!(rt3, rt2);
+}
+
+/// A retry after the answer was lost (the successor may not even have been
+/// stored): the same successor, stored then.
+#[test]
+fn a_retry_after_a_lost_answer_gets_the_same_successor() {
+    let mut w = World::new();
+    let (client, rt1) = w.client_with_tokens();
+    let rt2 = refresh_token_of(&w.refresh(&client, &rt1));
+    w.store.refresh.borrow_mut().remove(crate::oauth::types::TokenHash::of(&rt2).as_str());
+    w.now += 5;
+    assert_eq!(refresh_token_of(&w.refresh(&client, &rt1)), rt2);
+    assert_eq!(refresh_token_of(&w.refresh(&client, &rt2)).len(), 43, "the successor was stored by the retry");
+}
+
+/// The family is the grant: a retired member used after the window, any of
+/// them, revokes it, and with it the member in use.
+#[test]
+fn reuse_of_any_retired_member_after_the_window_revokes_the_family() {
+    for retired in 0..2 {
+        let mut w = World::new();
+        let (client, rt1) = w.client_with_tokens();
+        let rt2 = refresh_token_of(&w.refresh(&client, &rt1));
+        w.now += 10;
+        let rt3 = refresh_token_of(&w.refresh(&client, &rt2));
+        w.now += w.config.refresh_grace + 1;
+        let old = [&rt1, &rt2][retired];
+        assert_eq!(json(&w.refresh(&client, old))["error"], "invalid_grant");
+        assert_eq!(json(&w.refresh(&client, &rt3))["error"], "invalid_grant", "member {retired}: the whole family is revoked");
+        assert!(w.store.grants.borrow().values().all(|g| g.revoked_at.is_some()));
+    }
+}
+
+/// A successor derived under a key that has since been retired cannot be
+/// recomputed: the grace use gets an access token and no refresh token,
+/// never a new family.
+#[test]
+fn a_grace_use_whose_successor_cannot_be_recomputed_gets_only_an_access_token() {
+    let mut w = World::new();
+    let (client, rt1) = w.client_with_tokens();
+    refresh_token_of(&w.refresh(&client, &rt1));
+    w.config.signing_key = crate::oauth::access_token::SigningKey::from_seed_b64(&crate::oauth::random::b64url(&[9; 32])).unwrap();
+    w.config.previous_keys.clear();
+    let r = json(&w.refresh(&client, &rt1));
+    assert!(r["access_token"].is_string(), "{r}");
+    assert!(r.get("refresh_token").is_none(), "{r}");
+    assert_eq!(w.store.refresh.borrow().len(), 2);
+}
+
 #[test]
 fn refresh_token_of_another_client_fails_without_harm() {
     let mut w = World::new();

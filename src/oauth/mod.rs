@@ -28,6 +28,7 @@ pub mod random;
 pub mod request_log;
 pub mod redirect_uri;
 pub mod refresh_lifetime;
+pub mod refresh_rotation;
 pub mod register;
 pub mod registration_policy;
 pub mod resource;
