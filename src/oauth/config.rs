@@ -113,7 +113,11 @@ impl Config {
         };
         let admin_subjects = list(get("ADMIN_SUBJECTS"));
         if admin_subjects.iter().any(|s| !s.contains(':') || s.ends_with(':')) {
-            return Err(err("ADMIN_SUBJECTS", "must list subjects as they appear on the admin page, such as `access:me@example.com`, `oidc:<sub>` or `github:<login>`, separated by spaces or commas"));
+            return Err(err("ADMIN_SUBJECTS", "must list subjects as they appear on the admin page, such as `access:me@example.com`, `oidc:<sub>` or `github:<account id>`, separated by spaces or commas"));
+        }
+        // GitHub subjects are numeric account ids: a login here would never match, or worse, be taken for one.
+        if admin_subjects.iter().any(|s| s.strip_prefix("github:").is_some_and(|id| !id.bytes().all(|b| b.is_ascii_digit()))) {
+            return Err(err("ADMIN_SUBJECTS", "names a GitHub account by login; use `github:<account id>` (a number: https://api.github.com/users/<login> shows it), since a login can be renamed and re-registered by someone else"));
         }
         let consent_remember_days = number(
             &get,

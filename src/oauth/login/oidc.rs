@@ -134,6 +134,7 @@ pub async fn identify(
         email: verified_email(&claims),
         name: claims.get("name").and_then(Value::as_str).map(str::to_string),
         groups: groups(cfg, &claims),
+        account: None,
     })
 }
 
