@@ -117,7 +117,7 @@ impl Config {
         }
         // GitHub subjects are numeric account ids: a login here would never match, or worse, be taken for one.
         if admin_subjects.iter().any(|s| s.strip_prefix("github:").is_some_and(|id| !id.bytes().all(|b| b.is_ascii_digit()))) {
-            return Err(err("ADMIN_SUBJECTS", "names a GitHub account by login; use `github:<account id>` (a number: https://api.github.com/users/<login> shows it), since a login can be renamed and re-registered by someone else"));
+            return Err(err("ADMIN_SUBJECTS", "names a GitHub login; use github:<account id> (a number, see https://api.github.com/users/<login>): logins can be re-registered by others"));
         }
         let consent_remember_days = number(
             &get,

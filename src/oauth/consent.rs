@@ -214,14 +214,12 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
 /// names the client and where the browser goes next, and chose (§4.11.2
 /// leaves an untrusted URI to "the user to make the correct decision").
 async fn deny_unidentified<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost) -> OAuthResult<HttpResponse> {
-    let nobody = Subject::new(NOT_SIGNED_IN);
-    if ctx.store.client_approved(&post.client.client_id).await? {
-        return finish(ctx, &post.pending, &post.client, nobody, false, false).await;
+    let trusted = ctx.store.client_approved(&post.client.client_id).await?;
+    // `finish` consumes the request once and audits the denial; only its redirect is replaced.
+    let answer = finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false, false).await?;
+    if trusted || answer.status != 303 {
+        return Ok(answer);
     }
-    if !ctx.store.consume_pending(&post.pending.id, ctx.now).await? {
-        return Ok(expired_page());
-    }
-    ctx.store.audit(&AuditEvent::consent(false, &nobody, &post.pending.client_id, &post.pending.scope, None, ctx.now)).await;
     Ok(pages::error_page(200, "Access denied", "You denied this client access. Nothing was shared with it."))
 }
 

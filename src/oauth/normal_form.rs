@@ -37,17 +37,23 @@ pub fn check(raw: &str, url: &Url) -> Result<(), NotNormal> {
         return Err(NotNormal::Backslash);
     }
     let path = raw_path(raw);
-    let lower = path.to_ascii_lowercase();
-    if lower.split('/').any(|seg| matches!(seg.replace("%2e", ".").as_str(), "." | "..")) {
+    if path.split('/').any(is_dot_segment) {
         return Err(NotNormal::DotSegment);
     }
-    if lower.contains("%2f") || lower.contains("%5c") {
+    if path.as_bytes().windows(3).any(|w| w.eq_ignore_ascii_case(b"%2f") || w.eq_ignore_ascii_case(b"%5c")) {
         return Err(NotNormal::EncodedSeparator);
     }
     if url.as_str() != raw {
-        return Err(NotNormal::Rewritten(url.as_str().chars().take(200).collect()));
+        return Err(NotNormal::Rewritten(url.as_str().into()));
     }
     Ok(())
+}
+
+/// `.` or `..`, each dot possibly written `%2e` or `%2E`.
+fn is_dot_segment(seg: &str) -> bool {
+    let dot = |s: &[u8]| s == b"." || s.eq_ignore_ascii_case(b"%2e");
+    let s = seg.as_bytes();
+    dot(s) || (1..s.len()).any(|i| dot(&s[..i]) && dot(&s[i..]))
 }
 
 /// The path of a raw URI as written: after the authority (`scheme://host`)

@@ -117,8 +117,9 @@ impl RedirectUri {
         if self.0 == requested {
             return true;
         }
-        match (loopback_without_port(&self.0), loopback_without_port(requested)) {
-            (Some(registered), Some(requested)) => registered == requested,
+        match (normal_loopback(&self.0), normal_loopback(requested)) {
+            // Both in normal form, so equal parts mean equal raw strings but for the port.
+            (Some(a), Some(b)) => a.host_str() == b.host_str() && a.path() == b.path() && a.query() == b.query(),
             _ => false,
         }
     }
@@ -192,15 +193,11 @@ fn private_use(url: &Url) -> Result<(), &'static str> {
     }
 }
 
-/// An http loopback URI in normal form, without its port.
-fn loopback_without_port(raw: &str) -> Option<String> {
-    let mut url = Url::parse(raw).ok()?;
-    if url.scheme() != "http" || !is_loopback(&url) || !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-        return None;
-    }
-    normal_form::check(raw, &url).ok()?;
-    url.set_port(None).ok()?;
-    Some(url.into())
+/// An http loopback URI without user information or fragment, in normal form.
+fn normal_loopback(raw: &str) -> Option<Url> {
+    let url = Url::parse(raw).ok()?;
+    let plain = url.scheme() == "http" && is_loopback(&url) && url.username().is_empty() && url.password().is_none() && url.fragment().is_none();
+    (plain && normal_form::check(raw, &url).is_ok()).then_some(url)
 }
 
 fn shorten(s: &str) -> String {

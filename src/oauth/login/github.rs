@@ -52,7 +52,7 @@ fn is_github_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-const ALLOWED_USERS_HELP: &str = "must list GitHub account ids (numbers, such as 583231), separated by spaces or commas, not logins: a login can be renamed and then registered by someone else. An account's id is at https://api.github.com/users/<login>, and the refusal page of a sign-in shows it";
+const ALLOWED_USERS_HELP: &str = "must list GitHub account ids (numbers such as 583231; spaces or commas between them), not logins, which can be renamed and re-registered by others. https://api.github.com/users/<login> shows an id, as does the refusal page of a sign-in";
 
 /// A GitHub account id as written in `GITHUB_ALLOWED_USERS`.
 fn account_id(s: &str) -> Option<u64> {
@@ -76,11 +76,10 @@ impl GithubConfig {
         let client_secret = set("GITHUB_CLIENT_SECRET").map(Secret::new).ok_or_else(|| {
             err("GITHUB_CLIENT_SECRET", "is not set; set it as a secret (`wrangler secret put GITHUB_CLIENT_SECRET`) to a client secret generated on your GitHub OAuth app's page")
         })?;
-        let allowed_users = list(get("GITHUB_ALLOWED_USERS"))
-            .iter()
-            .map(|u| account_id(u))
-            .collect::<Option<Vec<u64>>>()
-            .ok_or_else(|| err("GITHUB_ALLOWED_USERS", ALLOWED_USERS_HELP))?;
+        let mut allowed_users = Vec::new();
+        for entry in list(get("GITHUB_ALLOWED_USERS")) {
+            allowed_users.push(account_id(&entry).ok_or_else(|| err("GITHUB_ALLOWED_USERS", ALLOWED_USERS_HELP))?);
+        }
         let allowed_orgs = list(get("GITHUB_ALLOWED_ORGS"));
         if !allowed_orgs.iter().all(|o| is_github_name(o)) {
             return Err(err("GITHUB_ALLOWED_ORGS", "must list GitHub organisation names as in their URL (letters, digits, '-'), separated by spaces or commas, such as \"my-homelab\""));

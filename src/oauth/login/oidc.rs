@@ -229,17 +229,21 @@ async fn merge_userinfo(net: &impl Outbound, endpoint: &str, access_token: &str,
     Ok(())
 }
 
-fn fill_from_userinfo(claims: &mut Map<String, Value>, mut info: Map<String, Value>) {
-    const PAIR: [&str; 2] = ["email", "email_verified"];
-    let pair: Vec<(String, Value)> = PAIR.iter().filter_map(|k| info.remove_entry(*k)).collect();
-    if !claims.contains_key("email") {
-        for k in PAIR {
-            claims.remove(k);
-        }
-        claims.extend(pair);
+fn fill_from_userinfo(claims: &mut Map<String, Value>, info: Map<String, Value>) {
+    // Inserting over the ID token's lone email_verified rather than removing
+    // it: a map removal would add kilobytes of B-tree code to the wasm.
+    let pair_from_userinfo = !claims.contains_key("email");
+    if pair_from_userinfo {
+        claims.insert("email_verified".into(), Value::Null);
     }
     for (k, v) in info {
-        claims.entry(k).or_insert(v);
+        if k == "email" || k == "email_verified" {
+            if pair_from_userinfo {
+                claims.insert(k, v);
+            }
+        } else {
+            claims.entry(k).or_insert(v);
+        }
     }
 }
 
