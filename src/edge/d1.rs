@@ -323,6 +323,7 @@ impl Store for D1Store {
     }
 
     async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool> {
+        self.hold_claim().await;
         let changed = self
             .exec(
                 "UPDATE refresh_tokens SET used_at = ?2, successor_hash = ?3 WHERE token_hash = ?1 AND used_at IS NULL",

@@ -43,8 +43,8 @@ pub struct Config {
     /// `AUTH_CODE_TTL`: seconds an authorization code stays redeemable.
     pub auth_code_ttl: i64,
     /// `TEST_CLAIM_DELAY_MS`: a fault-injection hook for tests only. The edge
-    /// waits this long before each one-time claim (an authorization code at
-    /// /token, a pending request at /consent), after the checks that read it,
+    /// waits this long before each one-time claim (an authorization code or a
+    /// refresh token at /token, a pending request at /consent), after the checks that read it,
     /// so concurrent requests all pass the checks and only the conditional
     /// claim can stop them. 0 (unset) in every real deployment.
     pub test_claim_delay_ms: u32,

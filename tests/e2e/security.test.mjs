@@ -14,6 +14,9 @@
 //   codes          reuse (revokes what the first redemption issued), 20 concurrent redemptions
 //                  (exactly one wins, proven with the TEST_CLAIM_DELAY_MS hook), expired,
 //                  another client's code
+//   refresh        8 concurrent refreshes with one token get one successor (the claim delay
+//                  makes all of them race the claim); a copy's use after the grace window
+//                  revokes the whole family
 //   access tokens  alg none, another key, HS256 keyed with the public key, expired, not yet valid,
 //                  wrong aud, wrong iss, truncated, inner whitespace; token in the query string;
 //                  client-sent X-Gatehouse-* headers
@@ -28,7 +31,7 @@
 // token (the revocation suite); CIMD client_id URLs (the CIMD suite).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { startHarness } from './harness.mjs';
 import { Browser, approveAsOwner, fillForm, parseForms } from './owner.mjs';
 import {
@@ -36,21 +39,22 @@ import {
   pkcePair, postForm, postJson, redeemCode, refresh, register,
 } from './oauth.mjs';
 
-// Short code lifetime and the claim delay live on a second worker, so the main one keeps
-// production defaults.
+// Short code lifetime, a short refresh grace window and the claim delay live on a second
+// worker, so the main one keeps production defaults.
 const CODE_TTL_S = 4;
 const CLAIM_DELAY_MS = 2000;
+const REFRESH_GRACE_S = 8;
 // The refusal of a redemption that passed every check but lost the conditional claim
 // (src/oauth/token.rs LOST_RACE).
 const LOST_RACE = 'the authorization code was just redeemed by a concurrent request';
 
 let h; // production defaults
-let ht; // AUTH_CODE_TTL and TEST_CLAIM_DELAY_MS set
+let ht; // AUTH_CODE_TTL, REFRESH_GRACE_SECONDS and TEST_CLAIM_DELAY_MS set
 before(async () => {
   h = await startHarness({ name: 'security' });
   ht = await startHarness({
     name: 'security-timing',
-    vars: { AUTH_CODE_TTL: String(CODE_TTL_S), TEST_CLAIM_DELAY_MS: String(CLAIM_DELAY_MS) },
+    vars: { AUTH_CODE_TTL: String(CODE_TTL_S), TEST_CLAIM_DELAY_MS: String(CLAIM_DELAY_MS), REFRESH_GRACE_SECONDS: String(REFRESH_GRACE_S) },
   });
 });
 after(async () => {
@@ -402,6 +406,42 @@ test(`expired code (AUTH_CODE_TTL=${CODE_TTL_S} s): invalid_grant after the life
   const r = await redeemCode(ht, flow);
   assertOAuthError(r, 400, 'invalid_grant');
   assert.match(r.json.error_description, /expired/);
+});
+
+test(`refresh families (issue 15): 8 concurrent refreshes with one token, all past the read checks before any claim, get its one successor; the copy's use after the window (${REFRESH_GRACE_S} s here) revokes the whole grant`, async () => {
+  const flow = await manualFlow(ht);
+  assert.equal(flow.token.status, 200, flow.token.text);
+  const { client_id } = flow.client;
+  const t1 = flow.token.json.refresh_token;
+  const sha = (t) => `'${createHash('sha256').update(t).digest('base64url')}'`;
+  // A host refreshing in parallel, or a thief racing it. With the claim delay every request
+  // reads the token unused and waits; one claim wins, the others lose it and must answer with
+  // the successor the winner recorded, not mint their own.
+  const at = Date.now();
+  const answers = await Promise.all(Array.from({ length: 8 }, () => refresh(ht, client_id, t1)));
+  for (const a of answers) assert.equal(a.status, 200, a.text);
+  const successors = new Set(answers.map((a) => a.json.refresh_token));
+  assert.equal(successors.size, 1, `one successor for every concurrent use, not ${successors.size} independent tokens`);
+  const [t2] = successors;
+  assert.notEqual(t2, t1);
+  // A retry after a lost answer, inside the window: the same successor again.
+  const retry = await refresh(ht, client_id, t1);
+  assert.ok(Date.now() - at < REFRESH_GRACE_S * 1000, 'the retry was sent inside the grace window');
+  assert.equal(retry.json?.refresh_token, t2, retry.text);
+  const rows = await ht.sql(`SELECT token_hash FROM refresh_tokens WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = ${sha(t1)})`);
+  assert.equal(rows.length, 2, `the family holds two members, no fork: ${JSON.stringify(rows)}`);
+
+  // One holder moves on; the other (the copy) comes back with t2 after the window.
+  const next = await refresh(ht, client_id, t2);
+  assert.equal(next.status, 200, next.text);
+  const t3 = next.json.refresh_token;
+  const movedOn = Date.now(); // t2 was claimed before this
+  await sleep((REFRESH_GRACE_S + 1.5) * 1000 - (Date.now() - movedOn));
+  assertOAuthError(await refresh(ht, client_id, t2), 400, 'invalid_grant', 'the copy, after the window');
+  assertOAuthError(await refresh(ht, client_id, t3), 400, 'invalid_grant', 'the whole family is revoked, newest member included');
+  assertOAuthError(await refresh(ht, client_id, t1), 400, 'invalid_grant', 'an older retired member');
+  const [grant] = await ht.sql(`SELECT revoked_at FROM grants WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = ${sha(t1)})`);
+  assert.ok(grant.revoked_at, 'the grant is revoked');
 });
 
 // ---- access tokens at /mcp ------------------------------------------------------------------
