@@ -403,6 +403,16 @@ mod tests {
         assert!(with_origin("http://127.0.0.1:8788/mcp").is_ok());
     }
 
+    /// Issue 15 item 9: a GitHub subject is an account id; a login could be re-registered.
+    #[test]
+    fn admin_subjects_name_github_accounts_by_id() {
+        let with = |subjects: &str| Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ADMIN_SUBJECTS", subjects)]));
+        assert_eq!(with("github:583231 access:me@example.com").unwrap().admin_subjects, ["github:583231", "access:me@example.com"]);
+        let e = with("github:octocat").unwrap_err();
+        assert_eq!(e.variable, "ADMIN_SUBJECTS");
+        assert!(e.problem.contains("github:<account id>"), "{}", e.problem);
+    }
+
     #[test]
     fn required_scopes_default_to_mcp_only_when_offered() {
         let base = [("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse")];

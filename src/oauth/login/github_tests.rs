@@ -346,21 +346,3 @@ fn secrets_never_reach_an_error_message() {
         assert!(!m.contains(ACCESS_TOKEN) && !m.contains(CLIENT_SECRET) && !m.contains("code-1") && !m.contains("verifier-1"), "{m}");
     }
 }
-
-/// Issue 15 item 9, the sibling in ADMIN_SUBJECTS: a GitHub subject is an account id.
-#[test]
-fn admin_subjects_name_github_accounts_by_id() {
-    let with = |subjects: &str| {
-        let subjects = subjects.to_string();
-        crate::oauth::config::Config::from_lookup(move |k| match k {
-            "SIGNING_KEY" => Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc".into()),
-            "OWNER_PASSWORD" => Some("correct horse".into()),
-            "ADMIN_SUBJECTS" => Some(subjects.clone()),
-            _ => None,
-        })
-    };
-    assert_eq!(with("github:583231 access:me@example.com").unwrap().admin_subjects, ["github:583231", "access:me@example.com"]);
-    let e = with("github:octocat").unwrap_err();
-    assert_eq!(e.variable, "ADMIN_SUBJECTS");
-    assert!(e.problem.contains("github:<account id>"), "{}", e.problem);
-}
