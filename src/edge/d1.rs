@@ -145,6 +145,7 @@ struct RefreshRow {
     client_id: String,
     expires_at: i64,
     used_at: Option<i64>,
+    successor_hash: Option<String>,
 }
 
 impl Store for D1Store {
@@ -268,6 +269,13 @@ impl Store for D1Store {
             .map(|_| ())
     }
 
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool> {
+        let c = self
+            .first::<Count>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM grants WHERE client_id = ?1 AND revoked_at IS NULL LIMIT 1)", &[s(client.as_str())])
+            .await?;
+        Ok(c.is_some_and(|c| c.n > 0))
+    }
+
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
         let row = self.first::<CodeRow>("SELECT * FROM auth_codes WHERE code_hash = ?1", &[s(hash.as_str())]).await?;
         Ok(row.map(|r| CodeRecord {
@@ -296,7 +304,7 @@ impl Store for D1Store {
 
     async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
         self.exec(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (token_hash) DO NOTHING",
             &[s(r.token_hash.as_str()), s(r.grant_id.as_str()), s(r.client_id.as_str()), n(r.expires_at)],
         )
         .await
@@ -311,12 +319,17 @@ impl Store for D1Store {
             client_id: ClientId::new(r.client_id),
             expires_at: r.expires_at,
             used_at: r.used_at,
+            successor_hash: r.successor_hash.map(TokenHash::from_stored),
         }))
     }
 
-    async fn claim_refresh(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool> {
+        self.hold_claim().await;
         let changed = self
-            .exec("UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL", &[s(hash.as_str()), n(now)])
+            .exec(
+                "UPDATE refresh_tokens SET used_at = ?2, successor_hash = ?3 WHERE token_hash = ?1 AND used_at IS NULL",
+                &[s(hash.as_str()), n(now), s(successor.as_str())],
+            )
             .await?;
         Ok(changed == 1)
     }

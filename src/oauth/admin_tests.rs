@@ -97,6 +97,7 @@ fn seed(w: &World, id: &str, name: &str) -> (GrantId, String) {
             client_id: ClientId::new(id),
             expires_at: w.now + 3600,
             used_at: None,
+            successor_hash: None,
         })
         .await
         .unwrap();

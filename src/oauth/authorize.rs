@@ -2,7 +2,8 @@
 //! RFC 8707 (resource) and RFC 9207 (`iss` in responses), as a list of named
 //! checks. Until the client and redirect URI are validated, every failure is
 //! an error page: redirecting to an unvalidated URI is an open redirector
-//! (RFC 9700 §4.11). After that, failures redirect with `error`, `state`, `iss`.
+//! (RFC 9700 §4.11). After that, failures redirect with `error`, `state`,
+//! `iss`, but only for a client the owner has approved (§4.11.2).
 
 use super::cimd::client_id_url::document_host;
 use super::clients;
@@ -140,8 +141,22 @@ pub async fn validate<S: Store>(ctx: &Ctx<'_, S>, query: &str) -> Result<ValidRe
         check_state(&p)?;
         Ok((challenge, scope, resource))
     };
-    let (challenge, scope, resource) = run().map_err(to_client)?;
+    let (challenge, scope, resource) = match run() {
+        Ok(checked) => checked,
+        Err(e) if check_redirect_trusted(ctx, &client).await? => return Err(to_client(e)),
+        Err(e) => return Err(Refusal::Page(e)),
+    };
     Ok(ValidRequest { client, redirect_uri, state, challenge, scope, resource })
+}
+
+/// RFC 9700 §4.11.2: an error goes back to the client with no page, so
+/// automatically, only when the owner trusts its redirect URI, that is, has
+/// approved the client and not revoked every grant since. Anyone may
+/// register a client (DCR, a metadata document) with any redirect URI: until
+/// the owner approves it, its errors are a page here, or a crafted request
+/// would make this server an open redirector.
+async fn check_redirect_trusted<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord) -> Result<bool, Refusal> {
+    ctx.store.client_approved(&client.client_id).await.map_err(|e| Refusal::Page(e.into()))
 }
 
 pub fn client_view<'a>(client: &'a ClientRecord, scopes: &'a str, redirect_host: &'a str) -> ClientView<'a> {
@@ -199,7 +214,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
         browser: browser.hash(),
         expires_at: ctx.now + PENDING_TTL,
     };
-    if let Some(subject) = &subject {
+    if let (Some(subject), true) = (&subject, remembered_consent::may_skip_consent(&v.client, &v.redirect_uri)) {
         if remembered_consent::covers(ctx.store, subject, &v.client.client_id, &pending.scope, ctx.now).await? {
             // Approved before, with "remember": no page, so nothing pending to store.
             let to_client = consent::issue_code(ctx, &v.client, &pending, subject.clone(), consent::Approval::Remembered).await?;
@@ -213,10 +228,12 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let csrf = session::csrf_token(key, &pending.id, &browser.cookie);
     let host = RedirectUri::from_stored(v.redirect_uri.clone()).host();
     let view = client_view(&v.client, &pending.scope, &host);
+    let remember_days = remembered_consent::days_offered(ctx.config, &v.client, &v.redirect_uri);
     let page = if subject.is_some() {
-        pages::consent_page(&view, &pending.id, &csrf, ctx.config.consent_remember_days)
+        pages::consent_page(&view, &pending.id, &csrf, remember_days)
     } else {
-        pages::login_page(200, &view, &pending.id, &csrf, None, &login::options(ctx, &pending.id, &csrf))
+        let options = pages::LoginOptions { remember_days, ..login::options(ctx, &pending.id, &csrf) };
+        pages::login_page(200, &view, &pending.id, &csrf, None, &options)
     };
     Ok(with_cookies(page))
 }

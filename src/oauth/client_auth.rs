@@ -83,8 +83,10 @@ pub async fn authenticate_client<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl Sig
             if client.auth_method != method {
                 return Err(must_use(&client));
             }
+            // A secret method with no stored hash cannot be checked: refuse
+            // (fail closed) rather than skip the check.
+            let stored = client.secret_hash.as_ref().ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
             // Compare the hashes in constant time; only the hash is stored.
-            let stored = client.secret_hash.as_ref().ok_or_else(|| must_use(&client))?;
             if !Secret::new(stored.as_str()).ct_eq(given.hash().as_str()) {
                 return Err(OAuthError::invalid_client("client authentication failed"));
             }
@@ -119,6 +121,56 @@ mod tests {
         let h = format!("Basic {}", STANDARD.encode("gh%3Aid:s%20ecret"));
         assert_eq!(parse_basic(&h), Some(("gh:id".into(), "s ecret".into())));
         assert_eq!(parse_basic(&format!("basic  {}", STANDARD.encode("a:b"))), Some(("a".into(), "b".into())));
+    }
+
+    /// Issue 15 item 16: a confidential client whose hash is missing (no
+    /// path stores one today) is refused, by either secret method.
+    #[test]
+    fn a_secret_method_without_a_stored_hash_fails_closed() {
+        use crate::oauth::context::Ctx;
+        use crate::oauth::store::ClientRecord;
+        use crate::oauth::testing::{block_on, MemoryStore};
+        use crate::oauth::types::{ClientId, TokenHash};
+        let config = crate::oauth::testing_config();
+        let store = MemoryStore::default();
+        let ctx = Ctx { config: &config, store: &store, issuer: "https://gh.example".into(), now: 1000 };
+        let client = |id: &str, auth_method, secret_hash| ClientRecord {
+            client_id: ClientId::new(id),
+            secret_hash,
+            auth_method,
+            redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            client_name: None,
+            metadata: serde_json::Value::Null,
+            created_at: 0,
+        };
+        for c in [
+            client("post", AuthMethod::ClientSecretPost, None),
+            client("basic", AuthMethod::ClientSecretBasic, None),
+            client("hashed", AuthMethod::ClientSecretPost, Some(TokenHash::of("right"))),
+        ] {
+            store.clients.borrow_mut().insert(c.client_id.as_str().into(), c);
+        }
+        let attempt = |body: &str, authorization: Option<String>| {
+            let req = HttpRequest {
+                method: "POST".into(),
+                path: "/token".into(),
+                headers: authorization.into_iter().map(|a| ("authorization".to_string(), a)).collect(),
+                body: body.as_bytes().to_vec(),
+                ..Default::default()
+            };
+            let p = Params::parse(&req.body).unwrap();
+            block_on(authenticate_client(&ctx, &crate::oauth::testing_net::TestNet::default(), &req, &p))
+        };
+        for given in ["", "anything"] {
+            let e = attempt(&format!("client_id=post&client_secret={given}"), None).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClient, "post, secret {given:?}");
+            let e = attempt("", Some(format!("Basic {}", STANDARD.encode(format!("basic:{given}"))))).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClient, "basic, secret {given:?}");
+        }
+        // Control: the same path with a stored hash checks the secret.
+        assert!(attempt("client_id=hashed&client_secret=right", None).is_ok());
+        assert_eq!(attempt("client_id=hashed&client_secret=wrong", None).unwrap_err().code, ErrorCode::InvalidClient);
     }
 
     #[test]

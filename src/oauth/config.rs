@@ -43,8 +43,8 @@ pub struct Config {
     /// `AUTH_CODE_TTL`: seconds an authorization code stays redeemable.
     pub auth_code_ttl: i64,
     /// `TEST_CLAIM_DELAY_MS`: a fault-injection hook for tests only. The edge
-    /// waits this long before each one-time claim (an authorization code at
-    /// /token, a pending request at /consent), after the checks that read it,
+    /// waits this long before each one-time claim (an authorization code or a
+    /// refresh token at /token, a pending request at /consent), after the checks that read it,
     /// so concurrent requests all pass the checks and only the conditional
     /// claim can stop them. 0 (unset) in every real deployment.
     pub test_claim_delay_ms: u32,
@@ -121,7 +121,11 @@ impl Config {
         };
         let admin_subjects = list(get("ADMIN_SUBJECTS"));
         if admin_subjects.iter().any(|s| !s.contains(':') || s.ends_with(':')) {
-            return Err(err("ADMIN_SUBJECTS", "must list subjects as they appear on the admin page, such as `access:me@example.com`, `oidc:<sub>` or `github:<login>`, separated by spaces or commas"));
+            return Err(err("ADMIN_SUBJECTS", "must list subjects as they appear on the admin page, such as `access:me@example.com`, `oidc:<sub>` or `github:<account id>`, separated by spaces or commas"));
+        }
+        // GitHub subjects are numeric account ids: a login here would never match, or worse, be taken for one.
+        if admin_subjects.iter().any(|s| s.strip_prefix("github:").is_some_and(|id| !id.bytes().all(|b| b.is_ascii_digit()))) {
+            return Err(err("ADMIN_SUBJECTS", "names a GitHub login; use github:<account id> (a number, see https://api.github.com/users/<login>): logins can be re-registered by others"));
         }
         let consent_remember_days = number(
             &get,
@@ -420,6 +424,16 @@ mod tests {
         let with_origin = |o: &str| Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ORIGIN_URL", o)]));
         assert!(with_origin("https://mcp-origin.example.com").is_ok());
         assert!(with_origin("http://127.0.0.1:8788/mcp").is_ok());
+    }
+
+    /// Issue 15 item 9: a GitHub subject is an account id; a login could be re-registered.
+    #[test]
+    fn admin_subjects_name_github_accounts_by_id() {
+        let with = |subjects: &str| Config::from_lookup(lookup(&[("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse"), ("ADMIN_SUBJECTS", subjects)]));
+        assert_eq!(with("github:583231 access:me@example.com").unwrap().admin_subjects, ["github:583231", "access:me@example.com"]);
+        let e = with("github:octocat").unwrap_err();
+        assert_eq!(e.variable, "ADMIN_SUBJECTS");
+        assert!(e.problem.contains("github:<account id>"), "{}", e.problem);
     }
 
     #[test]

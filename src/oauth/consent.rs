@@ -86,7 +86,9 @@ pub(crate) fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u1
     let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let view = client_view(&post.client, &post.pending.scope, &host);
-    pages::login_page(status, &view, &post.pending.id, &csrf, error, &super::login::options(ctx, &post.pending.id, &csrf))
+    let mut options = super::login::options(ctx, &post.pending.id, &csrf);
+    options.remember_days = remembered_consent::days_offered(ctx.config, &post.client, &post.pending.redirect_uri);
+    pages::login_page(status, &view, &post.pending.id, &csrf, error, &options)
 }
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.
@@ -174,7 +176,8 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
     }
     let csrf = session::csrf_token(key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
-    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf, ctx.config.consent_remember_days)
+    let remember_days = remembered_consent::days_offered(ctx.config, &post.client, &post.pending.redirect_uri);
+    pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf, remember_days)
 }
 
 /// `POST /consent`: approve issues a code, deny returns `access_denied`;
@@ -203,7 +206,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         // The sign-in page offers Deny next to the upstream buttons: refusing
         // needs no identity, only this browser's own pending request.
         if !approve && post.params.get("via").is_none() && !delegate::buttons(ctx.config).is_empty() {
-            return finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false, false).await.unwrap_or_else(fail_page);
+            return deny_unidentified(ctx, &post).await.unwrap_or_else(fail_page);
         }
         return login_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
     };
@@ -212,6 +215,23 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         Ok(r) => r,
         Err(e) => fail_page(e),
     }
+}
+
+/// Deny pressed by someone not signed in. RFC 9700 §4.11.2: the server
+/// authenticates the person before redirecting; nobody is authenticated
+/// here, so the browser goes back to the client only if the owner approved
+/// that client before (as for /authorize errors); otherwise the request ends
+/// on a page. A signed-in Deny does redirect: that person saw the page that
+/// names the client and where the browser goes next, and chose (§4.11.2
+/// leaves an untrusted URI to "the user to make the correct decision").
+async fn deny_unidentified<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost) -> OAuthResult<HttpResponse> {
+    let trusted = ctx.store.client_approved(&post.client.client_id).await?;
+    // `finish` consumes the request once and audits the denial; only its redirect is replaced.
+    let answer = finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false, false).await?;
+    if trusted || answer.status != 303 {
+        return Ok(answer);
+    }
+    Ok(pages::error_page(200, "Access denied", "You denied this client access. Nothing was shared with it."))
 }
 
 /// Consumes the pending request once and answers the MCP client: a code for
@@ -233,7 +253,7 @@ pub(crate) async fn finish<S: Store>(
         ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
         return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
     }
-    if remember {
+    if remember && remembered_consent::may_skip_consent(client, &p.redirect_uri) {
         remembered_consent::remember(ctx.store, &subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now).await?;
     }
     issue_code(ctx, client, p, subject, Approval::ConsentPage).await

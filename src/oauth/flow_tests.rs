@@ -206,6 +206,76 @@ fn refresh_rotates_and_reuse_after_grace_revokes_the_grant() {
     assert_eq!(json(&w.refresh(&client, &rt2))["error"], "invalid_grant", "reuse revoked the whole grant");
 }
 
+fn refresh_token_of(r: &HttpResponse) -> String {
+    assert_eq!(r.status, 200, "{}", r.body);
+    json(r)["refresh_token"].as_str().unwrap().to_string()
+}
+
+/// Issue 15 item 8: inside the grace window, every use of a rotated token
+/// gets its one successor, so a copy never becomes a family of its own.
+#[test]
+fn a_token_reused_within_the_grace_window_gets_the_same_successor() {
+    let mut w = World::new();
+    let (client, rt1) = w.client_with_tokens();
+    let rt2 = refresh_token_of(&w.refresh(&client, &rt1));
+    w.now += 1;
+    for _ in 0..3 {
+        assert_eq!(refresh_token_of(&w.refresh(&client, &rt1)), rt2, "the same successor, not a new token");
+    }
+    assert_eq!(w.store.refresh.borrow().len(), 2, "one row per member: no fork was stored");
+    // The holder and the copy share one chain: rt2 rotates once for both.
+    let rt3 = refresh_token_of(&w.refresh(&client, &rt2));
+    assert_eq!(refresh_token_of(&w.refresh(&client, &rt2)), rt3);
+    assert_ne!(rt3, rt2);
+}
+
+/// A retry after the answer was lost (the successor may not even have been
+/// stored): the same successor, stored then.
+#[test]
+fn a_retry_after_a_lost_answer_gets_the_same_successor() {
+    let mut w = World::new();
+    let (client, rt1) = w.client_with_tokens();
+    let rt2 = refresh_token_of(&w.refresh(&client, &rt1));
+    w.store.refresh.borrow_mut().remove(crate::oauth::types::TokenHash::of(&rt2).as_str());
+    w.now += 5;
+    assert_eq!(refresh_token_of(&w.refresh(&client, &rt1)), rt2);
+    assert_eq!(refresh_token_of(&w.refresh(&client, &rt2)).len(), 43, "the successor was stored by the retry");
+}
+
+/// The family is the grant: a retired member used after the window, any of
+/// them, revokes it, and with it the member in use.
+#[test]
+fn reuse_of_any_retired_member_after_the_window_revokes_the_family() {
+    for retired in 0..2 {
+        let mut w = World::new();
+        let (client, rt1) = w.client_with_tokens();
+        let rt2 = refresh_token_of(&w.refresh(&client, &rt1));
+        w.now += 10;
+        let rt3 = refresh_token_of(&w.refresh(&client, &rt2));
+        w.now += w.config.refresh_grace + 1;
+        let old = [&rt1, &rt2][retired];
+        assert_eq!(json(&w.refresh(&client, old))["error"], "invalid_grant");
+        assert_eq!(json(&w.refresh(&client, &rt3))["error"], "invalid_grant", "member {retired}: the whole family is revoked");
+        assert!(w.store.grants.borrow().values().all(|g| g.revoked_at.is_some()));
+    }
+}
+
+/// A successor derived under a key that has since been retired cannot be
+/// recomputed: the grace use gets an access token and no refresh token,
+/// never a new family.
+#[test]
+fn a_grace_use_whose_successor_cannot_be_recomputed_gets_only_an_access_token() {
+    let mut w = World::new();
+    let (client, rt1) = w.client_with_tokens();
+    refresh_token_of(&w.refresh(&client, &rt1));
+    w.config.signing_key = crate::oauth::access_token::SigningKey::from_seed_b64(&crate::oauth::random::b64url(&[9; 32])).unwrap();
+    w.config.previous_keys.clear();
+    let r = json(&w.refresh(&client, &rt1));
+    assert!(r["access_token"].is_string(), "{r}");
+    assert!(r.get("refresh_token").is_none(), "{r}");
+    assert_eq!(w.store.refresh.borrow().len(), 2);
+}
+
 #[test]
 fn refresh_token_of_another_client_fails_without_harm() {
     let mut w = World::new();
@@ -233,14 +303,42 @@ fn unknown_client_and_bad_redirect_show_a_page_never_redirect() {
 
 #[test]
 fn pkce_errors_redirect_to_the_validated_uri_with_iss() {
-    let w = World::new();
-    let client = w.public_client();
+    let mut w = World::new();
+    let (client, _) = w.client_with_tokens();
     let q = World::authorize_query(&client).replace("S256", "plain");
     let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
     assert_eq!(r.status, 303);
     let loc = r.header("location").unwrap();
     assert!(loc.starts_with(REDIRECT), "{loc}");
     assert!(loc.contains("error=invalid_request") && loc.contains("state=xyz") && loc.contains("iss=https%3A%2F%2Fmcp.example.com"), "{loc}");
+}
+
+/// Issue 15 item 6 (RFC 9700 §4.11.2): a client nobody approved is anyone's
+/// registration, so its errors are a page, not an automatic redirect; once
+/// approved they redirect, and when every grant is revoked, pages again.
+#[test]
+fn errors_redirect_only_to_a_client_the_owner_approved() {
+    let mut w = World::new();
+    let client = w.register(r#"{"redirect_uris":["https://evil.example/landing"],"client_name":"Phish"}"#)["client_id"].as_str().unwrap().to_string();
+    let bad = |client: &str| {
+        format!("response_type=token&client_id={client}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz", urlenc("https://evil.example/landing"))
+    };
+    let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &bad(&client), None, "")));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.header("location").is_none());
+    assert!(r.body.contains("response_type"), "the page says what was wrong: {}", r.body);
+
+    let (approved, rt) = w.client_with_tokens();
+    let q = World::authorize_query(&approved).replace("response_type=code", "response_type=token");
+    let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.header("location").unwrap().contains("error=unsupported_response_type"));
+
+    let revoked = w.form("/revoke", &[("token", &rt), ("client_id", &approved)]);
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+    assert_eq!(r.status, 400, "every grant revoked: untrusted again");
+    assert!(r.header("location").is_none());
 }
 
 #[test]
@@ -387,7 +485,7 @@ impl World {
         (client, t["access_token"].as_str().unwrap().into(), t["refresh_token"].as_str().unwrap().into())
     }
     /// A client_secret_post client: (client_id, secret).
-    fn confidential_client(&self) -> (String, String) {
+    pub(super) fn confidential_client(&self) -> (String, String) {
         let reg = self.register(&format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"client_secret_post"}}"#));
         (reg["client_id"].as_str().unwrap().into(), reg["client_secret"].as_str().unwrap().into())
     }

@@ -297,6 +297,7 @@ mod tests {
             client_id: ClientId::new(client),
             expires_at,
             used_at,
+            successor_hash: None,
         };
         let pending = |id: &str, client: &str, expires_at| PendingAuthorization {
             id: id.into(),

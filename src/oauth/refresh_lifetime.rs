@@ -68,7 +68,7 @@ mod tests {
     }
 
     fn token(expires_at: i64, used_at: Option<i64>) -> RefreshRecord {
-        RefreshRecord { token_hash: TokenHash::of("t"), grant_id: GrantId::new("g"), client_id: ClientId::new("c"), expires_at, used_at }
+        RefreshRecord { token_hash: TokenHash::of("t"), grant_id: GrantId::new("g"), client_id: ClientId::new("c"), expires_at, used_at, successor_hash: None }
     }
 
     #[test]

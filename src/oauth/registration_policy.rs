@@ -162,8 +162,9 @@ mod tests {
         RegistrationPolicy { allowlist: parse_allowlist(list).unwrap(), per_hour: 0 }
     }
 
+    /// Whether registration would admit `uri`: it must parse, then pass the list.
     fn allowed(p: &RegistrationPolicy, uri: &str) -> bool {
-        redirect_allowed(p, &RedirectUri::parse(uri).unwrap())
+        RedirectUri::parse(uri).is_ok_and(|u| redirect_allowed(p, &u))
     }
 
     #[test]
@@ -195,6 +196,27 @@ mod tests {
         assert!(allowed(&p, "https://claude.ai/api/mcp/auth_callback"));
         assert!(!allowed(&p, "https://claude.ai/api/other"));
         assert!(!allowed(&p, "https://claude.ai.evil.example/api/mcp/x"));
+    }
+
+    /// Issue 15 item 5: the browser resolves these before it navigates, so a
+    /// string prefix would vouch for a path outside it.
+    #[test]
+    fn a_prefix_cannot_be_left_by_dot_segments_encodings_or_backslashes() {
+        let p = policy("https://claude.ai/api/mcp/*");
+        for escape in [
+            "https://claude.ai/api/mcp/../../evil",
+            "https://claude.ai/api/mcp/%2e%2e/%2E%2E/evil",
+            "https://claude.ai/api/mcp/.%2e/evil",
+            "https://claude.ai/api/mcp/..\\..\\evil",
+            "https://claude.ai/api/mcp/..%2F..%2Fevil",
+            "https://claude.ai/api/mcp/..%5c..%5cevil",
+            "https://claude.ai/api/mcp/./../evil",
+        ] {
+            let browser_goes_to = url::Url::parse(escape).unwrap();
+            assert!(!allowed(&p, escape), "{escape} (a browser goes to {browser_goes_to})");
+        }
+        assert!(allowed(&p, "https://claude.ai/api/mcp/auth_callback"));
+        assert!(parse_allowlist("https://claude.ai/api/../*").is_err(), "nor can the owner's prefix hold one");
     }
 
     #[test]
@@ -310,6 +332,20 @@ mod endpoint_tests {
         };
         let ctx = Ctx { config, store, issuer: "https://gh.example".into(), now: 3600 * 100 + 10 };
         block_on(register::handle(&ctx, &req))
+    }
+
+    #[test]
+    fn a_dot_segment_escaping_the_allowed_prefix_is_refused_at_registration() {
+        let mut config = crate::oauth::testing_config();
+        config.registration = RegistrationPolicy { allowlist: parse_allowlist("https://claude.ai/api/mcp/*").unwrap(), per_hour: 0 };
+        let store = MemoryStore::default();
+        for escape in ["https://claude.ai/api/mcp/../../evil", "https://claude.ai/api/mcp/%2e%2e/evil", "https://claude.ai/api/mcp/..\\\\evil"] {
+            let r = post(&store, &config, "192.0.2.1", escape);
+            assert_eq!(r.status, 400, "{escape}: {}", r.body);
+            assert!(r.body.contains("invalid_redirect_uri"), "{}", r.body);
+        }
+        assert!(store.clients.borrow().is_empty());
+        assert_eq!(post(&store, &config, "192.0.2.1", "https://claude.ai/api/mcp/auth_callback").status, 201);
     }
 
     #[test]

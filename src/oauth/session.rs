@@ -53,7 +53,7 @@ impl Browser {
     }
 }
 
-fn mac(key: &[u8; 32], parts: &[&str]) -> String {
+pub(crate) fn mac(key: &[u8; 32], parts: &[&str]) -> String {
     // HMAC-SHA256 accepts keys of any length; a 32-byte key cannot fail.
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     for p in parts {

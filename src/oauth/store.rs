@@ -101,6 +101,8 @@ pub struct RefreshRecord {
     pub client_id: ClientId,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// Hash of the one token this one was rotated into (`refresh_rotation`).
+    pub successor_hash: Option<TokenHash>,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -132,15 +134,21 @@ pub trait Store:
     async fn create_grant(&self, g: &GrantRecord, code: &CodeRecord) -> StoreResult<()>;
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>>;
     async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()>;
+    /// Whether `client` has a grant that is not revoked: the owner approved
+    /// it and still trusts it (RFC 9700 §4.11.2, `authorize`).
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool>;
 
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>>;
     /// Marks an unused, unexpired code used; true only for the one caller that did.
     async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool>;
 
+    /// Stores a refresh token; a second store of the same hash (a retried
+    /// rotation storing the same successor) keeps the first and succeeds.
     async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()>;
     async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>>;
-    /// Marks an unused refresh token used; true only for the one caller that did.
-    async fn claim_refresh(&self, hash: &TokenHash, now: i64) -> StoreResult<bool>;
+    /// Marks an unused refresh token used, recording the hash of its
+    /// successor; true only for the one caller that did.
+    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool>;
 
     /// Notes that tokens are being issued to `client` (and, for a refresh,
     /// from `refreshed`): the admin page's "last used" and "last refresh",

@@ -108,6 +108,10 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool> {
+        self.check()?;
+        Ok(self.grants.borrow().values().any(|g| &g.client_id == client && g.revoked_at.is_none()))
+    }
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
         self.check()?;
         Ok(self.codes.borrow().get(hash.as_str()).cloned())
@@ -124,18 +128,19 @@ impl Store for MemoryStore {
     }
     async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
         self.check()?;
-        self.refresh.borrow_mut().insert(r.token_hash.as_str().into(), r.clone());
+        self.refresh.borrow_mut().entry(r.token_hash.as_str().into()).or_insert_with(|| r.clone());
         Ok(())
     }
     async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>> {
         self.check()?;
         Ok(self.refresh.borrow().get(hash.as_str()).cloned())
     }
-    async fn claim_refresh(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool> {
         self.check()?;
         match self.refresh.borrow_mut().get_mut(hash.as_str()) {
             Some(r) if r.used_at.is_none() => {
                 r.used_at = Some(now);
+                r.successor_hash = Some(successor.clone());
                 Ok(true)
             }
             _ => Ok(false),

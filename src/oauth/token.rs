@@ -1,6 +1,7 @@
 //! The token endpoint, OAuth 2.1 §3.2 and §4.1.3 (authorization code with
 //! PKCE, RFC 7636 §4.6) and §4.3 (refresh, rotated for public clients,
-//! RFC 9700 §4.14; lifetimes in `refresh_lifetime`), with client
+//! RFC 9700 §4.14; lifetimes in `refresh_lifetime`, one successor per token
+//! in `refresh_rotation`), with client
 //! authentication per RFC 6749 §2.3.1 (`client_auth`).
 //!
 //! Every check reads; only the last step writes, and it is a conditional
@@ -19,6 +20,7 @@ use super::http::{HttpRequest, HttpResponse};
 use super::signature::SignatureVerifier;
 use super::random;
 use super::refresh_lifetime::{self, RefreshUse};
+use super::refresh_rotation;
 use super::resource::Resource;
 use super::scope::Scopes;
 use super::store::{ClientRecord, GrantRecord, RefreshRecord, Store};
@@ -98,7 +100,7 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
         // from the read check above.
         return Err(OAuthError::invalid_grant(LOST_RACE));
     }
-    issue_tokens(ctx, client, &grant, Scopes::from_config(&grant.scope)).await
+    issue_tokens(ctx, client, &grant, Scopes::from_config(&grant.scope), NextRefresh::Start).await
 }
 
 async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Params) -> OAuthResult<serde_json::Value> {
@@ -118,23 +120,50 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
     // A refresh may narrow the scope, never widen it: only the grant's scopes are valid here.
     let scope = Scopes::from_request(p.get("scope"), &Scopes::from_config(&grant.scope))?;
     check_resource_param(p, &grant.resource)?;
-    match usage {
+    let next = match usage {
         RefreshUse::Replayed => {
             // Reuse of a rotated token after the grace window: it leaked.
+            // Any retired member of the family counts, and revokes all of it.
             ctx.store.revoke_grant(&grant.grant_id, ctx.now).await?;
             ctx.store.audit(&AuditEvent::grant_revoked(&grant.grant_id, &client.client_id, RevokedBy::RefreshReuse, None, ctx.now)).await;
             return Err(bad());
         }
         RefreshUse::Fresh => {
-            // Losing this race means a concurrent refresh won just now, which
-            // is the parallel-refresh case the grace window exists for.
-            ctx.store.claim_refresh(&hash, ctx.now).await?;
+            let successor = refresh_rotation::successor(&ctx.config.signing_key, &token);
+            if ctx.store.claim_refresh(&hash, &successor.hash(), ctx.now).await? {
+                NextRefresh::Successor(successor)
+            } else {
+                // A concurrent refresh won just now (the parallel-refresh case
+                // the grace window exists for): answer with the successor it recorded.
+                let winner = ctx.store.refresh(&hash).await?.ok_or_else(bad)?;
+                grace_successor(ctx, &token, &winner)
+            }
         }
-        RefreshUse::WithinGrace | RefreshUse::Expired => {}
-    }
-    // Failing after the claim is safe: the grace window lets the client retry.
+        RefreshUse::WithinGrace => grace_successor(ctx, &token, &record),
+        RefreshUse::Expired => return Err(bad()),
+    };
+    // Failing after the claim is safe: the grace window lets the client
+    // retry, and the retry gets the same successor.
     ctx.store.record_token_use(&client.client_id, Some(&grant.grant_id), ctx.now).await?;
-    issue_tokens(ctx, client, &grant, scope).await
+    issue_tokens(ctx, client, &grant, scope, next).await
+}
+
+/// A used token's one successor, for a use inside the grace window.
+fn grace_successor<S>(ctx: &Ctx<'_, S>, token: &Secret, record: &RefreshRecord) -> NextRefresh {
+    match refresh_rotation::recorded_successor(ctx.config.verification_keys(), token, record.successor_hash.as_ref()) {
+        Some(s) => NextRefresh::Successor(s),
+        None => NextRefresh::Omit,
+    }
+}
+
+/// Which refresh token a token response carries.
+enum NextRefresh {
+    /// A new family: the first token of a grant.
+    Start,
+    /// The one successor of the token presented (stored once, however often sent).
+    Successor(Secret),
+    /// None: the successor cannot be recomputed (`refresh_rotation`).
+    Omit,
 }
 
 fn check_resource_param(p: &Params, bound: &str) -> OAuthResult<()> {
@@ -153,7 +182,7 @@ async fn live_grant<S: Store>(ctx: &Ctx<'_, S>, id: &super::types::GrantId) -> O
     }
 }
 
-async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: &GrantRecord, scope: Scopes) -> OAuthResult<serde_json::Value> {
+async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: &GrantRecord, scope: Scopes, next: NextRefresh) -> OAuthResult<serde_json::Value> {
     let ttl = super::token_lifetime::for_client(ctx.config, client);
     let claims = AccessClaims {
         iss: ctx.issuer.clone(),
@@ -172,7 +201,11 @@ async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: 
         "scope": scope.to_string(),
     });
     if client.grant_types.iter().any(|g| g == "refresh_token") {
-        let refresh = random::secret()?;
+        let refresh = match next {
+            NextRefresh::Start => random::secret()?,
+            NextRefresh::Successor(s) => s,
+            NextRefresh::Omit => return Ok(body),
+        };
         ctx.store
             .create_refresh(&RefreshRecord {
                 token_hash: refresh.hash(),
@@ -180,6 +213,7 @@ async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: 
                 client_id: client.client_id.clone(),
                 expires_at: refresh_lifetime::new_token_expiry(grant, ctx.config, ctx.now),
                 used_at: None,
+                successor_hash: None,
             })
             .await?;
         body["refresh_token"] = refresh.expose().into();

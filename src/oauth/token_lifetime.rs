@@ -167,7 +167,7 @@ mod tests {
         let default = c.access_token_ttl;
         assert_eq!(for_client(&c, &client(CLAUDE, &["https://claude.ai/api/mcp/auth_callback"])), 86400);
         assert_eq!(for_client(&c, &client("gh_abc", &["https://claude.ai/api/mcp/auth_callback"])), 600, "an id entry wins over a host entry");
-        assert_eq!(for_client(&c, &client("gh_dcr", &["https://claude.ai/api/mcp/auth_callback", "https://CLAUDE.ai/other"])), 43200);
+        assert_eq!(for_client(&c, &client("gh_dcr", &["https://claude.ai/api/mcp/auth_callback", "https://claude.ai/other"])), 43200);
         assert_eq!(for_client(&c, &client("gh_dcr", &["https://claude.com/api/mcp/auth_callback"])), default);
         assert_eq!(
             for_client(&c, &client("gh_mixed", &["https://claude.ai/api/mcp/auth_callback", "https://evil.example/cb"])),

@@ -55,15 +55,19 @@ function claims(overrides = {}) {
 /** A browser behind Access: every request to Gatehouse carries the assertion. */
 const accessBrowser = (assertion) => new Browser(h.base, { headers: { [ASSERTION]: assertion } });
 
-async function newClient() {
-  const reg = await register(h.base);
+// An https callback: TLS proves who receives the code, so a public client's approval may be
+// remembered (RFC 8252 §8.6); a loopback one never is (the last test).
+const APP_REDIRECT = 'https://app.example/callback';
+
+async function newClient(redirectUri = APP_REDIRECT) {
+  const reg = await register(h.base, { redirect_uris: [redirectUri] });
   assert.equal(reg.status, 201, reg.text);
   return reg.json;
 }
 
 function authorizeFor(client, pkce, scope) {
   return authorizeUrl(h.base, {
-    response_type: 'code', client_id: client.client_id, redirect_uri: LOOPBACK_REDIRECT, state: 'st',
+    response_type: 'code', client_id: client.client_id, redirect_uri: client.redirect_uris[0], state: 'st',
     code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: h.mcpUrl, scope,
   });
 }
@@ -119,7 +123,7 @@ test('a valid Access assertion goes straight to consent; the token reaches the o
   const back = await approve(browser, page);
   const code = back.searchParams.get('code');
   assert.ok(code, back.href);
-  const tok = await redeemCode(h, { client, code, pkce, redirectUri: LOOPBACK_REDIRECT });
+  const tok = await redeemCode(h, { client, code, pkce, redirectUri: APP_REDIRECT });
   assert.equal(tok.status, 200, tok.text);
   const mcp = await mcpPost(h.mcpUrl, initializeBody(), { authorization: `Bearer ${tok.json.access_token}` });
   assert.equal(mcp.status, 200, mcp.text);
@@ -191,7 +195,7 @@ test('remembered consent: no page for the same client and scope, the page again 
   const browser = accessBrowser(sign(key, claims()));
   const first = pkcePair();
   const back = await approve(browser, await browser.request(authorizeFor(client, first, 'mcp')), { remember: true });
-  const tok = await redeemCode(h, { client, code: back.searchParams.get('code'), pkce: first, redirectUri: LOOPBACK_REDIRECT });
+  const tok = await redeemCode(h, { client, code: back.searchParams.get('code'), pkce: first, redirectUri: APP_REDIRECT });
   assert.equal(tok.status, 200, tok.text);
 
   // Same client, same scope: straight back with a code, no page.
@@ -199,9 +203,9 @@ test('remembered consent: no page for the same client and scope, the page again 
   const skipped = await browser.request(authorizeFor(client, second, 'mcp'));
   assert.equal(skipped.status, 303, skipped.text.slice(0, 300));
   const loc = new URL(skipped.location);
-  assert.equal(loc.origin + loc.pathname, LOOPBACK_REDIRECT);
+  assert.equal(loc.origin + loc.pathname, APP_REDIRECT);
   assert.equal(loc.searchParams.get('state'), 'st');
-  const tok2 = await redeemCode(h, { client, code: loc.searchParams.get('code'), pkce: second, redirectUri: LOOPBACK_REDIRECT });
+  const tok2 = await redeemCode(h, { client, code: loc.searchParams.get('code'), pkce: second, redirectUri: APP_REDIRECT });
   assert.equal(tok2.status, 200, tok2.text);
   const audit = await h.sql(`SELECT event FROM audit_events WHERE client_id = '${client.client_id}' ORDER BY id`);
   assert.ok(audit.some((e) => e.event === 'consent.remembered'), JSON.stringify(audit));
@@ -241,7 +245,7 @@ async function rememberedClient(browser) {
   const client = await newClient();
   const pkce = pkcePair();
   const back = await approve(browser, await browser.request(authorizeFor(client, pkce, 'mcp')), { remember: true });
-  const tokens = await redeemCode(h, { client, code: back.searchParams.get('code'), pkce, redirectUri: LOOPBACK_REDIRECT });
+  const tokens = await redeemCode(h, { client, code: back.searchParams.get('code'), pkce, redirectUri: APP_REDIRECT });
   assert.equal(tokens.status, 200, tokens.text);
   const asks = async () => {
     const r = await browser.request(authorizeFor(client, pkcePair(), 'mcp'));
@@ -285,4 +289,19 @@ test('deleting a client forgets its remembered consents (database trigger)', asy
   assert.equal(await count(), 1);
   await h.sql(`DELETE FROM clients WHERE client_id = '${client.client_id}'`);
   assert.equal(await count(), 0);
+});
+
+test('remembered consent never skips the page for a public client at a loopback redirect (RFC 8252 §8.6): no box, and a forged one is ignored', async () => {
+  const client = await newClient(LOOPBACK_REDIRECT);
+  const browser = accessBrowser(sign(key, claims()));
+  const first = await browser.request(authorizeFor(client, pkcePair(), 'mcp'));
+  assert.equal(first.status, 200, first.text.slice(0, 300));
+  assert.doesNotMatch(first.text, /name="remember"/, 'no Remember box where it could never apply');
+  const back = await approve(browser, first, { remember: true });
+  assert.equal(back.origin + back.pathname, LOOPBACK_REDIRECT);
+  const again = await browser.request(authorizeFor(client, pkcePair(), 'mcp'));
+  assert.equal(again.status, 200, `asked again, no silent code to a port any local program could hold: ${again.status} ${again.location ?? ''}`);
+  assert.match(again.text, /value="approve"/);
+  const rows = await h.sql(`SELECT COUNT(*) AS n FROM remembered_consents WHERE client_id = '${client.client_id}'`);
+  assert.equal(rows[0].n, 0, 'nothing remembered');
 });

@@ -69,15 +69,15 @@ export function authorizeUrl(base, params) {
 
 /**
  * A fresh /authorize request (PKCE S256, a random state) for a registered client at the loopback
- * redirect: { url, pkce, state }.
+ * redirect (or `redirectUri`): { url, pkce, state }.
  */
-export function newAuthorization(base, clientId, resource) {
+export function newAuthorization(base, clientId, resource, redirectUri = LOOPBACK_REDIRECT) {
   const pkce = pkcePair();
   const state = randomBytes(12).toString('base64url');
   const url = authorizeUrl(base, {
     response_type: 'code',
     client_id: clientId,
-    redirect_uri: LOOPBACK_REDIRECT,
+    redirect_uri: redirectUri,
     state,
     code_challenge: pkce.challenge,
     code_challenge_method: 'S256',

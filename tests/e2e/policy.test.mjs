@@ -187,6 +187,21 @@ test('registration: a redirect URI outside REDIRECT_URI_ALLOWLIST is refused wit
   }
 });
 
+test('registration: `<prefix>../`, `%2e%2e/` and `..\\` cannot leave an allowed prefix (the browser resolves them, the check must not be fooled): 400 invalid_redirect_uri', async () => {
+  for (const uri of [
+    'https://allowed.example/cb/../../evil',
+    'https://allowed.example/cb/%2e%2e/%2E%2E/evil',
+    'https://allowed.example/cb/.%2e/evil',
+    'https://allowed.example/cb/..\\..\\evil',
+    'https://allowed.example/cb/..%2F..%2Fevil',
+  ]) {
+    const r = await registerFrom('192.0.2.22', { redirect_uris: [uri] });
+    assert.equal(r.status, 400, `${uri} (a browser goes to ${new URL(uri).href}): ${r.text}`);
+    assert.equal(r.json.error, 'invalid_redirect_uri');
+    assert.equal(r.json.client_id, undefined);
+  }
+});
+
 test('registration: exact, prefix and loopback (any port) entries of the allow-list register', async () => {
   for (const uris of [
     ['https://claude.ai/api/mcp/auth_callback'],

@@ -6,12 +6,17 @@
 //   redirect URIs  not registered; differing only in path, query, case, trailing slash, port;
 //                  javascript:, data:, file:, fragment, http on a non-loopback host at DCR;
 //                  no redirect on an unknown client or bad redirect URI; error redirects only to
-//                  validated URIs
+//                  validated URIs of a client the owner approved (open redirect); dot segments,
+//                  encodings, backslashes and OS-handler schemes at DCR; a backslash in a
+//                  loopback redirect_uri
 //   PKCE           missing, plain, wrong verifier, verifier without a stored challenge, verifier
 //                  of wrong length or alphabet
 //   codes          reuse (revokes what the first redemption issued), 20 concurrent redemptions
 //                  (exactly one wins, proven with the TEST_CLAIM_DELAY_MS hook), expired,
 //                  another client's code
+//   refresh        8 concurrent refreshes with one token get one successor (the claim delay
+//                  makes all of them race the claim); a copy's use after the grace window
+//                  revokes the whole family
 //   access tokens  alg none, another key, HS256 keyed with the public key, expired, not yet valid,
 //                  wrong aud, wrong iss, truncated, inner whitespace; token in the query string;
 //                  client-sent X-Gatehouse-* headers
@@ -26,7 +31,7 @@
 // token (the revocation suite); CIMD client_id URLs (the CIMD suite).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { startHarness } from './harness.mjs';
 import { Browser, approveAsOwner, fillForm, parseForms } from './owner.mjs';
 import {
@@ -34,21 +39,22 @@ import {
   pkcePair, postForm, postJson, redeemCode, refresh, register,
 } from './oauth.mjs';
 
-// Short code lifetime and the claim delay live on a second worker, so the main one keeps
-// production defaults.
+// Short code lifetime, a short refresh grace window and the claim delay live on a second
+// worker, so the main one keeps production defaults.
 const CODE_TTL_S = 4;
 const CLAIM_DELAY_MS = 2000;
+const REFRESH_GRACE_S = 8;
 // The refusal of a redemption that passed every check but lost the conditional claim
 // (src/oauth/token.rs LOST_RACE).
 const LOST_RACE = 'the authorization code was just redeemed by a concurrent request';
 
 let h; // production defaults
-let ht; // AUTH_CODE_TTL and TEST_CLAIM_DELAY_MS set
+let ht; // AUTH_CODE_TTL, REFRESH_GRACE_SECONDS and TEST_CLAIM_DELAY_MS set
 before(async () => {
   h = await startHarness({ name: 'security' });
   ht = await startHarness({
     name: 'security-timing',
-    vars: { AUTH_CODE_TTL: String(CODE_TTL_S), TEST_CLAIM_DELAY_MS: String(CLAIM_DELAY_MS) },
+    vars: { AUTH_CODE_TTL: String(CODE_TTL_S), TEST_CLAIM_DELAY_MS: String(CLAIM_DELAY_MS), REFRESH_GRACE_SECONDS: String(REFRESH_GRACE_S) },
   });
 });
 after(async () => {
@@ -125,6 +131,18 @@ async function registered(hh, metadata = {}) {
   return reg.json;
 }
 
+/**
+ * A client the owner has approved once (it holds a live grant): only such a client's
+ * /authorize errors go back to it without a page (RFC 9700 §4.11.2).
+ */
+async function approvedClient(hh, metadata = {}) {
+  const client = await registered(hh, metadata);
+  const { url } = authorizeQuery(hh, client.client_id, { redirect_uri: client.redirect_uris[0] });
+  const { location } = await approveAsOwner(url, { base: hh.base, password: hh.password });
+  assert.ok(new URL(location).searchParams.get('code'), location);
+  return client;
+}
+
 /** Owner signs in for a new client and stops on the consent page. */
 async function atConsent(hh = h, { client, browser = new Browser(hh.base) } = {}) {
   client ??= await registered(hh);
@@ -191,7 +209,7 @@ async function refusedAtMcp(tokens) {
 
 const APP_REDIRECT = 'https://app.example/callback';
 let appClient;
-const app = async () => (appClient ??= await registered(h, { redirect_uris: [APP_REDIRECT] }));
+const app = async () => (appClient ??= await approvedClient(h, { redirect_uris: [APP_REDIRECT] }));
 
 async function refusedRedirect(redirectUris) {
   const client = await app();
@@ -235,6 +253,33 @@ test('error redirects only to validated URIs: bad response_type with a valid red
   assertErrorPage(both, 'unknown client, unregistered redirect_uri, no PKCE');
 });
 
+test('open redirect (issue 15): a client the owner never approved gets its /authorize errors as a page, never a redirect to its URI', async () => {
+  for (const redirect of ['https://evil.example/landing', 'http://127.0.0.1:47999/cb']) {
+    const client = await registered(h, { redirect_uris: [redirect] });
+    for (const overrides of [{ response_type: 'token' }, { code_challenge: undefined, code_challenge_method: undefined }, { scope: 'not-a-scope' }]) {
+      const r = await get(authorizeQuery(h, client.client_id, { redirect_uri: redirect, ...overrides }).url, { accept: 'text/html' });
+      assertErrorPage(r, `${redirect} ${JSON.stringify(overrides)}`);
+    }
+  }
+});
+
+test('loopback matching (issue 15): a backslash ends the host for the browser, so `http://127.0.0.1:N\\evil/callback` does not match `/callback`: error page', async () => {
+  const client = await registered(h, { redirect_uris: ['http://127.0.0.1:33418/callback'] });
+  for (const redirect_uri of [
+    'http://127.0.0.1:5000\\evil/callback',
+    'http://127.0.0.1\\evil/callback',
+    'http://127.0.0.1:5000/evil/../callback',
+    'http://127.0.0.1:5000/%2e%2e/callback',
+    'http://0x7f.0.0.1:5000/callback',
+  ]) {
+    const r = await get(authorizeQuery(h, client.client_id, { redirect_uri }).url, { accept: 'text/html' });
+    assertErrorPage(r, redirect_uri);
+  }
+  // control: another port of the registered URI reaches the login page
+  const ok = await get(authorizeQuery(h, client.client_id, { redirect_uri: 'http://127.0.0.1:5000/callback' }).url, { accept: 'text/html' });
+  assert.equal(ok.status, 200, ok.text.slice(0, 300));
+});
+
 // ---- redirect URIs at registration --------------------------------------------------------
 
 const BAD_REGISTRATIONS = {
@@ -243,7 +288,26 @@ const BAD_REGISTRATIONS = {
   'file: scheme': ['file:///etc/passwd'],
   fragment: ['https://app.example/callback#frag', 'https://app.example/callback#'],
   'http on a non-loopback host': ['http://app.example/callback', 'http://10.0.0.1/callback', 'http://127.0.0.2/callback'],
+  // Issue 15: what a browser rewrites before navigating, so a string check would vouch for elsewhere.
+  'dot segments, their encodings, backslashes or a non-normalised form': [
+    'https://app.example/a/../callback', 'https://app.example/a/%2e%2e/callback', 'https://app.example/a/.%2E/callback',
+    'https://app.example/a/..\\callback', 'https://app.example\\callback', 'https://app.example/a/..%2Fcallback',
+    'https://App.example/callback', 'https://app.example:443/callback', 'http://127.0.0.1:1\\evil/callback',
+  ],
+  // Issue 15: operating-system handlers and private-use schemes that name no app (RFC 8252 §7.1).
+  'an operating-system handler or a private-use scheme naming no app': [
+    'search-ms:query=x&crumb=location:\\\\evil.example\\share', 'search-ms://a.b/?query=x', 'ms-msdt:/id%20PCWDiagnostic',
+    'ms-officecmd:%7B%7D', 'ms-settings://a.b/x', 'smb://evil.example/share', 'myapp:callback', 'myapp://callback',
+  ],
 };
+
+test('DCR accepts the private-use callbacks real clients send: Cursor\'s, VS Code\'s handler shape, and RFC 8252 reverse-domain schemes', async () => {
+  for (const uri of ['cursor://anysphere.cursor-mcp/oauth/callback', 'vscode://vscode.github-authentication/did-authenticate', 'com.example.app:/oauth2redirect/example-provider']) {
+    const r = await register(h.base, { redirect_uris: [uri] });
+    assert.equal(r.status, 201, `${uri}: ${r.text}`);
+    assert.deepEqual(r.json.redirect_uris, [uri]);
+  }
+});
 for (const [what, uris] of Object.entries(BAD_REGISTRATIONS)) {
   test(`DCR refuses a redirect URI with ${what}: 400 invalid_redirect_uri, no client_id`, async () => {
     for (const uri of uris) {
@@ -258,8 +322,8 @@ for (const [what, uris] of Object.entries(BAD_REGISTRATIONS)) {
 
 // ---- PKCE ------------------------------------------------------------------------------
 
-test('PKCE missing at /authorize: 303 back with invalid_request (the redirect URI is valid), no login page', async () => {
-  const client = await registered(h);
+test('PKCE missing at /authorize: 303 back with invalid_request (the redirect URI is valid, the client approved before), no login page', async () => {
+  const client = await approvedClient(h);
   const r = await get(authorizeQuery(h, client.client_id, { code_challenge: undefined, code_challenge_method: undefined, state: 'no-pkce' }).url);
   assertErrorRedirect(r, LOOPBACK_REDIRECT, { error: 'invalid_request', state: 'no-pkce' });
   const noMethod = await get(authorizeQuery(h, client.client_id, { code_challenge_method: undefined, state: 'no-method' }).url);
@@ -267,7 +331,7 @@ test('PKCE missing at /authorize: 303 back with invalid_request (the redirect UR
 });
 
 test('PKCE plain is refused at /authorize: 303 back with invalid_request', async () => {
-  const client = await registered(h);
+  const client = await approvedClient(h);
   const { verifier } = pkcePair();
   const r = await get(authorizeQuery(h, client.client_id, { code_challenge: verifier, code_challenge_method: 'plain', state: 'plain' }).url);
   assertErrorRedirect(r, LOOPBACK_REDIRECT, { error: 'invalid_request', state: 'plain' });
@@ -282,7 +346,7 @@ test('PKCE wrong verifier: 400 invalid_grant, and the code is not burned for its
 
 test('PKCE verifier without a stored challenge: /authorize never stores a code without one, and /token refuses a code without a verifier or with the challenge as a plain verifier', async () => {
   // The first end: no challenge, no pending request, no code (the request is refused before login).
-  const client = await registered(h);
+  const client = await approvedClient(h);
   const refused = await get(authorizeQuery(h, client.client_id, { code_challenge: undefined, code_challenge_method: undefined }).url);
   assertErrorRedirect(refused, LOOPBACK_REDIRECT, { error: 'invalid_request', state: 'st-1' });
   // The other end: every code has a challenge, so no verifier (or a plain-method one) can pass.
@@ -342,6 +406,42 @@ test(`expired code (AUTH_CODE_TTL=${CODE_TTL_S} s): invalid_grant after the life
   const r = await redeemCode(ht, flow);
   assertOAuthError(r, 400, 'invalid_grant');
   assert.match(r.json.error_description, /expired/);
+});
+
+test(`refresh families (issue 15): 8 concurrent refreshes with one token, all past the read checks before any claim, get its one successor; the copy's use after the window (${REFRESH_GRACE_S} s here) revokes the whole grant`, async () => {
+  const flow = await manualFlow(ht);
+  assert.equal(flow.token.status, 200, flow.token.text);
+  const { client_id } = flow.client;
+  const t1 = flow.token.json.refresh_token;
+  const sha = (t) => `'${createHash('sha256').update(t).digest('base64url')}'`;
+  // A host refreshing in parallel, or a thief racing it. With the claim delay every request
+  // reads the token unused and waits; one claim wins, the others lose it and must answer with
+  // the successor the winner recorded, not mint their own.
+  const at = Date.now();
+  const answers = await Promise.all(Array.from({ length: 8 }, () => refresh(ht, client_id, t1)));
+  for (const a of answers) assert.equal(a.status, 200, a.text);
+  const successors = new Set(answers.map((a) => a.json.refresh_token));
+  assert.equal(successors.size, 1, `one successor for every concurrent use, not ${successors.size} independent tokens`);
+  const [t2] = successors;
+  assert.notEqual(t2, t1);
+  // A retry after a lost answer, inside the window: the same successor again.
+  const retry = await refresh(ht, client_id, t1);
+  assert.ok(Date.now() - at < REFRESH_GRACE_S * 1000, 'the retry was sent inside the grace window');
+  assert.equal(retry.json?.refresh_token, t2, retry.text);
+  const rows = await ht.sql(`SELECT token_hash FROM refresh_tokens WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = ${sha(t1)})`);
+  assert.equal(rows.length, 2, `the family holds two members, no fork: ${JSON.stringify(rows)}`);
+
+  // One holder moves on; the other (the copy) comes back with t2 after the window.
+  const next = await refresh(ht, client_id, t2);
+  assert.equal(next.status, 200, next.text);
+  const t3 = next.json.refresh_token;
+  const movedOn = Date.now(); // t2 was claimed before this
+  await sleep((REFRESH_GRACE_S + 1.5) * 1000 - (Date.now() - movedOn));
+  assertOAuthError(await refresh(ht, client_id, t2), 400, 'invalid_grant', 'the copy, after the window');
+  assertOAuthError(await refresh(ht, client_id, t3), 400, 'invalid_grant', 'the whole family is revoked, newest member included');
+  assertOAuthError(await refresh(ht, client_id, t1), 400, 'invalid_grant', 'an older retired member');
+  const [grant] = await ht.sql(`SELECT revoked_at FROM grants WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = ${sha(t1)})`);
+  assert.ok(grant.revoked_at, 'the grant is revoked');
 });
 
 // ---- access tokens at /mcp ------------------------------------------------------------------

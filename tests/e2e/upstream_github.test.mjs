@@ -1,17 +1,18 @@
 // Sign-in with GitHub, with Gatehouse in workerd and a local stand-in for github.com and
 // api.github.com (tests/e2e/fixtures/github-standin.mjs; GitHub itself cannot run here):
 // consent in Gatehouse, then GitHub's authorize page, then /callback/github, then the MCP
-// client's code. The TypeScript SDK client connects as an allowed login and the origin sees
-// `github:<login>`; an active member of an allowed organisation passes; a pending invitation
-// and an account on neither list are refused; a code GitHub rejects is a 400 page; declining
-// at GitHub is `access_denied` for the MCP client.
+// client's code. The TypeScript SDK client connects as an allowed account and the origin sees
+// `github:<account id>`; an active member of an allowed organisation passes; a pending
+// invitation and an account on neither list are refused; an account keeps its subject through
+// a rename and whoever registers the freed login is refused; a code GitHub rejects is a 400
+// page; declining at GitHub is `access_denied` for the MCP client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness } from './harness.mjs';
 import { sdkConnect, sdkProvider } from './sdk_client.mjs';
 import { Browser, parseForms, upstreamForm } from './owner.mjs';
 import { newAuthorization as authorize, decodeJwt, pkcePair, redeemCode, register, LOOPBACK_REDIRECT } from './oauth.mjs';
-import { startGithub } from './fixtures/github-standin.mjs';
+import { startGithub, USERS } from './fixtures/github-standin.mjs';
 
 const ORG = 'gatehouse-testers';
 let h;
@@ -24,7 +25,8 @@ before(async () => {
     name: 'upstream_github',
     vars: {
       GITHUB_CLIENT_ID: gh.clientId,
-      GITHUB_ALLOWED_USERS: 'OctoCat', // logins compare case-insensitively
+      // Account ids, not logins: a login can be renamed and re-registered by someone else.
+      GITHUB_ALLOWED_USERS: String(USERS.octocat.id),
       GITHUB_ALLOWED_ORGS: ORG,
       GITHUB_URL: gh.webBase,
       GITHUB_API_URL: gh.apiBase,
@@ -123,16 +125,20 @@ test('the sign-in page offers GitHub; the browser goes to GitHub with the docume
   assert.match(sent.headers.get('set-cookie'), /__Host-[^=]+=[^;]+; Path=\/; Secure; HttpOnly; SameSite=Lax/);
 });
 
-test('the TypeScript SDK client connects as an allowed login; the origin receives github:<login>', async () => {
+test('the TypeScript SDK client connects as an allowed account; the origin receives github:<account id>', async () => {
   const redirectUrl = 'http://127.0.0.1:47332/callback';
   const provider = sdkProvider({ redirectUrl, clientName: 'github e2e (TS SDK)', walk: (href) => viaGithub(href, { login: 'octocat', signInForm: true }) });
   const apiBefore = gh.apiRequests.length;
   const mcp = await sdkConnect(h.mcpUrl, provider, 'github-e2e');
   const result = await mcp.callTool({ name: 'echo', arguments: { text: 'hello github' } });
   assert.match(JSON.stringify(result.content), /hello github/);
-  assert.equal(decodeJwt(provider.saved.access_token).payload.sub, 'github:octocat');
+  assert.equal(decodeJwt(provider.saved.access_token).payload.sub, `github:${USERS.octocat.id}`);
   const seen = (await h.seen()).at(-1).headers;
-  assert.equal(seen['x-gatehouse-user'], 'github:octocat');
+  assert.equal(seen['x-gatehouse-user'], `github:${USERS.octocat.id}`);
+  // The login is shown beside the id where people read it: the audit log.
+  const [audit] = await h.sql("SELECT subject, detail FROM audit_events WHERE event = 'login.upstream.success' ORDER BY id DESC LIMIT 1");
+  assert.equal(audit.subject, `github:${USERS.octocat.id}`);
+  assert.equal(JSON.parse(audit.detail).account, '@octocat');
   await mcp.close();
   // What Gatehouse sent to GitHub's API: the documented headers, and no org lookup for a listed login.
   const sent = gh.apiRequests.slice(apiBefore);
@@ -146,7 +152,7 @@ test('the TypeScript SDK client connects as an allowed login; the origin receive
 test('an active member of an allowed organisation passes', async () => {
   const before = gh.counts.membership;
   const claims = await tokenFor('hubot');
-  assert.equal(claims.sub, 'github:hubot');
+  assert.equal(claims.sub, `github:${USERS.hubot.id}`);
   assert.equal(gh.counts.membership, before + 1, 'membership asked once');
 });
 
@@ -157,7 +163,7 @@ test('a pending invitation and an account on neither list are refused with a pag
     assert.equal(s.location, undefined, `${login}: no code for the client`);
     assert.equal(s.page.status, 403, `${login}: ${s.page.text.slice(0, 300)}`);
     assert.match(s.page.text, /may not use this server/, login);
-    assert.match(s.page.text, new RegExp(`@${login}`), login);
+    assert.match(s.page.text, new RegExp(`@${login} \\(id ${USERS[login].id}\\)`), `${login}: the page names the login and the id to list`);
     assert.equal(gh.counts.token, tokensBefore + 1, `${login}: the code was redeemed once`);
     assert.ok(!s.page.headers.get('set-cookie')?.includes('__Host-gatehouse-session='), `${login}: no Gatehouse session`);
   }
@@ -202,6 +208,21 @@ test('declining at GitHub sends access_denied to the MCP client', async () => {
   assert.equal(to.searchParams.get('error'), 'access_denied');
   assert.equal(to.searchParams.get('state'), a.state);
   assert.equal(to.searchParams.get('code'), null);
+});
+
+test('a renamed account keeps its subject; whoever registers the freed login is someone else and is refused (issue 15)', async () => {
+  gh.rename('octocat', 'octocat-renamed');
+  try {
+    assert.equal((await tokenFor('octocat-renamed')).sub, `github:${USERS.octocat.id}`, 'same person, same subject');
+    gh.addUser('octocat', { id: 99_000_001, name: 'Not the Octocat' });
+    const s = await viaGithub(newAuthorization().url, { login: 'octocat' });
+    assert.equal(s.location, undefined, 'no code for the new owner of the old login');
+    assert.equal(s.page.status, 403, s.page.text.slice(0, 300));
+    assert.match(s.page.text, /@octocat \(id 99000001\)/);
+  } finally {
+    delete gh.users.octocat;
+    gh.rename('octocat-renamed', 'octocat');
+  }
 });
 
 test('a wrong client secret is a 502 page naming the settings to check (last: restarts the worker)', async () => {

@@ -181,7 +181,12 @@ test('declining at the provider sends access_denied to the MCP client', async ()
 
 test('"Remember" ticked with the first upstream sign-in: the same browser gets the next code without a page', async () => {
   up.configure({ alg: 'ES256' });
-  const first = newAuthorization();
+  // An https callback: a public client at a loopback port is always asked (RFC 8252 §8.6).
+  const appRedirect = 'https://app.example/callback';
+  const reg = await register(h.base, { redirect_uris: [appRedirect], client_name: 'upstream e2e (https)' });
+  assert.equal(reg.status, 201, reg.text);
+  const app = reg.json;
+  const first = authorize(h.base, app.client_id, h.mcpUrl, appRedirect);
   const b = new WebBrowser();
   const page = await b.request(first.url);
   const form = upstreamForm(parseForms(page.text), 'oidc');
@@ -191,14 +196,36 @@ test('"Remember" ticked with the first upstream sign-in: the same browser gets t
   assert.ok(new URL(walked.location).searchParams.get('code'));
   // The second authorization of this client in this browser: straight back with a code.
   const tokensBefore = up.counts.token;
-  const second = newAuthorization();
+  const second = authorize(h.base, app.client_id, h.mcpUrl, appRedirect);
   const again = await b.request(second.url);
   assert.equal(again.status, 303, again.text.slice(0, 300));
   const back = new URL(again.location);
-  assert.equal(`${back.origin}${back.pathname}`, LOOPBACK_REDIRECT);
+  assert.equal(`${back.origin}${back.pathname}`, appRedirect);
   assert.equal(back.searchParams.get('state'), second.state);
   assert.equal(up.counts.token, tokensBefore, 'the provider was not asked again');
-  const t = await redeemCode(h, { client, code: back.searchParams.get('code'), pkce: second.pkce, redirectUri: LOOPBACK_REDIRECT });
+  const t = await redeemCode(h, { client: app, code: back.searchParams.get('code'), pkce: second.pkce, redirectUri: appRedirect });
   assert.equal(t.status, 200, t.text);
   assert.equal(decodeJwt(t.json.access_token).payload.sub, 'oidc:alice');
+});
+
+test('Deny on the sign-in page, nobody signed in: a page for a client nobody approved, the redirect only for an approved one (RFC 9700 §4.11.2)', async () => {
+  const deny = async (clientId) => {
+    const b = new WebBrowser();
+    const page = await b.request(authorize(h.base, clientId, h.mcpUrl).url);
+    assert.equal(page.status, 200, page.text.slice(0, 300));
+    const form = parseForms(page.text).find((f) => f.fields.decision === 'deny');
+    assert.ok(form, 'a Deny form beside the provider buttons');
+    return b.request(new URL(form.action, h.base), { method: 'POST', form: form.fields });
+  };
+  const reg = await register(h.base, { redirect_uris: [LOOPBACK_REDIRECT], client_name: 'never approved' });
+  assert.equal(reg.status, 201, reg.text);
+  const stranger = await deny(reg.json.client_id);
+  assert.equal(stranger.status, 200, `${stranger.status} ${stranger.location ?? ''}`);
+  assert.equal(stranger.location ?? null, null, 'no redirect to a client the owner never approved');
+  assert.match(stranger.text, /Access denied/);
+  // `client` has been approved by the sign-ins above.
+  await tokenFor('alice');
+  const approved = await deny(client.client_id);
+  assert.equal(approved.status, 303, approved.text?.slice(0, 300));
+  assert.equal(new URL(approved.location).searchParams.get('error'), 'access_denied');
 });

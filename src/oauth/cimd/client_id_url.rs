@@ -11,6 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
 
 use super::CimdError;
+use crate::oauth::normal_form::{self, NotNormal};
 
 /// Longer than any real client's URL, short enough for every table it lands in.
 pub const MAX_LEN: usize = 1000;
@@ -53,8 +54,10 @@ impl ClientIdUrl {
         if raw.contains('#') {
             return Err(bad("must not contain a fragment"));
         }
-        if has_dot_segment(raw) {
-            return Err(bad("must not contain . or .. path segments"));
+        // Dot segments and backslashes first (a clearer message than "not
+        // normalised"); the serialisation check comes last, after the host rules.
+        if let Err(e @ (NotNormal::DotSegment | NotNormal::Backslash | NotNormal::EncodedSeparator)) = normal_form::check(raw, &url) {
+            return Err(bad(&e.reason()));
         }
         match url.host() {
             Some(Host::Ipv4(ip)) => check_ipv4(ip).map_err(|why| bad(&format!("points at {why}")))?,
@@ -71,9 +74,7 @@ impl ClientIdUrl {
         // The document's client_id is compared to this string exactly, and
         // this string is what gets fetched: a form that a parser would rewrite
         // (upper-case host, `:443`, odd percent-encoding) would make the two differ.
-        if url.as_str() != raw {
-            return Err(bad(&format!("is not in normalised form (it would be fetched as {})", shorten(url.as_str()))));
-        }
+        normal_form::check(raw, &url).map_err(|e| bad(&e.reason()))?;
         Ok(ClientIdUrl { raw: raw.to_string() })
     }
 
@@ -103,18 +104,6 @@ fn names_port(raw: &str) -> bool {
     let auth = authority(raw);
     let after_host = if auth.starts_with('[') { auth.find(']').map(|i| &auth[i..]).unwrap_or("") } else { auth };
     after_host.contains(':')
-}
-
-/// `.` and `..` segments, also percent-encoded (`%2e`), which a parser would
-/// remove and a server might resolve.
-fn has_dot_segment(raw: &str) -> bool {
-    let after_scheme = raw.split_once("://").map(|(_, r)| r).unwrap_or(raw);
-    let path_and_rest = after_scheme.find('/').map(|i| &after_scheme[i..]).unwrap_or("");
-    let path = path_and_rest.split(['?', '#']).next().unwrap_or("");
-    path.split('/').any(|seg| {
-        let seg = seg.to_ascii_lowercase().replace("%2e", ".");
-        seg == "." || seg == ".."
-    })
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -238,6 +227,9 @@ mod tests {
             ("https://client.example.com/./meta.json", ". or .."),
             ("https://client.example.com/a/%2e%2E/meta.json", ". or .."),
             ("https://client.example.com/a/.%2e", ". or .."),
+            ("https://client.example.com/a\\meta.json", "backslash"),
+            ("https://client.example.com\\meta.json", "backslash"),
+            ("https://client.example.com/a/..%2Fmeta.json", "encoded /"),
             ("https://client.example.com:8443/meta.json", "port"),
             ("https://client.example.com:443/meta.json", "port"),
             ("https://client.example.com/a b", "whitespace"),

@@ -179,6 +179,7 @@ pub async fn verify(cfg: &AccessConfig, cache: &CertsCache, net: &impl Net, asse
         email: Some(email),
         name: None,
         groups: Vec::new(),
+        account: None,
     })
 }
 

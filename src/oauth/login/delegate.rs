@@ -239,9 +239,11 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     let redirect_uri = callback_uri(&ctx.issuer, up);
     let leg = Leg { redirect_uri: &redirect_uri, nonce: &record.nonce, now: ctx.now };
     let identity = up.identify(net, ctx.config, &leg, code, &verifier).await.map_err(fail)?;
-    ctx.store
-        .audit(&AuditEvent::upstream_login(UpstreamOutcome::Success, up.as_str(), req, Some(&identity.subject), client.as_ref(), None, ctx.now))
-        .await;
+    let mut success = AuditEvent::upstream_login(UpstreamOutcome::Success, up.as_str(), req, Some(&identity.subject), client.as_ref(), None, ctx.now);
+    if let (Some(account), Some(detail)) = (&identity.account, success.detail.as_object_mut()) {
+        detail.insert("account".into(), account.as_str().into());
+    }
+    ctx.store.audit(&success).await;
     let session = session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &post.browser, ctx.now);
     let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember).await.unwrap_or_else(consent::fail_page);
     Ok(resp.with_header("set-cookie", session))

@@ -177,10 +177,30 @@ fn refusals_are_pages_and_audited() {
     let (request, csrf) = w.start(&client);
     let r = post(&w, &net, &[("request", &request), ("csrf", &csrf), ("decision", "approve"), ("via", "github")]);
     assert_eq!(r.status, 400, "{}", r.body);
-    // Deny without a session, from the sign-in page.
+    // Deny without a session, from the sign-in page, for a client nobody
+    // approved: a page, not a redirect (issue 15 item 6, RFC 9700 §4.11.2).
     let r = post(&w, &net, &[("request", &request), ("csrf", &csrf), ("decision", "deny")]);
-    assert_eq!(query(r.header("location").unwrap())["error"], "access_denied");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.header("location").is_none() && r.body.contains("Access denied"), "{}", r.body);
+    assert!(events(&w).contains(&"consent.deny".to_string()));
+    let again = post(&w, &net, &[("request", &request), ("csrf", &csrf), ("decision", "deny")]);
+    assert!(again.header("location").is_none() && again.body.contains("expired"), "consumed once: {}", again.body);
     let _ = hidden;
+}
+
+#[test]
+fn deny_without_a_session_redirects_only_for_an_approved_client() {
+    let mut w = world();
+    let key = TestKey::es256("k1");
+    let net = idp(&key);
+    let client = w.public_client();
+    sign_in_upstream(&mut w, &net, &key, &client, false);
+    // Another browser, nobody signed in: the owner's approval makes the client trusted.
+    w.cookies.clear();
+    let (request, csrf) = w.start(&client);
+    let r = post(&w, &net, &[("request", &request), ("csrf", &csrf), ("decision", "deny")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(query(r.header("location").unwrap())["error"], "access_denied");
 }
 
 #[test]
@@ -223,7 +243,8 @@ fn remember_ticked_with_an_upstream_sign_in_skips_the_next_page() {
     let mut w = world();
     let key = TestKey::es256("k1");
     let net = idp(&key);
-    let client = w.public_client();
+    // Confidential: a loopback redirect does not prove a public client's identity (RFC 8252 §8.6).
+    let (client, _) = w.confidential_client();
     // The sign-in page offers the box in the same form as the provider buttons.
     let q = format!(
         "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",

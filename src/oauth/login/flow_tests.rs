@@ -4,12 +4,15 @@
 use std::collections::HashMap;
 
 use crate::oauth::config::Config;
-use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, PASSWORD, REDIRECT, VERIFIER};
+use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, PASSWORD, REDIRECT as LOOPBACK, VERIFIER};
 use crate::oauth::http::HttpResponse;
 use crate::oauth::testing::block_on;
 use crate::oauth::{admin, authorize, consent, register, revoke, token};
 
 const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+/// An https redirect: TLS proves who gets the code, so an approval may be
+/// remembered even for a public client (RFC 8252 §8.6).
+const REDIRECT: &str = "https://app.example/callback";
 
 fn world(extra: &[(&str, &str)]) -> World {
     let mut w = World::new();
@@ -38,16 +41,24 @@ fn post(w: &mut World, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
 }
 
 fn client(w: &World) -> String {
-    let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"client_name":"Test"}}"#);
+    client_at(w, REDIRECT, "none")
+}
+
+fn client_at(w: &World, redirect: &str, auth_method: &str) -> String {
+    let body = format!(r#"{{"redirect_uris":["{redirect}"],"client_name":"Test","token_endpoint_auth_method":"{auth_method}"}}"#);
     let r = block_on(register::handle(&w.ctx(), &w.req("POST", "/register", "", Some("application/json"), &body)));
     assert_eq!(r.status, 201, "{}", r.body);
     json(&r)["client_id"].as_str().unwrap().to_string()
 }
 
 fn authorize(w: &mut World, client: &str, scope: &str) -> HttpResponse {
+    authorize_at(w, client, scope, REDIRECT)
+}
+
+fn authorize_at(w: &mut World, client: &str, scope: &str, redirect: &str) -> HttpResponse {
     let q = format!(
         "response_type=code&client_id={client}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz&scope={}",
-        urlenc(REDIRECT),
+        urlenc(redirect),
         urlenc(scope)
     );
     let r = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
@@ -65,7 +76,11 @@ fn code_in(r: &HttpResponse) -> String {
 
 /// Signs in with the password and approves; `remember` ticks the box.
 fn approve(w: &mut World, client: &str, scope: &str, remember: bool) -> String {
-    let page = authorize(w, client, scope);
+    approve_at(w, client, scope, remember, REDIRECT)
+}
+
+fn approve_at(w: &mut World, client: &str, scope: &str, remember: bool, redirect: &str) -> String {
+    let page = authorize_at(w, client, scope, redirect);
     assert_eq!(page.status, 200, "{}", page.body);
     let (request, csrf) = (hidden(&page.body, "request"), hidden(&page.body, "csrf"));
     if page.body.contains("name=\"password\"") {
@@ -97,6 +112,31 @@ fn a_remembered_approval_skips_the_page_for_the_same_or_narrower_scope() {
     let t = post(&mut w, "/token", &[("grant_type", "authorization_code"), ("client_id", &c), ("code", &code), ("code_verifier", VERIFIER), ("redirect_uri", REDIRECT)]);
     assert_eq!(t.status, 200, "{}", t.body);
     assert_eq!(json(&t)["scope"], "mcp");
+}
+
+/// Issue 15 item 10, RFC 8252 §8.6: a public client at a loopback port or a
+/// private-use scheme could be any program on the device, so it is always
+/// asked, and no box offers what could never apply. A confidential client
+/// at the same loopback redirect proves itself at /token and may skip.
+#[test]
+fn public_clients_without_an_https_redirect_are_always_asked() {
+    for redirect in [LOOPBACK, "cursor://anysphere.cursor-mcp/oauth/callback"] {
+        let mut w = world(&[]);
+        let c = client_at(&w, redirect, "none");
+        let first = authorize_at(&mut w, &c, "mcp", redirect);
+        assert!(first.body.contains("name=\"password\"") && !first.body.contains("name=\"remember\""), "{}", first.body);
+        // A forged box is ignored too.
+        approve_at(&mut w, &c, "mcp", true, redirect);
+        assert!(w.store.remembered.borrow().is_empty(), "{redirect}: nothing remembered");
+        let again = authorize_at(&mut w, &c, "mcp", redirect);
+        assert_eq!(again.status, 200, "{redirect}: asked again: {}", again.body);
+        assert!(again.body.contains("value=\"approve\"") && !again.body.contains("name=\"remember\""), "{}", again.body);
+        assert_eq!(events(&w, "consent.remembered"), 0);
+    }
+    let mut w = world(&[]);
+    let c = client_at(&w, LOOPBACK, "client_secret_post");
+    approve_at(&mut w, &c, "mcp", true, LOOPBACK);
+    assert_eq!(authorize_at(&mut w, &c, "mcp", LOOPBACK).status, 303, "a confidential client is remembered");
 }
 
 #[test]

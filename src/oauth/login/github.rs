@@ -4,9 +4,15 @@
 //! GitHub's API directly over TLS. GitHub's documented "web application flow"
 //! for OAuth apps: authorize with `state` and PKCE S256 (RFC 7636), redeem the
 //! code at `/login/oauth/access_token`, then the REST API. Who may pass: an
-//! allow-list of logins and/or of organisations the person is an *active*
-//! member of (`GET /user/memberships/orgs/{org}`, needs the `read:org` scope).
-//! At least one list is required: every GitHub account could sign in otherwise.
+//! allow-list of account ids and/or of organisations the person is an
+//! *active* member of (`GET /user/memberships/orgs/{org}`, needs the
+//! `read:org` scope). At least one list is required: every GitHub account
+//! could sign in otherwise.
+//!
+//! People are named by GitHub's numeric account id (`github:583231`), never
+//! by login: a login can be renamed, and GitHub then lets anyone register
+//! the old one, who would inherit every grant and list entry that named it.
+//! The login is shown beside the id (audit log, refusal pages), for people.
 
 use serde_json::Value;
 
@@ -28,8 +34,9 @@ pub struct GithubConfig {
     pub client_id: String,
     /// `GITHUB_CLIENT_SECRET` (a secret).
     pub client_secret: Secret,
-    /// `GITHUB_ALLOWED_USERS`, lower-cased: GitHub logins are case-insensitive.
-    pub allowed_users: Vec<String>,
+    /// `GITHUB_ALLOWED_USERS`: numeric account ids (logins are refused: they
+    /// can be renamed and re-registered by someone else).
+    pub allowed_users: Vec<u64>,
     /// `GITHUB_ALLOWED_ORGS`, as written; compared case-insensitively.
     pub allowed_orgs: Vec<String>,
     /// `GITHUB_URL` (the web host: authorize and token), no trailing slash.
@@ -43,6 +50,16 @@ pub struct GithubConfig {
 /// enterprise users' suffix). Anything else is not a name GitHub issues.
 fn is_github_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+const ALLOWED_USERS_HELP: &str = "must list GitHub account ids (numbers such as 583231; spaces or commas between them), not logins, which can be renamed and re-registered by others. https://api.github.com/users/<login> shows an id, as does the refusal page of a sign-in";
+
+/// A GitHub account id as written in `GITHUB_ALLOWED_USERS`.
+fn account_id(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok().filter(|id| *id > 0)
 }
 
 impl GithubConfig {
@@ -59,9 +76,9 @@ impl GithubConfig {
         let client_secret = set("GITHUB_CLIENT_SECRET").map(Secret::new).ok_or_else(|| {
             err("GITHUB_CLIENT_SECRET", "is not set; set it as a secret (`wrangler secret put GITHUB_CLIENT_SECRET`) to a client secret generated on your GitHub OAuth app's page")
         })?;
-        let allowed_users = list(get("GITHUB_ALLOWED_USERS"));
-        if !allowed_users.iter().all(|u| is_github_name(u)) {
-            return Err(err("GITHUB_ALLOWED_USERS", "must list GitHub logins (letters, digits, '-'), separated by spaces or commas, such as \"octocat hubot\""));
+        let mut allowed_users = Vec::new();
+        for entry in list(get("GITHUB_ALLOWED_USERS")) {
+            allowed_users.push(account_id(&entry).ok_or_else(|| err("GITHUB_ALLOWED_USERS", ALLOWED_USERS_HELP))?);
         }
         let allowed_orgs = list(get("GITHUB_ALLOWED_ORGS"));
         if !allowed_orgs.iter().all(|o| is_github_name(o)) {
@@ -78,7 +95,7 @@ impl GithubConfig {
         Ok(Some(GithubConfig {
             client_id,
             client_secret,
-            allowed_users: allowed_users.into_iter().map(|u| u.to_ascii_lowercase()).collect(),
+            allowed_users,
             allowed_orgs,
             url,
             api_url,
@@ -127,21 +144,29 @@ pub fn authorize_url(cfg: &GithubConfig, redirect_uri: &str, state: &str, code_c
 pub async fn identify(net: &impl Net, cfg: &GithubConfig, code: &str, redirect_uri: &str, code_verifier: &str) -> Result<Identity, LoginError> {
     let token = redeem(net, cfg, code, redirect_uri, code_verifier).await?;
     let user = current_user(net, cfg, &token.access_token).await?;
-    // Logins are case-insensitive at GitHub: one person, one subject.
+    // The id names the person; the login (case-insensitive at GitHub) is for people to read.
     let login = user.login.to_ascii_lowercase();
+    let who = format!("@{login} (id {})", user.id);
     let mut groups = Vec::new();
-    if !cfg.allowed_users.contains(&login) {
+    if !cfg.allowed_users.contains(&user.id) {
         if !cfg.allowed_orgs.is_empty() && token.scope.as_ref().is_some_and(|s| !s.iter().any(|s| s == "read:org")) {
             return Err(LoginError::Refused(format!(
-                "The GitHub account @{login} is not on this server's list of users, and GitHub did not grant the read:org permission needed to check its organisations."
+                "The GitHub account {who} is not on this server's list of users, and GitHub did not grant the read:org permission needed to check its organisations."
             )));
         }
         match active_org(net, cfg, &token.access_token).await? {
             Some(org) => groups.push(org),
-            None => return Err(LoginError::Refused(format!("The GitHub account @{login} is not on this server's allow-list."))),
+            None => return Err(LoginError::Refused(format!("The GitHub account {who} is not on this server's allow-list."))),
         }
     }
-    Ok(Identity { subject: Subject::new(format!("github:{login}")), method: LoginMethod::Github, email: None, name: user.name, groups })
+    Ok(Identity {
+        subject: Subject::new(format!("github:{}", user.id)),
+        method: LoginMethod::Github,
+        email: None,
+        name: user.name,
+        groups,
+        account: Some(format!("@{login}")),
+    })
 }
 
 struct Token {
@@ -215,6 +240,8 @@ async fn api(net: &impl Outbound, cfg: &GithubConfig, path: &str, token: &Secret
 }
 
 struct User {
+    /// GitHub's numeric account id: never reassigned, unlike the login.
+    id: u64,
     login: String,
     name: Option<String>,
 }
@@ -231,9 +258,14 @@ async fn current_user(net: &impl Outbound, cfg: &GithubConfig, token: &Secret) -
         .and_then(Value::as_str)
         .filter(|l| is_github_name(l))
         .ok_or_else(|| LoginError::Upstream("GitHub's API did not name the signed-in user.".into()))?;
+    let id = body
+        .get("id")
+        .and_then(Value::as_u64)
+        .filter(|id| *id > 0)
+        .ok_or_else(|| LoginError::Upstream("GitHub's API did not give the signed-in user's account id.".into()))?;
     // The display name is the person's own free text: shown escaped, capped.
     let name = body.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect());
-    Ok(User { login: login.to_string(), name })
+    Ok(User { id, login: login.to_string(), name })
 }
 
 /// The first allowed organisation the user is an active member of. A pending

@@ -66,8 +66,8 @@ fn come_back(w: &mut World, net: &TestNet, q: &str) -> HttpResponse {
 }
 
 #[test]
-fn the_sign_in_page_offers_github_and_the_code_carries_the_github_login() {
-    let mut w = world("OctoCat", "");
+fn the_sign_in_page_offers_github_and_the_code_carries_the_github_account_id() {
+    let mut w = world("7", "");
     let net = github("octocat");
     let client = w.public_client();
     let (request, _) = w.start(&client);
@@ -92,7 +92,7 @@ fn the_sign_in_page_offers_github_and_the_code_carries_the_github_login() {
 
     let t = body_json(&w.redeem(&client, &back["code"], VERIFIER));
     let claims = crate::oauth::jws::parse(t["access_token"].as_str().unwrap()).unwrap().claims;
-    assert_eq!(claims["sub"], "github:octocat");
+    assert_eq!(claims["sub"], "github:7");
     let _ = REDIRECT;
 }
 
@@ -124,7 +124,7 @@ fn an_org_member_passes_and_a_stranger_gets_a_refusal_page_and_no_session() {
 
 #[test]
 fn a_code_github_rejects_is_a_400_page() {
-    let mut w = world("octocat", "");
+    let mut w = world("7", "");
     let client = w.public_client();
     let net = github("octocat");
     net.respond(

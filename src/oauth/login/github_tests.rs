@@ -44,9 +44,13 @@ fn membership_url(org: &str) -> String {
 
 /// GitHub's documented success: 200 with the token, its type and the scopes granted.
 fn github(login: &str, scope: &str) -> TestNet {
+    github_account(login, 583231, scope)
+}
+
+fn github_account(login: &str, id: u64, scope: &str) -> TestNet {
     let net = TestNet::default();
     net.respond(Method::Post, TOKEN_URL, 200, &json!({"access_token": ACCESS_TOKEN, "token_type": "bearer", "scope": scope}));
-    net.respond(Method::Get, USER_URL, 200, &json!({"login": login, "id": 583231, "type": "User", "name": "The Octocat", "email": null}));
+    net.respond(Method::Get, USER_URL, 200, &json!({"login": login, "id": id, "type": "User", "name": "The Octocat", "email": null}));
     net
 }
 
@@ -90,9 +94,9 @@ fn header<'a>(req: &'a OutboundRequest, name: &str) -> Option<&'a str> {
 #[test]
 fn off_unless_a_client_id_is_set_and_half_a_setup_is_an_error() {
     assert!(GithubConfig::from_lookup(&|_: &str| None).unwrap().is_none());
-    let e = config(&[("GITHUB_CLIENT_ID", ""), ("GITHUB_ALLOWED_USERS", "octocat")]).unwrap_err();
+    let e = config(&[("GITHUB_CLIENT_ID", ""), ("GITHUB_ALLOWED_USERS", "583231")]).unwrap_err();
     assert_eq!(e.variable, "GITHUB_CLIENT_ID");
-    let e = config(&[("GITHUB_CLIENT_SECRET", ""), ("GITHUB_ALLOWED_USERS", "octocat")]).unwrap_err();
+    let e = config(&[("GITHUB_CLIENT_SECRET", ""), ("GITHUB_ALLOWED_USERS", "583231")]).unwrap_err();
     assert_eq!(e.variable, "GITHUB_CLIENT_SECRET");
 }
 
@@ -103,19 +107,30 @@ fn an_allow_list_is_required_and_names_are_checked() {
     assert!(e.problem.contains("GITHUB_ALLOWED_ORGS"));
     assert_eq!(config(&[("GITHUB_ALLOWED_USERS", "octo/../cat")]).unwrap_err().variable, "GITHUB_ALLOWED_USERS");
     assert_eq!(config(&[("GITHUB_ALLOWED_ORGS", "acme?x=1")]).unwrap_err().variable, "GITHUB_ALLOWED_ORGS");
-    let c = cfg(&[("GITHUB_ALLOWED_USERS", "OctoCat, hubot"), ("GITHUB_ALLOWED_ORGS", "Acme-Labs")]);
-    assert_eq!(c.allowed_users, ["octocat", "hubot"]);
+    let c = cfg(&[("GITHUB_ALLOWED_USERS", "583231, 1001"), ("GITHUB_ALLOWED_ORGS", "Acme-Labs")]);
+    assert_eq!(c.allowed_users, [583231, 1001]);
     assert_eq!(c.allowed_orgs, ["Acme-Labs"]);
+}
+
+/// Issue 15 item 9: a login can be renamed and then registered by anyone,
+/// so the list takes account ids only, and says how to find one.
+#[test]
+fn the_user_list_takes_account_ids_not_logins() {
+    for bad in ["octocat", "583231 hubot", "0", "-1", "1e3", "+5", "99999999999999999999999", "583231.0"] {
+        let e = config(&[("GITHUB_ALLOWED_USERS", bad)]).unwrap_err();
+        assert_eq!(e.variable, "GITHUB_ALLOWED_USERS", "{bad}");
+        assert!(e.problem.contains("account ids") && e.problem.contains("api.github.com/users/"), "{}", e.problem);
+    }
 }
 
 #[test]
 fn urls_default_to_github_and_must_be_https_or_loopback() {
-    let c = cfg(&[("GITHUB_URL", ""), ("GITHUB_API_URL", ""), ("GITHUB_ALLOWED_USERS", "octocat")]);
+    let c = cfg(&[("GITHUB_URL", ""), ("GITHUB_API_URL", ""), ("GITHUB_ALLOWED_USERS", "583231")]);
     assert_eq!((c.url.as_str(), c.api_url.as_str()), ("https://github.com", "https://api.github.com"));
-    let c = cfg(&[("GITHUB_URL", "http://127.0.0.1:9000/"), ("GITHUB_API_URL", "https://ghe.example/api/v3/"), ("GITHUB_ALLOWED_USERS", "octocat")]);
+    let c = cfg(&[("GITHUB_URL", "http://127.0.0.1:9000/"), ("GITHUB_API_URL", "https://ghe.example/api/v3/"), ("GITHUB_ALLOWED_USERS", "583231")]);
     assert_eq!((c.url.as_str(), c.api_url.as_str()), ("http://127.0.0.1:9000", "https://ghe.example/api/v3"));
     for (var, bad) in [("GITHUB_URL", "http://github.example"), ("GITHUB_API_URL", "ftp://127.0.0.1"), ("GITHUB_URL", "https://u:p@github.example"), ("GITHUB_API_URL", "not a url")] {
-        let e = config(&[(var, bad), ("GITHUB_ALLOWED_USERS", "octocat")]).unwrap_err();
+        let e = config(&[(var, bad), ("GITHUB_ALLOWED_USERS", "583231")]).unwrap_err();
         assert_eq!(e.variable, var, "{bad}");
         assert!(!e.problem.contains(bad), "the message must not echo the value");
     }
@@ -123,13 +138,13 @@ fn urls_default_to_github_and_must_be_https_or_loopback() {
 
 #[test]
 fn the_secret_stays_out_of_debug_output() {
-    let c = cfg(&[("GITHUB_ALLOWED_USERS", "octocat")]);
+    let c = cfg(&[("GITHUB_ALLOWED_USERS", "583231")]);
     assert!(!format!("{c:?}").contains(CLIENT_SECRET));
 }
 
 #[test]
 fn authorize_url_asks_for_the_least_scope_with_state_and_pkce() {
-    let users = cfg(&[("GITHUB_ALLOWED_USERS", "octocat")]);
+    let users = cfg(&[("GITHUB_ALLOWED_USERS", "583231")]);
     let url = url::Url::parse(&authorize_url(&users, REDIRECT, "st+ate", "chal")).unwrap();
     assert_eq!(format!("{}://{}{}", url.scheme(), url.host_str().unwrap(), url.path()), "https://github.example/login/oauth/authorize");
     let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
@@ -145,11 +160,12 @@ fn authorize_url_asks_for_the_least_scope_with_state_and_pkce() {
 }
 
 #[test]
-fn a_listed_login_passes_case_insensitively_without_an_org_lookup() {
-    let c = cfg(&[("GITHUB_ALLOWED_USERS", "octocat"), ("GITHUB_ALLOWED_ORGS", "acme")]);
+fn a_listed_account_id_passes_without_an_org_lookup_and_the_login_is_shown_beside_it() {
+    let c = cfg(&[("GITHUB_ALLOWED_USERS", "583231"), ("GITHUB_ALLOWED_ORGS", "acme")]);
     let net = github("OctoCat", "read:org,read:user");
     let id = run(&net, &c).unwrap();
-    assert_eq!(id.subject.as_str(), "github:octocat");
+    assert_eq!(id.subject.as_str(), "github:583231");
+    assert_eq!(id.account.as_deref(), Some("@octocat"));
     assert_eq!(id.method, LoginMethod::Github);
     assert_eq!(id.name.as_deref(), Some("The Octocat"));
     assert!(id.groups.is_empty());
@@ -159,7 +175,7 @@ fn a_listed_login_passes_case_insensitively_without_an_org_lookup() {
 #[test]
 fn requests_follow_githubs_documented_shapes() {
     let net = github("octocat", "read:user");
-    run(&net, &cfg(&[("GITHUB_ALLOWED_USERS", "octocat")])).unwrap();
+    run(&net, &cfg(&[("GITHUB_ALLOWED_USERS", "583231")])).unwrap();
     let sent = net.sent.borrow();
     let token = &sent[0];
     assert_eq!((token.method, token.url.as_str()), (Method::Post, TOKEN_URL));
@@ -180,12 +196,13 @@ fn requests_follow_githubs_documented_shapes() {
 }
 
 #[test]
-fn a_login_on_neither_list_is_refused() {
-    let c = cfg(&[("GITHUB_ALLOWED_USERS", "hubot"), ("GITHUB_ALLOWED_ORGS", "acme")]);
+fn an_account_on_neither_list_is_refused_naming_login_and_id() {
+    let c = cfg(&[("GITHUB_ALLOWED_USERS", "1001"), ("GITHUB_ALLOWED_ORGS", "acme")]);
     let net = github("octocat", "read:user,read:org");
     net.respond(Method::Get, &membership_url("acme"), 404, &not_found());
-    assert!(refused(run(&net, &c)).contains("@octocat"));
-    let only_users = cfg(&[("GITHUB_ALLOWED_USERS", "hubot")]);
+    let why = refused(run(&net, &c));
+    assert!(why.contains("@octocat (id 583231)"), "{why}");
+    let only_users = cfg(&[("GITHUB_ALLOWED_USERS", "1001")]);
     refused(run(&github("octocat", "read:user"), &only_users));
 }
 
@@ -196,7 +213,7 @@ fn an_active_member_of_an_allowed_org_passes_and_the_org_is_its_group() {
     net.respond(Method::Get, &membership_url("other"), 404, &not_found());
     net.respond(Method::Get, &membership_url("acme"), 200, &membership("ACME", "active"));
     let id = run(&net, &c).unwrap();
-    assert_eq!(id.subject.as_str(), "github:octocat");
+    assert_eq!(id.subject.as_str(), "github:583231");
     assert_eq!(id.groups, ["acme"]);
     assert_eq!(net.count(&membership_url("other")), 1);
 }
@@ -237,7 +254,7 @@ fn an_answer_about_another_org_is_not_trusted() {
 
 #[test]
 fn githubs_token_errors_come_as_200_and_are_told_apart() {
-    let c = cfg(&[("GITHUB_ALLOWED_USERS", "octocat")]);
+    let c = cfg(&[("GITHUB_ALLOWED_USERS", "583231")]);
     let answer = |body: Value| {
         let net = github("octocat", "read:user");
         net.respond(Method::Post, TOKEN_URL, 200, &body);
@@ -287,12 +304,30 @@ fn github_failing_is_an_upstream_error() {
 
 #[test]
 fn a_login_github_would_never_issue_is_not_forwarded() {
-    let c = cfg(&[("GITHUB_ALLOWED_USERS", "octocat")]);
+    let c = cfg(&[("GITHUB_ALLOWED_USERS", "583231")]);
     for login in [json!("octo\r\nx-evil: 1"), json!(""), json!(42), Value::Null] {
         let net = github("octocat", "read:user");
-        net.respond(Method::Get, USER_URL, 200, &json!({"login": login, "id": 1}));
+        net.respond(Method::Get, USER_URL, 200, &json!({"login": login, "id": 583231}));
         upstream(run(&net, &c));
     }
+    for id in [Value::Null, json!("583231"), json!(0), json!(-583231), json!(583231.5)] {
+        let net = github("octocat", "read:user");
+        net.respond(Method::Get, USER_URL, 200, &json!({"login": "octocat", "id": id}));
+        assert!(upstream(run(&net, &c)).contains("account id"), "{id}");
+    }
+}
+
+/// Issue 15 item 9: the person keeps their subject through a rename, and
+/// whoever registers the freed login afterwards is someone else.
+#[test]
+fn a_rename_keeps_the_subject_and_a_new_owner_of_the_old_login_is_refused() {
+    let c = cfg(&[("GITHUB_ALLOWED_USERS", "583231")]);
+    let before = run(&github_account("octocat", 583231, "read:user"), &c).unwrap();
+    let renamed = run(&github_account("octocat-renamed", 583231, "read:user"), &c).unwrap();
+    assert_eq!(before.subject, renamed.subject);
+    assert_eq!(renamed.account.as_deref(), Some("@octocat-renamed"));
+    let why = refused(run(&github_account("octocat", 99999999, "read:user"), &c));
+    assert!(why.contains("@octocat (id 99999999)"), "{why}");
 }
 
 #[test]

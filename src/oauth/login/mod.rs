@@ -52,7 +52,7 @@ impl LoginMethod {
 
 /// The person behind a session or grant. `subject` is what the grant stores
 /// and the origin receives: "owner" for the password and passkeys,
-/// "oidc:<sub>", "github:<login>", "access:<email>".
+/// "oidc:<sub>", "github:<account id>", "access:<email>".
 #[derive(Clone, Debug, PartialEq)]
 pub struct Identity {
     pub subject: Subject,
@@ -60,6 +60,9 @@ pub struct Identity {
     pub email: Option<String>,
     pub name: Option<String>,
     pub groups: Vec<String>,
+    /// How the provider names the account to people when the subject is an
+    /// opaque id (GitHub's `@login`): shown beside it in the audit log.
+    pub account: Option<String>,
 }
 
 /// Why a delegated login failed. Each is shown as a page in the browser; the

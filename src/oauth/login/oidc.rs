@@ -135,6 +135,7 @@ pub async fn identify(
         email: verified_email(&claims),
         name: claims.get("name").and_then(Value::as_str).map(str::to_string),
         groups: groups(cfg, &claims),
+        account: None,
     })
 }
 
@@ -202,7 +203,12 @@ async fn verify_id_token(net: &impl Net, cfg: &OidcConfig, d: &Discovery, token:
 }
 
 /// Core §5.3.2: UserInfo's `sub` must equal the ID token's, else its claims
-/// are about someone else and are ignored.
+/// are about someone else and are ignored. Other claims fill what the ID
+/// token lacks, but `email` and `email_verified` travel as a pair (Core
+/// §5.1: `email_verified` speaks of that `email`): both from the ID token
+/// when it names an email, else both from UserInfo. Filled one by one, an
+/// ID token's `email_verified: true` would vouch for UserInfo's unverified
+/// address.
 async fn merge_userinfo(net: &impl Outbound, endpoint: &str, access_token: &str, sub: &str, claims: &mut Map<String, Value>) -> Result<(), LoginError> {
     let req = OutboundRequest::get(endpoint).with_header("authorization", format!("Bearer {access_token}"));
     let resp = net.send(req).await.map_err(|e| LoginError::Upstream(format!("the provider's userinfo endpoint could not be reached: {e}")))?;
@@ -212,10 +218,26 @@ async fn merge_userinfo(net: &impl Outbound, endpoint: &str, access_token: &str,
     if info.get("sub").and_then(Value::as_str) != Some(sub) {
         return Err(LoginError::Invalid("the provider's userinfo is about another subject than its ID token".into()));
     }
-    for (k, v) in info {
-        claims.entry(k).or_insert(v);
-    }
+    fill_from_userinfo(claims, info);
     Ok(())
+}
+
+fn fill_from_userinfo(claims: &mut Map<String, Value>, info: Map<String, Value>) {
+    // Inserting over the ID token's lone email_verified rather than removing
+    // it: a map removal would add kilobytes of B-tree code to the wasm.
+    let pair_from_userinfo = !claims.contains_key("email");
+    if pair_from_userinfo {
+        claims.insert("email_verified".into(), Value::Null);
+    }
+    for (k, v) in info {
+        if k == "email" || k == "email_verified" {
+            if pair_from_userinfo {
+                claims.insert(k, v);
+            }
+        } else {
+            claims.entry(k).or_insert(v);
+        }
+    }
 }
 
 /// The email, only when the provider vouches for it (`email_verified: true`).

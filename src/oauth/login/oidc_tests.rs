@@ -204,6 +204,35 @@ fn userinfo_supplies_claims_the_id_token_lacks_for_the_same_subject_only() {
     assert!(matches!(login(&net, &by_group), Err(LoginError::Invalid(_))));
 }
 
+/// Issue 15 item 14: `email_verified` speaks of one `email`; taken from
+/// two sources, an ID token's `true` would vouch for UserInfo's address.
+#[test]
+fn userinfo_email_and_email_verified_come_as_a_pair() {
+    let key = TestKey::rs256("k");
+    let by_email = cfg(&[("OIDC_ALLOWED_EMAILS", "alice@example.com")]);
+    let run = |id_token: Value, userinfo: Value| {
+        let net = provider(&[&key]);
+        answer(&net, &key.sign_jws(&id_token));
+        net.respond(Method::Get, USERINFO, 200, &userinfo);
+        login(&net, &by_email)
+    };
+    // The attack: the ID token says "verified" without an address, UserInfo names an unverified one.
+    let verified_without_email = with(claims("u4"), "email_verified", json!(true));
+    let refused = run(verified_without_email.clone(), json!({"sub": "u4", "email": "alice@example.com"}));
+    assert!(matches!(refused, Err(LoginError::Refused(_))), "{refused:?}");
+    let refused = run(verified_without_email, json!({"sub": "u4", "email": "alice@example.com", "email_verified": false}));
+    assert!(matches!(refused, Err(LoginError::Refused(_))), "{refused:?}");
+    // The ID token's own unverified address is not upgraded by UserInfo's flag.
+    let unverified = with(with(claims("u4"), "email", json!("alice@example.com")), "email_verified", json!(false));
+    let refused = run(unverified, json!({"sub": "u4", "email": "alice@example.com", "email_verified": true}));
+    assert!(matches!(refused, Err(LoginError::Refused(_))), "{refused:?}");
+    // Controls: a pair from UserInfo alone, and from the ID token alone, each pass.
+    let from_userinfo = run(claims("u4"), json!({"sub": "u4", "email": "alice@example.com", "email_verified": true}));
+    assert_eq!(from_userinfo.unwrap().email.as_deref(), Some("alice@example.com"));
+    let from_token = with(with(claims("u4"), "email", json!("alice@example.com")), "email_verified", json!(true));
+    assert_eq!(run(from_token, json!({"sub": "u4"})).unwrap().email.as_deref(), Some("alice@example.com"));
+}
+
 #[test]
 fn the_provider_must_describe_itself_as_the_configured_issuer() {
     let key = TestKey::rs256("k");

@@ -1,7 +1,8 @@
 //! Remembered consent (MCP security best practices, "consent per client";
 //! issue 5): a person who ticks "Remember for N days" on the consent page is
 //! not asked again when the same client, in a browser signed in as the same
-//! subject, asks for no more than the scope approved then. One record per
+//! subject, asks for no more than the scope approved then, and its identity
+//! is assured (RFC 8252 §8.6: `may_skip_consent`). One record per
 //! (subject, client), replaced by each remembered approval.
 //!
 //! Forgotten when any grant of that (subject, client) is revoked — RFC 7009
@@ -10,8 +11,10 @@
 //! forget to forget; the lookup also refuses a record older than a revocation
 //! of that pair, in case a trigger were ever missing.
 
+use crate::oauth::config::Config;
+use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::scope::Scopes;
-use crate::oauth::store::StoreResult;
+use crate::oauth::store::{AuthMethod, ClientRecord, StoreResult};
 use crate::oauth::types::{ClientId, Subject};
 
 const DAY: i64 = 24 * 3600;
@@ -61,6 +64,26 @@ pub async fn covers(store: &impl ConsentMemory, subject: &Subject, client: &Clie
         Some(r) => r.expires_at > now && Scopes::from_config(&r.scope).includes(&Scopes::from_config(scope)),
         None => false,
     })
+}
+
+/// RFC 8252 §8.6: a request is answered without asking only when the
+/// client's identity is assured, and that includes requests an earlier
+/// approval would cover. It is for a confidential client (it proves itself
+/// when it redeems the code) or an https redirect URI (TLS proves who
+/// receives the code). A public client redirecting to a loopback port or a
+/// private-use scheme could be any program on the device: always ask.
+pub fn may_skip_consent(client: &ClientRecord, redirect_uri: &str) -> bool {
+    client.auth_method != AuthMethod::None || RedirectUri::from_stored(redirect_uri).proves_client_identity()
+}
+
+/// How many days the "Remember" box offers for this request: none where a
+/// remembered approval could never be used (`may_skip_consent`).
+pub fn days_offered(config: &Config, client: &ClientRecord, redirect_uri: &str) -> u32 {
+    if may_skip_consent(client, redirect_uri) {
+        config.consent_remember_days
+    } else {
+        0
+    }
 }
 
 /// Whether the consent form's checkbox was ticked.
