@@ -26,15 +26,18 @@ after(async () => {
   if (dir && !process.env.GATEHOUSE_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The JSON lines the worker printed since `from` (wrangler dev with --log-level log shows them). */
+/**
+ * The JSON lines the worker printed since `from` (wrangler dev with --log-level log shows them;
+ * console.error ones come as "✘ [ERROR] {…}", with colours).
+ */
 function workerLines(from) {
-  return readFileSync(h.logFile, 'utf8').slice(from).split('\n').map((l) => l.trim()).filter((l) => {
-    if (!l.startsWith('{')) return false;
+  return readFileSync(h.logFile, 'utf8').slice(from).split('\n').flatMap((l) => {
+    const plain = l.replace(/\u001b\[[0-9;]*m/g, '');
+    const json = plain.slice(plain.indexOf('{'), plain.lastIndexOf('}') + 1);
     try {
-      JSON.parse(l);
-      return true;
+      return json && typeof JSON.parse(json) === 'object' ? [json] : [];
     } catch {
-      return false;
+      return [];
     }
   });
 }
@@ -113,7 +116,7 @@ test('requests, audit events, the cron and a configuration error come out one re
   assert.ok(out.some((l) => new RegExp(`POST\\s+register\\s+201\\s+\\d+ ms  client ${clientId}$`).test(l)), r.out);
   assert.ok(out.some((l) => /audit  client\.register  .*client_id=/.test(l) && l.includes('Logs test')), r.out);
   assert.ok(out.some((l) => /cleanup \(cron 17 \* \* \* \*\): removed /.test(l)), r.out);
-  assert.ok(out.some((l) => /ERROR  configuration: SCOPES must list at least one scope .*npm run deploy/.test(l)), r.out);
+  assert.ok(out.some((l) => /ERROR  configuration: SCOPES must list at least one scope.*npm run deploy/.test(l)), r.out);
   assert.ok(out.some((l) => /!! POST \/token: outcome exception$/.test(l)), r.out);
   assert.ok(out.some((l) => /!! Error: boom$/.test(l)), r.out);
   assert.equal(out.length, 7, r.out);
