@@ -10,8 +10,8 @@
 //                   generated as "gatehouse-dev")
 //   GATEHOUSE_PORT  port of Gatehouse (default 8787); ORIGIN_PORT: of the demo origin (8788)
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, Stop, ensureDependencies, requireNode, runMain, say, warn } from './lib/cli.mjs';
@@ -41,6 +41,14 @@ function portOpen(port) {
     });
     s.once('error', () => res(false));
   });
+}
+
+/** The migrations' names and contents, to tell whether a local state has them all. */
+function migrationsDigest() {
+  const dir = join(ROOT, 'migrations');
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.sql')).sort()) h.update(`${f}\0`).update(readFileSync(join(dir, f)));
+  return h.digest('hex');
 }
 
 /** .dev.vars: created on first use; a PASSKEY_SETUP_CODE added to older ones (printed once). */
@@ -81,14 +89,23 @@ async function main() {
 
   const notes = localSecrets();
 
-  log(`applying the D1 migrations locally (${persist})`);
+  // Applying migrations starts a wrangler of its own (seconds of CPU): skipped when this state
+  // directory already has exactly these migrations.
   const config = join(ROOT, 'wrangler.toml');
-  const migrate = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist, '--config', config], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (migrate.status !== 0) throw new Stop('wrangler d1 migrations apply failed (above)');
+  const stamp = join(persist, '.gatehouse-migrations');
+  const migrations = migrationsDigest();
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === migrations) {
+    log(`D1 migrations already applied locally (${persist})`);
+  } else {
+    log(`applying the D1 migrations locally (${persist})`);
+    const migrate = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist, '--config', config], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (migrate.status !== 0) throw new Stop('wrangler d1 migrations apply failed (above)');
+    writeFileSync(stamp, migrations);
+  }
 
   const children = [];
   const stopAll = () => {
