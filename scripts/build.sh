@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Builds the worker for wasm32: `worker-build --release` -> build/worker/shim.mjs, which
-# imports build/index.js and build/index_bg.wasm.
-# Used as wrangler.toml's [build] command and directly (`npm run build`).
-# Needs scripts/setup.sh to have run once (npm run dev / npm test do that).
+# Builds the worker for wasm32: `worker-build --release` -> build/index.js + build/index_bg.wasm.
+#   bash scripts/build.sh          build/ only (npm test; then `node scripts/dist.mjs check`)
+#   bash scripts/build.sh --dist   then copy it into dist/, the committed build that deploy
+#                                  and dev use, with dist/BUILD.json (`npm run build`)
+# Needs scripts/setup.sh to have run once (npm run setup / npm test do that).
 # Skips the work when nothing under src/, Cargo.toml or Cargo.lock changed since the
 # last successful build (GATEHOUSE_FORCE_BUILD=1 rebuilds anyway).
 set -euo pipefail
+
+update_dist=0
+for a in "$@"; do
+  case "$a" in
+    --dist) update_dist=1 ;;
+    *) echo "usage: scripts/build.sh [--dist]" >&2; exit 2 ;;
+  esac
+done
 
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$GATEHOUSE_ROOT"
@@ -36,10 +45,14 @@ if [ -z "${GATEHOUSE_FORCE_BUILD:-}" ] && [ -f build/worker/shim.mjs ] && [ -f "
   && [ -z "$(find src Cargo.toml Cargo.lock build.rs -newer "$stamp" -print -quit 2>/dev/null)" ]; then
   echo "[build] up to date (build/worker/shim.mjs)"
   report
+  [ "$update_dist" = 0 ] || node scripts/dist.mjs update
   exit 0
 fi
 
 t0=$(date +%s)
+# The sources as they are when the build starts (edits made during the build are not in it).
+mkdir -p build
+node scripts/dist.mjs source-digest >build/.source-sha256
 echo "[build] worker-build --release (wasm32 std: $GATEHOUSE_WASM_MODE${RUSTUP_TOOLCHAIN:+, toolchain $RUSTUP_TOOLCHAIN})"
 rm -f build/.gatehouse-build-*
 touch_ref="$(mktemp)"
@@ -57,3 +70,4 @@ touch -r "$touch_ref" "$stamp"
 rm -f "$touch_ref"
 echo "[build] built in $(( $(date +%s) - t0 ))s"
 report
+[ "$update_dist" = 0 ] || node scripts/dist.mjs update

@@ -93,6 +93,17 @@ if [ "$GATEHOUSE_WASM_MODE" = system ]; then
     esac
   fi
 fi
+# The committed build (dist/) must not depend on where the build ran: panic locations of
+# dependencies name their source files by absolute path (~/.cargo/registry/src/…), so those
+# prefixes are remapped to fixed ones. The crate's own files are already relative (src/…).
+# RUSTFLAGS are split on whitespace: a prefix containing a space cannot be remapped, and
+# dist.mjs then finds the difference (the build is correct, just not byte-identical).
+for _gh_remap in "${CARGO_HOME:-$HOME/.cargo}=/cargo" "$GATEHOUSE_ROOT=/gatehouse"; do
+  case "$_gh_remap" in
+    *[[:space:]]*) ;;
+    *) GATEHOUSE_WASM_RUSTFLAGS="$GATEHOUSE_WASM_RUSTFLAGS --remap-path-prefix=$_gh_remap" ;;
+  esac
+done
 GATEHOUSE_WASM_RUSTFLAGS="${GATEHOUSE_WASM_RUSTFLAGS}${GATEHOUSE_EXTRA_WASM_RUSTFLAGS:+ $GATEHOUSE_EXTRA_WASM_RUSTFLAGS}"
 GATEHOUSE_WASM_RUSTFLAGS="${GATEHOUSE_WASM_RUSTFLAGS# }"
 export GATEHOUSE_WASM_RUSTFLAGS
@@ -146,4 +157,4 @@ else
 fi
 export GATEHOUSE_PY_REQUIREMENTS
 
-unset _gh_d _gh_sys_node _gh_sys_node_version _gh_sysroot _gh_rustc_id _gh_wrangler_version _gh_req_sha
+unset _gh_remap _gh_d _gh_sys_node _gh_sys_node_version _gh_sysroot _gh_rustc_id _gh_wrangler_version _gh_req_sha

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the protocol core natively with cargo-fuzz (libFuzzer): each target in fuzz/ runs for
 # a set number of executions, then prints how many it ran. Exits non-zero if any target
-# crashes (the input is left in fuzz/artifacts/<target>/). See README, "Fuzzing".
+# crashes (the input is left in fuzz/artifacts/<target>/). See docs/development.md, "Fuzzing".
 #
 #   scripts/fuzz.sh [runs-per-target] [target...]   (default: 100000 runs, every target)
 #   scripts/fuzz.sh --smoke                          what npm test runs: 20000 runs per target

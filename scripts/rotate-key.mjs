@@ -2,7 +2,7 @@
 // `npm run rotate-key`: signing-key rotation without logging anybody out.
 //
 // Cloudflare never gives a secret back, so a key is never moved: each key lives in its own
-// secret, and the var SIGNING_KEYS in wrangler.toml lists their names, newest first. The
+// secret, and the var SIGNING_KEYS (in gatehouse.config.json) lists their names, newest first. The
 // newest signs new tokens and cookies; all listed keys verify (the JWKS publishes them all).
 //
 //   rotate-key           puts a new secret SIGNING_KEY_<UTC time>, prepends it to SIGNING_KEYS,
@@ -10,10 +10,12 @@
 //   rotate-key --retire  once the access-token lifetime has passed since the rotation:
 //                        SIGNING_KEYS = the newest key only, deploy, then delete the old secrets.
 //                        Tokens still signed by them stop working.
+import { Stop, ensureDependencies, parseOptions, requireNode, runMain, say, warn } from './lib/cli.mjs';
 import {
-  SESSION_TTL_SECONDS, Stop, accessTokenTtl, auditKeyEvent, configPathFrom, humanDuration, keyId, mustWrangler, newSigningKey, parseOptions, putSecret,
-  readConfig, requireLogin, runMain, say, secretNames, setVar, signingKeyNames, warn, writeConfig,
+  SESSION_TTL_SECONDS, accessTokenTtl, auditKeyEvent, humanDuration, keyId, mustWrangler, newSigningKey, putSecret, requireLogin, secretNames,
+  signingKeyNames,
 } from './lib/cloudflare.mjs';
+import { installation, readSettings, renderConfig, writeSettings } from './lib/install.mjs';
 
 const USAGE = `Usage: npm run rotate-key -- [--retire [--force]] [--yes] [--config PATH]
   (no flag)   add a new signing key; older ones keep verifying
@@ -32,25 +34,28 @@ function createdAt(name) {
 }
 
 function options() {
-  const v = parseOptions({ retire: { type: 'boolean' }, force: { type: 'boolean' } }, USAGE);
-  return { configPath: configPathFrom(v.config), retire: Boolean(v.retire), force: Boolean(v.force) };
+  const v = parseOptions({ retire: { type: 'boolean' }, force: { type: 'boolean' }, config: { type: 'string' } }, USAGE);
+  return { inst: installation(v.config), retire: Boolean(v.retire), force: Boolean(v.force) };
 }
 
-/** Writes SIGNING_KEYS and deploys; a failed deploy puts wrangler.toml back as it was. */
-function deployWith(configPath, list) {
-  const before = readConfig(configPath).text;
-  writeConfig(configPath, setVar(before, 'SIGNING_KEYS', list), (r) => r.vars?.SIGNING_KEYS === list);
-  say(`wrangler.toml: SIGNING_KEYS = "${list}"`);
+/** Saves SIGNING_KEYS and deploys; a failed deploy puts the settings back as they were. */
+function deployWith(inst, list) {
+  const before = readSettings(inst);
+  const after = { ...before, vars: { ...(before.vars ?? {}), SIGNING_KEYS: list } };
+  writeSettings(inst, after);
+  say(`${inst.settingsPath}: SIGNING_KEYS = "${list}"`);
+  const { path: configPath } = renderConfig(inst, after);
   try {
     mustWrangler(['deploy'], { configPath, live: true });
   } catch (e) {
-    writeConfig(configPath, before, () => true);
-    say('wrangler.toml: SIGNING_KEYS put back as it was');
+    writeSettings(inst, before);
+    renderConfig(inst, before);
+    say(`${inst.settingsPath}: SIGNING_KEYS put back as it was`);
     throw e;
   }
 }
 
-function rotate(configPath, names, ttl) {
+function rotate(inst, configPath, names, ttl) {
   if (names.length >= MAX_KEYS) {
     throw new Stop(`SIGNING_KEYS already names ${names.length} keys; retire the old ones first (npm run rotate-key -- --retire). Nothing was changed.`);
   }
@@ -66,7 +71,7 @@ function rotate(configPath, names, ttl) {
   const seed = newSigningKey();
   putSecret(configPath, name, seed);
   const list = [name, ...names].join(' ');
-  deployWith(configPath, list);
+  deployWith(inst, list);
   auditKeyEvent(configPath, 'rotate', { name, kid: keyId(seed), previous: names.join(' ') });
   say(`\nRotated. New tokens are signed by ${name}; tokens signed by ${names.join(', ')} keep working.`);
   say(`Retire the old key(s) after ${humanDuration(ttl)} (ACCESS_TOKEN_TTL; owner logins made before now last up to`);
@@ -74,7 +79,7 @@ function rotate(configPath, names, ttl) {
   say('  npm run rotate-key -- --retire');
 }
 
-function retire(configPath, names, ttl, force) {
+function retire(inst, configPath, names, ttl, force) {
   const [newest, ...old] = names;
   if (!old.length) {
     say(`Only ${newest} is in use; nothing to retire.`);
@@ -94,7 +99,7 @@ function retire(configPath, names, ttl, force) {
     warn(`an owner login older than ${newest} needs the password again at the next consent.`);
   }
   // Deployed first: no running version may refer to a deleted secret.
-  deployWith(configPath, newest);
+  deployWith(inst, newest);
   for (const name of old) {
     say(`Deleting secret ${name}`);
     mustWrangler(['secret', 'delete', name], { configPath });
@@ -104,13 +109,17 @@ function retire(configPath, names, ttl, force) {
 }
 
 async function main() {
+  requireNode();
+  ensureDependencies();
   const opts = options();
-  const { raw } = readConfig(opts.configPath);
+  const settings = readSettings(opts.inst);
+  const { path: configPath, raw } = renderConfig(opts.inst, settings);
   const names = signingKeyNames(raw);
   const ttl = accessTokenTtl(raw);
-  requireLogin(opts.configPath);
-  if (opts.retire) retire(opts.configPath, names, ttl, opts.force);
-  else rotate(opts.configPath, names, ttl);
+  requireLogin(configPath, settings.account_id);
+  if (!settings.database_id) throw new Stop(`this installation was not deployed from here (${opts.inst.settingsPath} has no database_id): run npm run deploy first`);
+  if (opts.retire) retire(opts.inst, configPath, names, ttl, opts.force);
+  else rotate(opts.inst, configPath, names, ttl);
 }
 
 runMain(main);

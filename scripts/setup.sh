@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need; idempotent. Caches under
 # ${GATEHOUSE_CACHE:-~/.cache/gatehouse}, so a second run takes seconds.
-# See README.md, "Set-up".
+# See docs/development.md, "Set-up".
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -54,15 +54,14 @@ else
   if [ -f package-lock.json ]; then
     step "npm ci (node $(node --version))"
     npm_log="$(mktemp)"
+    # Never `npm install` instead: it rewrites the tracked lock file, and the owner's next
+    # `git pull` then conflicts. The lock names every platform's optional packages.
     if ! npm ci --no-audit --no-fund --loglevel=error </dev/null >"$npm_log" 2>&1; then
-      # e.g. a registry mirror that lacks other platforms' optional packages (workerd's
-      # darwin/windows builds) makes `npm ci` call the lock file out of sync.
-      grep -m3 -E '^npm error (Missing|code|Invalid)' "$npm_log" | sed 's/^/[setup]   /' || true
-      ok "  npm ci refused the lock file; falling back to npm install"
-      npm install --no-audit --no-fund --loglevel=error </dev/null
-    else
-      cat "$npm_log"
+      sed 's/^/[setup]   /' "$npm_log" | tail -n 20 >&2
+      rm -f "$npm_log"
+      die "npm ci failed (above). If it says the lock file is out of sync, package.json and package-lock.json disagree: run npm install once and commit package-lock.json"
     fi
+    cat "$npm_log"
     rm -f "$npm_log"
   else
     step "npm install (node $(node --version); no package-lock.json yet)"
@@ -199,7 +198,9 @@ cargo_install worker-build "$GATEHOUSE_WORKER_BUILD_VERSION" "$GATEHOUSE_WORKER_
 cargo_install wasm-bindgen-cli "$GATEHOUSE_WASM_BINDGEN_VERSION" "$GATEHOUSE_WASM_BINDGEN_ROOT" wasm-bindgen
 
 # ---- 5. Python venv for the e2e MCP client -----------------------------------------
-if [ ! -f "$GATEHOUSE_PY_REQUIREMENTS" ]; then
+if [ -n "${GATEHOUSE_SKIP_E2E:-}" ]; then
+  ok "python venv: GATEHOUSE_SKIP_E2E set; not needed"
+elif [ ! -f "$GATEHOUSE_PY_REQUIREMENTS" ]; then
   ok "python: no tests/e2e/requirements.txt yet; skipping the venv"
 elif [ -f "$GATEHOUSE_VENV/.gatehouse-ok" ]; then
   ok "python venv up to date ($GATEHOUSE_VENV)"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: set up, native Rust tests, wasm32 build, end-to-end tests in workerd.
+# `npm test`: set up, native Rust tests, wasm32 build (compared with the committed dist/),
+# end-to-end tests in workerd.
 # Exits non-zero if any part fails; the output ends with the runners' own summaries.
 #   GATEHOUSE_SKIP_E2E=1   run only the native tests (and the build)
 #   extra arguments replace the e2e file list (e.g. npm test -- tests/e2e/flow.test.mjs)
@@ -30,6 +31,15 @@ rm -f "$native_log"
 build_rc=0
 log "building the worker (wasm32)"
 bash scripts/build.sh || build_rc=$?
+
+# ---- the committed build (dist/) must be this build, byte for byte ----------------------
+# What deploy uploads and dev serves is dist/; CI (.ci/run is npm test) fails when it is not
+# the build of the source. `npm run build` regenerates it.
+dist_rc=0
+if [ "$build_rc" -eq 0 ]; then
+  log "comparing the committed build (dist/) with this build"
+  node scripts/dist.mjs check || dist_rc=$?
+fi
 
 # ---- fuzz smoke: every cargo-fuzz target briefly (native) ----------------------------
 fuzz_rc=0
@@ -74,6 +84,7 @@ log "finished in $(( $(date +%s) - t0 ))s"
 status=0
 [ "$native_rc" -eq 0 ] || { log "FAILED: cargo test (exit $native_rc)"; status=1; }
 [ "$build_rc" -eq 0 ] || { log "FAILED: worker build (exit $build_rc)"; status=1; }
+[ "$dist_rc" -eq 0 ] || { log "FAILED: dist/ is not the build of this source; run npm run build and commit dist/"; status=1; }
 [ "$e2e_rc" -eq 0 ] || { log "FAILED: end-to-end tests (exit $e2e_rc)"; status=1; }
 [ "$fuzz_rc" -eq 0 ] || { log "FAILED: fuzz smoke (exit $fuzz_rc)"; status=1; }
 [ "$status" -eq 0 ] && log "PASSED"

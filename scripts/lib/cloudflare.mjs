@@ -1,23 +1,15 @@
 // Shared by scripts/deploy.mjs and scripts/rotate-key.mjs: running wrangler without ever
-// putting a secret on a command line, reading and editing wrangler.toml in place (comments
-// kept), and the checks both scripts make before they change anything.
-import { parseArgs } from 'node:util';
+// putting a secret on a command line, and the checks both scripts make against Cloudflare
+// before they change anything.
 import { spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { accessSync, closeSync, constants, openSync, readSync, realpathSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { ROOT, Stop, say, warn } from './cli.mjs';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const PLACEHOLDER_DB_ID = '00000000-0000-0000-0000-000000000000';
 /** How long an owner login lasts (src/oauth/session.rs SESSION_TTL). */
 export const SESSION_TTL_SECONDS = 8 * 3600;
 export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
-
-export class Stop extends Error {}
-export const say = (msg = '') => process.stdout.write(`${msg}\n`);
-export const warn = (msg) => process.stderr.write(`[gatehouse] warning: ${msg}\n`);
 
 /** A 32-byte Ed25519 seed, base64url without padding (what SIGNING_KEY holds). */
 export const newSigningKey = () => randomBytes(32).toString('base64url');
@@ -49,39 +41,77 @@ export function auditKeyEvent(configPath, action, detail) {
 }
 
 /**
- * The wrangler to run: $GATEHOUSE_WRANGLER, else `wrangler` on PATH, else the project's own
- * (node_modules/.bin). The first two let tests (and people) substitute another one.
+ * The wrangler to run: $GATEHOUSE_WRANGLER, else `wrangler` on PATH (under `npm run`, the
+ * project's own comes first there), else the project's own. The first two let tests (and
+ * people) substitute another one. A PATH entry is followed to its real file, so that npm's bin
+ * link resolves to wrangler's Node script. On Windows, PATH holds npm's `.cmd` wrappers, which
+ * need a shell: the project's wrangler is run directly instead.
  */
 export function findWrangler() {
   if (process.env.GATEHOUSE_WRANGLER) return process.env.GATEHOUSE_WRANGLER;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, 'wrangler'), constants.X_OK);
-      return join(dir, 'wrangler');
-    } catch {
-      /* not here */
+  if (process.platform !== 'win32') {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      if (!dir) continue;
+      try {
+        accessSync(join(dir, 'wrangler'), constants.X_OK);
+        return realpathSync(join(dir, 'wrangler'));
+      } catch {
+        /* not here */
+      }
     }
   }
-  return join(ROOT, 'node_modules/.bin/wrangler');
+  return join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
 }
 
 /**
- * Runs wrangler against `configPath`. Secrets go only through `input` (stdin), never argv.
- * `live`: let wrangler print to the terminal (long steps the owner should see); otherwise
- * its output is captured and returned. stdin is never a terminal, so wrangler takes its
- * non-interactive defaults; this script asks its own questions.
+ * How to start `bin`: a Node script (a `.js`/`.mjs` file or a `#!…node` one, as npm's bin
+ * links are) runs under this very Node, so nothing else is looked up on PATH (no `env`, no
+ * shell, no `.cmd` wrapper on Windows).
  */
-export function wrangler(args, { configPath, input, live = false } = {}) {
+export function commandFor(bin) {
+  if (/\.[cm]?js$/.test(bin)) return [process.execPath, [bin]];
+  try {
+    const fd = openSync(bin, 'r');
+    const head = Buffer.alloc(128);
+    const n = readSync(fd, head, 0, 128, 0);
+    closeSync(fd);
+    const first = head.subarray(0, n).toString('utf8').split('\n')[0];
+    if (first.startsWith('#!') && /\bnode\b/.test(first)) return [process.execPath, [realpathSync(bin)]];
+  } catch {
+    /* not readable: let spawn report it */
+  }
+  return [bin, []];
+}
+
+/** Unattended wrangler: no telemetry unless the owner asked for it. */
+export function wranglerEnv(extra = {}) {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? 'false',
+    WRANGLER_SEND_ERROR_REPORTS: process.env.WRANGLER_SEND_ERROR_REPORTS ?? 'false',
+    ...extra,
+  };
+}
+
+/**
+ * Runs wrangler against `configPath` (in `cwd`, default the config's directory). Secrets go
+ * only through `input` (stdin), never argv. `live`: let wrangler print to the terminal (long
+ * steps the owner should see); otherwise its output is captured and returned. stdin is never
+ * a terminal, so wrangler takes its non-interactive defaults; the scripts ask their own
+ * questions.
+ */
+export function wrangler(args, { configPath, cwd, input, live = false } = {}) {
   const bin = findWrangler();
+  const [cmd, pre] = commandFor(bin);
   const full = [...args, '--config', configPath];
   if (live) say(`\n$ wrangler ${full.join(' ')}`);
-  const r = spawnSync(bin, full, {
-    cwd: dirname(configPath),
+  const r = spawnSync(cmd, [...pre, ...full], {
+    cwd: cwd ?? dirname(configPath),
     input: input ?? '',
     stdio: ['pipe', live ? 'inherit' : 'pipe', live ? 'inherit' : 'pipe'],
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
+    env: wranglerEnv(),
   });
   if (r.error) throw new Stop(`could not run wrangler (${bin}): ${r.error.message}`);
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
@@ -109,8 +139,11 @@ export function parseJsonOutput(text) {
   }
 }
 
-/** Stops unless wrangler is logged in; returns the account list. Runs before any change. */
-export function requireLogin(configPath) {
+/**
+ * Stops unless wrangler is logged in (and, with several accounts, one is chosen: $CLOUDFLARE_ACCOUNT_ID
+ * or `accountId` from the settings); returns the account list. Runs before any change.
+ */
+export function requireLogin(configPath, accountId) {
   const r = wrangler(['whoami', '--json'], { configPath });
   const who = parseJsonOutput(r.stdout);
   if (r.status !== 0 || !who?.loggedIn) {
@@ -120,7 +153,7 @@ export function requireLogin(configPath) {
     );
   }
   const accounts = Array.isArray(who.accounts) ? who.accounts : [];
-  const chosen = process.env.CLOUDFLARE_ACCOUNT_ID || readConfig(configPath).raw.account_id;
+  const chosen = process.env.CLOUDFLARE_ACCOUNT_ID || accountId;
   if (accounts.length > 1 && !chosen) {
     const list = accounts.map((a) => `  ${a.id}  ${a.name}`).join('\n');
     throw new Stop(
@@ -151,106 +184,6 @@ export function putSecret(configPath, name, value) {
   mustWrangler(['secret', 'put', name], { configPath, input: value });
 }
 
-// ---- wrangler.toml --------------------------------------------------------------
-// Parsed with wrangler's own reader; edited line by line so the owner's comments stay.
-
-export function readConfig(configPath) {
-  const text = readFileSync(configPath, 'utf8');
-  return { text, raw: parseToml(configPath) };
-}
-
-let readRaw;
-function parseToml(configPath) {
-  if (!readRaw) {
-    // wrangler is a dependency of this project; its reader is the authority on the format.
-    readRaw = createRequire(join(ROOT, 'package.json'))('wrangler').experimental_readRawConfig;
-  }
-  try {
-    return readRaw({ config: configPath }).rawConfig;
-  } catch (e) {
-    throw new Stop(`${configPath} is not valid: ${e.message}`);
-  }
-}
-
-/** Table header of a line (`[vars]`, `[[d1_databases]]`), or null. */
-function header(line) {
-  const m = /^\s*(\[\[?[^\]]+\]\]?)\s*(#.*)?$/.exec(line);
-  return m ? m[1].replace(/\s+/g, '') : null;
-}
-
-const tomlString = (v) => JSON.stringify(String(v));
-
-/** Sets `database_id` in the [[d1_databases]] block whose binding is "DB". */
-export function setDatabaseId(text, id) {
-  const lines = text.split('\n');
-  let start = -1;
-  for (let i = 0; i <= lines.length; i++) {
-    const h = i < lines.length ? header(lines[i]) : '<end>';
-    if (h === null) continue;
-    if (start >= 0) {
-      const block = lines.slice(start, i);
-      if (block.some((l) => /^\s*binding\s*=\s*"DB"/.test(l))) {
-        const at = block.findIndex((l) => /^\s*database_id\s*=/.test(l));
-        if (at >= 0) lines[start + at] = `database_id = ${tomlString(id)}`;
-        else lines.splice(start + 1, 0, `database_id = ${tomlString(id)}`);
-        return lines.join('\n');
-      }
-    }
-    start = h === '[[d1_databases]]' ? i : -1;
-  }
-  throw new Stop('wrangler.toml has no [[d1_databases]] block with binding = "DB"');
-}
-
-/** Sets a [vars] entry, replacing an existing or commented-out (`# NAME = …`) line. */
-export function setVar(text, name, value) {
-  const lines = text.split('\n');
-  const entry = `${name} = ${tomlString(value)}`;
-  const start = lines.findIndex((l) => header(l) === '[vars]');
-  if (start < 0) return `${text.replace(/\n*$/, '\n')}\n[vars]\n${entry}\n`;
-  let end = lines.findIndex((l, i) => i > start && header(l) !== null);
-  if (end < 0) end = lines.length;
-  const own = new RegExp(`^\\s*${name}\\s*=`);
-  const commented = new RegExp(`^\\s*#\\s*${name}\\s*=`);
-  let at = lines.findIndex((l, i) => i > start && i < end && own.test(l));
-  if (at < 0) at = lines.findIndex((l, i) => i > start && i < end && commented.test(l));
-  if (at >= 0) {
-    lines[at] = entry;
-  } else {
-    // After the block's last entry, so trailing comments about later tables stay put.
-    let last = end - 1;
-    while (last > start && /^\s*(#.*)?$/.test(lines[last])) last--;
-    lines.splice(last + 1, 0, entry);
-  }
-  return lines.join('\n');
-}
-
-/** Routes the Worker to a custom domain (top-level `routes`, before the first table). */
-export function setCustomDomain(text, host) {
-  const entry = `routes = [{ pattern = ${tomlString(host)}, custom_domain = true }]`;
-  const lines = text.split('\n');
-  const existing = lines.findIndex((l) => /^\s*routes\s*=/.test(l));
-  if (existing >= 0) {
-    lines[existing] = entry;
-    return lines.join('\n');
-  }
-  const firstTable = lines.findIndex((l) => header(l) !== null);
-  const at = firstTable < 0 ? lines.length : firstTable;
-  lines.splice(at, 0, '# Custom domain for the Worker (written by `npm run deploy -- --domain`).', entry, '');
-  return lines.join('\n');
-}
-
-/** Writes the edited text and checks wrangler reads it back as intended. */
-export function writeConfig(configPath, text, check) {
-  const before = readFileSync(configPath, 'utf8');
-  if (before === text) return;
-  writeFileSync(configPath, text);
-  const raw = parseToml(configPath);
-  if (!check(raw)) {
-    writeFileSync(configPath, before);
-    throw new Stop(`editing ${configPath} did not give the intended result; it was left unchanged`);
-  }
-}
-
 /** `SIGNING_KEYS` from [vars]: names of the key secrets, newest first. */
 export function signingKeyNames(raw) {
   const v = raw.vars?.SIGNING_KEYS;
@@ -267,47 +200,4 @@ export function humanDuration(seconds) {
   if (seconds % 3600 === 0) return `${seconds / 3600} h`;
   if (seconds % 60 === 0) return `${seconds / 60} min`;
   return `${seconds} s`;
-}
-
-/** Resolves --config (default: the repository's wrangler.toml) to an absolute path. */
-export function configPathFrom(value) {
-  return resolve(value ?? join(ROOT, 'wrangler.toml'));
-}
-
-/** Runs `main`, turning a Stop into a clear message and exit code 1. */
-/**
- * A script's flags (node:util parseArgs) plus the ones every script takes: --yes/-y, --config,
- * --help/-h. A bad flag stops with the usage; --help prints it and exits.
- */
-export function parseOptions(options, usage) {
-  let values;
-  try {
-    values = parseArgs({
-      options: {
-        ...options,
-        yes: { type: 'boolean', short: 'y' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (e) {
-    throw new Stop(`${e.message}\n${usage}`);
-  }
-  if (values.help) {
-    say(usage);
-    process.exit(0);
-  }
-  return values;
-}
-
-export async function runMain(main) {
-  try {
-    await main();
-  } catch (e) {
-    if (e instanceof Stop) {
-      process.stderr.write(`\n[gatehouse] stopped: ${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
 }

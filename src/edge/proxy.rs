@@ -172,8 +172,12 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     }
 
     let binding = fetcher_binding(env);
+    // With a binding, ORIGIN_URL (when set) is the URL handed to it: for a Workers VPC service
+    // its scheme picks plain HTTP or TLS for the tunnel's last hop and its path is the MCP
+    // endpoint (the host and port are the VPC service's own).
     let url = match (&binding, &fwd.origin_url) {
-        (Some(_), _) => SERVICE_BINDING_URL,
+        (Some(_), Some(u)) => u.as_str(),
+        (Some(_), None) => SERVICE_BINDING_URL,
         (None, Some(u)) => u.as_str(),
         (None, None) => return rpc_error(502, jsonrpc::SERVER_ERROR, "Gatehouse has no origin configured: set ORIGIN_URL or bind a service named ORIGIN"),
     };

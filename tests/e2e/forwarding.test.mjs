@@ -375,6 +375,9 @@ test('service binding ORIGIN: traffic goes through the bound worker', async () =
     const seen = await h2.seen();
     assert.ok(seen.length >= 3);
     for (const req of seen) assert.equal(req.headers['x-relayed-by'], 'origin-relay', 'every request took the binding');
+    // With ORIGIN_URL set too, the binding is called with it (a VPC service takes the scheme
+    // and path from it).
+    assert.equal(seen.at(-1).headers['x-relayed-url'], h2.originMcpUrl);
     const aud = JSON.parse(Buffer.from(seen.at(-1).headers['x-gatehouse-assertion'].split('.')[1], 'base64url')).aud;
     assert.equal(aud, new URL(h2.originBase).origin, 'the assertion audience is still the origin of ORIGIN_URL');
   } finally {

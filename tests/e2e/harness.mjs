@@ -1,10 +1,10 @@
 // End-to-end harness: the demo MCP origin (demo/origin.mjs) plus the Gatehouse worker in
 // workerd (`wrangler dev` with local D1), both on 127.0.0.1 and free ports.
 //
-// The worker must already be built (`bash scripts/build.sh` -> build/worker/shim.mjs; npm
-// test does it). The harness snapshots build/ into a temporary directory and runs wrangler
-// from a generated config there, derived from wrangler.toml without its [build] command
-// (which would otherwise rebuild, and watch src/, on every start) and with absolute paths.
+// The worker must already be built (`bash scripts/build.sh` -> build/index.js; npm test does
+// it): the tests run the fresh build of the source, not the committed dist/. The harness
+// snapshots build/ into a temporary directory and runs wrangler from a generated config there,
+// derived from wrangler.toml with absolute paths and its main in that snapshot.
 // Secrets (SIGNING_KEY, OWNER_PASSWORD) go to wrangler in an --env-file, not on the command
 // line. restart() stops and starts the worker on the same port and local D1 state.
 import { execFile, spawn } from 'node:child_process';
@@ -158,7 +158,7 @@ function writeWorkerConfigs(dir, workers, compatibilityDate) {
   });
 }
 
-/** A wrangler config for the tests: wrangler.toml minus [build], with absolute paths. */
+/** A wrangler config for the tests: wrangler.toml with absolute paths, running the snapshot of build/. */
 async function writeTestConfig(dir, buildDir, services = []) {
   const { experimental_readRawConfig } = await import('wrangler');
   const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
@@ -167,17 +167,19 @@ async function writeTestConfig(dir, buildDir, services = []) {
   // Deploy settings (npm run deploy / rotate-key) are not for local tests.
   if (config.vars) for (const v of ['PUBLIC_URL', 'SIGNING_KEYS']) delete config.vars[v];
   delete config.routes;
-  // main lives under build/, which is copied: a rebuild during the tests cannot change it.
-  const mainInBuild = relative(join(ROOT, 'build'), resolve(ROOT, config.main ?? 'build/worker/shim.mjs'));
-  if (mainInBuild.startsWith('..')) throw new Error(`wrangler.toml main (${config.main}) is not under build/`);
+  // wrangler.toml's main is the committed build (dist/index.js); the tests run the fresh build
+  // of the source with the same layout (build/index.js), copied: a rebuild during the tests
+  // cannot change it.
+  const mainInBuild = relative(join(ROOT, 'dist'), resolve(ROOT, config.main ?? 'dist/index.js'));
+  if (mainInBuild.startsWith('..')) throw new Error(`wrangler.toml main (${config.main}) is not under dist/`);
   config.main = join(dir, 'build', mainInBuild);
   config.d1_databases = (config.d1_databases ?? []).map((db) => ({
     ...db,
     migrations_dir: resolve(ROOT, db.migrations_dir ?? 'migrations'),
   }));
   if (services.length) config.services = [...(config.services ?? []), ...services];
-  if (!existsSync(join(buildDir, 'worker/shim.mjs'))) {
-    throw new Error(`the worker is not built (${buildDir}/worker/shim.mjs missing): run bash scripts/build.sh`);
+  if (!existsSync(join(buildDir, mainInBuild))) {
+    throw new Error(`the worker is not built (${buildDir}/${mainInBuild} missing): run bash scripts/build.sh`);
   }
   cpSync(buildDir, join(dir, 'build'), { recursive: true });
   const path = join(dir, 'wrangler.json');
@@ -227,7 +229,7 @@ export async function startHarness({
 } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
-  const persist = join(dir, 'state');
+  let persist = join(dir, 'state'); // restart({ persist }) moves the worker to another local D1 state
   const wranglerLog = join(dir, 'wrangler.log');
   const password = `owner-${randomBytes(12).toString('base64url')}`;
   const signingKey = randomBytes(32).toString('base64url'); // Ed25519 seed, base64url without padding
@@ -267,6 +269,9 @@ export async function startHarness({
     h.mcpUrl = `${h.base}/mcp`;
     const env = wranglerEnv(dir);
     const opts = { cwd: dir, env, log: wranglerLog };
+    /** The generated wrangler config and local D1 state, for tests that run wrangler themselves. */
+    h.configPath = config;
+    h.persistDir = persist;
 
     /**
      * Runs SQL (one or more `;`-separated statements) on the worker's local D1 with
@@ -331,12 +336,14 @@ export async function startHarness({
     };
     /**
      * Restarts the worker. `secrets` (e.g. other signing keys) adds to / replaces the
-     * secrets; `vars` replaces the extra vars given to startHarness.
+     * secrets; `vars` replaces the extra vars given to startHarness; `persist` is another
+     * local D1 state directory to run on from now on.
      */
-    h.restart = async ({ secrets: moreSecrets, vars: newVars } = {}) => {
+    h.restart = async ({ secrets: moreSecrets, vars: newVars, persist: newPersist } = {}) => {
       await killGroup(worker);
       if (moreSecrets) writeSecrets(moreSecrets);
       if (newVars) h.vars = { ...newVars };
+      if (newPersist) h.persistDir = persist = newPersist;
       await startWorker();
     };
     /** Stops the demo origin (to see how Gatehouse answers when it is unreachable). */
