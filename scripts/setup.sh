@@ -207,14 +207,23 @@ elif [ -f "$GATEHOUSE_VENV/.gatehouse-ok" ]; then
 else
   py="$(command -v python3 || true)"
   [ -n "$py" ] || die "python3 not found"
-  step "python venv + pip install -r tests/e2e/requirements.txt ($("$py" --version))"
-  rm -rf "$GATEHOUSE_VENV"
   mkdir -p "$(dirname "$GATEHOUSE_VENV")"
-  "$py" -m venv "$GATEHOUSE_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$GATEHOUSE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$GATEHOUSE_PY_REQUIREMENTS" </dev/null \
-    || { rm -rf "$GATEHOUSE_VENV"; die "pip install -r tests/e2e/requirements.txt failed"; }
-  touch "$GATEHOUSE_VENV/.gatehouse-ok"
-  done_
+  # Two set-ups at once (two worktrees sharing the cache) would each delete and rebuild the
+  # other's half-made venv: the second waits for the first, then finds the venv made.
+  exec 9>"$GATEHOUSE_VENV.lock"
+  command -v flock >/dev/null 2>&1 && flock 9
+  if [ -f "$GATEHOUSE_VENV/.gatehouse-ok" ]; then
+    ok "python venv made meanwhile by another set-up ($GATEHOUSE_VENV)"
+  else
+    step "python venv + pip install -r tests/e2e/requirements.txt ($("$py" --version))"
+    rm -rf "$GATEHOUSE_VENV"
+    "$py" -m venv "$GATEHOUSE_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$GATEHOUSE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$GATEHOUSE_PY_REQUIREMENTS" </dev/null \
+      || { rm -rf "$GATEHOUSE_VENV"; die "pip install -r tests/e2e/requirements.txt failed"; }
+    touch "$GATEHOUSE_VENV/.gatehouse-ok"
+    done_
+  fi
+  exec 9>&-
 fi
 
 # ---- 6. Chromium for the browser test of the admin page (tests/e2e/admin.test.mjs) ------
