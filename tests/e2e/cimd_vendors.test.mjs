@@ -237,6 +237,9 @@ test('a vendor that answers is followed: a 404 is refused though a stored and a 
   const row = (await adminSources())[VSCODE];
   assert.ok(row?.row.includes('live, not kept'), `the stored copy was dropped: ${row?.row}`);
   serveLive(VSCODE);
+  // The isolate remembers the refusal for a minute (src/oauth/cimd/negative_cache.rs); a new
+  // isolate, as after that minute, fetches the document again and the client connects.
+  await h.restart();
   await connect(VSCODE);
 });
 
