@@ -47,7 +47,7 @@ impl AuditLog for D1Store {
                 subject: r.subject,
                 client_id: r.client_id,
                 // Rows written by other tools may hold anything: shown as text then.
-                detail: r.detail.map(|d| serde_json::from_str(&d).unwrap_or(serde_json::Value::String(d))).unwrap_or_default(),
+                detail: r.detail.map(|d| serde_json::from_slice(d.as_bytes()).unwrap_or(serde_json::Value::String(d))).unwrap_or_default(),
             })
             .collect())
     }

@@ -38,7 +38,7 @@ pub struct ToolPolicy {
 
 impl ToolPolicy {
     pub fn parse(raw: &str) -> Result<ToolPolicy, String> {
-        let p: ToolPolicy = serde_json::from_str(raw).map_err(|e| format!("is not a valid policy ({e})"))?;
+        let p: ToolPolicy = serde_json::from_slice(raw.as_bytes()).map_err(|e| format!("is not a valid policy ({e})"))?;
         let rules = std::iter::once(&p.default).chain(p.clients.values());
         for r in rules {
             for pat in r.allow.iter().flatten().chain(&r.deny) {
@@ -233,7 +233,7 @@ pub fn rewrite_answer(policy: &ToolPolicy, client_id: &str, list_ids: &[Value], 
         // SSE priming events and keep-alives carry no message.
         return None;
     }
-    match serde_json::from_str::<Value>(data) {
+    match serde_json::from_slice::<Value>(data.as_bytes()) {
         Ok(mut msg) => filter_tools(policy, client_id, list_ids, &mut msg).then(|| msg.to_string()),
         Err(_) => {
             let id = if list_ids.len() == 1 { list_ids[0].clone() } else { Value::Null };

@@ -26,7 +26,7 @@ fn clip(s: &str) -> String {
 /// (RFC 7591 §3.2.1).
 pub fn client_id(req: &HttpRequest, resp: &HttpResponse) -> Option<String> {
     if resp.status == 201 && req.path == "/register" {
-        let v: serde_json::Value = serde_json::from_str(&resp.body).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(resp.body.as_bytes()).ok()?;
         return v["client_id"].as_str().map(clip);
     }
     if let Some(id) = req.header("authorization").and_then(basic_user) {
