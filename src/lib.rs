@@ -1,12 +1,20 @@
 //! Gatehouse: an OAuth 2.1 authorization server and authenticating gateway for
 //! self-hosted MCP servers, run as a Cloudflare Worker.
 //!
-//! `oauth` is the protocol core and `gateway` what is done to MCP traffic on
-//! its way to the origin: plain Rust, no `worker` types, tested natively.
-//! `edge` is the thin worker adapter (routing, D1 storage, proxying) and only
-//! exists in the wasm32 build.
+//! Layers, bottom to top, each importing only those below it (enforced by
+//! tests/layering.rs): `base` -> `config` | `store` -> `protocol` ->
+//! `identity` | `gateway` -> `operate` -> `edge`. All but `edge` are plain
+//! Rust without `worker` types, tested natively; `edge` is the thin worker
+//! adapter (routing, D1 storage, proxying) and only exists in the wasm32
+//! build. `oauth` is the code not yet moved into its layer (issue 13).
 
+pub mod base;
+pub mod config;
+pub mod store;
+pub mod protocol;
+pub mod identity;
 pub mod gateway;
+pub mod operate;
 pub mod oauth;
 
 #[cfg(target_arch = "wasm32")]
