@@ -5,11 +5,11 @@
 //! scope is a subset of the supported ones; an accepted resource is ours.
 #![no_main]
 
-use gatehouse::oauth::form::Params;
-use gatehouse::oauth::pkce::CodeChallenge;
-use gatehouse::oauth::redirect_uri::RedirectUri;
-use gatehouse::oauth::resource;
-use gatehouse::oauth::scope::Scopes;
+use gatehouse::base::form::Params;
+use gatehouse::base::pkce::CodeChallenge;
+use gatehouse::base::redirect_uri::RedirectUri;
+use gatehouse::base::resource;
+use gatehouse::base::scope::Scopes;
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER: &str = "https://mcp.example.com";

@@ -4,9 +4,9 @@
 //! auth method and grant types are ones Gatehouse supports.
 #![no_main]
 
-use gatehouse::oauth::redirect_uri::RedirectUri;
+use gatehouse::base::redirect_uri::RedirectUri;
 use gatehouse::oauth::register;
-use gatehouse::oauth::scope::Scopes;
+use gatehouse::base::scope::Scopes;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

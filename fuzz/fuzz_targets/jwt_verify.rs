@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use gatehouse::oauth::access_token::{self, AccessClaims, SigningKey};
-use gatehouse::oauth::resource::accepted_resources;
+use gatehouse::base::resource::accepted_resources;
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER: &str = "https://mcp.example.com";

@@ -14,7 +14,7 @@
 //! requested, and the first also as an allow-list prefix (`<first>*`).
 #![no_main]
 
-use gatehouse::oauth::redirect_uri::RedirectUri;
+use gatehouse::base::redirect_uri::RedirectUri;
 use gatehouse::oauth::registration_policy::{parse_allowlist, redirect_allowed, RegistrationPolicy};
 use libfuzzer_sys::fuzz_target;
 

@@ -7,7 +7,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse::oauth::form::Params;
+use gatehouse::base::form::Params;
 use gatehouse::oauth::client_auth::parse_basic;
 use libfuzzer_sys::fuzz_target;
 

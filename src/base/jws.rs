@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::random::b64url_decode;
+use super::encoding::b64url_decode;
 use super::signature::{Alg, PublicJwk, SignatureVerifier};
 
 /// Larger tokens are refused before decoding (ID tokens are a few KB).
@@ -184,7 +184,7 @@ mod tests {
         let key = TestKey::rs256("r1");
         let token = key.sign_jws(&json!({"sub": "alice"}));
         let parts: Vec<&str> = token.split('.').collect();
-        let forged_claims = crate::oauth::random::b64url(br#"{"sub":"mallory"}"#);
+        let forged_claims = crate::base::encoding::b64url(br#"{"sub":"mallory"}"#);
         let forged = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
         let jws = parse(&forged).unwrap();
         assert_eq!(block_on(jws.verify_with(&net, &[key.public_jwk()])), Err(JwsError::BadSignature));
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn none_hmac_and_crit_are_refused() {
-        let b = |v: Value| crate::oauth::random::b64url(v.to_string().as_bytes());
+        let b = |v: Value| crate::base::encoding::b64url(v.to_string().as_bytes());
         let body = b(json!({"sub": "x"}));
         for alg in ["none", "HS256", "RS512", "ES384"] {
             let token = format!("{}.{body}.", b(json!({"alg": alg})));

@@ -160,7 +160,7 @@ impl KeySetCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::jws;
+    use crate::base::jws;
     use crate::oauth::testing::block_on;
     use crate::oauth::testing_net::{TestKey, TestNet};
     use std::cell::Cell;

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::{OAuthError, OAuthResult};
-use super::random::b64url;
+use super::encoding::b64url;
 
 /// RFC 7636 §4.2 `code_challenge` for method S256: 43 base64url characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,7 @@ mod tests {
         let c = CodeChallenge::from_stored(CHALLENGE);
         let wrong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX";
         let e = c.verify(wrong).unwrap_err();
-        assert_eq!(e.code, crate::oauth::error::ErrorCode::InvalidGrant);
+        assert_eq!(e.code, crate::base::error::ErrorCode::InvalidGrant);
     }
 
     #[test]

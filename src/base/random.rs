@@ -1,18 +1,8 @@
-//! Randomness and base64url helpers shared by codes, tokens and ids.
+//! Randomness shared by codes, tokens and ids.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
+use super::encoding::b64url;
 use super::error::OAuthError;
 use super::types::Secret;
-
-pub fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(s.trim()).ok()
-}
 
 /// `n` random bytes from the platform CSPRNG (crypto.getRandomValues in workerd).
 pub fn bytes<const N: usize>() -> Result<[u8; N], OAuthError> {

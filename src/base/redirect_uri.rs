@@ -270,7 +270,7 @@ mod tests {
         for uri in ["hTtps:j@avps:j@avA%EE", "https://avA%EE/cb", "https://EXAMPLE.com\u{e9}/cb", "https://clA\u{fc}de.ai/cb"] {
             assert!(RedirectUri::parse(uri).is_err(), "{uri}");
         }
-        assert!(crate::oauth::resource::Resource::parse("https://MCP.Ex\u{e4}mple.com/mcp").is_err());
+        assert!(crate::base::resource::Resource::parse("https://MCP.Ex\u{e4}mple.com/mcp").is_err());
     }
 
     #[test]

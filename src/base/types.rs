@@ -90,7 +90,7 @@ pub struct TokenHash(String);
 
 impl TokenHash {
     pub fn of(secret: &str) -> Self {
-        TokenHash(crate::oauth::random::b64url(&Sha256::digest(secret.as_bytes())))
+        TokenHash(crate::base::encoding::b64url(&Sha256::digest(secret.as_bytes())))
     }
     pub fn from_stored(s: impl Into<String>) -> Self {
         TokenHash(s.into())

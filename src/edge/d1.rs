@@ -5,11 +5,11 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-use crate::oauth::error::StoreError;
-use crate::oauth::pkce::CodeChallenge;
-use crate::oauth::redirect_uri::RedirectUri;
+use crate::base::error::StoreError;
+use crate::base::pkce::CodeChallenge;
+use crate::base::redirect_uri::RedirectUri;
 use crate::oauth::store::*;
-use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
+use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 
 pub struct D1Store {
     pub(super) db: D1Database,

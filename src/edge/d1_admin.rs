@@ -5,9 +5,9 @@ use serde::Deserialize;
 use super::d1::{err, json_list, n, s, Count, D1Store};
 use crate::oauth::admin::{AdminStore, ClientSummary, GrantSummary};
 use crate::oauth::cimd::DocumentSource;
-use crate::oauth::redirect_uri::RedirectUri;
+use crate::base::redirect_uri::RedirectUri;
 use crate::oauth::store::StoreResult;
-use crate::oauth::types::{ClientId, GrantId, Subject};
+use crate::base::types::{ClientId, GrantId, Subject};
 
 #[derive(Deserialize)]
 struct ClientRow {

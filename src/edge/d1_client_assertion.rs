@@ -8,7 +8,7 @@ use crate::oauth::cimd::auth_methods::JwksUri;
 use crate::oauth::cimd::{FetchError, FetchedDocument};
 use crate::oauth::client_assertion::{ClientAssertionStore, MAX_KEY_SET_BYTES};
 use crate::oauth::store::StoreResult;
-use crate::oauth::types::{ClientId, TokenHash};
+use crate::base::types::{ClientId, TokenHash};
 
 impl ClientAssertionStore for D1Store {
     async fn claim_assertion_id(&self, client: &ClientId, jti: &TokenHash, remember_until: i64, now: i64) -> StoreResult<bool> {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::d1::{n, s, D1Store};
 use crate::oauth::login::remembered_consent::{ConsentMemory, RememberedConsent};
 use crate::oauth::store::StoreResult;
-use crate::oauth::types::{ClientId, Subject};
+use crate::base::types::{ClientId, Subject};
 
 #[derive(Deserialize)]
 struct Row {

@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use super::d1::{err, n, opt, s, D1Store};
 use crate::oauth::login::passkey::{Passkey, PasskeyStore, Purpose};
-use crate::oauth::signature::{Alg, PublicJwk};
+use crate::base::signature::{Alg, PublicJwk};
 use crate::oauth::store::StoreResult;
-use crate::oauth::types::TokenHash;
+use crate::base::types::TokenHash;
 
 #[derive(Deserialize)]
 struct Row {

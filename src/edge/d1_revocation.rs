@@ -6,10 +6,10 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
-use crate::oauth::error::StoreError;
+use crate::base::error::StoreError;
 use crate::oauth::revocation::RevocationSource;
 use crate::oauth::store::StoreResult;
-use crate::oauth::types::GrantId;
+use crate::base::types::GrantId;
 
 pub struct D1Revocations<'a> {
     env: &'a Env,

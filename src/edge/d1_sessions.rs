@@ -5,7 +5,7 @@
 use super::d1::{n, s, Count, D1Store};
 use crate::oauth::session::{SessionRevocations, SESSION_TTL};
 use crate::oauth::store::StoreResult;
-use crate::oauth::types::TokenHash;
+use crate::base::types::TokenHash;
 
 /// The row of "sign out everywhere"; session ids are base64url, never this.
 const EVERYONE: &str = "*";

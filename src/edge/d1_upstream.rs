@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::d1::{n, s, D1Store};
 use crate::oauth::login::upstream_state::{UpstreamState, UpstreamStates};
 use crate::oauth::store::StoreResult;
-use crate::oauth::types::TokenHash;
+use crate::base::types::TokenHash;
 
 #[derive(Deserialize)]
 struct Row {

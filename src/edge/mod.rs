@@ -26,9 +26,9 @@ use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBu
 
 use crate::oauth::config::Config;
 use crate::oauth::context::Ctx;
-use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::http::{HttpRequest, HttpResponse, MAX_BODY};
-use crate::oauth::security_headers::{self, Caching, Facts, Op, ALLOW_METHODS};
+use crate::base::error::{ErrorCode, OAuthError};
+use crate::base::http::{HttpRequest, HttpResponse, MAX_BODY};
+use crate::base::security_headers::{self, Caching, Facts, Op, ALLOW_METHODS};
 use crate::oauth::{admin, consent, introspect, maintenance, metadata, pages, register, request_log, revoke, token};
 use crate::oauth::login::passkey::handlers as passkey;
 use d1::D1Store;

@@ -9,8 +9,8 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use worker::{Delay, Fetch, Headers, Method as WMethod, Request, RequestInit, RequestRedirect};
 
-use crate::oauth::outbound::{Method, Outbound, OutboundError, OutboundRequest, OutboundResponse, MAX_RESPONSE_BYTES, TIMEOUT_SECONDS};
-use crate::oauth::signature::{Alg, PublicJwk, SignatureVerifier};
+use crate::base::outbound::{Method, Outbound, OutboundError, OutboundRequest, OutboundResponse, MAX_RESPONSE_BYTES, TIMEOUT_SECONDS};
+use crate::base::signature::{Alg, PublicJwk, SignatureVerifier};
 
 /// The network and crypto handed to login handlers.
 pub struct EdgeNet;

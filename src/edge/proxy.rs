@@ -27,8 +27,8 @@ use crate::gateway::{headers, jsonrpc};
 use crate::oauth::verified_cache::VerifiedCache;
 use crate::oauth::config::Config;
 use crate::oauth::metadata;
-use crate::oauth::resource::accepted_resources;
-use crate::oauth::types::GrantId;
+use crate::base::resource::accepted_resources;
+use crate::base::types::GrantId;
 
 thread_local! {
     /// Identity assertions reused for a few seconds per caller (see `gateway::assertion`).

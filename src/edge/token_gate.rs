@@ -13,7 +13,7 @@ use super::to_response;
 use crate::oauth::access_token::VerifiedToken;
 use crate::oauth::bearer_guard;
 use crate::oauth::config::Config;
-use crate::oauth::http::HttpResponse;
+use crate::base::http::HttpResponse;
 use crate::oauth::revocation::{self, RevocationCache};
 
 thread_local! {

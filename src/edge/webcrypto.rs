@@ -7,8 +7,8 @@ use serde_json::json;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::oauth::random::b64url_decode;
-use crate::oauth::signature::{Alg, PublicJwk};
+use crate::base::encoding::b64url_decode;
+use crate::base::signature::{Alg, PublicJwk};
 
 async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
     let f: Function = Reflect::get(target, &JsValue::from_str(method))?.dyn_into()?;

@@ -8,8 +8,8 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::oauth::access_token::SigningKey;
-use crate::oauth::error::OAuthResult;
-use crate::oauth::random;
+use crate::base::error::OAuthResult;
+use crate::base::random;
 
 /// `exp` = `iat` + this.
 pub const LIFETIME_SECS: i64 = 60;
@@ -82,8 +82,8 @@ impl AssertionCache {
 mod tests {
     use super::*;
     use crate::oauth::access_token;
-    use crate::oauth::random::b64url;
-    use crate::oauth::resource::accepted_resources;
+    use crate::base::encoding::b64url;
+    use crate::base::resource::accepted_resources;
     use jwt_compact::alg::Ed25519;
     use jwt_compact::prelude::*;
 
@@ -99,7 +99,7 @@ mod tests {
 
     fn payload(token: &str) -> serde_json::Value {
         let part = token.split('.').nth(1).unwrap();
-        serde_json::from_slice(&crate::oauth::random::b64url_decode(part).unwrap()).unwrap()
+        serde_json::from_slice(&crate::base::encoding::b64url_decode(part).unwrap()).unwrap()
     }
 
     #[test]
@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(untrusted.header().key_id.as_deref(), Some(k.kid()));
         assert_eq!(untrusted.header().token_type.as_deref(), Some(TYP));
         let public = ed25519_compact::PublicKey::from_slice(
-            &crate::oauth::random::b64url_decode(k.jwk()["x"].as_str().unwrap()).unwrap(),
+            &crate::base::encoding::b64url_decode(k.jwk()["x"].as_str().unwrap()).unwrap(),
         )
         .unwrap();
         assert!(Ed25519.validator::<serde_json::Value>(&public).validate(&untrusted).is_ok());

@@ -5,7 +5,7 @@
 use super::headers::{is_token, FORWARD_REQUEST, HOP_BY_HOP};
 use super::policy::ToolPolicy;
 use crate::oauth::config::ConfigError;
-use crate::oauth::types::Secret;
+use crate::base::types::Secret;
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;

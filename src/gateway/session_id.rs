@@ -12,8 +12,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::oauth::access_token::SigningKey;
-use crate::oauth::random::{b64url, b64url_decode};
-use crate::oauth::types::GrantId;
+use crate::base::encoding::{b64url, b64url_decode};
+use crate::base::types::GrantId;
 
 /// Longest wrapped id accepted; anything longer is not one of ours.
 const MAX_WRAPPED_LEN: usize = 1024;

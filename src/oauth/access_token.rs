@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 use super::error::{ErrorCode, OAuthError, OAuthResult};
-use super::random::{b64url, b64url_decode};
+use crate::base::encoding::{b64url, b64url_decode};
 use super::resource::Resource;
 
 /// Clock skew tolerated when checking `exp`/`nbf`/`iat`.

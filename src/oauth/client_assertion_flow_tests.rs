@@ -84,7 +84,7 @@ fn invalid_client(r: &HttpResponse, want: &str) {
 /// What can go wrong with an assertion, each with the refusal it gets.
 fn bad_assertions(w: &World, c: &Client) -> Vec<(&'static str, String, &'static str)> {
     let good = || c.claims(w, &format!("{ISS}/token"));
-    let b = |v: &Value| crate::oauth::random::b64url(v.to_string().as_bytes());
+    let b = |v: &Value| crate::base::encoding::b64url(v.to_string().as_bytes());
     let stranger = TestKey::es256("k1");
     vec![
         ("wrong key", stranger.sign_jws(&good()), "signature does not verify"),

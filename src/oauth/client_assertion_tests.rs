@@ -9,7 +9,7 @@ use super::memory::MemoryAssertions;
 use super::*;
 use crate::oauth::cimd::document;
 use crate::oauth::error::ErrorCode;
-use crate::oauth::random::b64url;
+use crate::base::encoding::b64url;
 use crate::oauth::scope::Scopes;
 use crate::oauth::testing::{block_on, MemoryStore};
 use crate::oauth::testing_net::{TestKey, TestNet};
@@ -197,7 +197,7 @@ fn none_and_hmac_keyed_with_the_public_key_are_refused() {
     assert!(p(&none).unwrap_err().description.contains("algorithm is not accepted"));
     // The classic forgery: HS256 with the RSA public key (its JWK text, or n) as the secret.
     let jwk_text = serde_json::to_string(&key.public_jwk()).unwrap();
-    for secret in [jwk_text.as_bytes().to_vec(), crate::oauth::random::b64url_decode(key.public_jwk().n.as_deref().unwrap()).unwrap()] {
+    for secret in [jwk_text.as_bytes().to_vec(), crate::base::encoding::b64url_decode(key.public_jwk().n.as_deref().unwrap()).unwrap()] {
         let input = format!("{}.{body}", b(&json!({"alg": "HS256", "kid": "k"})));
         let forged = format!("{input}.{}", b64url(&hmac_sha256(&secret, input.as_bytes())));
         let e = p(&forged).unwrap_err();

@@ -38,7 +38,7 @@ mod tests {
     use super::*;
 
     fn key(byte: u8) -> SigningKey {
-        SigningKey::from_seed_b64(&crate::oauth::random::b64url(&[byte; 32])).unwrap()
+        SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[byte; 32])).unwrap()
     }
 
     #[test]

@@ -94,7 +94,7 @@ mod tests {
         let basic = format!("Basic {}", STANDARD.encode("gh_b%20x:PASSWORD-PART"));
         let r = req("POST", "/token", "", &[FORM, ("authorization", &basic)], "grant_type=authorization_code&code=CODE");
         assert_eq!(client_id(&r, &ok()).as_deref(), Some("gh_b x"));
-        let b = |v: serde_json::Value| crate::oauth::random::b64url(v.to_string().as_bytes());
+        let b = |v: serde_json::Value| crate::base::encoding::b64url(v.to_string().as_bytes());
         let jwt = format!("{}.{}.c2ln", b(json!({"alg": "ES256"})), b(json!({"iss": "https://c.example/m.json", "sub": "https://c.example/m.json"})));
         let form = format!("grant_type=authorization_code&code=CODE&client_assertion_type={}&client_assertion={jwt}", "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer");
         assert_eq!(client_id(&req("POST", "/token", "", &[FORM], &form), &ok()).as_deref(), Some("https://c.example/m.json"));

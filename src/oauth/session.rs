@@ -10,7 +10,7 @@ use super::access_token::SigningKey;
 use super::context::Ctx;
 use super::http::HttpRequest;
 use super::login::LoginMethod;
-use super::random::{b64url, b64url_decode};
+use crate::base::encoding::{b64url, b64url_decode};
 use super::store::StoreResult;
 use super::types::{Secret, Subject, TokenHash};
 

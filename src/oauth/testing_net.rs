@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::outbound::{Method, Outbound, OutboundError, OutboundRequest, OutboundResponse};
-use super::random::{b64url, b64url_decode};
+use crate::base::encoding::{b64url, b64url_decode};
 use super::signature::{Alg, PublicJwk, SignatureVerifier};
 
 #[derive(Default)]

@@ -79,7 +79,7 @@ mod tests {
     use super::*;
     use crate::oauth::access_token::{issue, AccessClaims};
     use crate::oauth::error::ErrorCode;
-    use crate::oauth::random::b64url;
+    use crate::base::encoding::b64url;
     use crate::oauth::resource::accepted_resources;
 
     const ISS: &str = "https://mcp.example.com";

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::oauth::config::Config;
 use crate::oauth::outbound::Method;
-use crate::oauth::random::b64url;
+use crate::base::encoding::b64url;
 use crate::oauth::testing::{block_on, MemoryStore};
 use crate::oauth::testing_net::{TestKey, TestNet};
 

@@ -14,7 +14,7 @@ use crate::oauth::config::{list, ConfigError};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
 use crate::oauth::key_set_cache::KeysError;
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
-use crate::oauth::random::b64url;
+use crate::base::encoding::b64url;
 use crate::oauth::types::{Secret, Subject};
 
 pub const DEFAULT_SCOPES: &str = "openid email profile";

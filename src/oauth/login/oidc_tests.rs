@@ -138,7 +138,7 @@ fn forged_or_wrong_id_tokens_are_refused() {
 #[test]
 fn unsigned_and_hmac_tokens_are_refused() {
     let key = TestKey::rs256("k1");
-    let b = |v: Value| crate::oauth::random::b64url(v.to_string().as_bytes());
+    let b = |v: Value| crate::base::encoding::b64url(v.to_string().as_bytes());
     for header in [json!({"alg": "none"}), json!({"alg": "HS256", "kid": "k1"})] {
         let net = provider(&[&key]);
         answer(&net, &format!("{}.{}.{}", b(header.clone()), b(claims("alice")), b(json!("x"))));

@@ -11,7 +11,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::oauth::random::b64url;
+use crate::base::encoding::b64url;
 use crate::oauth::session;
 use crate::oauth::store::StoreResult;
 use crate::oauth::types::{Secret, TokenHash};

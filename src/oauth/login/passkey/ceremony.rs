@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use super::authenticator_data::{self, AuthenticatorData};
 use super::cbor::{self, Cbor};
 use super::cose;
-use crate::oauth::random::b64url;
+use crate::base::encoding::b64url;
 use crate::oauth::signature::{ecdsa_der_to_raw, Alg, PublicJwk, SignatureVerifier};
 
 /// Which ceremony a clientDataJSON must belong to (§5.8.1 `type`).

@@ -3,7 +3,7 @@
 //! ES256 (-7, EC2 on P-256, uncompressed) and EdDSA (-8, OKP Ed25519).
 
 use super::cbor::Cbor;
-use crate::oauth::random::b64url;
+use crate::base::encoding::b64url;
 use crate::oauth::signature::{Alg, PublicJwk};
 
 pub const COSE_ES256: i128 = -7;
@@ -52,7 +52,7 @@ pub fn to_jwk(key: &Cbor) -> Option<(Alg, PublicJwk)> {
 /// The COSE form of a test key's public JWK.
 #[cfg(test)]
 pub fn from_jwk(jwk: &PublicJwk) -> Cbor {
-    use crate::oauth::random::b64url_decode;
+    use crate::base::encoding::b64url_decode;
     let bytes = |v: &Option<String>| Cbor::Bytes(v.as_deref().and_then(b64url_decode).unwrap_or_default());
     let mut entries = vec![];
     if jwk.kty == "EC" {

@@ -6,7 +6,8 @@
 use super::ceremony::{self, Ceremony, CeremonyError, RelyingParty};
 use super::{Passkey, PasskeyStore, Purpose, CHALLENGE_TTL};
 use crate::oauth::error::{OAuthError, StoreError};
-use crate::oauth::random::{self, b64url_decode};
+use crate::base::encoding::b64url_decode;
+use crate::oauth::random;
 use crate::oauth::signature::SignatureVerifier;
 use crate::oauth::types::TokenHash;
 

@@ -68,7 +68,7 @@ fn challenge(w: &mut World, fields: &[(&str, &str)]) -> String {
 }
 
 fn b64(b: &[u8]) -> String {
-    crate::oauth::random::b64url(b)
+    crate::base::encoding::b64url(b)
 }
 
 /// Enrols `a` through /passkeys/setup with the setup code.

@@ -26,7 +26,7 @@ use crate::oauth::form::{is_form_content_type, Params};
 use crate::oauth::http::{HttpRequest, HttpResponse};
 use crate::oauth::login::LoginMethod;
 use crate::oauth::pages;
-use crate::oauth::random::b64url;
+use crate::base::encoding::b64url;
 use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
 use crate::oauth::signature::SignatureVerifier;
 use crate::oauth::source::SourceKey;

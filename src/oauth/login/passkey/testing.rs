@@ -12,7 +12,7 @@ use super::cbor::{self, Cbor};
 use super::cose;
 use super::flow::{Assertion, Registration};
 use super::{Passkey, PasskeyStore, Purpose};
-use crate::oauth::random::b64url;
+use crate::base::encoding::b64url;
 use crate::oauth::store::StoreResult;
 use crate::oauth::testing::MemoryStore;
 use crate::oauth::testing_net::TestKey;
