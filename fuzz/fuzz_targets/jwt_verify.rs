@@ -8,7 +8,8 @@
 
 use std::sync::OnceLock;
 
-use gatehouse::oauth::access_token::{self, AccessClaims, SigningKey};
+use gatehouse::base::signing_key::SigningKey;
+use gatehouse::oauth::access_token::{self, AccessClaims};
 use gatehouse::base::resource::accepted_resources;
 use libfuzzer_sys::fuzz_target;
 

@@ -16,5 +16,6 @@ pub mod resource;
 pub mod scope;
 pub mod security_headers;
 pub mod signature;
+pub mod signing_key;
 pub mod source;
 pub mod types;

@@ -302,7 +302,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         // clients that fall back to the root form must still get its URL.
         Route::ProtectedResource => HttpResponse::json(200, &metadata::protected_resource(&issuer, &format!("{issuer}/mcp"), &config)),
         Route::AuthorizationServer => HttpResponse::json(200, &metadata::authorization_server(&issuer, &config)),
-        Route::Jwks => HttpResponse::json(200, &crate::oauth::access_token::jwk_set(config.verification_keys())),
+        Route::Jwks => HttpResponse::json(200, &crate::base::signing_key::jwk_set(config.verification_keys())),
         Route::Register => register::handle(&ctx, &http).await,
         // Cloudflare Access, when configured, signs the person in first.
         Route::Authorize => crate::oauth::login::access::authorize(&ctx, &http, &outbound::EdgeNet).await,

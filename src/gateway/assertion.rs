@@ -7,7 +7,7 @@
 use serde::Serialize;
 use std::collections::HashMap;
 
-use crate::oauth::access_token::SigningKey;
+use crate::base::signing_key::SigningKey;
 use crate::base::error::OAuthResult;
 use crate::base::random;
 

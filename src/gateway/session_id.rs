@@ -11,7 +11,7 @@ use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::oauth::access_token::SigningKey;
+use crate::base::signing_key::SigningKey;
 use crate::base::encoding::{b64url, b64url_decode};
 use crate::base::types::GrantId;
 

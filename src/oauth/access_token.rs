@@ -3,87 +3,14 @@
 //! public keys are published as a JWK Set (RFC 7517 §5); during a key
 //! rotation it lists several and verification picks one by `kid` (RFC 7515 §4.1.4).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
+use chrono::Duration;
 use jwt_compact::alg::Ed25519;
 use jwt_compact::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::fmt;
 
 use super::error::{ErrorCode, OAuthError, OAuthResult};
-use crate::base::encoding::{b64url, b64url_decode};
 use super::resource::Resource;
-
-/// Clock skew tolerated when checking `exp`/`nbf`/`iat`.
-pub const LEEWAY_SECS: i64 = 30;
-
-/// The gateway's Ed25519 signing key, built from the `SIGNING_KEY` secret (a
-/// base64url 32-byte seed). `Debug` shows only the key id.
-pub struct SigningKey {
-    secret: SecretKey,
-    public: PublicKey,
-    kid: String,
-    seed: [u8; 32],
-}
-
-impl SigningKey {
-    pub fn from_seed_b64(encoded: &str) -> Result<Self, &'static str> {
-        let raw = b64url_decode(encoded.trim_end_matches('=')).ok_or("is not base64url")?;
-        let seed: [u8; 32] = raw.try_into().map_err(|_| "must decode to exactly 32 bytes")?;
-        let pair = KeyPair::try_from_seed(Seed::new(seed)).map_err(|_| "must not be all zeros")?;
-        // RFC 7638-style thumbprint of the public key, shortened: stable across
-        // restarts, changes when the key changes.
-        let kid = b64url(&Sha256::digest(pair.pk.as_ref())[..12]);
-        Ok(SigningKey { secret: pair.sk, public: pair.pk, kid, seed })
-    }
-
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// A key for HMACs (cookies, CSRF) derived from the seed with a label, so
-    /// one secret serves both without reusing key material across algorithms.
-    pub fn derive(&self, label: &str) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(b"gatehouse derive v1\0");
-        h.update(label.as_bytes());
-        h.update([0]);
-        h.update(self.seed);
-        h.finalize().into()
-    }
-
-    /// Signs other claims with this key and kid (EdDSA), valid `ttl_secs` from
-    /// `now`; `typ` keeps one kind of token from passing for another (RFC 8725 §3.11).
-    pub fn sign<T: Serialize>(&self, typ: &str, claims: T, now: i64, ttl_secs: i64) -> OAuthResult<String> {
-        let claims = Claims::new(claims).set_duration_and_issuance(&time_options(now), Duration::seconds(ttl_secs));
-        let header = Header::empty().with_key_id(self.kid.clone()).with_token_type(typ);
-        Ed25519.token(&header, &claims, &self.secret).map_err(|_| OAuthError::server_error("could not sign a token"))
-    }
-
-    /// RFC 7517 §4 public JWK (RFC 8037 §2 `OKP`).
-    pub fn jwk(&self) -> serde_json::Value {
-        serde_json::json!({
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": b64url(self.public.as_ref()),
-            "kid": self.kid,
-            "alg": "EdDSA",
-            "use": "sig",
-        })
-    }
-}
-
-/// RFC 7517 §5 JWK Set: every key a token may still be signed with.
-pub fn jwk_set<'k>(keys: impl IntoIterator<Item = &'k SigningKey>) -> serde_json::Value {
-    serde_json::json!({ "keys": keys.into_iter().map(SigningKey::jwk).collect::<Vec<_>>() })
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningKey(kid={}, secret=[redacted])", self.kid)
-    }
-}
+use crate::base::signing_key::{time_options, SigningKey, LEEWAY_SECS};
 
 /// The claims Gatehouse puts in an access token (RFC 9068 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,17 +34,12 @@ pub struct VerifiedToken {
     pub issued_at: i64,
 }
 
-fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
-    let at = Utc.timestamp_opt(now, 0).single().unwrap_or_default();
-    TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || at)
-}
-
 pub fn issue(key: &SigningKey, claims: AccessClaims, now: i64, ttl_secs: i64) -> OAuthResult<String> {
     let opts = time_options(now);
     let claims = Claims::new(claims).set_duration_and_issuance(&opts, Duration::seconds(ttl_secs));
-    let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("at+jwt");
+    let header = Header::empty().with_key_id(key.kid().to_string()).with_token_type("at+jwt");
     Ed25519
-        .token(&header, &claims, &key.secret)
+        .token(&header, &claims, key.secret_key())
         .map_err(|_| OAuthError::server_error("could not sign the access token"))
 }
 
@@ -168,12 +90,12 @@ fn signed_claims<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, token: &str
     let mut keys = keys.into_iter();
     // Without a `kid` only the current key is tried: no guessing across keys.
     let key = match untrusted.header().key_id.as_deref() {
-        Some(kid) => keys.find(|k| k.kid == kid),
+        Some(kid) => keys.find(|k| k.kid() == kid),
         None => keys.next(),
     }
     .ok_or_else(|| invalid("unknown signing key"))?;
     let verified = Ed25519
-        .validator::<AccessClaims>(&key.public)
+        .validator::<AccessClaims>(key.public_key())
         .validate(&untrusted)
         .map_err(|_| invalid("bad signature"))?;
     let claims = verified.claims().clone();
@@ -194,6 +116,8 @@ fn signed_claims<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, token: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::encoding::b64url;
+    use crate::base::signing_key::jwk_set;
     use crate::oauth::resource::accepted_resources;
 
     const ISS: &str = "https://mcp.example.com";

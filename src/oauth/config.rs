@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
 
-use super::access_token::SigningKey;
+use crate::base::signing_key::SigningKey;
 use super::registration_policy::{self, RegistrationPolicy};
 use super::scope::Scopes;
 use super::types::{Secret, Subject};

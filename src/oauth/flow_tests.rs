@@ -268,7 +268,7 @@ fn a_grace_use_whose_successor_cannot_be_recomputed_gets_only_an_access_token() 
     let mut w = World::new();
     let (client, rt1) = w.client_with_tokens();
     refresh_token_of(&w.refresh(&client, &rt1));
-    w.config.signing_key = crate::oauth::access_token::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9; 32])).unwrap();
+    w.config.signing_key = crate::base::signing_key::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9; 32])).unwrap();
     w.config.previous_keys.clear();
     let r = json(&w.refresh(&client, &rt1));
     assert!(r["access_token"].is_string(), "{r}");
@@ -534,7 +534,7 @@ fn revoking_another_clients_or_an_unknown_token_is_200_and_changes_nothing() {
     assert!(!w.grant_revoked());
     assert_eq!(w.refresh(&client, &rt).status, 200);
     // A token signed by another key naming this client is not ours either.
-    let foreign = super::access_token::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9u8; 32])).unwrap();
+    let foreign = crate::base::signing_key::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9u8; 32])).unwrap();
     let v = super::access_token::verify(w.config.verification_keys(), &at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
     let forged = super::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
     assert_eq!(w.revoke(&client, &forged).status, 200);
@@ -588,7 +588,7 @@ fn introspection_describes_own_tokens_only() {
     assert_eq!(w.introspect(&other, &other_secret, rt), serde_json::json!({"active": false}));
     assert_eq!(w.introspect(&conf, &secret, "garbage"), serde_json::json!({"active": false}));
     // The same claims signed by another key: a bad signature is inactive, not an error.
-    let foreign = super::access_token::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9u8; 32])).unwrap();
+    let foreign = crate::base::signing_key::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9u8; 32])).unwrap();
     let v = super::access_token::verify(w.config.verification_keys(), at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
     let forged = super::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
     assert_eq!(w.introspect(&conf, &secret, &forged), serde_json::json!({"active": false}));

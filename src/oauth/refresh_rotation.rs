@@ -15,7 +15,7 @@
 //! token was rotated before successors were recorded), the grace use gets
 //! an access token only.
 
-use super::access_token::SigningKey;
+use crate::base::signing_key::SigningKey;
 use super::session::mac;
 use super::types::{Secret, TokenHash};
 

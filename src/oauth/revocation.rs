@@ -17,7 +17,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use super::access_token::{VerifiedToken, LEEWAY_SECS};
+use super::access_token::VerifiedToken;
+use crate::base::signing_key::LEEWAY_SECS;
 use super::config::Config;
 use super::store::StoreResult;
 use super::types::GrantId;

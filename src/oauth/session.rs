@@ -6,7 +6,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::access_token::SigningKey;
+use crate::base::signing_key::SigningKey;
 use super::context::Ctx;
 use super::http::HttpRequest;
 use super::login::LoginMethod;

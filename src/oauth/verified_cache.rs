@@ -11,7 +11,8 @@
 
 use std::collections::HashMap;
 
-use super::access_token::{self, SigningKey, VerifiedToken};
+use super::access_token::{self, VerifiedToken};
+use crate::base::signing_key::SigningKey;
 use super::error::OAuthResult;
 use super::resource::Resource;
 
@@ -134,7 +135,7 @@ mod tests {
         let (k, mut c) = (key(7), VerifiedCache::new());
         let t = token(&k, "j1", 60);
         check(&mut c, &k, &t, NOW, ISS).unwrap();
-        let late = NOW + 60 + access_token::LEEWAY_SECS + 1;
+        let late = NOW + 60 + crate::base::signing_key::LEEWAY_SECS + 1;
         assert_eq!(check(&mut c, &k, &t, late, ISS).unwrap_err().code, ErrorCode::InvalidToken);
         assert!(c.is_empty());
     }
