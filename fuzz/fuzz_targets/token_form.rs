@@ -1,5 +1,5 @@
 //! The token endpoint's input parsing: the form body (`Params::parse`, OAuth
-//! 2.1 §3.2) and HTTP Basic client authentication (`client_auth::parse_basic`, RFC
+//! 2.1 §3.2) and HTTP Basic client authentication (`base::http::parse_basic`, RFC
 //! 6749 §2.3.1). Never panics; accepted parameters hold no NUL and are not
 //! repeated; a Basic header built from any id and secret parses back to them.
 //! Input: an Authorization header value, a newline, a form body.
@@ -8,7 +8,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse::base::form::Params;
-use gatehouse::oauth::client_auth::parse_basic;
+use gatehouse::base::http::parse_basic;
 use libfuzzer_sys::fuzz_target;
 
 fn encode(s: &str) -> String {

@@ -1,6 +1,9 @@
 //! Plain request and response values that the endpoints speak, so the
 //! protocol core never touches `worker` types.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
 use super::error::OAuthError;
 
 /// Largest request body an OAuth endpoint reads.
@@ -87,5 +90,56 @@ impl HttpResponse {
 
     fn no_store(self) -> Self {
         self.with_header("cache-control", "no-store").with_header("pragma", "no-cache")
+    }
+}
+
+/// HTTP Basic credentials (RFC 7617 §2), each half form-decoded as RFC 6749
+/// §2.3.1 asks of client credentials.
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(rest.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| url::form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// Hop-by-hop fields (RFC 9110 §7.6.1, plus the legacy ones proxies still see).
+pub const HOP_BY_HOP: &[&str] = &[
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
+    "transfer-encoding", "upgrade",
+];
+
+/// A header name as RFC 9110 §5.1 allows (a token), for configured names.
+pub fn is_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_is_form_decoded() {
+        let h = format!("Basic {}", STANDARD.encode("gh%3Aid:s%20ecret"));
+        assert_eq!(parse_basic(&h), Some(("gh:id".into(), "s ecret".into())));
+        assert_eq!(parse_basic(&format!("basic  {}", STANDARD.encode("a:b"))), Some(("a".into(), "b".into())));
+    }
+
+    #[test]
+    fn malformed_basic_headers_are_none() {
+        for h in ["Bearer abc", "Basic", "Basic !!!", &format!("Basic {}", STANDARD.encode("no-colon"))] {
+            assert_eq!(parse_basic(h), None, "{h}");
+        }
+    }
+
+    #[test]
+    fn header_names_are_tokens() {
+        assert!(is_token("X-Gatehouse-Secret"));
+        assert!(!is_token("bad header"));
+        assert!(!is_token(""));
+        assert!(!is_token("x:y"));
     }
 }

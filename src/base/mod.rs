@@ -7,6 +7,8 @@ pub mod form;
 pub mod http;
 pub mod jws;
 pub mod key_set_cache;
+pub mod login_method;
+pub mod mac;
 pub mod normal_form;
 pub mod outbound;
 pub mod pkce;

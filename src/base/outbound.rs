@@ -95,3 +95,35 @@ pub trait Outbound {
 /// What login handlers are handed besides `Ctx`: the network and the crypto.
 pub trait Net: Outbound + SignatureVerifier {}
 impl<T: Outbound + SignatureVerifier> Net for T {}
+
+/// Configured upstream URLs must be https; plain http only to a loopback
+/// host (tests, or a provider on the same machine).
+pub fn upstream_url_allowed(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_is_for_loopback_only() {
+        let ok = |s: &str| upstream_url_allowed(&url::Url::parse(s).unwrap());
+        assert!(ok("https://auth.example.com"));
+        assert!(ok("http://127.0.0.1:9000"));
+        assert!(ok("http://localhost:9000"));
+        assert!(ok("http://[::1]:9000"));
+        assert!(!ok("http://auth.example.com"));
+        assert!(!ok("http://10.0.0.1"));
+        assert!(!ok("ftp://127.0.0.1"));
+    }
+}

@@ -2,7 +2,8 @@
 //! validated with the rest of the configuration so a mistake names its
 //! variable and never surfaces as a failed request.
 
-use super::headers::{is_token, FORWARD_REQUEST, HOP_BY_HOP};
+use super::headers::FORWARD_REQUEST;
+use crate::base::http::{is_token, HOP_BY_HOP};
 use super::policy::ToolPolicy;
 use crate::oauth::config::ConfigError;
 use crate::base::types::Secret;

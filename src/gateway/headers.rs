@@ -10,6 +10,8 @@
 //! match an identity header; their number and size are bounded (SEP-2243
 //! lets intermediaries set limits and asks them to say so: docs/origin.md).
 
+use crate::base::http::HOP_BY_HOP;
+
 /// Request headers the origin needs (MCP Streamable HTTP); nothing else is
 /// forwarded but `Mcp-Param-*`.
 pub const FORWARD_REQUEST: &[&str] = &[
@@ -24,12 +26,6 @@ pub const MAX_PARAM_HEADERS: usize = 32;
 pub const MAX_MCP_VALUE_BYTES: usize = 8 * 1024;
 /// At most this many bytes in all of them together (names and values).
 pub const MAX_MCP_TOTAL_BYTES: usize = 32 * 1024;
-
-/// Hop-by-hop fields (RFC 9110 §7.6.1, plus the legacy ones proxies still see).
-pub const HOP_BY_HOP: &[&str] = &[
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
-    "transfer-encoding", "upgrade",
-];
 
 /// Response headers never passed back besides hop-by-hop ones: the origin's
 /// cookies would land on the gateway's domain; the length is recomputed;
@@ -82,11 +78,6 @@ pub fn forward_request(entries: impl IntoIterator<Item = (String, String)>) -> R
 pub fn keep_response(name: &str, connection_named: &[String]) -> bool {
     let n = name.to_ascii_lowercase();
     !HOP_BY_HOP.contains(&n.as_str()) && !DROP_RESPONSE.contains(&n.as_str()) && !connection_named.contains(&n)
-}
-
-/// A header name as RFC 9110 §5.1 allows (a token), for configured names.
-pub fn is_token(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]
@@ -159,13 +150,5 @@ mod tests {
         assert!(!keep_response("Set-Cookie", &named));
         assert!(keep_response("Mcp-Session-Id", &named));
         assert!(keep_response("content-type", &[]));
-    }
-
-    #[test]
-    fn header_names_are_tokens() {
-        assert!(is_token("X-Gatehouse-Secret"));
-        assert!(!is_token("bad header"));
-        assert!(!is_token(""));
-        assert!(!is_token("x:y"));
     }
 }

@@ -158,7 +158,7 @@ impl AuditEvent {
 
     /// A sign-in by a method other than the password (e.g. Cloudflare Access):
     /// `Ok(subject)` or `Err(why)`, `why` being our own words, never the token.
-    pub fn delegated_login(method: super::login::LoginMethod, outcome: Result<&Subject, &str>, req: &HttpRequest, now: i64) -> Self {
+    pub fn delegated_login(method: crate::base::login_method::LoginMethod, outcome: Result<&Subject, &str>, req: &HttpRequest, now: i64) -> Self {
         let (event, subject, reason) = match outcome {
             Ok(s) => ("login.success", Some(s), Value::Null),
             Err(why) => ("login.failure", None, why.chars().take(200).collect::<String>().into()),

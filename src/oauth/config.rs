@@ -249,8 +249,8 @@ impl Config {
     /// The login methods configured besides the owner password. Each method
     /// adds its line here; password sign-in can be switched off only when
     /// this is not empty.
-    pub fn other_login_methods(&self) -> Vec<super::login::LoginMethod> {
-        use super::login::LoginMethod;
+    pub fn other_login_methods(&self) -> Vec<crate::base::login_method::LoginMethod> {
+        use crate::base::login_method::LoginMethod;
         let mut methods = Vec::new();
         if self.access.is_some() {
             methods.push(LoginMethod::Access);

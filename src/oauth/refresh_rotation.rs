@@ -16,7 +16,7 @@
 //! an access token only.
 
 use crate::base::signing_key::SigningKey;
-use super::session::mac;
+use crate::base::mac::mac;
 use super::types::{Secret, TokenHash};
 
 const LABEL: &str = "refresh-successor v1";

@@ -3,13 +3,12 @@
 //! everywhere"), and CSRF tokens bound to both the browser and the pending
 //! request (RFC 9700 §4.7, requirements.md §E).
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::base::signing_key::SigningKey;
 use super::context::Ctx;
 use super::http::HttpRequest;
-use super::login::LoginMethod;
+use crate::base::login_method::LoginMethod;
+use crate::base::mac::mac;
 use crate::base::encoding::{b64url, b64url_decode};
 use super::store::StoreResult;
 use super::types::{Secret, Subject, TokenHash};
@@ -51,16 +50,6 @@ impl Browser {
     pub fn hash(&self) -> TokenHash {
         self.cookie.hash()
     }
-}
-
-pub(crate) fn mac(key: &[u8; 32], parts: &[&str]) -> String {
-    // HMAC-SHA256 accepts keys of any length; a 32-byte key cannot fail.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    for p in parts {
-        m.update(p.as_bytes());
-        m.update(&[0]);
-    }
-    b64url(&m.finalize().into_bytes())
 }
 
 fn ct_eq(a: &str, b: &str) -> bool {

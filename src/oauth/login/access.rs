@@ -30,7 +30,9 @@ use crate::oauth::signature::{self, Alg, PublicJwk};
 use crate::oauth::store::Store;
 use crate::oauth::types::Subject;
 
-use super::{upstream_url_allowed, Identity, LoginError, LoginMethod};
+use super::{Identity, LoginError};
+use crate::base::login_method::LoginMethod;
+use crate::base::outbound::upstream_url_allowed;
 
 /// The request header Access adds (Cloudflare: "Validate JWTs").
 pub const ASSERTION_HEADER: &str = "cf-access-jwt-assertion";

@@ -17,7 +17,8 @@
 //! remembered for next time if it was ticked at the start.
 
 use super::upstream_state::{self, UpstreamState, STATE_COOKIE, STATE_TTL};
-use super::{github, oidc, remembered_consent, Identity, LoginError, LoginMethod};
+use super::{github, oidc, remembered_consent, Identity, LoginError};
+use crate::base::login_method::LoginMethod;
 use crate::oauth::audit::{AuditEvent, UpstreamOutcome};
 use crate::oauth::config::Config;
 use crate::oauth::consent::{self, FormPost};

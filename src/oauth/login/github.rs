@@ -16,7 +16,9 @@
 
 use serde_json::Value;
 
-use super::{upstream_url_allowed, Identity, LoginError, LoginMethod};
+use super::{Identity, LoginError};
+use crate::base::login_method::LoginMethod;
+use crate::base::outbound::upstream_url_allowed;
 use crate::oauth::config::{list, ConfigError};
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest, OutboundResponse};
 use crate::oauth::types::{Secret, Subject};

@@ -20,35 +20,7 @@ mod flow_tests;
 use super::http::HttpResponse;
 use super::pages;
 use super::types::Subject;
-
-/// How the person proved who they are. Kept in the session: managing
-/// passkeys needs a passkey login.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoginMethod {
-    Password,
-    Passkey,
-    Oidc,
-    Github,
-    Access,
-}
-
-impl LoginMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoginMethod::Password => "password",
-            LoginMethod::Passkey => "passkey",
-            LoginMethod::Oidc => "oidc",
-            LoginMethod::Github => "github",
-            LoginMethod::Access => "access",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [LoginMethod::Password, LoginMethod::Passkey, LoginMethod::Oidc, LoginMethod::Github, LoginMethod::Access]
-            .into_iter()
-            .find(|m| m.as_str() == s)
-    }
-}
+use crate::base::login_method::LoginMethod;
 
 /// The person behind a session or grant. `subject` is what the grant stores
 /// and the origin receives: "owner" for the password and passkeys,
@@ -97,42 +69,12 @@ pub fn options<S>(ctx: &super::context::Ctx<'_, S>, request_id: &str, csrf: &str
     }
 }
 
-/// Configured upstream URLs must be https; plain http only to a loopback
-/// host (tests, or a provider on the same machine).
-pub fn upstream_url_allowed(url: &url::Url) -> bool {
-    match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => match url.host() {
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        },
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn http_is_for_loopback_only() {
-        let ok = |s: &str| upstream_url_allowed(&url::Url::parse(s).unwrap());
-        assert!(ok("https://auth.example.com"));
-        assert!(ok("http://127.0.0.1:9000"));
-        assert!(ok("http://localhost:9000"));
-        assert!(ok("http://[::1]:9000"));
-        assert!(!ok("http://auth.example.com"));
-        assert!(!ok("http://10.0.0.1"));
-        assert!(!ok("ftp://127.0.0.1"));
-    }
-
-    #[test]
-    fn methods_round_trip_and_errors_are_pages() {
-        for m in [LoginMethod::Password, LoginMethod::Passkey, LoginMethod::Oidc, LoginMethod::Github, LoginMethod::Access] {
-            assert_eq!(LoginMethod::parse(m.as_str()), Some(m));
-        }
+    fn errors_are_pages() {
         assert_eq!(LoginError::Refused("no".into()).page().status, 403);
         assert_eq!(LoginError::Upstream("down".into()).page().status, 502);
         assert_eq!(LoginError::Invalid("bad".into()).page().status, 400);

@@ -9,7 +9,9 @@
 use serde_json::{Map, Value};
 
 use super::oidc_discovery::{self, Discovery};
-use super::{upstream_url_allowed, Identity, LoginError, LoginMethod};
+use super::{Identity, LoginError};
+use crate::base::login_method::LoginMethod;
+use crate::base::outbound::upstream_url_allowed;
 use crate::oauth::config::{list, ConfigError};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
 use crate::oauth::key_set_cache::KeysError;

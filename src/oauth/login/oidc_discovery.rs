@@ -12,7 +12,8 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 
-use super::{upstream_url_allowed, LoginError};
+use super::LoginError;
+use crate::base::outbound::upstream_url_allowed;
 use crate::oauth::jws::Jws;
 use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest};

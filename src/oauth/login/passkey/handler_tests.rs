@@ -8,7 +8,7 @@ use super::testing::Authenticator;
 use crate::oauth::config::Config;
 use crate::oauth::flow_tests::{hidden, json, World, ISS};
 use crate::oauth::http::HttpResponse;
-use crate::oauth::login::LoginMethod;
+use crate::base::login_method::LoginMethod;
 use crate::oauth::testing::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};
 use crate::oauth::types::Secret;

@@ -24,7 +24,7 @@ use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::{is_form_content_type, Params};
 use crate::oauth::http::{HttpRequest, HttpResponse};
-use crate::oauth::login::LoginMethod;
+use crate::base::login_method::LoginMethod;
 use crate::oauth::pages;
 use crate::base::encoding::b64url;
 use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
