@@ -11,6 +11,7 @@ pub mod login_method;
 pub mod mac;
 pub mod normal_form;
 pub mod outbound;
+pub mod page;
 pub mod pkce;
 pub mod random;
 pub mod redirect_uri;

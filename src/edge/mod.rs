@@ -24,12 +24,13 @@ mod webcrypto;
 
 use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBuilder};
 
+use crate::base::page;
 use crate::oauth::config::Config;
 use crate::oauth::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError};
 use crate::base::http::{HttpRequest, HttpResponse, MAX_BODY};
 use crate::base::security_headers::{self, Caching, Facts, Op, ALLOW_METHODS};
-use crate::oauth::{admin, consent, introspect, maintenance, metadata, pages, register, request_log, revoke, token};
+use crate::oauth::{admin, consent, introspect, maintenance, metadata, register, request_log, revoke, token};
 use crate::oauth::login::passkey::handlers as passkey;
 use d1::D1Store;
 
@@ -337,7 +338,7 @@ fn config_error(r: Route, e: &crate::oauth::config::ConfigError) -> worker::Resu
         // Where a person is looking, a page; elsewhere the protocol's own error.
         Route::Home | Route::Authorize | Route::Login | Route::ConsentShow | Route::ConsentDecide | Route::Callback | Route::AdminShow | Route::AdminPost
         | Route::PasskeyLogin | Route::PasskeySetupShow | Route::PasskeySetup | Route::PasskeysShow | Route::PasskeysPost => {
-            pages::error_page(503, "Gatehouse is not configured", &e.to_string())
+            page::error_page(503, "Gatehouse is not configured", &e.to_string())
         }
         _ => HttpResponse::oauth_error(&err),
     })
@@ -369,7 +370,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
 }
 
 fn home(issuer: &str) -> HttpResponse {
-    pages::page(
+    page::page(
         200,
         "Gatehouse",
         &format!(

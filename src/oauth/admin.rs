@@ -7,6 +7,7 @@
 //! (RFC 9700 §4.7), answers 303 back to the page (requirements.md §D), and
 //! writes an audit event.
 
+use crate::base::page::{self, fail_page};
 use super::admin_page::{self, Dashboard};
 use super::audit::{AuditEvent, LoginPage, RevokedBy, RECENT};
 use super::cimd::DocumentSource;
@@ -16,7 +17,6 @@ use super::error::OAuthResult;
 use super::form::{is_form_content_type, Params};
 use super::http::{HttpRequest, HttpResponse};
 use super::login::password;
-use super::pages;
 use super::redirect_uri::RedirectUri;
 use super::session::{self, Browser, Session, SESSION_COOKIE};
 use super::store::{Store, StoreResult};
@@ -67,10 +67,6 @@ pub trait AdminStore: Store {
     /// Revoked grants stay as records until the cleanup job removes them, so
     /// that access tokens already issued from them are known to be revoked.
     async fn delete_client(&self, id: &ClientId, now: i64) -> StoreResult<u32>;
-}
-
-fn fail_page(e: super::error::OAuthError) -> HttpResponse {
-    pages::error_page(e.status(), "Something went wrong", &e.description)
 }
 
 /// Who is on this page.
@@ -125,7 +121,7 @@ pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
         Err(e) => fail_page(e.into()),
         Ok(Visitor::Admin(s)) => dashboard(ctx, req, &browser.cookie, s.subject).await.unwrap_or_else(fail_page),
         Ok(Visitor::Outsider(why)) if owner_sign_in => login_form(ctx, &browser.cookie, 403, Some(&why)),
-        Ok(Visitor::Outsider(why)) => pages::error_page(403, "Not an administrator", &why),
+        Ok(Visitor::Outsider(why)) => page::error_page(403, "Not an administrator", &why),
         Ok(Visitor::Nobody) if !owner_sign_in => password::switched_off_page(),
         Ok(Visitor::Nobody) => login_form(ctx, &browser.cookie, 200, None),
     };
@@ -152,14 +148,14 @@ async fn dashboard<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: 
 /// `POST /admin`: sign in, or one action of the signed-in owner.
 pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     if !is_form_content_type(req.header("content-type")) {
-        return pages::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded.");
+        return page::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded.");
     }
     let params = match Params::parse(&req.body) {
         Ok(p) => p,
-        Err(e) => return pages::error_page(400, "Bad request", &e.description),
+        Err(e) => return page::error_page(400, "Bad request", &e.description),
     };
     let Some(browser) = Browser::existing(req) else {
-        return pages::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and open /admin again.");
+        return page::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and open /admin again.");
     };
     let action = params.get("action").unwrap_or("");
     if action == "login" {
@@ -175,7 +171,7 @@ pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
         .get("csrf")
         .is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &action_purpose(req), &browser, t));
     if !csrf_ok {
-        return pages::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /admin again and retry.");
+        return page::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /admin again and retry.");
     }
     let signed_out = match action {
         "logout" => session::sign_out(ctx, &session).await.map(|()| AuditEvent::logout(&subject, ctx.now)),
@@ -197,7 +193,7 @@ async fn act<S: AdminStore>(ctx: &Ctx<'_, S>, action: &str, params: &Params, sub
     let done = match action {
         "revoke_grant" => revoke_grant(ctx, params, subject).await,
         "delete_client" => delete_client(ctx, params, subject).await,
-        _ => return pages::error_page(400, "Bad request", "Unknown action."),
+        _ => return page::error_page(400, "Bad request", "Unknown action."),
     };
     match done {
         Ok(None) => HttpResponse::see_other("/admin"),
@@ -227,7 +223,7 @@ async fn login<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: &Para
 }
 
 fn not_found(what: &str) -> HttpResponse {
-    pages::error_page(404, &format!("No such {what}"), &format!("That {what} does not exist (any more). Open /admin again."))
+    page::error_page(404, &format!("No such {what}"), &format!("That {what} does not exist (any more). Open /admin again."))
 }
 
 /// Revokes one grant; its refresh tokens stop working at once.

@@ -1,5 +1,5 @@
 //! The HTML of the admin page (issue 6, "Operate"), in the common page frame
-//! of `pages.rs` (security headers, no script, no framing). Everything a
+//! of `base/page.rs` (security headers, no script, no framing). Everything a
 //! client chose (names, redirect URIs) and everything read from the audit log
 //! is escaped.
 
@@ -9,7 +9,7 @@ use super::admin::{ClientSummary, GrantSummary};
 use super::cimd::{pinned, DocumentSource};
 use super::audit::{redirect_hosts_of, AuditEvent};
 use super::http::HttpResponse;
-use super::pages;
+use crate::base::page::{self, hidden, utc};
 use super::types::Subject;
 
 /// Wider than the login and consent pages: the page is mostly tables.
@@ -28,29 +28,8 @@ pub struct Dashboard {
     pub events: Vec<AuditEvent>,
 }
 
-/// `YYYY-MM-DD HH:MM UTC` for Unix seconds (civil calendar, proleptic Gregorian).
-pub fn utc(ts: i64) -> String {
-    let days = ts.div_euclid(86_400);
-    let secs = ts.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
-}
-
 fn when(ts: Option<i64>) -> String {
     ts.map(utc).unwrap_or_else(|| "never".into())
-}
-
-fn hidden(name: &str, value: &str) -> String {
-    format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
 }
 
 /// A one-button form that POSTs `action`, for `target` (a field and its value) if any.
@@ -109,8 +88,8 @@ pub fn login_with(status: u16, csrf: &str, error: Option<&str>, password: bool, 
         "<h1>Gatehouse admin</h1><p>Sign in as the owner to manage connected clients.</p>{err}{form}{}",
         others.unwrap_or_default(),
     );
-    let r = pages::page(status, "Admin sign-in", &body);
-    if others.is_some() { pages::allow_own_script(r) } else { r }
+    let r = page::page(status, "Admin sign-in", &body);
+    if others.is_some() { page::allow_own_script(r) } else { r }
 }
 
 fn clients_table(d: &Dashboard) -> String {
@@ -216,7 +195,7 @@ it must register again to reconnect.</p>{}<h2>Audit log</h2><p class=\"muted\">T
         super::audit::RECENT,
         events_table(d),
     );
-    pages::page(200, "Admin", &body)
+    page::page(200, "Admin", &body)
 }
 
 #[cfg(test)]
@@ -224,14 +203,6 @@ mod tests {
     use super::*;
     use crate::oauth::redirect_uri::RedirectUri;
     use crate::oauth::types::{ClientId, GrantId};
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(utc(1_800_000_000), "2027-01-15 08:00 UTC");
-        assert_eq!(utc(-1), "1969-12-31 23:59 UTC");
-    }
 
     fn evil() -> String {
         "<script>alert(1)</script><img src=x onerror=alert(2)>".into()

@@ -5,6 +5,7 @@
 //! (RFC 9700 §4.11). After that, failures redirect with `error`, `state`,
 //! `iss`, but only for a client the owner has approved (§4.11.2).
 
+use crate::base::page;
 use super::cimd::client_id_url::document_host;
 use super::clients;
 use super::consent;
@@ -183,13 +184,13 @@ pub async fn handle_identified<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, id
         Ok(v) => v,
         Err(Refusal::Page(e)) => {
             let status = if e.status() >= 500 { e.status() } else { 400 };
-            return pages::error_page(status, "This connection request cannot be used", &e.description);
+            return page::error_page(status, "This connection request cannot be used", &e.description);
         }
         Err(Refusal::Redirect(to)) => return HttpResponse::see_other(&to),
     };
     match start(ctx, req, valid, identified).await {
         Ok(r) => r,
-        Err(e) => pages::error_page(e.status(), "Something went wrong", &e.description),
+        Err(e) => page::error_page(e.status(), "Something went wrong", &e.description),
     }
 }
 

@@ -2,6 +2,7 @@
 //! requirements.md §E). Each POST checks, in order: form body, browser
 //! cookie, pending request of that browser, CSRF token; then does one thing.
 
+use crate::base::page::{self, fail_page};
 use super::attempt_limit::{self, Counted};
 use super::audit::{AuditEvent, LoginOutcome, LoginPage};
 use super::authorize::{client_view, redirect_to_client};
@@ -35,36 +36,32 @@ pub(crate) struct FormPost {
 }
 
 fn expired_page() -> HttpResponse {
-    pages::error_page(
+    page::error_page(
         400,
         "This sign-in request has expired",
         "It was already used, or it is more than 10 minutes old. Start connecting again from your MCP client.",
     )
 }
 
-pub(crate) fn fail_page(e: OAuthError) -> HttpResponse {
-    pages::error_page(e.status(), "Something went wrong", &e.description)
-}
-
 /// Loads and checks the pending request a form or link refers to.
 pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, check_csrf: bool) -> Result<FormPost, HttpResponse> {
     let browser = session::Browser::existing(req).ok_or_else(|| {
-        pages::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
+        page::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
     })?;
     let id = params.get("request").ok_or_else(expired_page)?.to_string();
     let pending = ctx.store.pending(&id, ctx.now).await.map_err(|e| fail_page(e.into()))?.ok_or_else(expired_page)?;
     if pending.browser != browser.hash() {
-        return Err(pages::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
+        return Err(page::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
     }
     if check_csrf {
         let ok = params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &id, &browser, t));
         if !ok {
-            return Err(pages::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Start again from your MCP client."));
+            return Err(page::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Start again from your MCP client."));
         }
     }
     let client = clients::find(ctx, pending.client_id.as_str()).await.map_err(|e| match e {
-        LookupError::Unknown => pages::error_page(400, "Unknown client", "The client that asked for access no longer exists."),
-        LookupError::Refused(why) => pages::error_page(400, "This client can no longer be used", &why.to_string()),
+        LookupError::Unknown => page::error_page(400, "Unknown client", "The client that asked for access no longer exists."),
+        LookupError::Refused(why) => page::error_page(400, "This client can no longer be used", &why.to_string()),
         LookupError::Unavailable(e) => fail_page(e.into()),
     })?;
     Ok(FormPost { params, browser, pending, client })
@@ -77,9 +74,9 @@ pub(crate) async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
 
 fn parse_form(req: &HttpRequest) -> Result<Params, HttpResponse> {
     if !is_form_content_type(req.header("content-type")) {
-        return Err(pages::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
+        return Err(page::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
     }
-    Params::parse(&req.body).map_err(|e| pages::error_page(400, "Bad request", &e.description))
+    Params::parse(&req.body).map_err(|e| page::error_page(400, "Bad request", &e.description))
 }
 
 pub(crate) fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {
@@ -162,7 +159,7 @@ pub async fn check_owner_password<S: Store>(
 pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     let params = match Params::parse(req.query.as_bytes()) {
         Ok(p) => p,
-        Err(e) => return pages::error_page(400, "Bad request", &e.description),
+        Err(e) => return page::error_page(400, "Bad request", &e.description),
     };
     let post = match load(ctx, req, params, false).await {
         Ok(p) => p,
@@ -193,7 +190,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
     let approve = match post.params.get("decision") {
         Some("approve") => true,
         Some("deny") => false,
-        _ => return pages::error_page(400, "Bad request", "Choose Allow or Deny."),
+        _ => return page::error_page(400, "Bad request", "Choose Allow or Deny."),
     };
     let signed_in = match session::current(ctx, req, &post.browser).await {
         Ok(s) => s.map(|s| s.subject),
@@ -231,7 +228,7 @@ async fn deny_unidentified<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost) -> OAuth
     if trusted || answer.status != 303 {
         return Ok(answer);
     }
-    Ok(pages::error_page(200, "Access denied", "You denied this client access. Nothing was shared with it."))
+    Ok(page::error_page(200, "Access denied", "You denied this client access. Nothing was shared with it."))
 }
 
 /// Consumes the pending request once and answers the MCP client: a code for

@@ -1,4 +1,5 @@
-//! The HTML the owner sees: login, consent and error pages. Everything a
+//! The HTML the owner sees: login and consent pages, in the frame of
+//! `base/page.rs` (which also draws the error pages). Everything a
 //! client chose (name, URIs) is escaped and marked unverified; pages load no
 //! third-party resources, run no script and refuse to be framed
 //! (requirements.md §E, RFC 9700 §4.16).
@@ -6,52 +7,7 @@
 use html_escape::encode_safe;
 
 use super::http::HttpResponse;
-
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-
-/// For pages with a passkey form: the same, plus Gatehouse's own
-/// `/passkey.js` and its `fetch` of a challenge. Still no inline script.
-const CSP_OWN_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-
-/// Lets a page run `/passkey.js` (and nothing else).
-pub fn allow_own_script(mut r: HttpResponse) -> HttpResponse {
-    r.headers.retain(|(k, _)| k != "content-security-policy");
-    r.with_header("content-security-policy", CSP_OWN_SCRIPT)
-}
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}\
-h1{font-size:1.3rem}.box{border:1px solid #ccc;border-radius:8px;padding:1rem 1.2rem}\
-.warn{background:#fff4e5;border:1px solid #f0b060;border-radius:6px;padding:.6rem .8rem}\
-.err{color:#a00}.muted{color:#666;font-size:.9rem}code{background:#f3f3f3;padding:0 .2rem}\
-button,input{font-size:1rem;padding:.4rem .8rem;margin:.3rem .3rem .3rem 0}";
-
-/// Wraps a body in the page frame with the security headers every page sends.
-pub fn page(status: u16, title: &str, body: &str) -> HttpResponse {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<meta name=\"referrer\" content=\"no-referrer\"><title>{} · Gatehouse</title>\
-<style>{STYLE}</style></head><body>{body}</body></html>",
-        encode_safe(title)
-    );
-    HttpResponse::html(status, html)
-        .with_header("content-security-policy", CSP)
-        .with_header("x-frame-options", "DENY")
-        .with_header("referrer-policy", "no-referrer")
-}
-
-/// An error shown instead of redirecting, where redirecting would be unsafe.
-pub fn error_page(status: u16, title: &str, message: &str) -> HttpResponse {
-    page(
-        status,
-        title,
-        &format!(
-            "<h1>{}</h1><p class=\"err\">{}</p><p class=\"muted\">You can close this window and try connecting again from your MCP client.</p>",
-            encode_safe(title),
-            encode_safe(message)
-        ),
-    )
-}
+use crate::base::page::{allow_own_script, hidden, page};
 
 /// What the owner is told about the client asking for access.
 pub struct ClientView<'a> {
@@ -89,10 +45,6 @@ fn client_summary(c: &ClientView<'_>) -> String {
         s.push_str("<p class=\"warn\">This client only redirects to this computer (a local program). Approve only if you just started connecting it yourself.</p>");
     }
     s
-}
-
-fn hidden(name: &str, value: &str) -> String {
-    format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
 }
 
 /// A configured upstream sign-in provider (`login::delegate::Upstream`).
@@ -199,6 +151,7 @@ pub fn consent_page(client: &ClientView<'_>, request_id: &str, csrf: &str, remem
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::page::error_page;
 
     fn opts(password: bool) -> LoginOptions {
         LoginOptions { password, upstreams: vec![], passkey: None, remember_days: 30 }

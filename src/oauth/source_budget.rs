@@ -11,9 +11,9 @@
 //! their own cap (`registration_policy`); guessing limits are in
 //! `attempt_limit`, which bounds the rows its attempts write.
 
+use crate::base::page;
 use super::context::Ctx;
 use super::http::{HttpRequest, HttpResponse};
-use super::pages;
 use super::registration_policy::{retry_after, window_start};
 use super::source::SourceKey;
 use super::store::StoreResult;
@@ -77,7 +77,7 @@ pub async fn spend<S: BudgetCounter>(ctx: &Ctx<'_, S>, req: &HttpRequest, what: 
 
 /// The page a person sees when their address has used up a budget.
 pub fn spent_page(retry_after: i64) -> HttpResponse {
-    pages::error_page(
+    page::error_page(
         429,
         "Too many sign-in requests",
         &format!(

@@ -14,6 +14,7 @@
 
 use std::rc::Rc;
 
+use crate::base::page;
 use crate::oauth::admin::{self, AdminStore};
 use crate::oauth::authorize;
 use crate::oauth::audit::AuditEvent;
@@ -23,7 +24,6 @@ use crate::oauth::http::{HttpRequest, HttpResponse};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
 use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
 use crate::oauth::outbound::{Net, OutboundRequest};
-use crate::oauth::pages;
 use crate::oauth::session;
 use crate::oauth::source_budget;
 use crate::oauth::signature::{self, Alg, PublicJwk};
@@ -191,7 +191,7 @@ fn only_method(config: &crate::oauth::config::Config) -> bool {
 }
 
 fn absent_page() -> HttpResponse {
-    pages::error_page(
+    page::error_page(
         403,
         "Sign in through Cloudflare Access",
         "This server accepts only Cloudflare Access sign-ins, and this request did not come through Access. \
@@ -237,7 +237,7 @@ pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &imp
     };
     let browser = match session::Browser::from_request(req) {
         Ok(b) => b,
-        Err(e) => return pages::error_page(e.status(), "Something went wrong", &e.description),
+        Err(e) => return page::error_page(e.status(), "Something went wrong", &e.description),
     };
     match session::current(ctx, req, &browser.cookie).await {
         Ok(Some(_)) => return admin::show(ctx, req).await,
@@ -259,7 +259,7 @@ pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &imp
 }
 
 fn storage_failed(e: crate::oauth::error::StoreError) -> HttpResponse {
-    crate::oauth::consent::fail_page(e.into())
+    crate::base::page::fail_page(e.into())
 }
 
 async fn refused<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, e: LoginError) -> HttpResponse {

@@ -16,6 +16,7 @@
 //! its authorization code, exactly as a consent approval (`consent::finish`),
 //! remembered for next time if it was ticked at the start.
 
+use crate::base::page;
 use super::upstream_state::{self, UpstreamState, STATE_COOKIE, STATE_TTL};
 use super::{github, oidc, remembered_consent, Identity, LoginError};
 use crate::base::login_method::LoginMethod;
@@ -26,7 +27,7 @@ use crate::oauth::context::Ctx;
 use crate::oauth::form::Params;
 use crate::oauth::http::{HttpRequest, HttpResponse};
 use crate::oauth::outbound::Net;
-use crate::oauth::pages::{self, UpstreamButton};
+use crate::oauth::pages::UpstreamButton;
 use crate::oauth::random;
 use crate::oauth::session;
 use crate::oauth::source_budget::{self, Budget, Spend};
@@ -143,12 +144,12 @@ pub(crate) async fn start<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &Http
     match source_budget::spend(ctx, req, Spend::UpstreamSignIn).await {
         Ok(Budget::Within) => {}
         Ok(Budget::Spent { retry_after }) => return source_budget::spent_page(retry_after),
-        Err(e) => return consent::fail_page(e.into()),
+        Err(e) => return crate::base::page::fail_page(e.into()),
     }
     let audit = |outcome, why: Option<&str>| AuditEvent::upstream_login(outcome, up.as_str(), req, None, Some(&post.pending.client_id), why, ctx.now);
     let (state, cookie, nonce) = match (random::secret(), random::secret(), oidc::new_nonce()) {
         (Ok(s), Ok(c), Ok(n)) => (s, c, n),
-        _ => return pages::error_page(503, "Try again", "No secure random source was available."),
+        _ => return page::error_page(503, "Try again", "No secure random source was available."),
     };
     let challenge = upstream_state::pkce_challenge(&upstream_state::pkce_verifier(&state, &cookie));
     let redirect_uri = callback_uri(&ctx.issuer, up);
@@ -171,7 +172,7 @@ pub(crate) async fn start<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &Http
     };
     if let Err(e) = ctx.store.create_upstream_state(&record, ctx.now).await {
         let e: crate::oauth::error::OAuthError = e.into();
-        return pages::error_page(e.status(), "Something went wrong", &e.description);
+        return page::error_page(e.status(), "Something went wrong", &e.description);
     }
     ctx.store.audit(&audit(UpstreamOutcome::Started, None)).await;
     HttpResponse::see_other(&url).with_header("set-cookie", upstream_state::set_state_cookie(&cookie))
@@ -181,7 +182,7 @@ pub(crate) async fn start<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &Http
 pub async fn callback<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequest) -> HttpResponse {
     let name = req.path.strip_prefix("/callback/").unwrap_or("").trim_end_matches('/');
     let resp = match Upstream::parse(name).filter(|u| u.label(ctx.config).is_some()) {
-        None => pages::error_page(404, "Unknown sign-in provider", "This server has no sign-in provider by that name."),
+        None => page::error_page(404, "Unknown sign-in provider", "This server has no sign-in provider by that name."),
         Some(up) => match finish_login(ctx, net, req, up).await {
             Ok(resp) => resp,
             Err((e, client)) => {
@@ -230,7 +231,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
         if error == "access_denied" {
             let who = Subject::new(format!("{}:(declined upstream)", up.as_str()));
             ctx.store.audit(&AuditEvent::upstream_login(UpstreamOutcome::Denied, up.as_str(), req, None, client.as_ref(), None, ctx.now)).await;
-            return Ok(consent::finish(ctx, &post.pending, &post.client, who, false, false).await.unwrap_or_else(consent::fail_page));
+            return Ok(consent::finish(ctx, &post.pending, &post.client, who, false, false).await.unwrap_or_else(crate::base::page::fail_page));
         }
         let code = if error.len() <= 40 && error.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') { error } else { "unknown" };
         return Err(fail(LoginError::Upstream(format!("The provider answered with the error {code}."))));
@@ -246,7 +247,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     }
     ctx.store.audit(&success).await;
     let session = session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &post.browser, ctx.now);
-    let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember).await.unwrap_or_else(consent::fail_page);
+    let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember).await.unwrap_or_else(crate::base::page::fail_page);
     Ok(resp.with_header("set-cookie", session))
 }
 

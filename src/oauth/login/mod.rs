@@ -17,6 +17,7 @@ pub mod upstream_state;
 #[cfg(test)]
 mod flow_tests;
 
+use crate::base::page;
 use super::http::HttpResponse;
 use super::pages;
 use super::types::Subject;
@@ -52,9 +53,9 @@ pub enum LoginError {
 impl LoginError {
     pub fn page(&self) -> HttpResponse {
         match self {
-            LoginError::Upstream(why) => pages::error_page(502, "The sign-in provider did not answer properly", why),
-            LoginError::Refused(why) => pages::error_page(403, "This account may not use this server", why),
-            LoginError::Invalid(why) => pages::error_page(400, "This sign-in cannot be completed", why),
+            LoginError::Upstream(why) => page::error_page(502, "The sign-in provider did not answer properly", why),
+            LoginError::Refused(why) => page::error_page(403, "This account may not use this server", why),
+            LoginError::Invalid(why) => page::error_page(400, "This sign-in cannot be completed", why),
         }
     }
 }

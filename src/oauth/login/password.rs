@@ -4,9 +4,9 @@
 //! signs in only through Cloudflare Access (or another method) has no shared
 //! password that could be guessed.
 
+use crate::base::page;
 use crate::oauth::config::Config;
 use crate::oauth::http::HttpResponse;
-use crate::oauth::pages;
 
 pub const SWITCHED_OFF: &str =
     "Password sign-in is switched off on this server (PASSWORD_LOGIN=off). Sign in with the method its owner configured instead.";
@@ -18,7 +18,7 @@ pub fn enabled(config: &Config) -> bool {
 
 /// The answer to a password form while password sign-in is off.
 pub fn switched_off_page() -> HttpResponse {
-    pages::error_page(403, "Password sign-in is switched off", SWITCHED_OFF)
+    page::error_page(403, "Password sign-in is switched off", SWITCHED_OFF)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::{is_form_content_type, Params};
 use crate::oauth::http::{HttpRequest, HttpResponse};
 use crate::base::login_method::LoginMethod;
-use crate::oauth::pages;
+use crate::base::page::{error_page, fail_page};
 use crate::base::encoding::b64url;
 use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
 use crate::oauth::signature::SignatureVerifier;
@@ -52,9 +52,9 @@ fn relying_party<S>(ctx: &Ctx<'_, S>) -> Option<RelyingParty> {
 
 fn off_page<S>(ctx: &Ctx<'_, S>) -> HttpResponse {
     if ctx.config.passkey_setup_code.is_none() {
-        pages::error_page(404, "Passkeys are off", "Set the PASSKEY_SETUP_CODE secret (npm run deploy does) to use passkeys.")
+        error_page(404, "Passkeys are off", "Set the PASSKEY_SETUP_CODE secret (npm run deploy does) to use passkeys.")
     } else {
-        pages::error_page(
+        error_page(
             400,
             "Passkeys need a host name",
             "Open Gatehouse at its host name (for example http://localhost:8787), not at an IP address: an IP address cannot hold a passkey.",
@@ -87,10 +87,6 @@ fn manage_purpose(req: &HttpRequest) -> String {
     format!("passkeys:{}", req.cookie(SESSION_COOKIE).unwrap_or(""))
 }
 
-fn fail_page(e: OAuthError) -> HttpResponse {
-    pages::error_page(e.status(), "Something went wrong", &e.description)
-}
-
 fn json_error(status: u16, description: &str) -> HttpResponse {
     let code = if status == 429 { ErrorCode::TooManyRequests } else { ErrorCode::InvalidRequest };
     HttpResponse::oauth_error(&OAuthError::new(code, description)).with_status(status)
@@ -99,11 +95,11 @@ fn json_error(status: u16, description: &str) -> HttpResponse {
 /// A form POST's parameters and the browser cookie it must carry.
 fn form(req: &HttpRequest) -> Result<(Params, Secret), HttpResponse> {
     if !is_form_content_type(req.header("content-type")) {
-        return Err(pages::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
+        return Err(error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
     }
-    let params = Params::parse(&req.body).map_err(|e| pages::error_page(400, "Bad request", &e.description))?;
+    let params = Params::parse(&req.body).map_err(|e| error_page(400, "Bad request", &e.description))?;
     let browser = Browser::existing(req).ok_or_else(|| {
-        pages::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
+        error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
     })?;
     Ok((params, browser))
 }
@@ -176,7 +172,7 @@ async fn check_setup_code<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, req: &HttpR
 }
 
 fn spent_page() -> HttpResponse {
-    pages::error_page(
+    error_page(
         410,
         "The setup code was already used",
         "A passkey was enrolled with it. Sign in with that passkey at /passkeys to add more; to start over, set a new PASSKEY_SETUP_CODE.",
@@ -428,10 +424,10 @@ pub async fn post<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
         Err(page) => return page,
     };
     let Some(session) = session.filter(|s| is_owner(s) && s.method == LoginMethod::Passkey) else {
-        return pages::error_page(403, "Sign in with a passkey first", "Adding or removing passkeys needs a passkey sign-in. Open /passkeys and sign in with a passkey.");
+        return error_page(403, "Sign in with a passkey first", "Adding or removing passkeys needs a passkey sign-in. Open /passkeys and sign in with a passkey.");
     };
     if !csrf_ok(ctx, &manage_purpose(req), &browser, &params) {
-        return pages::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /passkeys again and retry.");
+        return error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /passkeys again and retry.");
     }
     match params.get("action") {
         Some("add") => {
@@ -456,10 +452,10 @@ pub async fn post<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
                     ctx.store.audit(&audit(ctx.now, "passkey.remove", req, json!({"credential": id.chars().take(64).collect::<String>()}))).await;
                     HttpResponse::see_other("/passkeys")
                 }
-                Ok(false) => pages::error_page(404, "No such passkey", "That passkey does not exist (any more). Open /passkeys again."),
+                Ok(false) => error_page(404, "No such passkey", "That passkey does not exist (any more). Open /passkeys again."),
                 Err(e) => fail_page(e.into()),
             }
         }
-        _ => pages::error_page(400, "Bad request", "Unknown action."),
+        _ => error_page(400, "Bad request", "Unknown action."),
     }
 }

@@ -1,14 +1,13 @@
 //! The passkey HTML: the "Sign in with a passkey" section other sign-in pages
 //! include, the setup page and the management page. Forms marked
 //! `data-passkey` are driven by `/passkey.js` (no inline script); each page
-//! that includes one is served with `pages::allow_own_script`.
+//! that includes one is served with `page::allow_own_script`.
 
 use html_escape::encode_safe;
 
 use super::Passkey;
-use crate::oauth::admin_page::utc;
+use crate::base::page::{self, utc};
 use crate::oauth::http::HttpResponse;
-use crate::oauth::pages;
 
 fn hidden(name: &str, value: &str) -> String {
     format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
@@ -49,7 +48,7 @@ pub fn sign_in_page(status: u16, next: &str, csrf: &str, error: Option<&str>) ->
         error_line(error),
         sign_in_section(&[("next", next), ("csrf", csrf)]),
     );
-    pages::allow_own_script(pages::page(status, "Passkey sign-in", &body))
+    page::allow_own_script(page::page(status, "Passkey sign-in", &body))
 }
 
 /// `/passkeys/setup`: the first passkey, with the one-time setup code.
@@ -67,7 +66,7 @@ and follow your browser's prompt. The code works once.</p>{}\
         answer_fields(&["client_data", "attestation_object"]),
         status_line(),
     );
-    pages::allow_own_script(pages::page(status, "Passkey setup", &body))
+    page::allow_own_script(page::page(status, "Passkey setup", &body))
 }
 
 /// What the management page shows.
@@ -134,7 +133,7 @@ pub fn manage_page(m: &Manage<'_>) -> HttpResponse {
         error_line(m.error),
         rows(m),
     );
-    pages::allow_own_script(pages::page(if m.error.is_some() { 400 } else { 200 }, "Passkeys", &body))
+    page::allow_own_script(page::page(if m.error.is_some() { 400 } else { 200 }, "Passkeys", &body))
 }
 
 #[cfg(test)]
