@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::error::{OAuthError, OAuthResult};
+use super::http::HttpRequest;
 
 /// Parameters of one request, each present at most once.
 #[derive(Debug, Default, Clone)]
@@ -40,6 +41,16 @@ impl Params {
         self.get(key)
             .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {key}")))
     }
+}
+
+/// The parameters of a POST whose body must be a form (the token, revocation
+/// and introspection endpoints: RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662 §2.1).
+/// Pages read theirs with `page::form_body`, which answers with a page.
+pub fn form_body(req: &HttpRequest) -> OAuthResult<Params> {
+    if !is_form_content_type(req.header("content-type")) {
+        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+    }
+    Params::parse(&req.body)
 }
 
 /// Whether a `Content-Type` is a form body (parameters like charset allowed).

@@ -8,7 +8,8 @@
 use html_escape::encode_safe;
 
 use super::error::OAuthError;
-use super::http::HttpResponse;
+use super::form::{is_form_content_type, Params};
+use super::http::{HttpRequest, HttpResponse};
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
@@ -54,6 +55,15 @@ pub fn error_page(status: u16, title: &str, message: &str) -> HttpResponse {
             encode_safe(message)
         ),
     )
+}
+
+/// The parameters of a form a page posted; anything else is answered with a
+/// page (the OAuth endpoints' twin is `form::form_body`).
+pub fn form_body(req: &HttpRequest) -> Result<Params, HttpResponse> {
+    if !is_form_content_type(req.header("content-type")) {
+        return Err(error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
+    }
+    Params::parse(&req.body).map_err(|e| error_page(400, "Bad request", &e.description))
 }
 
 /// An error reaching a page endpoint (a store failure, say), as a page.

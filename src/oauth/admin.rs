@@ -14,7 +14,7 @@ use super::cimd::DocumentSource;
 use super::consent::{check_owner_password, OWNER_SUBJECT};
 use super::context::Ctx;
 use super::error::OAuthResult;
-use super::form::{is_form_content_type, Params};
+use super::form::Params;
 use super::http::{HttpRequest, HttpResponse};
 use super::login::password;
 use super::redirect_uri::RedirectUri;
@@ -147,12 +147,9 @@ async fn dashboard<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: 
 
 /// `POST /admin`: sign in, or one action of the signed-in owner.
 pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    if !is_form_content_type(req.header("content-type")) {
-        return page::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded.");
-    }
-    let params = match Params::parse(&req.body) {
+    let params = match page::form_body(req) {
         Ok(p) => p,
-        Err(e) => return page::error_page(400, "Bad request", &e.description),
+        Err(page) => return page,
     };
     let Some(browser) = Browser::existing(req) else {
         return page::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and open /admin again.");

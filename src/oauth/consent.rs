@@ -9,7 +9,7 @@ use super::authorize::{client_view, redirect_to_client};
 use super::clients::{self, LookupError};
 use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
-use super::form::{is_form_content_type, Params};
+use super::form::Params;
 use super::http::{HttpRequest, HttpResponse};
 use super::login::delegate;
 use super::outbound::Net;
@@ -69,14 +69,7 @@ pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: 
 
 /// A form POST that passed every check of `load`, CSRF included.
 pub(crate) async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
-    load(ctx, req, parse_form(req)?, true).await
-}
-
-fn parse_form(req: &HttpRequest) -> Result<Params, HttpResponse> {
-    if !is_form_content_type(req.header("content-type")) {
-        return Err(page::error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
-    }
-    Params::parse(&req.body).map_err(|e| page::error_page(400, "Bad request", &e.description))
+    load(ctx, req, page::form_body(req)?, true).await
 }
 
 pub(crate) fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {

@@ -10,7 +10,7 @@ use super::access_token;
 use super::client_auth::{self, authenticate_client};
 use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
-use super::form::{is_form_content_type, Params};
+use crate::base::form::form_body;
 use super::http::{HttpRequest, HttpResponse};
 use super::signature::SignatureVerifier;
 use super::refresh_lifetime::{self, RefreshUse};
@@ -31,10 +31,7 @@ fn inactive() -> Value {
 }
 
 async fn introspect<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<Value> {
-    if !is_form_content_type(req.header("content-type")) {
-        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
-    }
-    let p = Params::parse(&req.body)?;
+    let p = form_body(req)?;
     let refused = || OAuthError::invalid_client("introspection is for confidential clients: authenticate with client_secret_basic, client_secret_post or private_key_jwt");
     if !client_auth::has_credentials(req, &p) {
         return Err(refused());

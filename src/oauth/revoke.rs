@@ -16,7 +16,7 @@ use super::client_auth::{self, authenticate_client};
 use super::audit::{AuditEvent, RevokedBy};
 use super::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
-use super::form::{is_form_content_type, Params};
+use crate::base::form::form_body;
 use super::http::{HttpRequest, HttpResponse};
 use super::signature::SignatureVerifier;
 use super::store::{ClientRecord, Store};
@@ -32,10 +32,7 @@ pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifie
 }
 
 async fn revoke<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<()> {
-    if !is_form_content_type(req.header("content-type")) {
-        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
-    }
-    let p = Params::parse(&req.body)?;
+    let p = form_body(req)?;
     if !client_auth::has_credentials(req, &p) && p.get("client_id").is_none() {
         return Err(OAuthError::invalid_client("identify the client: client_id, or its client credentials"));
     }

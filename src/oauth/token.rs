@@ -15,7 +15,7 @@ use super::client_auth::{self, authenticate_client};
 use super::audit::{AuditEvent, RevokedBy};
 use super::context::Ctx;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
-use super::form::{is_form_content_type, Params};
+use crate::base::form::{form_body, Params};
 use super::http::{HttpRequest, HttpResponse};
 use super::signature::SignatureVerifier;
 use super::random;
@@ -39,10 +39,7 @@ pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifie
 }
 
 async fn token<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<serde_json::Value> {
-    if !is_form_content_type(req.header("content-type")) {
-        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
-    }
-    let p = Params::parse(&req.body)?;
+    let p = form_body(req)?;
     let grant_type = p.require("grant_type")?;
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
         return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "grant_type must be authorization_code or refresh_token"));

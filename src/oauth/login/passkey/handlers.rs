@@ -22,10 +22,10 @@ use crate::oauth::attempt_limit::{self, Counted};
 use crate::oauth::consent::{self, OWNER_SUBJECT};
 use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::form::{is_form_content_type, Params};
+use crate::oauth::form::Params;
 use crate::oauth::http::{HttpRequest, HttpResponse};
 use crate::base::login_method::LoginMethod;
-use crate::base::page::{error_page, fail_page};
+use crate::base::page::{error_page, fail_page, form_body};
 use crate::base::encoding::b64url;
 use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
 use crate::oauth::signature::SignatureVerifier;
@@ -94,10 +94,7 @@ fn json_error(status: u16, description: &str) -> HttpResponse {
 
 /// A form POST's parameters and the browser cookie it must carry.
 fn form(req: &HttpRequest) -> Result<(Params, Secret), HttpResponse> {
-    if !is_form_content_type(req.header("content-type")) {
-        return Err(error_page(400, "Bad request", "The form must be sent as application/x-www-form-urlencoded."));
-    }
-    let params = Params::parse(&req.body).map_err(|e| error_page(400, "Bad request", &e.description))?;
+    let params = form_body(req)?;
     let browser = Browser::existing(req).ok_or_else(|| {
         error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
     })?;
