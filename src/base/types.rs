@@ -44,6 +44,16 @@ string_newtype!(
     /// The identity of the person who authorised a grant (the JWT `sub`).
     Subject
 );
+impl Subject {
+    /// The owner's subject: what the owner password and the passkeys sign in
+    /// as (upstream sign-ins are "oidc:…", "github:…", "access:…").
+    pub const OWNER: &'static str = "owner";
+
+    pub fn owner() -> Self {
+        Subject::new(Self::OWNER)
+    }
+}
+
 string_newtype!(
     /// Identifier of one authorisation grant: codes, refresh tokens and
     /// access tokens issued from one consent share it.

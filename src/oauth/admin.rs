@@ -11,7 +11,7 @@ use crate::base::page::{self, fail_page};
 use super::admin_page::{self, Dashboard};
 use super::audit::{AuditEvent, LoginPage, RevokedBy, RECENT};
 use super::cimd::DocumentSource;
-use super::consent::{check_owner_password, OWNER_SUBJECT};
+use super::consent::check_owner_password;
 use super::context::Ctx;
 use super::error::OAuthResult;
 use super::form::Params;
@@ -210,7 +210,7 @@ async fn login<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: &Para
     let given = params.get("password").unwrap_or("");
     match check_owner_password(ctx, req, given, LoginPage::Admin, None).await {
         Ok(true) => {
-            let cookie = session::session_cookie(&ctx.config.signing_key, &Subject::new(OWNER_SUBJECT), browser, ctx.now);
+            let cookie = session::session_cookie(&ctx.config.signing_key, &Subject::owner(), browser, ctx.now);
             HttpResponse::see_other("/admin").with_header("set-cookie", cookie)
         }
         Ok(false) => login_form(ctx, browser, 401, Some("That password is not right.")),

@@ -243,7 +243,7 @@ impl Config {
     /// `ADMIN_SUBJECTS`. People signed in upstream may connect MCP clients,
     /// but administering the server is a separate, explicit grant.
     pub fn is_admin(&self, subject: &Subject) -> bool {
-        subject.as_str() == super::consent::OWNER_SUBJECT || self.admin_subjects.iter().any(|a| a == subject.as_str())
+        subject.as_str() == crate::base::types::Subject::OWNER || self.admin_subjects.iter().any(|a| a == subject.as_str())
     }
 
     /// The login methods configured besides the owner password. Each method

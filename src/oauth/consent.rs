@@ -22,8 +22,6 @@ use super::source::SourceKey;
 use super::store::{ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, Store};
 use super::types::{GrantId, Secret, Subject};
 
-/// The single owner's subject until upstream identity providers exist.
-pub const OWNER_SUBJECT: &str = "owner";
 /// Who denied, in the audit log, when nobody was signed in.
 pub const NOT_SIGNED_IN: &str = "(not signed in)";
 
@@ -92,7 +90,7 @@ pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespons
     };
     match check_password(ctx, req, &post).await {
         Ok(true) => {
-            let subject = Subject::new(OWNER_SUBJECT);
+            let subject = Subject::owner();
             let cookie = session::session_cookie(&ctx.config.signing_key, &subject, &post.browser, ctx.now);
             HttpResponse::see_other(&format!("/consent?request={}", post.pending.id)).with_header("set-cookie", cookie)
         }
@@ -141,7 +139,7 @@ pub async fn check_owner_password<S: Store>(
     } else {
         attempt_limit::keep(reserved);
     }
-    let owner = Subject::new(OWNER_SUBJECT);
+    let owner = Subject::owner();
     let client = pending.map(|p| &p.client_id);
     let outcome = if ok { LoginOutcome::Success } else { LoginOutcome::WrongPassword };
     ctx.store.audit(&AuditEvent::login(outcome, page, req, &owner, client, ctx.now)).await;

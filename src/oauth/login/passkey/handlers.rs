@@ -19,7 +19,7 @@ use super::page::{self, Manage};
 use super::{PasskeyStore, Purpose, CHALLENGE_TTL};
 use crate::oauth::audit::AuditEvent;
 use crate::oauth::attempt_limit::{self, Counted};
-use crate::oauth::consent::{self, OWNER_SUBJECT};
+use crate::oauth::consent;
 use crate::oauth::context::Ctx;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::Params;
@@ -109,7 +109,7 @@ async fn session_of<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Sec
 /// the password or a passkey) sees them, not people signed in upstream or
 /// through Access, even when `ADMIN_SUBJECTS` lets them use `/admin`.
 fn is_owner(s: &Session) -> bool {
-    s.subject.as_str() == OWNER_SUBJECT
+    s.subject.as_str() == Subject::OWNER
 }
 
 async fn passkey_session<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Result<bool, OAuthError> {
@@ -129,7 +129,7 @@ fn audit(ctx_now: i64, event: &str, req: &HttpRequest, detail: serde_json::Value
     if let Some(m) = detail.as_object_mut() {
         m.insert("ip".into(), req.client_ip().chars().take(45).collect::<String>().into());
     }
-    AuditEvent { at: ctx_now, event: event.into(), subject: Some(OWNER_SUBJECT.into()), client_id: None, detail }
+    AuditEvent { at: ctx_now, event: event.into(), subject: Some(Subject::OWNER.into()), client_id: None, detail }
 }
 
 /// `GET /passkey.js`.
@@ -266,7 +266,7 @@ async fn verify_login<S: Store + PasskeyStore>(
 }
 
 fn passkey_cookie<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {
-    session::session_cookie_as(&ctx.config.signing_key, &Subject::new(OWNER_SUBJECT), LoginMethod::Passkey, browser, ctx.now)
+    session::session_cookie_as(&ctx.config.signing_key, &Subject::owner(), LoginMethod::Passkey, browser, ctx.now)
 }
 
 /// `POST /passkeys/login`.
