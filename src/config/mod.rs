@@ -1,2 +1,4 @@
 //! Every setting, parsed once from the worker's variables: one file per area.
 //! Imports only `base` (the layering test in tests/layering.rs checks it).
+
+pub mod vars;

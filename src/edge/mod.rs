@@ -253,7 +253,7 @@ async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, client_id: &mut 
     proxy::forward(req, env, &config, &issuer, now(), client_id).await
 }
 
-fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::oauth::config::ConfigError> {
+fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::config::vars::ConfigError> {
     if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
         return Ok(c);
     }
@@ -331,7 +331,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
 }
 
 /// A configuration that does not load: a page for the pages, OAuth JSON otherwise.
-fn config_error(r: Route, e: &crate::oauth::config::ConfigError) -> worker::Result<Response> {
+fn config_error(r: Route, e: &crate::config::vars::ConfigError) -> worker::Result<Response> {
     worker::console_error!("{}", serde_json::json!({"event": "config_error", "variable": e.variable, "problem": e.problem}));
     let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, e.to_string());
     to_response(match r {

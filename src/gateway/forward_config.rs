@@ -5,7 +5,7 @@
 use super::headers::FORWARD_REQUEST;
 use crate::base::http::{is_token, HOP_BY_HOP};
 use super::policy::ToolPolicy;
-use crate::oauth::config::ConfigError;
+use crate::config::vars::ConfigError;
 use crate::base::types::Secret;
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

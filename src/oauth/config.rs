@@ -1,11 +1,9 @@
 //! Configuration read from the worker's variables and secrets, validated once
 //! per request so a mistake produces one clear message naming the variable.
 
-use std::fmt;
-use std::ops::RangeInclusive;
-use std::str::FromStr;
-
 use crate::base::signing_key::SigningKey;
+pub use crate::config::vars::{list, ConfigError};
+use crate::config::vars::number;
 use super::registration_policy::{self, RegistrationPolicy};
 use super::scope::Scopes;
 use super::types::{Secret, Subject};
@@ -87,19 +85,6 @@ pub struct Config {
     pub oidc: Option<super::login::oidc::OidcConfig>,
     /// `GITHUB_*`: sign-in with GitHub, when `GITHUB_CLIENT_ID` is set.
     pub github: Option<super::login::github::GithubConfig>,
-}
-
-/// A missing or malformed setting. Never carries the value itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "configuration error: {} {}", self.variable, self.problem)
-    }
 }
 
 impl Config {
@@ -349,21 +334,6 @@ fn check_origin_url(raw: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// A number in `range`, or `default` when unset or blank; anything else is
-/// an error naming the variable and saying what it `must` be (never the value).
-fn number<T>(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: T, range: RangeInclusive<T>, must: &str) -> Result<T, ConfigError>
-where
-    T: FromStr + PartialOrd,
-{
-    match get(name).filter(|s| !s.trim().is_empty()) {
-        None => Ok(default),
-        Some(v) => match v.trim().parse::<T>() {
-            Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(ConfigError { variable: name, problem: must.to_string() }),
-        },
-    }
-}
-
 fn parse_public_url(raw: &str) -> Result<String, &'static str> {
     let url = url::Url::parse(raw.trim()).map_err(|_| "must be an absolute URL such as https://mcp.example.com")?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
@@ -373,11 +343,6 @@ fn parse_public_url(raw: &str) -> Result<String, &'static str> {
         return Err("must be a bare origin (no path, query or fragment), such as https://mcp.example.com");
     }
     Ok(url.origin().ascii_serialization())
-}
-
-/// A list setting: entries separated by spaces or commas.
-pub fn list(raw: Option<String>) -> Vec<String> {
-    raw.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::base::page;
 use crate::oauth::admin::{self, AdminStore};
 use crate::oauth::authorize;
 use crate::oauth::audit::AuditEvent;
-use crate::oauth::config::ConfigError;
+use crate::config::vars::ConfigError;
 use crate::oauth::context::Ctx;
 use crate::oauth::http::{HttpRequest, HttpResponse};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};

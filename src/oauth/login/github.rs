@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::{Identity, LoginError};
 use crate::base::login_method::LoginMethod;
 use crate::base::outbound::upstream_url_allowed;
-use crate::oauth::config::{list, ConfigError};
+use crate::config::vars::{list, ConfigError};
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest, OutboundResponse};
 use crate::oauth::types::{Secret, Subject};
 

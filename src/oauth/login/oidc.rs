@@ -12,7 +12,7 @@ use super::oidc_discovery::{self, Discovery};
 use super::{Identity, LoginError};
 use crate::base::login_method::LoginMethod;
 use crate::base::outbound::upstream_url_allowed;
-use crate::oauth::config::{list, ConfigError};
+use crate::config::vars::{list, ConfigError};
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
 use crate::oauth::key_set_cache::KeysError;
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
