@@ -2,3 +2,5 @@
 //! Imports only `base` (the layering test in tests/layering.rs checks it).
 
 pub mod vars;
+pub mod github;
+pub mod oidc;

@@ -82,9 +82,9 @@ pub struct Config {
     /// How MCP traffic reaches the origin (`crate::gateway::forward_config`).
     pub forward: crate::gateway::forward_config::ForwardConfig,
     /// `OIDC_*`: sign-in with an upstream OpenID Connect provider, when `OIDC_ISSUER` is set.
-    pub oidc: Option<super::login::oidc::OidcConfig>,
+    pub oidc: Option<crate::config::oidc::OidcConfig>,
     /// `GITHUB_*`: sign-in with GitHub, when `GITHUB_CLIENT_ID` is set.
-    pub github: Option<super::login::github::GithubConfig>,
+    pub github: Option<crate::config::github::GithubConfig>,
 }
 
 impl Config {
@@ -185,8 +185,8 @@ impl Config {
         let source_budget_per_hour = count("SOURCE_BUDGET_PER_HOUR", super::source_budget::DEFAULT_PER_HOUR, 1_000_000, "no budget")?;
         let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
         let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
-        let oidc = super::login::oidc::OidcConfig::from_lookup(&get)?;
-        let github = super::login::github::GithubConfig::from_lookup(&get)?;
+        let oidc = crate::config::oidc::OidcConfig::from_lookup(&get)?;
+        let github = crate::config::github::GithubConfig::from_lookup(&get)?;
         let config = Config {
             public_url,
             access_token_ttl,

@@ -19,7 +19,7 @@ fn world() -> World {
     let mut w = World::new();
     let env: HashMap<&str, &str> =
         [("OIDC_ISSUER", IDP), ("OIDC_CLIENT_ID", "gatehouse"), ("OIDC_CLIENT_SECRET", "s"), ("OIDC_ALLOWED_SUBS", "alice"), ("OIDC_LABEL", "Pocket ID")].into();
-    w.config.oidc = oidc::OidcConfig::from_lookup(&|k: &str| env.get(k).map(|v| v.to_string())).unwrap();
+    w.config.oidc = crate::config::oidc::OidcConfig::from_lookup(&|k: &str| env.get(k).map(|v| v.to_string())).unwrap();
     w
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::config::vars::ConfigError;
 use crate::oauth::outbound::Method;
 use crate::oauth::testing::block_on;
 use crate::oauth::testing_net::TestNet;

@@ -11,73 +11,15 @@ use serde_json::{Map, Value};
 use super::oidc_discovery::{self, Discovery};
 use super::{Identity, LoginError};
 use crate::base::login_method::LoginMethod;
-use crate::base::outbound::upstream_url_allowed;
-use crate::config::vars::{list, ConfigError};
+use crate::config::oidc::OidcConfig;
 use crate::oauth::jws::{self, ClaimChecks, JwsError};
 use crate::oauth::key_set_cache::KeysError;
 use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
 use crate::base::encoding::b64url;
 use crate::oauth::types::{Secret, Subject};
 
-pub const DEFAULT_SCOPES: &str = "openid email profile";
-pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
 /// Clock skew tolerated between us and the provider, seconds.
 pub const LEEWAY: i64 = 60;
-
-#[derive(Debug)]
-pub struct OidcConfig {
-    /// `OIDC_ISSUER`, exactly as the provider spells it.
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub scopes: String,
-    /// `OIDC_LABEL`: the button says "Allow and sign in with <label>".
-    pub label: String,
-    pub allowed_subs: Vec<String>,
-    /// Lower-cased; matched only when the provider says `email_verified`.
-    pub allowed_emails: Vec<String>,
-    pub allowed_groups: Vec<String>,
-    pub groups_claim: String,
-}
-
-impl OidcConfig {
-    /// `None` when `OIDC_ISSUER` is unset: OpenID Connect sign-in is off.
-    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<OidcConfig>, ConfigError> {
-        let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
-        let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let Some(issuer) = set("OIDC_ISSUER") else {
-            if let Some(name) = ["OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"].into_iter().find(|n| set(n).is_some()) {
-                return Err(err("OIDC_ISSUER", &format!("is not set, but {name} is; set it to your provider's issuer URL, such as https://auth.example.com")));
-            }
-            return Ok(None);
-        };
-        let looks_like = "must be the provider's issuer URL, https (http only for localhost/127.0.0.1), without query or fragment, such as https://auth.example.com";
-        let url = url::Url::parse(&issuer).map_err(|_| err("OIDC_ISSUER", looks_like))?;
-        if !upstream_url_allowed(&url) || url.query().is_some() || url.fragment().is_some() {
-            return Err(err("OIDC_ISSUER", looks_like));
-        }
-        let client_id = set("OIDC_CLIENT_ID").ok_or_else(|| err("OIDC_CLIENT_ID", "is not set; use the client id you registered Gatehouse under at your provider"))?;
-        let client_secret = set("OIDC_CLIENT_SECRET")
-            .map(Secret::new)
-            .ok_or_else(|| err("OIDC_CLIENT_SECRET", "is not set; set it as a secret (`wrangler secret put OIDC_CLIENT_SECRET`) to the client secret from your provider"))?;
-        let scopes = set("OIDC_SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_string());
-        if !scopes.split_whitespace().any(|s| s == "openid") {
-            return Err(err("OIDC_SCOPES", "must include \"openid\" (space-separated; default \"openid email profile\")"));
-        }
-        let label = set("OIDC_LABEL").unwrap_or_else(|| url.host_str().unwrap_or("your identity provider").to_string());
-        let allowed_subs = list(get("OIDC_ALLOWED_SUBS"));
-        let allowed_emails = list(get("OIDC_ALLOWED_EMAILS")).into_iter().map(|e| e.to_ascii_lowercase()).collect::<Vec<_>>();
-        let allowed_groups = list(get("OIDC_ALLOWED_GROUPS"));
-        if allowed_subs.is_empty() && allowed_emails.is_empty() && allowed_groups.is_empty() {
-            return Err(err(
-                "OIDC_ALLOWED_SUBS",
-                "(or OIDC_ALLOWED_EMAILS or OIDC_ALLOWED_GROUPS) must list who may sign in: without an allow-list every account of the provider could use this server",
-            ));
-        }
-        let groups_claim = set("OIDC_GROUPS_CLAIM").unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.to_string());
-        Ok(Some(OidcConfig { issuer, client_id, client_secret, scopes, label, allowed_subs, allowed_emails, allowed_groups, groups_claim }))
-    }
-}
 
 /// The authorization request (Core §3.1.2.1) the browser is sent with.
 pub async fn authorize_url(

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::config::oidc::DEFAULT_SCOPES;
+use crate::config::vars::ConfigError;
 use crate::oauth::outbound::Method;
 use crate::oauth::testing::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};
