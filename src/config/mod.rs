@@ -4,3 +4,4 @@
 pub mod vars;
 pub mod github;
 pub mod oidc;
+pub mod cloudflare_access;

@@ -63,7 +63,7 @@ pub struct Config {
     /// `/admin`, e.g. `access:me@example.com`.
     pub admin_subjects: Vec<String>,
     /// `CF_ACCESS_*`: Cloudflare Access in front of `/authorize`.
-    pub access: Option<super::login::access::AccessConfig>,
+    pub access: Option<crate::config::cloudflare_access::CloudflareAccess>,
     /// `PASSKEY_SETUP_CODE`: the one-time code that enrols the first passkey;
     /// unset, passkeys are off (`login::passkey`).
     pub passkey_setup_code: Option<Secret>,
@@ -119,7 +119,7 @@ impl Config {
             0..=365,
             "must be a whole number of days from 0 (never remember consent) to 365; default 30",
         )?;
-        let access = super::login::access::AccessConfig::from_lookup(&get)?;
+        let access = crate::config::cloudflare_access::CloudflareAccess::from_lookup(&get)?;
         let passkey_setup_code = match get("PASSKEY_SETUP_CODE").filter(|s| !s.trim().is_empty()) {
             None => None,
             Some(c) if c.trim().chars().count() >= 16 => Some(Secret::new(c.trim())),

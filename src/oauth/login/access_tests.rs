@@ -15,8 +15,8 @@ const CERTS: &str = "https://team.cloudflareaccess.com/cdn-cgi/access/certs";
 const AUD: &str = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
 const NOW: i64 = 1_800_000_000;
 
-fn cfg() -> AccessConfig {
-    AccessConfig { team_domain: TEAM.into(), audience: AUD.into(), allowed_emails: None }
+fn cfg() -> CloudflareAccess {
+    CloudflareAccess { team_domain: TEAM.into(), audience: AUD.into(), allowed_emails: None }
 }
 
 /// Access's certs document: `keys` plus the PEM members we ignore.
@@ -178,11 +178,11 @@ fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 
 #[test]
 fn config_is_both_or_neither_and_checked() {
-    assert_eq!(AccessConfig::from_lookup(&lookup(&[])).unwrap(), None);
-    let ok = AccessConfig::from_lookup(&lookup(&[("CF_ACCESS_TEAM_DOMAIN", "team.cloudflareaccess.com/"), ("CF_ACCESS_AUD", AUD)])).unwrap().unwrap();
+    assert_eq!(CloudflareAccess::from_lookup(&lookup(&[])).unwrap(), None);
+    let ok = CloudflareAccess::from_lookup(&lookup(&[("CF_ACCESS_TEAM_DOMAIN", "team.cloudflareaccess.com/"), ("CF_ACCESS_AUD", AUD)])).unwrap().unwrap();
     assert_eq!(ok.team_domain, TEAM);
     assert_eq!(ok.certs_url(), CERTS);
-    let local = AccessConfig::from_lookup(&lookup(&[("CF_ACCESS_TEAM_DOMAIN", "http://127.0.0.1:9999"), ("CF_ACCESS_AUD", AUD), ("CF_ACCESS_ALLOWED_EMAILS", "A@x.org, b@y.org")]))
+    let local = CloudflareAccess::from_lookup(&lookup(&[("CF_ACCESS_TEAM_DOMAIN", "http://127.0.0.1:9999"), ("CF_ACCESS_AUD", AUD), ("CF_ACCESS_ALLOWED_EMAILS", "A@x.org, b@y.org")]))
         .unwrap()
         .unwrap();
     assert_eq!(local.allowed_emails, Some(vec!["a@x.org".to_string(), "b@y.org".to_string()]));
@@ -196,7 +196,7 @@ fn config_is_both_or_neither_and_checked() {
         (&[("CF_ACCESS_ALLOWED_EMAILS", "a@b.c")], "CF_ACCESS_ALLOWED_EMAILS"),
     ];
     for (pairs, var) in cases {
-        assert_eq!(AccessConfig::from_lookup(&lookup(pairs)).unwrap_err().variable, *var, "{pairs:?}");
+        assert_eq!(CloudflareAccess::from_lookup(&lookup(pairs)).unwrap_err().variable, *var, "{pairs:?}");
     }
 }
 
