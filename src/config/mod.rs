@@ -5,3 +5,4 @@ pub mod vars;
 pub mod github;
 pub mod oidc;
 pub mod cloudflare_access;
+pub mod registration;

@@ -4,7 +4,7 @@
 use crate::base::signing_key::SigningKey;
 pub use crate::config::vars::{list, ConfigError};
 use crate::config::vars::number;
-use super::registration_policy::{self, RegistrationPolicy};
+use crate::config::registration::{self, RegistrationPolicy};
 use super::scope::Scopes;
 use super::types::{Secret, Subject};
 
@@ -168,10 +168,10 @@ impl Config {
             number(&get, name, default, 0..=max, &format!("must be a whole number from 0 ({what}) to {max}"))
         };
         let registration = RegistrationPolicy {
-            allowlist: registration_policy::parse_allowlist(&get("REDIRECT_URI_ALLOWLIST").unwrap_or_default()).map_err(|p| {
+            allowlist: registration::parse_allowlist(&get("REDIRECT_URI_ALLOWLIST").unwrap_or_default()).map_err(|p| {
                 err("REDIRECT_URI_ALLOWLIST", &format!("{p}; use space-separated exact redirect URIs, prefixes ending in `*` (e.g. https://claude.ai/api/mcp/*), or `loopback`"))
             })?,
-            per_hour: count("REGISTRATIONS_PER_HOUR", registration_policy::DEFAULT_REGISTRATIONS_PER_HOUR, 1_000_000, "no cap")?,
+            per_hour: count("REGISTRATIONS_PER_HOUR", registration::DEFAULT_REGISTRATIONS_PER_HOUR, 1_000_000, "no cap")?,
         };
         let stale_client_days = count("STALE_CLIENT_DAYS", DEFAULT_STALE_CLIENT_DAYS, 3650, "never remove")?;
         let pinned_documents = match get("CIMD_PINNED_DOCUMENTS").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
