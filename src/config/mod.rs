@@ -6,3 +6,4 @@ pub mod github;
 pub mod oidc;
 pub mod cloudflare_access;
 pub mod registration;
+pub mod token_lifetimes;

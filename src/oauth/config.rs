@@ -25,6 +25,11 @@ pub const DEFAULT_REQUIRED_SCOPE: &str = "mcp";
 pub const DEFAULT_AUTH_CODE_TTL: i64 = 60;
 /// "Remember this client" lasts this many days unless `CONSENT_REMEMBER_DAYS` says otherwise.
 pub const DEFAULT_CONSENT_REMEMBER_DAYS: u32 = 30;
+/// Spends of each kind per source per clock hour, unless
+/// `SOURCE_BUDGET_PER_HOUR` says otherwise (0: no budget). Far above what a
+/// person connecting clients does; a shared address (an office behind one
+/// NAT) may need more.
+pub const DEFAULT_SOURCE_BUDGET_PER_HOUR: u32 = 200;
 
 #[derive(Debug)]
 pub struct Config {
@@ -75,7 +80,7 @@ pub struct Config {
     /// vendors' metadata documents may stand in (`cimd::pinned`).
     pub pinned_documents: bool,
     /// `CLIENT_ACCESS_TOKEN_TTL`: access-token lifetimes of particular clients (`token_lifetime`).
-    pub client_token_lifetimes: Vec<super::token_lifetime::ClientLifetime>,
+    pub client_token_lifetimes: Vec<crate::config::token_lifetimes::ClientLifetime>,
     /// `SOURCE_BUDGET_PER_HOUR`: rows of each kind one source may make Gatehouse
     /// store per hour without signing in (`source_budget`); 0 = no budget.
     pub source_budget_per_hour: u32,
@@ -179,10 +184,10 @@ impl Config {
             Some("off") => false,
             Some(_) => return Err(err("CIMD_PINNED_DOCUMENTS", "must be `on` (the default) or `off`")),
         };
-        let client_token_lifetimes = super::token_lifetime::parse(&get("CLIENT_ACCESS_TOKEN_TTL").unwrap_or_default()).map_err(|p| {
+        let client_token_lifetimes = crate::config::token_lifetimes::parse(&get("CLIENT_ACCESS_TOKEN_TTL").unwrap_or_default()).map_err(|p| {
             err("CLIENT_ACCESS_TOKEN_TTL", &format!("{p}; use space-separated <client>=<seconds> entries, where <client> is a client id, a metadata document URL or redirect:<host>"))
         })?;
-        let source_budget_per_hour = count("SOURCE_BUDGET_PER_HOUR", super::source_budget::DEFAULT_PER_HOUR, 1_000_000, "no budget")?;
+        let source_budget_per_hour = count("SOURCE_BUDGET_PER_HOUR", DEFAULT_SOURCE_BUDGET_PER_HOUR, 1_000_000, "no budget")?;
         let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
         let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
         let oidc = crate::config::oidc::OidcConfig::from_lookup(&get)?;

@@ -18,12 +18,6 @@ use super::registration_policy::{retry_after, window_start};
 use super::source::SourceKey;
 use super::store::StoreResult;
 
-/// Spends of each kind per source per clock hour, unless
-/// `SOURCE_BUDGET_PER_HOUR` says otherwise (0: no budget). Far above what a
-/// person connecting clients does; a shared address (an office behind one
-/// NAT) may need more.
-pub const DEFAULT_PER_HOUR: u32 = 200;
-
 /// What a spend stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spend {
