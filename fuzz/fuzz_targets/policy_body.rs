@@ -12,7 +12,8 @@
 #![no_main]
 
 use gatehouse::gateway::mirrored_headers::{decode, MirroredHeaders};
-use gatehouse::gateway::policy::{decide, Decision, Message, ToolPolicy};
+use gatehouse::config::tool_policy::ToolPolicy;
+use gatehouse::gateway::policy::{decide, Decision, Message};
 use libfuzzer_sys::fuzz_target;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 

@@ -2,11 +2,17 @@
 //! validated with the rest of the configuration so a mistake names its
 //! variable and never surfaces as a failed request.
 
-use super::headers::FORWARD_REQUEST;
 use crate::base::http::{is_token, HOP_BY_HOP};
-use super::policy::ToolPolicy;
-use crate::config::vars::ConfigError;
 use crate::base::types::Secret;
+use super::tool_policy::ToolPolicy;
+use super::vars::ConfigError;
+
+/// Request headers the origin needs (MCP Streamable HTTP); nothing else is
+/// forwarded but `Mcp-Param-*`.
+pub const FORWARD_REQUEST: &[&str] = &[
+    "content-type", "accept", "accept-language", "user-agent", "mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name",
+    "last-event-id",
+];
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
@@ -15,7 +21,7 @@ pub const DEFAULT_SHARED_SECRET_HEADER: &str = "x-gatehouse-secret";
 pub const SERVICE_BINDING_URL: &str = "https://origin/mcp";
 
 #[derive(Debug)]
-pub struct ForwardConfig {
+pub struct Forwarding {
     /// `ORIGIN_URL` as the MCP endpoint (a bare origin means `<origin>/mcp`).
     pub origin_url: Option<String>,
     /// `aud` of the identity assertion.
@@ -30,8 +36,8 @@ pub struct ForwardConfig {
     pub tool_policy: Option<ToolPolicy>,
 }
 
-impl ForwardConfig {
-    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<ForwardConfig, ConfigError> {
+impl Forwarding {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Forwarding, ConfigError> {
         let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
         let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
 
@@ -94,7 +100,7 @@ impl ForwardConfig {
                 err("TOOL_POLICY", &format!("{why}; expected JSON like {{\"default\":{{\"deny\":[\"delete_*\"]}},\"clients\":{{\"<client_id>\":{{\"allow\":[\"echo\"]}}}}}}"))
             })?),
         };
-        Ok(ForwardConfig { origin_url, audience, access, shared_secret, max_body_bytes, timeout_secs, tool_policy })
+        Ok(Forwarding { origin_url, audience, access, shared_secret, max_body_bytes, timeout_secs, tool_policy })
     }
 }
 
@@ -125,9 +131,9 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Result<ForwardConfig, ConfigError> {
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Forwarding, ConfigError> {
         let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        ForwardConfig::from_lookup(&move |k: &str| m.get(k).cloned())
+        Forwarding::from_lookup(&move |k: &str| m.get(k).cloned())
     }
 
     #[test]

@@ -7,3 +7,5 @@ pub mod oidc;
 pub mod cloudflare_access;
 pub mod registration;
 pub mod token_lifetimes;
+pub mod forwarding;
+pub mod tool_policy;

@@ -18,7 +18,7 @@ use worker::{AbortController, ByteStream, Delay, Env, Headers, Method, Response,
 
 use super::body::{read_capped, BodyError};
 use crate::gateway::assertion::{AssertionCache, Identity};
-use crate::gateway::forward_config::SERVICE_BINDING_URL;
+use crate::config::forwarding::SERVICE_BINDING_URL;
 use crate::gateway::mirrored_headers::MirroredHeaders;
 use crate::gateway::policy::{self, Decision};
 use crate::gateway::session_id::SessionKey;

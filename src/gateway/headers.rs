@@ -11,13 +11,8 @@
 //! lets intermediaries set limits and asks them to say so: docs/origin.md).
 
 use crate::base::http::HOP_BY_HOP;
+use crate::config::forwarding::FORWARD_REQUEST;
 
-/// Request headers the origin needs (MCP Streamable HTTP); nothing else is
-/// forwarded but `Mcp-Param-*`.
-pub const FORWARD_REQUEST: &[&str] = &[
-    "content-type", "accept", "accept-language", "user-agent", "mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name",
-    "last-event-id",
-];
 /// Tool parameters mirrored into headers (`x-mcp-header`).
 pub const PARAM_PREFIX: &str = "mcp-param-";
 /// At most this many `Mcp-Param-*` headers on one request.

@@ -4,7 +4,6 @@
 //! it to the Workers runtime.
 
 pub mod assertion;
-pub mod forward_config;
 pub mod headers;
 pub mod jsonrpc;
 pub mod mirrored_headers;

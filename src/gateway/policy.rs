@@ -10,72 +10,12 @@
 //! patterns matches, and no `deny` pattern matches. Patterns are tool names
 //! where `*` matches any run of characters.
 
-use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
 
 use super::jsonrpc;
 use super::mirrored_headers::{self, MirroredHeaders, Mismatch};
 use super::strict_body::{self, Refusal};
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    #[serde(default)]
-    pub allow: Option<Vec<String>>,
-    #[serde(default)]
-    pub deny: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ToolPolicy {
-    #[serde(default)]
-    pub default: Rule,
-    #[serde(default)]
-    pub clients: HashMap<String, Rule>,
-}
-
-impl ToolPolicy {
-    pub fn parse(raw: &str) -> Result<ToolPolicy, String> {
-        let p: ToolPolicy = serde_json::from_slice(raw.as_bytes()).map_err(|e| format!("is not a valid policy ({e})"))?;
-        let rules = std::iter::once(&p.default).chain(p.clients.values());
-        for r in rules {
-            for pat in r.allow.iter().flatten().chain(&r.deny) {
-                if pat.is_empty() || pat.len() > 200 {
-                    return Err("has an empty or overlong tool pattern".to_string());
-                }
-            }
-        }
-        Ok(p)
-    }
-
-    pub fn allows(&self, client_id: &str, tool: &str) -> bool {
-        let rule = self.clients.get(client_id).unwrap_or(&self.default);
-        let allowed = rule.allow.as_ref().is_none_or(|a| a.iter().any(|p| glob(p, tool)));
-        allowed && !rule.deny.iter().any(|p| glob(p, tool))
-    }
-}
-
-/// `*` matches any run of characters (including none); everything else is literal.
-fn glob(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
-}
+use crate::config::tool_policy::ToolPolicy;
 
 /// What to do with one client message (a request body) under a policy.
 #[derive(Debug, PartialEq)]
@@ -249,19 +189,6 @@ mod tests {
 
     fn policy() -> ToolPolicy {
         ToolPolicy::parse(r#"{"default":{"deny":["delete_*"]},"clients":{"c-ro":{"allow":["echo","add"]},"c-all":{}}}"#).unwrap()
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob("delete_*", "delete_file"));
-        assert!(glob("delete_*", "delete_"));
-        assert!(!glob("delete_*", "undelete_file"));
-        assert!(glob("*", "anything"));
-        assert!(glob("a*b*c", "a-x-b-y-c"));
-        assert!(!glob("a*b*c", "a-x-c"));
-        assert!(!glob("ab*ba", "aba"), "prefix and suffix must not overlap");
-        assert!(glob("echo", "echo"));
-        assert!(!glob("echo", "echo2"));
     }
 
     #[test]

@@ -84,8 +84,8 @@ pub struct Config {
     /// `SOURCE_BUDGET_PER_HOUR`: rows of each kind one source may make Gatehouse
     /// store per hour without signing in (`source_budget`); 0 = no budget.
     pub source_budget_per_hour: u32,
-    /// How MCP traffic reaches the origin (`crate::gateway::forward_config`).
-    pub forward: crate::gateway::forward_config::ForwardConfig,
+    /// How MCP traffic reaches the origin (`config::forwarding`).
+    pub forward: crate::config::forwarding::Forwarding,
     /// `OIDC_*`: sign-in with an upstream OpenID Connect provider, when `OIDC_ISSUER` is set.
     pub oidc: Option<crate::config::oidc::OidcConfig>,
     /// `GITHUB_*`: sign-in with GitHub, when `GITHUB_CLIENT_ID` is set.
@@ -189,7 +189,7 @@ impl Config {
         })?;
         let source_budget_per_hour = count("SOURCE_BUDGET_PER_HOUR", DEFAULT_SOURCE_BUDGET_PER_HOUR, 1_000_000, "no budget")?;
         let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
-        let forward = crate::gateway::forward_config::ForwardConfig::from_lookup(&get)?;
+        let forward = crate::config::forwarding::Forwarding::from_lookup(&get)?;
         let oidc = crate::config::oidc::OidcConfig::from_lookup(&get)?;
         let github = crate::config::github::GithubConfig::from_lookup(&get)?;
         let config = Config {
