@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
 
-use gatehouse::oauth::config::Config;
+use gatehouse::config::Config;
 
 const REFERENCE: &str = "docs/configuration.md";
 const WORKER_SECTION: &str = "## Worker settings";

@@ -1,12 +1,23 @@
-//! Configuration read from the worker's variables and secrets, validated once
-//! per request so a mistake produces one clear message naming the variable.
+//! Every setting, parsed once from the worker's variables and secrets: one
+//! file per area, composed here into `Config`, validated once per request so
+//! a mistake produces one clear message naming the variable. Imports only
+//! `base` (the layering test in tests/layering.rs checks it).
+
+pub mod vars;
+pub mod cloudflare_access;
+pub mod forwarding;
+pub mod github;
+pub mod oidc;
+pub mod registration;
+pub mod token_lifetimes;
+pub mod tool_policy;
 
 use crate::base::signing_key::SigningKey;
-pub use crate::config::vars::{list, ConfigError};
-use crate::config::vars::number;
-use crate::config::registration::{self, RegistrationPolicy};
-use super::scope::Scopes;
-use super::types::{Secret, Subject};
+use crate::base::scope::Scopes;
+use crate::base::types::{Secret, Subject};
+use registration::RegistrationPolicy;
+pub use vars::{list, ConfigError};
+use vars::number;
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
@@ -68,7 +79,7 @@ pub struct Config {
     /// `/admin`, e.g. `access:me@example.com`.
     pub admin_subjects: Vec<String>,
     /// `CF_ACCESS_*`: Cloudflare Access in front of `/authorize`.
-    pub access: Option<crate::config::cloudflare_access::CloudflareAccess>,
+    pub access: Option<self::cloudflare_access::CloudflareAccess>,
     /// `PASSKEY_SETUP_CODE`: the one-time code that enrols the first passkey;
     /// unset, passkeys are off (`login::passkey`).
     pub passkey_setup_code: Option<Secret>,
@@ -80,16 +91,16 @@ pub struct Config {
     /// vendors' metadata documents may stand in (`cimd::pinned`).
     pub pinned_documents: bool,
     /// `CLIENT_ACCESS_TOKEN_TTL`: access-token lifetimes of particular clients (`token_lifetime`).
-    pub client_token_lifetimes: Vec<crate::config::token_lifetimes::ClientLifetime>,
+    pub client_token_lifetimes: Vec<self::token_lifetimes::ClientLifetime>,
     /// `SOURCE_BUDGET_PER_HOUR`: rows of each kind one source may make Gatehouse
     /// store per hour without signing in (`source_budget`); 0 = no budget.
     pub source_budget_per_hour: u32,
     /// How MCP traffic reaches the origin (`config::forwarding`).
-    pub forward: crate::config::forwarding::Forwarding,
+    pub forward: self::forwarding::Forwarding,
     /// `OIDC_*`: sign-in with an upstream OpenID Connect provider, when `OIDC_ISSUER` is set.
-    pub oidc: Option<crate::config::oidc::OidcConfig>,
+    pub oidc: Option<self::oidc::OidcConfig>,
     /// `GITHUB_*`: sign-in with GitHub, when `GITHUB_CLIENT_ID` is set.
-    pub github: Option<crate::config::github::GithubConfig>,
+    pub github: Option<self::github::GithubConfig>,
 }
 
 impl Config {
@@ -124,7 +135,7 @@ impl Config {
             0..=365,
             "must be a whole number of days from 0 (never remember consent) to 365; default 30",
         )?;
-        let access = crate::config::cloudflare_access::CloudflareAccess::from_lookup(&get)?;
+        let access = self::cloudflare_access::CloudflareAccess::from_lookup(&get)?;
         let passkey_setup_code = match get("PASSKEY_SETUP_CODE").filter(|s| !s.trim().is_empty()) {
             None => None,
             Some(c) if c.trim().chars().count() >= 16 => Some(Secret::new(c.trim())),
@@ -184,14 +195,14 @@ impl Config {
             Some("off") => false,
             Some(_) => return Err(err("CIMD_PINNED_DOCUMENTS", "must be `on` (the default) or `off`")),
         };
-        let client_token_lifetimes = crate::config::token_lifetimes::parse(&get("CLIENT_ACCESS_TOKEN_TTL").unwrap_or_default()).map_err(|p| {
+        let client_token_lifetimes = self::token_lifetimes::parse(&get("CLIENT_ACCESS_TOKEN_TTL").unwrap_or_default()).map_err(|p| {
             err("CLIENT_ACCESS_TOKEN_TTL", &format!("{p}; use space-separated <client>=<seconds> entries, where <client> is a client id, a metadata document URL or redirect:<host>"))
         })?;
         let source_budget_per_hour = count("SOURCE_BUDGET_PER_HOUR", DEFAULT_SOURCE_BUDGET_PER_HOUR, 1_000_000, "no budget")?;
         let required_scopes = required_scopes(get("REQUIRED_SCOPES"), &scopes).map_err(|p| err("REQUIRED_SCOPES", &p))?;
-        let forward = crate::config::forwarding::Forwarding::from_lookup(&get)?;
-        let oidc = crate::config::oidc::OidcConfig::from_lookup(&get)?;
-        let github = crate::config::github::GithubConfig::from_lookup(&get)?;
+        let forward = self::forwarding::Forwarding::from_lookup(&get)?;
+        let oidc = self::oidc::OidcConfig::from_lookup(&get)?;
+        let github = self::github::GithubConfig::from_lookup(&get)?;
         let config = Config {
             public_url,
             access_token_ttl,
@@ -459,7 +470,7 @@ mod tests {
         assert!(with("CIMD_PINNED_DOCUMENTS", "on").pinned_documents);
         let c = with("CLIENT_ACCESS_TOKEN_TTL", "https://claude.ai/oauth/mcp-oauth-client-metadata=86400 redirect:claude.ai=604800");
         assert_eq!(c.client_token_lifetimes.len(), 2);
-        assert_eq!(super::super::token_lifetime::longest(&c), 604800);
+        assert_eq!(crate::oauth::token_lifetime::longest(&c), 604800);
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod webcrypto;
 use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBuilder};
 
 use crate::base::page;
-use crate::oauth::config::Config;
+use crate::config::Config;
 use crate::oauth::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError};
 use crate::base::http::{HttpRequest, HttpResponse, MAX_BODY};

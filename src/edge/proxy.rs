@@ -25,7 +25,7 @@ use crate::gateway::session_id::SessionKey;
 use crate::gateway::sse::SseRewriter;
 use crate::gateway::{headers, jsonrpc};
 use crate::oauth::verified_cache::VerifiedCache;
-use crate::oauth::config::Config;
+use crate::config::Config;
 use crate::oauth::metadata;
 use crate::base::resource::accepted_resources;
 use crate::base::types::GrantId;

@@ -12,7 +12,7 @@ use super::d1_revocation::D1Revocations;
 use super::to_response;
 use crate::oauth::access_token::VerifiedToken;
 use crate::oauth::bearer_guard;
-use crate::oauth::config::Config;
+use crate::config::Config;
 use crate::base::http::HttpResponse;
 use crate::oauth::revocation::{self, RevocationCache};
 

@@ -18,6 +18,7 @@ pub use crate::base::security_headers;
 pub use crate::base::normal_form;
 pub use crate::base::key_set_cache;
 pub use crate::base::source;
+pub use crate::config;
 
 pub mod access_token;
 pub mod admin;
@@ -30,7 +31,6 @@ pub mod client_assertion;
 pub mod client_auth;
 pub mod cimd;
 pub mod clients;
-pub mod config;
 pub mod consent;
 pub mod context;
 pub mod maintenance;
