@@ -270,6 +270,12 @@ impl Config {
         methods
     }
 
+    /// Whether the owner password signs in here: `PASSWORD_LOGIN` is on and
+    /// `OWNER_PASSWORD` is set.
+    pub fn password_enabled(&self) -> bool {
+        self.password_login && self.owner_password.is_some()
+    }
+
     /// Every key a token or cookie may carry: the newest first.
     pub fn verification_keys(&self) -> impl Iterator<Item = &SigningKey> + Clone {
         std::iter::once(&self.signing_key).chain(&self.previous_keys)

@@ -13,7 +13,7 @@ pub const SWITCHED_OFF: &str =
 
 /// Whether the owner password signs in here.
 pub fn enabled(config: &Config) -> bool {
-    config.password_login && config.owner_password.is_some()
+    config.password_enabled()
 }
 
 /// The answer to a password form while password sign-in is off.
