@@ -2,7 +2,7 @@
 //! assertion Access sends is `oauth/login/access.rs`.
 
 use crate::base::outbound::upstream_url_allowed;
-use super::vars::ConfigError;
+use super::vars::{err, ConfigError, Vars};
 
 /// `CF_ACCESS_TEAM_DOMAIN`, `CF_ACCESS_AUD`, `CF_ACCESS_ALLOWED_EMAILS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,11 +18,10 @@ pub struct CloudflareAccess {
 impl CloudflareAccess {
     /// None when neither team domain nor audience is set.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<CloudflareAccess>, ConfigError> {
-        let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
-        let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let (team, aud) = match (set("CF_ACCESS_TEAM_DOMAIN"), set("CF_ACCESS_AUD")) {
+        let vars = Vars(get);
+        let (team, aud) = match (vars.set("CF_ACCESS_TEAM_DOMAIN"), vars.set("CF_ACCESS_AUD")) {
             (None, None) => {
-                if set("CF_ACCESS_ALLOWED_EMAILS").is_some() {
+                if vars.set("CF_ACCESS_ALLOWED_EMAILS").is_some() {
                     return Err(err("CF_ACCESS_ALLOWED_EMAILS", "is set but Cloudflare Access is not: also set CF_ACCESS_TEAM_DOMAIN and CF_ACCESS_AUD"));
                 }
                 return Ok(None);
@@ -40,7 +39,7 @@ impl CloudflareAccess {
         if aud.len() > 256 || aud.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(err("CF_ACCESS_AUD", "must be the Application Audience (AUD) Tag, one token of letters and digits"));
         }
-        let allowed_emails = match set("CF_ACCESS_ALLOWED_EMAILS") {
+        let allowed_emails = match vars.set("CF_ACCESS_ALLOWED_EMAILS") {
             None => None,
             Some(list) => {
                 let emails: Vec<String> = list.split([' ', ',']).filter(|e| !e.is_empty()).map(str::to_ascii_lowercase).collect();

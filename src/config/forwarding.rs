@@ -5,7 +5,7 @@
 use crate::base::http::{is_token, HOP_BY_HOP};
 use crate::base::types::Secret;
 use super::tool_policy::ToolPolicy;
-use super::vars::ConfigError;
+use super::vars::{err, ConfigError, Vars};
 
 /// Request headers the origin needs (MCP Streamable HTTP); nothing else is
 /// forwarded but `Mcp-Param-*`.
@@ -38,21 +38,20 @@ pub struct Forwarding {
 
 impl Forwarding {
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Forwarding, ConfigError> {
-        let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
-        let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let vars = Vars(get);
 
-        let origin_url = match set("ORIGIN_URL") {
+        let origin_url = match vars.set("ORIGIN_URL") {
             None => None,
             Some(raw) => Some(origin_endpoint(&raw).ok_or_else(|| {
                 err("ORIGIN_URL", "must be an http(s) URL of the origin's MCP endpoint, e.g. https://mcp-origin.example.com/mcp")
             })?),
         };
-        let audience = match set("ORIGIN_AUDIENCE") {
+        let audience = match vars.set("ORIGIN_AUDIENCE") {
             Some(a) if a.len() <= 2048 && a.bytes().all(|b| (0x21..=0x7e).contains(&b)) => a,
             Some(_) => return Err(err("ORIGIN_AUDIENCE", "must be a URI without spaces, e.g. https://mcp-origin.example.com")),
             None => url_origin(origin_url.as_deref().unwrap_or(SERVICE_BINDING_URL)),
         };
-        let access = match (set("ORIGIN_ACCESS_CLIENT_ID"), get("ORIGIN_ACCESS_CLIENT_SECRET").filter(|v| !v.trim().is_empty())) {
+        let access = match (vars.set("ORIGIN_ACCESS_CLIENT_ID"), get("ORIGIN_ACCESS_CLIENT_SECRET").filter(|v| !v.trim().is_empty())) {
             (None, None) => None,
             (Some(id), Some(secret)) if is_header_value(&id) && is_header_value(&secret) => Some((id, Secret::new(secret.trim()))),
             (Some(_), None) => return Err(err("ORIGIN_ACCESS_CLIENT_SECRET", "is not set; the Cloudflare Access service token needs both ORIGIN_ACCESS_CLIENT_ID and ORIGIN_ACCESS_CLIENT_SECRET")),
@@ -60,7 +59,7 @@ impl Forwarding {
             (Some(id), Some(_)) if !is_header_value(&id) => return Err(err("ORIGIN_ACCESS_CLIENT_ID", "must be printable ASCII (the service token's Client ID)")),
             _ => return Err(err("ORIGIN_ACCESS_CLIENT_SECRET", "must be printable ASCII (the service token's Client Secret)")),
         };
-        let header = set("ORIGIN_SHARED_SECRET_HEADER").map(|h| h.to_ascii_lowercase());
+        let header = vars.set("ORIGIN_SHARED_SECRET_HEADER").map(|h| h.to_ascii_lowercase());
         if let Some(h) = &header {
             let reserved = h.starts_with("x-gatehouse-") && h != DEFAULT_SHARED_SECRET_HEADER
                 || h.starts_with("cf-access-")
@@ -80,21 +79,21 @@ impl Forwarding {
             }
             Some(_) => return Err(err("ORIGIN_SHARED_SECRET", "must be at least 16 printable ASCII characters, e.g. `openssl rand -hex 32`")),
         };
-        let max_body_bytes = match set("ORIGIN_MAX_BODY_BYTES") {
+        let max_body_bytes = match vars.set("ORIGIN_MAX_BODY_BYTES") {
             None => DEFAULT_MAX_BODY_BYTES,
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if (1024..=100 * 1024 * 1024).contains(&n) => n,
                 _ => return Err(err("ORIGIN_MAX_BODY_BYTES", "must be a number of bytes between 1024 and 104857600 (default 4194304)")),
             },
         };
-        let timeout_secs = match set("ORIGIN_TIMEOUT_SECONDS") {
+        let timeout_secs = match vars.set("ORIGIN_TIMEOUT_SECONDS") {
             None => DEFAULT_TIMEOUT_SECS,
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if (1..=300).contains(&n) => n,
                 _ => return Err(err("ORIGIN_TIMEOUT_SECONDS", "must be a number of seconds between 1 and 300 (default 30)")),
             },
         };
-        let tool_policy = match set("TOOL_POLICY") {
+        let tool_policy = match vars.set("TOOL_POLICY") {
             None => None,
             Some(raw) => Some(ToolPolicy::parse(&raw).map_err(|why| {
                 err("TOOL_POLICY", &format!("{why}; expected JSON like {{\"default\":{{\"deny\":[\"delete_*\"]}},\"clients\":{{\"<client_id>\":{{\"allow\":[\"echo\"]}}}}}}"))

@@ -3,7 +3,7 @@
 
 use crate::base::outbound::upstream_url_allowed;
 use crate::base::types::Secret;
-use super::vars::{list, ConfigError};
+use super::vars::{err, list, ConfigError, Vars};
 
 pub const DEFAULT_URL: &str = "https://github.com";
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -44,15 +44,14 @@ fn account_id(s: &str) -> Option<u64> {
 impl GithubConfig {
     /// `None` when `GITHUB_CLIENT_ID` is unset: GitHub sign-in is off.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<GithubConfig>, ConfigError> {
-        let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
-        let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let Some(client_id) = set("GITHUB_CLIENT_ID") else {
-            if let Some(name) = ["GITHUB_CLIENT_SECRET", "GITHUB_ALLOWED_USERS", "GITHUB_ALLOWED_ORGS"].into_iter().find(|n| set(n).is_some()) {
+        let vars = Vars(get);
+        let Some(client_id) = vars.set("GITHUB_CLIENT_ID") else {
+            if let Some(name) = ["GITHUB_CLIENT_SECRET", "GITHUB_ALLOWED_USERS", "GITHUB_ALLOWED_ORGS"].into_iter().find(|n| vars.set(n).is_some()) {
                 return Err(err("GITHUB_CLIENT_ID", &format!("is not set, but {name} is; set it to the Client ID of your GitHub OAuth app")));
             }
             return Ok(None);
         };
-        let client_secret = set("GITHUB_CLIENT_SECRET").map(Secret::new).ok_or_else(|| {
+        let client_secret = vars.set("GITHUB_CLIENT_SECRET").map(Secret::new).ok_or_else(|| {
             err("GITHUB_CLIENT_SECRET", "is not set; set it as a secret (`wrangler secret put GITHUB_CLIENT_SECRET`) to a client secret generated on your GitHub OAuth app's page")
         })?;
         let mut allowed_users = Vec::new();
@@ -69,8 +68,8 @@ impl GithubConfig {
                 "(or GITHUB_ALLOWED_ORGS) must list who may sign in: without an allow-list every GitHub account could use this server",
             ));
         }
-        let url = upstream_base(set("GITHUB_URL"), DEFAULT_URL).map_err(|p| err("GITHUB_URL", &format!("{p}; default https://github.com")))?;
-        let api_url = upstream_base(set("GITHUB_API_URL"), DEFAULT_API_URL).map_err(|p| err("GITHUB_API_URL", &format!("{p}; default https://api.github.com")))?;
+        let url = upstream_base(vars.set("GITHUB_URL"), DEFAULT_URL).map_err(|p| err("GITHUB_URL", &format!("{p}; default https://github.com")))?;
+        let api_url = upstream_base(vars.set("GITHUB_API_URL"), DEFAULT_API_URL).map_err(|p| err("GITHUB_API_URL", &format!("{p}; default https://api.github.com")))?;
         Ok(Some(GithubConfig {
             client_id,
             client_secret,

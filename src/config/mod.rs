@@ -19,7 +19,7 @@ use crate::base::types::{Secret, Subject};
 use registration::RegistrationPolicy;
 pub use vars::{list, ConfigError};
 use signing_keys::signing_keys;
-use vars::number;
+use vars::{err, number};
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
@@ -108,7 +108,6 @@ pub struct Config {
 impl Config {
     /// Builds the configuration from a lookup of variables and secrets.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let err = |variable: &'static str, problem: &str| ConfigError { variable, problem: problem.to_string() };
 
         let (signing_key, previous_keys) = signing_keys(&get)?;
         let password_login = match get("PASSWORD_LOGIN").map(|v| v.trim().to_ascii_lowercase()).as_deref() {

@@ -18,6 +18,21 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// A bad setting: the variable and what it must be (never its value).
+pub fn err(variable: &'static str, problem: &str) -> ConfigError {
+    ConfigError { variable, problem: problem.to_string() }
+}
+
+/// The worker's variables and secrets, as `Config::from_lookup` is given them.
+pub struct Vars<'a, G: Fn(&str) -> Option<String>>(pub &'a G);
+
+impl<G: Fn(&str) -> Option<String>> Vars<'_, G> {
+    /// A setting's value, trimmed; `None` when unset or blank.
+    pub fn set(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+}
+
 /// A number in `range`, or `default` when unset or blank; anything else is
 /// an error naming the variable and saying what it `must` be (never the value).
 pub fn number<T>(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: T, range: RangeInclusive<T>, must: &str) -> Result<T, ConfigError>
