@@ -42,9 +42,7 @@ impl Forwarding {
 
         let origin_url = match vars.set("ORIGIN_URL") {
             None => None,
-            Some(raw) => Some(origin_endpoint(&raw).ok_or_else(|| {
-                err("ORIGIN_URL", "must be an http(s) URL of the origin's MCP endpoint, e.g. https://mcp-origin.example.com/mcp")
-            })?),
+            Some(raw) => Some(origin_endpoint(&raw).map_err(|p| err("ORIGIN_URL", p))?),
         };
         let audience = match vars.set("ORIGIN_AUDIENCE") {
             Some(a) if a.len() <= 2048 && a.bytes().all(|b| (0x21..=0x7e).contains(&b)) => a,
@@ -108,17 +106,19 @@ fn is_header_value(v: &str) -> bool {
     !v.is_empty() && v.len() <= 4096 && v.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-/// `ORIGIN_URL` is the origin's MCP endpoint; a bare origin (a tunnel
-/// hostname) means its conventional `/mcp` path.
-fn origin_endpoint(raw: &str) -> Option<String> {
-    let mut url = url::Url::parse(raw).ok()?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return None;
+/// `ORIGIN_URL` is the origin's MCP endpoint, without query or fragment; a
+/// bare origin (a tunnel hostname) means its conventional `/mcp` path. The
+/// one check of `ORIGIN_URL`: `Config::from_lookup` runs it early too.
+pub fn origin_endpoint(raw: &str) -> Result<String, &'static str> {
+    const LOOKS_LIKE: &str = "must be the origin's MCP endpoint as an absolute http(s) URL without query or fragment, such as https://mcp-origin.example.com/mcp (a bare origin means <origin>/mcp)";
+    let mut url = url::Url::parse(raw.trim()).map_err(|_| LOOKS_LIKE)?;
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(LOOKS_LIKE);
     }
     if url.path() == "/" {
         url.set_path("/mcp");
     }
-    Some(url.to_string())
+    Ok(url.to_string())
 }
 
 fn url_origin(u: &str) -> String {

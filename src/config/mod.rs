@@ -149,7 +149,7 @@ impl Config {
         // The proxy reads ORIGIN_URL itself; checking it here puts a typo on
         // the `/` page at once instead of on the first MCP request.
         if let Some(raw) = get("ORIGIN_URL").filter(|s| !s.trim().is_empty()) {
-            check_origin_url(&raw).map_err(|p| err("ORIGIN_URL", p))?;
+            forwarding::origin_endpoint(&raw).map_err(|p| err("ORIGIN_URL", p))?;
         }
         let secs = |max: i64| format!("must be a number of seconds between 60 and {max}");
         let access_token_ttl = number(&get, "ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL, 60..=24 * 3600, &secs(24 * 3600))?;
@@ -302,15 +302,6 @@ fn required_scopes(raw: Option<String>, offered: &Scopes) -> Result<Scopes, Stri
         ));
     }
     Ok(required)
-}
-
-fn check_origin_url(raw: &str) -> Result<(), &'static str> {
-    const LOOKS_LIKE: &str = "must be the origin's MCP endpoint as an absolute http(s) URL without query or fragment, such as https://mcp-origin.example.com/mcp (a bare origin means <origin>/mcp)";
-    let url = url::Url::parse(raw.trim()).map_err(|_| LOOKS_LIKE)?;
-    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
-        return Err(LOOKS_LIKE);
-    }
-    Ok(())
 }
 
 fn parse_public_url(raw: &str) -> Result<String, &'static str> {
