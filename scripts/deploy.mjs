@@ -57,7 +57,7 @@ Environment: GATEHOUSE_OWNER_PASSWORD; GATEHOUSE_ORIGIN_ACCESS_CLIENT_ID and
 const GIVEN_SECRETS = ['ORIGIN_ACCESS_CLIENT_ID', 'ORIGIN_ACCESS_CLIENT_SECRET', 'ORIGIN_SHARED_SECRET'];
 
 const MIN_PASSWORD = 8;
-/** src/gateway/forward_config.rs: the shared secret's minimum length. */
+/** src/config/forwarding.rs: the shared secret's minimum length. */
 const MIN_SHARED_SECRET = 16;
 
 function options() {

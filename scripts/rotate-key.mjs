@@ -22,7 +22,7 @@ const USAGE = `Usage: npm run rotate-key -- [--retire [--force]] [--yes] [--conf
   --retire    drop every key but the newest (safe once ACCESS_TOKEN_TTL has passed since the rotation)
   --force     retire even earlier: tokens signed by the old keys stop working at once`;
 
-/** SIGNING_KEYS may name at most this many (src/oauth/config.rs MAX_SIGNING_KEYS). */
+/** SIGNING_KEYS may name at most this many (src/config/signing_keys.rs MAX_SIGNING_KEYS). */
 const MAX_KEYS = 4;
 
 const stamp = (d) => d.toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
