@@ -5,7 +5,7 @@
 use super::d1::{n, s, Count, D1Store};
 use crate::oauth::attempt_limit::AttemptLog;
 use crate::oauth::source_budget::BudgetCounter;
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 
 impl AttemptLog for D1Store {
     async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool> {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::d1::{err, n, opt, s, D1Store};
 use crate::oauth::login::passkey::{Passkey, PasskeyStore, Purpose};
 use crate::base::signature::{Alg, PublicJwk};
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@ use worker::{D1Database, Env};
 
 use crate::base::error::StoreError;
 use crate::oauth::revocation::RevocationSource;
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 use crate::base::types::GrantId;
 
 pub struct D1Revocations<'a> {

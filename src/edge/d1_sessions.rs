@@ -4,7 +4,7 @@
 
 use super::d1::{n, s, Count, D1Store};
 use crate::oauth::session::{SessionRevocations, SESSION_TTL};
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 
 /// The row of "sign out everywhere"; session ids are base64url, never this.

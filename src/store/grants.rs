@@ -1,74 +1,12 @@
-//! What the protocol keeps, and the small storage trait it is kept behind.
-//! Production uses D1 (`edge::d1`); tests use an in-memory implementation.
-//! Secrets are stored only as SHA-256 hashes.
+//! Grants, their authorization codes and refresh tokens, and the storage
+//! trait they are kept behind. Every state change that races (redeeming a
+//! code, rotating a refresh token) is one conditional statement that reports
+//! whether this caller won. Secrets are stored only as SHA-256 hashes.
 
-use serde::{Deserialize, Serialize};
+use crate::base::pkce::CodeChallenge;
+use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 
-use super::error::StoreError;
-use super::pkce::CodeChallenge;
-use super::redirect_uri::RedirectUri;
-use super::types::{ClientId, GrantId, Subject, TokenHash};
-
-/// RFC 7591 §2 `token_endpoint_auth_method`. `PrivateKeyJwt` (RFC 7523 §2.2)
-/// only for metadata-document clients (`cimd::auth_methods`), never registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    None,
-    ClientSecretPost,
-    ClientSecretBasic,
-    PrivateKeyJwt,
-}
-
-impl AuthMethod {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "none" => Some(AuthMethod::None),
-            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
-            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
-            "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::None => "none",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::PrivateKeyJwt => "private_key_jwt",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientRecord {
-    pub client_id: ClientId,
-    pub secret_hash: Option<TokenHash>,
-    pub auth_method: AuthMethod,
-    pub redirect_uris: Vec<RedirectUri>,
-    pub grant_types: Vec<String>,
-    pub client_name: Option<String>,
-    /// The registered metadata as returned to the client (RFC 7591 §3.2.1).
-    pub metadata: serde_json::Value,
-    pub created_at: i64,
-}
-
-/// An /authorize request waiting for the owner's login and consent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingAuthorization {
-    pub id: String,
-    pub client_id: ClientId,
-    /// The redirect URI exactly as requested (it may carry a loopback port).
-    pub redirect_uri: String,
-    pub state: Option<String>,
-    pub code_challenge: CodeChallenge,
-    pub scope: String,
-    pub resource: String,
-    /// Hash of the browser cookie that started it: consent from another
-    /// browser is refused.
-    pub browser: TokenHash,
-    pub expires_at: i64,
-}
+use super::StoreResult;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodeRecord {
@@ -105,31 +43,9 @@ pub struct RefreshRecord {
     pub successor_hash: Option<TokenHash>,
 }
 
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// The storage the protocol needs. Every state change that races (redeeming a
-/// code, rotating a refresh token, consuming a consent) is one conditional
-/// statement that reports whether this caller won. Client metadata documents
-/// (fetch and cache) come with it: see `cimd::ClientDocuments`.
+/// Grants, codes and refresh tokens.
 #[allow(async_fn_in_trait)]
-pub trait Store:
-    super::cimd::ClientDocuments
-    + super::audit::AuditLog
-    + super::login::upstream_state::UpstreamStates
-    + super::login::remembered_consent::ConsentMemory
-    + super::client_assertion::ClientAssertionStore
-    + super::attempt_limit::AttemptLog
-    + super::source_budget::BudgetCounter
-    + super::session::SessionRevocations
-{
-    async fn create_client(&self, c: &ClientRecord) -> StoreResult<()>;
-    async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
-
-    async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()>;
-    async fn pending(&self, id: &str, now: i64) -> StoreResult<Option<PendingAuthorization>>;
-    /// Deletes the pending request; true only for the one caller that did.
-    async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool>;
-
+pub trait GrantStore {
     /// Stores a new grant and its first authorization code together.
     async fn create_grant(&self, g: &GrantRecord, code: &CodeRecord) -> StoreResult<()>;
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>>;

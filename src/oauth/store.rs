@@ -1,0 +1,42 @@
+//! Migration shim (issue 13): the records and their traits live in `store/`
+//! now, one trait per area. `Store` is the transition bound of the plan's
+//! hinge 2: it names every storage trait the handlers need, with a blanket
+//! impl, so the handlers keep `S: Store` until their layer's step gives each
+//! its real bounds. It moves to `store/mod.rs` (as `Stores`) once the traits
+//! it names all live in `store/`, and goes in step 6.
+
+pub use crate::store::StoreResult;
+pub use crate::store::clients::{AuthMethod, ClientRecord, ClientStore};
+pub use crate::store::grants::{CodeRecord, GrantRecord, GrantStore, RefreshRecord};
+pub use crate::store::pending::{PendingAuthorization, PendingRequests};
+
+/// Every storage trait the protocol's handlers use.
+pub trait Store:
+    ClientStore
+    + PendingRequests
+    + GrantStore
+    + super::cimd::ClientDocuments
+    + crate::store::audit::AuditLog
+    + super::login::upstream_state::UpstreamStates
+    + super::login::remembered_consent::ConsentMemory
+    + super::client_assertion::ClientAssertionStore
+    + super::attempt_limit::AttemptLog
+    + super::source_budget::BudgetCounter
+    + super::session::SessionRevocations
+{
+}
+
+impl<T> Store for T where
+    T: ClientStore
+        + PendingRequests
+        + GrantStore
+        + super::cimd::ClientDocuments
+        + crate::store::audit::AuditLog
+        + super::login::upstream_state::UpstreamStates
+        + super::login::remembered_consent::ConsentMemory
+        + super::client_assertion::ClientAssertionStore
+        + super::attempt_limit::AttemptLog
+        + super::source_budget::BudgetCounter
+        + super::session::SessionRevocations
+{
+}
