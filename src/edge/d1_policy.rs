@@ -3,7 +3,7 @@
 //! from one source each see their own number.
 
 use super::d1::{n, s, Count, D1Store};
-use crate::oauth::registration_policy::RegistrationCounter;
+use crate::store::registrations::RegistrationCounter;
 use crate::store::StoreResult;
 
 impl RegistrationCounter for D1Store {

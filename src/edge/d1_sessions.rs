@@ -3,7 +3,8 @@
 //! the row `*` for the last "sign out everywhere".
 
 use super::d1::{n, s, Count, D1Store};
-use crate::oauth::session::{SessionRevocations, SESSION_TTL};
+use crate::oauth::session::SESSION_TTL;
+use crate::store::session_revocations::SessionRevocations;
 use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 

@@ -17,12 +17,12 @@ pub trait Store:
     + GrantStore
     + super::cimd::ClientDocuments
     + crate::store::audit::AuditLog
-    + super::login::upstream_state::UpstreamStates
-    + super::login::remembered_consent::ConsentMemory
+    + crate::store::upstream_states::UpstreamStates
+    + crate::store::consents::ConsentMemory
     + super::client_assertion::ClientAssertionStore
-    + super::attempt_limit::AttemptLog
-    + super::source_budget::BudgetCounter
-    + super::session::SessionRevocations
+    + crate::store::attempts::AttemptLog
+    + crate::store::budgets::BudgetCounter
+    + crate::store::session_revocations::SessionRevocations
 {
 }
 
@@ -32,11 +32,11 @@ impl<T> Store for T where
         + GrantStore
         + super::cimd::ClientDocuments
         + crate::store::audit::AuditLog
-        + super::login::upstream_state::UpstreamStates
-        + super::login::remembered_consent::ConsentMemory
+        + crate::store::upstream_states::UpstreamStates
+        + crate::store::consents::ConsentMemory
         + super::client_assertion::ClientAssertionStore
-        + super::attempt_limit::AttemptLog
-        + super::source_budget::BudgetCounter
-        + super::session::SessionRevocations
+        + crate::store::attempts::AttemptLog
+        + crate::store::budgets::BudgetCounter
+        + crate::store::session_revocations::SessionRevocations
 {
 }

@@ -1,10 +1,16 @@
 //! What is kept: one storage trait per area with its records, no super-traits.
 //! Imports only `base`; `store/memory/` holds the in-memory store for native tests.
 
+pub mod attempts;
 pub mod audit;
+pub mod budgets;
 pub mod clients;
+pub mod consents;
 pub mod grants;
 pub mod pending;
+pub mod registrations;
+pub mod session_revocations;
+pub mod upstream_states;
 
 #[cfg(test)]
 pub mod memory;

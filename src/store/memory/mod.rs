@@ -14,10 +14,16 @@ use crate::store::grants::{CodeRecord, GrantRecord, RefreshRecord};
 use crate::store::pending::PendingAuthorization;
 use crate::store::StoreResult;
 
+mod attempts;
 mod audit;
+mod budgets;
 mod clients;
+mod consents;
 mod grants;
 mod pending;
+mod registrations;
+pub mod session_revocations;
+mod upstream_states;
 
 /// Runs a future whose awaits never pend (the memory store's).
 pub fn block_on<F: Future>(f: F) -> F::Output {
@@ -43,18 +49,18 @@ pub struct MemoryStore {
     /// Budget spends per (kind, source, window start) (`source_budget`).
     pub spends: RefCell<HashMap<(String, String, i64), u32>>,
     /// Revoked sessions by id, and the last "sign out everywhere" (`session`).
-    pub sessions: crate::oauth::session::testing::MemorySessions,
+    pub sessions: session_revocations::MemorySessions,
     /// Clients' `last_used_at`.
     pub last_used: RefCell<HashMap<String, i64>>,
     pub audit: RefCell<Vec<crate::store::audit::AuditEvent>>,
     pub last_refresh: RefCell<HashMap<String, i64>>,
     pub fail: RefCell<bool>,
     /// Remembered consents by (subject, client) (`login::remembered_consent`).
-    pub remembered: RefCell<HashMap<(String, String), crate::oauth::login::remembered_consent::RememberedConsent>>,
+    pub remembered: RefCell<HashMap<(String, String), crate::store::consents::RememberedConsent>>,
     /// Metadata documents "on the web" and their cache (`cimd::canned`).
     pub documents: crate::oauth::cimd::canned::CannedDocuments,
     /// Delegated logins in flight (`login::upstream_state`), and whether claimed.
-    pub upstream: RefCell<HashMap<String, (crate::oauth::login::upstream_state::UpstreamState, bool)>>,
+    pub upstream: RefCell<HashMap<String, (crate::store::upstream_states::UpstreamState, bool)>>,
     /// Passkeys, their challenges and spent setup codes (`login::passkey::testing`).
     pub passkeys: crate::oauth::login::passkey::testing::MemoryPasskeys,
     /// Spent client assertion ids and key sets "on the web" (`client_assertion::memory`).
