@@ -7,6 +7,7 @@ pub mod budgets;
 pub mod clients;
 pub mod consents;
 pub mod grants;
+pub mod passkeys;
 pub mod pending;
 pub mod registrations;
 pub mod session_revocations;

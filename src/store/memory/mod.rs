@@ -20,6 +20,7 @@ mod budgets;
 mod clients;
 mod consents;
 mod grants;
+pub mod passkeys;
 mod pending;
 mod registrations;
 pub mod session_revocations;
@@ -62,7 +63,7 @@ pub struct MemoryStore {
     /// Delegated logins in flight (`login::upstream_state`), and whether claimed.
     pub upstream: RefCell<HashMap<String, (crate::store::upstream_states::UpstreamState, bool)>>,
     /// Passkeys, their challenges and spent setup codes (`login::passkey::testing`).
-    pub passkeys: crate::oauth::login::passkey::testing::MemoryPasskeys,
+    pub passkeys: passkeys::MemoryPasskeys,
     /// Spent client assertion ids and key sets "on the web" (`client_assertion::memory`).
     pub assertions: crate::oauth::client_assertion::memory::MemoryAssertions,
 }
