@@ -10,6 +10,7 @@ pub mod grants;
 pub mod passkeys;
 pub mod pending;
 pub mod registrations;
+pub mod revoked_grants;
 pub mod session_revocations;
 pub mod upstream_states;
 
