@@ -8,7 +8,10 @@ use worker::{D1Database, D1PreparedStatement};
 use crate::base::error::StoreError;
 use crate::base::pkce::CodeChallenge;
 use crate::base::redirect_uri::RedirectUri;
-use crate::oauth::store::*;
+use crate::store::clients::{AuthMethod, ClientRecord, ClientStore};
+use crate::store::grants::{CodeRecord, GrantRecord, GrantStore, RefreshRecord};
+use crate::store::pending::{PendingAuthorization, PendingRequests};
+use crate::store::StoreResult;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 
 pub struct D1Store {
@@ -150,7 +153,7 @@ struct RefreshRow {
     successor_hash: Option<String>,
 }
 
-impl Store for D1Store {
+impl ClientStore for D1Store {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()> {
         let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
         self.exec(
@@ -185,7 +188,9 @@ impl Store for D1Store {
             created_at: r.created_at,
         }))
     }
+}
 
+impl PendingRequests for D1Store {
     async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()> {
         self.exec(
             "INSERT INTO pending_authorizations (id, client_id, redirect_uri, state, code_challenge, scope, resource, browser_hash, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -229,7 +234,9 @@ impl Store for D1Store {
             .await?;
         Ok(changed == 1)
     }
+}
 
+impl GrantStore for D1Store {
     async fn create_grant(&self, g: &GrantRecord, c: &CodeRecord) -> StoreResult<()> {
         let grant = self.stmt(
             "INSERT INTO grants (grant_id, client_id, subject, scope, resource, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

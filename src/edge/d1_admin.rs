@@ -6,7 +6,7 @@ use super::d1::{err, json_list, n, s, Count, D1Store};
 use crate::oauth::admin::{AdminStore, ClientSummary, GrantSummary};
 use crate::oauth::cimd::DocumentSource;
 use crate::base::redirect_uri::RedirectUri;
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 use crate::base::types::{ClientId, GrantId, Subject};
 
 #[derive(Deserialize)]

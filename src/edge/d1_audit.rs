@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::d1::{err, n, opt, s, D1Store};
-use crate::oauth::audit::{AuditEvent, AuditLog};
-use crate::oauth::store::StoreResult;
+use crate::store::audit::{AuditEvent, AuditLog};
+use crate::store::StoreResult;
 
 #[derive(Deserialize)]
 struct EventRow {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::cimd_fetch;
 use super::d1::{err, n, opt, s, D1Store};
 use crate::oauth::cimd::{ClientDocuments, ClientIdUrl, DocumentSource, FetchError, FetchedDocument, StoredDocument};
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 
 #[derive(Deserialize)]
 struct DocumentRow {

@@ -7,7 +7,7 @@ use super::d1::{err, n, s, D1Store};
 use crate::oauth::cimd::auth_methods::JwksUri;
 use crate::oauth::cimd::{FetchError, FetchedDocument};
 use crate::oauth::client_assertion::{ClientAssertionStore, MAX_KEY_SET_BYTES};
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 use crate::base::types::{ClientId, TokenHash};
 
 impl ClientAssertionStore for D1Store {

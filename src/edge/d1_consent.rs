@@ -6,8 +6,8 @@
 use serde::Deserialize;
 
 use super::d1::{n, s, D1Store};
-use crate::oauth::login::remembered_consent::{ConsentMemory, RememberedConsent};
-use crate::oauth::store::StoreResult;
+use crate::store::consents::{ConsentMemory, RememberedConsent};
+use crate::store::StoreResult;
 use crate::base::types::{ClientId, Subject};
 
 #[derive(Deserialize)]

@@ -3,9 +3,9 @@
 //! records together, so concurrent requests cannot all read the same count.
 
 use super::d1::{n, s, Count, D1Store};
-use crate::oauth::attempt_limit::AttemptLog;
-use crate::oauth::source_budget::BudgetCounter;
-use crate::oauth::store::StoreResult;
+use crate::store::attempts::AttemptLog;
+use crate::store::budgets::BudgetCounter;
+use crate::store::StoreResult;
 
 impl AttemptLog for D1Store {
     async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool> {

@@ -4,7 +4,7 @@
 
 use super::d1::{err, n, D1Store};
 use crate::oauth::maintenance::{Cutoffs, Maintenance, Removed};
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 
 /// `Cutoffs::stale_client`; binds ?1 = client_created_before, ?2 = client_unused_since.
 const STALE_CLIENTS: &str =

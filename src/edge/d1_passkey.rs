@@ -5,9 +5,9 @@
 use serde::Deserialize;
 
 use super::d1::{err, n, opt, s, D1Store};
-use crate::oauth::login::passkey::{Passkey, PasskeyStore, Purpose};
+use crate::store::passkeys::{Passkey, PasskeyStore, Purpose};
 use crate::base::signature::{Alg, PublicJwk};
-use crate::oauth::store::StoreResult;
+use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 
 #[derive(Deserialize)]
@@ -98,7 +98,7 @@ impl PasskeyStore for D1Store {
                 // The cap is in the statement: concurrent additions cannot pass it together.
                 "INSERT OR IGNORE INTO passkeys (credential_id, alg, x, y, sign_count, name, created_at, last_used_at) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL WHERE (SELECT COUNT(*) FROM passkeys) < ?8",
-                &[s(&p.id), s(p.alg.name()), s(x), opt(p.public_key.y.as_deref()), n(p.sign_count.into()), s(&p.name), n(p.created_at), n(crate::oauth::login::passkey::MAX_PASSKEYS as i64)],
+                &[s(&p.id), s(p.alg.name()), s(x), opt(p.public_key.y.as_deref()), n(p.sign_count.into()), s(&p.name), n(p.created_at), n(crate::store::passkeys::MAX_PASSKEYS as i64)],
             )
             .await?;
         Ok(changed == 1)

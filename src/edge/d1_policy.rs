@@ -3,8 +3,8 @@
 //! from one source each see their own number.
 
 use super::d1::{n, s, Count, D1Store};
-use crate::oauth::registration_policy::RegistrationCounter;
-use crate::oauth::store::StoreResult;
+use crate::store::registrations::RegistrationCounter;
+use crate::store::StoreResult;
 
 impl RegistrationCounter for D1Store {
     async fn count_registration(&self, source: &str, window: i64) -> StoreResult<u32> {

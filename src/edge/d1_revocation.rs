@@ -7,8 +7,8 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
 use crate::base::error::StoreError;
-use crate::oauth::revocation::RevocationSource;
-use crate::oauth::store::StoreResult;
+use crate::store::revoked_grants::RevokedGrants;
+use crate::store::StoreResult;
 use crate::base::types::GrantId;
 
 pub struct D1Revocations<'a> {
@@ -34,7 +34,7 @@ struct Row {
     grant_id: String,
 }
 
-impl RevocationSource for D1Revocations<'_> {
+impl RevokedGrants for D1Revocations<'_> {
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
         let rows = self
             .db()?

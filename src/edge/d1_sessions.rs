@@ -3,8 +3,9 @@
 //! the row `*` for the last "sign out everywhere".
 
 use super::d1::{n, s, Count, D1Store};
-use crate::oauth::session::{SessionRevocations, SESSION_TTL};
-use crate::oauth::store::StoreResult;
+use crate::oauth::session::SESSION_TTL;
+use crate::store::session_revocations::SessionRevocations;
+use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 
 /// The row of "sign out everywhere"; session ids are base64url, never this.

@@ -6,8 +6,8 @@
 use serde::Deserialize;
 
 use super::d1::{n, s, D1Store};
-use crate::oauth::login::upstream_state::{UpstreamState, UpstreamStates};
-use crate::oauth::store::StoreResult;
+use crate::store::upstream_states::{UpstreamState, UpstreamStates};
+use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 
 #[derive(Deserialize)]

@@ -67,7 +67,7 @@ fn client(id: &str, name: &str, created_at: i64) -> ClientRecord {
 fn seed(w: &World, id: &str, name: &str) -> (GrantId, String) {
     let s = &w.store;
     block_on(async {
-        use super::store::Store;
+        use crate::store::{clients::ClientStore, grants::GrantStore, pending::PendingRequests};
         s.create_client(&client(id, name, w.now - 100)).await.unwrap();
         let grant = GrantRecord {
             grant_id: GrantId::new(format!("gr_{id}")),

@@ -39,17 +39,7 @@ pub const SETUP_CODE_PER_SOURCE: AttemptLimit = AttemptLimit { scope: "passkey-s
 // A pending request must not outlive the window that counts its attempts.
 const _: () = assert!(PENDING_TTL <= WINDOW);
 
-/// Attempts, one row each (D1 `login_failures`, whose rows are attempts not
-/// proven right since migration 0011).
-#[allow(async_fn_in_trait)]
-pub trait AttemptLog {
-    /// Records one attempt under `key` at `now` unless `max` attempts are
-    /// recorded under it since `since`; true when recorded. One conditional
-    /// statement: concurrent callers each see the others' attempts.
-    async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool>;
-    /// Removes one attempt recorded under `key` at `at`.
-    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()>;
-}
+pub use crate::store::attempts::AttemptLog;
 
 /// What one attempt is counted under.
 pub struct Counted<'a> {
@@ -100,29 +90,6 @@ pub async fn release<S: AttemptLog>(store: &S, reserved: Reserved) -> StoreResul
 /// The secret was wrong: its attempt stays counted.
 pub fn keep(reserved: Reserved) {
     drop(reserved);
-}
-
-#[cfg(test)]
-impl AttemptLog for super::testing::MemoryStore {
-    async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool> {
-        self.check()?;
-        let mut f = self.failures.borrow_mut();
-        let recorded = f.iter().filter(|(k, t)| k == key && *t >= since).count() as u32;
-        if recorded >= max {
-            return Ok(false);
-        }
-        f.push((key.into(), now));
-        Ok(true)
-    }
-
-    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()> {
-        self.check()?;
-        let mut f = self.failures.borrow_mut();
-        if let Some(i) = f.iter().position(|(k, t)| k == key && *t == at) {
-            f.remove(i);
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -19,12 +19,12 @@ pub use crate::base::normal_form;
 pub use crate::base::key_set_cache;
 pub use crate::base::source;
 pub use crate::config;
+pub use crate::store::audit;
 
 pub mod access_token;
 pub mod admin;
 pub mod admin_page;
 pub mod attempt_limit;
-pub mod audit;
 pub mod authorize;
 pub mod bearer_guard;
 pub mod client_assertion;
@@ -55,7 +55,7 @@ pub mod verified_cache;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
-pub(crate) mod testing;
+pub(crate) use crate::store::memory as testing;
 #[cfg(test)]
 pub(crate) mod testing_net;
 #[cfg(test)]

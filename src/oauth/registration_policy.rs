@@ -50,14 +50,7 @@ pub fn retry_after(now: i64) -> i64 {
     (window_start(now) + WINDOW - now).max(1)
 }
 
-/// Counting of registrations, one row per source and window.
-#[allow(async_fn_in_trait)]
-pub trait RegistrationCounter {
-    /// Adds one registration for `source` in the window starting at `window`
-    /// and returns the window's count including it (one statement, so
-    /// concurrent registrations each see a distinct count).
-    async fn count_registration(&self, source: &str, window: i64) -> StoreResult<u32>;
-}
+pub use crate::store::registrations::RegistrationCounter;
 
 /// The outcome of counting one registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,16 +224,6 @@ mod tests {
             assert_eq!(block_on(admit(&p, &store, "198.51.100.1", 0)).unwrap(), Admission::Admitted);
         }
         assert!(store.registrations.borrow().is_empty(), "no counting without a cap");
-    }
-}
-
-#[cfg(test)]
-impl RegistrationCounter for super::testing::MemoryStore {
-    async fn count_registration(&self, source: &str, window: i64) -> StoreResult<u32> {
-        let mut m = self.registrations.borrow_mut();
-        let n = m.entry((source.to_string(), window)).or_insert(0);
-        *n += 1;
-        Ok(*n)
     }
 }
 

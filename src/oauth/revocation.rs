@@ -23,14 +23,7 @@ use super::config::Config;
 use super::store::StoreResult;
 use super::types::GrantId;
 
-/// Where the revoked grants are read from (D1 in the worker).
-#[allow(async_fn_in_trait)]
-pub trait RevocationSource {
-    /// Grants revoked at or after `since` (Unix seconds).
-    async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>>;
-    /// Whether one grant is revoked (or gone).
-    async fn is_revoked(&self, id: &GrantId) -> StoreResult<bool>;
-}
+pub use crate::store::revoked_grants::RevokedGrants as RevocationSource;
 
 /// One isolate's view of the recently revoked grants.
 #[derive(Debug, Default)]

@@ -129,22 +129,7 @@ fn signed<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest,
     Some(Session { subject, method, id: TokenHash::of(sig), expires_at })
 }
 
-/// Server-side sign-out. Session cookies are signed, not stored, so a copy
-/// would stay valid until it expires; sign-out records the session as
-/// revoked, and "sign out everywhere" records a time up to which every
-/// session is (D1 `session_revocations`, migration 0011). Each check is one
-/// primary-key lookup, on the pages only (`/authorize`, `/consent`,
-/// `/admin`, `/passkeys`); `/mcp` never reads a session.
-#[allow(async_fn_in_trait)]
-pub trait SessionRevocations {
-    /// Whether session `id`, issued at `issued_at`, was signed out: by
-    /// itself, or by a "sign out everywhere" at or after `issued_at`.
-    async fn session_revoked(&self, id: &TokenHash, issued_at: i64) -> StoreResult<bool>;
-    /// Records session `id` as signed out until `expires_at`, when its cookie expires anyway.
-    async fn revoke_session(&self, id: &TokenHash, now: i64, expires_at: i64) -> StoreResult<()>;
-    /// Records every session issued at or before `now` as signed out.
-    async fn revoke_all_sessions(&self, now: i64) -> StoreResult<()>;
-}
+pub use crate::store::session_revocations::SessionRevocations;
 
 /// The session of this request: a valid cookie for this browser that was
 /// not signed out. Storage is asked only when the cookie is valid.
@@ -167,42 +152,6 @@ pub async fn sign_out_everywhere<S: SessionRevocations>(ctx: &Ctx<'_, S>) -> Sto
 /// The clearing `Set-Cookie` for the session cookie.
 pub fn clear_session_cookie() -> String {
     set_cookie(SESSION_COOKIE, "", 0)
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-
-    use super::*;
-
-    /// Revoked sessions by id (until when), and the last "sign out everywhere" (at, until).
-    #[derive(Default)]
-    pub struct MemorySessions {
-        pub revoked: RefCell<HashMap<String, i64>>,
-        pub everywhere: RefCell<Option<(i64, i64)>>,
-    }
-
-    impl SessionRevocations for crate::oauth::testing::MemoryStore {
-        async fn session_revoked(&self, id: &TokenHash, issued_at: i64) -> StoreResult<bool> {
-            self.check()?;
-            let one = self.sessions.revoked.borrow().contains_key(id.as_str());
-            let all = self.sessions.everywhere.borrow().is_some_and(|(at, _)| at >= issued_at);
-            Ok(one || all)
-        }
-        async fn revoke_session(&self, id: &TokenHash, _now: i64, expires_at: i64) -> StoreResult<()> {
-            self.check()?;
-            self.sessions.revoked.borrow_mut().insert(id.as_str().into(), expires_at);
-            Ok(())
-        }
-        async fn revoke_all_sessions(&self, now: i64) -> StoreResult<()> {
-            self.check()?;
-            let mut e = self.sessions.everywhere.borrow_mut();
-            let at = e.map_or(now, |(at, _)| at.max(now));
-            *e = Some((at, at + SESSION_TTL));
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]

@@ -42,14 +42,7 @@ impl Spend {
     }
 }
 
-/// Counting of spends, one row per kind, source and window.
-#[allow(async_fn_in_trait)]
-pub trait BudgetCounter {
-    /// Adds one spend of `kind` for `source` in the window starting at
-    /// `window` and returns the window's count including it (one statement,
-    /// so concurrent spends each see a distinct count).
-    async fn count_spend(&self, kind: &str, source: &str, window: i64) -> StoreResult<u32>;
-}
+pub use crate::store::budgets::BudgetCounter;
 
 /// The outcome of one spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,17 +81,6 @@ pub async fn audit_refusal<S: super::store::Store>(ctx: &Ctx<'_, S>, req: &HttpR
     // A counting failure must not hide the event: store it then.
     if !matches!(spend(ctx, req, Spend::RefusalAudit).await, Ok(Budget::Spent { .. })) {
         ctx.store.audit(event).await;
-    }
-}
-
-#[cfg(test)]
-impl BudgetCounter for super::testing::MemoryStore {
-    async fn count_spend(&self, kind: &str, source: &str, window: i64) -> StoreResult<u32> {
-        self.check()?;
-        let mut m = self.spends.borrow_mut();
-        let n = m.entry((kind.to_string(), source.to_string(), window)).or_insert(0);
-        *n += 1;
-        Ok(*n)
     }
 }
 

@@ -1,24 +1,9 @@
-//! The in-memory store's audit log and admin queries (same semantics as
-//! `edge::d1_audit` and `edge::d1_admin`), and native tests of the admin page
-//! and of the audit events the endpoints write.
+//! The in-memory store's admin queries (same semantics as `edge::d1_admin`).
 
 use super::admin::{AdminStore, ClientSummary, GrantSummary};
-use super::audit::{AuditEvent, AuditLog};
 use super::store::StoreResult;
 use super::testing::MemoryStore;
 use super::types::ClientId;
-
-impl AuditLog for MemoryStore {
-    async fn audit(&self, event: &AuditEvent) {
-        self.audit.borrow_mut().push(event.clone());
-    }
-    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        if *self.fail.borrow() {
-            return Err(super::error::StoreError("injected failure".into()));
-        }
-        Ok(self.audit.borrow().iter().rev().take(limit as usize).cloned().collect())
-    }
-}
 
 impl AdminStore for MemoryStore {
     async fn clients_overview(&self, limit: u32) -> StoreResult<(Vec<ClientSummary>, u32)> {

@@ -1,2 +1,20 @@
 //! What is kept: one storage trait per area with its records, no super-traits.
 //! Imports only `base`; `store/memory/` holds the in-memory store for native tests.
+
+pub mod attempts;
+pub mod audit;
+pub mod budgets;
+pub mod clients;
+pub mod consents;
+pub mod grants;
+pub mod passkeys;
+pub mod pending;
+pub mod registrations;
+pub mod revoked_grants;
+pub mod session_revocations;
+pub mod upstream_states;
+
+#[cfg(test)]
+pub mod memory;
+
+pub type StoreResult<T> = Result<T, crate::base::error::StoreError>;

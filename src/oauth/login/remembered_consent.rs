@@ -19,26 +19,7 @@ use crate::oauth::types::{ClientId, Subject};
 
 const DAY: i64 = 24 * 3600;
 
-/// One remembered approval.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RememberedConsent {
-    pub subject: Subject,
-    pub client_id: ClientId,
-    /// The scope approved, space-separated.
-    pub scope: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-/// Where remembered approvals are kept (D1: `edge::d1_consent`).
-#[allow(async_fn_in_trait)]
-pub trait ConsentMemory {
-    /// The unexpired approval of `subject` for `client`, unless a grant of
-    /// that pair was revoked since it was stored.
-    async fn remembered_consent(&self, subject: &Subject, client: &ClientId, now: i64) -> StoreResult<Option<RememberedConsent>>;
-    /// Stores it, replacing any earlier one for the same pair.
-    async fn remember_consent(&self, r: &RememberedConsent) -> StoreResult<()>;
-}
+pub use crate::store::consents::{ConsentMemory, RememberedConsent};
 
 /// Remembers that `subject` approved `client` for `scope`, for `days` days
 /// (0: remembers nothing). For every approval path: the consent page, and a
@@ -89,33 +70,6 @@ pub fn days_offered(config: &Config, client: &ClientRecord, redirect_uri: &str) 
 /// Whether the consent form's checkbox was ticked.
 pub fn ticked(value: Option<&str>) -> bool {
     matches!(value, Some("on" | "1" | "yes" | "true"))
-}
-
-#[cfg(test)]
-mod memory {
-    use super::*;
-    use crate::oauth::testing::MemoryStore;
-
-    /// Same rules as D1: the record goes when a grant of the pair is revoked
-    /// at or after it was stored (D1's trigger deletes it then).
-    impl ConsentMemory for MemoryStore {
-        async fn remembered_consent(&self, subject: &Subject, client: &ClientId, now: i64) -> StoreResult<Option<RememberedConsent>> {
-            self.check()?;
-            let key = (subject.as_str().to_string(), client.as_str().to_string());
-            let Some(r) = self.remembered.borrow().get(&key).cloned() else { return Ok(None) };
-            let revoked_since = self.grants.borrow().values().any(|g| {
-                g.subject == r.subject && g.client_id == r.client_id && g.revoked_at.is_some_and(|at| at >= r.created_at)
-            });
-            Ok((r.expires_at > now && !revoked_since).then_some(r))
-        }
-
-        async fn remember_consent(&self, r: &RememberedConsent) -> StoreResult<()> {
-            self.check()?;
-            let key = (r.subject.as_str().to_string(), r.client_id.as_str().to_string());
-            self.remembered.borrow_mut().insert(key, r.clone());
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]

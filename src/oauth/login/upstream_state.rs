@@ -13,40 +13,14 @@ use sha2::{Digest, Sha256};
 
 use crate::base::encoding::b64url;
 use crate::oauth::session;
-use crate::oauth::store::StoreResult;
-use crate::oauth::types::{Secret, TokenHash};
+use crate::oauth::types::Secret;
 
 /// The cookie holding this browser's proof that it started the login.
 pub const STATE_COOKIE: &str = "__Host-gatehouse-upstream";
 /// How long a person may take at the provider.
 pub const STATE_TTL: i64 = 10 * 60;
 
-/// One delegated login, as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpstreamState {
-    pub state_hash: TokenHash,
-    pub cookie_hash: TokenHash,
-    /// `Upstream::as_str` of the provider the browser was sent to.
-    pub provider: String,
-    /// The MCP client's pending `/authorize` request, consented to already.
-    pub pending_id: String,
-    /// OpenID Connect `nonce` (Core §3.1.2.1): public, it travels in the URL.
-    pub nonce: String,
-    /// "Remember for N days" was ticked with the consent given before the
-    /// browser left (`login::remembered_consent`); applied at the callback.
-    pub remember: bool,
-    pub expires_at: i64,
-}
-
-#[allow(async_fn_in_trait)]
-pub trait UpstreamStates {
-    async fn create_upstream_state(&self, s: &UpstreamState, now: i64) -> StoreResult<()>;
-    /// Marks the unexpired, unused state started by the browser holding
-    /// `cookie_hash` used, and returns it; `None` to every other caller
-    /// (another browser, a replay, too late) — the claim is one conditional
-    /// statement, like an authorization code's.
-    async fn claim_upstream_state(&self, state_hash: &TokenHash, cookie_hash: &TokenHash, now: i64) -> StoreResult<Option<UpstreamState>>;
-}
+pub use crate::store::upstream_states::{UpstreamState, UpstreamStates};
 
 /// The upstream PKCE verifier of one login: 43 base64url characters, only
 /// computable with both the state (in the callback URL) and the browser's
@@ -75,29 +49,9 @@ pub fn clear_state_cookie() -> String {
 }
 
 #[cfg(test)]
-impl UpstreamStates for crate::oauth::testing::MemoryStore {
-    async fn create_upstream_state(&self, s: &UpstreamState, _now: i64) -> StoreResult<()> {
-        self.check()?;
-        self.upstream.borrow_mut().insert(s.state_hash.as_str().into(), (s.clone(), false));
-        Ok(())
-    }
-
-    async fn claim_upstream_state(&self, state_hash: &TokenHash, cookie_hash: &TokenHash, now: i64) -> StoreResult<Option<UpstreamState>> {
-        self.check()?;
-        let mut all = self.upstream.borrow_mut();
-        match all.get_mut(state_hash.as_str()) {
-            Some((s, used)) if !*used && &s.cookie_hash == cookie_hash && s.expires_at > now => {
-                *used = true;
-                Ok(Some(s.clone()))
-            }
-            _ => Ok(None),
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::types::TokenHash;
     use crate::oauth::testing::{block_on, MemoryStore};
 
     fn record(cookie: &Secret) -> UpstreamState {

@@ -4,7 +4,8 @@
 use super::authenticator_data::{FLAG_UP, FLAG_UV};
 use super::ceremony::{CeremonyError, RelyingParty};
 use super::flow::{self, FlowError};
-use super::testing::{Authenticator, MemoryPasskeys};
+use super::testing::Authenticator;
+use crate::store::memory::passkeys::MemoryPasskeys;
 use super::{PasskeyStore, Purpose};
 use crate::oauth::testing::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};

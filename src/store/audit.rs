@@ -10,10 +10,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::http::HttpRequest;
-use super::redirect_uri::RedirectUri;
-use super::store::{ClientRecord, StoreResult};
-use super::types::{ClientId, GrantId, Subject};
+use crate::base::http::HttpRequest;
+use crate::base::redirect_uri::RedirectUri;
+use crate::base::types::{ClientId, GrantId, Subject};
+
+use super::clients::ClientRecord;
+use super::StoreResult;
 
 /// How many events the admin page shows.
 pub const RECENT: u32 = 50;
@@ -238,8 +240,8 @@ pub trait AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::store::AuthMethod;
-    use crate::oauth::types::TokenHash;
+    use crate::store::clients::AuthMethod;
+    use crate::base::types::TokenHash;
 
     fn client() -> ClientRecord {
         ClientRecord {

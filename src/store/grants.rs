@@ -1,0 +1,73 @@
+//! Grants, their authorization codes and refresh tokens, and the storage
+//! trait they are kept behind. Every state change that races (redeeming a
+//! code, rotating a refresh token) is one conditional statement that reports
+//! whether this caller won. Secrets are stored only as SHA-256 hashes.
+
+use crate::base::pkce::CodeChallenge;
+use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
+
+use super::StoreResult;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRecord {
+    pub code_hash: TokenHash,
+    pub client_id: ClientId,
+    pub redirect_uri: String,
+    pub code_challenge: CodeChallenge,
+    pub scope: String,
+    pub resource: String,
+    pub grant_id: GrantId,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantRecord {
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub subject: Subject,
+    pub scope: String,
+    pub resource: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshRecord {
+    pub token_hash: TokenHash,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// Hash of the one token this one was rotated into (`refresh_rotation`).
+    pub successor_hash: Option<TokenHash>,
+}
+
+/// Grants, codes and refresh tokens.
+#[allow(async_fn_in_trait)]
+pub trait GrantStore {
+    /// Stores a new grant and its first authorization code together.
+    async fn create_grant(&self, g: &GrantRecord, code: &CodeRecord) -> StoreResult<()>;
+    async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>>;
+    async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()>;
+    /// Whether `client` has a grant that is not revoked: the owner approved
+    /// it and still trusts it (RFC 9700 §4.11.2, `authorize`).
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool>;
+
+    async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>>;
+    /// Marks an unused, unexpired code used; true only for the one caller that did.
+    async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool>;
+
+    /// Stores a refresh token; a second store of the same hash (a retried
+    /// rotation storing the same successor) keeps the first and succeeds.
+    async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()>;
+    async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>>;
+    /// Marks an unused refresh token used, recording the hash of its
+    /// successor; true only for the one caller that did.
+    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool>;
+
+    /// Notes that tokens are being issued to `client` (and, for a refresh,
+    /// from `refreshed`): the admin page's "last used" and "last refresh",
+    /// and what the cron's stale-client cleanup goes by.
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()>;
+}

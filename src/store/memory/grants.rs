@@ -1,0 +1,73 @@
+//! `GrantStore` in memory: codes and refresh tokens are claimed once.
+
+use crate::base::types::{ClientId, GrantId, TokenHash};
+use crate::store::grants::{CodeRecord, GrantRecord, GrantStore, RefreshRecord};
+use crate::store::StoreResult;
+
+use super::MemoryStore;
+
+impl GrantStore for MemoryStore {
+    async fn create_grant(&self, g: &GrantRecord, code: &CodeRecord) -> StoreResult<()> {
+        self.check()?;
+        self.grants.borrow_mut().insert(g.grant_id.as_str().into(), g.clone());
+        self.codes.borrow_mut().insert(code.code_hash.as_str().into(), code.clone());
+        Ok(())
+    }
+    async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>> {
+        self.check()?;
+        Ok(self.grants.borrow().get(id.as_str()).cloned())
+    }
+    async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()> {
+        self.check()?;
+        if let Some(g) = self.grants.borrow_mut().get_mut(id.as_str()) {
+            g.revoked_at.get_or_insert(now);
+        }
+        Ok(())
+    }
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool> {
+        self.check()?;
+        Ok(self.grants.borrow().values().any(|g| &g.client_id == client && g.revoked_at.is_none()))
+    }
+    async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
+        self.check()?;
+        Ok(self.codes.borrow().get(hash.as_str()).cloned())
+    }
+    async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+        self.check()?;
+        match self.codes.borrow_mut().get_mut(hash.as_str()) {
+            Some(c) if c.used_at.is_none() && c.expires_at > now => {
+                c.used_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
+        self.check()?;
+        self.refresh.borrow_mut().entry(r.token_hash.as_str().into()).or_insert_with(|| r.clone());
+        Ok(())
+    }
+    async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>> {
+        self.check()?;
+        Ok(self.refresh.borrow().get(hash.as_str()).cloned())
+    }
+    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool> {
+        self.check()?;
+        match self.refresh.borrow_mut().get_mut(hash.as_str()) {
+            Some(r) if r.used_at.is_none() => {
+                r.used_at = Some(now);
+                r.successor_hash = Some(successor.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()> {
+        self.check()?;
+        self.last_used.borrow_mut().insert(client.as_str().into(), now);
+        if let Some(g) = refreshed {
+            self.last_refresh.borrow_mut().insert(g.as_str().into(), now);
+        }
+        Ok(())
+    }
+}

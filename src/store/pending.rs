@@ -1,0 +1,34 @@
+//! /authorize requests waiting for the owner's sign-in and consent, and the
+//! storage trait they are kept behind.
+
+use crate::base::pkce::CodeChallenge;
+use crate::base::types::{ClientId, TokenHash};
+
+use super::StoreResult;
+
+/// An /authorize request waiting for the owner's login and consent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingAuthorization {
+    pub id: String,
+    pub client_id: ClientId,
+    /// The redirect URI exactly as requested (it may carry a loopback port).
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub code_challenge: CodeChallenge,
+    pub scope: String,
+    pub resource: String,
+    /// Hash of the browser cookie that started it: consent from another
+    /// browser is refused.
+    pub browser: TokenHash,
+    pub expires_at: i64,
+}
+
+/// Pending /authorize requests. Consuming one is one conditional statement
+/// that reports whether this caller won.
+#[allow(async_fn_in_trait)]
+pub trait PendingRequests {
+    async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()>;
+    async fn pending(&self, id: &str, now: i64) -> StoreResult<Option<PendingAuthorization>>;
+    /// Deletes the pending request; true only for the one caller that did.
+    async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool>;
+}
