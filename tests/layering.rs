@@ -44,12 +44,13 @@ const LEGACY: &[&str] = &["src/oauth/"];
 /// Imports from a layer file into LEGACY code, `from -> to`: the target has no
 /// layer yet, so the import may point upwards. `edge` is exempt (everything is
 /// below it). Goes when the target moves to a layer below `from`.
-const INTO_LEGACY: &[&str] = &[];
+const INTO_LEGACY: &[&str] = &[
+    // `DocumentSource`, until the cache records move to store/ (step 3).
+    "src/store/admin.rs -> src/oauth/cimd.rs",
+];
 
 /// Files in an import loop today. Empty at the end of the restructuring.
 const IN_A_LOOP: &[&str] = &[
-    "src/oauth/admin.rs",
-    "src/oauth/admin_page.rs",
     "src/oauth/attempt_limit.rs",
     "src/oauth/authorize.rs",
     "src/oauth/cimd.rs",

@@ -1,9 +1,9 @@
-//! The admin page's queries on D1 (`crate::oauth::admin::AdminStore`).
+//! The admin page's queries on D1 (`crate::store::admin::AdminQueries`).
 
 use serde::Deserialize;
 
 use super::d1::{err, json_list, n, s, Count, D1Store};
-use crate::oauth::admin::{AdminStore, ClientSummary, GrantSummary};
+use crate::store::admin::{AdminQueries, ClientSummary, GrantSummary};
 use crate::oauth::cimd::DocumentSource;
 use crate::base::redirect_uri::RedirectUri;
 use crate::store::StoreResult;
@@ -32,7 +32,7 @@ struct GrantRow {
     last_failure: Option<String>,
 }
 
-impl AdminStore for D1Store {
+impl AdminQueries for D1Store {
     async fn clients_overview(&self, limit: u32) -> StoreResult<(Vec<ClientSummary>, u32)> {
         let rows = self
             .stmt(

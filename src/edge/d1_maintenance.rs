@@ -1,9 +1,9 @@
-//! The periodic cleanup on D1: the predicates of `oauth::maintenance::Cutoffs`
+//! The periodic cleanup on D1: the predicates of `store::maintenance::Cutoffs`
 //! as SQL, all in one batch (one transaction), so rows owned by a removed
 //! client or grant never outlive it and a half-done run cannot happen.
 
 use super::d1::{err, n, D1Store};
-use crate::oauth::maintenance::{Cutoffs, Maintenance, Removed};
+use crate::store::maintenance::{Cutoffs, Maintenance, Removed};
 use crate::store::StoreResult;
 
 /// `Cutoffs::stale_client`; binds ?1 = client_created_before, ?2 = client_unused_since.

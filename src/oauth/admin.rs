@@ -10,64 +10,22 @@
 use crate::base::page::{self, fail_page};
 use super::admin_page::{self, Dashboard};
 use super::audit::{AuditEvent, LoginPage, RevokedBy, RECENT};
-use super::cimd::DocumentSource;
 use super::consent::check_owner_password;
 use super::context::Ctx;
 use super::error::OAuthResult;
 use super::form::Params;
 use super::http::{HttpRequest, HttpResponse};
 use super::login::password;
-use super::redirect_uri::RedirectUri;
 use super::session::{self, Browser, Session, SESSION_COOKIE};
-use super::store::{Store, StoreResult};
+use super::store::Store;
+use crate::store::admin::AdminQueries;
+use crate::store::StoreResult;
 use super::types::{ClientId, GrantId, Secret, Subject};
 
 /// At most this many clients and grants are listed (Claude registers a new
 /// client on every connection, so the list can grow long).
 pub const MAX_LISTED: u32 = 200;
 const LOGIN_FORM: &str = "admin-login";
-
-/// A registered client as the admin page lists it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientSummary {
-    pub client_id: ClientId,
-    pub client_name: Option<String>,
-    pub redirect_uris: Vec<RedirectUri>,
-    pub created_at: i64,
-    /// When a token was last issued to it.
-    pub last_used_at: Option<i64>,
-    pub active_grants: u32,
-}
-
-/// A grant that has not been revoked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GrantSummary {
-    pub grant_id: GrantId,
-    pub client_id: ClientId,
-    pub client_name: Option<String>,
-    pub subject: Subject,
-    pub scope: String,
-    pub created_at: i64,
-    pub last_refresh_at: Option<i64>,
-    /// For a metadata-document client: which copy of its document admitted
-    /// it last (`None`: none is kept, it was served `no-store`) and why the
-    /// last fetch failed, while a stored or pinned copy stands in.
-    pub document: Option<(Option<DocumentSource>, Option<String>)>,
-}
-
-/// The queries only the admin page needs.
-#[allow(async_fn_in_trait)]
-pub trait AdminStore: Store {
-    /// The newest `limit` clients, newest first, and how many there are in all.
-    async fn clients_overview(&self, limit: u32) -> StoreResult<(Vec<ClientSummary>, u32)>;
-    /// The newest `limit` unrevoked grants, newest first.
-    async fn active_grants(&self, limit: u32) -> StoreResult<Vec<GrantSummary>>;
-    /// Removes a client with its codes, refresh tokens and pending requests,
-    /// all at once, and revokes its grants; returns how many it revoked.
-    /// Revoked grants stay as records until the cleanup job removes them, so
-    /// that access tokens already issued from them are known to be revoked.
-    async fn delete_client(&self, id: &ClientId, now: i64) -> StoreResult<u32>;
-}
 
 /// Who is on this page.
 enum Visitor {
@@ -111,7 +69,7 @@ fn action_csrf<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Stri
 }
 
 /// `GET /admin`: the dashboard for the signed-in owner, else the sign-in form.
-pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+pub async fn show<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     let browser = match Browser::from_request(req) {
         Ok(b) => b,
         Err(e) => return fail_page(e),
@@ -131,7 +89,7 @@ pub async fn show<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
     }
 }
 
-async fn dashboard<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret, subject: Subject) -> OAuthResult<HttpResponse> {
+async fn dashboard<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret, subject: Subject) -> OAuthResult<HttpResponse> {
     let (clients, total_clients) = ctx.store.clients_overview(MAX_LISTED).await?;
     let grants = ctx.store.active_grants(MAX_LISTED).await?;
     let events = ctx.store.recent_audit(RECENT).await?;
@@ -146,7 +104,7 @@ async fn dashboard<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: 
 }
 
 /// `POST /admin`: sign in, or one action of the signed-in owner.
-pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
+pub async fn post<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     let params = match page::form_body(req) {
         Ok(p) => p,
         Err(page) => return page,
@@ -186,7 +144,7 @@ pub async fn post<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRes
 }
 
 /// One action on clients or grants.
-async fn act<S: AdminStore>(ctx: &Ctx<'_, S>, action: &str, params: &Params, subject: &Subject) -> HttpResponse {
+async fn act<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, action: &str, params: &Params, subject: &Subject) -> HttpResponse {
     let done = match action {
         "revoke_grant" => revoke_grant(ctx, params, subject).await,
         "delete_client" => delete_client(ctx, params, subject).await,
@@ -199,7 +157,7 @@ async fn act<S: AdminStore>(ctx: &Ctx<'_, S>, action: &str, params: &Params, sub
     }
 }
 
-async fn login<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: &Params, browser: &Secret) -> HttpResponse {
+async fn login<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: &Params, browser: &Secret) -> HttpResponse {
     if !password::enabled(ctx.config) {
         return password::switched_off_page();
     }
@@ -224,7 +182,7 @@ fn not_found(what: &str) -> HttpResponse {
 }
 
 /// Revokes one grant; its refresh tokens stop working at once.
-async fn revoke_grant<S: AdminStore>(ctx: &Ctx<'_, S>, params: &Params, subject: &Subject) -> OAuthResult<Option<HttpResponse>> {
+async fn revoke_grant<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, params: &Params, subject: &Subject) -> OAuthResult<Option<HttpResponse>> {
     let id = GrantId::new(params.get("grant").unwrap_or(""));
     let Some(grant) = ctx.store.grant(&id).await? else { return Ok(Some(not_found("grant"))) };
     // Revoking twice (a double click) changes and records nothing more.
@@ -235,7 +193,7 @@ async fn revoke_grant<S: AdminStore>(ctx: &Ctx<'_, S>, params: &Params, subject:
     Ok(None)
 }
 
-async fn delete_client<S: AdminStore>(ctx: &Ctx<'_, S>, params: &Params, subject: &Subject) -> OAuthResult<Option<HttpResponse>> {
+async fn delete_client<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, params: &Params, subject: &Subject) -> OAuthResult<Option<HttpResponse>> {
     let id = ClientId::new(params.get("client").unwrap_or(""));
     let Some(client) = ctx.store.client(&id).await? else { return Ok(Some(not_found("client"))) };
     let revoked = ctx.store.delete_client(&id, ctx.now).await?;

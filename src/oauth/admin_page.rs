@@ -5,7 +5,7 @@
 
 use html_escape::encode_safe;
 
-use super::admin::{ClientSummary, GrantSummary};
+use crate::store::admin::{ClientSummary, GrantSummary};
 use super::cimd::{pinned, DocumentSource};
 use super::audit::{redirect_hosts_of, AuditEvent};
 use super::http::HttpResponse;

@@ -1,142 +1,50 @@
-//! What the periodic cleanup removes, as pure cut-offs and predicates. The
-//! storage runs them (the D1 SQL in `edge::d1_maintenance` mirrors the
-//! predicates here one for one).
+//! The periodic cleanup (the cron trigger): the cut-offs that the settings
+//! give a run, and the run. What each cut-off removes, and the storage that
+//! removes it, is `store::maintenance`.
 //!
 //! Lifetimes come from OAuth 2.1 §4.1.2 (codes), §4.3.1 / RFC 9700 §4.14
 //! (refresh rotation) and RFC 7591 §3 (registered clients are server state
 //! the server may expire; a deleted client gets `invalid_client`, RFC 6749
 //! §5.2, which makes MCP clients register again).
 
-use serde::Serialize;
-
 use super::config::Config;
 use super::attempt_limit::WINDOW as LOGIN_WINDOW;
 use super::registration_policy;
-use super::store::StoreResult;
-#[cfg(test)]
-use super::types::{ClientId, GrantId};
+use crate::store::maintenance::{Cutoffs, Maintenance, Removed};
+use crate::store::StoreResult;
 
 const DAY: i64 = 24 * 3600;
 /// Audit events are kept this long: long enough to look back on an incident,
 /// short enough that the table cannot grow without bound.
 pub const AUDIT_RETENTION_DAYS: i64 = 180;
 
-/// Times before which rows are stale. Every comparison is strict ("older than").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cutoffs {
-    pub now: i64,
-    /// Clients created before this ...
-    pub client_created_before: i64,
-    /// ... and issued no token since this (or never) are removed, with
-    /// everything they own. Both are 0 (nothing matches) when disabled.
-    pub client_unused_since: i64,
-    /// Codes that expired before this. A used code is kept a while after
-    /// expiry so that its replay still revokes what it issued.
-    pub code_expired_before: i64,
-    /// Revoked grants revoked before this: their access tokens have expired.
-    pub grant_revoked_before: i64,
-    pub login_failure_before: i64,
-    /// Counting windows (registrations, `source_budget`) that started before this.
-    pub registration_window_before: i64,
-    pub audit_before: i64,
-}
-
-impl Cutoffs {
-    pub fn new(config: &Config, now: i64) -> Cutoffs {
-        let (client_created_before, client_unused_since) = match config.stale_client_days {
-            0 => (0, 0),
-            days => {
-                let idle = days as i64 * DAY;
-                // A client's refresh tokens outlive its last issuance by the
-                // refresh lifetime; deleting it earlier would log a user out
-                // who still holds a valid token.
-                (now - idle, now - idle.max(config.refresh_token_ttl))
-            }
-        };
-        Cutoffs {
-            now,
-            client_created_before,
-            client_unused_since,
-            code_expired_before: now - super::token_lifetime::longest(config),
-            grant_revoked_before: now - super::token_lifetime::longest(config),
-            login_failure_before: now - LOGIN_WINDOW,
-            registration_window_before: registration_policy::window_start(now),
-            audit_before: now - AUDIT_RETENTION_DAYS * DAY,
+/// The cut-offs of a run at `now` under these settings.
+pub fn cutoffs(config: &Config, now: i64) -> Cutoffs {
+    let (client_created_before, client_unused_since) = match config.stale_client_days {
+        0 => (0, 0),
+        days => {
+            let idle = days as i64 * DAY;
+            // A client's refresh tokens outlive its last issuance by the
+            // refresh lifetime; deleting it earlier would log a user out
+            // who still holds a valid token.
+            (now - idle, now - idle.max(config.refresh_token_ttl))
         }
+    };
+    Cutoffs {
+        now,
+        client_created_before,
+        client_unused_since,
+        code_expired_before: now - super::token_lifetime::longest(config),
+        grant_revoked_before: now - super::token_lifetime::longest(config),
+        login_failure_before: now - LOGIN_WINDOW,
+        registration_window_before: registration_policy::window_start(now),
+        audit_before: now - AUDIT_RETENTION_DAYS * DAY,
     }
-
-    pub fn stale_client(&self, created_at: i64, last_used_at: Option<i64>) -> bool {
-        created_at < self.client_created_before && last_used_at.is_none_or(|t| t < self.client_unused_since)
-    }
-
-    pub fn stale_pending(&self, expires_at: i64) -> bool {
-        self.expired(expires_at)
-    }
-
-    /// Short-lived sign-in rows (upstream states, passkey challenges) and
-    /// remembered consents past their expiry: reads already ignore them.
-    pub fn expired(&self, expires_at: i64) -> bool {
-        expires_at <= self.now
-    }
-
-    pub fn stale_code(&self, expires_at: i64) -> bool {
-        expires_at < self.code_expired_before
-    }
-
-    /// Expired refresh tokens only. A rotated token is kept until it
-    /// expires: its reuse is how a stolen token is detected (RFC 9700
-    /// §4.14.2), and that needs the row.
-    pub fn stale_refresh(&self, expires_at: i64) -> bool {
-        expires_at <= self.now
-    }
-
-    pub fn stale_grant(&self, revoked_at: Option<i64>) -> bool {
-        revoked_at.is_some_and(|t| t < self.grant_revoked_before)
-    }
-
-    pub fn stale_login_failure(&self, at: i64) -> bool {
-        at < self.login_failure_before
-    }
-
-    pub fn stale_registration_window(&self, window_start: i64) -> bool {
-        window_start < self.registration_window_before
-    }
-
-    pub fn stale_audit_event(&self, at: i64) -> bool {
-        at < self.audit_before
-    }
-}
-
-/// Rows removed per table, logged as one JSON line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Removed {
-    pub clients: u64,
-    pub grants: u64,
-    pub auth_codes: u64,
-    pub refresh_tokens: u64,
-    pub pending_authorizations: u64,
-    pub login_failures: u64,
-    pub registration_counts: u64,
-    pub audit_events: u64,
-    pub upstream_states: u64,
-    pub passkey_challenges: u64,
-    pub remembered_consents: u64,
-    /// Budget counts of past hours (`source_budget`).
-    pub source_counts: u64,
-    /// Sign-outs whose cookies have expired anyway (`session`).
-    pub session_revocations: u64,
-}
-
-/// Storage that can remove everything stale under the cut-offs. Rows owned
-/// by a removed client or grant go with it, in one transaction.
-#[allow(async_fn_in_trait)]
-pub trait Maintenance {
-    async fn remove_stale(&self, cut: &Cutoffs) -> StoreResult<Removed>;
 }
 
 /// One cleanup run.
 pub async fn run<M: Maintenance>(store: &M, config: &Config, now: i64) -> StoreResult<Removed> {
-    store.remove_stale(&Cutoffs::new(config, now)).await
+    store.remove_stale(&cutoffs(config, now)).await
 }
 
 #[cfg(test)]
@@ -158,7 +66,7 @@ mod tests {
 
     #[test]
     fn clients_go_only_when_old_and_unused() {
-        let cut = Cutoffs::new(&config(30), NOW);
+        let cut = cutoffs(&config(30), NOW);
         let old = NOW - 31 * DAY;
         assert!(cut.stale_client(old, None), "never used, created 31 days ago");
         assert!(cut.stale_client(old, Some(old)), "last used 31 days ago");
@@ -171,7 +79,7 @@ mod tests {
     fn a_client_outlives_its_refresh_tokens() {
         let mut c = config(7);
         c.refresh_token_ttl = 30 * DAY;
-        let cut = Cutoffs::new(&c, NOW);
+        let cut = cutoffs(&c, NOW);
         assert!(cut.stale_client(NOW - 8 * DAY, None), "never issued a token: 7 days suffice");
         assert!(!cut.stale_client(NOW - 40 * DAY, Some(NOW - 8 * DAY)), "its refresh token is still valid");
         assert!(cut.stale_client(NOW - 40 * DAY, Some(NOW - 31 * DAY)));
@@ -179,7 +87,7 @@ mod tests {
 
     #[test]
     fn zero_days_never_removes_clients() {
-        let cut = Cutoffs::new(&config(0), NOW);
+        let cut = cutoffs(&config(0), NOW);
         assert!(!cut.stale_client(0, None));
         assert!(!cut.stale_client(1, Some(1)));
     }
@@ -187,7 +95,7 @@ mod tests {
     #[test]
     fn short_lived_rows_go_after_their_lifetimes() {
         let c = config(30);
-        let cut = Cutoffs::new(&c, NOW);
+        let cut = cutoffs(&c, NOW);
         assert!(cut.stale_pending(NOW) && !cut.stale_pending(NOW + 1));
         assert!(cut.stale_refresh(NOW - 1) && !cut.stale_refresh(NOW + 1));
         assert!(cut.stale_code(NOW - c.access_token_ttl - 1));
@@ -205,7 +113,7 @@ mod tests {
     fn revoked_grants_are_kept_as_long_as_the_longest_client_lifetime() {
         let mut c = config(30);
         c.client_token_lifetimes = crate::oauth::token_lifetime::parse("redirect:claude.ai=172800").unwrap();
-        let cut = Cutoffs::new(&c, NOW);
+        let cut = cutoffs(&c, NOW);
         assert!(!cut.stale_grant(Some(NOW - c.access_token_ttl - 1)), "a two-day token of that grant may still be in use");
         assert!(!cut.stale_grant(Some(NOW - 172_800 + 10)));
         assert!(cut.stale_grant(Some(NOW - 172_800 - 1)));
@@ -370,66 +278,5 @@ mod tests {
             let consent = RememberedConsent { subject: Subject::new("owner"), client_id: ClientId::new(client), scope: "mcp".into(), created_at: NOW - DAY, expires_at };
             store.remembered.borrow_mut().insert(("owner".into(), client.into()), consent);
         }
-    }
-}
-
-/// The in-memory store runs the same predicates, for the native tests.
-#[cfg(test)]
-impl Maintenance for super::testing::MemoryStore {
-    async fn remove_stale(&self, cut: &Cutoffs) -> StoreResult<Removed> {
-        use std::collections::HashSet;
-        let count = |before: usize, after: usize| (before - after) as u64;
-        let used = self.last_used.borrow();
-        let clients: HashSet<String> = self
-            .clients
-            .borrow()
-            .values()
-            .filter(|c| cut.stale_client(c.created_at, used.get(c.client_id.as_str()).copied()))
-            .map(|c| c.client_id.to_string())
-            .collect();
-        let grants: HashSet<String> = self
-            .grants
-            .borrow()
-            .values()
-            .filter(|g| clients.contains(g.client_id.as_str()) || cut.stale_grant(g.revoked_at))
-            .map(|g| g.grant_id.to_string())
-            .collect();
-        let owned = |client: &ClientId, grant: Option<&GrantId>| {
-            clients.contains(client.as_str()) || grant.is_some_and(|g| grants.contains(g.as_str()))
-        };
-        let mut r = Removed::default();
-        macro_rules! retain {
-            ($field:ident, $map:expr, $keep:expr) => {{
-                let mut m = $map.borrow_mut();
-                let before = m.len();
-                m.retain($keep);
-                r.$field = count(before, m.len());
-            }};
-        }
-        retain!(refresh_tokens, self.refresh, |_, t| !(owned(&t.client_id, Some(&t.grant_id)) || cut.stale_refresh(t.expires_at)));
-        retain!(auth_codes, self.codes, |_, c| !(owned(&c.client_id, Some(&c.grant_id)) || cut.stale_code(c.expires_at)));
-        retain!(pending_authorizations, self.pending, |_, p| !(owned(&p.client_id, None) || cut.stale_pending(p.expires_at)));
-        retain!(grants, self.grants, |id, _| !grants.contains(id));
-        retain!(clients, self.clients, |id, _| !clients.contains(id));
-        retain!(registration_counts, self.registrations, |(_, w), _| !cut.stale_registration_window(*w));
-        let mut f = self.failures.borrow_mut();
-        let before = f.len();
-        f.retain(|(_, at)| !cut.stale_login_failure(*at));
-        r.login_failures = count(before, f.len());
-        let mut a = self.audit.borrow_mut();
-        let before = a.len();
-        a.retain(|e| !cut.stale_audit_event(e.at));
-        r.audit_events = count(before, a.len());
-        retain!(upstream_states, self.upstream, |_, (u, _)| !cut.expired(u.expires_at));
-        retain!(passkey_challenges, self.passkeys.challenges, |_, (_, _, expires_at)| !cut.expired(*expires_at));
-        retain!(remembered_consents, self.remembered, |_, c| !cut.expired(c.expires_at));
-        retain!(source_counts, self.spends, |(_, _, w), _| !cut.stale_registration_window(*w));
-        retain!(session_revocations, self.sessions.revoked, |_, expires_at| !cut.expired(*expires_at));
-        let mut all = self.sessions.everywhere.borrow_mut();
-        if all.is_some_and(|(_, expires_at)| cut.expired(expires_at)) {
-            *all = None;
-            r.session_revocations += 1;
-        }
-        Ok(r)
     }
 }

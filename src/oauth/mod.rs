@@ -59,8 +59,6 @@ pub(crate) use crate::store::memory as testing;
 #[cfg(test)]
 pub(crate) mod testing_net;
 #[cfg(test)]
-mod testing_admin;
-#[cfg(test)]
 mod admin_tests;
 
 /// A fixed configuration for native tests.

@@ -1,12 +1,14 @@
 //! What is kept: one storage trait per area with its records, no super-traits.
 //! Imports only `base`; `store/memory/` holds the in-memory store for native tests.
 
+pub mod admin;
 pub mod attempts;
 pub mod audit;
 pub mod budgets;
 pub mod clients;
 pub mod consents;
 pub mod grants;
+pub mod maintenance;
 pub mod passkeys;
 pub mod pending;
 pub mod registrations;

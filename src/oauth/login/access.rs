@@ -15,7 +15,8 @@
 use std::rc::Rc;
 
 use crate::base::page;
-use crate::oauth::admin::{self, AdminStore};
+use crate::oauth::admin;
+use crate::store::admin::AdminQueries;
 use crate::oauth::authorize;
 use crate::oauth::audit::AuditEvent;
 use crate::config::cloudflare_access::{looks_like_email, CloudflareAccess};
@@ -163,7 +164,7 @@ pub async fn authorize<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl
 /// `GET /admin` with Cloudflare Access in front: a valid assertion in a
 /// browser that is not signed in signs it in, then 303 back to `/admin` so
 /// the page's forms are bound to the new session. Otherwise as without Access.
-pub async fn admin<S: AdminStore>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl Net) -> HttpResponse {
+pub async fn admin<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl Net) -> HttpResponse {
     let (Some(cfg), Some(assertion)) = (ctx.config.access.as_ref(), req.header(ASSERTION_HEADER)) else {
         return admin::show(ctx, req).await;
     };

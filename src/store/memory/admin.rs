@@ -1,11 +1,13 @@
-//! The in-memory store's admin queries (same semantics as `edge::d1_admin`).
+//! `AdminQueries` in memory (same semantics as `edge::d1_admin`).
 
-use super::admin::{AdminStore, ClientSummary, GrantSummary};
-use super::store::StoreResult;
-use super::testing::MemoryStore;
-use super::types::ClientId;
+use crate::base::error::StoreError;
+use crate::base::types::ClientId;
+use crate::store::admin::{AdminQueries, ClientSummary, GrantSummary};
+use crate::store::StoreResult;
 
-impl AdminStore for MemoryStore {
+use super::MemoryStore;
+
+impl AdminQueries for MemoryStore {
     async fn clients_overview(&self, limit: u32) -> StoreResult<(Vec<ClientSummary>, u32)> {
         let clients = self.clients.borrow();
         let grants = self.grants.borrow();
@@ -54,7 +56,7 @@ impl AdminStore for MemoryStore {
 
     async fn delete_client(&self, id: &ClientId, now: i64) -> StoreResult<u32> {
         if *self.fail.borrow() {
-            return Err(super::error::StoreError("injected failure".into()));
+            return Err(StoreError("injected failure".into()));
         }
         let mut revoked = 0;
         for g in self.grants.borrow_mut().values_mut().filter(|g| &g.client_id == id && g.revoked_at.is_none()) {

@@ -14,12 +14,14 @@ use crate::store::grants::{CodeRecord, GrantRecord, RefreshRecord};
 use crate::store::pending::PendingAuthorization;
 use crate::store::StoreResult;
 
+mod admin;
 mod attempts;
 mod audit;
 mod budgets;
 mod clients;
 mod consents;
 mod grants;
+mod maintenance;
 pub mod passkeys;
 mod pending;
 mod registrations;
