@@ -30,7 +30,8 @@ use crate::oauth::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError};
 use crate::base::http::{HttpRequest, HttpResponse, MAX_BODY};
 use crate::base::security_headers::{self, Caching, Facts, Op, ALLOW_METHODS};
-use crate::oauth::{admin, consent, introspect, maintenance, metadata, register, request_log, revoke, token};
+use crate::oauth::{consent, introspect, metadata, register, revoke, token};
+use crate::operate::{admin, maintenance, request_log};
 use crate::oauth::login::passkey::handlers as passkey;
 use d1::D1Store;
 

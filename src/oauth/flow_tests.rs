@@ -10,33 +10,33 @@ use super::{attempt_limit, authorize, consent, introspect, register, revoke, tes
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub(super) const ISS: &str = "https://mcp.example.com";
-pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-pub(super) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-pub(super) const REDIRECT: &str = "http://127.0.0.1:5000/callback";
-pub(super) const PASSWORD: &str = "correct horse battery";
+pub(crate) const ISS: &str = "https://mcp.example.com";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:5000/callback";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// One browser (a cookie jar) against one store. Also used by `admin_tests`.
-pub(super) struct World {
-    pub(super) config: Config,
-    pub(super) store: MemoryStore,
-    pub(super) now: i64,
-    pub(super) cookies: BTreeMap<String, String>,
+pub(crate) struct World {
+    pub(crate) config: Config,
+    pub(crate) store: MemoryStore,
+    pub(crate) now: i64,
+    pub(crate) cookies: BTreeMap<String, String>,
     /// The client address (`CF-Connecting-IP`) of the next requests.
-    pub(super) ip: String,
+    pub(crate) ip: String,
 }
 
 impl World {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // The isolate's memory of failed document fetches is per thread, and a
         // test runs on one: each world starts with none.
         crate::oauth::cimd::negative_cache::forget_all();
         World { config: testing_config(), store: MemoryStore::default(), now: 1_800_000_000, cookies: BTreeMap::new(), ip: "198.51.100.7".into() }
     }
-    pub(super) fn ctx(&self) -> Ctx<'_, MemoryStore> {
+    pub(crate) fn ctx(&self) -> Ctx<'_, MemoryStore> {
         Ctx { config: &self.config, store: &self.store, issuer: ISS.into(), now: self.now }
     }
-    pub(super) fn req(&self, method: &str, path: &str, query: &str, ct: Option<&str>, body: &str) -> HttpRequest {
+    pub(crate) fn req(&self, method: &str, path: &str, query: &str, ct: Option<&str>, body: &str) -> HttpRequest {
         let mut headers = vec![("cf-connecting-ip".to_string(), self.ip.clone())];
         if let Some(ct) = ct {
             headers.push(("content-type".to_string(), ct.to_string()));
@@ -48,7 +48,7 @@ impl World {
         HttpRequest { method: method.into(), path: path.into(), query: query.into(), headers, body: body.as_bytes().to_vec(), origin: ISS.into() }
     }
     /// Stores what the response sets, and forgets what it expires.
-    pub(super) fn keep_cookies(&mut self, r: &HttpResponse) {
+    pub(crate) fn keep_cookies(&mut self, r: &HttpResponse) {
         for (k, v) in &r.headers {
             if k == "set-cookie" {
                 let (name, value) = v.split(';').next().unwrap().split_once('=').unwrap();
@@ -65,13 +65,13 @@ impl World {
         assert_eq!(r.status, 201, "{}", r.body);
         serde_json::from_str(&r.body).unwrap()
     }
-    pub(super) fn public_client(&self) -> String {
+    pub(crate) fn public_client(&self) -> String {
         self.register(&format!(r#"{{"redirect_uris":["{REDIRECT}"],"client_name":"Test"}}"#))["client_id"].as_str().unwrap().into()
     }
     fn authorize_query(client_id: &str) -> String {
         format!("response_type=code&client_id={client_id}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz", urlenc(REDIRECT))
     }
-    pub(super) fn form(&self, action: &str, fields: &[(&str, &str)]) -> HttpResponse {
+    pub(crate) fn form(&self, action: &str, fields: &[(&str, &str)]) -> HttpResponse {
         let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let r = self.req("POST", action, "", Some("application/x-www-form-urlencoded"), &body);
         match action {
@@ -83,7 +83,7 @@ impl World {
         }
     }
     /// GET /authorize in this browser: the login form's (request, csrf).
-    pub(super) fn start(&mut self, client_id: &str) -> (String, String) {
+    pub(crate) fn start(&mut self, client_id: &str) -> (String, String) {
         let page = block_on(authorize::handle(&self.ctx(), &self.req("GET", "/authorize", &Self::authorize_query(client_id), None, "")));
         assert_eq!(page.status, 200, "{}", page.body);
         self.keep_cookies(&page);
@@ -103,7 +103,7 @@ impl World {
         assert_eq!(q["iss"], ISS);
         q["code"].clone()
     }
-    pub(super) fn redeem(&self, client_id: &str, code: &str, verifier: &str) -> HttpResponse {
+    pub(crate) fn redeem(&self, client_id: &str, code: &str, verifier: &str) -> HttpResponse {
         self.form("/token", &[("grant_type", "authorization_code"), ("client_id", client_id), ("code", code), ("code_verifier", verifier), ("redirect_uri", REDIRECT)])
     }
     /// A public client with a redeemed code: (client_id, refresh token).
@@ -122,14 +122,14 @@ fn urlenc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-pub(super) fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
     let end = html[start..].find('"').unwrap() + start;
     html_escape::decode_html_entities(&html[start..end]).into_owned()
 }
 
-pub(super) fn json(r: &HttpResponse) -> Value {
+pub(crate) fn json(r: &HttpResponse) -> Value {
     serde_json::from_str(&r.body).unwrap()
 }
 

@@ -20,10 +20,11 @@ pub use crate::base::key_set_cache;
 pub use crate::base::source;
 pub use crate::config;
 pub use crate::store::audit;
+pub use crate::operate::admin;
+pub use crate::operate::maintenance;
+pub use crate::operate::request_log;
 
 pub mod access_token;
-pub mod admin;
-pub mod admin_page;
 pub mod attempt_limit;
 pub mod authorize;
 pub mod bearer_guard;
@@ -33,12 +34,10 @@ pub mod cimd;
 pub mod clients;
 pub mod consent;
 pub mod context;
-pub mod maintenance;
 pub mod introspect;
 pub mod login;
 pub mod metadata;
 pub mod pages;
-pub mod request_log;
 pub mod refresh_lifetime;
 pub mod refresh_rotation;
 pub mod register;
@@ -53,13 +52,11 @@ pub mod token_lifetime;
 pub mod verified_cache;
 
 #[cfg(test)]
-mod flow_tests;
+pub(crate) mod flow_tests;
 #[cfg(test)]
 pub(crate) use crate::store::memory as testing;
 #[cfg(test)]
 pub(crate) mod testing_net;
-#[cfg(test)]
-mod admin_tests;
 
 /// A fixed configuration for native tests.
 #[cfg(test)]

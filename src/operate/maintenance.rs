@@ -7,9 +7,10 @@
 //! the server may expire; a deleted client gets `invalid_client`, RFC 6749
 //! §5.2, which makes MCP clients register again).
 
-use super::config::Config;
-use super::attempt_limit::WINDOW as LOGIN_WINDOW;
-use super::registration_policy;
+use crate::config::Config;
+use crate::oauth::attempt_limit::WINDOW as LOGIN_WINDOW;
+use crate::oauth::registration_policy;
+use crate::oauth::token_lifetime;
 use crate::store::maintenance::{Cutoffs, Maintenance, Removed};
 use crate::store::StoreResult;
 
@@ -34,8 +35,8 @@ pub fn cutoffs(config: &Config, now: i64) -> Cutoffs {
         now,
         client_created_before,
         client_unused_since,
-        code_expired_before: now - super::token_lifetime::longest(config),
-        grant_revoked_before: now - super::token_lifetime::longest(config),
+        code_expired_before: now - token_lifetime::longest(config),
+        grant_revoked_before: now - token_lifetime::longest(config),
         login_failure_before: now - LOGIN_WINDOW,
         registration_window_before: registration_policy::window_start(now),
         audit_before: now - AUDIT_RETENTION_DAYS * DAY,
@@ -50,10 +51,12 @@ pub async fn run<M: Maintenance>(store: &M, config: &Config, now: i64) -> StoreR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::pkce::CodeChallenge;
-    use crate::oauth::store::*;
-    use crate::oauth::testing::{block_on, MemoryStore};
-    use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
+    use crate::base::pkce::CodeChallenge;
+    use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
+    use crate::store::clients::{AuthMethod, ClientRecord};
+    use crate::store::grants::{CodeRecord, GrantRecord, RefreshRecord};
+    use crate::store::memory::{block_on, MemoryStore};
+    use crate::store::pending::PendingAuthorization;
     use std::collections::HashMap;
 
     const NOW: i64 = 1_800_000_000;
@@ -255,10 +258,10 @@ mod tests {
         store.spends.borrow_mut().extend([(("pending".to_string(), "1.2.3.4".to_string(), hour - 3600), 9), (("pending".to_string(), "1.2.3.4".to_string(), hour), 1)]);
         store.sessions.revoked.borrow_mut().extend([("s_expired".to_string(), NOW), ("s_live".to_string(), NOW + 60)]);
         *store.sessions.everywhere.borrow_mut() = Some((NOW - crate::oauth::session::SESSION_TTL, NOW));
-        let event = |name: &str, at| crate::oauth::audit::AuditEvent { at, event: name.into(), subject: None, client_id: None, detail: serde_json::json!({}) };
+        let event = |name: &str, at| crate::store::audit::AuditEvent { at, event: name.into(), subject: None, client_id: None, detail: serde_json::json!({}) };
         store.audit.borrow_mut().extend([event("ancient", NOW - AUDIT_RETENTION_DAYS * DAY - 10), event("recent", NOW - DAY)]);
         // Sign-in leftovers: one expired and one live row of each kind.
-        use crate::oauth::login::{passkey::Purpose, remembered_consent::RememberedConsent, upstream_state::UpstreamState};
+        use crate::store::{consents::RememberedConsent, passkeys::Purpose, upstream_states::UpstreamState};
         for (id, expires_at) in [("u_expired", NOW), ("u_live", NOW + 60)] {
             let state = UpstreamState {
                 state_hash: TokenHash::of(id),

@@ -7,9 +7,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
-use super::client_assertion;
-use super::form::{is_form_content_type, Params};
-use super::http::{HttpRequest, HttpResponse};
+use crate::base::form::{is_form_content_type, Params};
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::oauth::client_assertion;
 
 /// Client ids are short; anything longer is cut so a log line stays small.
 const MAX_CLIENT_ID: usize = 100;

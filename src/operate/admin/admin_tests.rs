@@ -1,15 +1,16 @@
 //! Native tests of the admin page (sign-in, CSRF, revoke, delete) and of the
 //! audit events every endpoint writes, over the in-memory store.
 
-use super::audit::AuditEvent;
-use super::http::HttpResponse;
-use super::store::{AuthMethod, ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, RefreshRecord};
-use super::testing::block_on;
-use super::types::{ClientId, GrantId, Subject, TokenHash};
-use super::{admin, attempt_limit, authorize, consent, register, token};
-
-
-use super::flow_tests::{hidden, json, World, CHALLENGE, ISS, PASSWORD, REDIRECT, VERIFIER};
+use crate::base::http::HttpResponse;
+use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
+use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, ISS, PASSWORD, REDIRECT, VERIFIER};
+use crate::oauth::{attempt_limit, authorize, consent, register, token};
+use crate::operate::admin;
+use crate::store::audit::AuditEvent;
+use crate::store::clients::{AuthMethod, ClientRecord};
+use crate::store::grants::{CodeRecord, GrantRecord, RefreshRecord};
+use crate::store::memory::block_on;
+use crate::store::pending::PendingAuthorization;
 
 impl World {
     fn encode(&self, fields: &[(&str, &str)]) -> String {
@@ -55,7 +56,7 @@ fn client(id: &str, name: &str, created_at: i64) -> ClientRecord {
         client_id: ClientId::new(id),
         secret_hash: None,
         auth_method: AuthMethod::None,
-        redirect_uris: vec![super::redirect_uri::RedirectUri::parse(REDIRECT).unwrap()],
+        redirect_uris: vec![crate::base::redirect_uri::RedirectUri::parse(REDIRECT).unwrap()],
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         client_name: Some(name.into()),
         metadata: serde_json::json!({}),
@@ -82,7 +83,7 @@ fn seed(w: &World, id: &str, name: &str) -> (GrantId, String) {
             code_hash: TokenHash::of(&format!("code-{id}")),
             client_id: ClientId::new(id),
             redirect_uri: REDIRECT.into(),
-            code_challenge: super::pkce::CodeChallenge::from_stored(CHALLENGE),
+            code_challenge: crate::base::pkce::CodeChallenge::from_stored(CHALLENGE),
             scope: "mcp".into(),
             resource: format!("{ISS}/mcp"),
             grant_id: grant.grant_id.clone(),
@@ -106,7 +107,7 @@ fn seed(w: &World, id: &str, name: &str) -> (GrantId, String) {
             client_id: ClientId::new(id),
             redirect_uri: REDIRECT.into(),
             state: None,
-            code_challenge: super::pkce::CodeChallenge::from_stored(CHALLENGE),
+            code_challenge: crate::base::pkce::CodeChallenge::from_stored(CHALLENGE),
             scope: "mcp".into(),
             resource: format!("{ISS}/mcp"),
             browser: TokenHash::of("b"),

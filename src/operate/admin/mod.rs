@@ -7,20 +7,26 @@
 //! (RFC 9700 §4.7), answers 303 back to the page (requirements.md §D), and
 //! writes an audit event.
 
-use crate::base::page::{self, fail_page};
-use super::admin_page::{self, Dashboard};
-use super::audit::{AuditEvent, LoginPage, RevokedBy, RECENT};
-use super::consent::check_owner_password;
-use super::context::Ctx;
-use super::error::OAuthResult;
-use super::form::Params;
-use super::http::{HttpRequest, HttpResponse};
-use super::login::password;
-use super::session::{self, Browser, Session, SESSION_COOKIE};
-use super::store::Store;
+use crate::base::error::OAuthResult;
+use crate::base::form::Params;
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::page::{error_page, fail_page, form_body};
+use crate::base::types::{ClientId, GrantId, Secret, Subject};
+use crate::oauth::consent::check_owner_password;
+use crate::oauth::context::Ctx;
+use crate::oauth::login::password;
+use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
+use crate::oauth::store::Store;
 use crate::store::admin::AdminQueries;
+use crate::store::audit::{AuditEvent, LoginPage, RevokedBy, RECENT};
 use crate::store::StoreResult;
-use super::types::{ClientId, GrantId, Secret, Subject};
+
+use self::page::Dashboard;
+
+mod page;
+#[cfg(test)]
+#[path = "admin_tests.rs"]
+mod tests;
 
 /// At most this many clients and grants are listed (Claude registers a new
 /// client on every connection, so the list can grow long).
@@ -54,8 +60,8 @@ fn login_csrf<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {
 
 /// The sign-in form, with a passkey sign-in beside the password when passkeys are on.
 fn login_form<S>(ctx: &Ctx<'_, S>, browser: &Secret, status: u16, error: Option<&str>) -> HttpResponse {
-    let passkey = super::login::passkey::handlers::admin_sign_in(ctx, browser);
-    admin_page::login_with(status, &login_csrf(ctx, browser), error, password::enabled(ctx.config), passkey.as_deref())
+    let passkey = crate::oauth::login::passkey::handlers::admin_sign_in(ctx, browser);
+    page::login_with(status, &login_csrf(ctx, browser), error, password::enabled(ctx.config), passkey.as_deref())
 }
 
 /// Bound to the browser and to this sign-in's session cookie: forms from an
@@ -74,12 +80,12 @@ pub async fn show<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
         Ok(b) => b,
         Err(e) => return fail_page(e),
     };
-    let owner_sign_in = password::enabled(ctx.config) || super::login::passkey::handlers::admin_sign_in(ctx, &browser.cookie).is_some();
+    let owner_sign_in = password::enabled(ctx.config) || crate::oauth::login::passkey::handlers::admin_sign_in(ctx, &browser.cookie).is_some();
     let page = match visitor(ctx, req, &browser.cookie).await {
         Err(e) => fail_page(e.into()),
         Ok(Visitor::Admin(s)) => dashboard(ctx, req, &browser.cookie, s.subject).await.unwrap_or_else(fail_page),
         Ok(Visitor::Outsider(why)) if owner_sign_in => login_form(ctx, &browser.cookie, 403, Some(&why)),
-        Ok(Visitor::Outsider(why)) => page::error_page(403, "Not an administrator", &why),
+        Ok(Visitor::Outsider(why)) => error_page(403, "Not an administrator", &why),
         Ok(Visitor::Nobody) if !owner_sign_in => password::switched_off_page(),
         Ok(Visitor::Nobody) => login_form(ctx, &browser.cookie, 200, None),
     };
@@ -93,7 +99,7 @@ async fn dashboard<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest,
     let (clients, total_clients) = ctx.store.clients_overview(MAX_LISTED).await?;
     let grants = ctx.store.active_grants(MAX_LISTED).await?;
     let events = ctx.store.recent_audit(RECENT).await?;
-    Ok(admin_page::dashboard(&Dashboard {
+    Ok(page::dashboard(&Dashboard {
         subject,
         csrf: action_csrf(ctx, req, browser),
         clients,
@@ -105,12 +111,12 @@ async fn dashboard<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest,
 
 /// `POST /admin`: sign in, or one action of the signed-in owner.
 pub async fn post<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    let params = match page::form_body(req) {
+    let params = match form_body(req) {
         Ok(p) => p,
         Err(page) => return page,
     };
     let Some(browser) = Browser::existing(req) else {
-        return page::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and open /admin again.");
+        return error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and open /admin again.");
     };
     let action = params.get("action").unwrap_or("");
     if action == "login" {
@@ -126,7 +132,7 @@ pub async fn post<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
         .get("csrf")
         .is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &action_purpose(req), &browser, t));
     if !csrf_ok {
-        return page::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /admin again and retry.");
+        return error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /admin again and retry.");
     }
     let signed_out = match action {
         "logout" => session::sign_out(ctx, &session).await.map(|()| AuditEvent::logout(&subject, ctx.now)),
@@ -148,7 +154,7 @@ async fn act<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, action: &str, params: &P
     let done = match action {
         "revoke_grant" => revoke_grant(ctx, params, subject).await,
         "delete_client" => delete_client(ctx, params, subject).await,
-        _ => return page::error_page(400, "Bad request", "Unknown action."),
+        _ => return error_page(400, "Bad request", "Unknown action."),
     };
     match done {
         Ok(None) => HttpResponse::see_other("/admin"),
@@ -178,7 +184,7 @@ async fn login<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, par
 }
 
 fn not_found(what: &str) -> HttpResponse {
-    page::error_page(404, &format!("No such {what}"), &format!("That {what} does not exist (any more). Open /admin again."))
+    error_page(404, &format!("No such {what}"), &format!("That {what} does not exist (any more). Open /admin again."))
 }
 
 /// Revokes one grant; its refresh tokens stop working at once.

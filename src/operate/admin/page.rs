@@ -5,12 +5,12 @@
 
 use html_escape::encode_safe;
 
-use crate::store::admin::{ClientSummary, GrantSummary};
-use super::cimd::{pinned, DocumentSource};
-use super::audit::{redirect_hosts_of, AuditEvent};
-use super::http::HttpResponse;
+use crate::base::http::HttpResponse;
 use crate::base::page::{self, hidden, utc};
-use super::types::Subject;
+use crate::base::types::Subject;
+use crate::oauth::cimd::{pinned, DocumentSource};
+use crate::store::admin::{ClientSummary, GrantSummary};
+use crate::store::audit::{redirect_hosts_of, AuditEvent, RECENT};
 
 /// Wider than the login and consent pages: the page is mostly tables.
 const STYLE: &str = "<style>body{max-width:72rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}\
@@ -64,7 +64,9 @@ fn client_name(name: Option<&str>) -> String {
     }
 }
 
-/// The sign-in form of the admin page.
+/// The sign-in form of the admin page, password only (the handlers say
+/// which ways to sign in are on, through `login_with`).
+#[cfg(test)]
 pub fn login(status: u16, csrf: &str, error: Option<&str>) -> HttpResponse {
     login_with(status, csrf, error, true, None)
 }
@@ -192,7 +194,7 @@ it must register again to reconnect.</p>{}<h2>Audit log</h2><p class=\"muted\">T
         [action_button(&d.csrf, "logout", None, "Sign out"), action_button(&d.csrf, "logout_everywhere", None, "Sign out everywhere")].concat(),
         grants_table(d),
         clients_table(d),
-        super::audit::RECENT,
+        RECENT,
         events_table(d),
     );
     page::page(200, "Admin", &body)
@@ -201,8 +203,8 @@ it must register again to reconnect.</p>{}<h2>Audit log</h2><p class=\"muted\">T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::redirect_uri::RedirectUri;
-    use crate::oauth::types::{ClientId, GrantId};
+    use crate::base::redirect_uri::RedirectUri;
+    use crate::base::types::{ClientId, GrantId};
 
     fn evil() -> String {
         "<script>alert(1)</script><img src=x onerror=alert(2)>".into()
