@@ -17,9 +17,6 @@ use crate::base::types::{ClientId, GrantId, Subject};
 use super::clients::ClientRecord;
 use super::StoreResult;
 
-/// How many events the admin page shows.
-pub const RECENT: u32 = 50;
-
 /// One audit record. `event` and `detail` are free-form when read back, since
 /// other tools (the key-rotation script) write events too.
 #[derive(Debug, Clone, PartialEq)]

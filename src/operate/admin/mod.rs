@@ -18,10 +18,10 @@ use crate::oauth::login::password;
 use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
 use crate::oauth::store::Store;
 use crate::store::admin::AdminQueries;
-use crate::store::audit::{AuditEvent, LoginPage, RevokedBy, RECENT};
+use crate::store::audit::{AuditEvent, LoginPage, RevokedBy};
 use crate::store::StoreResult;
 
-use self::page::Dashboard;
+use self::page::{Dashboard, RECENT};
 
 mod page;
 #[cfg(test)]

@@ -10,7 +10,10 @@ use crate::base::page::{self, hidden, utc};
 use crate::base::types::Subject;
 use crate::oauth::cimd::{pinned, DocumentSource};
 use crate::store::admin::{ClientSummary, GrantSummary};
-use crate::store::audit::{redirect_hosts_of, AuditEvent, RECENT};
+use crate::store::audit::{redirect_hosts_of, AuditEvent};
+
+/// How many events the admin page shows.
+pub const RECENT: u32 = 50;
 
 /// Wider than the login and consent pages: the page is mostly tables.
 const STYLE: &str = "<style>body{max-width:72rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}\
