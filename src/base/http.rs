@@ -59,11 +59,11 @@ impl HttpResponse {
     }
 
     pub fn oauth_error(e: &OAuthError) -> Self {
-        Self::new(e.status(), "application/json", e.to_json()).no_store()
+        Self::new(e.status(), "application/json", e.to_json()).no_store().retry_after_if_unavailable()
     }
 
     pub fn html(status: u16, body: String) -> Self {
-        Self::new(status, "text/html; charset=utf-8", body).no_store()
+        Self::new(status, "text/html; charset=utf-8", body).no_store().retry_after_if_unavailable()
     }
 
     /// 303 See Other: after a form POST the browser must GET the target
@@ -86,6 +86,17 @@ impl HttpResponse {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A 503 here is storage briefly unavailable: RFC 9110 §10.2.3 lets it
+    /// say when to try again, and a second is enough for D1 to come back or
+    /// for the client to give up politely.
+    fn retry_after_if_unavailable(self) -> Self {
+        if self.status == 503 {
+            self.with_header("retry-after", "1")
+        } else {
+            self
+        }
     }
 
     fn no_store(self) -> Self {

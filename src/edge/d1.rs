@@ -57,14 +57,50 @@ impl D1Store {
     }
 
     pub(super) async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
-        let r = self.stmt(sql, args)?.run().await.map_err(err)?;
+        self.exec_stmt(self.stmt(sql, args)?).await
+    }
+
+    pub(super) async fn exec_stmt(&self, stmt: D1PreparedStatement) -> StoreResult<usize> {
+        let r = stmt.run().await.map_err(err)?;
         Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
+    }
+
+    /// Runs statements as one transaction; the rows each one changed.
+    pub(super) async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> StoreResult<Vec<usize>> {
+        let results = self.db.batch(stmts).await.map_err(err)?;
+        results.iter().map(|r| Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))).collect()
+    }
+
+    fn grant_insert(&self, g: &GrantRecord, condition: &str) -> StoreResult<D1PreparedStatement> {
+        self.stmt(
+            &format!("INSERT INTO grants (grant_id, client_id, subject, scope, resource, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6{condition}"),
+            &[s(g.grant_id.as_str()), s(g.client_id.as_str()), s(g.subject.as_str()), s(&g.scope), s(&g.resource), n(g.created_at)],
+        )
+    }
+
+    fn code_insert(&self, c: &CodeRecord, condition: &str) -> StoreResult<D1PreparedStatement> {
+        self.stmt(
+            &format!("INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, resource, grant_id, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8{condition}"),
+            &[
+                s(c.code_hash.as_str()),
+                s(c.client_id.as_str()),
+                s(&c.redirect_uri),
+                s(c.code_challenge.as_str()),
+                s(&c.scope),
+                s(&c.resource),
+                s(c.grant_id.as_str()),
+                n(c.expires_at),
+            ],
+        )
     }
 
     pub(super) async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
         self.stmt(sql, args)?.first::<T>(None).await.map_err(err)
     }
 }
+
+/// Appended to an `INSERT ... SELECT`: only if the batch's previous statement changed a row.
+const AFTER_A_CHANGE: &str = " WHERE changes() = 1";
 
 /// A `... AS n` count, for every module's counting queries.
 #[derive(Deserialize)]
@@ -238,25 +274,19 @@ impl PendingRequests for D1Store {
 
 impl GrantStore for D1Store {
     async fn create_grant(&self, g: &GrantRecord, c: &CodeRecord) -> StoreResult<()> {
-        let grant = self.stmt(
-            "INSERT INTO grants (grant_id, client_id, subject, scope, resource, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[s(g.grant_id.as_str()), s(g.client_id.as_str()), s(g.subject.as_str()), s(&g.scope), s(&g.resource), n(g.created_at)],
-        )?;
-        let code = self.stmt(
-            "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, resource, grant_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            &[
-                s(c.code_hash.as_str()),
-                s(c.client_id.as_str()),
-                s(&c.redirect_uri),
-                s(c.code_challenge.as_str()),
-                s(&c.scope),
-                s(&c.resource),
-                s(c.grant_id.as_str()),
-                n(c.expires_at),
-            ],
-        )?;
         // A batch is one transaction: never a code without its grant.
-        self.db.batch(vec![grant, code]).await.map_err(err).map(|_| ())
+        let stmts = vec![self.grant_insert(g, "")?, self.code_insert(c, "")?];
+        self.batch(stmts).await.map(|_| ())
+    }
+
+    async fn create_grant_from_pending(&self, pending: &str, now: i64, g: &GrantRecord, c: &CodeRecord) -> StoreResult<bool> {
+        self.hold_claim().await;
+        // One transaction: each insert happens only if the statement before it
+        // changed a row (`changes()` reads the last completed statement), so a
+        // request already consumed or expired writes nothing.
+        let consume = self.stmt("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(pending), n(now)])?;
+        let stmts = vec![consume, self.grant_insert(g, AFTER_A_CHANGE)?, self.code_insert(c, AFTER_A_CHANGE)?];
+        Ok(self.batch(stmts).await?.first().copied() == Some(1))
     }
 
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>> {
@@ -300,15 +330,21 @@ impl GrantStore for D1Store {
         }))
     }
 
-    async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+    async fn claim_code(&self, hash: &TokenHash, now: i64, first_refresh: Option<&RefreshRecord>) -> StoreResult<bool> {
         self.hold_claim().await;
-        let changed = self
-            .exec(
-                "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-                &[s(hash.as_str()), n(now)],
-            )
-            .await?;
-        Ok(changed == 1)
+        let claim = self.stmt(
+            "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+            &[s(hash.as_str()), n(now)],
+        )?;
+        let Some(r) = first_refresh else {
+            return Ok(self.exec_stmt(claim).await? == 1);
+        };
+        // The refresh token is written only by the claim that won, in the same transaction.
+        let refresh = self.stmt(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE changes() = 1",
+            &[s(r.token_hash.as_str()), s(r.grant_id.as_str()), s(r.client_id.as_str()), n(r.expires_at)],
+        )?;
+        Ok(self.batch(vec![claim, refresh]).await?.first().copied() == Some(1))
     }
 
     async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {

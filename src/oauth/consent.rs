@@ -233,14 +233,16 @@ pub(crate) async fn finish<S: Store>(
     approve: bool,
     remember: bool,
 ) -> OAuthResult<HttpResponse> {
-    if !ctx.store.consume_pending(&p.id, ctx.now).await? {
-        return Ok(expired_page());
-    }
     if !approve {
         let back = back_to_client(ctx, client, p)?;
+        if !ctx.store.consume_pending(&p.id, ctx.now).await? {
+            return Ok(expired_page());
+        }
         ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
         return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
     }
+    // Before the grant, and safe to repeat: a failure here leaves the request
+    // pending, and the person's retry of the same page writes it again.
     if remember && remembered_consent::may_skip_consent(client, &p.redirect_uri) {
         remembered_consent::remember(ctx.store, &subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now).await?;
     }
@@ -250,7 +252,8 @@ pub(crate) async fn finish<S: Store>(
 /// How an approval was given, for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Approval {
-    /// The person pressed Allow just now.
+    /// The person pressed Allow just now: the pending request is consumed
+    /// in the same write as the grant.
     ConsentPage,
     /// An earlier "remember" approval covers this request (`login::remembered_consent`).
     Remembered,
@@ -272,8 +275,10 @@ fn back_to_client<'a>(
 }
 
 /// Creates the grant and its authorization code for an approved request and
-/// sends the browser back to the client with the code. The pending request
-/// must already be consumed (or, for a remembered approval, never stored).
+/// sends the browser back to the client with the code. A request approved on
+/// the consent page is consumed in the same write (one write: a storage
+/// failure leaves it pending, so the person's retry works); a remembered
+/// approval's request was never stored.
 pub async fn issue_code<S: Store>(
     ctx: &Ctx<'_, S>,
     client: &ClientRecord,
@@ -303,7 +308,14 @@ pub async fn issue_code<S: Store>(
         expires_at: ctx.now + ctx.config.auth_code_ttl,
         used_at: None,
     };
-    ctx.store.create_grant(&grant, &record).await?;
+    match how {
+        Approval::ConsentPage => {
+            if !ctx.store.create_grant_from_pending(&p.id, ctx.now, &grant, &record).await? {
+                return Ok(expired_page());
+            }
+        }
+        Approval::Remembered => ctx.store.create_grant(&grant, &record).await?,
+    }
     let event = match how {
         Approval::ConsentPage => AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now),
         Approval::Remembered => AuditEvent::consent_remembered(&grant.subject, &p.client_id, &p.scope, &grant.grant_id, ctx.now),

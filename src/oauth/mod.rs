@@ -54,6 +54,8 @@ pub mod verified_cache;
 #[cfg(test)]
 pub(crate) mod flow_tests;
 #[cfg(test)]
+mod storage_fault_tests;
+#[cfg(test)]
 pub(crate) use crate::store::memory as testing;
 #[cfg(test)]
 pub(crate) mod testing_net;

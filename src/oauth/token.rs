@@ -91,13 +91,15 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
 
     // Before the claim, so that failing here leaves the code redeemable.
     ctx.store.record_token_use(&client.client_id, None, ctx.now).await?;
-    if !ctx.store.claim_code(&hash, ctx.now).await? {
+    let issued = mint(ctx, client, &grant, Scopes::from_config(&grant.scope), NextRefresh::Start)?;
+    // The claim and the first refresh token are one write (`claim_code`).
+    if !ctx.store.claim_code(&hash, ctx.now, issued.refresh.as_ref()).await? {
         // Lost a race with a concurrent redemption of the same code. Its own
         // description lets the security suite tell this refusal (the claim)
         // from the read check above.
         return Err(OAuthError::invalid_grant(LOST_RACE));
     }
-    issue_tokens(ctx, client, &grant, Scopes::from_config(&grant.scope), NextRefresh::Start).await
+    Ok(issued.body)
 }
 
 async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Params) -> OAuthResult<serde_json::Value> {
@@ -142,7 +144,11 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
     // Failing after the claim is safe: the grace window lets the client
     // retry, and the retry gets the same successor.
     ctx.store.record_token_use(&client.client_id, Some(&grant.grant_id), ctx.now).await?;
-    issue_tokens(ctx, client, &grant, scope, next).await
+    let issued = mint(ctx, client, &grant, scope, next)?;
+    if let Some(r) = &issued.refresh {
+        ctx.store.create_refresh(r).await?;
+    }
+    Ok(issued.body)
 }
 
 /// A used token's one successor, for a use inside the grace window.
@@ -179,7 +185,14 @@ async fn live_grant<S: Store>(ctx: &Ctx<'_, S>, id: &super::types::GrantId) -> O
     }
 }
 
-async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: &GrantRecord, scope: Scopes, next: NextRefresh) -> OAuthResult<serde_json::Value> {
+/// A token response, and the refresh token it reveals, still to be stored.
+struct Issued {
+    body: serde_json::Value,
+    refresh: Option<RefreshRecord>,
+}
+
+/// Signs the access token and picks the refresh token; stores nothing.
+fn mint<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: &GrantRecord, scope: Scopes, next: NextRefresh) -> OAuthResult<Issued> {
     let ttl = super::token_lifetime::for_client(ctx.config, client);
     let claims = AccessClaims {
         iss: ctx.issuer.clone(),
@@ -197,23 +210,22 @@ async fn issue_tokens<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: 
         "expires_in": ttl,
         "scope": scope.to_string(),
     });
-    if client.grant_types.iter().any(|g| g == "refresh_token") {
-        let refresh = match next {
-            NextRefresh::Start => random::secret()?,
-            NextRefresh::Successor(s) => s,
-            NextRefresh::Omit => return Ok(body),
-        };
-        ctx.store
-            .create_refresh(&RefreshRecord {
-                token_hash: refresh.hash(),
-                grant_id: grant.grant_id.clone(),
-                client_id: client.client_id.clone(),
-                expires_at: refresh_lifetime::new_token_expiry(grant, ctx.config, ctx.now),
-                used_at: None,
-                successor_hash: None,
-            })
-            .await?;
-        body["refresh_token"] = refresh.expose().into();
+    if !client.grant_types.iter().any(|g| g == "refresh_token") {
+        return Ok(Issued { body, refresh: None });
     }
-    Ok(body)
+    let refresh = match next {
+        NextRefresh::Start => random::secret()?,
+        NextRefresh::Successor(s) => s,
+        NextRefresh::Omit => return Ok(Issued { body, refresh: None }),
+    };
+    let record = RefreshRecord {
+        token_hash: refresh.hash(),
+        grant_id: grant.grant_id.clone(),
+        client_id: client.client_id.clone(),
+        expires_at: refresh_lifetime::new_token_expiry(grant, ctx.config, ctx.now),
+        used_at: None,
+        successor_hash: None,
+    };
+    body["refresh_token"] = refresh.expose().into();
+    Ok(Issued { body, refresh: Some(record) })
 }

@@ -48,6 +48,12 @@ pub struct RefreshRecord {
 pub trait GrantStore {
     /// Stores a new grant and its first authorization code together.
     async fn create_grant(&self, g: &GrantRecord, code: &CodeRecord) -> StoreResult<()>;
+    /// Consumes the pending request `pending` and stores the grant and its
+    /// first code, as one transaction: true only for the one caller whose
+    /// request was still pending; nothing is written otherwise. One write, so
+    /// that a storage failure leaves the request pending and the person's
+    /// retry of the same page works.
+    async fn create_grant_from_pending(&self, pending: &str, now: i64, g: &GrantRecord, code: &CodeRecord) -> StoreResult<bool>;
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>>;
     async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()>;
     /// Whether `client` has a grant that is not revoked: the owner approved
@@ -55,8 +61,13 @@ pub trait GrantStore {
     async fn client_approved(&self, client: &ClientId) -> StoreResult<bool>;
 
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>>;
-    /// Marks an unused, unexpired code used; true only for the one caller that did.
-    async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool>;
+    /// Marks an unused, unexpired code used and stores the grant's first
+    /// refresh token (if any) with it, as one transaction; true only for the
+    /// one caller that did, and nothing is written for the others. One write,
+    /// so that a storage failure leaves the code redeemable: a claim followed
+    /// by a failed second write would make the client's retry look like code
+    /// reuse, which revokes the grant.
+    async fn claim_code(&self, hash: &TokenHash, now: i64, first_refresh: Option<&RefreshRecord>) -> StoreResult<bool>;
 
     /// Stores a refresh token; a second store of the same hash (a retried
     /// rotation storing the same successor) keeps the first and succeeds.

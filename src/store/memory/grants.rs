@@ -32,11 +32,25 @@ impl GrantStore for MemoryStore {
         self.check()?;
         Ok(self.codes.borrow().get(hash.as_str()).cloned())
     }
-    async fn claim_code(&self, hash: &TokenHash, now: i64) -> StoreResult<bool> {
+    async fn create_grant_from_pending(&self, pending: &str, now: i64, g: &GrantRecord, code: &CodeRecord) -> StoreResult<bool> {
+        self.check()?;
+        let mut m = self.pending.borrow_mut();
+        if !m.get(pending).is_some_and(|p| p.expires_at > now) {
+            return Ok(false);
+        }
+        m.remove(pending);
+        self.grants.borrow_mut().insert(g.grant_id.as_str().into(), g.clone());
+        self.codes.borrow_mut().insert(code.code_hash.as_str().into(), code.clone());
+        Ok(true)
+    }
+    async fn claim_code(&self, hash: &TokenHash, now: i64, first_refresh: Option<&RefreshRecord>) -> StoreResult<bool> {
         self.check()?;
         match self.codes.borrow_mut().get_mut(hash.as_str()) {
             Some(c) if c.used_at.is_none() && c.expires_at > now => {
                 c.used_at = Some(now);
+                if let Some(r) = first_refresh {
+                    self.refresh.borrow_mut().entry(r.token_hash.as_str().into()).or_insert_with(|| r.clone());
+                }
                 Ok(true)
             }
             _ => Ok(false),

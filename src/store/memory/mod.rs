@@ -2,7 +2,7 @@
 //! endpoints: one file per storage trait, as `edge::d1` will have (issue 13).
 //! Same semantics as the D1 store: conditional claims.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
@@ -58,6 +58,10 @@ pub struct MemoryStore {
     pub audit: RefCell<Vec<crate::store::audit::AuditEvent>>,
     pub last_refresh: RefCell<HashMap<String, i64>>,
     pub fail: RefCell<bool>,
+    /// Storage calls so far, and the call from which every call fails: a
+    /// test sweeps a failure over each call of a flow in turn.
+    pub calls: Cell<u32>,
+    pub fail_from: Cell<Option<u32>>,
     /// Remembered consents by (subject, client) (`login::remembered_consent`).
     pub remembered: RefCell<HashMap<(String, String), crate::store::consents::RememberedConsent>>,
     /// Metadata documents "on the web" and their cache (`cimd::canned`).
@@ -72,7 +76,9 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub(crate) fn check(&self) -> StoreResult<()> {
-        if *self.fail.borrow() {
+        let call = self.calls.get();
+        self.calls.set(call + 1);
+        if *self.fail.borrow() || self.fail_from.get().is_some_and(|n| call >= n) {
             Err(StoreError("injected failure".into()))
         } else {
             Ok(())

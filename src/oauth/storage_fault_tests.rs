@@ -1,0 +1,165 @@
+//! A storage failure at each storage call of a flow in turn: the endpoint
+//! answers 503, and the same request retried once storage is back succeeds,
+//! with nothing revoked (issue 16 §2). The D1 side of the same sweep is
+//! `tests/e2e/storage_faults.test.mjs`.
+
+use super::flow_tests::{hidden, json, World, PASSWORD, REDIRECT, VERIFIER};
+use super::http::HttpResponse;
+
+/// Runs `step` with storage failing from call `n` on, for n = 0, 1, … until
+/// the step no longer touches the failure; each failing answer must be a
+/// 503, and `step` run again with storage back must then pass `ok`.
+/// `setup` builds a fresh world up to the step; returns how many calls failed.
+fn sweep<T>(setup: impl Fn() -> (World, T), step: impl Fn(&mut World, &T) -> HttpResponse, ok: impl Fn(&mut World, &T, &HttpResponse)) -> u32 {
+    for n in 0..64 {
+        let (mut w, t) = setup();
+        w.store.calls.set(0);
+        w.store.fail_from.set(Some(n));
+        let failed = step(&mut w, &t);
+        w.store.fail_from.set(None);
+        if failed.status != 503 {
+            assert!(failed.status < 500, "call {n}: {} {}", failed.status, failed.body);
+            ok(&mut w, &t, &failed);
+            return n;
+        }
+        assert!(failed.header("retry-after").is_some() || failed.header("content-type").is_some_and(|c| c.contains("html")), "call {n}: {:?}", failed.headers);
+        let retried = step(&mut w, &t);
+        ok(&mut w, &t, &retried);
+        assert!(!grant_revoked(&w), "call {n}: a storage failure revoked the grant");
+    }
+    panic!("the step never stopped touching storage");
+}
+
+fn grant_revoked(w: &World) -> bool {
+    w.store.grants.borrow().values().any(|g| g.revoked_at.is_some())
+}
+
+/// GET /authorize and the login form, in a fresh world: (world, (client, request, csrf)).
+fn at_login() -> (World, (String, String, String)) {
+    let mut w = World::new();
+    let client = w.public_client();
+    let (request, csrf) = w.start(&client);
+    (w, (client, request, csrf))
+}
+
+fn login(w: &mut World, (_, request, csrf): &(String, String, String)) -> HttpResponse {
+    w.form("/login", &[("request", request), ("csrf", csrf), ("password", PASSWORD)])
+}
+
+fn approve(w: &mut World, (_, request, csrf): &(String, String, String)) -> HttpResponse {
+    w.form("/consent", &[("request", request), ("csrf", csrf), ("decision", "approve")])
+}
+
+fn code_in(r: &HttpResponse) -> String {
+    assert_eq!(r.status, 303, "{}", r.body);
+    let loc = url::Url::parse(r.header("location").unwrap()).unwrap();
+    loc.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()).unwrap()
+}
+
+/// The code works and gives a refresh token that works.
+fn redeems(w: &mut World, client: &str, code: &str) {
+    let t = w.redeem(client, code, VERIFIER);
+    assert_eq!(t.status, 200, "{}", t.body);
+    let rt = json(&t)["refresh_token"].as_str().unwrap().to_string();
+    let r = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", &rt)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn a_storage_failure_at_get_authorize_is_retried_by_reloading() {
+    let setup = || {
+        let w = World::new();
+        let client = w.public_client();
+        (w, client)
+    };
+    let n = sweep(
+        setup,
+        |w, client| {
+            let q = format!(
+                "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=xyz",
+                url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+            );
+            let r = crate::oauth::testing::block_on(super::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+            w.keep_cookies(&r);
+            r
+        },
+        |w, client, page| {
+            assert_eq!(page.status, 200, "{}", page.body);
+            let t = (client.clone(), hidden(&page.body, "request"), hidden(&page.body, "csrf"));
+            let signed_in = login(w, &t);
+            assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+            w.keep_cookies(&signed_in);
+            let code = code_in(&approve(w, &t));
+            redeems(w, client, &code);
+        },
+    );
+    assert!(n > 0, "GET /authorize writes the pending request");
+}
+
+#[test]
+fn a_storage_failure_at_login_leaves_the_request_pending() {
+    let n = sweep(at_login, login, |w, t, r| {
+        assert_eq!(r.status, 303, "{}", r.body);
+        w.keep_cookies(r);
+        let code = code_in(&approve(w, t));
+        redeems(w, &t.0, &code);
+    });
+    assert!(n > 0);
+}
+
+#[test]
+fn a_storage_failure_at_consent_leaves_the_request_pending() {
+    let setup = || {
+        let (mut w, t) = at_login();
+        let r = login(&mut w, &t);
+        assert_eq!(r.status, 303, "{}", r.body);
+        w.keep_cookies(&r);
+        (w, t)
+    };
+    let n = sweep(setup, approve, |w, t, r| {
+        let code = code_in(r);
+        redeems(w, &t.0, &code);
+    });
+    assert!(n > 1, "consent reads the session, the request and the client, then writes");
+}
+
+#[test]
+fn a_storage_failure_at_the_code_exchange_leaves_the_code_redeemable() {
+    let setup = || {
+        let (mut w, t) = at_login();
+        let r = login(&mut w, &t);
+        w.keep_cookies(&r);
+        let code = code_in(&approve(&mut w, &t));
+        (w, (t.0, code))
+    };
+    let n = sweep(setup, |w, (client, code)| w.redeem(client, code, VERIFIER), |w, (client, _), r| {
+        assert_eq!(r.status, 200, "{}", r.body);
+        let rt = json(r)["refresh_token"].as_str().unwrap().to_string();
+        let again = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", &rt)]);
+        assert_eq!(again.status, 200, "the first refresh token was stored: {}", again.body);
+    });
+    assert!(n > 1);
+}
+
+#[test]
+fn a_storage_failure_at_refresh_is_retried_within_the_grace_window() {
+    let setup = || {
+        let (mut w, t) = at_login();
+        let r = login(&mut w, &t);
+        w.keep_cookies(&r);
+        let code = code_in(&approve(&mut w, &t));
+        let rt = json(&w.redeem(&t.0, &code, VERIFIER))["refresh_token"].as_str().unwrap().to_string();
+        (w, (t.0, rt))
+    };
+    let n = sweep(
+        setup,
+        |w, (client, rt)| w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", rt)]),
+        |w, (client, _), r| {
+            assert_eq!(r.status, 200, "{}", r.body);
+            let next = json(r)["refresh_token"].as_str().unwrap().to_string();
+            let again = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", &next)]);
+            assert_eq!(again.status, 200, "the successor was stored: {}", again.body);
+        },
+    );
+    assert!(n > 1);
+}
