@@ -3,18 +3,24 @@
 #   bash scripts/build.sh          build/ only (npm test; then `node scripts/dist.mjs check`)
 #   bash scripts/build.sh --dist   then copy it into dist/, the committed build that deploy
 #                                  and dev use, with dist/BUILD.json (`npm run build`)
+#   bash scripts/build.sh --faults with the `test-faults` feature, into build-faults/ (only
+#                                  for tests/e2e/storage_faults.test.mjs; never deployed)
 # Needs scripts/setup.sh to have run once (npm run setup / npm test do that).
 # Skips the work when nothing under src/, Cargo.toml or Cargo.lock changed since the
 # last successful build (GATEHOUSE_FORCE_BUILD=1 rebuilds anyway).
 set -euo pipefail
 
 update_dist=0
+out=build
+features=()
 for a in "$@"; do
   case "$a" in
     --dist) update_dist=1 ;;
-    *) echo "usage: scripts/build.sh [--dist]" >&2; exit 2 ;;
+    --faults) out=build-faults; features=(. --features test-faults) ;;
+    *) echo "usage: scripts/build.sh [--dist | --faults]" >&2; exit 2 ;;
   esac
 done
+[ "$update_dist" = 0 ] || [ "$out" = build ] || { echo "[build] --dist and --faults do not mix" >&2; exit 2; }
 
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$GATEHOUSE_ROOT"
@@ -30,20 +36,20 @@ fi
 # Everything that determines the output, other than the sources' mtimes.
 key="$( {
   echo "$GATEHOUSE_WASM_MODE ${RUSTUP_TOOLCHAIN:-} ${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-}"
-  echo "$GATEHOUSE_WORKER_BUILD_VERSION $GATEHOUSE_WASM_BINDGEN_VERSION ${GATEHOUSE_BUILD_ARGS:-}"
+  echo "$GATEHOUSE_WORKER_BUILD_VERSION $GATEHOUSE_WASM_BINDGEN_VERSION ${GATEHOUSE_BUILD_ARGS:-} ${features[*]:-}"
 } | sha256sum | cut -c1-16)"
-stamp="build/.gatehouse-build-$key"
+stamp="$out/.gatehouse-build-$key"
 
 report() {
   local w
-  w="$(ls build/*.wasm build/worker/*.wasm 2>/dev/null | head -n1 || true)"
+  w="$(ls "$out"/*.wasm "$out"/worker/*.wasm 2>/dev/null | head -n1 || true)"
   [ -n "$w" ] || return 0
   printf '[build] %s: %s bytes raw, %s bytes gzip\n' "$w" "$(stat -c %s "$w")" "$(gzip -9 -c "$w" | wc -c)"
 }
 
-if [ -z "${GATEHOUSE_FORCE_BUILD:-}" ] && [ -f build/worker/shim.mjs ] && [ -f "$stamp" ] \
+if [ -z "${GATEHOUSE_FORCE_BUILD:-}" ] && [ -f "$out/worker/shim.mjs" ] && [ -f "$stamp" ] \
   && [ -z "$(find src Cargo.toml Cargo.lock build.rs -newer "$stamp" -print -quit 2>/dev/null)" ]; then
-  echo "[build] up to date (build/worker/shim.mjs)"
+  echo "[build] up to date ($out/worker/shim.mjs)"
   report
   [ "$update_dist" = 0 ] || node scripts/dist.mjs update
   exit 0
@@ -51,14 +57,14 @@ fi
 
 t0=$(date +%s)
 # The sources as they are when the build starts (edits made during the build are not in it).
-mkdir -p build
-node scripts/dist.mjs source-digest >build/.source-sha256
+mkdir -p "$out"
+node scripts/dist.mjs source-digest >"$out/.source-sha256"
 echo "[build] worker-build --release (wasm32 std: $GATEHOUSE_WASM_MODE${RUSTUP_TOOLCHAIN:+, toolchain $RUSTUP_TOOLCHAIN})"
-rm -f build/.gatehouse-build-*
+rm -f "$out"/.gatehouse-build-*
 touch_ref="$(mktemp)"
 # shellcheck disable=SC2086
-worker-build --release ${GATEHOUSE_BUILD_ARGS:-}
-[ -f build/worker/shim.mjs ] || { echo "[build] ERROR: build/worker/shim.mjs was not produced" >&2; exit 1; }
+worker-build --release --out-dir "$out" ${GATEHOUSE_BUILD_ARGS:-} "${features[@]}"
+[ -f "$out/worker/shim.mjs" ] || { echo "[build] ERROR: $out/worker/shim.mjs was not produced" >&2; exit 1; }
 # binaryen's -O runs here rather than in worker-build (Cargo.toml turns worker-build's off):
 # worker-build keeps the name section while it optimises (`--debuginfo`), and the same -O
 # without names came out 1.5-1.8 KB gzip smaller on the same input. The feature list is
@@ -67,11 +73,11 @@ worker-build --release ${GATEHOUSE_BUILD_ARGS:-}
 # names frames in a panic's stack trace (the panic message is still logged). It is removed
 # here, after wasm-bindgen, rather than by `strip = true` in Cargo.toml: that also drops the
 # target_features section wasm-bindgen reads to see which wasm features are on.
-"$WASM_OPT_BIN" build/index_bg.wasm -O --strip-debug -o build/index_bg.wasm \
+"$WASM_OPT_BIN" "$out/index_bg.wasm" -O --strip-debug -o "$out/index_bg.wasm" \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
   --enable-multivalue --enable-reference-types --enable-exception-handling
 # Stamp with the time the build started, so edits made during the build trigger the next one.
-mkdir -p build
+mkdir -p "$out"
 touch -r "$touch_ref" "$stamp"
 rm -f "$touch_ref"
 echo "[build] built in $(( $(date +%s) - t0 ))s"

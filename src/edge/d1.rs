@@ -5,6 +5,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::d1_faults::Faults;
 use crate::base::error::StoreError;
 use crate::base::pkce::CodeChallenge;
 use crate::base::redirect_uri::RedirectUri;
@@ -20,11 +21,18 @@ pub struct D1Store {
     pub(super) document_fetcher: Option<worker::Fetcher>,
     /// `TEST_CLAIM_DELAY_MS` (0 outside tests): see `hold_claim`.
     claim_delay_ms: u32,
+    /// Failures on request, in test builds only (`d1_faults`).
+    pub(super) faults: std::rc::Rc<Faults>,
 }
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        D1Store { db, document_fetcher: None, claim_delay_ms: 0 }
+        D1Store { db, document_fetcher: None, claim_delay_ms: 0, faults: Default::default() }
+    }
+
+    pub fn with_faults(mut self, faults: std::rc::Rc<Faults>) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// Fault injection for the security suite: wait before one-time claims.
@@ -53,6 +61,7 @@ impl D1Store {
     }
 
     pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+        self.faults.statement()?;
         self.db.prepare(sql).bind(args).map_err(err)
     }
 
@@ -61,26 +70,30 @@ impl D1Store {
     }
 
     pub(super) async fn exec_stmt(&self, stmt: D1PreparedStatement) -> StoreResult<usize> {
+        self.faults.stall().await;
         let r = stmt.run().await.map_err(err)?;
         Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
     }
 
     /// Runs statements as one transaction; the rows each one changed.
     pub(super) async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> StoreResult<Vec<usize>> {
+        self.faults.stall().await;
         let results = self.db.batch(stmts).await.map_err(err)?;
         results.iter().map(|r| Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))).collect()
     }
 
-    fn grant_insert(&self, g: &GrantRecord, condition: &str) -> StoreResult<D1PreparedStatement> {
+    /// `sql`: `GRANT_INSERT` or `GRANT_INSERT_AFTER_A_CHANGE`.
+    fn grant_insert(&self, g: &GrantRecord, sql: &str) -> StoreResult<D1PreparedStatement> {
         self.stmt(
-            &format!("INSERT INTO grants (grant_id, client_id, subject, scope, resource, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6{condition}"),
+            sql,
             &[s(g.grant_id.as_str()), s(g.client_id.as_str()), s(g.subject.as_str()), s(&g.scope), s(&g.resource), n(g.created_at)],
         )
     }
 
-    fn code_insert(&self, c: &CodeRecord, condition: &str) -> StoreResult<D1PreparedStatement> {
+    /// `sql`: `CODE_INSERT` or `CODE_INSERT_AFTER_A_CHANGE`.
+    fn code_insert(&self, c: &CodeRecord, sql: &str) -> StoreResult<D1PreparedStatement> {
         self.stmt(
-            &format!("INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, resource, grant_id, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8{condition}"),
+            sql,
             &[
                 s(c.code_hash.as_str()),
                 s(c.client_id.as_str()),
@@ -95,12 +108,27 @@ impl D1Store {
     }
 
     pub(super) async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
-        self.stmt(sql, args)?.first::<T>(None).await.map_err(err)
+        let stmt = self.stmt(sql, args)?;
+        self.faults.stall().await;
+        stmt.first::<T>(None).await.map_err(err)
     }
 }
 
-/// Appended to an `INSERT ... SELECT`: only if the batch's previous statement changed a row.
-const AFTER_A_CHANGE: &str = " WHERE changes() = 1";
+macro_rules! grant_insert {
+    () => {
+        "INSERT INTO grants (grant_id, client_id, subject, scope, resource, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+    };
+}
+macro_rules! code_insert {
+    () => {
+        "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, resource, grant_id, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+    };
+}
+/// `AFTER_A_CHANGE`: only if the batch's previous statement changed a row.
+const GRANT_INSERT: &str = grant_insert!();
+const GRANT_INSERT_AFTER_A_CHANGE: &str = concat!(grant_insert!(), " WHERE changes() = 1");
+const CODE_INSERT: &str = code_insert!();
+const CODE_INSERT_AFTER_A_CHANGE: &str = concat!(code_insert!(), " WHERE changes() = 1");
 
 /// A `... AS n` count, for every module's counting queries.
 #[derive(Deserialize)]
@@ -275,7 +303,7 @@ impl PendingRequests for D1Store {
 impl GrantStore for D1Store {
     async fn create_grant(&self, g: &GrantRecord, c: &CodeRecord) -> StoreResult<()> {
         // A batch is one transaction: never a code without its grant.
-        let stmts = vec![self.grant_insert(g, "")?, self.code_insert(c, "")?];
+        let stmts = vec![self.grant_insert(g, GRANT_INSERT)?, self.code_insert(c, CODE_INSERT)?];
         self.batch(stmts).await.map(|_| ())
     }
 
@@ -285,7 +313,7 @@ impl GrantStore for D1Store {
         // changed a row (`changes()` reads the last completed statement), so a
         // request already consumed or expired writes nothing.
         let consume = self.stmt("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(pending), n(now)])?;
-        let stmts = vec![consume, self.grant_insert(g, AFTER_A_CHANGE)?, self.code_insert(c, AFTER_A_CHANGE)?];
+        let stmts = vec![consume, self.grant_insert(g, GRANT_INSERT_AFTER_A_CHANGE)?, self.code_insert(c, CODE_INSERT_AFTER_A_CHANGE)?];
         Ok(self.batch(stmts).await?.first().copied() == Some(1))
     }
 

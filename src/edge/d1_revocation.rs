@@ -6,6 +6,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
+use super::d1_faults::Faults;
 use crate::base::error::StoreError;
 use crate::store::revoked_grants::RevokedGrants;
 use crate::store::StoreResult;
@@ -13,14 +14,17 @@ use crate::base::types::GrantId;
 
 pub struct D1Revocations<'a> {
     env: &'a Env,
+    faults: &'a Faults,
 }
 
 impl<'a> D1Revocations<'a> {
-    pub fn new(env: &'a Env) -> Self {
-        D1Revocations { env }
+    pub fn new(env: &'a Env, faults: &'a Faults) -> Self {
+        D1Revocations { env, faults }
     }
 
+    /// The database, for one statement.
     fn db(&self) -> StoreResult<D1Database> {
+        self.faults.statement()?;
         self.env.d1("DB").map_err(err)
     }
 }

@@ -5,6 +5,7 @@
 mod body;
 mod cimd_fetch;
 mod d1;
+mod d1_faults;
 mod d1_maintenance;
 mod d1_policy;
 mod d1_revocation;
@@ -295,9 +296,11 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Err(e) => return to_response(e),
     };
     // CIMD_FETCH: optional egress proxy for metadata document fetches.
+    let faults = std::rc::Rc::new(d1_faults::Faults::of(&req.headers()));
     let store = D1Store::new(env.d1("DB")?)
         .with_document_fetcher(env.service("CIMD_FETCH").ok())
-        .with_claim_delay_ms(config.test_claim_delay_ms);
+        .with_claim_delay_ms(config.test_claim_delay_ms)
+        .with_faults(faults.clone());
     let ctx = Ctx { config: &config, store: &store, issuer: issuer.clone(), now: now() };
     let resp = match r {
         // Both forms describe the one protected resource, the MCP endpoint:
@@ -328,7 +331,9 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         _ => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),
     };
     *client_id = request_log::client_id(&http, &resp);
-    to_response(resp)
+    let answer = to_response(resp)?;
+    faults.report(&answer.headers());
+    Ok(answer)
 }
 
 /// A configuration that does not load: a page for the pages, OAuth JSON otherwise.

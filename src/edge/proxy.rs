@@ -78,7 +78,8 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
         Err(e) => return unauthorized(issuer, config, Some(&e.description)),
     };
     *client_id = Some(verified.claims.client_id.clone());
-    if let Some(refusal) = super::token_gate::refuse(env, config, issuer, &verified).await? {
+    let faults = super::d1_faults::Faults::of(&req_headers);
+    if let Some(refusal) = super::token_gate::refuse(env, &faults, config, issuer, &verified).await? {
         return Ok(refusal);
     }
     let claims = &verified.claims;

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use worker::{Env, Response};
 
+use super::d1_faults::Faults;
 use super::d1_revocation::D1Revocations;
 use super::to_response;
 use crate::oauth::access_token::VerifiedToken;
@@ -22,11 +23,11 @@ thread_local! {
 }
 
 /// `Some(response)` when the request must be refused; `None` to forward it.
-pub async fn refuse(env: &Env, config: &Config, issuer: &str, token: &VerifiedToken) -> worker::Result<Option<Response>> {
+pub async fn refuse(env: &Env, faults: &Faults, config: &Config, issuer: &str, token: &VerifiedToken) -> worker::Result<Option<Response>> {
     let cache = REVOKED.with(Rc::clone);
     // The binding is looked up only when D1 is read (the cache is stale or
     // does not cover this token), not on every request.
-    let source = D1Revocations::new(env);
+    let source = D1Revocations::new(env, faults);
     let now_ms = js_sys::Date::now() as i64;
     let refusal = match revocation::grant_revoked(&cache, &source, config, token, now_ms).await {
         Ok(false) => bearer_guard::check_scope(token, issuer, config).err(),

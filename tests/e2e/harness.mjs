@@ -220,12 +220,13 @@ async function writeExtraConfigs(dir, paths, originMcpUrl) {
  *     caller must accept it, e.g. NODE_TLS_REJECT_UNAUTHORIZED=0 in its own process.
  *   origin: `demo` (demo/origin.mjs, SDK 1.x) or `v2` (tests/e2e/fixtures/origin-v2.mjs: SDK v2,
  *     strict 2026-07-28 beside 2025 sessions; its /__seen also records each request's body).
+ *   buildDir: the built worker to run, default build/ (the fault suite runs build-faults/).
  * Returns { base, mcpUrl, password, signingKey, originBase, vars, seen(), sql(), runCron(),
  * restart(), stop(), logTail() }. On a failed start it throws with the tail of wrangler's output.
  */
 export async function startHarness({
   name = 'e2e', vars = {}, secrets = {}, testScheduled = false, logLevel = 'info', services = [], workers = [], extraConfigs = [],
-  protocol = 'http', origin: originKind = 'demo',
+  protocol = 'http', origin: originKind = 'demo', buildDir,
 } = {}) {
   const dir = join(ROOT, 'tests/e2e/.tmp', `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
@@ -261,7 +262,7 @@ export async function startHarness({
   };
 
   try {
-    const { path: config, compatibilityDate } = await writeTestConfig(dir, process.env.GATEHOUSE_E2E_BUILD_DIR || join(ROOT, 'build'), services);
+    const { path: config, compatibilityDate } = await writeTestConfig(dir, buildDir ?? process.env.GATEHOUSE_E2E_BUILD_DIR ?? join(ROOT, 'build'), services);
     const extra = [...writeWorkerConfigs(dir, workers, compatibilityDate), ...(await writeExtraConfigs(dir, extraConfigs, h.originMcpUrl))];
     const port = await freePort();
     const inspectorPort = await freePort();

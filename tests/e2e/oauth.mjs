@@ -50,7 +50,7 @@ export async function postForm(url, params, headers = {}) {
 }
 
 /** RFC 7591 registration of a public client; returns the parsed response. */
-export function register(base, metadata = {}) {
+export function register(base, metadata = {}, headers = {}) {
   return postJson(`${base}/register`, {
     client_name: 'gatehouse e2e',
     redirect_uris: [LOOPBACK_REDIRECT],
@@ -58,7 +58,7 @@ export function register(base, metadata = {}) {
     response_types: ['code'],
     token_endpoint_auth_method: 'none',
     ...metadata,
-  });
+  }, headers);
 }
 
 export function authorizeUrl(base, params) {
@@ -117,7 +117,7 @@ export async function manualFlow(h, { redirectUri = LOOPBACK_REDIRECT, redeem = 
   return flow;
 }
 
-export function redeemCode(h, { client, code, pkce, redirectUri }, overrides = {}) {
+export function redeemCode(h, { client, code, pkce, redirectUri }, overrides = {}, headers = {}) {
   return postForm(`${h.base}/token`, {
     grant_type: 'authorization_code',
     code,
@@ -126,16 +126,16 @@ export function redeemCode(h, { client, code, pkce, redirectUri }, overrides = {
     code_verifier: pkce.verifier,
     resource: h.mcpUrl,
     ...overrides,
-  });
+  }, headers);
 }
 
-export function refresh(h, clientId, refreshToken) {
+export function refresh(h, clientId, refreshToken, headers = {}) {
   return postForm(`${h.base}/token`, {
     grant_type: 'refresh_token',
     refresh_token: refreshToken,
     client_id: clientId,
     resource: h.mcpUrl,
-  });
+  }, headers);
 }
 
 export function decodeJwt(token) {
