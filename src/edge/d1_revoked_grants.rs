@@ -1,4 +1,4 @@
-//! The revoked-grant reads of `oauth::revocation` on D1. The set query uses
+//! The revoked-grant reads of `gateway::revoked_grants` on D1. The set query uses
 //! the partial index `grants_revoked_at` (migration 0002), so it touches only
 //! the few grants revoked within the last access-token lifetime.
 

@@ -21,10 +21,10 @@ use crate::gateway::assertion::{AssertionCache, Identity};
 use crate::config::forwarding::SERVICE_BINDING_URL;
 use crate::gateway::mirrored_headers::MirroredHeaders;
 use crate::gateway::policy::{self, Decision};
-use crate::gateway::session_id::SessionKey;
+use crate::gateway::mcp_session::McpSessionKey;
 use crate::gateway::sse::SseRewriter;
 use crate::gateway::{headers, jsonrpc};
-use crate::oauth::verified_cache::VerifiedCache;
+use crate::gateway::verified_tokens::VerifiedTokens;
 use crate::config::Config;
 use crate::oauth::metadata;
 use crate::base::resource::accepted_resources;
@@ -33,10 +33,10 @@ use crate::base::types::GrantId;
 thread_local! {
     /// Identity assertions reused for a few seconds per caller (see `gateway::assertion`).
     static ASSERTIONS: RefCell<AssertionCache> = RefCell::new(AssertionCache::default());
-    /// Tokens already verified in this isolate (see `oauth::verified_cache`).
-    static VERIFIED: RefCell<VerifiedCache> = RefCell::new(VerifiedCache::new());
+    /// Tokens already verified in this isolate (see `gateway::verified_tokens`).
+    static VERIFIED: RefCell<VerifiedTokens> = RefCell::new(VerifiedTokens::new());
     /// The session-id key of the signing key with this `kid`: derived once, not per request.
-    static SESSION_KEY: RefCell<Option<(String, Rc<SessionKey>)>> = const { RefCell::new(None) };
+    static SESSION_KEY: RefCell<Option<(String, Rc<McpSessionKey>)>> = const { RefCell::new(None) };
 }
 
 #[wasm_bindgen]
@@ -48,14 +48,14 @@ extern "C" {
     fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
 }
 
-fn session_key(config: &Config) -> Rc<SessionKey> {
+fn session_key(config: &Config) -> Rc<McpSessionKey> {
     let kid = config.signing_key.kid();
     SESSION_KEY.with(|k| {
         let mut k = k.borrow_mut();
         match &*k {
             Some((cached, key)) if cached == kid => key.clone(),
             _ => {
-                let key = Rc::new(SessionKey::new(&config.signing_key));
+                let key = Rc::new(McpSessionKey::new(&config.signing_key));
                 *k = Some((kid.to_string(), key.clone()));
                 key
             }

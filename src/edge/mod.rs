@@ -8,7 +8,7 @@ mod d1;
 mod d1_faults;
 mod d1_maintenance;
 mod d1_policy;
-mod d1_revocation;
+mod d1_revoked_grants;
 mod d1_cimd;
 mod d1_client_assertion;
 mod d1_admin;
@@ -19,7 +19,7 @@ mod d1_passkey;
 mod d1_limits;
 mod d1_sessions;
 pub(crate) mod outbound;
-mod proxy;
+mod mcp;
 mod token_gate;
 mod webcrypto;
 
@@ -245,14 +245,14 @@ thread_local! {
     static CONFIG: std::cell::RefCell<Option<std::rc::Rc<Config>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// The MCP endpoint: the configuration, then `proxy::forward`.
+/// The MCP endpoint: the configuration, then `mcp::forward`.
 async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, client_id: &mut Option<String>) -> worker::Result<Response> {
     let config = match load_config(env) {
         Ok(c) => c,
         Err(e) => return config_error(Route::Mcp, &e),
     };
     let issuer = config.issuer(&url.origin().ascii_serialization());
-    proxy::forward(req, env, &config, &issuer, now(), client_id).await
+    mcp::forward(req, env, &config, &issuer, now(), client_id).await
 }
 
 fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::config::vars::ConfigError> {

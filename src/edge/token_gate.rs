@@ -1,7 +1,7 @@
 //! The checks on a verified access token at the MCP endpoint that need more
 //! than the token: its grant not revoked (the per-isolate cache of
-//! `oauth::revocation`, read from D1 at most every
-//! `REVOCATION_CHECK_SECONDS`) and the required scopes (`oauth::bearer_guard`).
+//! `gateway::revoked_grants`, read from D1 at most every
+//! `REVOCATION_CHECK_SECONDS`) and the required scopes (`gateway::refusal`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,13 +9,13 @@ use std::rc::Rc;
 use worker::{Env, Response};
 
 use super::d1_faults::Faults;
-use super::d1_revocation::D1Revocations;
+use super::d1_revoked_grants::D1Revocations;
 use super::to_response;
 use crate::oauth::access_token::VerifiedToken;
-use crate::oauth::bearer_guard;
+use crate::gateway::refusal;
 use crate::config::Config;
 use crate::base::http::HttpResponse;
-use crate::oauth::revocation::{self, RevocationCache};
+use crate::gateway::revoked_grants::{self, RevocationCache};
 
 thread_local! {
     /// This isolate's view of recently revoked grants; isolates do not share it.
@@ -29,9 +29,9 @@ pub async fn refuse(env: &Env, faults: &Faults, config: &Config, issuer: &str, t
     // does not cover this token), not on every request.
     let source = D1Revocations::new(env, faults);
     let now_ms = js_sys::Date::now() as i64;
-    let refusal = match revocation::grant_revoked(&cache, &source, config, token, now_ms).await {
-        Ok(false) => bearer_guard::check_scope(token, issuer, config).err(),
-        Ok(true) => Some(bearer_guard::revoked(issuer, config)),
+    let refusal = match revoked_grants::grant_revoked(&cache, &source, config, token, now_ms).await {
+        Ok(false) => refusal::check_scope(token, issuer, config).err(),
+        Ok(true) => Some(refusal::revoked(issuer, config)),
         Err(e) => {
             worker::console_error!("{}", serde_json::json!({"event": "revocation_check_failed", "error": e.0}));
             // Fail closed: without a current view of revocations the bound

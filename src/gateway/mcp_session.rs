@@ -23,15 +23,15 @@ const TAG_LEN: usize = 16;
 /// label, kept as the HMAC state after the key block: each tag then starts
 /// from a copy instead of hashing the padded key again (half the work of a
 /// tag over a short id).
-pub struct SessionKey(Hmac<Sha256>);
+pub struct McpSessionKey(Hmac<Sha256>);
 
-impl SessionKey {
+impl McpSessionKey {
     pub fn new(signing_key: &SigningKey) -> Self {
         // A key shorter than the hash's 64-byte block is zero-padded to it (RFC 2104 §2),
         // so the padded block is the same key, given in the infallible form.
         let mut block = [0u8; 64];
         block[..32].copy_from_slice(&signing_key.derive("mcp-session-id v1"));
-        SessionKey(<Hmac<Sha256> as KeyInit>::new(&block.into()))
+        McpSessionKey(<Hmac<Sha256> as KeyInit>::new(&block.into()))
     }
 
     fn tag(&self, grant: &GrantId, origin_id: &[u8]) -> [u8; TAG_LEN] {
@@ -74,8 +74,8 @@ impl SessionKey {
 mod tests {
     use super::*;
 
-    fn key(byte: u8) -> SessionKey {
-        SessionKey::new(&SigningKey::from_seed_b64(&b64url(&[byte; 32])).unwrap())
+    fn key(byte: u8) -> McpSessionKey {
+        McpSessionKey::new(&SigningKey::from_seed_b64(&b64url(&[byte; 32])).unwrap())
     }
 
     #[test]
@@ -86,7 +86,7 @@ mod tests {
         m.update(&2u64.to_be_bytes());
         m.update(b"g1");
         m.update(b"sess");
-        assert_eq!(SessionKey::new(&signing).tag(&g, b"sess")[..], m.finalize().into_bytes()[..TAG_LEN]);
+        assert_eq!(McpSessionKey::new(&signing).tag(&g, b"sess")[..], m.finalize().into_bytes()[..TAG_LEN]);
         // And a second tag from the same key state is not disturbed by the first.
         assert_eq!(key(3).tag(&g, b"sess"), key(3).tag(&g, b"sess"));
     }

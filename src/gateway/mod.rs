@@ -1,13 +1,16 @@
 //! The gateway core: what Gatehouse does to MCP traffic between client and
 //! origin (MCP Streamable HTTP transport, spec 2025-06-18 to 2026-07-28 §Transports).
-//! Plain Rust without `worker` types, tested natively; `edge::proxy` adapts
+//! Plain Rust without `worker` types, tested natively; `edge::mcp` adapts
 //! it to the Workers runtime.
 
 pub mod assertion;
 pub mod headers;
 pub mod jsonrpc;
+pub mod mcp_session;
 pub mod mirrored_headers;
 pub mod policy;
-pub mod session_id;
+pub mod refusal;
+pub mod revoked_grants;
 pub mod sse;
 pub mod strict_body;
+pub mod verified_tokens;

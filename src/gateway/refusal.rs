@@ -6,11 +6,11 @@
 
 use serde_json::json;
 
-use super::access_token::VerifiedToken;
-use super::config::Config;
-use super::http::HttpResponse;
-use super::metadata::{self, PRM_PATH};
-use super::scope::Scopes;
+use crate::oauth::access_token::VerifiedToken;
+use crate::config::Config;
+use crate::base::http::HttpResponse;
+use crate::oauth::metadata::{self, PRM_PATH};
+use crate::base::scope::Scopes;
 
 /// 401 `invalid_token` for a token whose grant was revoked.
 pub fn revoked(issuer: &str, config: &Config) -> HttpResponse {

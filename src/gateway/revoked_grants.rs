@@ -17,13 +17,13 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use super::access_token::VerifiedToken;
+use crate::oauth::access_token::VerifiedToken;
 use crate::base::signing_key::LEEWAY_SECS;
-use super::config::Config;
-use super::store::StoreResult;
-use super::types::GrantId;
+use crate::config::Config;
+use crate::store::StoreResult;
+use crate::base::types::GrantId;
 
-pub use crate::store::revoked_grants::RevokedGrants as RevocationSource;
+use crate::store::revoked_grants::RevokedGrants;
 
 /// One isolate's view of the recently revoked grants.
 #[derive(Debug, Default)]
@@ -76,13 +76,13 @@ impl RevocationCache {
 /// The oldest revocation that can still matter to a token accepted now.
 pub fn window_start(now_secs: i64, config: &Config) -> i64 {
     // One extra leeway for a token whose `iat` is itself in the tolerated future.
-    now_secs - super::token_lifetime::longest(config) - 2 * LEEWAY_SECS
+    now_secs - crate::oauth::token_lifetime::longest(config) - 2 * LEEWAY_SECS
 }
 
 /// Whether the token's grant is revoked, as seen by this isolate: at most
 /// `config.revocation_check_seconds` stale. A failed read is an error (the
 /// caller refuses the request) rather than a stale "no".
-pub async fn grant_revoked<R: RevocationSource>(
+pub async fn grant_revoked<R: RevokedGrants>(
     cache: &RefCell<RevocationCache>,
     source: &R,
     config: &Config,
@@ -122,7 +122,7 @@ mod tests {
         fail: Cell<bool>,
     }
 
-    impl RevocationSource for Source {
+    impl RevokedGrants for Source {
         async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
             if self.fail.get() {
                 return Err(StoreError("down".into()));

@@ -11,22 +11,22 @@
 
 use std::collections::HashMap;
 
-use super::access_token::{self, VerifiedToken};
+use crate::oauth::access_token::{self, VerifiedToken};
 use crate::base::signing_key::SigningKey;
-use super::error::OAuthResult;
-use super::resource::Resource;
+use crate::base::error::OAuthResult;
+use crate::base::resource::Resource;
 
 /// Entries kept at most; beyond that, expired ones are dropped, then all.
 /// A few hundred concurrent clients per isolate is already a busy homelab.
 pub const CAPACITY: usize = 512;
 
 #[derive(Default)]
-pub struct VerifiedCache {
+pub struct VerifiedTokens {
     /// (issuer, token) → what `verify` returned for it.
     entries: HashMap<(String, String), VerifiedToken>,
 }
 
-impl VerifiedCache {
+impl VerifiedTokens {
     pub fn new() -> Self {
         Self::default()
     }
@@ -103,13 +103,13 @@ mod tests {
         issue(k, claims, NOW, ttl).unwrap()
     }
 
-    fn check(c: &mut VerifiedCache, k: &SigningKey, tok: &str, now: i64, iss: &str) -> OAuthResult<VerifiedToken> {
+    fn check(c: &mut VerifiedTokens, k: &SigningKey, tok: &str, now: i64, iss: &str) -> OAuthResult<VerifiedToken> {
         c.verify([k], tok, now, iss, &accepted_resources(iss))
     }
 
     #[test]
     fn a_verified_token_is_remembered_and_answers_the_same() {
-        let (k, mut c) = (key(7), VerifiedCache::new());
+        let (k, mut c) = (key(7), VerifiedTokens::new());
         let t = token(&k, "j1", 3600);
         let first = check(&mut c, &k, &t, NOW, ISS).unwrap();
         assert_eq!(c.len(), 1);
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn refusals_are_not_remembered_and_nothing_else_rides_on_a_hit() {
-        let (k, mut c) = (key(7), VerifiedCache::new());
+        let (k, mut c) = (key(7), VerifiedTokens::new());
         let t = token(&k, "j1", 3600);
         assert!(check(&mut c, &key(8), &t, NOW, ISS).is_err());
         assert!(c.is_empty());
@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn an_expired_entry_is_verified_again_and_refused() {
-        let (k, mut c) = (key(7), VerifiedCache::new());
+        let (k, mut c) = (key(7), VerifiedTokens::new());
         let t = token(&k, "j1", 60);
         check(&mut c, &k, &t, NOW, ISS).unwrap();
         let late = NOW + 60 + crate::base::signing_key::LEEWAY_SECS + 1;
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn the_cache_stays_bounded() {
-        let (k, mut c) = (key(7), VerifiedCache::new());
+        let (k, mut c) = (key(7), VerifiedTokens::new());
         for i in 0..CAPACITY + 5 {
             check(&mut c, &k, &token(&k, &format!("j{i}"), 3600), NOW, ISS).unwrap();
             assert!(c.len() <= CAPACITY);

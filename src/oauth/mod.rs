@@ -27,7 +27,6 @@ pub use crate::operate::request_log;
 pub mod access_token;
 pub mod attempt_limit;
 pub mod authorize;
-pub mod bearer_guard;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod cimd;
@@ -42,14 +41,12 @@ pub mod refresh_lifetime;
 pub mod refresh_rotation;
 pub mod register;
 pub mod registration_policy;
-pub mod revocation;
 pub mod revoke;
 pub mod session;
 pub mod source_budget;
 pub mod store;
 pub mod token;
 pub mod token_lifetime;
-pub mod verified_cache;
 
 #[cfg(test)]
 pub(crate) mod flow_tests;
