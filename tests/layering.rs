@@ -59,7 +59,6 @@ const INTO_LEGACY: &[&str] = &[
     "src/operate/admin/page.rs -> src/oauth/cimd/pinned.rs",
     "src/operate/maintenance.rs -> src/oauth/attempt_limit.rs",
     "src/operate/maintenance.rs -> src/oauth/registration_policy.rs",
-    "src/operate/maintenance.rs -> src/oauth/token_lifetime.rs",
     "src/operate/request_log.rs -> src/oauth/client_assertion.rs",
 ];
 

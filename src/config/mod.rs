@@ -424,7 +424,7 @@ mod tests {
         assert!(with("CIMD_PINNED_DOCUMENTS", "on").pinned_documents);
         let c = with("CLIENT_ACCESS_TOKEN_TTL", "https://claude.ai/oauth/mcp-oauth-client-metadata=86400 redirect:claude.ai=604800");
         assert_eq!(c.client_token_lifetimes.len(), 2);
-        assert_eq!(crate::oauth::token_lifetime::longest(&c), 604800);
+        assert_eq!(crate::protocol::token_lifetime::longest(&c), 604800);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::gateway::sse::SseRewriter;
 use crate::gateway::{headers, jsonrpc};
 use crate::gateway::verified_tokens::VerifiedTokens;
 use crate::config::Config;
-use crate::oauth::metadata;
+use crate::protocol::discovery as metadata;
 use crate::base::resource::accepted_resources;
 use crate::base::types::GrantId;
 

@@ -11,7 +11,7 @@ use worker::{Env, Response};
 use super::d1_faults::Faults;
 use super::d1_revoked_grants::D1Revocations;
 use super::to_response;
-use crate::oauth::access_token::VerifiedToken;
+use crate::protocol::access_token::VerifiedToken;
 use crate::gateway::refusal;
 use crate::config::Config;
 use crate::base::http::HttpResponse;

@@ -81,7 +81,7 @@ impl AssertionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::access_token;
+    use crate::protocol::access_token;
     use crate::base::encoding::b64url;
     use crate::base::resource::accepted_resources;
     use jwt_compact::alg::Ed25519;

@@ -6,10 +6,10 @@
 
 use serde_json::json;
 
-use crate::oauth::access_token::VerifiedToken;
+use crate::protocol::access_token::VerifiedToken;
 use crate::config::Config;
 use crate::base::http::HttpResponse;
-use crate::oauth::metadata::{self, PRM_PATH};
+use crate::protocol::discovery::{self as metadata, PRM_PATH};
 use crate::base::scope::Scopes;
 
 /// 401 `invalid_token` for a token whose grant was revoked.
@@ -39,7 +39,7 @@ pub fn check_scope(token: &VerifiedToken, issuer: &str, config: &Config) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::access_token::AccessClaims;
+    use crate::protocol::access_token::AccessClaims;
     use crate::oauth::testing_config;
 
     const ISS: &str = "https://mcp.example.com";

@@ -17,7 +17,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use crate::oauth::access_token::VerifiedToken;
+use crate::protocol::access_token::VerifiedToken;
 use crate::base::signing_key::LEEWAY_SECS;
 use crate::config::Config;
 use crate::store::StoreResult;
@@ -76,7 +76,7 @@ impl RevocationCache {
 /// The oldest revocation that can still matter to a token accepted now.
 pub fn window_start(now_secs: i64, config: &Config) -> i64 {
     // One extra leeway for a token whose `iat` is itself in the tolerated future.
-    now_secs - crate::oauth::token_lifetime::longest(config) - 2 * LEEWAY_SECS
+    now_secs - crate::protocol::token_lifetime::longest(config) - 2 * LEEWAY_SECS
 }
 
 /// Whether the token's grant is revoked, as seen by this isolate: at most
@@ -105,7 +105,7 @@ pub async fn grant_revoked<R: RevokedGrants>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::access_token::AccessClaims;
+    use crate::protocol::access_token::AccessClaims;
     use crate::oauth::error::StoreError;
     use crate::oauth::testing::block_on;
     use crate::oauth::testing_config;
@@ -219,7 +219,7 @@ mod tests {
     fn the_window_covers_the_longest_client_lifetime() {
         let mut config = testing_config();
         let plain = window_start(secs(NOW_MS), &config);
-        config.client_token_lifetimes = crate::oauth::token_lifetime::parse("redirect:claude.ai=172800").unwrap();
+        config.client_token_lifetimes = crate::config::token_lifetimes::parse("redirect:claude.ai=172800").unwrap();
         assert_eq!(window_start(secs(NOW_MS), &config), plain - (172_800 - config.access_token_ttl));
         // A day-old token of that client is answered from the set, no lookup.
         let cache = RefCell::new(RevocationCache::new());

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::oauth::access_token::{self, VerifiedToken};
+use crate::protocol::access_token::{self, VerifiedToken};
 use crate::base::signing_key::SigningKey;
 use crate::base::error::OAuthResult;
 use crate::base::resource::Resource;
@@ -78,7 +78,7 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::access_token::{issue, AccessClaims};
+    use crate::protocol::access_token::{issue, AccessClaims};
     use crate::oauth::error::ErrorCode;
     use crate::base::encoding::b64url;
     use crate::oauth::resource::accepted_resources;

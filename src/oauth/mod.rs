@@ -23,8 +23,10 @@ pub use crate::store::audit;
 pub use crate::operate::admin;
 pub use crate::operate::maintenance;
 pub use crate::operate::request_log;
+pub use crate::protocol::access_token;
+pub use crate::protocol::discovery as metadata;
+pub use crate::protocol::token_lifetime;
 
-pub mod access_token;
 pub mod attempt_limit;
 pub mod authorize;
 pub mod client_assertion;
@@ -35,7 +37,6 @@ pub mod consent;
 pub mod context;
 pub mod introspect;
 pub mod login;
-pub mod metadata;
 pub mod pages;
 pub mod refresh_lifetime;
 pub mod refresh_rotation;
@@ -46,7 +47,6 @@ pub mod session;
 pub mod source_budget;
 pub mod store;
 pub mod token;
-pub mod token_lifetime;
 
 #[cfg(test)]
 pub(crate) mod flow_tests;

@@ -10,7 +10,7 @@
 use crate::config::Config;
 use crate::oauth::attempt_limit::WINDOW as LOGIN_WINDOW;
 use crate::oauth::registration_policy;
-use crate::oauth::token_lifetime;
+use crate::protocol::token_lifetime;
 use crate::store::maintenance::{Cutoffs, Maintenance, Removed};
 use crate::store::StoreResult;
 
@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn revoked_grants_are_kept_as_long_as_the_longest_client_lifetime() {
         let mut c = config(30);
-        c.client_token_lifetimes = crate::oauth::token_lifetime::parse("redirect:claude.ai=172800").unwrap();
+        c.client_token_lifetimes = crate::config::token_lifetimes::parse("redirect:claude.ai=172800").unwrap();
         let cut = cutoffs(&c, NOW);
         assert!(!cut.stale_grant(Some(NOW - c.access_token_ttl - 1)), "a two-day token of that grant may still be in use");
         assert!(!cut.stale_grant(Some(NOW - 172_800 + 10)));

@@ -402,7 +402,7 @@ fn an_unknown_url_has_no_pinned_copy() {
 #[test]
 fn a_client_with_its_own_lifetime_gets_tokens_that_live_that_long() {
     let mut w = World::new();
-    w.config.client_token_lifetimes = crate::oauth::token_lifetime::parse(&format!("{URL}=86400")).unwrap();
+    w.config.client_token_lifetimes = crate::config::token_lifetimes::parse(&format!("{URL}=86400")).unwrap();
     w.store.documents.serve(URL, &doc(), Some("max-age=600"));
     let code = w.code_for(URL);
     let t = json(&w.redeem(URL, &code, VERIFIER));

@@ -16,11 +16,10 @@
 //! on every connection; their redirect URI is what they share). A client-id
 //! entry wins over a redirect-host entry.
 
-use super::config::Config;
-use super::store::ClientRecord;
+use crate::config::Config;
+use crate::store::clients::ClientRecord;
 
-// The setting moved to config/token_lifetimes.rs (issue 13); the old paths keep working.
-pub use crate::config::token_lifetimes::{parse, ClientLifetime, ClientMatch, MAX_SECONDS, MIN_SECONDS};
+use crate::config::token_lifetimes::ClientMatch;
 
 /// The access-token lifetime for `client`.
 pub fn for_client(config: &Config, client: &ClientRecord) -> i64 {
@@ -44,10 +43,11 @@ pub fn longest(config: &Config) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::redirect_uri::RedirectUri;
-    use crate::oauth::store::AuthMethod;
+    use crate::base::redirect_uri::RedirectUri;
+    use crate::config::token_lifetimes::{parse, ClientLifetime, MAX_SECONDS, MIN_SECONDS};
+    use crate::store::clients::AuthMethod;
     use crate::oauth::testing_config;
-    use crate::oauth::types::ClientId;
+    use crate::base::types::ClientId;
 
     fn client(id: &str, redirects: &[&str]) -> ClientRecord {
         ClientRecord {

@@ -8,8 +8,8 @@ use jwt_compact::alg::Ed25519;
 use jwt_compact::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::error::{ErrorCode, OAuthError, OAuthResult};
-use super::resource::Resource;
+use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::base::resource::Resource;
 use crate::base::signing_key::{time_options, SigningKey, LEEWAY_SECS};
 
 /// The claims Gatehouse puts in an access token (RFC 9068 §2.2).
@@ -118,7 +118,7 @@ mod tests {
     use super::*;
     use crate::base::encoding::b64url;
     use crate::base::signing_key::jwk_set;
-    use crate::oauth::resource::accepted_resources;
+    use crate::base::resource::accepted_resources;
 
     const ISS: &str = "https://mcp.example.com";
     const NOW: i64 = 1_800_000_000;

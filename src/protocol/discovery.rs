@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::config::Config;
+use crate::config::Config;
 
 pub const PRM_PATH: &str = "/.well-known/oauth-protected-resource";
 
