@@ -17,26 +17,23 @@ use wasm_bindgen_futures::JsFuture;
 use worker::{AbortController, ByteStream, Delay, Env, Headers, Method, Response, ResponseBuilder};
 
 use super::body::{read_capped, BodyError};
-use crate::gateway::assertion::{AssertionCache, Identity};
+use super::d1_faults::Faults;
+use super::d1_revoked_grants::D1Revocations;
+use super::to_response;
 use crate::config::forwarding::SERVICE_BINDING_URL;
+use crate::config::Config;
+use crate::gateway::assertion::Identity;
+use crate::gateway::guard::{self, admit, Admitted, BodyPlan, Guard, RequestHead};
 use crate::gateway::mirrored_headers::MirroredHeaders;
 use crate::gateway::policy::{self, Decision};
-use crate::gateway::mcp_session::McpSessionKey;
+use crate::gateway::refusal::{self, Refusal};
 use crate::gateway::sse::SseRewriter;
+use crate::gateway::state::GatewayState;
 use crate::gateway::{headers, jsonrpc};
-use crate::gateway::verified_tokens::VerifiedTokens;
-use crate::config::Config;
-use crate::protocol::discovery as metadata;
-use crate::base::resource::accepted_resources;
-use crate::base::types::GrantId;
 
 thread_local! {
-    /// Identity assertions reused for a few seconds per caller (see `gateway::assertion`).
-    static ASSERTIONS: RefCell<AssertionCache> = RefCell::new(AssertionCache::default());
-    /// Tokens already verified in this isolate (see `gateway::verified_tokens`).
-    static VERIFIED: RefCell<VerifiedTokens> = RefCell::new(VerifiedTokens::new());
-    /// The session-id key of the signing key with this `kid`: derived once, not per request.
-    static SESSION_KEY: RefCell<Option<(String, Rc<McpSessionKey>)>> = const { RefCell::new(None) };
+    /// This isolate's memory between MCP requests (see `gateway::state`); isolates do not share it.
+    static STATE: Rc<GatewayState> = Rc::new(GatewayState::default());
 }
 
 #[wasm_bindgen]
@@ -48,19 +45,16 @@ extern "C" {
     fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
 }
 
-fn session_key(config: &Config) -> Rc<McpSessionKey> {
-    let kid = config.signing_key.kid();
-    SESSION_KEY.with(|k| {
-        let mut k = k.borrow_mut();
-        match &*k {
-            Some((cached, key)) if cached == kid => key.clone(),
-            _ => {
-                let key = Rc::new(McpSessionKey::new(&config.signing_key));
-                *k = Some((kid.to_string(), key.clone()));
-                key
-            }
-        }
-    })
+/// The request's head, as the guard reads it.
+struct Head<'a>(&'a Headers);
+
+impl RequestHead for Head<'_> {
+    fn header(&self, name: &str) -> Option<String> {
+        self.0.get(name).ok().flatten()
+    }
+    fn entries(&self) -> Vec<(String, String)> {
+        self.0.entries().collect()
+    }
 }
 
 /// `client_id` receives the verified token's client, for the request log.
@@ -68,66 +62,33 @@ fn session_key(config: &Config) -> Rc<McpSessionKey> {
 /// only its headers and body.
 pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer: &str, now: i64, client_id: &mut Option<String>) -> worker::Result<Response> {
     let req_headers = Headers(req.headers());
-    let token = match bearer(&req_headers)? {
-        Some(t) => t,
-        None => return unauthorized(issuer, config, None),
+    let faults = Faults::of(&req_headers);
+    let state = STATE.with(Rc::clone);
+    // The binding is looked up only when D1 is read (the revocation view is
+    // stale or does not cover this token), not on every request.
+    let revoked = D1Revocations::new(env, &faults);
+    let guard = Guard { config, issuer, now, now_ms: js_sys::Date::now() as i64, state: &state, revoked: &revoked };
+    let Admitted { token, grant, forwarded, body: plan } = match admit(&guard, &Head(&req_headers), client_id).await {
+        Ok(a) => a,
+        Err(r) => return refuse(r),
     };
-    let checked = VERIFIED.with(|c| c.borrow_mut().verify(config.verification_keys(), &token, now, issuer, &accepted_resources(issuer)));
-    let verified = match checked {
-        Ok(v) => v,
-        Err(e) => return unauthorized(issuer, config, Some(&e.description)),
-    };
-    *client_id = Some(verified.claims.client_id.clone());
-    let faults = super::d1_faults::Faults::of(&req_headers);
-    if let Some(refusal) = super::token_gate::refuse(env, &faults, config, issuer, &verified).await? {
-        return Ok(refusal);
-    }
-    let claims = &verified.claims;
+    let claims = &token.claims;
     let fwd = &config.forward;
-    let grant = GrantId::new(claims.gid.clone());
-
-    let mut forwarded = match headers::forward_request(req_headers.entries()) {
-        Ok(f) => f,
-        Err(headers::TooLarge(why)) => return rpc_error(431, jsonrpc::SERVER_ERROR, &format!("Request Header Fields Too Large: {why}")),
-    };
-    // Session ids are bound to the grant: anything else is an unknown session.
-    // A request without one (every 2026-07-28 request) is forwarded without.
-    for (name, value) in forwarded.iter_mut() {
-        if name == "mcp-session-id" {
-            match session_key(config).unwrap(&grant, value) {
-                Some(origin_id) => *value = origin_id,
-                None => return rpc_error(404, jsonrpc::SESSION_NOT_FOUND, "Session not found: this session id does not belong to this authorization; send initialize to start a new session"),
-            }
-        }
-    }
-
     let method = Method::from(req.method());
-    let declared = req_headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > fwd.max_body_bytes as u64) {
-        return rpc_error(413, jsonrpc::SERVER_ERROR, &format!("request body too large: the gateway accepts at most {} bytes", fwd.max_body_bytes));
-    }
-    // Without a tool policy the body is not looked at, and a body of declared
-    // length is handed to the origin request as the runtime's own stream, without
-    // its bytes crossing into wasm: the runtime frames an incoming body by its
-    // `Content-Length` (with `Transfer-Encoding` also sent, workerd drops the
-    // length, and the body is read here), so the limit checked above holds.
-    // Bodies of unknown length, and bodies a policy reads, are read here with the
-    // limit checked as they arrive.
-    let framed = declared.is_some_and(|n| n > 0) && !req_headers.has("transfer-encoding").unwrap_or(true);
+    // A piped body is handed to the origin request as the runtime's own
+    // stream; a read one is checked against the limit as it arrives.
     let mut piped = None;
-    let body = match req.body() {
-        None => None,
-        Some(stream) if framed && fwd.tool_policy.is_none() => {
+    let body = match (req.body(), plan) {
+        (None, _) => None,
+        (Some(stream), BodyPlan::Pipe) => {
             piped = Some(stream);
             None
         }
-        Some(stream) => match read_capped(stream, declared, fwd.max_body_bytes).await {
+        (Some(stream), BodyPlan::Read { declared, limit }) => match read_capped(stream, declared, limit).await {
             Ok(b) => Some(b),
-            Err(BodyError::TooLarge) => {
-                return rpc_error(413, jsonrpc::SERVER_ERROR, &format!("request body too large: the gateway accepts at most {} bytes", fwd.max_body_bytes))
-            }
+            Err(BodyError::TooLarge) => return to_response(guard::too_large(limit)),
             Err(BodyError::Unreadable) => return rpc_error(400, jsonrpc::SERVER_ERROR, "the request body could not be read"),
-        }
+        },
     };
 
     // The policy reads bodies only when one is configured: the plain hot path never parses JSON.
@@ -144,7 +105,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
             policy::decide_other_method(body.as_deref().unwrap_or_default())
         };
         match decision {
-            Decision::Refuse { status, answer } => return json_response(status, answer.to_string().into_bytes()),
+            Decision::Refuse { status, answer } => return to_response(refusal::answer(status, answer.to_string())),
             Decision::Forward { list_ids: ids } => list_ids = ids,
         }
     }
@@ -157,7 +118,8 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     h.set("x-gatehouse-client", &claims.client_id)?;
     h.set("x-gatehouse-scope", &claims.scope)?;
     let who = Identity { iss: issuer, aud: &fwd.audience, sub: &claims.sub, client_id: &claims.client_id, scope: &claims.scope };
-    match ASSERTIONS.with(|c| c.borrow_mut().get_or_sign(&config.signing_key, &who, now)) {
+    let signed = state.assertions.borrow_mut().get_or_sign(&config.signing_key, &who, now);
+    match signed {
         Ok(a) => h.set("x-gatehouse-assertion", &a)?,
         Err(_) => return rpc_error(503, jsonrpc::SERVER_ERROR, "the gateway could not sign the identity assertion; try again"),
     }
@@ -233,7 +195,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
             continue;
         }
         if k.eq_ignore_ascii_case("mcp-session-id") {
-            out.set(&k, &session_key(config).wrap(&grant, &v))?;
+            out.set(&k, &state.session_key(&config.signing_key).wrap(&grant, &v))?;
         } else {
             out.append(&k, &v)?;
         }
@@ -286,37 +248,15 @@ fn call_fetcher(binding: &JsValue, url: &str, init: &web_sys::RequestInit) -> Re
     fetch.call2(binding, &JsValue::from_str(url), init)?.dyn_into()
 }
 
-/// The bearer token from `Authorization` only: tokens in the query string or
-/// body are ignored (OAuth 2.1 §5.1.1).
-fn bearer(headers: &Headers) -> worker::Result<Option<String>> {
-    let Some(h) = headers.get("authorization")? else { return Ok(None) };
-    let Some((scheme, token)) = h.trim().split_once(' ') else { return Ok(None) };
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Ok(None);
+/// A refusal from the guard, logged when it says so.
+fn refuse(r: Refusal) -> worker::Result<Response> {
+    if let Some(log) = r.log {
+        worker::console_error!("{}", log);
     }
-    Ok(Some(token.trim().to_string()))
-}
-
-fn unauthorized(issuer: &str, config: &Config, error: Option<&str>) -> worker::Result<Response> {
-    let h = Headers::new();
-    h.set("www-authenticate", &metadata::challenge(issuer, config, error))?;
-    h.set("content-type", "application/json")?;
-    h.set("cache-control", "no-store")?;
-    let body = serde_json::json!({
-        "error": if error.is_some() { "invalid_token" } else { "unauthorized" },
-        "error_description": error.unwrap_or("a bearer token is required"),
-    });
-    Ok(ResponseBuilder::new().with_status(401).with_headers(h).fixed(body.to_string().into_bytes()))
+    to_response(r.answer)
 }
 
 /// A gateway answer in JSON-RPC shape, so MCP clients show the message.
 fn rpc_error(status: u16, code: i64, message: &str) -> worker::Result<Response> {
-    json_response(status, jsonrpc::error_body(code, message))
-}
-
-fn json_response(status: u16, body: Vec<u8>) -> worker::Result<Response> {
-    let h = Headers::new();
-    h.set("content-type", "application/json")?;
-    h.set("cache-control", "no-store")?;
-    Ok(ResponseBuilder::new().with_status(status).with_headers(h).fixed(body))
+    to_response(refusal::rpc(status, code, message))
 }

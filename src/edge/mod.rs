@@ -20,7 +20,6 @@ mod d1_limits;
 mod d1_sessions;
 pub(crate) mod outbound;
 mod mcp;
-mod token_gate;
 mod webcrypto;
 
 use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBuilder};

@@ -4,6 +4,7 @@
 //! it to the Workers runtime.
 
 pub mod assertion;
+pub mod guard;
 pub mod headers;
 pub mod jsonrpc;
 pub mod mcp_session;
@@ -12,5 +13,6 @@ pub mod policy;
 pub mod refusal;
 pub mod revoked_grants;
 pub mod sse;
+pub mod state;
 pub mod strict_body;
 pub mod verified_tokens;

@@ -1,22 +1,70 @@
-//! What the MCP endpoint refuses after an access token's signature, time and
-//! audience check out (RFC 6750 §3.1): a revoked grant is `invalid_token`
-//! (401, so clients refresh or re-authorize), a token without a required
-//! scope is `insufficient_scope` (403). Never 403 for a token that is not
-//! valid: the TypeScript SDK re-authorizes only on 401 (requirements.md §D).
+//! Every answer the MCP endpoint gives itself instead of the origin's, in
+//! the shape its client understands. Before the origin is asked, OAuth's
+//! (RFC 6750 §3.1): no token or an invalid one, and a revoked grant, are 401
+//! with the `WWW-Authenticate` challenge that points at the protected
+//! resource metadata (RFC 9728 §5.1), so clients refresh or re-authorize; a
+//! token without a required scope is `insufficient_scope` (403). Never 403
+//! for a token that is not valid: the TypeScript SDK re-authorizes only on
+//! 401 (requirements.md §D). Everything else is JSON-RPC's (`jsonrpc`), so
+//! MCP clients show the message.
 
 use serde_json::json;
 
-use crate::protocol::access_token::VerifiedToken;
-use crate::config::Config;
+use super::jsonrpc;
 use crate::base::http::HttpResponse;
-use crate::protocol::discovery::{self as metadata, PRM_PATH};
 use crate::base::scope::Scopes;
+use crate::config::Config;
+use crate::protocol::access_token::VerifiedToken;
+use crate::protocol::discovery::{self as metadata, PRM_PATH};
+
+/// A refusal, and what the edge should log about it (never a secret).
+#[derive(Debug)]
+pub struct Refusal {
+    pub answer: HttpResponse,
+    pub log: Option<serde_json::Value>,
+}
+
+impl From<HttpResponse> for Refusal {
+    fn from(answer: HttpResponse) -> Self {
+        Refusal { answer, log: None }
+    }
+}
+
+/// 401 without an error code: the request had no bearer token (RFC 6750 §3.1).
+pub fn no_token(issuer: &str, config: &Config) -> HttpResponse {
+    HttpResponse::json(401, &json!({"error": "unauthorized", "error_description": "a bearer token is required"}))
+        .with_header("www-authenticate", metadata::challenge(issuer, config, None))
+}
+
+/// 401 `invalid_token`: not ours, expired, for another resource, or its grant revoked.
+pub fn invalid_token(issuer: &str, config: &Config, why: &str) -> HttpResponse {
+    HttpResponse::json(401, &json!({"error": "invalid_token", "error_description": why}))
+        .with_header("www-authenticate", metadata::challenge(issuer, config, Some(why)))
+}
 
 /// 401 `invalid_token` for a token whose grant was revoked.
 pub fn revoked(issuer: &str, config: &Config) -> HttpResponse {
-    let why = "the token's grant was revoked";
-    HttpResponse::json(401, &json!({"error": "invalid_token", "error_description": why}))
-        .with_header("www-authenticate", metadata::challenge(issuer, config, Some(why)))
+    invalid_token(issuer, config, "the token's grant was revoked")
+}
+
+/// 503 when the isolate's view of revocations is due and D1 cannot be read:
+/// without it the bound the README promises would not hold (fail closed).
+pub fn storage_unavailable(error: &str) -> Refusal {
+    let body = jsonrpc::error(serde_json::Value::Null, jsonrpc::SERVER_ERROR, "Gatehouse storage is unavailable, try again");
+    Refusal {
+        answer: HttpResponse::json(503, &body).with_header("retry-after", "1"),
+        log: Some(json!({"event": "revocation_check_failed", "error": error})),
+    }
+}
+
+/// A JSON-RPC error answer with this HTTP status.
+pub fn rpc(status: u16, code: i64, message: &str) -> HttpResponse {
+    answer(status, String::from_utf8_lossy(&jsonrpc::error_body(code, message)).into_owned())
+}
+
+/// A JSON answer the gateway wrote itself (a policy's refusal, say).
+pub fn answer(status: u16, body: String) -> HttpResponse {
+    HttpResponse::new(status, "application/json", body).with_header("cache-control", "no-store")
 }
 
 /// 403 `insufficient_scope` unless the token holds every `REQUIRED_SCOPES`.

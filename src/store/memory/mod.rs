@@ -25,6 +25,7 @@ mod maintenance;
 pub mod passkeys;
 mod pending;
 mod registrations;
+mod revoked_grants;
 pub mod session_revocations;
 mod upstream_states;
 
