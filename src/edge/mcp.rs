@@ -20,16 +20,15 @@ use super::body::{read_capped, BodyError};
 use super::d1_faults::Faults;
 use super::d1_revoked_grants::D1Revocations;
 use super::to_response;
-use crate::config::forwarding::SERVICE_BINDING_URL;
 use crate::config::Config;
-use crate::gateway::assertion::Identity;
-use crate::gateway::guard::{self, admit, Admitted, BodyPlan, Guard, RequestHead};
-use crate::gateway::mirrored_headers::MirroredHeaders;
-use crate::gateway::policy::{self, Decision};
+use crate::gateway::forward_plan::forward_plan;
+use crate::gateway::guard::{self, admit, BodyPlan, Guard, RequestHead};
+use crate::gateway::policy;
 use crate::gateway::refusal::{self, Refusal};
+use crate::gateway::response_plan::response_plan;
 use crate::gateway::sse::SseRewriter;
 use crate::gateway::state::GatewayState;
-use crate::gateway::{headers, jsonrpc};
+use crate::gateway::jsonrpc;
 
 thread_local! {
     /// This isolate's memory between MCP requests (see `gateway::state`); isolates do not share it.
@@ -68,23 +67,23 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     // stale or does not cover this token), not on every request.
     let revoked = D1Revocations::new(env, &faults);
     let guard = Guard { config, issuer, now, now_ms: js_sys::Date::now() as i64, state: &state, revoked: &revoked };
-    let Admitted { token, grant, forwarded, body: plan } = match admit(&guard, &Head(&req_headers), client_id).await {
+    let admitted = match admit(&guard, &Head(&req_headers), client_id).await {
         Ok(a) => a,
         Err(r) => return refuse(r),
     };
-    let claims = &token.claims;
+    let claims = &admitted.token.claims;
     let fwd = &config.forward;
     let method = Method::from(req.method());
     // A piped body is handed to the origin request as the runtime's own
     // stream; a read one is checked against the limit as it arrives.
     let mut piped = None;
-    let body = match (req.body(), plan) {
+    let body = match (req.body(), &admitted.body) {
         (None, _) => None,
         (Some(stream), BodyPlan::Pipe) => {
             piped = Some(stream);
             None
         }
-        (Some(stream), BodyPlan::Read { declared, limit }) => match read_capped(stream, declared, limit).await {
+        (Some(stream), &BodyPlan::Read { declared, limit }) => match read_capped(stream, declared, limit).await {
             Ok(b) => Some(b),
             Err(BodyError::TooLarge) => return to_response(guard::too_large(limit)),
             Err(BodyError::Unreadable) => return rpc_error(400, jsonrpc::SERVER_ERROR, "the request body could not be read"),
@@ -92,58 +91,21 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     };
 
     // The policy reads bodies only when one is configured: the plain hot path never parses JSON.
-    let mut list_ids = Vec::new();
-    if let Some(policy) = &fwd.tool_policy {
-        let decision = if method == Method::Post {
-            let header = |n: &str| forwarded.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-            let (content_type, mirrored) = (header("content-type"), MirroredHeaders::read(header));
-            let message = policy::Message { content_type: content_type.as_deref(), headers: &mirrored, body: body.as_deref().unwrap_or_default() };
-            policy::decide(policy, &claims.client_id, &message)
-        } else {
-            // MCP sends messages only by POST; a body on another method is
-            // one the policy would not have read.
-            policy::decide_other_method(body.as_deref().unwrap_or_default())
-        };
-        match decision {
-            Decision::Refuse { status, answer } => return to_response(refusal::answer(status, answer.to_string())),
-            Decision::Forward { list_ids: ids } => list_ids = ids,
-        }
-    }
-
-    let h = Headers::new();
-    for (name, value) in &forwarded {
-        h.set(name, value)?;
-    }
-    h.set("x-gatehouse-user", &claims.sub)?;
-    h.set("x-gatehouse-client", &claims.client_id)?;
-    h.set("x-gatehouse-scope", &claims.scope)?;
-    let who = Identity { iss: issuer, aud: &fwd.audience, sub: &claims.sub, client_id: &claims.client_id, scope: &claims.scope };
-    let signed = state.assertions.borrow_mut().get_or_sign(&config.signing_key, &who, now);
-    match signed {
-        Ok(a) => h.set("x-gatehouse-assertion", &a)?,
-        Err(_) => return rpc_error(503, jsonrpc::SERVER_ERROR, "the gateway could not sign the identity assertion; try again"),
-    }
-    if let Some(ip) = req_headers.get("cf-connecting-ip")? {
-        h.set("x-forwarded-for", &ip)?;
-    }
-    if let Some((id, secret)) = &fwd.access {
-        h.set("cf-access-client-id", id)?;
-        h.set("cf-access-client-secret", secret.expose())?;
-    }
-    if let Some((name, secret)) = &fwd.shared_secret {
-        h.set(name, secret.expose())?;
-    }
+    let list_ids = match policy::check_body(fwd.tool_policy.as_ref(), &admitted, method == Method::Post, body.as_deref().unwrap_or_default()) {
+        Ok(ids) => ids,
+        Err(answer) => return to_response(answer),
+    };
 
     let binding = fetcher_binding(env);
-    // With a binding, ORIGIN_URL (when set) is the URL handed to it: for a Workers VPC service
-    // its scheme picks plain HTTP or TLS for the tunnel's last hop and its path is the MCP
-    // endpoint (the host and port are the VPC service's own).
-    let url = match (&binding, &fwd.origin_url) {
-        (Some(_), Some(u)) => u.as_str(),
-        (Some(_), None) => SERVICE_BINDING_URL,
-        (None, Some(u)) => u.as_str(),
-        (None, None) => return rpc_error(502, jsonrpc::SERVER_ERROR, "Gatehouse has no origin configured: set ORIGIN_URL or bind a service named ORIGIN"),
+    let client_ip = req_headers.get("cf-connecting-ip")?;
+    let plan = match forward_plan(config, issuer, &state, &admitted, now, client_ip, binding.is_some()) {
+        Ok(p) => p,
+        Err(answer) => return to_response(answer),
     };
+    let (h, url) = (Headers::new(), plan.url);
+    for (name, value) in &plan.headers {
+        h.set(name, value)?;
+    }
     let controller = AbortController::default();
     let init = web_sys::RequestInit::new();
     init.set_method(&method.to_string());
@@ -182,30 +144,18 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     };
 
     let status = resp.status();
-    let resp_headers = Headers(resp.headers());
-    let content_type = resp_headers.get("content-type")?;
-    if let Some((code, message)) = jsonrpc::origin_failure(status, content_type.as_deref()) {
-        worker::console_error!("{}", serde_json::json!({"event": "origin_error", "status": status}));
-        return rpc_error(code, jsonrpc::SERVER_ERROR, &message);
-    }
-    let named = headers::connection_named(resp_headers.get("connection")?.as_deref());
+    let answer = response_plan(config, &state, &admitted.grant, status, Headers(resp.headers()).entries().collect(), !list_ids.is_empty());
+    let answer = match answer {
+        Ok(a) => a,
+        Err(r) => return refuse(r),
+    };
     let out = Headers::new();
-    for (k, v) in resp_headers.entries() {
-        if !headers::keep_response(&k, &named) {
-            continue;
-        }
-        if k.eq_ignore_ascii_case("mcp-session-id") {
-            out.set(&k, &state.session_key(&config.signing_key).wrap(&grant, &v))?;
-        } else {
-            out.append(&k, &v)?;
-        }
+    for (k, v) in &answer.headers {
+        out.append(k, v)?;
     }
-    let is_sse = content_type.as_deref().is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/event-stream"));
-    if is_sse {
-        out.set("cache-control", "no-cache")?;
-    }
+    let is_sse = answer.is_sse;
     let builder = ResponseBuilder::new().with_status(status).with_headers(out);
-    let filter = fwd.tool_policy.as_ref().filter(|_| !list_ids.is_empty() && status == 200);
+    let filter = fwd.tool_policy.as_ref().filter(|_| answer.filter);
     let Some(policy) = filter else {
         // The origin's body stream is handed on as is: SSE events reach the
         // client as the origin writes them, without passing through wasm.

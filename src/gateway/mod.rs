@@ -4,6 +4,7 @@
 //! it to the Workers runtime.
 
 pub mod assertion;
+pub mod forward_plan;
 pub mod guard;
 pub mod headers;
 pub mod jsonrpc;
@@ -11,6 +12,7 @@ pub mod mcp_session;
 pub mod mirrored_headers;
 pub mod policy;
 pub mod refusal;
+pub mod response_plan;
 pub mod revoked_grants;
 pub mod sse;
 pub mod state;

@@ -12,9 +12,11 @@
 
 use serde_json::Value;
 
+use super::guard::Admitted;
 use super::jsonrpc;
 use super::mirrored_headers::{self, MirroredHeaders, Mismatch};
 use super::strict_body::{self, Refusal};
+use crate::base::http::HttpResponse;
 use crate::config::tool_policy::ToolPolicy;
 
 /// What to do with one client message (a request body) under a policy.
@@ -25,6 +27,27 @@ pub enum Decision {
     Forward { list_ids: Vec<Value> },
     /// Answer with this HTTP status and JSON body without contacting the origin.
     Refuse { status: u16, answer: Value },
+}
+
+/// The tool policy's look at an admitted request's body, when a
+/// `TOOL_POLICY` is set (`None` policy: nothing to read, nothing to filter).
+/// The ids of the `tools/list` requests whose answers must be filtered, or
+/// the answer to give instead of asking the origin.
+pub fn check_body(policy: Option<&ToolPolicy>, a: &Admitted, is_post: bool, body: &[u8]) -> Result<Vec<Value>, HttpResponse> {
+    let Some(policy) = policy else { return Ok(Vec::new()) };
+    let decision = if is_post {
+        let header = |n: &str| a.forwarded.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let (content_type, mirrored) = (header("content-type"), MirroredHeaders::read(header));
+        decide(policy, &a.token.claims.client_id, &Message { content_type: content_type.as_deref(), headers: &mirrored, body })
+    } else {
+        // MCP sends messages only by POST; a body on another method is
+        // one the policy would not have read.
+        decide_other_method(body)
+    };
+    match decision {
+        Decision::Forward { list_ids } => Ok(list_ids),
+        Decision::Refuse { status, answer } => Err(super::refusal::answer(status, answer.to_string())),
+    }
 }
 
 /// A POSTed message as the policy sees it: the headers that describe the
