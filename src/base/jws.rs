@@ -63,19 +63,24 @@ pub fn parse(token: &str) -> Result<Jws, JwsError> {
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwsError::Malformed("not three parts"));
     };
-    let header: Header = b64url_decode(h)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(JwsError::Malformed("header"))?;
+    let header: Header = utf8_json(h).ok_or(JwsError::Malformed("header"))?;
     // RFC 7515 §4.1.11: extensions we do not understand must be refused.
     if header.crit.is_some() {
         return Err(JwsError::Malformed("crit"));
     }
     let alg = Alg::from_name(&header.alg).ok_or(JwsError::UnsupportedAlg)?;
-    let claims: Map<String, Value> = b64url_decode(p)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(JwsError::Malformed("claims"))?;
+    let claims: Map<String, Value> = utf8_json(p).ok_or(JwsError::Malformed("claims"))?;
     let signature = b64url_decode(s).ok_or(JwsError::Malformed("signature"))?;
     Ok(Jws { alg, kid: header.kid, typ: header.typ, claims, signing_input: format!("{h}.{p}"), signature })
+}
+
+/// A base64url part decoded as JSON that is UTF-8 throughout: RFC 7515 §5.2
+/// (steps 3-4) and RFC 7519 §7.2 (step 10). serde_json checks UTF-8 only in
+/// the strings it keeps, so a member it skips could hold any bytes.
+fn utf8_json<T: for<'de> Deserialize<'de>>(part: &str) -> Option<T> {
+    let bytes = b64url_decode(part)?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    serde_json::from_slice(text.as_bytes()).ok()
 }
 
 impl Jws {
@@ -156,6 +161,20 @@ mod tests {
 
     fn claims(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    /// Found by the foreign_jwt fuzz target: a header (or claims set) whose
+    /// JSON holds bytes that are not UTF-8 inside a member nobody reads.
+    #[test]
+    fn a_part_that_is_not_utf8_is_malformed() {
+        use crate::base::encoding::b64url;
+        let bad_header = b64url(b"{\"alg\":\"RS256\",\"x\":\"\xff\xfe\"}");
+        let good_header = b64url(br#"{"alg":"RS256"}"#);
+        let bad_claims = b64url(b"{\"iss\":\"a\",\"x\":\"\xc3\"}");
+        let good_claims = b64url(br#"{"iss":"a"}"#);
+        assert!(matches!(parse(&format!("{bad_header}.{good_claims}.c2ln")), Err(JwsError::Malformed("header"))));
+        assert!(matches!(parse(&format!("{good_header}.{bad_claims}.c2ln")), Err(JwsError::Malformed("claims"))));
+        assert!(parse(&format!("{good_header}.{good_claims}.c2ln")).is_ok());
     }
 
     const CHECKS: ClaimChecks<'static> = ClaimChecks { issuer: "https://idp.example", audience: "gatehouse", now: 1000, leeway: 60 };
