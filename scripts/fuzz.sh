@@ -5,6 +5,7 @@
 #
 #   scripts/fuzz.sh [runs-per-target] [target...]   (default: 100000 runs, every target)
 #   scripts/fuzz.sh --smoke                          what npm test runs: 20000 runs per target
+#   scripts/fuzz.sh --long [target...]               the long run: 10 million runs per target
 #   GATEHOUSE_FUZZ_MAX_TIME=<s>   also stop each target after this many seconds (--smoke: 120)
 # Targets run one after another, niced (the machine is shared), each with its corpus
 # (fuzz/corpus/<target>/) and libFuzzer dictionary (fuzz/dicts/<target>.dict).
@@ -20,12 +21,16 @@ cd "$GATEHOUSE_ROOT/fuzz"
 log() { printf '[fuzz] %s\n' "$*"; }
 die() { printf '[fuzz] ERROR: %s\n' "$*" >&2; exit 1; }
 
-TARGETS=(dcr_metadata authorize_query token_form redirect_uri jwt_verify policy_body)
+TARGETS=(dcr_metadata authorize_query token_form redirect_uri jwt_verify policy_body passkey_cbor passkey_cose
+  passkey_authenticator_data ecdsa_der foreign_jwt cimd_document sse_split http_date cookies_forms)
 runs=100000
 max_time="${GATEHOUSE_FUZZ_MAX_TIME:-0}"
 if [ "${1:-}" = --smoke ]; then
   runs=20000
   max_time="${GATEHOUSE_FUZZ_MAX_TIME:-120}"
+  shift
+elif [ "${1:-}" = --long ]; then
+  runs=10000000
   shift
 elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
   runs=$1

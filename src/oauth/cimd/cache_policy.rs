@@ -85,7 +85,7 @@ pub fn stale_window(cache_control: Option<&str>) -> i64 {
 /// `Sunday, 06-Nov-94 08:49:37 GMT` and asctime `Sun Nov  6 08:49:37 1994`.
 /// Hand-written rather than chrono's RFC 2822 parser, which is 7 KB of wasm
 /// and accepts only the first form.
-pub(crate) fn http_date(s: &str) -> Option<i64> {
+pub fn http_date(s: &str) -> Option<i64> {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let t: Vec<&str> = s.split([' ', ',', '-', ':']).filter(|p| !p.is_empty()).collect();
     let month_of = |name: &str| MONTHS.iter().position(|n| *n == name);

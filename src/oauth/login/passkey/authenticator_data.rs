@@ -76,8 +76,8 @@ pub fn parse(data: &[u8]) -> Result<AuthenticatorData, &'static str> {
     Ok(AuthenticatorData { rp_id_hash, flags, sign_count, attested })
 }
 
-/// Builds authenticator data, for tests.
-#[cfg(test)]
+/// Builds authenticator data, for tests and the fuzz targets (`fuzzing`).
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn build(rp_id_hash: [u8; 32], flags: u8, sign_count: u32, attested: Option<(&[u8], &Cbor)>) -> Vec<u8> {
     let mut out = rp_id_hash.to_vec();
     out.push(flags | if attested.is_some() { FLAG_AT } else { 0 });

@@ -156,8 +156,8 @@ impl Reader<'_> {
     }
 }
 
-/// A tiny CBOR writer for tests: builds authenticator responses.
-#[cfg(test)]
+/// A tiny CBOR writer for tests (and the fuzz targets, `fuzzing`): builds authenticator responses.
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn write(v: &Cbor) -> Vec<u8> {
     fn head(out: &mut Vec<u8>, major: u8, n: u64) {
         let m = major << 5;
