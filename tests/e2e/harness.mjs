@@ -89,7 +89,8 @@ async function runToEnd(cmd, args, opts, timeoutMs) {
   return rc;
 }
 
-async function killGroup(child) {
+/** `hard`: SIGKILL at once, as a crash or an evicted isolate would end it (the soak). */
+async function killGroup(child, { hard = false } = {}) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((res) => child.once('exit', res));
   const signal = (sig) => {
@@ -99,7 +100,7 @@ async function killGroup(child) {
       /* already gone */
     }
   };
-  signal('SIGTERM');
+  signal(hard ? 'SIGKILL' : 'SIGTERM');
   if ((await Promise.race([exited.then(() => 'exit'), timeLimit(STOP_TIMEOUT_MS)])) !== 'exit') {
     signal('SIGKILL');
     await Promise.race([exited, timeLimit(STOP_TIMEOUT_MS)]);
@@ -338,15 +339,17 @@ export async function startHarness({
     /**
      * Restarts the worker. `secrets` (e.g. other signing keys) adds to / replaces the
      * secrets; `vars` replaces the extra vars given to startHarness; `persist` is another
-     * local D1 state directory to run on from now on.
+     * local D1 state directory to run on from now on; `kill`: SIGKILL instead of SIGTERM.
      */
-    h.restart = async ({ secrets: moreSecrets, vars: newVars, persist: newPersist } = {}) => {
-      await killGroup(worker);
+    h.restart = async ({ secrets: moreSecrets, vars: newVars, persist: newPersist, kill = false } = {}) => {
+      await killGroup(worker, { hard: kill });
       if (moreSecrets) writeSecrets(moreSecrets);
       if (newVars) h.vars = { ...newVars };
       if (newPersist) h.persistDir = persist = newPersist;
       await startWorker();
     };
+    /** The process group of the running `wrangler dev` (its workerd included), for sampling memory. */
+    h.workerGroup = () => worker?.pid;
     /** Stops the demo origin (to see how Gatehouse answers when it is unreachable). */
     h.stopOrigin = () => killGroup(origin.child);
     /** Starts it again on the same port; it forgets the requests it saw. */
