@@ -55,10 +55,6 @@ impl D1Store {
         self
     }
 
-    /// For the other D1 modules (`d1_admin`, `d1_audit`).
-    pub(super) fn db(&self) -> &D1Database {
-        &self.db
-    }
 
     pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.faults.statement()?;
@@ -70,14 +66,14 @@ impl D1Store {
     }
 
     pub(super) async fn exec_stmt(&self, stmt: D1PreparedStatement) -> StoreResult<usize> {
-        self.faults.stall().await;
+        self.faults.round_trip().await;
         let r = stmt.run().await.map_err(err)?;
         Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
     }
 
     /// Runs statements as one transaction; the rows each one changed.
     pub(super) async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> StoreResult<Vec<usize>> {
-        self.faults.stall().await;
+        self.faults.round_trip().await;
         let results = self.db.batch(stmts).await.map_err(err)?;
         results.iter().map(|r| Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))).collect()
     }
@@ -107,9 +103,16 @@ impl D1Store {
         )
     }
 
+    /// Every row of one query.
+    pub(super) async fn all<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Vec<T>> {
+        let stmt = self.stmt(sql, args)?;
+        self.faults.round_trip().await;
+        stmt.all().await.map_err(err)?.results::<T>().map_err(err)
+    }
+
     pub(super) async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
         let stmt = self.stmt(sql, args)?;
-        self.faults.stall().await;
+        self.faults.round_trip().await;
         stmt.first::<T>(None).await.map_err(err)
     }
 }
@@ -412,6 +415,6 @@ impl GrantStore for D1Store {
         if let Some(g) = refreshed {
             batch.push(self.stmt("UPDATE grants SET last_refresh_at = ?2 WHERE grant_id = ?1", &[s(g.as_str()), n(now)])?);
         }
-        self.db.batch(batch).await.map_err(err).map(|_| ())
+        self.batch(batch).await.map(|_| ())
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{err, json_list, n, s, Count, D1Store};
+use super::d1::{json_list, n, s, Count, D1Store};
 use crate::store::admin::{AdminQueries, ClientSummary, GrantSummary};
 use crate::oauth::cimd::DocumentSource;
 use crate::base::redirect_uri::RedirectUri;
@@ -34,18 +34,10 @@ struct GrantRow {
 
 impl AdminQueries for D1Store {
     async fn clients_overview(&self, limit: u32) -> StoreResult<(Vec<ClientSummary>, u32)> {
-        let rows = self
-            .stmt(
-                "SELECT c.client_id, c.client_name, c.redirect_uris, c.created_at, c.last_used_at, \
+        let rows = self.all::<ClientRow>("SELECT c.client_id, c.client_name, c.redirect_uris, c.created_at, c.last_used_at, \
                  (SELECT COUNT(*) FROM grants g WHERE g.client_id = c.client_id AND g.revoked_at IS NULL) AS active_grants \
                  FROM clients c ORDER BY c.created_at DESC, c.client_id DESC LIMIT ?1",
-                &[n(limit.into())],
-            )?
-            .all()
-            .await
-            .map_err(err)?
-            .results::<ClientRow>()
-            .map_err(err)?;
+                &[n(limit.into())],).await?;
         let total = self.first::<Count>("SELECT COUNT(*) AS n FROM clients", &[]).await?.map(|c| c.n).unwrap_or(0);
         let clients = rows
             .into_iter()
@@ -64,20 +56,12 @@ impl AdminQueries for D1Store {
     }
 
     async fn active_grants(&self, limit: u32) -> StoreResult<Vec<GrantSummary>> {
-        let rows = self
-            .stmt(
-                "SELECT g.grant_id, g.client_id, c.client_name, g.subject, g.scope, g.created_at, g.last_refresh_at, \
+        let rows = self.all::<GrantRow>("SELECT g.grant_id, g.client_id, c.client_name, g.subject, g.scope, g.created_at, g.last_refresh_at, \
                  d.source AS document_source, d.last_failure \
                  FROM grants g LEFT JOIN clients c ON c.client_id = g.client_id \
                  LEFT JOIN client_metadata_documents d ON d.url = g.client_id \
                  WHERE g.revoked_at IS NULL ORDER BY g.created_at DESC, g.grant_id DESC LIMIT ?1",
-                &[n(limit.into())],
-            )?
-            .all()
-            .await
-            .map_err(err)?
-            .results::<GrantRow>()
-            .map_err(err)?;
+                &[n(limit.into())],).await?;
         Ok(rows
             .into_iter()
             .map(|r| GrantSummary {
@@ -106,9 +90,9 @@ impl AdminQueries for D1Store {
             self.stmt("DELETE FROM clients WHERE client_id = ?1", &[client])?,
         ];
         // One batch is one transaction: never a client half deleted.
-        let results = self.db().batch(stmts).await.map_err(err)?;
+        let results = self.batch(stmts).await?;
         let revoked = match results.first() {
-            Some(r) => r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0),
+            Some(n) => *n,
             None => 0,
         };
         Ok(revoked as u32)

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{err, n, opt, s, D1Store};
+use super::d1::{n, opt, s, D1Store};
 use crate::store::audit::{AuditEvent, AuditLog};
 use crate::store::StoreResult;
 
@@ -32,13 +32,7 @@ impl AuditLog for D1Store {
     }
 
     async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        let rows = self
-            .stmt("SELECT at, event, subject, client_id, detail FROM audit_events ORDER BY id DESC LIMIT ?1", &[n(limit.into())])?
-            .all()
-            .await
-            .map_err(err)?
-            .results::<EventRow>()
-            .map_err(err)?;
+        let rows = self.all::<EventRow>("SELECT at, event, subject, client_id, detail FROM audit_events ORDER BY id DESC LIMIT ?1", &[n(limit.into())]).await?;
         Ok(rows
             .into_iter()
             .map(|r| AuditEvent {

@@ -25,8 +25,8 @@ impl ClientAssertionStore for D1Store {
                 &[s(client.as_str()), s(jti.as_str()), n(remember_until), n(now)],
             )?,
         ];
-        let results = self.db().batch(statements).await.map_err(|e| err(format!("claiming a client assertion id: {e}")))?;
-        let claimed = results.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0);
+        let results = self.batch(statements).await.map_err(|e| err(format!("claiming a client assertion id: {}", e.0)))?;
+        let claimed = results.get(1).copied().unwrap_or(0);
         Ok(claimed == 1)
     }
 

@@ -6,8 +6,10 @@
 //!
 //! `x-gatehouse-test-fault: fail` fails every D1 statement of the request,
 //! `fail-after=N` lets N statements through and fails the rest, `stall=MS`
-//! delays each one. Answers say how many statements were prepared
-//! (`x-gatehouse-test-statements`), so a suite can sweep a failure over each.
+//! delays each round trip. Answers say how many statements were prepared
+//! (`x-gatehouse-test-statements`), so a suite can sweep a failure over each,
+//! and how many sequential round trips to D1 the request made
+//! (`x-gatehouse-test-round-trips`: a batch is one; issue 14 counts them).
 //! A statement fails when it is prepared: one that belongs to a batch then
 //! fails the whole batch before it runs, as a failed transaction would.
 
@@ -25,12 +27,14 @@ mod on {
 
     const HEADER: &str = "x-gatehouse-test-fault";
     const COUNT_HEADER: &str = "x-gatehouse-test-statements";
+    const TRIPS_HEADER: &str = "x-gatehouse-test-round-trips";
 
     #[derive(Default)]
     pub struct Faults {
         fail_from: Option<u32>,
         stall_ms: u32,
         prepared: Cell<u32>,
+        trips: Cell<u32>,
     }
 
     impl Faults {
@@ -55,14 +59,20 @@ mod on {
             }
         }
 
-        pub async fn stall(&self) {
+        /// One round trip to D1 is about to be awaited.
+        pub async fn round_trip(&self) {
+            self.trips.set(self.trips.get() + 1);
             if self.stall_ms > 0 {
                 worker::Delay::from(std::time::Duration::from_millis(self.stall_ms.into())).await;
             }
         }
 
+        /// Also the wasm instance's linear memory (64 KiB pages), so a soak can
+        /// tell memory Gatehouse holds from the runtime's own.
         pub fn report(&self, headers: &worker::Headers) {
             let _ = headers.set(COUNT_HEADER, &self.prepared.get().to_string());
+            let _ = headers.set(TRIPS_HEADER, &self.trips.get().to_string());
+            let _ = headers.set("x-gatehouse-test-wasm-pages", &core::arch::wasm32::memory_size(0).to_string());
         }
     }
 }
@@ -83,7 +93,7 @@ mod off {
             Ok(())
         }
         #[inline(always)]
-        pub async fn stall(&self) {}
+        pub async fn round_trip(&self) {}
         #[inline(always)]
         pub fn report(&self, _: &worker::Headers) {}
     }

@@ -2,7 +2,7 @@
 //! as SQL, all in one batch (one transaction), so rows owned by a removed
 //! client or grant never outlive it and a half-done run cannot happen.
 
-use super::d1::{err, n, D1Store};
+use super::d1::{n, D1Store};
 use crate::store::maintenance::{Cutoffs, Maintenance, Removed};
 use crate::store::StoreResult;
 
@@ -40,8 +40,8 @@ impl Maintenance for D1Store {
             self.stmt("DELETE FROM source_counts WHERE window_start < ?1", &[n(cut.registration_window_before)])?,
             self.stmt("DELETE FROM session_revocations WHERE expires_at <= ?1", &[n(cut.now)])?,
         ];
-        let results = self.db.batch(statements).await.map_err(err)?;
-        let mut changes = results.iter().map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64);
+        let results = self.batch(statements).await?;
+        let mut changes = results.iter().map(|n| *n as u64);
         let mut next = || changes.next().unwrap_or(0);
         Ok(Removed {
             refresh_tokens: next(),

@@ -77,13 +77,7 @@ impl PasskeyStore for D1Store {
     }
 
     async fn passkeys(&self) -> StoreResult<Vec<Passkey>> {
-        let rows = self
-            .stmt(&format!("SELECT {COLUMNS} FROM passkeys ORDER BY created_at, credential_id"), &[])?
-            .all()
-            .await
-            .map_err(err)?
-            .results::<Row>()
-            .map_err(err)?;
+        let rows = self.all::<Row>(&format!("SELECT {COLUMNS} FROM passkeys ORDER BY created_at, credential_id"), &[]).await?;
         rows.into_iter().map(Row::into_passkey).collect()
     }
 

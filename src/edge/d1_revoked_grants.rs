@@ -40,11 +40,9 @@ struct Row {
 
 impl RevokedGrants for D1Revocations<'_> {
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
-        let rows = self
-            .db()?
-            .prepare("SELECT grant_id FROM grants WHERE revoked_at >= ?1")
-            .bind(&[JsValue::from_f64(since as f64)])
-            .map_err(err)?
+        let stmt = self.db()?.prepare("SELECT grant_id FROM grants WHERE revoked_at >= ?1").bind(&[JsValue::from_f64(since as f64)]).map_err(err)?;
+        self.faults.round_trip().await;
+        let rows = stmt
             .all()
             .await
             .map_err(err)?
@@ -55,11 +53,9 @@ impl RevokedGrants for D1Revocations<'_> {
 
     async fn is_revoked(&self, id: &GrantId) -> StoreResult<bool> {
         // A grant that is gone (deleted with its client) counts as revoked.
-        let live = self
-            .db()?
-            .prepare("SELECT grant_id FROM grants WHERE grant_id = ?1 AND revoked_at IS NULL")
-            .bind(&[JsValue::from_str(id.as_str())])
-            .map_err(err)?
+        let stmt = self.db()?.prepare("SELECT grant_id FROM grants WHERE grant_id = ?1 AND revoked_at IS NULL").bind(&[JsValue::from_str(id.as_str())]).map_err(err)?;
+        self.faults.round_trip().await;
+        let live = stmt
             .first::<Row>(None)
             .await
             .map_err(err)?;

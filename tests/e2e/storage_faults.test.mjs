@@ -23,6 +23,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const bearer = (token) => ({ authorization: `Bearer ${token}` });
 const failAfter = (n) => ({ [FAULT]: `fail-after=${n}` });
 const statements = (r) => Number(r.headers.get(COUNT));
+/** Sequential round trips to D1 (a batch is one): issue 14 counts them per endpoint. */
+const trips = (r) => Number(r.headers.get('x-gatehouse-test-round-trips'));
 
 /** A refusal for storage: 503, Retry-After, and the OAuth error JSON or an HTML page. */
 function assertUnavailable(r, where) {
@@ -56,11 +58,13 @@ async function ownerWalk(h, client, fault = null) {
   const browser = new Browser(h.base);
   let req = { url, method: 'GET' };
   const counts = [];
+  const roundTrips = [];
   let injected = false;
   for (let step = 0; step < 10; step++) {
     browser.headers = fault?.step === step ? { [FAULT]: fault.plan } : {};
     let page = await browser.request(req.url, req);
     counts.push(statements(page));
+    roundTrips.push(`${req.method} ${new URL(req.url).pathname}: ${trips(page)}`);
     if (fault?.step === step && page.status === 503) {
       assertUnavailable(page, `owner walk, request ${step} (${req.method} ${new URL(req.url).pathname}), ${fault.plan}`);
       injected = true;
@@ -69,7 +73,7 @@ async function ownerWalk(h, client, fault = null) {
     }
     if (page.status >= 300 && page.status < 400) {
       const to = new URL(page.location);
-      if (to.origin !== new URL(h.base).origin) return { code: to.searchParams.get('code'), pkce, counts, injected };
+      if (to.origin !== new URL(h.base).origin) return { code: to.searchParams.get('code'), pkce, counts, roundTrips, injected };
       req = { url: page.location, method: 'GET' };
       continue;
     }
@@ -131,7 +135,7 @@ describe('storage faults', { timeout: 600_000 }, () => {
     const after = (await h.sql('SELECT COUNT(*) AS n FROM clients'))[0].n;
     assert.equal(after - before, registered, 'a refused registration wrote no client');
     assert.ok(refused >= 1, 'at least one statement is one the registration cannot do without');
-    t.diagnostic(`/register: ${total} statements, ${refused} refused with 503, ${registered} skipped a write and registered`);
+    t.diagnostic(`/register: ${total} statements in ${trips(clean)} round trips, ${refused} refused with 503, ${registered} skipped a write and registered`);
   });
 
   test('the owner walk: a failure at any statement of any request is retried by the person', async (t) => {
@@ -147,7 +151,7 @@ describe('storage faults', { timeout: 600_000 }, () => {
       }
     }
     assert.ok(swept >= clean.counts.filter((c) => c > 0).length, `every request that reads storage was refused at least once (${swept})`);
-    t.diagnostic(`owner walk: statements per request ${JSON.stringify(clean.counts)}, ${swept} failures refused with 503 and retried`);
+    t.diagnostic(`owner walk: statements per request ${JSON.stringify(clean.counts)}, ${swept} failures refused with 503 and retried; round trips ${clean.roundTrips.join(', ')}`);
   });
 
   test('/token, code exchange: a failure at any statement leaves the code redeemable', async (tc) => {
@@ -168,7 +172,7 @@ describe('storage faults', { timeout: 600_000 }, () => {
       }
     }
     assert.ok(refused >= 2, `the exchange reads and writes (${refused} of ${total} statements refused)`);
-    tc.diagnostic(`/token code: ${total} statements, ${refused} refused with 503 and retried`);
+    tc.diagnostic(`/token code: ${total} statements in ${trips(t)} round trips, ${refused} refused with 503 and retried`);
   });
 
   test('/token, refresh: a failure at any statement is retried within the grace window', async (t) => {
@@ -195,7 +199,7 @@ describe('storage faults', { timeout: 600_000 }, () => {
       assert.equal(next.status, 200, `the access token of refresh ${n} works`);
     }
     assert.ok(refused >= 2, `refresh reads and writes (${refused} of ${total} refused)`);
-    t.diagnostic(`/token refresh: ${total} statements, ${refused} refused with 503 and retried`);
+    t.diagnostic(`/token refresh: ${total} statements in ${trips(probe)} round trips, ${refused} refused with 503 and retried`);
   });
 
   test('/revoke and /introspect answer 503 while storage fails, and work once it is back', async () => {
