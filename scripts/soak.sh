@@ -7,4 +7,6 @@ GATEHOUSE_SKIP_E2E= bash "$here/setup.sh"
 source "$here/env.sh"
 cd "$GATEHOUSE_ROOT"
 bash scripts/build.sh
+# The memory probe runs the test-faults build, whose answers report the wasm memory.
+bash scripts/build.sh --faults
 exec node scripts/soak.mjs "$@"
