@@ -42,6 +42,26 @@ fn at_login() -> (World, (String, String, String)) {
     (w, (client, request, csrf))
 }
 
+/// Signed in, at the consent page.
+fn signed_in() -> (World, (String, String, String)) {
+    let (mut w, t) = at_login();
+    let r = login(&mut w, &t);
+    assert_eq!(r.status, 303, "{}", r.body);
+    w.keep_cookies(&r);
+    (w, t)
+}
+
+/// Approved: (world, (client, code)).
+fn with_code() -> (World, (String, String)) {
+    let (mut w, t) = signed_in();
+    let code = code_in(&approve(&mut w, &t));
+    (w, (t.0, code))
+}
+
+fn refresh(w: &World, client: &str, rt: &str) -> HttpResponse {
+    w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", rt)])
+}
+
 fn login(w: &mut World, (_, request, csrf): &(String, String, String)) -> HttpResponse {
     w.form("/login", &[("request", request), ("csrf", csrf), ("password", PASSWORD)])
 }
@@ -61,7 +81,7 @@ fn redeems(w: &mut World, client: &str, code: &str) {
     let t = w.redeem(client, code, VERIFIER);
     assert_eq!(t.status, 200, "{}", t.body);
     let rt = json(&t)["refresh_token"].as_str().unwrap().to_string();
-    let r = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", &rt)]);
+    let r = refresh(w, client, &rt);
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -109,14 +129,7 @@ fn a_storage_failure_at_login_leaves_the_request_pending() {
 
 #[test]
 fn a_storage_failure_at_consent_leaves_the_request_pending() {
-    let setup = || {
-        let (mut w, t) = at_login();
-        let r = login(&mut w, &t);
-        assert_eq!(r.status, 303, "{}", r.body);
-        w.keep_cookies(&r);
-        (w, t)
-    };
-    let n = sweep(setup, approve, |w, t, r| {
+    let n = sweep(signed_in, approve, |w, t, r| {
         let code = code_in(r);
         redeems(w, &t.0, &code);
     });
@@ -125,17 +138,10 @@ fn a_storage_failure_at_consent_leaves_the_request_pending() {
 
 #[test]
 fn a_storage_failure_at_the_code_exchange_leaves_the_code_redeemable() {
-    let setup = || {
-        let (mut w, t) = at_login();
-        let r = login(&mut w, &t);
-        w.keep_cookies(&r);
-        let code = code_in(&approve(&mut w, &t));
-        (w, (t.0, code))
-    };
-    let n = sweep(setup, |w, (client, code)| w.redeem(client, code, VERIFIER), |w, (client, _), r| {
+    let n = sweep(with_code, |w, (client, code)| w.redeem(client, code, VERIFIER), |w, (client, _), r| {
         assert_eq!(r.status, 200, "{}", r.body);
         let rt = json(r)["refresh_token"].as_str().unwrap().to_string();
-        let again = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", &rt)]);
+        let again = refresh(w, client, &rt);
         assert_eq!(again.status, 200, "the first refresh token was stored: {}", again.body);
     });
     assert!(n > 1);
@@ -144,20 +150,17 @@ fn a_storage_failure_at_the_code_exchange_leaves_the_code_redeemable() {
 #[test]
 fn a_storage_failure_at_refresh_is_retried_within_the_grace_window() {
     let setup = || {
-        let (mut w, t) = at_login();
-        let r = login(&mut w, &t);
-        w.keep_cookies(&r);
-        let code = code_in(&approve(&mut w, &t));
-        let rt = json(&w.redeem(&t.0, &code, VERIFIER))["refresh_token"].as_str().unwrap().to_string();
-        (w, (t.0, rt))
+        let (w, (client, code)) = with_code();
+        let rt = json(&w.redeem(&client, &code, VERIFIER))["refresh_token"].as_str().unwrap().to_string();
+        (w, (client, rt))
     };
     let n = sweep(
         setup,
-        |w, (client, rt)| w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", rt)]),
+        |w, (client, rt)| refresh(w, client, rt),
         |w, (client, _), r| {
             assert_eq!(r.status, 200, "{}", r.body);
             let next = json(r)["refresh_token"].as_str().unwrap().to_string();
-            let again = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", &next)]);
+            let again = refresh(w, client, &next);
             assert_eq!(again.status, 200, "the successor was stored: {}", again.body);
         },
     );
