@@ -220,24 +220,27 @@ struct RefreshRow {
     successor_hash: Option<String>,
 }
 
+/// The columns of a new client, in `CLIENT_INSERT`'s order (?1 to ?8).
+pub(super) const CLIENT_COLUMNS: &str = "clients (client_id, secret_hash, auth_method, redirect_uris, grant_types, client_name, metadata, created_at)";
+
+pub(super) fn client_args(c: &ClientRecord) -> StoreResult<Vec<JsValue>> {
+    let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
+    Ok(vec![
+        s(c.client_id.as_str()),
+        opt(c.secret_hash.as_ref().map(TokenHash::as_str)),
+        s(c.auth_method.as_str()),
+        s(&serde_json::to_string(&uris).map_err(err)?),
+        s(&serde_json::to_string(&c.grant_types).map_err(err)?),
+        opt(c.client_name.as_deref()),
+        s(&c.metadata.to_string()),
+        n(c.created_at),
+    ])
+}
+
 impl ClientStore for D1Store {
     async fn create_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
-        self.exec(
-            "INSERT INTO clients (client_id, secret_hash, auth_method, redirect_uris, grant_types, client_name, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            &[
-                s(c.client_id.as_str()),
-                opt(c.secret_hash.as_ref().map(TokenHash::as_str)),
-                s(c.auth_method.as_str()),
-                s(&serde_json::to_string(&uris).map_err(err)?),
-                s(&serde_json::to_string(&c.grant_types).map_err(err)?),
-                opt(c.client_name.as_deref()),
-                s(&c.metadata.to_string()),
-                n(c.created_at),
-            ],
-        )
-        .await
-        .map(|_| ())
+        let sql = format!("INSERT INTO {CLIENT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        self.exec(&sql, &client_args(c)?).await.map(|_| ())
     }
 
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {

@@ -1,21 +1,30 @@
-//! Registration counting (RFC 7591 §3 registration policy) on D1: one upsert
-//! per registration that returns the new count, so concurrent registrations
-//! from one source each see their own number.
+//! Registration counting (RFC 7591 §3 registration policy) on D1: the count's
+//! upsert and the client's insert in one batch, so concurrent registrations
+//! from one source each see their own number and a failed insert counts nothing.
 
-use super::d1::{n, s, Count, D1Store};
+use super::d1::{client_args, n, s, D1Store, CLIENT_COLUMNS};
+use crate::store::clients::ClientRecord;
 use crate::store::registrations::RegistrationCounter;
 use crate::store::StoreResult;
 
 impl RegistrationCounter for D1Store {
-    async fn count_registration(&self, source: &str, window: i64) -> StoreResult<u32> {
-        let row = self
-            .first::<Count>(
-                "INSERT INTO registration_counts (source, window_start, n) VALUES (?1, ?2, 1) \
-                 ON CONFLICT (source, window_start) DO UPDATE SET n = n + 1 RETURNING n",
-                &[s(source), n(window)],
-            )
-            .await?;
-        // No row back would mean the upsert did not happen: count it as over.
-        Ok(row.map(|c| c.n).unwrap_or(u32::MAX))
+    async fn register_counted(&self, client: &ClientRecord, source: &str, window: i64, cap: u32) -> StoreResult<bool> {
+        let count = self.stmt(
+            "INSERT INTO registration_counts (source, window_start, n) VALUES (?1, ?2, 1) \
+             ON CONFLICT (source, window_start) DO UPDATE SET n = n + 1",
+            &[s(source), n(window)],
+        )?;
+        // The insert reads the count the first statement left: one transaction,
+        // so a failed insert takes the count back with it.
+        let mut args = client_args(client)?;
+        args.extend([s(source), n(window), n(i64::from(cap))]);
+        let insert = self.stmt(
+            &format!(
+                "INSERT INTO {CLIENT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+                 WHERE (SELECT n FROM registration_counts WHERE source = ?9 AND window_start = ?10) <= ?11"
+            ),
+            &args,
+        )?;
+        Ok(self.batch(vec![count, insert]).await?.get(1).copied() == Some(1))
     }
 }

@@ -183,10 +183,6 @@ async fn register<S: Store + RegistrationCounter>(ctx: &Ctx<'_, S>, req: &HttpRe
     let reg = validate(&req.body, &ctx.config.scopes)?;
     let policy = &ctx.config.registration;
     registration_policy::check_redirects(policy, &reg.redirect_uris)?;
-    // Counted after validation: only what would be stored uses up the cap.
-    if let Admission::OverCap { retry_after } = registration_policy::admit(policy, ctx.store, req.client_ip(), ctx.now).await? {
-        return Ok(HttpResponse::oauth_error(&registration_policy::over_cap_error(policy)).with_header("retry-after", retry_after.to_string()));
-    }
     let client_id = ClientId::new(random::id("gh_")?);
     let secret = match reg.auth_method {
         AuthMethod::None => None,
@@ -205,7 +201,10 @@ async fn register<S: Store + RegistrationCounter>(ctx: &Ctx<'_, S>, req: &HttpRe
         metadata: Value::Object(metadata.clone()),
         created_at: ctx.now,
     };
-    ctx.store.create_client(&record).await?;
+    // Counted after validation: only what is stored uses up the cap.
+    if let Admission::OverCap { retry_after } = registration_policy::store_counted(policy, ctx.store, &record, req.client_ip(), ctx.now).await? {
+        return Ok(HttpResponse::oauth_error(&registration_policy::over_cap_error(policy)).with_header("retry-after", retry_after.to_string()));
+    }
     ctx.store.audit(&AuditEvent::client_registered(&record, req)).await;
     // The secret is shown once, here, and stored only hashed.
     if let Some(s) = &secret {

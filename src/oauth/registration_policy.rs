@@ -11,6 +11,7 @@ use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::redirect_uri::RedirectUri;
 use super::source::SourceKey;
 use super::store::StoreResult;
+use crate::store::clients::{ClientRecord, ClientStore};
 
 /// The counting window: one clock hour.
 pub const WINDOW: i64 = 3600;
@@ -60,13 +61,22 @@ pub enum Admission {
     OverCap { retry_after: i64 },
 }
 
-/// Counts this registration against its source's hourly cap.
-pub async fn admit<C: RegistrationCounter>(policy: &RegistrationPolicy, counter: &C, ip: &str, now: i64) -> StoreResult<Admission> {
+/// Stores `client`, counted against its source's hourly cap: over the cap it
+/// is not stored. The count and the insert are one store transaction, so a
+/// registration that fails half-way uses up none of the cap.
+pub async fn store_counted<S: RegistrationCounter + ClientStore>(
+    policy: &RegistrationPolicy,
+    store: &S,
+    client: &ClientRecord,
+    ip: &str,
+    now: i64,
+) -> StoreResult<Admission> {
     if policy.per_hour == 0 {
+        store.create_client(client).await?;
         return Ok(Admission::Admitted);
     }
-    let n = counter.count_registration(SourceKey::from_ip(ip).as_str(), window_start(now)).await?;
-    Ok(if n > policy.per_hour { Admission::OverCap { retry_after: retry_after(now) } } else { Admission::Admitted })
+    let stored = store.register_counted(client, SourceKey::from_ip(ip).as_str(), window_start(now), policy.per_hour).await?;
+    Ok(if stored { Admission::Admitted } else { Admission::OverCap { retry_after: retry_after(now) } })
 }
 
 /// The 429 answer's error (RFC 6585 §4, in the OAuth error shape).
@@ -206,7 +216,7 @@ mod tests {
         let store = MemoryStore::default();
         let p = RegistrationPolicy { allowlist: None, per_hour: 3 };
         let now = 10 * 3600 + 5;
-        let admit_at = |ip, t| block_on(admit(&p, &store, ip, t)).unwrap();
+        let admit_at = |ip, t| block_on(store_counted(&p, &store, &client(), ip, t)).unwrap();
         for _ in 0..3 {
             assert_eq!(admit_at("198.51.100.1", now), Admission::Admitted);
         }
@@ -221,9 +231,47 @@ mod tests {
         let store = MemoryStore::default();
         let p = RegistrationPolicy { allowlist: None, per_hour: 0 };
         for _ in 0..500 {
-            assert_eq!(block_on(admit(&p, &store, "198.51.100.1", 0)).unwrap(), Admission::Admitted);
+            assert_eq!(block_on(store_counted(&p, &store, &client(), "198.51.100.1", 0)).unwrap(), Admission::Admitted);
         }
         assert!(store.registrations.borrow().is_empty(), "no counting without a cap");
+        assert_eq!(store.clients.borrow().len(), 500);
+    }
+
+    /// A fresh client record (a new id each call).
+    fn client() -> ClientRecord {
+        use crate::base::types::ClientId;
+        use crate::store::clients::AuthMethod;
+        ClientRecord {
+            client_id: ClientId::new(crate::base::random::id("gh_").unwrap()),
+            secret_hash: None,
+            auth_method: AuthMethod::None,
+            redirect_uris: vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()],
+            grant_types: vec!["authorization_code".into()],
+            client_name: None,
+            metadata: serde_json::json!({}),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn over_the_cap_nothing_is_stored() {
+        let store = MemoryStore::default();
+        let p = RegistrationPolicy { allowlist: None, per_hour: 2 };
+        for _ in 0..4 {
+            block_on(store_counted(&p, &store, &client(), "198.51.100.1", 0)).unwrap();
+        }
+        assert_eq!(store.clients.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_registration_that_fails_to_store_uses_none_of_the_cap() {
+        let store = MemoryStore::default();
+        let p = RegistrationPolicy { allowlist: None, per_hour: 1 };
+        store.fail_from.set(Some(0));
+        assert!(block_on(store_counted(&p, &store, &client(), "198.51.100.1", 0)).is_err());
+        store.fail_from.set(None);
+        assert_eq!(block_on(store_counted(&p, &store, &client(), "198.51.100.1", 0)).unwrap(), Admission::Admitted);
+        assert_eq!(store.clients.borrow().len(), 1);
     }
 }
 

@@ -123,6 +123,8 @@ describe('storage faults', { timeout: 600_000 }, () => {
     let refused = 0;
     let registered = 0;
     const before = (await h.sql('SELECT COUNT(*) AS n FROM clients'))[0].n;
+    const counted = async () => (await h.sql('SELECT COALESCE(SUM(n), 0) AS n FROM registration_counts'))[0].n;
+    const countedBefore = await counted();
     for (let n = 0; n < total; n++) {
       const r = await register(h.base, {}, failAfter(n));
       if (r.status === 201) {
@@ -134,6 +136,7 @@ describe('storage faults', { timeout: 600_000 }, () => {
     }
     const after = (await h.sql('SELECT COUNT(*) AS n FROM clients'))[0].n;
     assert.equal(after - before, registered, 'a refused registration wrote no client');
+    assert.equal(await counted() - countedBefore, registered, 'a refused registration used none of the hourly cap');
     assert.ok(refused >= 1, 'at least one statement is one the registration cannot do without');
     t.diagnostic(`/register: ${total} statements in ${trips(clean)} round trips, ${refused} refused with 503, ${registered} skipped a write and registered`);
   });
