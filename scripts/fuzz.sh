@@ -25,7 +25,7 @@ log() { printf '[fuzz] %s\n' "$*"; }
 die() { printf '[fuzz] ERROR: %s\n' "$*" >&2; exit 1; }
 
 TARGETS=(dcr_metadata authorize_query token_form redirect_uri jwt_verify policy_body passkey_cbor passkey_cose
-  passkey_authenticator_data ecdsa_der foreign_jwt cimd_document sse_split http_date cookies_forms)
+  passkey_authenticator_data ecdsa_der foreign_jwt cimd_document sse_split http_date cookies_forms routing)
 runs=100000
 max_time="${GATEHOUSE_FUZZ_MAX_TIME:-0}"
 if [ "${1:-}" = --smoke ]; then

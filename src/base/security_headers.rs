@@ -30,23 +30,6 @@ pub fn allow_headers(requested: Option<&str>) -> String {
 pub const EXPOSE_HEADERS: &str = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
 pub const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 
-/// Paths whose responses browser clients may read: discovery, the endpoints
-/// a client calls from script, and the MCP endpoint (`/` is one when MCP
-/// traffic arrives there; the home page itself is excluded by route).
-pub const CORS_PATHS: &[&str] = &[
-    "/.well-known/oauth-protected-resource",
-    "/.well-known/oauth-protected-resource/mcp",
-    "/.well-known/oauth-authorization-server",
-    "/.well-known/openid-configuration",
-    "/.well-known/jwks.json",
-    "/register",
-    "/token",
-    "/revoke",
-    "/introspect",
-    "/mcp",
-    "/",
-];
-
 /// For pages and errors that set no policy of their own: nothing may load,
 /// nothing may frame it.
 pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -81,11 +64,6 @@ pub enum Op {
     Set(&'static str, &'static str),
     SetIfAbsent(&'static str, &'static str),
     Remove(&'static str),
-}
-
-/// Whether a path (trailing slash removed) is one where CORS is allowed.
-pub fn cors_path(path: &str) -> bool {
-    CORS_PATHS.contains(&path)
 }
 
 /// The header changes for one response, in order.
@@ -183,15 +161,6 @@ mod tests {
         assert!(off.contains(&Op::Remove("access-control-allow-origin")));
     }
 
-    #[test]
-    fn owner_pages_are_not_cors_paths() {
-        for p in ["/authorize", "/login", "/consent", "/favicon.ico"] {
-            assert!(!cors_path(p), "{p}");
-        }
-        for p in ["/register", "/token", "/revoke", "/introspect", "/mcp", "/.well-known/jwks.json"] {
-            assert!(cors_path(p), "{p}");
-        }
-    }
 
     #[test]
     fn preflight_allows_the_requested_mcp_param_headers_only() {

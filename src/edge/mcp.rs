@@ -19,7 +19,7 @@ use worker::{AbortController, ByteStream, Delay, Env, Headers, Method, Response,
 use super::body::{read_capped, BodyError};
 use super::d1_faults::Faults;
 use super::d1_revoked_grants::D1Revocations;
-use super::to_response;
+use super::convert::to_response;
 use crate::config::Config;
 use crate::gateway::forward_plan::forward_plan;
 use crate::gateway::guard::{self, admit, BodyPlan, Guard, RequestHead};
