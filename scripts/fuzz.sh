@@ -6,12 +6,17 @@
 #   scripts/fuzz.sh [runs-per-target] [target...]   (default: 100000 runs, every target)
 #   scripts/fuzz.sh --smoke                          what npm test runs: 20000 runs per target
 #   scripts/fuzz.sh --long [target...]               the long run: 10 million runs per target
+#   scripts/fuzz.sh --merge [target...]              minimizes what the runs found into the committed
+#                                                    corpus (libFuzzer -merge=1), for a commit
 #   GATEHOUSE_FUZZ_MAX_TIME=<s>   also stop each target after this many seconds (--smoke: 120)
 #   GATEHOUSE_FUZZ_SANITIZER=none build without AddressSanitizer (2-4x more executions per second;
 #                                 safe Rust gains little from it, panics and overflows still abort)
 #   GATEHOUSE_FUZZ_ARGS="..."     extra libFuzzer flags, e.g. -max_len=1024
-# Targets run one after another, niced (the machine is shared), each with its corpus
-# (fuzz/corpus/<target>/) and libFuzzer dictionary (fuzz/dicts/<target>.dict).
+# Targets run one after another, niced (the machine is shared), each with its libFuzzer
+# dictionary (fuzz/dicts/<target>.dict) and two corpora: the committed one, fuzz/corpus/<target>/
+# (seed-* files written by hand, the rest the minimized finds of the long runs), read only; and
+# fuzz/corpus-local/<target>/ (not committed), where a run writes what it finds, so fuzzing never
+# leaves the work tree dirty. --merge folds corpus-local into corpus.
 #
 # cargo-fuzz needs nightly-only flags (-Z sanitizer, -C passes=sancov); RUSTC_BOOTSTRAP=1 lets
 # the stable toolchain accept them. cargo-fuzz itself is installed once, pinned, into the cache.
@@ -28,7 +33,11 @@ TARGETS=(dcr_metadata authorize_query token_form redirect_uri jwt_verify policy_
   passkey_authenticator_data ecdsa_der foreign_jwt cimd_document sse_split http_date cookies_forms routing)
 runs=100000
 max_time="${GATEHOUSE_FUZZ_MAX_TIME:-0}"
-if [ "${1:-}" = --smoke ]; then
+merge=0
+if [ "${1:-}" = --merge ]; then
+  merge=1
+  shift
+elif [ "${1:-}" = --smoke ]; then
   runs=20000
   max_time="${GATEHOUSE_FUZZ_MAX_TIME:-120}"
   shift
@@ -83,17 +92,36 @@ for t in "${TARGETS[@]}"; do
 done
 rm -f "$build_log"
 
+if [ "$merge" = 1 ]; then
+  for t in "${TARGETS[@]}"; do
+    mkdir -p "corpus/$t" "corpus-local/$t"
+    out="$(mktemp -d)"
+    before="$(ls "corpus/$t" | wc -l)"
+    nice cargo fuzz run "${flags[@]}" "$t" "$out" "$PWD/corpus/$t" "$PWD/corpus-local/$t" -- -merge=1 >"$out.log" 2>&1 \
+      || { tail -n 20 "$out.log" >&2; die "merging $t failed"; }
+    # libFuzzer names each unit by its SHA-1: drop the copies of the seeds, which stay as they are.
+    for seed in "corpus/$t"/seed-*; do
+      [ -f "$seed" ] && rm -f "$out/$(sha1sum "$seed" | cut -d' ' -f1)"
+    done
+    find "corpus/$t" -type f ! -name 'seed-*' -delete
+    mv "$out"/* "corpus/$t/" 2>/dev/null || true
+    rm -rf "$out" "$out.log" "corpus-local/$t"
+    log "$t: corpus $before -> $(ls "corpus/$t" | wc -l) files ($(du -sb "corpus/$t" | cut -f1) bytes)"
+  done
+  exit 0
+fi
+
 status=0
 summary=()
 for t in "${TARGETS[@]}"; do
-  mkdir -p "corpus/$t" "artifacts/$t"
+  mkdir -p "corpus/$t" "corpus-local/$t" "artifacts/$t"
   out="$(mktemp)"
   log "running $t (-runs=$runs -max_total_time=$max_time)"
   set +e
-  # The corpus directory gets the inputs libFuzzer finds (git ignores all but the seed-* files).
+  # libFuzzer writes what it finds into the first directory: corpus-local, which git ignores.
   dict=()
   [ -f "dicts/$t.dict" ] && dict=(-dict="$PWD/dicts/$t.dict")
-  nice cargo fuzz run "${flags[@]}" "$t" "$PWD/corpus/$t" -- \
+  nice cargo fuzz run "${flags[@]}" "$t" "$PWD/corpus-local/$t" "$PWD/corpus/$t" -- \
     -runs="$runs" -max_total_time="$max_time" -timeout=10 -print_final_stats=1 "${dict[@]}" "${extra_args[@]}" >"$out" 2>&1
   rc=$?
   set -e

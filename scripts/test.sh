@@ -32,15 +32,16 @@ build_rc=0
 log "building the worker (wasm32)"
 bash scripts/build.sh || build_rc=$?
 
-# The fault suite (tests/e2e/storage_faults.test.mjs) runs a second build with the
-# `test-faults` feature, in build-faults/; built only when that suite is going to run.
+# The fault suite (tests/e2e/storage_faults.test.mjs) and the store conformance suite
+# (store_conformance.test.mjs) run a second build with the `test-faults` feature, in
+# build-faults/; built only when one of them is going to run.
 faults_wanted=0
 if [ -z "${GATEHOUSE_SKIP_E2E:-}" ] && [ "$build_rc" -eq 0 ]; then
   if [ $# -eq 0 ]; then faults_wanted=1; fi
-  for a in "$@"; do case "$a" in *storage_faults*|*'*'*) faults_wanted=1 ;; esac; done
+  for a in "$@"; do case "$a" in *storage_faults*|*store_conformance*|*'*'*) faults_wanted=1 ;; esac; done
 fi
 if [ "$faults_wanted" = 1 ]; then
-  log "building the worker with storage faults on request (build-faults/)"
+  log "building the test build: storage faults on request, the store conformance route (build-faults/)"
   bash scripts/build.sh --faults || build_rc=$?
 fi
 

@@ -40,25 +40,38 @@ struct Row {
 
 impl RevokedGrants for D1Revocations<'_> {
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
-        let stmt = self.db()?.prepare("SELECT grant_id FROM grants WHERE revoked_at >= ?1").bind(&[JsValue::from_f64(since as f64)]).map_err(err)?;
-        self.faults.round_trip().await;
-        let rows = stmt
-            .all()
-            .await
-            .map_err(err)?
-            .results::<Row>()
-            .map_err(err)?;
-        Ok(rows.into_iter().map(|r| GrantId::new(r.grant_id)).collect())
+        revoked_since(&self.db()?, self.faults, since).await
     }
 
     async fn is_revoked(&self, id: &GrantId) -> StoreResult<bool> {
-        // A grant that is gone (deleted with its client) counts as revoked.
-        let stmt = self.db()?.prepare("SELECT grant_id FROM grants WHERE grant_id = ?1 AND revoked_at IS NULL").bind(&[JsValue::from_str(id.as_str())]).map_err(err)?;
-        self.faults.round_trip().await;
-        let live = stmt
-            .first::<Row>(None)
-            .await
-            .map_err(err)?;
-        Ok(live.is_none())
+        is_revoked(&self.db()?, self.faults, id).await
     }
+}
+
+/// The same reads on the store the endpoints use (the conformance suite's).
+impl RevokedGrants for super::d1::D1Store {
+    async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
+        self.faults.statement()?;
+        revoked_since(&self.db, &self.faults, since).await
+    }
+
+    async fn is_revoked(&self, id: &GrantId) -> StoreResult<bool> {
+        self.faults.statement()?;
+        is_revoked(&self.db, &self.faults, id).await
+    }
+}
+
+async fn revoked_since(db: &D1Database, faults: &Faults, since: i64) -> StoreResult<Vec<GrantId>> {
+    let stmt = db.prepare("SELECT grant_id FROM grants WHERE revoked_at >= ?1").bind(&[JsValue::from_f64(since as f64)]).map_err(err)?;
+    faults.round_trip().await;
+    let rows = stmt.all().await.map_err(err)?.results::<Row>().map_err(err)?;
+    Ok(rows.into_iter().map(|r| GrantId::new(r.grant_id)).collect())
+}
+
+async fn is_revoked(db: &D1Database, faults: &Faults, id: &GrantId) -> StoreResult<bool> {
+    // A grant that is gone (deleted with its client) counts as revoked.
+    let stmt = db.prepare("SELECT grant_id FROM grants WHERE grant_id = ?1 AND revoked_at IS NULL").bind(&[JsValue::from_str(id.as_str())]).map_err(err)?;
+    faults.round_trip().await;
+    let live = stmt.first::<Row>(None).await.map_err(err)?;
+    Ok(live.is_none())
 }

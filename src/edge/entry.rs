@@ -33,6 +33,10 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
         return to_response(HttpResponse::oauth_error(&OAuthError::invalid_request("malformed request URL")));
     };
     let method = Method::from(raw.method());
+    #[cfg(feature = "test-faults")]
+    if let Some(answer) = super::conformance::serve(&raw.method(), &url, &env).await {
+        return answer;
+    }
     let path = url.path().to_string();
     let https = url.scheme() == "https";
     let headers = Headers(raw.headers());

@@ -11,6 +11,8 @@ pub mod routes_reference;
 mod body;
 #[cfg(target_arch = "wasm32")]
 mod cimd_fetch;
+#[cfg(all(target_arch = "wasm32", feature = "test-faults"))]
+mod conformance;
 #[cfg(target_arch = "wasm32")]
 mod convert;
 #[cfg(target_arch = "wasm32")]

@@ -19,4 +19,7 @@ pub mod upstream_states;
 #[cfg(test)]
 pub mod memory;
 
+#[cfg(any(test, feature = "test-faults"))]
+pub mod conformance;
+
 pub type StoreResult<T> = Result<T, crate::base::error::StoreError>;

@@ -86,3 +86,24 @@ impl MemoryStore {
         }
     }
 }
+
+#[cfg(test)]
+mod conformance_tests {
+    use super::MemoryStore;
+    use crate::store::conformance::{cases, Fixture};
+
+    #[test]
+    fn memory_store_passes_the_conformance_suite() {
+        let all = cases::<MemoryStore>();
+        assert!(all.len() >= 16, "{} cases", all.len());
+        let failures: Vec<String> = all
+            .iter()
+            .filter_map(|case| {
+                let store = MemoryStore::default();
+                let fixture = Fixture { prefix: "conformance-".into(), now: 1_800_000_000 };
+                crate::oauth::testing::block_on((case.run)(&store, &fixture)).err().map(|e| format!("{}: {e}", case.name))
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}

@@ -12,11 +12,13 @@ impl RegistrationCounter for MemoryStore {
         self.check()?;
         let mut m = self.registrations.borrow_mut();
         let n = m.entry((source.to_string(), window)).or_insert(0);
-        *n += 1;
-        if *n > cap {
+        if *n + 1 > cap {
+            *n += 1;
             return Ok(false);
         }
-        self.clients.borrow_mut().insert(client.client_id.as_str().into(), client.clone());
+        // A failed insert counts nothing: the pair is one transaction.
+        super::clients::insert_new(self, client)?;
+        *n += 1;
         Ok(true)
     }
 }

@@ -1,0 +1,95 @@
+//! The store conformance suite: what every implementation of the storage
+//! traits must do, written once and run on each store, so the in-memory
+//! store of the native tests and D1 in the worker cannot drift apart.
+//! Natively `store::memory` runs every case on a fresh `MemoryStore`; in
+//! workerd the test build (feature `test-faults`, `build-faults/`) runs one
+//! case per request on local D1 (`tests/e2e/store_conformance.test.mjs`).
+//! Cases share D1's one database, so every id carries the fixture's prefix
+//! and a case asserts only on its own rows.
+
+mod clients;
+mod grants;
+mod pending;
+mod records;
+mod registrations;
+mod revoked_grants;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::clients::ClientStore;
+use super::grants::GrantStore;
+use super::pending::PendingRequests;
+use super::registrations::RegistrationCounter;
+use super::revoked_grants::RevokedGrants;
+
+/// What one run of a case may use: a prefix no other run shares, and the
+/// clock it pretends it is.
+pub struct Fixture {
+    pub prefix: String,
+    pub now: i64,
+}
+
+impl Fixture {
+    /// An id unique to this run.
+    pub fn id(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+pub type Outcome = Result<(), String>;
+pub type CaseFn<S> = for<'a> fn(&'a S, &'a Fixture) -> Pin<Box<dyn Future<Output = Outcome> + 'a>>;
+
+/// One case: a name (`area/what`) and its body.
+pub struct Case<S> {
+    pub name: &'static str,
+    pub run: CaseFn<S>,
+}
+
+/// Every trait a store must implement to run the whole suite.
+pub trait Conformant: ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter {}
+impl<S: ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter> Conformant for S {}
+
+macro_rules! case {
+    ($name:literal, $f:path) => {
+        Case { name: $name, run: |s, f| Box::pin($f(s, f)) }
+    };
+}
+
+/// The cases, in a fixed order.
+pub fn cases<S: Conformant>() -> Vec<Case<S>> {
+    vec![
+        case!("clients/round_trip", clients::round_trip),
+        case!("clients/unknown_is_none", clients::unknown_is_none),
+        case!("clients/duplicate_id_is_refused", clients::duplicate_id_is_refused),
+        case!("pending/round_trip", pending::round_trip),
+        case!("pending/expired_is_absent", pending::expired_is_absent),
+        case!("pending/consumed_once", pending::consumed_once),
+        case!("grants/create_and_read", grants::create_and_read),
+        case!("grants/from_pending_once", grants::from_pending_once),
+        case!("grants/from_expired_pending_writes_nothing", grants::from_expired_pending_writes_nothing),
+        case!("grants/claim_code_once", grants::claim_code_once),
+        case!("grants/claim_code_stores_the_first_refresh_once", grants::claim_code_stores_the_first_refresh_once),
+        case!("grants/expired_code_is_not_claimed", grants::expired_code_is_not_claimed),
+        case!("grants/claim_refresh_once", grants::claim_refresh_once),
+        case!("grants/revoked_once_at_the_first_time", grants::revoked_once_at_the_first_time),
+        case!("revoked_grants/since_is_inclusive", revoked_grants::since_is_inclusive),
+        case!("revoked_grants/unknown_counts_as_revoked", revoked_grants::unknown_counts_as_revoked),
+        case!("registrations/at_most_cap_per_source_and_window", registrations::at_most_cap_per_source_and_window),
+    ]
+}
+
+/// Fails the case with `what` unless `cond`.
+pub(crate) fn check(cond: bool, what: impl FnOnce() -> String) -> Outcome {
+    if cond { Ok(()) } else { Err(what()) }
+}
+
+/// Fails the case unless `a == b`, showing both.
+pub(crate) fn same<T: PartialEq + std::fmt::Debug>(a: T, b: T, what: &str) -> Outcome {
+    check(a == b, || format!("{what}: {a:?} != {b:?}"))
+}
+
+/// A store error as a case failure.
+pub(crate) fn io<T>(r: super::StoreResult<T>) -> Result<T, String> {
+    r.map_err(|e| format!("storage error: {}", e.0))
+}
