@@ -273,6 +273,18 @@ mod tests {
         assert!(crate::base::resource::Resource::parse("https://MCP.Ex\u{e4}mple.com/mcp").is_err());
     }
 
+    /// Found by the redirect_uri fuzz target: punycode that decodes to
+    /// bidi controls reached idna 1.1's debug assertion. Both spellings
+    /// parse as in release builds, never panicking: the upper-case one is
+    /// refused as not normalised, the lower-case one kept in its ASCII form
+    /// (never shown decoded; no browser resolves it).
+    #[test]
+    fn punycode_of_bidi_controls_parses_without_a_panic() {
+        assert!(RedirectUri::parse("https://XN--htg9gaaaa/cb").is_err());
+        let uri = RedirectUri::parse("https://xn--htg9gaaaa/cb").expect("kept in ASCII");
+        assert_eq!(uri.as_str(), "https://xn--htg9gaaaa/cb");
+    }
+
     #[test]
     fn punycode_hosts_still_register() {
         assert!(RedirectUri::parse("https://xn--exmple-cua.com/cb").is_ok());
