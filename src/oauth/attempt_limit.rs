@@ -14,9 +14,9 @@
 //! authorization, per pending request too: one pending request cannot be
 //! guessed at from many addresses.
 
-use super::authorize::PENDING_TTL;
 use super::source::SourceKey;
-use super::store::StoreResult;
+use crate::store::pending::PENDING_TTL;
+use crate::store::StoreResult;
 
 /// The window every limit counts over (also the cleanup's cut-off).
 pub const WINDOW: i64 = 15 * 60;

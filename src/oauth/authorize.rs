@@ -8,7 +8,8 @@
 use crate::base::page;
 use super::cimd::client_id_url::document_host;
 use super::clients;
-use super::consent;
+use super::approval::{self, Approval};
+use crate::protocol::authorization_response::redirect_to_client;
 use super::context::Ctx;
 use super::login::{self, remembered_consent, Identity};
 use super::error::{ErrorCode, OAuthError, OAuthResult};
@@ -23,9 +24,7 @@ use super::scope::Scopes;
 use super::session::{self, Browser};
 use super::source_budget::{self, Budget, Spend};
 use super::store::{ClientRecord, PendingAuthorization, Store};
-
-/// A pending request lives this long: enough to type a password.
-pub const PENDING_TTL: i64 = 10 * 60;
+use crate::store::pending::PENDING_TTL;
 
 /// An /authorize request that passed every check.
 #[derive(Debug)]
@@ -45,16 +44,6 @@ pub enum Refusal {
     Page(OAuthError),
     /// Redirect to the validated redirect URI with the error.
     Redirect(String),
-}
-
-/// Builds the redirect back to the client (OAuth 2.1 §4.1.2, RFC 9207 §2).
-pub fn redirect_to_client(registered: &RedirectUri, requested: &str, issuer: &str, state: Option<&str>, result: &[(&str, &str)]) -> String {
-    let mut params: Vec<(&str, &str)> = result.to_vec();
-    if let Some(s) = state {
-        params.push(("state", s));
-    }
-    params.push(("iss", issuer));
-    registered.with_params(requested, &params)
 }
 
 fn check_params(query: &str) -> Result<Params, Refusal> {
@@ -218,7 +207,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     if let (Some(subject), true) = (&subject, remembered_consent::may_skip_consent(&v.client, &v.redirect_uri)) {
         if remembered_consent::covers(ctx.store, subject, &v.client.client_id, &pending.scope, ctx.now).await? {
             // Approved before, with "remember": no page, so nothing pending to store.
-            let to_client = consent::issue_code(ctx, &v.client, &pending, subject.clone(), consent::Approval::Remembered).await?;
+            let to_client = approval::issue_code(ctx, &v.client, &pending, subject.clone(), Approval::Remembered).await?;
             return Ok(with_cookies(to_client));
         }
     }
@@ -233,7 +222,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let page = if subject.is_some() {
         pages::consent_page(&view, &pending.id, &csrf, remember_days)
     } else {
-        let options = pages::LoginOptions { remember_days, ..login::options(ctx, &pending.id, &csrf) };
+        let options = pages::LoginOptions { remember_days, ..login::options::for_request(ctx, &pending.id, &csrf) };
         pages::login_page(200, &view, &pending.id, &csrf, None, &options)
     };
     Ok(with_cookies(page))

@@ -22,6 +22,7 @@ pub mod auth_methods;
 pub mod cache_policy;
 pub mod client_id_url;
 pub mod document;
+pub mod error;
 pub mod fetch_outcome;
 pub mod pinned;
 pub mod negative_cache;
@@ -29,15 +30,10 @@ pub mod negative_cache;
 #[cfg(test)]
 pub(crate) mod canned;
 
-use std::fmt;
 
-use super::store::StoreResult;
+use crate::store::StoreResult;
 pub use client_id_url::ClientIdUrl;
-
-/// The largest document accepted (draft §8.7 suggests 5 KB).
-pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
-/// How long a fetch may take, answer and body together.
-pub const FETCH_TIMEOUT_SECONDS: u64 = 5;
+pub use error::{FetchError, FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES};
 
 /// What the fetcher saw. A non-200 answer comes back as is (with an empty
 /// body): refusing it is policy, decided by `fetch_outcome::judge`.
@@ -48,50 +44,6 @@ pub struct FetchedDocument {
     pub cache_control: Option<String>,
     pub expires: Option<String>,
     pub date: Option<String>,
-}
-
-/// Why a fetch produced no answer to judge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FetchError {
-    /// The body (declared or streamed) passed [`MAX_DOCUMENT_BYTES`].
-    TooLarge,
-    /// No complete answer within [`FETCH_TIMEOUT_SECONDS`].
-    Timeout,
-    /// Connection, TLS or DNS failure.
-    Unreachable,
-}
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FetchError::TooLarge => write!(f, "its metadata document is larger than {MAX_DOCUMENT_BYTES} bytes"),
-            FetchError::Timeout => write!(f, "its metadata document did not arrive within {FETCH_TIMEOUT_SECONDS} seconds"),
-            FetchError::Unreachable => f.write_str("its metadata document could not be fetched (connection failed)"),
-        }
-    }
-}
-
-/// Why a URL `client_id` cannot be used. The text is shown to the owner and
-/// sent to the client: it names the rule, never anything secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CimdError(pub String);
-
-impl CimdError {
-    pub fn new(why: impl Into<String>) -> Self {
-        CimdError(why.into())
-    }
-}
-
-impl fmt::Display for CimdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "this client_id cannot be used: {}", self.0)
-    }
-}
-
-impl From<FetchError> for CimdError {
-    fn from(e: FetchError) -> Self {
-        CimdError(e.to_string())
-    }
 }
 
 /// Where the copy of a document that admitted a client came from; the admin

@@ -38,7 +38,8 @@ use super::form::Params;
 use super::jws::{self, Jws, JwsError};
 use super::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
 use super::signature::{parse_jwk_set, SignatureVerifier};
-use super::store::{ClientRecord, Store, StoreResult};
+use crate::store::clients::ClientRecord;
+use crate::store::StoreResult;
 use super::types::{ClientId, TokenHash};
 
 /// RFC 7523 §2.2.
@@ -159,7 +160,7 @@ thread_local! {
 }
 
 /// Authenticates `client` by `assertion`, which named it. Claims `jti` last.
-pub async fn verify<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, client: &ClientRecord, assertion: Assertion) -> OAuthResult<()> {
+pub async fn verify<S: ClientAssertionStore>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, client: &ClientRecord, assertion: Assertion) -> OAuthResult<()> {
     let Some(keys) = auth_methods::of_client(client).assertion else {
         return Err(OAuthError::invalid_client(
             "this client does not authenticate with private_key_jwt (only a metadata document that offers it and names usable keys enables it)",

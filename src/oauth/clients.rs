@@ -5,7 +5,8 @@
 //! every one of them applies the same rules.
 
 use super::cimd::fetch_outcome::{self, Outcome};
-use super::cimd::{self, cache_policy, document, negative_cache, pinned, CimdError, ClientIdUrl, DocumentSource, FetchedDocument, StoredDocument};
+use super::cimd::error::CimdError;
+use super::cimd::{self, cache_policy, document, negative_cache, pinned, ClientIdUrl, DocumentSource, FetchedDocument, StoredDocument};
 use super::context::Ctx;
 use super::error::{OAuthError, StoreError};
 use super::registration_policy;
@@ -20,7 +21,7 @@ pub enum LookupError {
     /// No registered client has this id.
     Unknown,
     /// A URL client_id that cannot be used, and why.
-    Refused(cimd::CimdError),
+    Refused(CimdError),
     Unavailable(StoreError),
 }
 
@@ -30,8 +31,8 @@ impl From<StoreError> for LookupError {
     }
 }
 
-impl From<cimd::CimdError> for LookupError {
-    fn from(e: cimd::CimdError) -> Self {
+impl From<CimdError> for LookupError {
+    fn from(e: CimdError) -> Self {
         LookupError::Refused(e)
     }
 }
@@ -147,6 +148,6 @@ async fn stand_in<S: Store>(ctx: &Ctx<'_, S>, url: &ClientIdUrl, stored: Option<
 /// The owner's redirect-URI allow-list binds documents as it binds registrations.
 fn admitted<S>(ctx: &Ctx<'_, S>, client: ClientRecord) -> Result<ClientRecord, LookupError> {
     registration_policy::check_redirects(&ctx.config.registration, &client.redirect_uris)
-        .map_err(|e| LookupError::Refused(cimd::CimdError::new(e.description)))?;
+        .map_err(|e| LookupError::Refused(CimdError::new(e.description)))?;
     Ok(client)
 }

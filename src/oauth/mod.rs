@@ -28,6 +28,7 @@ pub use crate::protocol::discovery as metadata;
 pub use crate::protocol::token_lifetime;
 
 pub mod attempt_limit;
+pub mod approval;
 pub mod authorize;
 pub mod client_assertion;
 pub mod client_auth;

@@ -53,7 +53,7 @@ pub struct UpstreamButton {
     pub label: String,
 }
 
-/// What the sign-in page offers (`login::options` reads it from the config).
+/// What the sign-in page offers (`login::options::for_request` reads it from the config).
 pub struct LoginOptions {
     /// `PASSWORD_LOGIN` is on.
     pub password: bool,

@@ -2,5 +2,6 @@
 //! for people. Imports `base`, `config` and `store`.
 
 pub mod access_token;
+pub mod authorization_response;
 pub mod discovery;
 pub mod token_lifetime;

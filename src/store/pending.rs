@@ -23,6 +23,9 @@ pub struct PendingAuthorization {
     pub expires_at: i64,
 }
 
+/// A pending request lives this long: enough to type a password.
+pub const PENDING_TTL: i64 = 10 * 60;
+
 /// Pending /authorize requests. Consuming one is one conditional statement
 /// that reports whether this caller won.
 #[allow(async_fn_in_trait)]

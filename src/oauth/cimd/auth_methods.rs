@@ -21,9 +21,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{ClientIdUrl, CimdError};
+use super::error::CimdError;
+use super::ClientIdUrl;
 use crate::oauth::signature::{jwk_set_keys, Alg, PublicJwk};
-use crate::oauth::store::{AuthMethod, ClientRecord};
+use crate::store::clients::{AuthMethod, ClientRecord};
 
 const PUBLIC: &str = "none";
 const ASSERTION: &str = "private_key_jwt";

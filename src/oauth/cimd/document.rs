@@ -10,10 +10,11 @@
 
 use serde_json::Value;
 
-use super::{auth_methods, CimdError, ClientIdUrl, FetchError, MAX_DOCUMENT_BYTES};
+use super::error::CimdError;
+use super::{auth_methods, ClientIdUrl, FetchError, MAX_DOCUMENT_BYTES};
 use crate::oauth::register;
 use crate::oauth::scope::Scopes;
-use crate::oauth::store::ClientRecord;
+use crate::store::clients::ClientRecord;
 use crate::oauth::types::ClientId;
 
 /// Turns a document into the client it describes, or says why it cannot.

@@ -13,7 +13,8 @@
 //! vendor that changes its document to something invalid, withdraws it or
 //! moves it has spoken; no older copy may overrule it.
 
-use super::{CimdError, FetchError, FetchedDocument, MAX_DOCUMENT_BYTES};
+use super::error::CimdError;
+use super::{FetchError, FetchedDocument, MAX_DOCUMENT_BYTES};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

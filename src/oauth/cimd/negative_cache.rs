@@ -11,7 +11,8 @@
 
 use std::cell::RefCell;
 
-use super::{CimdError, ClientIdUrl};
+use super::error::CimdError;
+use super::ClientIdUrl;
 
 /// How long a failed fetch is remembered.
 pub const TTL: i64 = 60;

@@ -13,7 +13,7 @@
 //! browser's; a provider's `access_denied` goes back to the MCP client as
 //! `access_denied`; else the code is redeemed for an identity that passed the
 //! allow-lists; that identity gets a Gatehouse session and the MCP client
-//! its authorization code, exactly as a consent approval (`consent::finish`),
+//! its authorization code, exactly as a consent approval (`approval::finish`),
 //! remembered for next time if it was ticked at the start.
 
 use crate::base::page;
@@ -22,7 +22,7 @@ use super::{github, oidc, remembered_consent, Identity, LoginError};
 use crate::base::login_method::LoginMethod;
 use crate::oauth::audit::{AuditEvent, UpstreamOutcome};
 use crate::oauth::config::Config;
-use crate::oauth::consent::{self, FormPost};
+use crate::oauth::approval::{self, FormPost};
 use crate::oauth::context::Ctx;
 use crate::oauth::form::Params;
 use crate::oauth::http::{HttpRequest, HttpResponse};
@@ -217,7 +217,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     }
     let request = url::form_urlencoded::Serializer::new(String::new()).append_pair("request", &record.pending_id).finish();
     let post = match Params::parse(request.as_bytes()) {
-        Ok(p) => consent::load(ctx, req, p, false).await,
+        Ok(p) => approval::load(ctx, req, p, false).await,
         Err(_) => return Err(invalid(foreign)),
     };
     // The pending request's own page (expired, other browser, client gone) says it best.
@@ -231,7 +231,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
         if error == "access_denied" {
             let who = Subject::new(format!("{}:(declined upstream)", up.as_str()));
             ctx.store.audit(&AuditEvent::upstream_login(UpstreamOutcome::Denied, up.as_str(), req, None, client.as_ref(), None, ctx.now)).await;
-            return Ok(consent::finish(ctx, &post.pending, &post.client, who, false, false).await.unwrap_or_else(crate::base::page::fail_page));
+            return Ok(approval::finish(ctx, &post.pending, &post.client, who, false, false).await.unwrap_or_else(crate::base::page::fail_page));
         }
         let code = if error.len() <= 40 && error.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') { error } else { "unknown" };
         return Err(fail(LoginError::Upstream(format!("The provider answered with the error {code}."))));
@@ -247,7 +247,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     }
     ctx.store.audit(&success).await;
     let session = session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &post.browser, ctx.now);
-    let resp = consent::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember).await.unwrap_or_else(crate::base::page::fail_page);
+    let resp = approval::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember).await.unwrap_or_else(crate::base::page::fail_page);
     Ok(resp.with_header("set-cookie", session))
 }
 

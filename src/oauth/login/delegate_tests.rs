@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::*;
 use crate::oauth::flow_tests::{hidden, json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
+use crate::oauth::consent;
 use crate::oauth::outbound::Method;
 use crate::oauth::testing::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};

@@ -10,6 +10,7 @@ pub mod delegate;
 pub mod github;
 pub mod oidc;
 pub mod oidc_discovery;
+pub mod options;
 pub mod passkey;
 pub mod password;
 pub mod remembered_consent;
@@ -19,7 +20,6 @@ mod flow_tests;
 
 use crate::base::page;
 use super::http::HttpResponse;
-use super::pages;
 use super::types::Subject;
 use crate::base::login_method::LoginMethod;
 
@@ -57,16 +57,6 @@ impl LoginError {
             LoginError::Refused(why) => page::error_page(403, "This account may not use this server", why),
             LoginError::Invalid(why) => page::error_page(400, "This sign-in cannot be completed", why),
         }
-    }
-}
-
-/// What the sign-in page offers under this configuration.
-pub fn options<S>(ctx: &super::context::Ctx<'_, S>, request_id: &str, csrf: &str) -> pages::LoginOptions {
-    pages::LoginOptions {
-        password: password::enabled(ctx.config),
-        upstreams: delegate::buttons(ctx.config),
-        passkey: passkey::handlers::consent_sign_in(ctx, request_id, csrf),
-        remember_days: ctx.config.consent_remember_days,
     }
 }
 

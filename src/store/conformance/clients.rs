@@ -1,6 +1,7 @@
 //! `ClientStore`: a registered client reads back as it was written.
 
-use super::{check, io, records, same, Fixture, Outcome};
+use super::case::{check, io, same, Fixture, Outcome};
+use super::records;
 use crate::base::types::ClientId;
 use crate::store::clients::ClientStore;
 

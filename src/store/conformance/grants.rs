@@ -1,6 +1,7 @@
 //! `GrantStore`: grants, codes claimed once, refresh tokens rotated once.
 
-use super::{check, io, records, same, Fixture, Outcome};
+use super::case::{check, io, same, Fixture, Outcome};
+use super::records;
 use crate::store::grants::GrantStore;
 use crate::store::pending::PendingRequests;
 

@@ -7,6 +7,7 @@
 //! Cases share D1's one database, so every id carries the fixture's prefix
 //! and a case asserts only on its own rows.
 
+mod case;
 mod clients;
 mod grants;
 mod pending;
@@ -14,37 +15,13 @@ mod records;
 mod registrations;
 mod revoked_grants;
 
-use std::future::Future;
-use std::pin::Pin;
+pub use case::{Case, CaseFn, Fixture, Outcome};
 
 use super::clients::ClientStore;
 use super::grants::GrantStore;
 use super::pending::PendingRequests;
 use super::registrations::RegistrationCounter;
 use super::revoked_grants::RevokedGrants;
-
-/// What one run of a case may use: a prefix no other run shares, and the
-/// clock it pretends it is.
-pub struct Fixture {
-    pub prefix: String,
-    pub now: i64,
-}
-
-impl Fixture {
-    /// An id unique to this run.
-    pub fn id(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
-    }
-}
-
-pub type Outcome = Result<(), String>;
-pub type CaseFn<S> = for<'a> fn(&'a S, &'a Fixture) -> Pin<Box<dyn Future<Output = Outcome> + 'a>>;
-
-/// One case: a name (`area/what`) and its body.
-pub struct Case<S> {
-    pub name: &'static str,
-    pub run: CaseFn<S>,
-}
 
 /// Every trait a store must implement to run the whole suite.
 pub trait Conformant: ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter {}
@@ -77,19 +54,4 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("revoked_grants/unknown_counts_as_revoked", revoked_grants::unknown_counts_as_revoked),
         case!("registrations/at_most_cap_per_source_and_window", registrations::at_most_cap_per_source_and_window),
     ]
-}
-
-/// Fails the case with `what` unless `cond`.
-pub(crate) fn check(cond: bool, what: impl FnOnce() -> String) -> Outcome {
-    if cond { Ok(()) } else { Err(what()) }
-}
-
-/// Fails the case unless `a == b`, showing both.
-pub(crate) fn same<T: PartialEq + std::fmt::Debug>(a: T, b: T, what: &str) -> Outcome {
-    check(a == b, || format!("{what}: {a:?} != {b:?}"))
-}
-
-/// A store error as a case failure.
-pub(crate) fn io<T>(r: super::StoreResult<T>) -> Result<T, String> {
-    r.map_err(|e| format!("storage error: {}", e.0))
 }

@@ -1,6 +1,7 @@
 //! `PendingRequests`: a request waits until it expires or is consumed once.
 
-use super::{io, records, same, Fixture, Outcome};
+use super::case::{io, same, Fixture, Outcome};
+use super::records;
 use crate::store::pending::PendingRequests;
 
 pub async fn round_trip<S: PendingRequests>(s: &S, f: &Fixture) -> Outcome {

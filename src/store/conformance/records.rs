@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::Fixture;
+use super::case::Fixture;
 use crate::base::pkce::CodeChallenge;
 use crate::base::redirect_uri::RedirectUri;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};

@@ -1,7 +1,8 @@
 //! `RegistrationCounter`: at most `cap` clients stored per source and window,
 //! and a refused registration stores nothing.
 
-use super::{io, records, same, Fixture, Outcome};
+use super::case::{io, same, Fixture, Outcome};
+use super::records;
 use crate::store::clients::ClientStore;
 use crate::store::registrations::RegistrationCounter;
 

@@ -1,6 +1,7 @@
 //! `RevokedGrants`: what the `/mcp` revocation cache refills from.
 
-use super::{check, io, records, same, Fixture, Outcome};
+use super::case::{check, io, same, Fixture, Outcome};
+use super::records;
 use crate::base::types::GrantId;
 use crate::store::grants::GrantStore;
 use crate::store::revoked_grants::RevokedGrants;

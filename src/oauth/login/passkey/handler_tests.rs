@@ -281,12 +281,12 @@ fn passkeys_are_off_without_a_setup_code_or_on_an_ip_address() {
     let mut w = World::new();
     let client = w.public_client();
     let req = w.req("GET", "/authorize", "", None, "");
-    assert!(handlers::consent_sign_in(&w.ctx(), "r", "c").is_none());
+    assert!(crate::oauth::login::passkey::offer::consent_sign_in(&w.ctx(), "r", "c").is_none());
     assert_eq!(block_on(handlers::setup_show(&w.ctx(), &req)).status, 404);
     let (_, _) = w.start(&client);
     let on_ip = world();
     let ctx = crate::oauth::context::Ctx { issuer: "http://127.0.0.1:8787".into(), ..on_ip.ctx() };
-    assert!(handlers::consent_sign_in(&ctx, "r", "c").is_none());
+    assert!(crate::oauth::login::passkey::offer::consent_sign_in(&ctx, "r", "c").is_none());
     let page = block_on(handlers::setup_show(&ctx, &req));
     assert_eq!(page.status, 400);
     assert!(page.body.contains("host name"));

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::ceremony::{CeremonyError, RelyingParty};
 use super::flow::{self, Assertion, FlowError, Registration};
+use super::offer::relying_party;
 use super::page::{self, Manage};
 use super::{PasskeyStore, Purpose, CHALLENGE_TTL};
 use crate::oauth::audit::AuditEvent;
@@ -43,13 +44,6 @@ const NEXT_PAGES: &[&str] = &["/admin", "/passkeys"];
 const USER_HANDLE: &[u8] = b"gatehouse-owner";
 const NAME_MAX: usize = 60;
 
-/// Passkeys are on when a setup code is configured and Gatehouse is reached
-/// by a host name (an IP address cannot be an RP ID).
-fn relying_party<S>(ctx: &Ctx<'_, S>) -> Option<RelyingParty> {
-    ctx.config.passkey_setup_code.as_ref()?;
-    RelyingParty::for_issuer(&ctx.issuer)
-}
-
 fn off_page<S>(ctx: &Ctx<'_, S>) -> HttpResponse {
     if ctx.config.passkey_setup_code.is_none() {
         error_page(404, "Passkeys are off", "Set the PASSKEY_SETUP_CODE secret (npm run deploy does) to use passkeys.")
@@ -60,12 +54,6 @@ fn off_page<S>(ctx: &Ctx<'_, S>) -> HttpResponse {
             "Open Gatehouse at its host name (for example http://localhost:8787), not at an IP address: an IP address cannot hold a passkey.",
         )
     }
-}
-
-/// The passkey section of the consent flow's sign-in page, when passkeys are on.
-pub fn consent_sign_in<S>(ctx: &Ctx<'_, S>, request_id: &str, csrf: &str) -> Option<String> {
-    relying_party(ctx)?;
-    Some(page::sign_in_section(&[("request", request_id), ("csrf", csrf)]))
 }
 
 /// The passkey section of `/admin`'s sign-in page, when passkeys are on.
@@ -279,7 +267,7 @@ pub async fn login<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, net: &impl Signatu
     if params.get("request").is_some() {
         // During an MCP client's authorization: the same checks as the
         // password form (pending request of this browser, its CSRF token).
-        let post = match consent::checked_post(ctx, req).await {
+        let post = match crate::oauth::approval::checked_post(ctx, req).await {
             Ok(post) => post,
             Err(page) => return page,
         };

@@ -16,6 +16,7 @@ pub mod ceremony;
 pub mod cose;
 pub mod flow;
 pub mod handlers;
+pub mod offer;
 pub mod page;
 pub mod script;
 #[cfg(test)]

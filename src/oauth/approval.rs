@@ -1,0 +1,166 @@
+//! What an answered consent becomes (OAuth 2.1 §4.1.2): the pending request
+//! a form refers to, loaded and checked; on approval a grant and its
+//! authorization code, on denial `access_denied`; either way the redirect
+//! back to the client. Shared by the consent page, the delegated sign-ins
+//! (`login::delegate`) and remembered consent (`authorize`).
+
+use crate::base::page::{self, fail_page};
+use crate::protocol::authorization_response::redirect_to_client;
+use super::audit::AuditEvent;
+use super::clients::{self, LookupError};
+use super::context::Ctx;
+use super::error::{OAuthError, OAuthResult};
+use super::form::Params;
+use super::http::{HttpRequest, HttpResponse};
+use super::login::remembered_consent;
+use super::random;
+use super::session;
+use super::store::{ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, Store};
+use super::types::{GrantId, Secret, Subject};
+
+/// A checked form post for one pending request.
+pub(crate) struct FormPost {
+    pub(crate) params: Params,
+    pub(crate) browser: Secret,
+    pub(crate) pending: PendingAuthorization,
+    pub(crate) client: ClientRecord,
+}
+
+fn expired_page() -> HttpResponse {
+    page::error_page(
+        400,
+        "This sign-in request has expired",
+        "It was already used, or it is more than 10 minutes old. Start connecting again from your MCP client.",
+    )
+}
+
+/// Loads and checks the pending request a form or link refers to.
+pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, check_csrf: bool) -> Result<FormPost, HttpResponse> {
+    let browser = session::Browser::existing(req).ok_or_else(|| {
+        page::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
+    })?;
+    let id = params.get("request").ok_or_else(expired_page)?.to_string();
+    let pending = ctx.store.pending(&id, ctx.now).await.map_err(|e| fail_page(e.into()))?.ok_or_else(expired_page)?;
+    if pending.browser != browser.hash() {
+        return Err(page::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
+    }
+    if check_csrf {
+        let ok = params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &id, &browser, t));
+        if !ok {
+            return Err(page::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Start again from your MCP client."));
+        }
+    }
+    let client = clients::find(ctx, pending.client_id.as_str()).await.map_err(|e| match e {
+        LookupError::Unknown => page::error_page(400, "Unknown client", "The client that asked for access no longer exists."),
+        LookupError::Refused(why) => page::error_page(400, "This client can no longer be used", &why.to_string()),
+        LookupError::Unavailable(e) => fail_page(e.into()),
+    })?;
+    Ok(FormPost { params, browser, pending, client })
+}
+
+/// A form POST that passed every check of `load`, CSRF included.
+pub(crate) async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
+    load(ctx, req, page::form_body(req)?, true).await
+}
+
+/// Consumes the pending request once and answers the MCP client: a code for
+/// a new grant to `subject` (remembered for next time if asked), or
+/// `access_denied`.
+pub(crate) async fn finish<S: Store>(
+    ctx: &Ctx<'_, S>,
+    p: &PendingAuthorization,
+    client: &ClientRecord,
+    subject: Subject,
+    approve: bool,
+    remember: bool,
+) -> OAuthResult<HttpResponse> {
+    if !approve {
+        let back = back_to_client(ctx, client, p)?;
+        if !ctx.store.consume_pending(&p.id, ctx.now).await? {
+            return Ok(expired_page());
+        }
+        ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
+        return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
+    }
+    // Before the grant, and safe to repeat: a failure here leaves the request
+    // pending, and the person's retry of the same page writes it again.
+    if remember && remembered_consent::may_skip_consent(client, &p.redirect_uri) {
+        remembered_consent::remember(ctx.store, &subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now).await?;
+    }
+    issue_code(ctx, client, p, subject, Approval::ConsentPage).await
+}
+
+/// How an approval was given, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// The person pressed Allow just now: the pending request is consumed
+    /// in the same write as the grant.
+    ConsentPage,
+    /// An earlier "remember" approval covers this request (`login::remembered_consent`).
+    Remembered,
+}
+
+/// The redirect back to the client for a pending request, with `result`.
+fn back_to_client<'a>(
+    ctx: &'a Ctx<'_, impl Store>,
+    client: &'a ClientRecord,
+    p: &'a PendingAuthorization,
+) -> OAuthResult<impl Fn(&[(&str, &str)]) -> String + 'a> {
+    let registered = client
+        .redirect_uris
+        .iter()
+        .find(|r| r.matches(&p.redirect_uri))
+        .ok_or_else(|| OAuthError::invalid_request("the redirect URI is no longer registered"))?;
+    let issuer = ctx.issuer.as_str();
+    Ok(move |result: &[(&str, &str)]| redirect_to_client(registered, &p.redirect_uri, issuer, p.state.as_deref(), result))
+}
+
+/// Creates the grant and its authorization code for an approved request and
+/// sends the browser back to the client with the code. A request approved on
+/// the consent page is consumed in the same write (one write: a storage
+/// failure leaves it pending, so the person's retry works); a remembered
+/// approval's request was never stored.
+pub async fn issue_code<S: Store>(
+    ctx: &Ctx<'_, S>,
+    client: &ClientRecord,
+    p: &PendingAuthorization,
+    subject: Subject,
+    how: Approval,
+) -> OAuthResult<HttpResponse> {
+    let back = back_to_client(ctx, client, p)?;
+    let code = random::secret()?;
+    let grant = GrantRecord {
+        grant_id: GrantId::new(random::id("gr_")?),
+        client_id: p.client_id.clone(),
+        subject,
+        scope: p.scope.clone(),
+        resource: p.resource.clone(),
+        created_at: ctx.now,
+        revoked_at: None,
+    };
+    let record = CodeRecord {
+        code_hash: code.hash(),
+        client_id: p.client_id.clone(),
+        redirect_uri: p.redirect_uri.clone(),
+        code_challenge: p.code_challenge.clone(),
+        scope: p.scope.clone(),
+        resource: p.resource.clone(),
+        grant_id: grant.grant_id.clone(),
+        expires_at: ctx.now + ctx.config.auth_code_ttl,
+        used_at: None,
+    };
+    match how {
+        Approval::ConsentPage => {
+            if !ctx.store.create_grant_from_pending(&p.id, ctx.now, &grant, &record).await? {
+                return Ok(expired_page());
+            }
+        }
+        Approval::Remembered => ctx.store.create_grant(&grant, &record).await?,
+    }
+    let event = match how {
+        Approval::ConsentPage => AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now),
+        Approval::Remembered => AuditEvent::consent_remembered(&grant.subject, &p.client_id, &p.scope, &grant.grant_id, ctx.now),
+    };
+    ctx.store.audit(&event).await;
+    Ok(HttpResponse::see_other(&back(&[("code", code.expose())])))
+}
