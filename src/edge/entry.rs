@@ -7,7 +7,8 @@ use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBu
 
 use super::routes::{self, Endpoint, Errors, Route};
 use super::convert::to_response;
-use super::{body, d1_faults, mcp, outbound};
+use super::d1::faults;
+use super::{body, mcp, outbound};
 
 use crate::base::page;
 use crate::config::Config;
@@ -149,7 +150,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Err(e) => return to_response(e),
     };
     // CIMD_FETCH: optional egress proxy for metadata document fetches.
-    let faults = std::rc::Rc::new(d1_faults::Faults::of(&req.headers()));
+    let faults = std::rc::Rc::new(faults::Faults::of(&req.headers()));
     let store = D1Store::new(env.d1("DB")?)
         .with_document_fetcher(env.service("CIMD_FETCH").ok())
         .with_claim_delay_ms(config.test_claim_delay_ms)

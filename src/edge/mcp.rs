@@ -17,8 +17,8 @@ use wasm_bindgen_futures::JsFuture;
 use worker::{AbortController, ByteStream, Delay, Env, Headers, Method, Response, ResponseBuilder};
 
 use super::body::{read_capped, BodyError};
-use super::d1_faults::Faults;
-use super::d1_revoked_grants::D1Revocations;
+use super::d1::faults::Faults;
+use super::d1::revoked_grants::D1Revocations;
 use super::convert::to_response;
 use crate::config::Config;
 use crate::gateway::forward_plan::forward_plan;

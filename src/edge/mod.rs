@@ -1,6 +1,6 @@
 //! The worker adapter. `routes` (the route table) is plain Rust, tested and
 //! fuzzed natively; everything else here exists only in the wasm32 build:
-//! the entry points (`entry`), D1 storage (`d1*`), the `/mcp` forwarding
+//! the entry points (`entry`), D1 storage (`d1/`, one file per storage trait), the `/mcp` forwarding
 //! (`mcp`) and outbound fetches.
 
 pub mod routes;
@@ -17,32 +17,6 @@ mod conformance;
 mod convert;
 #[cfg(target_arch = "wasm32")]
 mod d1;
-#[cfg(target_arch = "wasm32")]
-mod d1_admin;
-#[cfg(target_arch = "wasm32")]
-mod d1_audit;
-#[cfg(target_arch = "wasm32")]
-mod d1_cimd;
-#[cfg(target_arch = "wasm32")]
-mod d1_client_assertion;
-#[cfg(target_arch = "wasm32")]
-mod d1_consent;
-#[cfg(target_arch = "wasm32")]
-mod d1_faults;
-#[cfg(target_arch = "wasm32")]
-mod d1_limits;
-#[cfg(target_arch = "wasm32")]
-mod d1_maintenance;
-#[cfg(target_arch = "wasm32")]
-mod d1_passkey;
-#[cfg(target_arch = "wasm32")]
-mod d1_policy;
-#[cfg(target_arch = "wasm32")]
-mod d1_revoked_grants;
-#[cfg(target_arch = "wasm32")]
-mod d1_sessions;
-#[cfg(target_arch = "wasm32")]
-mod d1_upstream;
 #[cfg(target_arch = "wasm32")]
 mod entry;
 #[cfg(target_arch = "wasm32")]

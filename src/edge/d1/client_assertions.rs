@@ -2,8 +2,8 @@
 //! 0010) and clients' key sets fetched like metadata documents (`cimd_fetch`,
 //! through the `CIMD_FETCH` binding when bound).
 
-use super::cimd_fetch;
-use super::d1::{err, n, s, D1Store};
+use crate::edge::cimd_fetch;
+use super::{err, n, s, D1Store};
 use crate::oauth::cimd::auth_methods::JwksUri;
 use crate::oauth::cimd::{FetchError, FetchedDocument};
 use crate::oauth::client_assertion::{ClientAssertionStore, MAX_KEY_SET_BYTES};

@@ -2,7 +2,7 @@
 //! as SQL, all in one batch (one transaction), so rows owned by a removed
 //! client or grant never outlive it and a half-done run cannot happen.
 
-use super::d1::{n, D1Store};
+use super::{n, D1Store};
 use crate::store::maintenance::{Cutoffs, Maintenance, Removed};
 use crate::store::StoreResult;
 

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use super::cimd_fetch;
-use super::d1::{err, n, opt, s, D1Store};
+use crate::edge::cimd_fetch;
+use super::{err, n, opt, s, D1Store};
 use crate::oauth::cimd::{ClientDocuments, ClientIdUrl, DocumentSource, FetchError, FetchedDocument, StoredDocument};
 use crate::store::StoreResult;
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{n, opt, s, D1Store};
+use super::{n, opt, s, D1Store};
 use crate::store::audit::{AuditEvent, AuditLog};
 use crate::store::StoreResult;
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
-use super::d1_faults::Faults;
+use super::faults::Faults;
 use crate::base::error::StoreError;
 use crate::store::revoked_grants::RevokedGrants;
 use crate::store::StoreResult;
@@ -49,7 +49,7 @@ impl RevokedGrants for D1Revocations<'_> {
 }
 
 /// The same reads on the store the endpoints use (the conformance suite's).
-impl RevokedGrants for super::d1::D1Store {
+impl RevokedGrants for super::D1Store {
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
         self.faults.statement()?;
         revoked_since(&self.db, &self.faults, since).await

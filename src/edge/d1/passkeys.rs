@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{err, n, opt, s, D1Store};
+use super::{err, n, opt, s, D1Store};
 use crate::store::passkeys::{Passkey, PasskeyStore, Purpose};
 use crate::base::signature::{Alg, PublicJwk};
 use crate::store::StoreResult;

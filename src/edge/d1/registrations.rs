@@ -2,7 +2,8 @@
 //! upsert and the client's insert in one batch, so concurrent registrations
 //! from one source each see their own number and a failed insert counts nothing.
 
-use super::d1::{client_args, n, s, D1Store, CLIENT_COLUMNS};
+use super::clients::{client_args, CLIENT_COLUMNS};
+use super::{n, s, D1Store};
 use crate::store::clients::ClientRecord;
 use crate::store::registrations::RegistrationCounter;
 use crate::store::StoreResult;

@@ -2,7 +2,7 @@
 //! (`oauth::source_budget`) on D1. Each check is one statement that counts and
 //! records together, so concurrent requests cannot all read the same count.
 
-use super::d1::{n, s, Count, D1Store};
+use super::{n, s, Count, D1Store};
 use crate::store::attempts::AttemptLog;
 use crate::store::budgets::BudgetCounter;
 use crate::store::StoreResult;

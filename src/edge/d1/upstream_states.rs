@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{n, s, D1Store};
+use super::{n, s, D1Store};
 use crate::store::upstream_states::{UpstreamState, UpstreamStates};
 use crate::store::StoreResult;
 use crate::base::types::TokenHash;

@@ -2,7 +2,7 @@
 //! `session_revocations` (migration 0011): one row per signed-out session, and
 //! the row `*` for the last "sign out everywhere".
 
-use super::d1::{n, s, Count, D1Store};
+use super::{n, s, Count, D1Store};
 use crate::oauth::session::SESSION_TTL;
 use crate::store::session_revocations::SessionRevocations;
 use crate::store::StoreResult;

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::d1::{json_list, n, s, Count, D1Store};
+use super::{json_list, n, s, Count, D1Store};
 use crate::store::admin::{AdminQueries, ClientSummary, GrantSummary};
 use crate::oauth::cimd::DocumentSource;
 use crate::base::redirect_uri::RedirectUri;

@@ -1,0 +1,204 @@
+//! `GrantStore` on D1: a grant with its first code, codes claimed once,
+//! refresh tokens rotated once.
+
+use serde::Deserialize;
+use worker::D1PreparedStatement;
+
+use super::{n, s, Count, D1Store};
+use crate::base::pkce::CodeChallenge;
+use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
+use crate::store::grants::{CodeRecord, GrantRecord, GrantStore, RefreshRecord};
+use crate::store::StoreResult;
+
+macro_rules! grant_insert {
+    () => {
+        "INSERT INTO grants (grant_id, client_id, subject, scope, resource, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+    };
+}
+macro_rules! code_insert {
+    () => {
+        "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, resource, grant_id, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+    };
+}
+/// `AFTER_A_CHANGE`: only if the batch's previous statement changed a row.
+const GRANT_INSERT: &str = grant_insert!();
+const GRANT_INSERT_AFTER_A_CHANGE: &str = concat!(grant_insert!(), " WHERE changes() = 1");
+const CODE_INSERT: &str = code_insert!();
+const CODE_INSERT_AFTER_A_CHANGE: &str = concat!(code_insert!(), " WHERE changes() = 1");
+
+#[derive(Deserialize)]
+struct GrantRow {
+    grant_id: String,
+    client_id: String,
+    subject: String,
+    scope: String,
+    resource: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct CodeRow {
+    code_hash: String,
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    scope: String,
+    resource: String,
+    grant_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RefreshRow {
+    token_hash: String,
+    grant_id: String,
+    client_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+    successor_hash: Option<String>,
+}
+
+impl D1Store {
+    /// `sql`: `GRANT_INSERT` or `GRANT_INSERT_AFTER_A_CHANGE`.
+    fn grant_insert(&self, g: &GrantRecord, sql: &str) -> StoreResult<D1PreparedStatement> {
+        self.stmt(
+            sql,
+            &[s(g.grant_id.as_str()), s(g.client_id.as_str()), s(g.subject.as_str()), s(&g.scope), s(&g.resource), n(g.created_at)],
+        )
+    }
+
+    /// `sql`: `CODE_INSERT` or `CODE_INSERT_AFTER_A_CHANGE`.
+    fn code_insert(&self, c: &CodeRecord, sql: &str) -> StoreResult<D1PreparedStatement> {
+        self.stmt(
+            sql,
+            &[
+                s(c.code_hash.as_str()),
+                s(c.client_id.as_str()),
+                s(&c.redirect_uri),
+                s(c.code_challenge.as_str()),
+                s(&c.scope),
+                s(&c.resource),
+                s(c.grant_id.as_str()),
+                n(c.expires_at),
+            ],
+        )
+    }
+}
+
+impl GrantStore for D1Store {
+    async fn create_grant(&self, g: &GrantRecord, c: &CodeRecord) -> StoreResult<()> {
+        // A batch is one transaction: never a code without its grant.
+        let stmts = vec![self.grant_insert(g, GRANT_INSERT)?, self.code_insert(c, CODE_INSERT)?];
+        self.batch(stmts).await.map(|_| ())
+    }
+
+    async fn create_grant_from_pending(&self, pending: &str, now: i64, g: &GrantRecord, c: &CodeRecord) -> StoreResult<bool> {
+        self.hold_claim().await;
+        // One transaction: each insert happens only if the statement before it
+        // changed a row (`changes()` reads the last completed statement), so a
+        // request already consumed or expired writes nothing.
+        let consume = self.stmt("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(pending), n(now)])?;
+        let stmts = vec![consume, self.grant_insert(g, GRANT_INSERT_AFTER_A_CHANGE)?, self.code_insert(c, CODE_INSERT_AFTER_A_CHANGE)?];
+        Ok(self.batch(stmts).await?.first().copied() == Some(1))
+    }
+
+    async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>> {
+        let row = self.first::<GrantRow>("SELECT * FROM grants WHERE grant_id = ?1", &[s(id.as_str())]).await?;
+        Ok(row.map(|r| GrantRecord {
+            grant_id: GrantId::new(r.grant_id),
+            client_id: ClientId::new(r.client_id),
+            subject: Subject::new(r.subject),
+            scope: r.scope,
+            resource: r.resource,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }))
+    }
+
+    async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()> {
+        self.exec("UPDATE grants SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL", &[s(id.as_str()), n(now)])
+            .await
+            .map(|_| ())
+    }
+
+    async fn client_approved(&self, client: &ClientId) -> StoreResult<bool> {
+        let c = self
+            .first::<Count>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM grants WHERE client_id = ?1 AND revoked_at IS NULL LIMIT 1)", &[s(client.as_str())])
+            .await?;
+        Ok(c.is_some_and(|c| c.n > 0))
+    }
+
+    async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
+        let row = self.first::<CodeRow>("SELECT * FROM auth_codes WHERE code_hash = ?1", &[s(hash.as_str())]).await?;
+        Ok(row.map(|r| CodeRecord {
+            code_hash: TokenHash::from_stored(r.code_hash),
+            client_id: ClientId::new(r.client_id),
+            redirect_uri: r.redirect_uri,
+            code_challenge: CodeChallenge::from_stored(r.code_challenge),
+            scope: r.scope,
+            resource: r.resource,
+            grant_id: GrantId::new(r.grant_id),
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        }))
+    }
+
+    async fn claim_code(&self, hash: &TokenHash, now: i64, first_refresh: Option<&RefreshRecord>) -> StoreResult<bool> {
+        self.hold_claim().await;
+        let claim = self.stmt(
+            "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+            &[s(hash.as_str()), n(now)],
+        )?;
+        let Some(r) = first_refresh else {
+            return Ok(self.exec_stmt(claim).await? == 1);
+        };
+        // The refresh token is written only by the claim that won, in the same transaction.
+        let refresh = self.stmt(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE changes() = 1",
+            &[s(r.token_hash.as_str()), s(r.grant_id.as_str()), s(r.client_id.as_str()), n(r.expires_at)],
+        )?;
+        Ok(self.batch(vec![claim, refresh]).await?.first().copied() == Some(1))
+    }
+
+    async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (token_hash) DO NOTHING",
+            &[s(r.token_hash.as_str()), s(r.grant_id.as_str()), s(r.client_id.as_str()), n(r.expires_at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>> {
+        let row = self.first::<RefreshRow>("SELECT * FROM refresh_tokens WHERE token_hash = ?1", &[s(hash.as_str())]).await?;
+        Ok(row.map(|r| RefreshRecord {
+            token_hash: TokenHash::from_stored(r.token_hash),
+            grant_id: GrantId::new(r.grant_id),
+            client_id: ClientId::new(r.client_id),
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+            successor_hash: r.successor_hash.map(TokenHash::from_stored),
+        }))
+    }
+
+    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool> {
+        self.hold_claim().await;
+        let changed = self
+            .exec(
+                "UPDATE refresh_tokens SET used_at = ?2, successor_hash = ?3 WHERE token_hash = ?1 AND used_at IS NULL",
+                &[s(hash.as_str()), n(now), s(successor.as_str())],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()> {
+        let mut batch = vec![self.stmt("UPDATE clients SET last_used_at = ?2 WHERE client_id = ?1", &[s(client.as_str()), n(now)])?];
+        if let Some(g) = refreshed {
+            batch.push(self.stmt("UPDATE grants SET last_refresh_at = ?2 WHERE grant_id = ?1", &[s(g.as_str()), n(now)])?);
+        }
+        self.batch(batch).await.map(|_| ())
+    }
+}
