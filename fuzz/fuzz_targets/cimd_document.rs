@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 
 use gatehouse::base::redirect_uri::RedirectUri;
 use gatehouse::base::scope::Scopes;
-use gatehouse::oauth::cimd::client_id_url::ClientIdUrl;
-use gatehouse::oauth::cimd::document::validate;
+use gatehouse::protocol::cimd::client_id_url::ClientIdUrl;
+use gatehouse::protocol::cimd::document::validate;
 use libfuzzer_sys::fuzz_target;
 
 const URL: &str = "https://client.example.com/oauth/client.json";

@@ -5,7 +5,7 @@
 #![no_main]
 
 use gatehouse::base::redirect_uri::RedirectUri;
-use gatehouse::oauth::register;
+use gatehouse::protocol::register;
 use gatehouse::base::scope::Scopes;
 use libfuzzer_sys::fuzz_target;
 

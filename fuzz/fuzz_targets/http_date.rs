@@ -12,7 +12,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use gatehouse::oauth::cimd::cache_policy::http_date;
+use gatehouse::protocol::cimd::cache_policy::http_date;
 use libfuzzer_sys::fuzz_target;
 
 const MAX: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z

@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use gatehouse::base::signing_key::SigningKey;
-use gatehouse::oauth::access_token::{self, AccessClaims};
+use gatehouse::protocol::access_token::{self, AccessClaims};
 use gatehouse::base::resource::accepted_resources;
 use libfuzzer_sys::fuzz_target;
 

@@ -15,7 +15,9 @@
 #![no_main]
 
 use gatehouse::base::redirect_uri::RedirectUri;
-use gatehouse::oauth::registration_policy::{parse_allowlist, redirect_allowed, RegistrationPolicy};
+use gatehouse::protocol::registration_policy::redirect_allowed;
+use gatehouse::config::registration::parse_allowlist;
+use gatehouse::config::registration::RegistrationPolicy;
 use libfuzzer_sys::fuzz_target;
 
 const FORBIDDEN: &[&str] = &["javascript", "data", "file", "vbscript", "blob", "about", "smb", "search-ms", "ms-msdt", "ms-officecmd"];

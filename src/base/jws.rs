@@ -155,7 +155,7 @@ pub fn check_times(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing::block_on;
+    use crate::store::memory::block_on;
     use crate::oauth::testing_net::{TestKey, TestNet};
     use serde_json::json;
 

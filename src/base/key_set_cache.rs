@@ -161,7 +161,7 @@ impl KeySetCache {
 mod tests {
     use super::*;
     use crate::base::jws;
-    use crate::oauth::testing::block_on;
+    use crate::store::memory::block_on;
     use crate::oauth::testing_net::{TestKey, TestNet};
     use std::cell::Cell;
 

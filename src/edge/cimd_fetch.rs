@@ -14,7 +14,7 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use worker::{Delay, Fetch, Fetcher, Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
-use crate::oauth::cimd::{ClientIdUrl, FetchError, FetchedDocument, FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES};
+use crate::protocol::cimd::{ClientIdUrl, FetchError, FetchedDocument, FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES};
 
 pub async fn fetch(via: Option<&Fetcher>, url: &ClientIdUrl) -> Result<FetchedDocument, FetchError> {
     fetch_capped(via, url, MAX_DOCUMENT_BYTES, "cimd_fetch").await

@@ -12,11 +12,12 @@ use super::{body, mcp, outbound};
 
 use crate::base::page;
 use crate::config::Config;
-use crate::oauth::context::Ctx;
+use crate::protocol::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError};
 use crate::base::http::{HttpRequest, HttpResponse, MAX_BODY};
 use crate::base::security_headers::{self, Facts, Op, ALLOW_METHODS};
-use crate::oauth::{consent, introspect, register, revoke, token};
+use crate::oauth::consent;
+use crate::protocol::{introspect, register, revoke, token};
 use crate::protocol::discovery as metadata;
 use crate::operate::{admin, maintenance, request_log};
 use crate::oauth::login::passkey::handlers as passkey;

@@ -106,8 +106,8 @@ pub async fn grant_revoked<R: RevokedGrants>(
 mod tests {
     use super::*;
     use crate::protocol::access_token::AccessClaims;
-    use crate::oauth::error::StoreError;
-    use crate::oauth::testing::block_on;
+    use crate::base::error::StoreError;
+    use crate::store::memory::block_on;
     use crate::oauth::testing_config;
     use std::cell::Cell;
 

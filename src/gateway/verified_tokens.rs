@@ -79,9 +79,9 @@ impl VerifiedTokens {
 mod tests {
     use super::*;
     use crate::protocol::access_token::{issue, AccessClaims};
-    use crate::oauth::error::ErrorCode;
+    use crate::base::error::ErrorCode;
     use crate::base::encoding::b64url;
-    use crate::oauth::resource::accepted_resources;
+    use crate::base::resource::accepted_resources;
 
     const ISS: &str = "https://mcp.example.com";
     const NOW: i64 = 1_800_000_000;

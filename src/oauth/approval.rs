@@ -7,15 +7,19 @@
 use crate::base::page::{self, fail_page};
 use crate::protocol::authorization_response::redirect_to_client;
 use super::audit::AuditEvent;
-use super::clients::{self, LookupError};
-use super::context::Ctx;
+use crate::protocol::clients::{self, LookupError};
+use crate::protocol::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::Params;
 use super::http::{HttpRequest, HttpResponse};
 use super::login::remembered_consent;
 use super::random;
 use super::session;
-use super::store::{ClientRecord, CodeRecord, GrantRecord, PendingAuthorization, Store};
+use crate::protocol::store::Store;
+use crate::store::clients::ClientRecord;
+use crate::store::grants::CodeRecord;
+use crate::store::grants::GrantRecord;
+use crate::store::pending::PendingAuthorization;
 use super::types::{GrantId, Secret, Subject};
 
 /// A checked form post for one pending request.

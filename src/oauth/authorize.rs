@@ -6,11 +6,11 @@
 //! `iss`, but only for a client the owner has approved (§4.11.2).
 
 use crate::base::page;
-use super::cimd::client_id_url::document_host;
-use super::clients;
+use crate::protocol::cimd::client_id_url::document_host;
+use crate::protocol::clients;
 use super::approval::{self, Approval};
 use crate::protocol::authorization_response::redirect_to_client;
-use super::context::Ctx;
+use crate::protocol::context::Ctx;
 use super::login::{self, remembered_consent, Identity};
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::form::Params;
@@ -22,8 +22,10 @@ use super::redirect_uri::RedirectUri;
 use super::resource::{self, Resource};
 use super::scope::Scopes;
 use super::session::{self, Browser};
-use super::source_budget::{self, Budget, Spend};
-use super::store::{ClientRecord, PendingAuthorization, Store};
+use crate::protocol::source_budget::{self, Budget, Spend};
+use crate::protocol::store::Store;
+use crate::store::clients::ClientRecord;
+use crate::store::pending::PendingAuthorization;
 use crate::store::pending::PENDING_TTL;
 
 /// An /authorize request that passed every check.

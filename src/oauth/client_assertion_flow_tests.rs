@@ -10,7 +10,7 @@ use serde_json::json;
 
 const URL: &str = "https://client.example.com/oauth/pkjwt.json";
 const OTHER: &str = "https://other.example.com/oauth/pkjwt.json";
-const ASSERTION_TYPE: &str = crate::oauth::client_assertion::ASSERTION_TYPE;
+const ASSERTION_TYPE: &str = crate::protocol::client_assertion::ASSERTION_TYPE;
 
 /// A document like ChatGPT's: prefers private_key_jwt, `also_public` adds
 /// `none` to its list; keys at `keys` (a `jwks_uri`) or inline.
@@ -33,7 +33,7 @@ fn jwks(keys: &[&TestKey]) -> Value {
 
 /// A unique jwks_uri: key sets are cached per isolate (thread).
 fn jwks_uri(name: &str) -> String {
-    format!("https://keys.example.com/{name}-{}.json", crate::oauth::random::id("").unwrap())
+    format!("https://keys.example.com/{name}-{}.json", crate::base::random::id("").unwrap())
 }
 
 struct Client {
@@ -51,7 +51,7 @@ impl Client {
         Client { id, key }
     }
     fn claims(&self, w: &World, aud: &str) -> Value {
-        json!({"iss": self.id, "sub": self.id, "aud": aud, "iat": w.now, "exp": w.now + 60, "jti": crate::oauth::random::id("jti_").unwrap()})
+        json!({"iss": self.id, "sub": self.id, "aud": aud, "iat": w.now, "exp": w.now + 60, "jti": crate::base::random::id("jti_").unwrap()})
     }
     fn assertion(&self, w: &World) -> String {
         self.key.sign_jws(&self.claims(w, &format!("{ISS}/token")))
@@ -107,7 +107,7 @@ fn an_assertion_gets_tokens_refreshes_revokes_and_introspects() {
     assert_eq!(r.status, 200, "{}", r.body);
     let t = json(&r);
     let at = t["access_token"].as_str().unwrap().to_string();
-    let v = crate::oauth::access_token::verify(w.config.verification_keys(), &at, w.now, ISS, &crate::oauth::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::protocol::access_token::verify(w.config.verification_keys(), &at, w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
     assert_eq!(v.claims.client_id, URL);
     // Refresh, with the issuer as audience this time (rfc7523bis).
     let r = refresh_with(&w, t["refresh_token"].as_str().unwrap(), &c.key.sign_jws(&c.claims(&w, ISS)));
@@ -258,6 +258,6 @@ fn a_registered_client_cannot_assert() {
     assert_eq!(w.redeem(&client, &code, VERIFIER).status, 200);
     // And registration does not offer private_key_jwt (keys come only from a document).
     let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"private_key_jwt","jwks":{}}}"#, jwks(&[&key]));
-    let r = block_on(crate::oauth::register::handle(&w.ctx(), &w.req("POST", "/register", "", Some("application/json"), &body)));
+    let r = block_on(crate::protocol::register::handle(&w.ctx(), &w.req("POST", "/register", "", Some("application/json"), &body)));
     assert_eq!((r.status, json(&r)["error"].clone()), (400, json!("invalid_client_metadata")), "{}", r.body);
 }

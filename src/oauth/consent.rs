@@ -3,11 +3,11 @@
 //! cookie, pending request of that browser, CSRF token; then does one thing.
 
 use crate::base::page::{self, fail_page};
-use super::attempt_limit::{self, Counted};
+use crate::protocol::attempt_limit::{self, Counted};
 use super::audit::{AuditEvent, LoginOutcome, LoginPage};
 use super::approval::{checked_post, finish, load, FormPost};
 use super::authorize::client_view;
-use super::context::Ctx;
+use crate::protocol::context::Ctx;
 use super::error::{OAuthError, OAuthResult};
 use super::form::Params;
 use super::http::{HttpRequest, HttpResponse};
@@ -18,7 +18,8 @@ use super::pages;
 use super::redirect_uri::RedirectUri;
 use super::session;
 use super::source::SourceKey;
-use super::store::{PendingAuthorization, Store};
+use crate::protocol::store::Store;
+use crate::store::pending::PendingAuthorization;
 use super::types::Subject;
 
 /// Who denied, in the audit log, when nobody was signed in.

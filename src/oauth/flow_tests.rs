@@ -3,10 +3,11 @@
 //! each step must refuse.
 
 use super::config::Config;
-use super::context::Ctx;
+use crate::protocol::context::Ctx;
 use super::http::{HttpRequest, HttpResponse};
 use super::testing::{block_on, MemoryStore};
-use super::{attempt_limit, authorize, consent, introspect, register, revoke, testing_config, token};
+use super::{authorize, consent, testing_config};
+use crate::protocol::{attempt_limit, introspect, register, revoke, token};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -30,7 +31,7 @@ impl World {
     pub(crate) fn new() -> Self {
         // The isolate's memory of failed document fetches is per thread, and a
         // test runs on one: each world starts with none.
-        crate::oauth::cimd::negative_cache::forget_all();
+        crate::protocol::cimd::negative_cache::forget_all();
         World { config: testing_config(), store: MemoryStore::default(), now: 1_800_000_000, cookies: BTreeMap::new(), ip: "198.51.100.7".into() }
     }
     pub(crate) fn ctx(&self) -> Ctx<'_, MemoryStore> {
@@ -236,7 +237,7 @@ fn a_retry_after_a_lost_answer_gets_the_same_successor() {
     let mut w = World::new();
     let (client, rt1) = w.client_with_tokens();
     let rt2 = refresh_token_of(&w.refresh(&client, &rt1));
-    w.store.refresh.borrow_mut().remove(crate::oauth::types::TokenHash::of(&rt2).as_str());
+    w.store.refresh.borrow_mut().remove(crate::base::types::TokenHash::of(&rt2).as_str());
     w.now += 5;
     assert_eq!(refresh_token_of(&w.refresh(&client, &rt1)), rt2);
     assert_eq!(refresh_token_of(&w.refresh(&client, &rt2)).len(), 43, "the successor was stored by the retry");
@@ -675,7 +676,7 @@ fn no_refresh_extends_past_the_absolute_lifetime() {
     assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
 }
 // Flows whose client_id is a metadata document URL (uses World above).
-#[path = "cimd/flow_tests.rs"]
+#[path = "cimd_flow_tests.rs"]
 mod cimd_flows;
 // Flows of private_key_jwt document clients (uses World above).
 #[path = "client_assertion_flow_tests.rs"]

@@ -27,27 +27,12 @@ pub use crate::protocol::access_token;
 pub use crate::protocol::discovery as metadata;
 pub use crate::protocol::token_lifetime;
 
-pub mod attempt_limit;
 pub mod approval;
 pub mod authorize;
-pub mod client_assertion;
-pub mod client_auth;
-pub mod cimd;
-pub mod clients;
 pub mod consent;
-pub mod context;
-pub mod introspect;
 pub mod login;
 pub mod pages;
-pub mod refresh_lifetime;
-pub mod refresh_rotation;
-pub mod register;
-pub mod registration_policy;
-pub mod revoke;
 pub mod session;
-pub mod source_budget;
-pub mod store;
-pub mod token;
 
 #[cfg(test)]
 pub(crate) mod flow_tests;

@@ -5,12 +5,12 @@
 
 
 use crate::base::signing_key::SigningKey;
-use super::context::Ctx;
+use crate::protocol::context::Ctx;
 use super::http::HttpRequest;
 use crate::base::login_method::LoginMethod;
 use crate::base::mac::mac;
 use crate::base::encoding::{b64url, b64url_decode};
-use super::store::StoreResult;
+use crate::store::StoreResult;
 use super::types::{Secret, Subject, TokenHash};
 
 pub const BROWSER_COOKIE: &str = "__Host-gatehouse-browser";
@@ -158,14 +158,14 @@ pub fn clear_session_cookie() -> String {
 mod tests {
     use super::*;
     use super::signed as session;
-    use crate::oauth::testing::{block_on, MemoryStore};
+    use crate::store::memory::{block_on, MemoryStore};
     use crate::oauth::testing_config;
 
     fn session_subject<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, b: &Secret, now: i64) -> Option<Subject> {
         session(keys, req, b, now).map(|s| s.subject)
     }
 
-    fn signed_in(c: &crate::oauth::config::Config, b: &Secret, now: i64) -> HttpRequest {
+    fn signed_in(c: &crate::config::Config, b: &Secret, now: i64) -> HttpRequest {
         let set = session_cookie(&c.signing_key, &Subject::new("owner"), b, now);
         req_with_cookie(set.split(';').next().unwrap())
     }

@@ -206,8 +206,8 @@ impl TestKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::signature::ecdsa_der_to_raw;
-    use crate::oauth::testing::block_on;
+    use crate::base::signature::ecdsa_der_to_raw;
+    use crate::store::memory::block_on;
 
     #[test]
     fn der_signatures_verify_after_conversion() {

@@ -8,8 +8,8 @@
 //! §5.2, which makes MCP clients register again).
 
 use crate::config::Config;
-use crate::oauth::attempt_limit::WINDOW as LOGIN_WINDOW;
-use crate::oauth::registration_policy;
+use crate::protocol::attempt_limit::WINDOW as LOGIN_WINDOW;
+use crate::protocol::registration_policy;
 use crate::protocol::token_lifetime;
 use crate::store::maintenance::{Cutoffs, Maintenance, Removed};
 use crate::store::StoreResult;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::base::form::{is_form_content_type, Params};
 use crate::base::http::{HttpRequest, HttpResponse};
-use crate::oauth::client_assertion;
+use crate::protocol::client_assertion;
 
 /// Client ids are short; anything longer is cut so a log line stays small.
 const MAX_CLIENT_ID: usize = 100;

@@ -4,7 +4,7 @@
 
 use crate::base::redirect_uri::RedirectUri;
 use crate::base::types::{ClientId, GrantId, Subject};
-use crate::oauth::cimd::DocumentSource;
+use crate::store::client_documents::DocumentSource;
 
 use super::StoreResult;
 

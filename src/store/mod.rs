@@ -5,6 +5,7 @@ pub mod admin;
 pub mod attempts;
 pub mod audit;
 pub mod budgets;
+pub mod client_documents;
 pub mod clients;
 pub mod consents;
 pub mod grants;

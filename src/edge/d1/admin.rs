@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::{json_list, n, s, Count, D1Store};
 use crate::store::admin::{AdminQueries, ClientSummary, GrantSummary};
-use crate::oauth::cimd::DocumentSource;
+use crate::store::client_documents::DocumentSource;
 use crate::base::redirect_uri::RedirectUri;
 use crate::store::StoreResult;
 use crate::base::types::{ClientId, GrantId, Subject};

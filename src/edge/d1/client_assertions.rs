@@ -4,9 +4,9 @@
 
 use crate::edge::cimd_fetch;
 use super::{err, n, s, D1Store};
-use crate::oauth::cimd::auth_methods::JwksUri;
-use crate::oauth::cimd::{FetchError, FetchedDocument};
-use crate::oauth::client_assertion::{ClientAssertionStore, MAX_KEY_SET_BYTES};
+use crate::protocol::cimd::auth_methods::JwksUri;
+use crate::protocol::cimd::{FetchError, FetchedDocument};
+use crate::protocol::client_assertion::{ClientAssertionStore, MAX_KEY_SET_BYTES};
 use crate::store::StoreResult;
 use crate::base::types::{ClientId, TokenHash};
 

@@ -1,11 +1,12 @@
 //! `ClientDocuments` on the edge: the D1 store of good metadata documents
 //! (migrations 0004 and 0009) and the fetch (`cimd_fetch`).
 
+use crate::store::client_documents::DocumentSource;
 use serde::Deserialize;
 
 use crate::edge::cimd_fetch;
 use super::{err, n, opt, s, D1Store};
-use crate::oauth::cimd::{ClientDocuments, ClientIdUrl, DocumentSource, FetchError, FetchedDocument, StoredDocument};
+use crate::protocol::cimd::{ClientDocuments, ClientIdUrl, FetchError, FetchedDocument, StoredDocument};
 use crate::store::StoreResult;
 
 #[derive(Deserialize)]

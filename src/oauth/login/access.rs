@@ -15,21 +15,21 @@
 use std::rc::Rc;
 
 use crate::base::page;
-use crate::oauth::admin;
+use crate::operate::admin;
 use crate::store::admin::AdminQueries;
 use crate::oauth::authorize;
-use crate::oauth::audit::AuditEvent;
+use crate::store::audit::AuditEvent;
 use crate::config::cloudflare_access::{looks_like_email, CloudflareAccess};
-use crate::oauth::context::Ctx;
-use crate::oauth::http::{HttpRequest, HttpResponse};
-use crate::oauth::jws::{self, ClaimChecks, JwsError};
-use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
-use crate::oauth::outbound::{Net, OutboundRequest};
+use crate::protocol::context::Ctx;
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::jws::{self, ClaimChecks, JwsError};
+use crate::base::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
+use crate::base::outbound::{Net, OutboundRequest};
 use crate::oauth::session;
-use crate::oauth::source_budget;
-use crate::oauth::signature::{self, Alg, PublicJwk};
-use crate::oauth::store::Store;
-use crate::oauth::types::Subject;
+use crate::protocol::source_budget;
+use crate::base::signature::{self, Alg, PublicJwk};
+use crate::protocol::store::Store;
+use crate::base::types::Subject;
 
 use super::{Identity, LoginError};
 use crate::base::login_method::LoginMethod;
@@ -119,7 +119,7 @@ pub async fn verify(cfg: &CloudflareAccess, cache: &CertsCache, net: &impl Net, 
 }
 
 /// Access is configured and no other way in is.
-fn only_method(config: &crate::oauth::config::Config) -> bool {
+fn only_method(config: &crate::config::Config) -> bool {
     !super::password::enabled(config) && config.other_login_methods() == [LoginMethod::Access]
 }
 
@@ -191,7 +191,7 @@ pub async fn admin<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest,
     }
 }
 
-fn storage_failed(e: crate::oauth::error::StoreError) -> HttpResponse {
+fn storage_failed(e: crate::base::error::StoreError) -> HttpResponse {
     crate::base::page::fail_page(e.into())
 }
 

@@ -4,10 +4,10 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::oauth::config::Config;
-use crate::oauth::outbound::Method;
+use crate::config::Config;
+use crate::base::outbound::Method;
 use crate::base::encoding::b64url;
-use crate::oauth::testing::{block_on, MemoryStore};
+use crate::store::memory::{block_on, MemoryStore};
 use crate::oauth::testing_net::{TestKey, TestNet};
 
 const TEAM: &str = "https://team.cloudflareaccess.com";
@@ -217,11 +217,11 @@ impl Site {
         pairs.extend_from_slice(extra);
         let config = Config::from_lookup(lookup(&pairs)).unwrap();
         let store = MemoryStore::default();
-        let client = crate::oauth::store::ClientRecord {
-            client_id: crate::oauth::types::ClientId::new("gh_c"),
+        let client = crate::store::clients::ClientRecord {
+            client_id: crate::base::types::ClientId::new("gh_c"),
             secret_hash: None,
-            auth_method: crate::oauth::store::AuthMethod::None,
-            redirect_uris: vec![crate::oauth::redirect_uri::RedirectUri::parse(REDIRECT).unwrap()],
+            auth_method: crate::store::clients::AuthMethod::None,
+            redirect_uris: vec![crate::base::redirect_uri::RedirectUri::parse(REDIRECT).unwrap()],
             grant_types: vec!["authorization_code".into()],
             client_name: Some("Test".into()),
             metadata: json!({}),

@@ -20,19 +20,19 @@ use crate::base::page;
 use super::upstream_state::{self, UpstreamState, STATE_COOKIE, STATE_TTL};
 use super::{github, oidc, remembered_consent, Identity, LoginError};
 use crate::base::login_method::LoginMethod;
-use crate::oauth::audit::{AuditEvent, UpstreamOutcome};
-use crate::oauth::config::Config;
+use crate::store::audit::{AuditEvent, UpstreamOutcome};
+use crate::config::Config;
 use crate::oauth::approval::{self, FormPost};
-use crate::oauth::context::Ctx;
-use crate::oauth::form::Params;
-use crate::oauth::http::{HttpRequest, HttpResponse};
-use crate::oauth::outbound::Net;
+use crate::protocol::context::Ctx;
+use crate::base::form::Params;
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::outbound::Net;
 use crate::oauth::pages::UpstreamButton;
-use crate::oauth::random;
+use crate::base::random;
 use crate::oauth::session;
-use crate::oauth::source_budget::{self, Budget, Spend};
-use crate::oauth::store::Store;
-use crate::oauth::types::{Secret, Subject, TokenHash};
+use crate::protocol::source_budget::{self, Budget, Spend};
+use crate::protocol::store::Store;
+use crate::base::types::{Secret, Subject, TokenHash};
 
 /// Every kind of upstream provider; each is on or off by configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,7 +171,7 @@ pub(crate) async fn start<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &Http
         expires_at: ctx.now + STATE_TTL,
     };
     if let Err(e) = ctx.store.create_upstream_state(&record, ctx.now).await {
-        let e: crate::oauth::error::OAuthError = e.into();
+        let e: crate::base::error::OAuthError = e.into();
         return page::error_page(e.status(), "Something went wrong", &e.description);
     }
     ctx.store.audit(&audit(UpstreamOutcome::Started, None)).await;
@@ -196,7 +196,7 @@ pub async fn callback<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     resp.with_header("set-cookie", upstream_state::clear_state_cookie())
 }
 
-type Failure = (LoginError, Option<crate::oauth::types::ClientId>);
+type Failure = (LoginError, Option<crate::base::types::ClientId>);
 
 async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequest, up: Upstream) -> Result<HttpResponse, Failure> {
     let invalid = |why: &str| (LoginError::Invalid(why.into()), None);

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::*;
 use crate::oauth::flow_tests::{hidden, json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
 use crate::oauth::consent;
-use crate::oauth::outbound::Method;
-use crate::oauth::testing::block_on;
+use crate::base::outbound::Method;
+use crate::store::memory::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};
 
 const IDP: &str = "https://idp.example";
@@ -105,7 +105,7 @@ fn consent_then_upstream_login_issues_a_code_for_the_upstream_subject() {
     assert_eq!(upstream_state::pkce_challenge(&Secret::new(form["code_verifier"].clone())), up["code_challenge"]);
     // The MCP client's code carries the upstream subject.
     let t = body_json(&w.redeem(&client, &back["code"], VERIFIER));
-    let claims = crate::oauth::jws::parse(t["access_token"].as_str().unwrap()).unwrap().claims;
+    let claims = crate::base::jws::parse(t["access_token"].as_str().unwrap()).unwrap().claims;
     assert_eq!(claims["sub"], "oidc:alice");
     // Replaying the callback does nothing.
     assert_eq!(come_back(&mut w, &net, &q).status, 400);
@@ -214,7 +214,7 @@ fn an_upstream_session_cannot_open_the_admin_page() {
     net.respond(Method::Post, &format!("{IDP}/token"), 200, &json!({"id_token": id_token(&key, "alice", &up["nonce"], w.now)}));
     assert_eq!(come_back(&mut w, &net, &format!("code=c&state={}", up["state"])).status, 303);
     assert!(w.cookies.contains_key(crate::oauth::session::SESSION_COOKIE));
-    let admin = block_on(crate::oauth::admin::show(&w.ctx(), &w.req("GET", "/admin", "", None, "")));
+    let admin = block_on(crate::operate::admin::show(&w.ctx(), &w.req("GET", "/admin", "", None, "")));
     assert!(admin.body.contains("type=\"password\""), "the admin sign-in form, not the dashboard: {}", admin.body);
 }
 

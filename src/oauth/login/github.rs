@@ -19,8 +19,8 @@ use serde_json::Value;
 use super::{Identity, LoginError};
 use crate::base::login_method::LoginMethod;
 use crate::config::github::{is_github_name, GithubConfig};
-use crate::oauth::outbound::{Net, Outbound, OutboundRequest, OutboundResponse};
-use crate::oauth::types::{Secret, Subject};
+use crate::base::outbound::{Net, Outbound, OutboundRequest, OutboundResponse};
+use crate::base::types::{Secret, Subject};
 
 /// The REST API version we were written against (GitHub's API versioning).
 pub const API_VERSION: &str = "2022-11-28";

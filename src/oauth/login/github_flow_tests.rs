@@ -9,12 +9,12 @@ use serde_json::json;
 use super::GithubConfig;
 use crate::oauth::consent;
 use crate::oauth::flow_tests::{json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
-use crate::oauth::http::HttpResponse;
+use crate::base::http::HttpResponse;
 use crate::oauth::login::{delegate, upstream_state};
-use crate::oauth::outbound::Method;
-use crate::oauth::testing::block_on;
+use crate::base::outbound::Method;
+use crate::store::memory::block_on;
 use crate::oauth::testing_net::TestNet;
-use crate::oauth::types::Secret;
+use crate::base::types::Secret;
 
 const WEB: &str = "https://github.example";
 const API: &str = "https://api.github.example";
@@ -91,7 +91,7 @@ fn the_sign_in_page_offers_github_and_the_code_carries_the_github_account_id() {
     assert_eq!(upstream_state::pkce_challenge(&Secret::new(form["code_verifier"].clone())), up["code_challenge"]);
 
     let t = body_json(&w.redeem(&client, &back["code"], VERIFIER));
-    let claims = crate::oauth::jws::parse(t["access_token"].as_str().unwrap()).unwrap().claims;
+    let claims = crate::base::jws::parse(t["access_token"].as_str().unwrap()).unwrap().claims;
     assert_eq!(claims["sub"], "github:7");
     let _ = REDIRECT;
 }

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::config::vars::ConfigError;
-use crate::oauth::outbound::Method;
-use crate::oauth::testing::block_on;
+use crate::base::outbound::Method;
+use crate::store::memory::block_on;
 use crate::oauth::testing_net::TestNet;
 
 const WEB: &str = "https://github.example";

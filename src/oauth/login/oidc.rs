@@ -12,11 +12,11 @@ use super::oidc_discovery::{self, Discovery};
 use super::{Identity, LoginError};
 use crate::base::login_method::LoginMethod;
 use crate::config::oidc::OidcConfig;
-use crate::oauth::jws::{self, ClaimChecks, JwsError};
-use crate::oauth::key_set_cache::KeysError;
-use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
+use crate::base::jws::{self, ClaimChecks, JwsError};
+use crate::base::key_set_cache::KeysError;
+use crate::base::outbound::{Net, Outbound, OutboundRequest};
 use crate::base::encoding::b64url;
-use crate::oauth::types::{Secret, Subject};
+use crate::base::types::{Secret, Subject};
 
 /// Clock skew tolerated between us and the provider, seconds.
 pub const LEEWAY: i64 = 60;
@@ -207,8 +207,8 @@ fn allowed(cfg: &OidcConfig, claims: &Map<String, Value>) -> bool {
 }
 
 /// A random `nonce` (Core §3.1.2.1), 128 bits.
-pub fn new_nonce() -> Result<String, crate::oauth::error::OAuthError> {
-    Ok(b64url(&crate::oauth::random::bytes::<16>()?))
+pub fn new_nonce() -> Result<String, crate::base::error::OAuthError> {
+    Ok(b64url(&crate::base::random::bytes::<16>()?))
 }
 
 #[cfg(test)]

@@ -14,10 +14,10 @@ use serde::Deserialize;
 
 use super::LoginError;
 use crate::base::outbound::upstream_url_allowed;
-use crate::oauth::jws::Jws;
-use crate::oauth::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
-use crate::oauth::outbound::{Net, Outbound, OutboundRequest};
-use crate::oauth::signature::parse_jwk_set;
+use crate::base::jws::Jws;
+use crate::base::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
+use crate::base::outbound::{Net, Outbound, OutboundRequest};
+use crate::base::signature::parse_jwk_set;
 
 /// Provider metadata and keys are trusted this long before fetching again.
 pub const CACHE_SECONDS: i64 = 3600;

@@ -3,7 +3,7 @@
 //! (which import `login` itself), so nothing loops back.
 
 use super::{delegate, passkey, password};
-use crate::oauth::context::Ctx;
+use crate::protocol::context::Ctx;
 use crate::oauth::pages::LoginOptions;
 
 /// What the sign-in page offers under this configuration.

@@ -5,8 +5,8 @@
 //! password that could be guessed.
 
 use crate::base::page;
-use crate::oauth::config::Config;
-use crate::oauth::http::HttpResponse;
+use crate::config::Config;
+use crate::base::http::HttpResponse;
 
 pub const SWITCHED_OFF: &str =
     "Password sign-in is switched off on this server (PASSWORD_LOGIN=off). Sign in with the method its owner configured instead.";
@@ -24,11 +24,11 @@ pub fn switched_off_page() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::config::Config;
+    use crate::config::Config;
 
     const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
 
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, crate::oauth::config::ConfigError> {
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
     }

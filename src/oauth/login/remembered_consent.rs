@@ -11,11 +11,13 @@
 //! forget to forget; the lookup also refuses a record older than a revocation
 //! of that pair, in case a trigger were ever missing.
 
-use crate::oauth::config::Config;
-use crate::oauth::redirect_uri::RedirectUri;
-use crate::oauth::scope::Scopes;
-use crate::oauth::store::{AuthMethod, ClientRecord, StoreResult};
-use crate::oauth::types::{ClientId, Subject};
+use crate::config::Config;
+use crate::base::redirect_uri::RedirectUri;
+use crate::base::scope::Scopes;
+use crate::store::clients::AuthMethod;
+use crate::store::clients::ClientRecord;
+use crate::store::StoreResult;
+use crate::base::types::{ClientId, Subject};
 
 const DAY: i64 = 24 * 3600;
 
@@ -75,14 +77,14 @@ pub fn ticked(value: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing::{block_on, MemoryStore};
+    use crate::store::memory::{block_on, MemoryStore};
 
     fn store_with_client(id: &str) -> MemoryStore {
         let s = MemoryStore::default();
-        let c = crate::oauth::store::ClientRecord {
+        let c = crate::store::clients::ClientRecord {
             client_id: ClientId::new(id),
             secret_hash: None,
-            auth_method: crate::oauth::store::AuthMethod::None,
+            auth_method: crate::store::clients::AuthMethod::None,
             redirect_uris: vec![],
             grant_types: vec!["authorization_code".into()],
             client_name: None,
@@ -130,7 +132,7 @@ mod tests {
     fn the_days_setting_is_checked() {
         let with = |v: &str| {
             let v = v.to_string();
-            crate::oauth::config::Config::from_lookup(move |k| match k {
+            crate::config::Config::from_lookup(move |k| match k {
                 "SIGNING_KEY" => Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc".into()),
                 "OWNER_PASSWORD" => Some("correct horse".into()),
                 "CONSENT_REMEMBER_DAYS" => Some(v.clone()),

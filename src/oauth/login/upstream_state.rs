@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::base::encoding::b64url;
 use crate::oauth::session;
-use crate::oauth::types::Secret;
+use crate::base::types::Secret;
 
 /// The cookie holding this browser's proof that it started the login.
 pub const STATE_COOKIE: &str = "__Host-gatehouse-upstream";
@@ -52,7 +52,7 @@ pub fn clear_state_cookie() -> String {
 mod tests {
     use super::*;
     use crate::base::types::TokenHash;
-    use crate::oauth::testing::{block_on, MemoryStore};
+    use crate::store::memory::{block_on, MemoryStore};
 
     fn record(cookie: &Secret) -> UpstreamState {
         UpstreamState {
@@ -87,7 +87,7 @@ mod tests {
         assert_ne!(v.expose(), pkce_verifier(&s, &Secret::new("c2")).expose());
         assert_ne!(v.expose(), pkce_verifier(&Secret::new("s2"), &c).expose());
         assert_eq!(pkce_challenge(&v).len(), 43);
-        assert!(crate::oauth::pkce::CodeChallenge::from_stored(pkce_challenge(&v)).verify(v.expose()).is_ok());
+        assert!(crate::base::pkce::CodeChallenge::from_stored(pkce_challenge(&v)).verify(v.expose()).is_ok());
     }
 
     #[test]

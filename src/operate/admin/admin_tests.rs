@@ -4,7 +4,8 @@
 use crate::base::http::HttpResponse;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, ISS, PASSWORD, REDIRECT, VERIFIER};
-use crate::oauth::{attempt_limit, authorize, consent, register, token};
+use crate::oauth::{authorize, consent};
+use crate::protocol::{attempt_limit, register, token};
 use crate::operate::admin;
 use crate::store::audit::AuditEvent;
 use crate::store::clients::{AuthMethod, ClientRecord};
@@ -425,7 +426,7 @@ fn endpoints_write_audit_events_without_secrets() {
 
 #[test]
 fn the_dashboard_says_which_copy_of_a_document_admitted_a_client() {
-    use crate::oauth::cimd::FetchedDocument;
+    use crate::protocol::cimd::FetchedDocument;
     let mut w = World::new();
     let pinned_url = "https://claude.ai/oauth/claude-code-client-metadata";
     let live_url = "https://client.example.com/live.json";

@@ -3,12 +3,13 @@
 //! client chose (names, redirect URIs) and everything read from the audit log
 //! is escaped.
 
+use crate::store::client_documents::DocumentSource;
 use html_escape::encode_safe;
 
 use crate::base::http::HttpResponse;
 use crate::base::page::{self, hidden, utc};
 use crate::base::types::Subject;
-use crate::oauth::cimd::{pinned, DocumentSource};
+use crate::protocol::cimd::{pinned};
 use crate::store::admin::{ClientSummary, GrantSummary};
 use crate::store::audit::{redirect_hosts_of, AuditEvent};
 

@@ -66,13 +66,13 @@ pub struct MemoryStore {
     /// Remembered consents by (subject, client) (`login::remembered_consent`).
     pub remembered: RefCell<HashMap<(String, String), crate::store::consents::RememberedConsent>>,
     /// Metadata documents "on the web" and their cache (`cimd::canned`).
-    pub documents: crate::oauth::cimd::canned::CannedDocuments,
+    pub documents: crate::protocol::cimd::canned::CannedDocuments,
     /// Delegated logins in flight (`login::upstream_state`), and whether claimed.
     pub upstream: RefCell<HashMap<String, (crate::store::upstream_states::UpstreamState, bool)>>,
     /// Passkeys, their challenges and spent setup codes (`login::passkey::testing`).
     pub passkeys: passkeys::MemoryPasskeys,
     /// Spent client assertion ids and key sets "on the web" (`client_assertion::memory`).
-    pub assertions: crate::oauth::client_assertion::memory::MemoryAssertions,
+    pub assertions: crate::protocol::client_assertion::memory::MemoryAssertions,
 }
 
 impl MemoryStore {
@@ -101,7 +101,7 @@ mod conformance_tests {
             .filter_map(|case| {
                 let store = MemoryStore::default();
                 let fixture = Fixture { prefix: "conformance-".into(), now: 1_800_000_000 };
-                crate::oauth::testing::block_on((case.run)(&store, &fixture)).err().map(|e| format!("{}: {e}", case.name))
+                crate::store::memory::block_on((case.run)(&store, &fixture)).err().map(|e| format!("{}: {e}", case.name))
             })
             .collect();
         assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -21,7 +21,7 @@ use super::authenticator_data::{self, AuthenticatorData};
 use super::cbor::{self, Cbor};
 use super::cose;
 use crate::base::encoding::b64url;
-use crate::oauth::signature::{ecdsa_der_to_raw, Alg, PublicJwk, SignatureVerifier};
+use crate::base::signature::{ecdsa_der_to_raw, Alg, PublicJwk, SignatureVerifier};
 
 /// Which ceremony a clientDataJSON must belong to (§5.8.1 `type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

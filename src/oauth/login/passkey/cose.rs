@@ -4,7 +4,7 @@
 
 use super::cbor::Cbor;
 use crate::base::encoding::b64url;
-use crate::oauth::signature::{Alg, PublicJwk};
+use crate::base::signature::{Alg, PublicJwk};
 
 pub const COSE_ES256: i128 = -7;
 pub const COSE_EDDSA: i128 = -8;

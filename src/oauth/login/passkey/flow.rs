@@ -5,11 +5,11 @@
 
 use super::ceremony::{self, Ceremony, CeremonyError, RelyingParty};
 use super::{Passkey, PasskeyStore, Purpose, CHALLENGE_TTL};
-use crate::oauth::error::{OAuthError, StoreError};
+use crate::base::error::{OAuthError, StoreError};
 use crate::base::encoding::b64url_decode;
-use crate::oauth::random;
-use crate::oauth::signature::SignatureVerifier;
-use crate::oauth::types::TokenHash;
+use crate::base::random;
+use crate::base::signature::SignatureVerifier;
+use crate::base::types::TokenHash;
 
 #[derive(Debug, PartialEq)]
 pub enum FlowError {

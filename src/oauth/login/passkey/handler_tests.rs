@@ -5,13 +5,13 @@
 
 use super::handlers;
 use super::testing::Authenticator;
-use crate::oauth::config::Config;
+use crate::config::Config;
 use crate::oauth::flow_tests::{hidden, json, World, ISS};
-use crate::oauth::http::HttpResponse;
+use crate::base::http::HttpResponse;
 use crate::base::login_method::LoginMethod;
-use crate::oauth::testing::block_on;
+use crate::store::memory::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};
-use crate::oauth::types::Secret;
+use crate::base::types::Secret;
 use crate::oauth::{consent, session};
 
 const CODE: &str = "setup-0123456789abcdef";
@@ -187,7 +187,7 @@ fn the_setup_code_limit_counts_an_ipv6_64_as_one_source() {
 /// A session cookie for `subject` signed in by `method`, in this browser.
 fn sign_in_as(w: &mut World, subject: &str, method: LoginMethod) {
     let browser = Secret::new(w.cookies[session::BROWSER_COOKIE].clone());
-    let cookie = session::session_cookie_as(&w.config.signing_key, &crate::oauth::types::Subject::new(subject), method, &browser, w.now);
+    let cookie = session::session_cookie_as(&w.config.signing_key, &crate::base::types::Subject::new(subject), method, &browser, w.now);
     w.keep_cookies(&HttpResponse::new(200, "text/plain", "").with_header("set-cookie", cookie));
 }
 
@@ -215,7 +215,7 @@ fn only_a_passkey_session_adds_or_removes_passkeys() {
     assert_eq!(setup(&mut w, &a).status, 303);
     // A password session sees the list but may not change it.
     let browser = Secret::new(w.cookies[session::BROWSER_COOKIE].clone());
-    let pw = session::session_cookie(&w.config.signing_key, &crate::oauth::types::Subject::new("owner"), &browser, w.now);
+    let pw = session::session_cookie(&w.config.signing_key, &crate::base::types::Subject::new("owner"), &browser, w.now);
     w.keep_cookies(&HttpResponse::new(200, "text/plain", "").with_header("set-cookie", pw));
     let list = get(&mut w, "/passkeys");
     assert!(list.body.contains("laptop") && !list.body.contains("Remove"), "{}", list.body);
@@ -285,7 +285,7 @@ fn passkeys_are_off_without_a_setup_code_or_on_an_ip_address() {
     assert_eq!(block_on(handlers::setup_show(&w.ctx(), &req)).status, 404);
     let (_, _) = w.start(&client);
     let on_ip = world();
-    let ctx = crate::oauth::context::Ctx { issuer: "http://127.0.0.1:8787".into(), ..on_ip.ctx() };
+    let ctx = crate::protocol::context::Ctx { issuer: "http://127.0.0.1:8787".into(), ..on_ip.ctx() };
     assert!(crate::oauth::login::passkey::offer::consent_sign_in(&ctx, "r", "c").is_none());
     let page = block_on(handlers::setup_show(&ctx, &req));
     assert_eq!(page.status, 400);

@@ -4,7 +4,7 @@
 
 use super::ceremony::RelyingParty;
 use super::page;
-use crate::oauth::context::Ctx;
+use crate::protocol::context::Ctx;
 
 /// Passkeys are on when a setup code is configured and Gatehouse is reached
 /// by a host name (an IP address cannot be an RP ID).

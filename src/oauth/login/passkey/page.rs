@@ -7,7 +7,7 @@ use html_escape::encode_safe;
 
 use super::Passkey;
 use crate::base::page::{self, utc};
-use crate::oauth::http::HttpResponse;
+use crate::base::http::HttpResponse;
 
 fn hidden(name: &str, value: &str) -> String {
     format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", encode_safe(name), encode_safe(value))
@@ -139,7 +139,7 @@ pub fn manage_page(m: &Manage<'_>) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::signature::{Alg, PublicJwk};
+    use crate::base::signature::{Alg, PublicJwk};
 
     fn passkey(name: &str) -> Passkey {
         let jwk = PublicJwk { kty: "OKP".into(), kid: None, alg: None, crv: None, n: None, e: None, x: None, y: None, use_: None };

@@ -7,9 +7,9 @@ use super::flow::{self, FlowError};
 use super::testing::Authenticator;
 use crate::store::memory::passkeys::MemoryPasskeys;
 use super::{PasskeyStore, Purpose};
-use crate::oauth::testing::block_on;
+use crate::store::memory::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};
-use crate::oauth::types::TokenHash;
+use crate::base::types::TokenHash;
 
 const ORIGIN: &str = "https://mcp.example.com";
 

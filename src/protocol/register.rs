@@ -23,17 +23,21 @@
 
 use serde_json::{Map, Value};
 
-use super::audit::AuditEvent;
+use crate::store::audit::AuditEvent;
 use super::context::Ctx;
-use super::error::{ErrorCode, OAuthError, OAuthResult};
-use super::form::is_json_content_type;
-use super::http::{HttpRequest, HttpResponse};
-use super::random;
-use super::redirect_uri::RedirectUri;
-use super::registration_policy::{self, Admission, RegistrationCounter};
-use super::scope::Scopes;
-use super::store::{AuthMethod, ClientRecord, Store};
-use super::types::ClientId;
+use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::base::form::is_json_content_type;
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::random;
+use crate::base::redirect_uri::RedirectUri;
+use super::registration_policy;
+use super::registration_policy::Admission;
+use crate::store::registrations::RegistrationCounter;
+use crate::base::scope::Scopes;
+use super::store::Store;
+use crate::store::clients::AuthMethod;
+use crate::store::clients::ClientRecord;
+use crate::base::types::ClientId;
 
 const MAX_REDIRECT_URIS: usize = 20;
 const MAX_TEXT: usize = 200;

@@ -1,10 +1,11 @@
 //! Native flows with a Client ID Metadata Document as the client: the same
 //! endpoints, the in-memory store serving canned documents (`cimd::canned`).
 
+use crate::store::client_documents::DocumentSource;
 use super::*;
-use crate::oauth::cimd::cache_policy::{MAX_STALE, RETRY_AFTER_FAILURE};
-use crate::oauth::cimd::{pinned, DocumentSource, FetchError, FetchedDocument};
-use crate::oauth::cimd::negative_cache;
+use crate::protocol::cimd::cache_policy::{MAX_STALE, RETRY_AFTER_FAILURE};
+use crate::protocol::cimd::{pinned, FetchError, FetchedDocument};
+use crate::protocol::cimd::negative_cache;
 
 const URL: &str = "https://client.example.com/oauth/client.json";
 
@@ -38,7 +39,7 @@ fn a_document_client_completes_the_flow_with_one_fetch() {
     let r = w.redeem(URL, &code, VERIFIER);
     assert_eq!(r.status, 200, "{}", r.body);
     let t = json(&r);
-    let v = crate::oauth::access_token::verify(w.config.verification_keys(), t["access_token"].as_str().unwrap(), w.now, ISS, &crate::oauth::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::protocol::access_token::verify(w.config.verification_keys(), t["access_token"].as_str().unwrap(), w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
     assert_eq!(v.claims.client_id, URL);
     assert_eq!(w.refresh(URL, t["refresh_token"].as_str().unwrap()).status, 200);
     assert_eq!(w.store.documents.fetch_count(URL), 1, "authorize, login, consent, token and refresh share one fetch");
@@ -196,10 +197,10 @@ fn storage_failure_is_temporarily_unavailable_not_a_crash() {
 #[test]
 fn the_redirect_uri_allow_list_binds_documents_too() {
     let mut w = World::new();
-    w.config.registration.allowlist = crate::oauth::registration_policy::parse_allowlist("https://claude.ai/api/mcp/*").unwrap();
+    w.config.registration.allowlist = crate::config::registration::parse_allowlist("https://claude.ai/api/mcp/*").unwrap();
     w.store.documents.serve(URL, &doc(), Some("max-age=600"));
     refused_page(&authorize(&w, URL), "registration policy");
-    w.config.registration.allowlist = crate::oauth::registration_policy::parse_allowlist("loopback").unwrap();
+    w.config.registration.allowlist = crate::config::registration::parse_allowlist("loopback").unwrap();
     assert_eq!(authorize(&w, URL).status, 200, "a loopback document client is admitted by `loopback`");
 }
 
@@ -408,7 +409,7 @@ fn a_client_with_its_own_lifetime_gets_tokens_that_live_that_long() {
     let t = json(&w.redeem(URL, &code, VERIFIER));
     assert_eq!(t["expires_in"], 86400);
     let keys = w.config.verification_keys();
-    let v = crate::oauth::access_token::verify(keys, t["access_token"].as_str().unwrap(), w.now + 86_000, ISS, &crate::oauth::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::protocol::access_token::verify(keys, t["access_token"].as_str().unwrap(), w.now + 86_000, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
     assert_eq!(v.expires_at - v.issued_at, 86400);
     let r = json(&w.refresh(URL, t["refresh_token"].as_str().unwrap()));
     assert_eq!(r["expires_in"], 86400, "refreshed tokens too");

@@ -10,21 +10,24 @@
 
 use serde_json::json;
 
-use super::access_token::{self, AccessClaims};
+use crate::protocol::access_token::{self, AccessClaims};
 use super::client_auth::{self, authenticate_client};
-use super::audit::{AuditEvent, RevokedBy};
+use crate::store::audit::{AuditEvent, RevokedBy};
 use super::context::Ctx;
-use super::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::base::form::{form_body, Params};
-use super::http::{HttpRequest, HttpResponse};
-use super::signature::SignatureVerifier;
-use super::random;
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::signature::SignatureVerifier;
+use crate::base::random;
 use super::refresh_lifetime::{self, RefreshUse};
 use super::refresh_rotation;
-use super::resource::Resource;
-use super::scope::Scopes;
-use super::store::{ClientRecord, GrantRecord, RefreshRecord, Store};
-use super::types::Secret;
+use crate::base::resource::Resource;
+use crate::base::scope::Scopes;
+use super::store::Store;
+use crate::store::clients::ClientRecord;
+use crate::store::grants::GrantRecord;
+use crate::store::grants::RefreshRecord;
+use crate::base::types::Secret;
 
 /// The refusal of a code redemption that passed every check but lost the
 /// conditional claim to a concurrent redemption of the same code.
@@ -178,7 +181,7 @@ fn check_resource_param(p: &Params, bound: &str) -> OAuthResult<()> {
     Ok(())
 }
 
-async fn live_grant<S: Store>(ctx: &Ctx<'_, S>, id: &super::types::GrantId) -> OAuthResult<GrantRecord> {
+async fn live_grant<S: Store>(ctx: &Ctx<'_, S>, id: &crate::base::types::GrantId) -> OAuthResult<GrantRecord> {
     match ctx.store.grant(id).await? {
         Some(g) if g.revoked_at.is_none() => Ok(g),
         _ => Err(OAuthError::invalid_grant("the grant was revoked")),
@@ -193,7 +196,7 @@ struct Issued {
 
 /// Signs the access token and picks the refresh token; stores nothing.
 fn mint<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: &GrantRecord, scope: Scopes, next: NextRefresh) -> OAuthResult<Issued> {
-    let ttl = super::token_lifetime::for_client(ctx.config, client);
+    let ttl = crate::protocol::token_lifetime::for_client(ctx.config, client);
     let claims = AccessClaims {
         iss: ctx.issuer.clone(),
         sub: grant.subject.as_str().to_string(),

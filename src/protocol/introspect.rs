@@ -6,17 +6,19 @@
 
 use serde_json::{json, Value};
 
-use super::access_token;
+use crate::protocol::access_token;
 use super::client_auth::{self, authenticate_client};
 use super::context::Ctx;
-use super::error::{OAuthError, OAuthResult};
+use crate::base::error::{OAuthError, OAuthResult};
 use crate::base::form::form_body;
-use super::http::{HttpRequest, HttpResponse};
-use super::signature::SignatureVerifier;
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::signature::SignatureVerifier;
 use super::refresh_lifetime::{self, RefreshUse};
-use super::resource::accepted_resources;
-use super::store::{AuthMethod, ClientRecord, Store};
-use super::types::{GrantId, Secret};
+use crate::base::resource::accepted_resources;
+use super::store::Store;
+use crate::store::clients::AuthMethod;
+use crate::store::clients::ClientRecord;
+use crate::base::types::{GrantId, Secret};
 
 /// `POST /introspect`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> HttpResponse {

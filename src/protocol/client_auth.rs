@@ -11,13 +11,15 @@ use super::cimd::auth_methods;
 use super::client_assertion::{self, Assertion};
 use super::clients;
 use super::context::Ctx;
-use super::error::{ErrorCode, OAuthError, OAuthResult};
-use super::form::Params;
-use super::http::{HttpRequest, HttpResponse};
+use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::base::form::Params;
+use crate::base::http::{HttpRequest, HttpResponse};
 use crate::base::http::parse_basic;
-use super::signature::SignatureVerifier;
-use super::store::{AuthMethod, ClientRecord, Store};
-use super::types::Secret;
+use crate::base::signature::SignatureVerifier;
+use super::store::Store;
+use crate::store::clients::AuthMethod;
+use crate::store::clients::ClientRecord;
+use crate::base::types::Secret;
 
 /// An OAuth error response; `invalid_client` carries the `Basic` challenge
 /// that RFC 6749 §5.2 asks for when the client tried the header.
@@ -108,10 +110,10 @@ mod tests {
     /// path stores one today) is refused, by either secret method.
     #[test]
     fn a_secret_method_without_a_stored_hash_fails_closed() {
-        use crate::oauth::context::Ctx;
-        use crate::oauth::store::ClientRecord;
-        use crate::oauth::testing::{block_on, MemoryStore};
-        use crate::oauth::types::{ClientId, TokenHash};
+        use crate::protocol::context::Ctx;
+        use crate::store::clients::ClientRecord;
+        use crate::store::memory::{block_on, MemoryStore};
+        use crate::base::types::{ClientId, TokenHash};
         let config = crate::oauth::testing_config();
         let store = MemoryStore::default();
         let ctx = Ctx { config: &config, store: &store, issuer: "https://gh.example".into(), now: 1000 };

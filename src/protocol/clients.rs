@@ -4,14 +4,16 @@
 //! `/authorize`, the consent pages and `/token` all look clients up here, so
 //! every one of them applies the same rules.
 
+use crate::store::client_documents::DocumentSource;
 use super::cimd::fetch_outcome::{self, Outcome};
 use super::cimd::error::CimdError;
-use super::cimd::{self, cache_policy, document, negative_cache, pinned, ClientIdUrl, DocumentSource, FetchedDocument, StoredDocument};
+use super::cimd::{self, cache_policy, document, negative_cache, pinned, ClientIdUrl, FetchedDocument, StoredDocument};
 use super::context::Ctx;
-use super::error::{OAuthError, StoreError};
+use crate::base::error::{OAuthError, StoreError};
 use super::registration_policy;
-use super::store::{ClientRecord, Store};
-use super::types::ClientId;
+use super::store::Store;
+use crate::store::clients::ClientRecord;
+use crate::base::types::ClientId;
 
 /// Issued ids are short; anything longer is not worth a query.
 const MAX_REGISTERED_ID: usize = 200;

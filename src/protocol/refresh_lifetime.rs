@@ -4,8 +4,9 @@
 //! (absolute expiry), and a rotated token keeps working for the grace
 //! window only (hosts refresh in parallel and retry).
 
-use super::config::Config;
-use super::store::{GrantRecord, RefreshRecord};
+use crate::config::Config;
+use crate::store::grants::GrantRecord;
+use crate::store::grants::RefreshRecord;
 
 /// What a presented refresh token may do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +52,7 @@ pub fn classify(record: &RefreshRecord, grant: &GrantRecord, config: &Config, no
 mod tests {
     use super::*;
     use crate::oauth::testing_config;
-    use crate::oauth::types::{ClientId, GrantId, Subject, TokenHash};
+    use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 
     const T0: i64 = 1_800_000_000;
 

@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use super::error::CimdError;
 use super::{auth_methods, ClientIdUrl, FetchError, MAX_DOCUMENT_BYTES};
-use crate::oauth::register;
-use crate::oauth::scope::Scopes;
+use crate::protocol::register;
+use crate::base::scope::Scopes;
 use crate::store::clients::ClientRecord;
-use crate::oauth::types::ClientId;
+use crate::base::types::ClientId;
 
 /// Turns a document into the client it describes, or says why it cannot.
 pub fn validate(url: &ClientIdUrl, body: &[u8], scopes: &Scopes, now: i64) -> Result<ClientRecord, CimdError> {
@@ -65,7 +65,7 @@ pub fn validate(url: &ClientIdUrl, body: &[u8], scopes: &Scopes, now: i64) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::store::AuthMethod;
+    use crate::store::clients::AuthMethod;
 
     const URL: &str = "https://client.example.com/oauth/client.json";
 

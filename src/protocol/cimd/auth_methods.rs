@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use super::error::CimdError;
 use super::ClientIdUrl;
-use crate::oauth::signature::{jwk_set_keys, Alg, PublicJwk};
+use crate::base::signature::{jwk_set_keys, Alg, PublicJwk};
 use crate::store::clients::{AuthMethod, ClientRecord};
 
 const PUBLIC: &str = "none";
@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn registered_clients_never_offer_assertions() {
         let client = |method: AuthMethod, metadata: Value| ClientRecord {
-            client_id: crate::oauth::types::ClientId::new("gh_x"),
+            client_id: crate::base::types::ClientId::new("gh_x"),
             secret_hash: None,
             auth_method: method,
             redirect_uris: vec![],

@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
 
 use super::error::CimdError;
-use crate::oauth::normal_form::{self, NotNormal};
+use crate::base::normal_form::{self, NotNormal};
 
 /// Longer than any real client's URL, short enough for every table it lands in.
 pub const MAX_LEN: usize = 1000;

@@ -17,7 +17,7 @@
 
 use crate::base::signing_key::SigningKey;
 use crate::base::mac::mac;
-use super::types::{Secret, TokenHash};
+use crate::base::types::{Secret, TokenHash};
 
 const LABEL: &str = "refresh-successor v1";
 

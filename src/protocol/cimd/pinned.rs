@@ -43,8 +43,8 @@ pub fn find(url: &str) -> Option<Pinned> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::cimd::{document, ClientIdUrl};
-    use crate::oauth::scope::Scopes;
+    use crate::protocol::cimd::{document, ClientIdUrl};
+    use crate::base::scope::Scopes;
 
     #[test]
     fn the_file_parses_and_names_each_url_once() {

@@ -34,6 +34,7 @@ pub(crate) mod canned;
 use crate::store::StoreResult;
 pub use client_id_url::ClientIdUrl;
 pub use error::{FetchError, FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES};
+use crate::store::client_documents::DocumentSource;
 
 /// What the fetcher saw. A non-200 answer comes back as is (with an empty
 /// body): refusing it is policy, decided by `fetch_outcome::judge`.
@@ -44,37 +45,6 @@ pub struct FetchedDocument {
     pub cache_control: Option<String>,
     pub expires: Option<String>,
     pub date: Option<String>,
-}
-
-/// Where the copy of a document that admitted a client came from; the admin
-/// page shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocumentSource {
-    /// Fetched from its URL.
-    Live,
-    /// A copy fetched earlier, standing in for a refetch that failed.
-    Stored,
-    /// The copy Gatehouse ships (`pinned`), standing in when there was no stored copy.
-    Pinned,
-}
-
-impl DocumentSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentSource::Live => "live",
-            DocumentSource::Stored => "stored",
-            DocumentSource::Pinned => "pinned",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "live" => Some(DocumentSource::Live),
-            "stored" => Some(DocumentSource::Stored),
-            "pinned" => Some(DocumentSource::Pinned),
-            _ => None,
-        }
-    }
 }
 
 /// A document kept by Gatehouse: only one that passed every check.

@@ -1,14 +1,12 @@
-//! Migration shim (issue 13): the records and their traits live in `store/`
-//! now, one trait per area. `Store` is the transition bound of the plan's
-//! hinge 2: it names every storage trait the handlers need, with a blanket
-//! impl, so the handlers keep `S: Store` until their layer's step gives each
-//! its real bounds. It moves to `store/mod.rs` (as `Stores`) once the traits
-//! it names all live in `store/`, and goes in step 6.
+//! `Store`: every storage trait the endpoints use, named once, with a
+//! blanket impl, so a handler's bound is `S: Store` rather than a list of
+//! eleven traits (the records and the traits themselves live in `store/`,
+//! one trait per area). It is a bound, not a storage trait: nothing
+//! implements it by hand.
 
-pub use crate::store::StoreResult;
-pub use crate::store::clients::{AuthMethod, ClientRecord, ClientStore};
-pub use crate::store::grants::{CodeRecord, GrantRecord, GrantStore, RefreshRecord};
-pub use crate::store::pending::{PendingAuthorization, PendingRequests};
+use crate::store::clients::ClientStore;
+use crate::store::grants::GrantStore;
+use crate::store::pending::PendingRequests;
 
 /// Every storage trait the protocol's handlers use.
 pub trait Store:

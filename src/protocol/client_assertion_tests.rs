@@ -7,11 +7,11 @@ use sha2::{Digest, Sha256};
 
 use super::memory::MemoryAssertions;
 use super::*;
-use crate::oauth::cimd::document;
-use crate::oauth::error::ErrorCode;
+use crate::protocol::cimd::document;
+use crate::base::error::ErrorCode;
 use crate::base::encoding::b64url;
-use crate::oauth::scope::Scopes;
-use crate::oauth::testing::{block_on, MemoryStore};
+use crate::base::scope::Scopes;
+use crate::store::memory::{block_on, MemoryStore};
 use crate::oauth::testing_net::{TestKey, TestNet};
 
 const ISS: &str = "https://mcp.example.com";
@@ -49,8 +49,8 @@ fn inline_client(keys: &[&TestKey]) -> ClientRecord {
     client(json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": keys.iter().map(|k| k.public_jwk()).collect::<Vec<_>>()}}))
 }
 
-use crate::oauth::cimd::ClientIdUrl;
-use crate::oauth::config::Config;
+use crate::protocol::cimd::ClientIdUrl;
+use crate::config::Config;
 
 struct Env {
     config: Config,
@@ -173,7 +173,7 @@ fn each_algorithm_verifies_its_own_signature_and_refuses_a_tampered_one() {
     }
 }
 
-use crate::oauth::signature::Alg;
+use crate::base::signature::Alg;
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut k = if key.len() > 64 { Sha256::digest(key).to_vec() } else { key.to_vec() };
@@ -305,7 +305,7 @@ fn serve(assertions: &MemoryAssertions, uri: &str, keys: &[&TestKey], cache_cont
 
 /// A URL no other test uses: the key sets are cached per isolate (thread).
 fn jwks_uri(name: &str) -> String {
-    format!("https://keys.example.com/{name}-{}.json", crate::oauth::random::id("").unwrap())
+    format!("https://keys.example.com/{name}-{}.json", crate::base::random::id("").unwrap())
 }
 
 #[test]

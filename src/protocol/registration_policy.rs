@@ -7,17 +7,19 @@
 //! the cap exists to stop storage growth from a flood, not to meter clients:
 //! the default is far above what any real user does.
 
-use super::error::{ErrorCode, OAuthError, OAuthResult};
-use super::redirect_uri::RedirectUri;
-use super::source::SourceKey;
-use super::store::StoreResult;
+use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::base::redirect_uri::RedirectUri;
+use crate::base::source::SourceKey;
+use crate::store::StoreResult;
 use crate::store::clients::{ClientRecord, ClientStore};
 
 /// The counting window: one clock hour.
 pub const WINDOW: i64 = 3600;
 
 // The settings moved to config/registration.rs (issue 13); the old paths keep working.
-pub use crate::config::registration::{parse_allowlist, RedirectPattern, RegistrationPolicy, DEFAULT_REGISTRATIONS_PER_HOUR};
+use crate::config::registration::{RedirectPattern, RegistrationPolicy};
+#[cfg(test)]
+use crate::config::registration::parse_allowlist;
 
 /// Whether the owner's policy admits this (already validated) redirect URI.
 /// Also meant for the redirect URIs of client metadata documents.
@@ -51,7 +53,7 @@ pub fn retry_after(now: i64) -> i64 {
     (window_start(now) + WINDOW - now).max(1)
 }
 
-pub use crate::store::registrations::RegistrationCounter;
+use crate::store::registrations::RegistrationCounter;
 
 /// The outcome of counting one registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +92,7 @@ pub fn over_cap_error(policy: &RegistrationPolicy) -> OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing::{block_on, MemoryStore};
+    use crate::store::memory::{block_on, MemoryStore};
 
     fn policy(list: &str) -> RegistrationPolicy {
         RegistrationPolicy { allowlist: parse_allowlist(list).unwrap(), per_hour: 0 }
@@ -279,12 +281,12 @@ mod tests {
 #[cfg(test)]
 mod endpoint_tests {
     use super::*;
-    use crate::oauth::context::Ctx;
-    use crate::oauth::http::HttpRequest;
-    use crate::oauth::register;
-    use crate::oauth::testing::{block_on, MemoryStore};
+    use crate::protocol::context::Ctx;
+    use crate::base::http::HttpRequest;
+    use crate::protocol::register;
+    use crate::store::memory::{block_on, MemoryStore};
 
-    fn post(store: &MemoryStore, config: &crate::oauth::config::Config, ip: &str, uri: &str) -> crate::oauth::http::HttpResponse {
+    fn post(store: &MemoryStore, config: &crate::config::Config, ip: &str, uri: &str) -> crate::base::http::HttpResponse {
         let req = HttpRequest {
             method: "POST".into(),
             path: "/register".into(),

@@ -33,14 +33,14 @@ use serde_json::{Map, Value};
 use super::cimd::auth_methods::{self, ClientKeys, JwksUri};
 use super::cimd::{cache_policy, FetchError, FetchedDocument, FETCH_TIMEOUT_SECONDS};
 use super::context::Ctx;
-use super::error::{OAuthError, OAuthResult};
-use super::form::Params;
-use super::jws::{self, Jws, JwsError};
-use super::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
-use super::signature::{parse_jwk_set, SignatureVerifier};
+use crate::base::error::{OAuthError, OAuthResult};
+use crate::base::form::Params;
+use crate::base::jws::{self, Jws, JwsError};
+use crate::base::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
+use crate::base::signature::{parse_jwk_set, SignatureVerifier};
 use crate::store::clients::ClientRecord;
 use crate::store::StoreResult;
-use super::types::{ClientId, TokenHash};
+use crate::base::types::{ClientId, TokenHash};
 
 /// RFC 7523 §2.2.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -220,7 +220,7 @@ pub(crate) mod memory {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::oauth::testing::MemoryStore;
+    use crate::store::memory::MemoryStore;
 
     #[derive(Default)]
     pub struct MemoryAssertions {

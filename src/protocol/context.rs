@@ -1,7 +1,7 @@
 //! What every endpoint is handed: configuration, storage, the issuer this
 //! request speaks for, and the current time (passed in so tests control it).
 
-use super::config::Config;
+use crate::config::Config;
 
 pub struct Ctx<'a, S> {
     pub config: &'a Config,

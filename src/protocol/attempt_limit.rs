@@ -14,7 +14,7 @@
 //! authorization, per pending request too: one pending request cannot be
 //! guessed at from many addresses.
 
-use super::source::SourceKey;
+use crate::base::source::SourceKey;
 use crate::store::pending::PENDING_TTL;
 use crate::store::StoreResult;
 
@@ -39,7 +39,7 @@ pub const SETUP_CODE_PER_SOURCE: AttemptLimit = AttemptLimit { scope: "passkey-s
 // A pending request must not outlive the window that counts its attempts.
 const _: () = assert!(PENDING_TTL <= WINDOW);
 
-pub use crate::store::attempts::AttemptLog;
+use crate::store::attempts::AttemptLog;
 
 /// What one attempt is counted under.
 pub struct Counted<'a> {
@@ -95,7 +95,7 @@ pub fn keep(reserved: Reserved) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing::{block_on, MemoryStore};
+    use crate::store::memory::{block_on, MemoryStore};
 
     const NOW: i64 = 1_800_000_000;
 

@@ -13,10 +13,10 @@
 
 use crate::base::page;
 use super::context::Ctx;
-use super::http::{HttpRequest, HttpResponse};
+use crate::base::http::{HttpRequest, HttpResponse};
 use super::registration_policy::{retry_after, window_start};
-use super::source::SourceKey;
-use super::store::StoreResult;
+use crate::base::source::SourceKey;
+use crate::store::StoreResult;
 
 /// What a spend stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl Spend {
     }
 }
 
-pub use crate::store::budgets::BudgetCounter;
+use crate::store::budgets::BudgetCounter;
 
 /// The outcome of one spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub fn spent_page(retry_after: i64) -> HttpResponse {
 
 /// Stores the audit event of a refused sign-in while the source's budget
 /// lasts; past it the refusal is in the request log only.
-pub async fn audit_refusal<S: super::store::Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, event: &super::audit::AuditEvent) {
+pub async fn audit_refusal<S: super::store::Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, event: &crate::store::audit::AuditEvent) {
     // A counting failure must not hide the event: store it then.
     if !matches!(spend(ctx, req, Spend::RefusalAudit).await, Ok(Budget::Spent { .. })) {
         ctx.store.audit(event).await;
@@ -87,19 +87,19 @@ pub async fn audit_refusal<S: super::store::Store>(ctx: &Ctx<'_, S>, req: &HttpR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing::{block_on, MemoryStore};
+    use crate::store::memory::{block_on, MemoryStore};
 
     fn from(ip: &str) -> HttpRequest {
         HttpRequest { headers: vec![("cf-connecting-ip".into(), ip.into())], ..Default::default() }
     }
 
-    fn budget(per_hour: u32) -> crate::oauth::config::Config {
+    fn budget(per_hour: u32) -> crate::config::Config {
         let mut config = crate::oauth::testing_config();
         config.source_budget_per_hour = per_hour;
         config
     }
 
-    fn ctx<'a>(config: &'a crate::oauth::config::Config, store: &'a MemoryStore, now: i64) -> Ctx<'a, MemoryStore> {
+    fn ctx<'a>(config: &'a crate::config::Config, store: &'a MemoryStore, now: i64) -> Ctx<'a, MemoryStore> {
         Ctx { config, store, issuer: "https://gh.example".into(), now }
     }
 
@@ -133,7 +133,7 @@ mod tests {
     fn refusal_audits_stop_at_the_budget() {
         let (config, store) = (budget(2), MemoryStore::default());
         let ctx = ctx(&config, &store, 0);
-        let event = crate::oauth::audit::AuditEvent { at: 0, event: "login.failure".into(), subject: None, client_id: None, detail: serde_json::json!({}) };
+        let event = crate::store::audit::AuditEvent { at: 0, event: "login.failure".into(), subject: None, client_id: None, detail: serde_json::json!({}) };
         for _ in 0..5 {
             block_on(audit_refusal(&ctx, &from("198.51.100.1"), &event));
         }

@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::{ClientDocuments, ClientIdUrl, FetchError, FetchedDocument, StoredDocument};
-use crate::oauth::store::StoreResult;
-use crate::oauth::testing::MemoryStore;
+use crate::store::StoreResult;
+use crate::store::memory::MemoryStore;
 
 #[derive(Default)]
 pub struct CannedDocuments {

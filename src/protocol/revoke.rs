@@ -11,16 +11,17 @@
 
 use serde_json::json;
 
-use super::access_token;
+use crate::protocol::access_token;
 use super::client_auth::{self, authenticate_client};
-use super::audit::{AuditEvent, RevokedBy};
+use crate::store::audit::{AuditEvent, RevokedBy};
 use super::context::Ctx;
-use super::error::{OAuthError, OAuthResult};
+use crate::base::error::{OAuthError, OAuthResult};
 use crate::base::form::form_body;
-use super::http::{HttpRequest, HttpResponse};
-use super::signature::SignatureVerifier;
-use super::store::{ClientRecord, Store};
-use super::types::{GrantId, Secret};
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::signature::SignatureVerifier;
+use super::store::Store;
+use crate::store::clients::ClientRecord;
+use crate::base::types::{GrantId, Secret};
 
 /// `POST /revoke`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> HttpResponse {
