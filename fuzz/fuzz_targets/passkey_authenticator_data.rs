@@ -4,7 +4,7 @@
 //! writer parses to the same value.
 #![no_main]
 
-use gatehouse::oauth::login::passkey::authenticator_data::{build, parse, FLAG_AT, FLAG_ED};
+use gatehouse::identity::sign_in::passkey::authenticator_data::{build, parse, FLAG_AT, FLAG_ED};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

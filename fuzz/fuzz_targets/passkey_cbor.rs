@@ -3,7 +3,7 @@
 //! reads survives our own writer: read(write(v)) == v.
 #![no_main]
 
-use gatehouse::oauth::login::passkey::cbor;
+use gatehouse::identity::sign_in::passkey::cbor;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

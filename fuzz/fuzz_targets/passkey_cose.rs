@@ -6,8 +6,8 @@
 
 use gatehouse::base::encoding::b64url_decode;
 use gatehouse::base::signature::Alg;
-use gatehouse::oauth::login::passkey::cbor::{self, Cbor};
-use gatehouse::oauth::login::passkey::cose;
+use gatehouse::identity::sign_in::passkey::cbor::{self, Cbor};
+use gatehouse::identity::sign_in::passkey::cose;
 use libfuzzer_sys::fuzz_target;
 
 /// The minimal COSE map for a JWK (labels: kty 1, alg 3, crv -1, x -2, y -3).

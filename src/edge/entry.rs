@@ -16,11 +16,11 @@ use crate::protocol::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError};
 use crate::base::http::{HttpRequest, HttpResponse, MAX_BODY};
 use crate::base::security_headers::{self, Facts, Op, ALLOW_METHODS};
-use crate::oauth::consent;
+use crate::identity::consent;
 use crate::protocol::{introspect, register, revoke, token};
 use crate::protocol::discovery as metadata;
 use crate::operate::{admin, maintenance, request_log};
-use crate::oauth::login::passkey::handlers as passkey;
+use crate::identity::sign_in::passkey::handlers as passkey;
 use super::d1::D1Store;
 
 /// Takes the runtime's request as is: the MCP path (the hot one) reads only
@@ -165,15 +165,15 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Endpoint::Jwks => HttpResponse::json(200, &crate::base::signing_key::jwk_set(config.verification_keys())),
         Endpoint::Register => register::handle(&ctx, &http).await,
         // Cloudflare Access, when configured, signs the person in first.
-        Endpoint::Authorize => crate::oauth::login::access::authorize(&ctx, &http, &outbound::EdgeNet).await,
+        Endpoint::Authorize => crate::identity::sign_in::cloudflare_access::authorize(&ctx, &http, &outbound::EdgeNet).await,
         Endpoint::Login => consent::login(&ctx, &http).await,
         Endpoint::ConsentShow => consent::show(&ctx, &http).await,
         Endpoint::ConsentDecide => consent::decide(&ctx, &outbound::EdgeNet, &http).await,
-        Endpoint::Callback => crate::oauth::login::delegate::callback(&ctx, &outbound::EdgeNet, &http).await,
+        Endpoint::Callback => crate::identity::sign_in::delegate::callback(&ctx, &outbound::EdgeNet, &http).await,
         Endpoint::Token => token::handle(&ctx, &outbound::EdgeNet, &http).await,
         Endpoint::Revoke => revoke::handle(&ctx, &outbound::EdgeNet, &http).await,
         Endpoint::Introspect => introspect::handle(&ctx, &outbound::EdgeNet, &http).await,
-        Endpoint::AdminShow => crate::oauth::login::access::admin(&ctx, &http, &outbound::EdgeNet).await,
+        Endpoint::AdminShow => crate::operate::admin::access::show(&ctx, &http, &outbound::EdgeNet).await,
         Endpoint::AdminPost => admin::post(&ctx, &http).await,
         Endpoint::PasskeyScript => passkey::script(),
         Endpoint::PasskeyChallenge => passkey::challenge(&ctx, &http).await,

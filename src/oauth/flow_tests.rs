@@ -6,7 +6,8 @@ use super::config::Config;
 use crate::protocol::context::Ctx;
 use super::http::{HttpRequest, HttpResponse};
 use super::testing::{block_on, MemoryStore};
-use super::{authorize, consent, testing_config};
+use super::testing_config;
+use crate::identity::{authorize, consent};
 use crate::protocol::{attempt_limit, introspect, register, revoke, token};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -428,7 +429,7 @@ fn consent_replay_and_other_browser_are_refused() {
 
     let page = block_on(authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &World::authorize_query(&client), None, "")));
     let request = hidden(&page.body, "request");
-    w.cookies.insert(super::session::BROWSER_COOKIE.into(), "A".repeat(43));
+    w.cookies.insert(crate::identity::browser_session::BROWSER_COOKIE.into(), "A".repeat(43));
     let r = w.form("/consent", &[("request", &request), ("csrf", &csrf), ("decision", "approve")]);
     assert_eq!(r.status, 403);
     // The consent page itself (no CSRF token involved) refuses another browser too.
@@ -486,7 +487,7 @@ impl World {
         (client, t["access_token"].as_str().unwrap().into(), t["refresh_token"].as_str().unwrap().into())
     }
     /// A client_secret_post client: (client_id, secret).
-    pub(super) fn confidential_client(&self) -> (String, String) {
+    pub(crate) fn confidential_client(&self) -> (String, String) {
         let reg = self.register(&format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"client_secret_post"}}"#));
         (reg["client_id"].as_str().unwrap().into(), reg["client_secret"].as_str().unwrap().into())
     }

@@ -27,12 +27,6 @@ pub use crate::protocol::access_token;
 pub use crate::protocol::discovery as metadata;
 pub use crate::protocol::token_lifetime;
 
-pub mod approval;
-pub mod authorize;
-pub mod consent;
-pub mod login;
-pub mod pages;
-pub mod session;
 
 #[cfg(test)]
 pub(crate) mod flow_tests;

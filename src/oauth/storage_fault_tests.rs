@@ -99,7 +99,7 @@ fn a_storage_failure_at_get_authorize_is_retried_by_reloading() {
                 "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=xyz",
                 url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
             );
-            let r = crate::store::memory::block_on(super::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+            let r = crate::store::memory::block_on(crate::identity::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
             w.keep_cookies(&r);
             r
         },

@@ -257,7 +257,7 @@ mod tests {
         store.registrations.borrow_mut().extend([(("1.2.3.4".to_string(), hour - 3600), 5), (("1.2.3.4".to_string(), hour), 1)]);
         store.spends.borrow_mut().extend([(("pending".to_string(), "1.2.3.4".to_string(), hour - 3600), 9), (("pending".to_string(), "1.2.3.4".to_string(), hour), 1)]);
         store.sessions.revoked.borrow_mut().extend([("s_expired".to_string(), NOW), ("s_live".to_string(), NOW + 60)]);
-        *store.sessions.everywhere.borrow_mut() = Some((NOW - crate::oauth::session::SESSION_TTL, NOW));
+        *store.sessions.everywhere.borrow_mut() = Some((NOW - crate::identity::browser_session::SESSION_TTL, NOW));
         let event = |name: &str, at| crate::store::audit::AuditEvent { at, event: name.into(), subject: None, client_id: None, detail: serde_json::json!({}) };
         store.audit.borrow_mut().extend([event("ancient", NOW - AUDIT_RETENTION_DAYS * DAY - 10), event("recent", NOW - DAY)]);
         // Sign-in leftovers: one expired and one live row of each kind.

@@ -1,4 +1,4 @@
-//! Passkeys on D1 (`crate::oauth::login::passkey::PasskeyStore`, migration
+//! Passkeys on D1 (`crate::store::passkeys::PasskeyStore`, migration
 //! 0008). Spending a challenge and a setup code, and moving a counter, are
 //! each one conditional statement: the winner is whoever changed a row.
 
@@ -57,7 +57,7 @@ impl PasskeyStore for D1Store {
     async fn create_challenge(&self, challenge: &TokenHash, purpose: Purpose, browser: &TokenHash, expires_at: i64) -> StoreResult<()> {
         // Expired challenges go as new ones come: the table stays small
         // without a job of its own.
-        self.exec("DELETE FROM passkey_challenges WHERE expires_at <= ?1", &[n(expires_at - crate::oauth::login::passkey::CHALLENGE_TTL)]).await?;
+        self.exec("DELETE FROM passkey_challenges WHERE expires_at <= ?1", &[n(expires_at - crate::identity::sign_in::passkey::CHALLENGE_TTL)]).await?;
         self.exec(
             "INSERT INTO passkey_challenges (challenge_hash, purpose, browser, expires_at) VALUES (?1, ?2, ?3, ?4)",
             &[s(challenge.as_str()), s(purpose.as_str()), s(browser.as_str()), n(expires_at)],

@@ -3,7 +3,7 @@
 //! the row `*` for the last "sign out everywhere".
 
 use super::{n, s, Count, D1Store};
-use crate::oauth::session::SESSION_TTL;
+use crate::identity::browser_session::SESSION_TTL;
 use crate::store::session_revocations::SessionRevocations;
 use crate::store::StoreResult;
 use crate::base::types::TokenHash;

@@ -4,7 +4,7 @@
 use crate::base::http::HttpResponse;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, ISS, PASSWORD, REDIRECT, VERIFIER};
-use crate::oauth::{authorize, consent};
+use crate::identity::{authorize, consent};
 use crate::protocol::{attempt_limit, register, token};
 use crate::operate::admin;
 use crate::store::audit::AuditEvent;

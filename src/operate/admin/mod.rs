@@ -12,10 +12,10 @@ use crate::base::form::Params;
 use crate::base::http::{HttpRequest, HttpResponse};
 use crate::base::page::{error_page, fail_page, form_body};
 use crate::base::types::{ClientId, GrantId, Secret, Subject};
-use crate::oauth::consent::check_owner_password;
+use crate::identity::consent::check_owner_password;
 use crate::protocol::context::Ctx;
-use crate::oauth::login::password;
-use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
+use crate::identity::sign_in::password;
+use crate::identity::browser_session::{self, Browser, Session, SESSION_COOKIE};
 use crate::protocol::store::Store;
 use crate::store::admin::AdminQueries;
 use crate::store::audit::{AuditEvent, LoginPage, RevokedBy};
@@ -23,6 +23,7 @@ use crate::store::StoreResult;
 
 use self::page::{Dashboard, RECENT};
 
+pub mod access;
 mod page;
 #[cfg(test)]
 #[path = "admin_tests.rs"]
@@ -44,7 +45,7 @@ enum Visitor {
 }
 
 async fn visitor<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> StoreResult<Visitor> {
-    Ok(match session::current(ctx, req, browser).await? {
+    Ok(match browser_session::current(ctx, req, browser).await? {
         None => Visitor::Nobody,
         Some(s) if ctx.config.is_admin(&s.subject) => Visitor::Admin(s),
         Some(s) => Visitor::Outsider(format!(
@@ -55,12 +56,12 @@ async fn visitor<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret
 }
 
 fn login_csrf<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {
-    session::csrf_token(&ctx.config.signing_key, LOGIN_FORM, browser)
+    browser_session::csrf_token(&ctx.config.signing_key, LOGIN_FORM, browser)
 }
 
 /// The sign-in form, with a passkey sign-in beside the password when passkeys are on.
 fn login_form<S>(ctx: &Ctx<'_, S>, browser: &Secret, status: u16, error: Option<&str>) -> HttpResponse {
-    let passkey = crate::oauth::login::passkey::handlers::admin_sign_in(ctx, browser);
+    let passkey = crate::identity::sign_in::passkey::handlers::admin_sign_in(ctx, browser);
     page::login_with(status, &login_csrf(ctx, browser), error, password::enabled(ctx.config), passkey.as_deref())
 }
 
@@ -71,7 +72,7 @@ fn action_purpose(req: &HttpRequest) -> String {
 }
 
 fn action_csrf<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> String {
-    session::csrf_token(&ctx.config.signing_key, &action_purpose(req), browser)
+    browser_session::csrf_token(&ctx.config.signing_key, &action_purpose(req), browser)
 }
 
 /// `GET /admin`: the dashboard for the signed-in owner, else the sign-in form.
@@ -80,7 +81,7 @@ pub async fn show<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
         Ok(b) => b,
         Err(e) => return fail_page(e),
     };
-    let owner_sign_in = password::enabled(ctx.config) || crate::oauth::login::passkey::handlers::admin_sign_in(ctx, &browser.cookie).is_some();
+    let owner_sign_in = password::enabled(ctx.config) || crate::identity::sign_in::passkey::handlers::admin_sign_in(ctx, &browser.cookie).is_some();
     let page = match visitor(ctx, req, &browser.cookie).await {
         Err(e) => fail_page(e.into()),
         Ok(Visitor::Admin(s)) => dashboard(ctx, req, &browser.cookie, s.subject).await.unwrap_or_else(fail_page),
@@ -130,20 +131,20 @@ pub async fn post<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
     let subject = session.subject.clone();
     let csrf_ok = params
         .get("csrf")
-        .is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &action_purpose(req), &browser, t));
+        .is_some_and(|t| browser_session::csrf_valid(ctx.config.verification_keys(), &action_purpose(req), &browser, t));
     if !csrf_ok {
         return error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Open /admin again and retry.");
     }
     let signed_out = match action {
-        "logout" => session::sign_out(ctx, &session).await.map(|()| AuditEvent::logout(&subject, ctx.now)),
-        "logout_everywhere" => session::sign_out_everywhere(ctx).await.map(|()| AuditEvent::logout_everywhere(&subject, ctx.now)),
+        "logout" => browser_session::sign_out(ctx, &session).await.map(|()| AuditEvent::logout(&subject, ctx.now)),
+        "logout_everywhere" => browser_session::sign_out_everywhere(ctx).await.map(|()| AuditEvent::logout_everywhere(&subject, ctx.now)),
         _ => return act(ctx, action, &params, &subject).await,
     };
     // Revoked server-side first: clearing the cookie alone would leave any copy of it working.
     match signed_out {
         Ok(event) => {
             ctx.store.audit(&event).await;
-            HttpResponse::see_other("/admin").with_header("set-cookie", session::clear_session_cookie())
+            HttpResponse::see_other("/admin").with_header("set-cookie", browser_session::clear_session_cookie())
         }
         Err(e) => fail_page(e.into()),
     }
@@ -167,14 +168,14 @@ async fn login<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, par
     if !password::enabled(ctx.config) {
         return password::switched_off_page();
     }
-    let csrf_ok = params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), LOGIN_FORM, browser, t));
+    let csrf_ok = params.get("csrf").is_some_and(|t| browser_session::csrf_valid(ctx.config.verification_keys(), LOGIN_FORM, browser, t));
     if !csrf_ok {
         return login_form(ctx, browser, 403, Some("The form was stale; sign in again."));
     }
     let given = params.get("password").unwrap_or("");
     match check_owner_password(ctx, req, given, LoginPage::Admin, None).await {
         Ok(true) => {
-            let cookie = session::session_cookie(&ctx.config.signing_key, &Subject::owner(), browser, ctx.now);
+            let cookie = browser_session::session_cookie(&ctx.config.signing_key, &Subject::owner(), browser, ctx.now);
             HttpResponse::see_other("/admin").with_header("set-cookie", cookie)
         }
         Ok(false) => login_form(ctx, browser, 401, Some("That password is not right.")),

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::base::types::TokenHash;
-use crate::oauth::session::SESSION_TTL;
+use crate::identity::browser_session::SESSION_TTL;
 use crate::store::session_revocations::SessionRevocations;
 use crate::store::StoreResult;
 

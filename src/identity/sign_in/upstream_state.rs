@@ -12,7 +12,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::base::encoding::b64url;
-use crate::oauth::session;
+use crate::identity::browser_session;
 use crate::base::types::Secret;
 
 /// The cookie holding this browser's proof that it started the login.
@@ -20,7 +20,9 @@ pub const STATE_COOKIE: &str = "__Host-gatehouse-upstream";
 /// How long a person may take at the provider.
 pub const STATE_TTL: i64 = 10 * 60;
 
-pub use crate::store::upstream_states::{UpstreamState, UpstreamStates};
+#[cfg(test)]
+use crate::store::upstream_states::{UpstreamState, UpstreamStates};
+
 
 /// The upstream PKCE verifier of one login: 43 base64url characters, only
 /// computable with both the state (in the callback URL) and the browser's
@@ -40,12 +42,12 @@ pub fn pkce_challenge(verifier: &Secret) -> String {
 }
 
 pub fn set_state_cookie(cookie: &Secret) -> String {
-    session::set_cookie(STATE_COOKIE, cookie.expose(), STATE_TTL)
+    browser_session::set_cookie(STATE_COOKIE, cookie.expose(), STATE_TTL)
 }
 
 /// Spent at the callback, whatever the outcome.
 pub fn clear_state_cookie() -> String {
-    session::set_cookie(STATE_COOKIE, "", 0)
+    browser_session::set_cookie(STATE_COOKIE, "", 0)
 }
 
 #[cfg(test)]

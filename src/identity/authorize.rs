@@ -11,17 +11,17 @@ use crate::protocol::clients;
 use super::approval::{self, Approval};
 use crate::protocol::authorization_response::redirect_to_client;
 use crate::protocol::context::Ctx;
-use super::login::{self, remembered_consent, Identity};
-use super::error::{ErrorCode, OAuthError, OAuthResult};
-use super::form::Params;
-use super::http::{HttpRequest, HttpResponse};
+use super::sign_in::{self, remembered_consent, Identity};
+use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::base::form::Params;
+use crate::base::http::{HttpRequest, HttpResponse};
 use super::pages::{self, ClientView};
-use super::pkce::CodeChallenge;
-use super::random;
-use super::redirect_uri::RedirectUri;
-use super::resource::{self, Resource};
-use super::scope::Scopes;
-use super::session::{self, Browser};
+use crate::base::pkce::CodeChallenge;
+use crate::base::random;
+use crate::base::redirect_uri::RedirectUri;
+use crate::base::resource::{self, Resource};
+use crate::base::scope::Scopes;
+use super::browser_session::{self, Browser};
 use crate::protocol::source_budget::{self, Budget, Spend};
 use crate::protocol::store::Store;
 use crate::store::clients::ClientRecord;
@@ -189,8 +189,8 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let browser = Browser::from_request(req)?;
     let key = &ctx.config.signing_key;
     let (subject, session) = match identified {
-        Some(id) => (Some(id.subject.clone()), Some(session::session_cookie_as(key, &id.subject, id.method, &browser.cookie, ctx.now))),
-        None => (session::current(ctx, req, &browser.cookie).await?.map(|s| s.subject), None),
+        Some(id) => (Some(id.subject.clone()), Some(browser_session::session_cookie_as(key, &id.subject, id.method, &browser.cookie, ctx.now))),
+        None => (browser_session::current(ctx, req, &browser.cookie).await?.map(|s| s.subject), None),
     };
     let with_cookies = |page: HttpResponse| {
         [browser.set_cookie_header(), session.clone()].into_iter().flatten().fold(page, |p, c| p.with_header("set-cookie", c))
@@ -217,14 +217,14 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
         return Ok(with_cookies(source_budget::spent_page(retry_after)));
     }
     ctx.store.create_pending(&pending).await?;
-    let csrf = session::csrf_token(key, &pending.id, &browser.cookie);
+    let csrf = browser_session::csrf_token(key, &pending.id, &browser.cookie);
     let host = RedirectUri::from_stored(v.redirect_uri.clone()).host();
     let view = client_view(&v.client, &pending.scope, &host);
     let remember_days = remembered_consent::days_offered(ctx.config, &v.client, &v.redirect_uri);
     let page = if subject.is_some() {
         pages::consent_page(&view, &pending.id, &csrf, remember_days)
     } else {
-        let options = pages::LoginOptions { remember_days, ..login::options::for_request(ctx, &pending.id, &csrf) };
+        let options = pages::LoginOptions { remember_days, ..sign_in::options::for_request(ctx, &pending.id, &csrf) };
         pages::login_page(200, &view, &pending.id, &csrf, None, &options)
     };
     Ok(with_cookies(page))

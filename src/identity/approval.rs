@@ -6,21 +6,21 @@
 
 use crate::base::page::{self, fail_page};
 use crate::protocol::authorization_response::redirect_to_client;
-use super::audit::AuditEvent;
+use crate::store::audit::AuditEvent;
 use crate::protocol::clients::{self, LookupError};
 use crate::protocol::context::Ctx;
-use super::error::{OAuthError, OAuthResult};
-use super::form::Params;
-use super::http::{HttpRequest, HttpResponse};
-use super::login::remembered_consent;
-use super::random;
-use super::session;
+use crate::base::error::{OAuthError, OAuthResult};
+use crate::base::form::Params;
+use crate::base::http::{HttpRequest, HttpResponse};
+use super::sign_in::remembered_consent;
+use crate::base::random;
+use super::browser_session;
 use crate::protocol::store::Store;
 use crate::store::clients::ClientRecord;
 use crate::store::grants::CodeRecord;
 use crate::store::grants::GrantRecord;
 use crate::store::pending::PendingAuthorization;
-use super::types::{GrantId, Secret, Subject};
+use crate::base::types::{GrantId, Secret, Subject};
 
 /// A checked form post for one pending request.
 pub(crate) struct FormPost {
@@ -40,7 +40,7 @@ fn expired_page() -> HttpResponse {
 
 /// Loads and checks the pending request a form or link refers to.
 pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, check_csrf: bool) -> Result<FormPost, HttpResponse> {
-    let browser = session::Browser::existing(req).ok_or_else(|| {
+    let browser = browser_session::Browser::existing(req).ok_or_else(|| {
         page::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
     })?;
     let id = params.get("request").ok_or_else(expired_page)?.to_string();
@@ -49,7 +49,7 @@ pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: 
         return Err(page::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
     }
     if check_csrf {
-        let ok = params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), &id, &browser, t));
+        let ok = params.get("csrf").is_some_and(|t| browser_session::csrf_valid(ctx.config.verification_keys(), &id, &browser, t));
         if !ok {
             return Err(page::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Start again from your MCP client."));
         }

@@ -21,7 +21,7 @@ use crate::base::types::{ClientId, Subject};
 
 const DAY: i64 = 24 * 3600;
 
-pub use crate::store::consents::{ConsentMemory, RememberedConsent};
+use crate::store::consents::{ConsentMemory, RememberedConsent};
 
 /// Remembers that `subject` approved `client` for `scope`, for `days` days
 /// (0: remembers nothing). For every approval path: the consent page, and a

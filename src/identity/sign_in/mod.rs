@@ -5,7 +5,7 @@
 //! "third-party authorization flow"; MCP security best practices on the
 //! confused deputy: consent is asked here, before any upstream redirect).
 
-pub mod access;
+pub mod cloudflare_access;
 pub mod delegate;
 pub mod github;
 pub mod oidc;
@@ -19,8 +19,8 @@ pub mod upstream_state;
 mod flow_tests;
 
 use crate::base::page;
-use super::http::HttpResponse;
-use super::types::Subject;
+use crate::base::http::HttpResponse;
+use crate::base::types::Subject;
 use crate::base::login_method::LoginMethod;
 
 /// The person behind a session or grant. `subject` is what the grant stores

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::GithubConfig;
-use crate::oauth::consent;
+use crate::identity::consent;
 use crate::oauth::flow_tests::{json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
 use crate::base::http::HttpResponse;
-use crate::oauth::login::{delegate, upstream_state};
+use crate::identity::sign_in::{delegate, upstream_state};
 use crate::base::outbound::Method;
 use crate::store::memory::block_on;
 use crate::oauth::testing_net::TestNet;
@@ -119,7 +119,7 @@ fn an_org_member_passes_and_a_stranger_gets_a_refusal_page_and_no_session() {
     let r = come_back(&mut w, &net, &format!("code=c&state={}", up["state"]));
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("@mallory"), "{}", r.body);
-    assert!(!w.cookies.contains_key(crate::oauth::session::SESSION_COOKIE), "no session for a refused account");
+    assert!(!w.cookies.contains_key(crate::identity::browser_session::SESSION_COOKIE), "no session for a refused account");
 }
 
 #[test]

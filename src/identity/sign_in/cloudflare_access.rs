@@ -15,9 +15,7 @@
 use std::rc::Rc;
 
 use crate::base::page;
-use crate::operate::admin;
-use crate::store::admin::AdminQueries;
-use crate::oauth::authorize;
+use crate::identity::authorize;
 use crate::store::audit::AuditEvent;
 use crate::config::cloudflare_access::{looks_like_email, CloudflareAccess};
 use crate::protocol::context::Ctx;
@@ -25,7 +23,7 @@ use crate::base::http::{HttpRequest, HttpResponse};
 use crate::base::jws::{self, ClaimChecks, JwsError};
 use crate::base::key_set_cache::{Fetch, FetchedKeys, KeySetCache, KeysError, Refetch};
 use crate::base::outbound::{Net, OutboundRequest};
-use crate::oauth::session;
+use crate::identity::browser_session;
 use crate::protocol::source_budget;
 use crate::base::signature::{self, Alg, PublicJwk};
 use crate::protocol::store::Store;
@@ -54,7 +52,7 @@ impl Default for CertsCache {
 }
 
 thread_local! {
-    static ISOLATE_CERTS: Rc<CertsCache> = Rc::new(CertsCache::default());
+    pub(crate) static ISOLATE_CERTS: Rc<CertsCache> = Rc::new(CertsCache::default());
 }
 
 /// An unknown kid fetches again once the keys are a minute old.
@@ -139,8 +137,8 @@ Open the connection link on the address protected by your Access application.",
 pub async fn authorize<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl Net) -> HttpResponse {
     let Some(cfg) = ctx.config.access.as_ref() else { return authorize::handle(ctx, req).await };
     let Some(assertion) = req.header(ASSERTION_HEADER) else {
-        let signed_in = match session::Browser::existing(req) {
-            Some(b) => match session::current(ctx, req, &b).await {
+        let signed_in = match browser_session::Browser::existing(req) {
+            Some(b) => match browser_session::current(ctx, req, &b).await {
                 Ok(s) => s.is_some(),
                 Err(e) => return storage_failed(e),
             },
@@ -161,41 +159,12 @@ pub async fn authorize<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl
     }
 }
 
-/// `GET /admin` with Cloudflare Access in front: a valid assertion in a
-/// browser that is not signed in signs it in, then 303 back to `/admin` so
-/// the page's forms are bound to the new session. Otherwise as without Access.
-pub async fn admin<S: AdminQueries + Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, net: &impl Net) -> HttpResponse {
-    let (Some(cfg), Some(assertion)) = (ctx.config.access.as_ref(), req.header(ASSERTION_HEADER)) else {
-        return admin::show(ctx, req).await;
-    };
-    let browser = match session::Browser::from_request(req) {
-        Ok(b) => b,
-        Err(e) => return page::error_page(e.status(), "Something went wrong", &e.description),
-    };
-    match session::current(ctx, req, &browser.cookie).await {
-        Ok(Some(_)) => return admin::show(ctx, req).await,
-        Ok(None) => {}
-        Err(e) => return storage_failed(e),
-    }
-    let cache = ISOLATE_CERTS.with(Rc::clone);
-    match verify(cfg, &cache, net, assertion, ctx.now).await {
-        Ok(identity) => {
-            ctx.store.audit(&AuditEvent::delegated_login(LoginMethod::Access, Ok(&identity.subject), req, ctx.now)).await;
-            let session = session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &browser.cookie, ctx.now);
-            [browser.set_cookie_header(), Some(session)]
-                .into_iter()
-                .flatten()
-                .fold(HttpResponse::see_other("/admin"), |r, c| r.with_header("set-cookie", c))
-        }
-        Err(e) => refused(ctx, req, e).await,
-    }
-}
-
-fn storage_failed(e: crate::base::error::StoreError) -> HttpResponse {
+pub(crate) fn storage_failed(e: crate::base::error::StoreError) -> HttpResponse {
     crate::base::page::fail_page(e.into())
 }
 
-async fn refused<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, e: LoginError) -> HttpResponse {
+/// A refused assertion: audited against the source's budget, then the page.
+pub(crate) async fn refused<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, e: LoginError) -> HttpResponse {
     let why = match &e {
         LoginError::Upstream(w) | LoginError::Refused(w) | LoginError::Invalid(w) => w.as_str(),
     };
@@ -205,5 +174,5 @@ async fn refused<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, e: LoginError) -
 }
 
 #[cfg(test)]
-#[path = "access_tests.rs"]
+#[path = "cloudflare_access_tests.rs"]
 mod tests;

@@ -7,7 +7,8 @@ use crate::config::Config;
 use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, PASSWORD, REDIRECT as LOOPBACK, VERIFIER};
 use crate::base::http::HttpResponse;
 use crate::store::memory::block_on;
-use crate::oauth::{admin, authorize, consent};
+use crate::identity::{authorize, consent};
+use crate::operate::admin;
 use crate::protocol::{register, revoke, token};
 
 const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
@@ -208,7 +209,7 @@ fn with_password_login_off_every_password_form_is_refused() {
     assert!(!page.body.contains("name=\"password\""), "{}", page.body);
     // The request id and CSRF of a pending request, as an attacker could get them.
     let pending = w.store.pending.borrow().values().next().unwrap().id.clone();
-    let csrf = crate::oauth::session::csrf_token(&w.config.signing_key, &pending, &crate::base::types::Secret::new(w.cookies["__Host-gatehouse-browser"].clone()));
+    let csrf = crate::identity::browser_session::csrf_token(&w.config.signing_key, &pending, &crate::base::types::Secret::new(w.cookies["__Host-gatehouse-browser"].clone()));
     for password in [PASSWORD, ""] {
         let r = post(&mut w, "/login", &[("request", &pending), ("csrf", &csrf), ("password", password)]);
         assert_eq!(r.status, 403, "{}", r.body);

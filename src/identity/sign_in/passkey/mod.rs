@@ -30,4 +30,6 @@ mod handler_tests;
 /// How long a challenge may be answered (WebAuthn's own default timeout is
 /// 5 minutes; a person needs well under that).
 pub const CHALLENGE_TTL: i64 = 5 * 60;
-pub use crate::store::passkeys::{Passkey, PasskeyStore, Purpose, MAX_PASSKEYS};
+use crate::store::passkeys::MAX_PASSKEYS;
+#[cfg(test)]
+use crate::store::passkeys::Passkey;

@@ -17,19 +17,22 @@
 //! remembered for next time if it was ticked at the start.
 
 use crate::base::page;
-use super::upstream_state::{self, UpstreamState, STATE_COOKIE, STATE_TTL};
+use super::upstream_state;
+use super::upstream_state::STATE_COOKIE;
+use super::upstream_state::STATE_TTL;
+use crate::store::upstream_states::UpstreamState;
 use super::{github, oidc, remembered_consent, Identity, LoginError};
 use crate::base::login_method::LoginMethod;
 use crate::store::audit::{AuditEvent, UpstreamOutcome};
 use crate::config::Config;
-use crate::oauth::approval::{self, FormPost};
+use crate::identity::approval::{self, FormPost};
 use crate::protocol::context::Ctx;
 use crate::base::form::Params;
 use crate::base::http::{HttpRequest, HttpResponse};
 use crate::base::outbound::Net;
-use crate::oauth::pages::UpstreamButton;
+use crate::identity::pages::UpstreamButton;
 use crate::base::random;
-use crate::oauth::session;
+use crate::identity::browser_session;
 use crate::protocol::source_budget::{self, Budget, Spend};
 use crate::protocol::store::Store;
 use crate::base::types::{Secret, Subject, TokenHash};
@@ -246,7 +249,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
         detail.insert("account".into(), account.as_str().into());
     }
     ctx.store.audit(&success).await;
-    let session = session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &post.browser, ctx.now);
+    let session = browser_session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &post.browser, ctx.now);
     let resp = approval::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember).await.unwrap_or_else(crate::base::page::fail_page);
     Ok(resp.with_header("set-cookie", session))
 }

@@ -248,7 +248,7 @@ fn urlenc(s: &str) -> String {
 }
 
 fn session_set(r: &HttpResponse) -> bool {
-    r.headers.iter().any(|(k, v)| k == "set-cookie" && v.starts_with(session::SESSION_COOKIE))
+    r.headers.iter().any(|(k, v)| k == "set-cookie" && v.starts_with(browser_session::SESSION_COOKIE))
 }
 
 #[test]
@@ -308,7 +308,7 @@ fn behind_access_the_admin_page_signs_in_once_then_shows_the_dashboard() {
             headers.push(("cookie".to_string(), c.to_string()));
         }
         let req = HttpRequest { method: "GET".into(), path: "/admin".into(), headers, origin: "https://mcp.example.com".into(), ..Default::default() };
-        block_on(admin(&ctx, &req, &site.net))
+        block_on(crate::operate::admin::access::show(&ctx, &req, &site.net))
     };
     let token = key.sign_jws(&claims("owner@example.com"));
     assert_eq!(get(None, None).status, 403, "password off and no assertion: no way in");

@@ -4,7 +4,10 @@
 //! accepted only from the browser that asked, once, within `CHALLENGE_TTL`.
 
 use super::ceremony::{self, Ceremony, CeremonyError, RelyingParty};
-use super::{Passkey, PasskeyStore, Purpose, CHALLENGE_TTL};
+use super::CHALLENGE_TTL;
+use crate::store::passkeys::Passkey;
+use crate::store::passkeys::PasskeyStore;
+use crate::store::passkeys::Purpose;
 use crate::base::error::{OAuthError, StoreError};
 use crate::base::encoding::b64url_decode;
 use crate::base::random;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::*;
 use crate::oauth::flow_tests::{hidden, json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
-use crate::oauth::consent;
+use crate::identity::consent;
 use crate::base::outbound::Method;
 use crate::store::memory::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};
@@ -84,7 +84,7 @@ fn consent_then_upstream_login_issues_a_code_for_the_upstream_subject() {
     let key = TestKey::es256("k1");
     let net = idp(&key);
     let client = w.public_client();
-    let page = block_on(crate::oauth::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &format!(
+    let page = block_on(crate::identity::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &format!(
         "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=xyz",
         url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()), None, "")));
     assert!(page.body.contains("Allow and sign in with Pocket ID"), "{}", page.body);
@@ -166,7 +166,7 @@ fn refusals_are_pages_and_audited() {
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("allow-list"), "{}", r.body);
     assert!(events(&w).contains(&"login.upstream.refused".to_string()));
-    assert!(!w.cookies.contains_key(crate::oauth::session::SESSION_COOKIE), "no session for a refused identity");
+    assert!(!w.cookies.contains_key(crate::identity::browser_session::SESSION_COOKIE), "no session for a refused identity");
     // A mix-up: the answer names another issuer.
     let up = go_upstream(&mut w, &net, &client);
     net.respond(Method::Post, &format!("{IDP}/token"), 200, &json!({"id_token": id_token(&key, "alice", &up["nonce"], w.now)}));
@@ -213,7 +213,7 @@ fn an_upstream_session_cannot_open_the_admin_page() {
     let up = go_upstream(&mut w, &net, &client);
     net.respond(Method::Post, &format!("{IDP}/token"), 200, &json!({"id_token": id_token(&key, "alice", &up["nonce"], w.now)}));
     assert_eq!(come_back(&mut w, &net, &format!("code=c&state={}", up["state"])).status, 303);
-    assert!(w.cookies.contains_key(crate::oauth::session::SESSION_COOKIE));
+    assert!(w.cookies.contains_key(crate::identity::browser_session::SESSION_COOKIE));
     let admin = block_on(crate::operate::admin::show(&w.ctx(), &w.req("GET", "/admin", "", None, "")));
     assert!(admin.body.contains("type=\"password\""), "the admin sign-in form, not the dashboard: {}", admin.body);
 }
@@ -224,7 +224,7 @@ fn authorize_again(w: &mut World, client: &str) -> HttpResponse {
         "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=again",
         url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
     );
-    let r = block_on(crate::oauth::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
+    let r = block_on(crate::identity::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, "")));
     w.keep_cookies(&r);
     r
 }
@@ -251,7 +251,7 @@ fn remember_ticked_with_an_upstream_sign_in_skips_the_next_page() {
         "response_type=code&client_id={client}&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
         url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
     );
-    let page = block_on(crate::oauth::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, ""))).body;
+    let page = block_on(crate::identity::authorize::handle(&w.ctx(), &w.req("GET", "/authorize", &q, None, ""))).body;
     let form = page.split("<form").find(|f| f.contains("name=\"via\"")).unwrap_or_default();
     assert!(form.contains("name=\"remember\"") && form.contains("Remember for 30 days"), "{page}");
     sign_in_upstream(&mut w, &net, &key, &client, true);

@@ -4,40 +4,40 @@
 
 use crate::base::page::{self, fail_page};
 use crate::protocol::attempt_limit::{self, Counted};
-use super::audit::{AuditEvent, LoginOutcome, LoginPage};
+use crate::store::audit::{AuditEvent, LoginOutcome, LoginPage};
 use super::approval::{checked_post, finish, load, FormPost};
 use super::authorize::client_view;
 use crate::protocol::context::Ctx;
-use super::error::{OAuthError, OAuthResult};
-use super::form::Params;
-use super::http::{HttpRequest, HttpResponse};
-use super::login::delegate;
-use super::outbound::Net;
-use super::login::remembered_consent;
+use crate::base::error::{OAuthError, OAuthResult};
+use crate::base::form::Params;
+use crate::base::http::{HttpRequest, HttpResponse};
+use super::sign_in::delegate;
+use crate::base::outbound::Net;
+use super::sign_in::remembered_consent;
 use super::pages;
-use super::redirect_uri::RedirectUri;
-use super::session;
-use super::source::SourceKey;
+use crate::base::redirect_uri::RedirectUri;
+use super::browser_session;
+use crate::base::source::SourceKey;
 use crate::protocol::store::Store;
 use crate::store::pending::PendingAuthorization;
-use super::types::Subject;
+use crate::base::types::Subject;
 
 /// Who denied, in the audit log, when nobody was signed in.
 pub const NOT_SIGNED_IN: &str = "(not signed in)";
 
 pub(crate) fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {
-    let csrf = session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
+    let csrf = browser_session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let view = client_view(&post.client, &post.pending.scope, &host);
-    let mut options = super::login::options::for_request(ctx, &post.pending.id, &csrf);
+    let mut options = super::sign_in::options::for_request(ctx, &post.pending.id, &csrf);
     options.remember_days = remembered_consent::days_offered(ctx.config, &post.client, &post.pending.redirect_uri);
     pages::login_page(status, &view, &post.pending.id, &csrf, error, &options)
 }
 
 /// `POST /login`: checks the owner password, then 303 to the consent page.
 pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    if !super::login::password::enabled(ctx.config) {
-        return super::login::password::switched_off_page();
+    if !super::sign_in::password::enabled(ctx.config) {
+        return super::sign_in::password::switched_off_page();
     }
     let post = match checked_post(ctx, req).await {
         Ok(post) => post,
@@ -46,7 +46,7 @@ pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespons
     match check_password(ctx, req, &post).await {
         Ok(true) => {
             let subject = Subject::owner();
-            let cookie = session::session_cookie(&ctx.config.signing_key, &subject, &post.browser, ctx.now);
+            let cookie = browser_session::session_cookie(&ctx.config.signing_key, &subject, &post.browser, ctx.now);
             HttpResponse::see_other(&format!("/consent?request={}", post.pending.id)).with_header("set-cookie", cookie)
         }
         Ok(false) => login_again(ctx, &post, 401, Some("That password is not right.")),
@@ -73,7 +73,7 @@ pub async fn check_owner_password<S: Store>(
     // Switched off (`PASSWORD_LOGIN=off`): no password is right. The pages
     // refuse before this; this keeps any other caller from a check that passes.
     let Some(password) = ctx.config.owner_password.as_ref() else {
-        return Err(OAuthError::new(super::error::ErrorCode::AccessDenied, super::login::password::SWITCHED_OFF));
+        return Err(OAuthError::new(crate::base::error::ErrorCode::AccessDenied, super::sign_in::password::SWITCHED_OFF));
     };
     let source = SourceKey::of(req);
     let mut under = vec![Counted::source(attempt_limit::PASSWORD_PER_SOURCE, &source)];
@@ -84,7 +84,7 @@ pub async fn check_owner_password<S: Store>(
         // Not audited: attempts refused unchecked could flood the log; the
         // failures that led here are in it, and each 429 is in the request log.
         return Err(OAuthError::new(
-            super::error::ErrorCode::TooManyRequests,
+            crate::base::error::ErrorCode::TooManyRequests,
             "Too many wrong passwords. Wait 15 minutes and try again.",
         ));
     };
@@ -112,12 +112,12 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
         Err(page) => return page,
     };
     let key = &ctx.config.signing_key;
-    match session::current(ctx, req, &post.browser).await {
+    match browser_session::current(ctx, req, &post.browser).await {
         Ok(Some(_)) => {}
         Ok(None) => return login_again(ctx, &post, 200, None),
         Err(e) => return fail_page(e.into()),
     }
-    let csrf = session::csrf_token(key, &post.pending.id, &post.browser);
+    let csrf = browser_session::csrf_token(key, &post.pending.id, &post.browser);
     let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
     let remember_days = remembered_consent::days_offered(ctx.config, &post.client, &post.pending.redirect_uri);
     pages::consent_page(&client_view(&post.client, &post.pending.scope, &host), &post.pending.id, &csrf, remember_days)
@@ -138,7 +138,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         Some("deny") => false,
         _ => return page::error_page(400, "Bad request", "Choose Allow or Deny."),
     };
-    let signed_in = match session::current(ctx, req, &post.browser).await {
+    let signed_in = match browser_session::current(ctx, req, &post.browser).await {
         Ok(s) => s.map(|s| s.subject),
         Err(e) => return fail_page(e.into()),
     };

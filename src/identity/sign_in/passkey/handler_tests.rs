@@ -12,7 +12,7 @@ use crate::base::login_method::LoginMethod;
 use crate::store::memory::block_on;
 use crate::oauth::testing_net::{TestKey, TestNet};
 use crate::base::types::Secret;
-use crate::oauth::{consent, session};
+use crate::identity::{browser_session, consent};
 
 const CODE: &str = "setup-0123456789abcdef";
 
@@ -86,8 +86,8 @@ fn setup(w: &mut World, a: &Authenticator) -> HttpResponse {
 
 fn session_method(w: &World) -> Option<LoginMethod> {
     let req = w.req("GET", "/", "", None, "");
-    let browser = Secret::new(w.cookies.get(session::BROWSER_COOKIE)?.clone());
-    block_on(session::current(&w.ctx(), &req, &browser)).unwrap().map(|s| s.method)
+    let browser = Secret::new(w.cookies.get(browser_session::BROWSER_COOKIE)?.clone());
+    block_on(browser_session::current(&w.ctx(), &req, &browser)).unwrap().map(|s| s.method)
 }
 
 /// A login assertion's form fields.
@@ -117,7 +117,7 @@ fn setup_code_enrols_once_then_a_passkey_logs_in_and_approves_a_client() {
 
     // The code is spent: the page, a challenge and a post all say so.
     assert_eq!(get(&mut w, "/passkeys/setup").status, 410);
-    w.cookies.remove(session::SESSION_COOKIE);
+    w.cookies.remove(browser_session::SESSION_COOKIE);
     assert_eq!(post(&mut w, "/passkeys/challenge", &[("purpose", "register"), ("setup_code", CODE)]).status, 410);
     let again = setup_with_spent_code(&mut w);
     assert_eq!(again.status, 410, "{}", again.body);
@@ -141,7 +141,7 @@ fn setup_code_enrols_once_then_a_passkey_logs_in_and_approves_a_client() {
 
 /// Fresh browser state with a valid form, after the code was spent.
 fn setup_with_spent_code(w: &mut World) -> HttpResponse {
-    let csrf = session::csrf_token(&w.config.signing_key, "passkey-setup", &Secret::new(w.cookies[session::BROWSER_COOKIE].clone()));
+    let csrf = browser_session::csrf_token(&w.config.signing_key, "passkey-setup", &Secret::new(w.cookies[browser_session::BROWSER_COOKIE].clone()));
     post(w, "/passkeys/setup", &[("csrf", &csrf), ("setup_code", CODE), ("client_data", "e30"), ("attestation_object", "oA")])
 }
 
@@ -186,8 +186,8 @@ fn the_setup_code_limit_counts_an_ipv6_64_as_one_source() {
 
 /// A session cookie for `subject` signed in by `method`, in this browser.
 fn sign_in_as(w: &mut World, subject: &str, method: LoginMethod) {
-    let browser = Secret::new(w.cookies[session::BROWSER_COOKIE].clone());
-    let cookie = session::session_cookie_as(&w.config.signing_key, &crate::base::types::Subject::new(subject), method, &browser, w.now);
+    let browser = Secret::new(w.cookies[browser_session::BROWSER_COOKIE].clone());
+    let cookie = browser_session::session_cookie_as(&w.config.signing_key, &crate::base::types::Subject::new(subject), method, &browser, w.now);
     w.keep_cookies(&HttpResponse::new(200, "text/plain", "").with_header("set-cookie", cookie));
 }
 
@@ -214,12 +214,12 @@ fn only_a_passkey_session_adds_or_removes_passkeys() {
     let mut a = authenticator("a");
     assert_eq!(setup(&mut w, &a).status, 303);
     // A password session sees the list but may not change it.
-    let browser = Secret::new(w.cookies[session::BROWSER_COOKIE].clone());
-    let pw = session::session_cookie(&w.config.signing_key, &crate::base::types::Subject::new("owner"), &browser, w.now);
+    let browser = Secret::new(w.cookies[browser_session::BROWSER_COOKIE].clone());
+    let pw = browser_session::session_cookie(&w.config.signing_key, &crate::base::types::Subject::new("owner"), &browser, w.now);
     w.keep_cookies(&HttpResponse::new(200, "text/plain", "").with_header("set-cookie", pw));
     let list = get(&mut w, "/passkeys");
     assert!(list.body.contains("laptop") && !list.body.contains("Remove"), "{}", list.body);
-    let forged_csrf = session::csrf_token(&w.config.signing_key, &format!("passkeys:{}", w.cookies[session::SESSION_COOKIE]), &browser);
+    let forged_csrf = browser_session::csrf_token(&w.config.signing_key, &format!("passkeys:{}", w.cookies[browser_session::SESSION_COOKIE]), &browser);
     let r = post(&mut w, "/passkeys", &[("action", "remove"), ("credential", &a.id()), ("csrf", &forged_csrf)]);
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(w.store.passkeys.passkeys.borrow().len(), 1);
@@ -248,7 +248,7 @@ fn only_a_passkey_session_adds_or_removes_passkeys() {
     // The removed passkey no longer signs in.
     let mut b = b;
     let fields = login_fields(&mut w, &mut b);
-    let login_csrf = session::csrf_token(&w.config.signing_key, "passkey-login", &browser);
+    let login_csrf = browser_session::csrf_token(&w.config.signing_key, "passkey-login", &browser);
     let r = post(&mut w, "/passkeys/login", &with(&fields, &[("next", "/admin"), ("csrf", &login_csrf)]));
     assert_eq!(r.status, 401, "{}", r.body);
     assert!(r.body.contains("not enrolled"), "{}", r.body);
@@ -259,7 +259,7 @@ fn a_failed_passkey_login_during_consent_shows_the_login_page_again() {
     let mut w = world();
     let a = authenticator("a");
     assert_eq!(setup(&mut w, &a).status, 303);
-    w.cookies.remove(session::SESSION_COOKIE);
+    w.cookies.remove(browser_session::SESSION_COOKIE);
     let client = w.public_client();
     let (request, csrf) = w.start(&client);
     let mut stranger = authenticator("stranger");
@@ -281,18 +281,18 @@ fn passkeys_are_off_without_a_setup_code_or_on_an_ip_address() {
     let mut w = World::new();
     let client = w.public_client();
     let req = w.req("GET", "/authorize", "", None, "");
-    assert!(crate::oauth::login::passkey::offer::consent_sign_in(&w.ctx(), "r", "c").is_none());
+    assert!(crate::identity::sign_in::passkey::offer::consent_sign_in(&w.ctx(), "r", "c").is_none());
     assert_eq!(block_on(handlers::setup_show(&w.ctx(), &req)).status, 404);
     let (_, _) = w.start(&client);
     let on_ip = world();
     let ctx = crate::protocol::context::Ctx { issuer: "http://127.0.0.1:8787".into(), ..on_ip.ctx() };
-    assert!(crate::oauth::login::passkey::offer::consent_sign_in(&ctx, "r", "c").is_none());
+    assert!(crate::identity::sign_in::passkey::offer::consent_sign_in(&ctx, "r", "c").is_none());
     let page = block_on(handlers::setup_show(&ctx, &req));
     assert_eq!(page.status, 400);
     assert!(page.body.contains("host name"));
     // With a code and a host name, the consent login page offers a passkey.
     let client = on_ip.public_client();
-    let page = block_on(crate::oauth::authorize::handle(&on_ip.ctx(), &on_ip.req("GET", "/authorize", &format!("response_type=code&client_id={client}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"), None, "")));
+    let page = block_on(crate::identity::authorize::handle(&on_ip.ctx(), &on_ip.req("GET", "/authorize", &format!("response_type=code&client_id={client}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"), None, "")));
     assert!(page.body.contains("Sign in with a passkey"), "{}", page.body);
     assert!(page.header("content-security-policy").unwrap().contains("script-src 'self'"));
 }

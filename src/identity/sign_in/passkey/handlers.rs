@@ -17,10 +17,12 @@ use super::ceremony::{CeremonyError, RelyingParty};
 use super::flow::{self, Assertion, FlowError, Registration};
 use super::offer::relying_party;
 use super::page::{self, Manage};
-use super::{PasskeyStore, Purpose, CHALLENGE_TTL};
+use super::CHALLENGE_TTL;
+use crate::store::passkeys::PasskeyStore;
+use crate::store::passkeys::Purpose;
 use crate::store::audit::AuditEvent;
 use crate::protocol::attempt_limit::{self, Counted};
-use crate::oauth::consent;
+use crate::identity::consent;
 use crate::protocol::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError};
 use crate::base::form::Params;
@@ -28,7 +30,7 @@ use crate::base::http::{HttpRequest, HttpResponse};
 use crate::base::login_method::LoginMethod;
 use crate::base::page::{error_page, fail_page, form_body};
 use crate::base::encoding::b64url;
-use crate::oauth::session::{self, Browser, Session, SESSION_COOKIE};
+use crate::identity::browser_session::{self, Browser, Session, SESSION_COOKIE};
 use crate::base::signature::SignatureVerifier;
 use crate::base::source::SourceKey;
 use crate::protocol::source_budget::{self, Budget, Spend};
@@ -63,11 +65,11 @@ pub fn admin_sign_in<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> Option<String> {
 }
 
 fn csrf<S>(ctx: &Ctx<'_, S>, purpose: &str, browser: &Secret) -> String {
-    session::csrf_token(&ctx.config.signing_key, purpose, browser)
+    browser_session::csrf_token(&ctx.config.signing_key, purpose, browser)
 }
 
 fn csrf_ok<S>(ctx: &Ctx<'_, S>, purpose: &str, browser: &Secret, params: &Params) -> bool {
-    params.get("csrf").is_some_and(|t| session::csrf_valid(ctx.config.verification_keys(), purpose, browser, t))
+    params.get("csrf").is_some_and(|t| browser_session::csrf_valid(ctx.config.verification_keys(), purpose, browser, t))
 }
 
 /// Changes on `/passkeys` are bound to this sign-in's session cookie too.
@@ -90,7 +92,7 @@ fn form(req: &HttpRequest) -> Result<(Params, Secret), HttpResponse> {
 }
 
 async fn session_of<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Result<Option<Session>, HttpResponse> {
-    session::current(ctx, req, browser).await.map_err(|e| fail_page(e.into()))
+    browser_session::current(ctx, req, browser).await.map_err(|e| fail_page(e.into()))
 }
 
 /// Passkeys are the owner's credentials: only the owner (signed in with
@@ -101,7 +103,7 @@ fn is_owner(s: &Session) -> bool {
 }
 
 async fn passkey_session<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Result<bool, OAuthError> {
-    let s = session::current(ctx, req, browser).await?;
+    let s = browser_session::current(ctx, req, browser).await?;
     Ok(s.is_some_and(|s| is_owner(&s) && s.method == LoginMethod::Passkey))
 }
 
@@ -254,7 +256,7 @@ async fn verify_login<S: Store + PasskeyStore>(
 }
 
 fn passkey_cookie<S>(ctx: &Ctx<'_, S>, browser: &Secret) -> String {
-    session::session_cookie_as(&ctx.config.signing_key, &Subject::owner(), LoginMethod::Passkey, browser, ctx.now)
+    browser_session::session_cookie_as(&ctx.config.signing_key, &Subject::owner(), LoginMethod::Passkey, browser, ctx.now)
 }
 
 /// `POST /passkeys/login`.
@@ -267,7 +269,7 @@ pub async fn login<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, net: &impl Signatu
     if params.get("request").is_some() {
         // During an MCP client's authorization: the same checks as the
         // password form (pending request of this browser, its CSRF token).
-        let post = match crate::oauth::approval::checked_post(ctx, req).await {
+        let post = match crate::identity::approval::checked_post(ctx, req).await {
             Ok(post) => post,
             Err(page) => return page,
         };

@@ -5,7 +5,7 @@
 
 use html_escape::encode_safe;
 
-use super::Passkey;
+use crate::store::passkeys::Passkey;
 use crate::base::page::{self, utc};
 use crate::base::http::HttpResponse;
 

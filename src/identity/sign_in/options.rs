@@ -4,7 +4,7 @@
 
 use super::{delegate, passkey, password};
 use crate::protocol::context::Ctx;
-use crate::oauth::pages::LoginOptions;
+use crate::identity::pages::LoginOptions;
 
 /// What the sign-in page offers under this configuration.
 pub fn for_request<S>(ctx: &Ctx<'_, S>, request_id: &str, csrf: &str) -> LoginOptions {

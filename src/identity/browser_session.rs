@@ -6,12 +6,12 @@
 
 use crate::base::signing_key::SigningKey;
 use crate::protocol::context::Ctx;
-use super::http::HttpRequest;
+use crate::base::http::HttpRequest;
 use crate::base::login_method::LoginMethod;
 use crate::base::mac::mac;
 use crate::base::encoding::{b64url, b64url_decode};
 use crate::store::StoreResult;
-use super::types::{Secret, Subject, TokenHash};
+use crate::base::types::{Secret, Subject, TokenHash};
 
 pub const BROWSER_COOKIE: &str = "__Host-gatehouse-browser";
 pub const SESSION_COOKIE: &str = "__Host-gatehouse-session";
@@ -31,10 +31,10 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub fn from_request(req: &HttpRequest) -> Result<Self, super::error::OAuthError> {
+    pub fn from_request(req: &HttpRequest) -> Result<Self, crate::base::error::OAuthError> {
         match req.cookie(BROWSER_COOKIE).filter(|v| v.len() == 43 && b64url_decode(v).is_some()) {
             Some(v) => Ok(Browser { cookie: Secret::new(v), is_new: false }),
-            None => Ok(Browser { cookie: super::random::secret()?, is_new: true }),
+            None => Ok(Browser { cookie: crate::base::random::secret()?, is_new: true }),
         }
     }
 
@@ -129,7 +129,7 @@ fn signed<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest,
     Some(Session { subject, method, id: TokenHash::of(sig), expires_at })
 }
 
-pub use crate::store::session_revocations::SessionRevocations;
+use crate::store::session_revocations::SessionRevocations;
 
 /// The session of this request: a valid cookie for this browser that was
 /// not signed out. Storage is asked only when the cookie is valid.

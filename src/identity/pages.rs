@@ -6,7 +6,7 @@
 
 use html_escape::encode_safe;
 
-use super::http::HttpResponse;
+use crate::base::http::HttpResponse;
 use crate::base::page::{allow_own_script, hidden, page};
 
 /// What the owner is told about the client asking for access.
