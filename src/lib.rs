@@ -6,7 +6,8 @@
 //! `identity` | `gateway` -> `operate` -> `edge`. All but `edge` are plain
 //! Rust without `worker` types, tested natively; `edge` is the thin worker
 //! adapter (routing, D1 storage, proxying); only its route table is built
-//! natively. `oauth` is the code not yet moved into its layer (issue 13).
+//! natively. `testing` (test builds only) holds the shared test doubles and
+//! the flow tests.
 
 pub mod base;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod protocol;
 pub mod identity;
 pub mod gateway;
 pub mod operate;
-pub mod oauth;
+#[cfg(test)]
+mod testing;
 
 pub mod edge;

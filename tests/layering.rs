@@ -18,10 +18,9 @@
 //! A layer file re-exports (`pub use`) only its own children's items, so no
 //! hub hides where a name lives.
 //!
-//! While the code moves, `src/oauth/` is LEGACY: its own imports are not
-//! checked for layers. Every other violation of today is listed below by name.
-//! The lists only shrink: an entry that no longer matches anything fails the
-//! test, so it has to come off when the move that ends it lands.
+//! `src/oauth/`, the code from before the layers, is gone (issue 13); the
+//! LEGACY mechanism stays for a future move, with every list empty. A list
+//! entry that no longer matches anything fails the test.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -40,7 +39,7 @@ const LAYERS: &[(&str, u8)] = &[
 /// Test-only folders: importable only from test code.
 const TEST_ONLY: &[&str] = &["src/testing/", "src/store/memory/"];
 /// Folders not yet moved into a layer: their own imports are not checked.
-const LEGACY: &[&str] = &["src/oauth/"];
+const LEGACY: &[&str] = &[];
 
 /// Imports from a layer file into LEGACY code, `from -> to`: the target has no
 /// layer yet, so the import may point upwards. `edge` is exempt (everything is

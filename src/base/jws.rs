@@ -156,7 +156,7 @@ pub fn check_times(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result
 mod tests {
     use super::*;
     use crate::store::memory::block_on;
-    use crate::oauth::testing_net::{TestKey, TestNet};
+    use crate::testing::net::{TestKey, TestNet};
     use serde_json::json;
 
     fn claims(v: Value) -> Map<String, Value> {

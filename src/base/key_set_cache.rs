@@ -162,7 +162,7 @@ mod tests {
     use super::*;
     use crate::base::jws;
     use crate::store::memory::block_on;
-    use crate::oauth::testing_net::{TestKey, TestNet};
+    use crate::testing::net::{TestKey, TestNet};
     use std::cell::Cell;
 
     const URL: &str = "https://keys.example/jwks";

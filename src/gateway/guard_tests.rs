@@ -5,7 +5,7 @@ use super::*;
 use crate::base::scope::Scopes;
 use crate::base::types::{ClientId, Subject};
 use crate::store::memory::{block_on, MemoryStore};
-use crate::oauth::testing_config;
+use crate::testing::testing_config;
 use crate::protocol::access_token::{issue, AccessClaims};
 use crate::store::grants::{CodeRecord, GrantRecord, GrantStore};
 

@@ -5,7 +5,7 @@ use super::*;
 use crate::base::types::Secret;
 use crate::gateway::forward_plan::forward_plan;
 use crate::gateway::guard::{Admitted, BodyPlan};
-use crate::oauth::testing_config;
+use crate::testing::testing_config;
 use crate::protocol::access_token::{AccessClaims, VerifiedToken};
 
 const ISS: &str = "https://mcp.example.com";

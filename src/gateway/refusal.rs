@@ -88,7 +88,7 @@ pub fn check_scope(token: &VerifiedToken, issuer: &str, config: &Config) -> Resu
 mod tests {
     use super::*;
     use crate::protocol::access_token::AccessClaims;
-    use crate::oauth::testing_config;
+    use crate::testing::testing_config;
 
     const ISS: &str = "https://mcp.example.com";
 

@@ -108,7 +108,7 @@ mod tests {
     use crate::protocol::access_token::AccessClaims;
     use crate::base::error::StoreError;
     use crate::store::memory::block_on;
-    use crate::oauth::testing_config;
+    use crate::testing::testing_config;
     use std::cell::Cell;
 
     const NOW_MS: i64 = 1_800_000_000_000;

@@ -159,7 +159,7 @@ mod tests {
     use super::*;
     use super::signed as session;
     use crate::store::memory::{block_on, MemoryStore};
-    use crate::oauth::testing_config;
+    use crate::testing::testing_config;
 
     fn session_subject<'k>(keys: impl IntoIterator<Item = &'k SigningKey>, req: &HttpRequest, b: &Secret, now: i64) -> Option<Subject> {
         session(keys, req, b, now).map(|s| s.subject)

@@ -62,7 +62,7 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn config(stale_days: u32) -> Config {
-        let mut c = crate::oauth::testing_config();
+        let mut c = crate::testing::testing_config();
         c.stale_client_days = stale_days;
         c
     }

@@ -12,7 +12,7 @@ use crate::base::error::ErrorCode;
 use crate::base::encoding::b64url;
 use crate::base::scope::Scopes;
 use crate::store::memory::{block_on, MemoryStore};
-use crate::oauth::testing_net::{TestKey, TestNet};
+use crate::testing::net::{TestKey, TestNet};
 
 const ISS: &str = "https://mcp.example.com";
 const NOW: i64 = 1_800_000_000;
@@ -61,7 +61,7 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env { config: crate::oauth::testing_config(), store: MemoryStore::default(), net: TestNet::default(), now: NOW }
+        Env { config: crate::testing::testing_config(), store: MemoryStore::default(), net: TestNet::default(), now: NOW }
     }
     fn ctx(&self) -> Ctx<'_, MemoryStore> {
         Ctx { config: &self.config, store: &self.store, issuer: ISS.into(), now: self.now }

@@ -114,7 +114,7 @@ mod tests {
         use crate::store::clients::ClientRecord;
         use crate::store::memory::{block_on, MemoryStore};
         use crate::base::types::{ClientId, TokenHash};
-        let config = crate::oauth::testing_config();
+        let config = crate::testing::testing_config();
         let store = MemoryStore::default();
         let ctx = Ctx { config: &config, store: &store, issuer: "https://gh.example".into(), now: 1000 };
         let client = |id: &str, auth_method, secret_hash| ClientRecord {
@@ -143,7 +143,7 @@ mod tests {
                 ..Default::default()
             };
             let p = Params::parse(&req.body).unwrap();
-            block_on(authenticate_client(&ctx, &crate::oauth::testing_net::TestNet::default(), &req, &p))
+            block_on(authenticate_client(&ctx, &crate::testing::net::TestNet::default(), &req, &p))
         };
         for given in ["", "anything"] {
             let e = attempt(&format!("client_id=post&client_secret={given}"), None).unwrap_err();

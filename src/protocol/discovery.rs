@@ -72,7 +72,7 @@ pub fn challenge(issuer: &str, config: &Config, error: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing_config;
+    use crate::testing::testing_config;
 
     #[test]
     fn authorization_server_metadata_has_what_clients_require() {

@@ -51,7 +51,7 @@ pub fn classify(record: &RefreshRecord, grant: &GrantRecord, config: &Config, no
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing_config;
+    use crate::testing::testing_config;
     use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 
     const T0: i64 = 1_800_000_000;

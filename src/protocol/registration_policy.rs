@@ -300,7 +300,7 @@ mod endpoint_tests {
 
     #[test]
     fn a_dot_segment_escaping_the_allowed_prefix_is_refused_at_registration() {
-        let mut config = crate::oauth::testing_config();
+        let mut config = crate::testing::testing_config();
         config.registration = RegistrationPolicy { allowlist: parse_allowlist("https://claude.ai/api/mcp/*").unwrap(), per_hour: 0 };
         let store = MemoryStore::default();
         for escape in ["https://claude.ai/api/mcp/../../evil", "https://claude.ai/api/mcp/%2e%2e/evil", "https://claude.ai/api/mcp/..\\\\evil"] {
@@ -314,7 +314,7 @@ mod endpoint_tests {
 
     #[test]
     fn refused_redirect_uris_store_nothing_and_use_no_quota() {
-        let mut config = crate::oauth::testing_config();
+        let mut config = crate::testing::testing_config();
         config.registration = RegistrationPolicy { allowlist: parse_allowlist("loopback").unwrap(), per_hour: 1 };
         let store = MemoryStore::default();
         let r = post(&store, &config, "192.0.2.1", "https://evil.example/cb");
@@ -326,7 +326,7 @@ mod endpoint_tests {
 
     #[test]
     fn over_the_cap_is_429_with_retry_after_and_stores_nothing() {
-        let mut config = crate::oauth::testing_config();
+        let mut config = crate::testing::testing_config();
         config.registration.per_hour = 2;
         let store = MemoryStore::default();
         for _ in 0..2 {

@@ -94,7 +94,7 @@ mod tests {
     }
 
     fn budget(per_hour: u32) -> crate::config::Config {
-        let mut config = crate::oauth::testing_config();
+        let mut config = crate::testing::testing_config();
         config.source_budget_per_hour = per_hour;
         config
     }

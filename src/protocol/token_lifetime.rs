@@ -46,7 +46,7 @@ mod tests {
     use crate::base::redirect_uri::RedirectUri;
     use crate::config::token_lifetimes::{parse, ClientLifetime, MAX_SECONDS, MIN_SECONDS};
     use crate::store::clients::AuthMethod;
-    use crate::oauth::testing_config;
+    use crate::testing::testing_config;
     use crate::base::types::ClientId;
 
     fn client(id: &str, redirects: &[&str]) -> ClientRecord {

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::base::outbound::Method;
 use crate::base::encoding::b64url;
 use crate::store::memory::{block_on, MemoryStore};
-use crate::oauth::testing_net::{TestKey, TestNet};
+use crate::testing::net::{TestKey, TestNet};
 
 const TEAM: &str = "https://team.cloudflareaccess.com";
 const CERTS: &str = "https://team.cloudflareaccess.com/cdn-cgi/access/certs";

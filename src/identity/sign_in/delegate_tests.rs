@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::*;
-use crate::oauth::flow_tests::{hidden, json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
+use crate::testing::flows::{hidden, json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
 use crate::identity::consent;
 use crate::base::outbound::Method;
 use crate::store::memory::block_on;
-use crate::oauth::testing_net::{TestKey, TestNet};
+use crate::testing::net::{TestKey, TestNet};
 
 const IDP: &str = "https://idp.example";
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::config::Config;
-use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, PASSWORD, REDIRECT as LOOPBACK, VERIFIER};
+use crate::testing::flows::{hidden, json, World, CHALLENGE, PASSWORD, REDIRECT as LOOPBACK, VERIFIER};
 use crate::base::http::HttpResponse;
 use crate::store::memory::block_on;
 use crate::identity::{authorize, consent};
@@ -33,10 +33,10 @@ fn post(w: &mut World, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
     let r = w.req("POST", path, "", Some("application/x-www-form-urlencoded"), &body);
     let resp = match path {
         "/login" => block_on(consent::login(&w.ctx(), &r)),
-        "/consent" => block_on(consent::decide(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
-        "/revoke" => block_on(revoke::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
+        "/consent" => block_on(consent::decide(&w.ctx(), &crate::testing::net::TestNet::default(), &r)),
+        "/revoke" => block_on(revoke::handle(&w.ctx(), &crate::testing::net::TestNet::default(), &r)),
         "/admin" => block_on(admin::post(&w.ctx(), &r)),
-        _ => block_on(token::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
+        _ => block_on(token::handle(&w.ctx(), &crate::testing::net::TestNet::default(), &r)),
     };
     w.keep_cookies(&resp);
     resp

@@ -8,12 +8,12 @@ use serde_json::json;
 
 use super::GithubConfig;
 use crate::identity::consent;
-use crate::oauth::flow_tests::{json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
+use crate::testing::flows::{json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
 use crate::base::http::HttpResponse;
 use crate::identity::sign_in::{delegate, upstream_state};
 use crate::base::outbound::Method;
 use crate::store::memory::block_on;
-use crate::oauth::testing_net::TestNet;
+use crate::testing::net::TestNet;
 use crate::base::types::Secret;
 
 const WEB: &str = "https://github.example";

@@ -10,7 +10,7 @@ use super::*;
 use crate::config::vars::ConfigError;
 use crate::base::outbound::Method;
 use crate::store::memory::block_on;
-use crate::oauth::testing_net::TestNet;
+use crate::testing::net::TestNet;
 
 const WEB: &str = "https://github.example";
 const API: &str = "https://api.github.example";

@@ -11,7 +11,7 @@ use crate::config::oidc::DEFAULT_SCOPES;
 use crate::config::vars::ConfigError;
 use crate::base::outbound::Method;
 use crate::store::memory::block_on;
-use crate::oauth::testing_net::{TestKey, TestNet};
+use crate::testing::net::{TestKey, TestNet};
 
 const ISS: &str = "https://idp.example";
 const TOKEN: &str = "https://idp.example/token";

@@ -3,7 +3,7 @@
 
 use crate::base::http::HttpResponse;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
-use crate::oauth::flow_tests::{hidden, json, World, CHALLENGE, ISS, PASSWORD, REDIRECT, VERIFIER};
+use crate::testing::flows::{hidden, json, World, CHALLENGE, ISS, PASSWORD, REDIRECT, VERIFIER};
 use crate::identity::{authorize, consent};
 use crate::protocol::{attempt_limit, register, token};
 use crate::operate::admin;
@@ -40,7 +40,7 @@ impl World {
     }
     fn token(&self, fields: &[(&str, &str)]) -> HttpResponse {
         let body = self.encode(fields);
-        block_on(token::handle(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &self.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), &body)))
+        block_on(token::handle(&self.ctx(), &crate::testing::net::TestNet::default(), &self.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), &body)))
     }
     fn events(&self) -> Vec<AuditEvent> {
         self.store.audit.borrow().clone()
@@ -378,7 +378,7 @@ fn endpoints_write_audit_events_without_secrets() {
         let resp = block_on(async {
             match path {
                 "/login" => consent::login(&w.ctx(), &r).await,
-                _ => consent::decide(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &r).await,
+                _ => consent::decide(&w.ctx(), &crate::testing::net::TestNet::default(), &r).await,
             }
         });
         w.keep_cookies(&resp);

@@ -193,7 +193,7 @@ fn shown(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing_net::TestKey;
+    use crate::testing::net::TestKey;
     use serde_json::json;
 
     fn offer(doc: Value) -> Result<Offer, String> {

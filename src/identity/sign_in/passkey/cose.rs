@@ -66,7 +66,7 @@ pub fn from_jwk(jwk: &PublicJwk) -> Cbor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::testing_net::TestKey;
+    use crate::testing::net::TestKey;
 
     #[test]
     fn es256_and_eddsa_keys_become_jwks_that_suit_their_alg() {

@@ -6,11 +6,11 @@
 use super::handlers;
 use super::testing::Authenticator;
 use crate::config::Config;
-use crate::oauth::flow_tests::{hidden, json, World, ISS};
+use crate::testing::flows::{hidden, json, World, ISS};
 use crate::base::http::HttpResponse;
 use crate::base::login_method::LoginMethod;
 use crate::store::memory::block_on;
-use crate::oauth::testing_net::{TestKey, TestNet};
+use crate::testing::net::{TestKey, TestNet};
 use crate::base::types::Secret;
 use crate::identity::{browser_session, consent};
 
@@ -41,7 +41,7 @@ fn post(w: &mut World, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
         "/passkeys/login" => block_on(handlers::login(&ctx, &TestNet::default(), &req)),
         "/passkeys/setup" => block_on(handlers::setup(&ctx, &req)),
         "/passkeys" => block_on(handlers::post(&ctx, &req)),
-        "/consent" => block_on(consent::decide(&ctx, &crate::oauth::testing_net::TestNet::default(), &req)),
+        "/consent" => block_on(consent::decide(&ctx, &crate::testing::net::TestNet::default(), &req)),
         other => panic!("no route {other}"),
     };
     w.keep_cookies(&r);

@@ -9,7 +9,7 @@ use super::cbor::{self, Cbor};
 use super::cose;
 use super::flow::{Assertion, Registration};
 use crate::base::encoding::b64url;
-use crate::oauth::testing_net::TestKey;
+use crate::testing::net::TestKey;
 
 /// A software authenticator holding one credential.
 pub struct Authenticator {

@@ -9,7 +9,7 @@ use crate::store::memory::passkeys::MemoryPasskeys;
 use crate::store::passkeys::PasskeyStore;
 use crate::store::passkeys::Purpose;
 use crate::store::memory::block_on;
-use crate::oauth::testing_net::{TestKey, TestNet};
+use crate::testing::net::{TestKey, TestNet};
 use crate::base::types::TokenHash;
 
 const ORIGIN: &str = "https://mcp.example.com";

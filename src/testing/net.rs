@@ -10,9 +10,9 @@ use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::outbound::{Method, Outbound, OutboundError, OutboundRequest, OutboundResponse};
+use crate::base::outbound::{Method, Outbound, OutboundError, OutboundRequest, OutboundResponse};
 use crate::base::encoding::{b64url, b64url_decode};
-use super::signature::{Alg, PublicJwk, SignatureVerifier};
+use crate::base::signature::{Alg, PublicJwk, SignatureVerifier};
 
 #[derive(Default)]
 pub struct TestNet {

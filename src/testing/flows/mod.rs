@@ -2,11 +2,11 @@
 //! register → authorize → login → consent → token → refresh, and the ways
 //! each step must refuse.
 
-use super::config::Config;
+use crate::config::Config;
 use crate::protocol::context::Ctx;
-use super::http::{HttpRequest, HttpResponse};
-use super::testing::{block_on, MemoryStore};
-use super::testing_config;
+use crate::base::http::{HttpRequest, HttpResponse};
+use crate::store::memory::{block_on, MemoryStore};
+use crate::testing::testing_config;
 use crate::identity::{authorize, consent};
 use crate::protocol::{attempt_limit, introspect, register, revoke, token};
 use serde_json::Value;
@@ -78,10 +78,10 @@ impl World {
         let r = self.req("POST", action, "", Some("application/x-www-form-urlencoded"), &body);
         match action {
             "/login" => block_on(consent::login(&self.ctx(), &r)),
-            "/consent" => block_on(consent::decide(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
-            "/revoke" => block_on(revoke::handle(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
-            "/introspect" => block_on(introspect::handle(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
-            _ => block_on(token::handle(&self.ctx(), &crate::oauth::testing_net::TestNet::default(), &r)),
+            "/consent" => block_on(consent::decide(&self.ctx(), &crate::testing::net::TestNet::default(), &r)),
+            "/revoke" => block_on(revoke::handle(&self.ctx(), &crate::testing::net::TestNet::default(), &r)),
+            "/introspect" => block_on(introspect::handle(&self.ctx(), &crate::testing::net::TestNet::default(), &r)),
+            _ => block_on(token::handle(&self.ctx(), &crate::testing::net::TestNet::default(), &r)),
         }
     }
     /// GET /authorize in this browser: the login form's (request, csrf).
@@ -144,7 +144,7 @@ fn full_flow_issues_tokens_that_verify() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let t = json(&r);
-    let v = super::access_token::verify([&w.config.signing_key], t["access_token"].as_str().unwrap(), w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::protocol::access_token::verify([&w.config.signing_key], t["access_token"].as_str().unwrap(), w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
     assert_eq!(v.claims.client_id, client);
     assert_eq!(v.claims.aud, format!("{ISS}/mcp"));
     assert!(t["refresh_token"].is_string());
@@ -460,9 +460,9 @@ fn token_endpoint_rejects_malformed_requests() {
     let client = w.public_client();
     let r = w.form("/token", &[("grant_type", "password"), ("client_id", &client)]);
     assert_eq!(json(&r)["error"], "unsupported_grant_type");
-    let r = block_on(token::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &w.req("POST", "/token", "", Some("application/json"), "{}")));
+    let r = block_on(token::handle(&w.ctx(), &crate::testing::net::TestNet::default(), &w.req("POST", "/token", "", Some("application/json"), "{}")));
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_request")));
-    let r = block_on(token::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &w.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), "grant_type=refresh_token&grant_type=refresh_token")));
+    let r = block_on(token::handle(&w.ctx(), &crate::testing::net::TestNet::default(), &w.req("POST", "/token", "", Some("application/x-www-form-urlencoded"), "grant_type=refresh_token&grant_type=refresh_token")));
     assert_eq!(json(&r)["error"], "invalid_request");
     let r = w.form("/token", &[("grant_type", "authorization_code"), ("client_id", "gh_unknown"), ("code", "x")]);
     assert_eq!((r.status, json(&r)["error"].as_str()), (401, Some("invalid_client")));
@@ -537,8 +537,8 @@ fn revoking_another_clients_or_an_unknown_token_is_200_and_changes_nothing() {
     assert_eq!(w.refresh(&client, &rt).status, 200);
     // A token signed by another key naming this client is not ours either.
     let foreign = crate::base::signing_key::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9u8; 32])).unwrap();
-    let v = super::access_token::verify(w.config.verification_keys(), &at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
-    let forged = super::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
+    let v = crate::protocol::access_token::verify(w.config.verification_keys(), &at, w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
+    let forged = crate::protocol::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
     assert_eq!(w.revoke(&client, &forged).status, 200);
     assert!(!w.grant_revoked());
 }
@@ -554,7 +554,7 @@ fn revocation_errors_follow_rfc_6749_section_5_2() {
     assert!(r.header("www-authenticate").is_some());
     let r = w.form("/revoke", &[("client_id", &client)]);
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_request")));
-    let r = block_on(revoke::handle(&w.ctx(), &crate::oauth::testing_net::TestNet::default(), &w.req("POST", "/revoke", "", Some("application/json"), "{}")));
+    let r = block_on(revoke::handle(&w.ctx(), &crate::testing::net::TestNet::default(), &w.req("POST", "/revoke", "", Some("application/json"), "{}")));
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_request")));
     let (conf, _) = w.confidential_client();
     let r = w.form("/revoke", &[("client_id", &conf), ("client_secret", "wrong"), ("token", "x")]);
@@ -591,8 +591,8 @@ fn introspection_describes_own_tokens_only() {
     assert_eq!(w.introspect(&conf, &secret, "garbage"), serde_json::json!({"active": false}));
     // The same claims signed by another key: a bad signature is inactive, not an error.
     let foreign = crate::base::signing_key::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9u8; 32])).unwrap();
-    let v = super::access_token::verify(w.config.verification_keys(), at, w.now, ISS, &super::resource::accepted_resources(ISS)).unwrap();
-    let forged = super::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
+    let v = crate::protocol::access_token::verify(w.config.verification_keys(), at, w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
+    let forged = crate::protocol::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
     assert_eq!(w.introspect(&conf, &secret, &forged), serde_json::json!({"active": false}));
 
     // Revoked grant: both inactive at once (introspection reads the grant).
@@ -630,7 +630,7 @@ fn introspection_refuses_public_and_unauthenticated_callers() {
 #[test]
 fn refresh_is_bound_to_scope_and_resource() {
     let mut w = World::new();
-    w.config.scopes = super::scope::Scopes::from_config("mcp extra");
+    w.config.scopes = crate::base::scope::Scopes::from_config("mcp extra");
     let (client, rt) = w.client_with_tokens();
     let r = w.form("/token", &[("grant_type", "refresh_token"), ("client_id", &client), ("refresh_token", &rt), ("scope", "mcp admin")]);
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_scope")));
@@ -671,16 +671,16 @@ fn no_refresh_extends_past_the_absolute_lifetime() {
         assert_eq!(r.status, 200, "{}", r.body);
         rt = json(&r)["refresh_token"].as_str().unwrap().into();
     }
-    let exp = w.store.refresh.borrow()[super::types::Secret::new(rt.as_str()).hash().as_str()].expires_at;
+    let exp = w.store.refresh.borrow()[crate::base::types::Secret::new(rt.as_str()).hash().as_str()].expires_at;
     assert_eq!(exp, start + w.config.refresh_absolute_ttl, "the last token is capped at the grant's deadline");
     w.now = start + w.config.refresh_absolute_ttl;
     assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
 }
 // Flows whose client_id is a metadata document URL (uses World above).
-#[path = "cimd_flow_tests.rs"]
+#[path = "cimd.rs"]
 mod cimd_flows;
 // Flows of private_key_jwt document clients (uses World above).
-#[path = "client_assertion_flow_tests.rs"]
+#[path = "client_assertion.rs"]
 mod client_assertion_flows;
 
 /// A key rotation logs nobody out: the owner's session, an access token and
@@ -700,7 +700,7 @@ fn key_rotation_keeps_sessions_and_tokens() {
         })
         .unwrap()
     };
-    let verify = |c: &Config, tok: &str, now| super::access_token::verify(c.verification_keys(), tok, now, ISS, &super::resource::accepted_resources(ISS));
+    let verify = |c: &Config, tok: &str, now| crate::protocol::access_token::verify(c.verification_keys(), tok, now, ISS, &crate::base::resource::accepted_resources(ISS));
     let kid = |tok: &str| {
         let header = crate::base::encoding::b64url_decode(tok.split('.').next().unwrap()).unwrap();
         serde_json::from_slice::<Value>(&header).unwrap()["kid"].as_str().unwrap().to_string()

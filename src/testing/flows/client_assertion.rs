@@ -5,7 +5,7 @@
 //! may come as a public client.
 
 use super::*;
-use crate::oauth::testing_net::TestKey;
+use crate::testing::net::TestKey;
 use serde_json::json;
 
 const URL: &str = "https://client.example.com/oauth/pkjwt.json";

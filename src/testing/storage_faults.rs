@@ -3,8 +3,8 @@
 //! with nothing revoked (issue 16 §2). The D1 side of the same sweep is
 //! `tests/e2e/storage_faults.test.mjs`.
 
-use super::flow_tests::{hidden, json, World, PASSWORD, REDIRECT, VERIFIER};
-use super::http::HttpResponse;
+use crate::testing::flows::{hidden, json, World, PASSWORD, REDIRECT, VERIFIER};
+use crate::base::http::HttpResponse;
 
 /// Runs `step` with storage failing from call `n` on, for n = 0, 1, … until
 /// the step no longer touches the failure; each failing answer must be a
