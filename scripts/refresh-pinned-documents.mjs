@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Refreshes Gatehouse's pinned copies of vendors' Client ID Metadata Documents
-// (src/oauth/cimd/pinned_documents.json; docs/clients.md, "Pinned copies").
+// (src/protocol/cimd/pinned_documents.json; docs/clients.md, "Pinned copies").
 //
 // Fetches each document from its URL the way Gatehouse does (GET, Accept: application/json,
 // redirects not followed, at most 5 KB) and, when the vendor serves a document that passes the
@@ -11,7 +11,7 @@
 // Gatehouse will trust the text when the vendor's host does not answer.
 //
 //   node scripts/refresh-pinned-documents.mjs [--file <path>] [--via <url>] [--dry-run]
-//     --file     the pinned documents file (default src/oauth/cimd/pinned_documents.json)
+//     --file     the pinned documents file (default src/protocol/cimd/pinned_documents.json)
 //     --via      send each request to this server instead, naming the document's host in the
 //                `x-cimd-host` header, as the tests' CIMD_FETCH fixture does: for testing
 //                without the internet (tests/e2e/refresh_pinned.test.mjs)
@@ -25,7 +25,7 @@ const MAX_BYTES = 5 * 1024;
 const TIMEOUT_MS = 10_000;
 
 function parseArgs(argv) {
-  const opts = { file: join(ROOT, 'src/oauth/cimd/pinned_documents.json'), via: null, dryRun: false };
+  const opts = { file: join(ROOT, 'src/protocol/cimd/pinned_documents.json'), via: null, dryRun: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--file') opts.file = resolve(argv[++i] ?? '');

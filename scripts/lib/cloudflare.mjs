@@ -7,7 +7,7 @@ import { accessSync, closeSync, constants, openSync, readSync, realpathSync } fr
 import { delimiter, dirname, join } from 'node:path';
 import { ROOT, Stop, say, warn } from './cli.mjs';
 
-/** How long an owner login lasts (src/oauth/session.rs SESSION_TTL). */
+/** How long an owner login lasts (src/identity/browser_session.rs SESSION_TTL). */
 export const SESSION_TTL_SECONDS = 8 * 3600;
 export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 
@@ -15,7 +15,7 @@ export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 export const newSigningKey = () => randomBytes(32).toString('base64url');
 
 /**
- * The `kid` the worker gives a seed's key (src/oauth/access_token.rs): base64url of the first
+ * The `kid` the worker gives a seed's key (src/base/signing_key.rs): base64url of the first
  * 12 bytes of SHA-256 over the Ed25519 public key. Public, so it may be logged.
  */
 export function keyId(seed) {

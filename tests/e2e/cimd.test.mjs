@@ -287,7 +287,7 @@ test('caching: Cache-Control no-store is fetched every time', async () => {
   assert.equal(docs.count(url), 2);
 });
 
-test('caching: a failed fetch is remembered briefly (src/oauth/cimd/negative_cache.rs): the same URL is refused again without a new fetch', async () => {
+test('caching: a failed fetch is remembered briefly (src/protocol/cimd/negative_cache.rs): the same URL is refused again without a new fetch', async () => {
   const url = freshUrl('fixed-later');
   docs.serve(url, { status: 503, headers: { 'cache-control': 'max-age=600' }, body: 'down' });
   await assertRefused(url, 'answered HTTP 503');

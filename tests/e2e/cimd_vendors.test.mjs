@@ -1,6 +1,6 @@
 // The vendors' Client ID Metadata Documents end to end, as the vendors publish them: claude.ai,
 // Claude Code, ChatGPT, Codex, VS Code and opencode. The texts are Gatehouse's pinned copies
-// (src/oauth/cimd/pinned_documents.json, each with its source and date), served here as the
+// (src/protocol/cimd/pinned_documents.json, each with its source and date), served here as the
 // vendors' live documents through the CIMD_FETCH fixture at their real URLs. For each vendor:
 // login page, code, token, an MCP call, refresh; then the same with the vendor's host failing
 // (a Cloudflare challenge page, a 5xx, no answer) served from Gatehouse's stored copy and from
@@ -237,7 +237,7 @@ test('a vendor that answers is followed: a 404 is refused though a stored and a 
   const row = (await adminSources())[VSCODE];
   assert.ok(row?.row.includes('live, not kept'), `the stored copy was dropped: ${row?.row}`);
   serveLive(VSCODE);
-  // The isolate remembers the refusal for a minute (src/oauth/cimd/negative_cache.rs); a new
+  // The isolate remembers the refusal for a minute (src/protocol/cimd/negative_cache.rs); a new
   // isolate, as after that minute, fetches the document again and the client connects.
   await h.restart();
   await connect(VSCODE);

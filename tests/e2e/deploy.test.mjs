@@ -482,7 +482,7 @@ test('rotate-key adds a key without touching the old one (audited with its kid);
   assert.ok(cmds[4].startsWith('d1 execute DB --remote --command INSERT INTO audit_events'), cmds[4]);
   const s = w.state();
   // The audit event names the new key and its kid: the one the worker derives from the seed
-  // (the JWK thumbprint-style id of src/oauth/access_token.rs), never the seed itself.
+  // (the JWK thumbprint-style id of src/base/signing_key.rs), never the seed itself.
   const { createPrivateKey, createPublicKey } = await import('node:crypto');
   const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(s.secrets[name], 'base64url')]);
   const x = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' }).x;

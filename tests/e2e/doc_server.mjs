@@ -19,7 +19,7 @@ export const VENDOR = {
 
 /** The pinned copies as Gatehouse ships them: the raw file text and its documents. */
 export function pinnedDocuments() {
-  const text = readFileSync(join(ROOT, 'src/oauth/cimd/pinned_documents.json'), 'utf8');
+  const text = readFileSync(join(ROOT, 'src/protocol/cimd/pinned_documents.json'), 'utf8');
   return { text, documents: JSON.parse(text).documents };
 }
 

@@ -24,7 +24,7 @@ import { Browser, fillForm, parseForms } from './owner.mjs';
 import { LOOPBACK_REDIRECT, authorizeUrl, pkcePair, register } from './oauth.mjs';
 
 const BUDGET = 6; // SOURCE_BUDGET_PER_HOUR for this worker
-const ATTEMPTS = 5; // src/oauth/attempt_limit.rs: PASSWORD_PER_SOURCE, PASSWORD_PER_REQUEST, SETUP_CODE_PER_SOURCE
+const ATTEMPTS = 5; // src/protocol/attempt_limit.rs: PASSWORD_PER_SOURCE, PASSWORD_PER_REQUEST, SETUP_CODE_PER_SOURCE
 const SETUP_CODE = `setup-${randomBytes(12).toString('base64url')}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -45,7 +45,7 @@ const CODE_TTL_S = 4;
 const CLAIM_DELAY_MS = 2000;
 const REFRESH_GRACE_S = 8;
 // The refusal of a redemption that passed every check but lost the conditional claim
-// (src/oauth/token.rs LOST_RACE).
+// (src/protocol/token.rs LOST_RACE).
 const LOST_RACE = 'the authorization code was just redeemed by a concurrent request';
 
 let h; // production defaults

@@ -1,11 +1,11 @@
 // Storage faults (issue 16 §2), end to end in workerd with local D1: the worker built with the
-// `test-faults` feature (build-faults/, see src/edge/d1_faults.rs) fails D1 statements when a
+// `test-faults` feature (build-faults/, see src/edge/d1/faults.rs) fails D1 statements when a
 // request asks it to. For each endpoint a failure is swept over every statement the request
 // prepares, one run per statement: the answer is a 503 in the endpoint's own shape with
 // Retry-After (or a success, where the failed write is one the endpoint may skip, such as the
 // audit log), the same request retried with storage back succeeds, and nothing is left
 // half-written or revoked. The native twin of the owner-walk and /token sweeps is
-// src/oauth/storage_fault_tests.rs.
+// src/testing/storage_faults.rs.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
