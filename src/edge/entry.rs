@@ -166,7 +166,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Endpoint::Register => register::handle(&ctx, &http).await,
         // Cloudflare Access, when configured, signs the person in first.
         Endpoint::Authorize => crate::identity::sign_in::cloudflare_access::authorize(&ctx, &http, &outbound::EdgeNet).await,
-        Endpoint::Login => consent::login(&ctx, &http).await,
+        Endpoint::Login => crate::identity::sign_in::password::login(&ctx, &http).await,
         Endpoint::ConsentShow => consent::show(&ctx, &http).await,
         Endpoint::ConsentDecide => consent::decide(&ctx, &outbound::EdgeNet, &http).await,
         Endpoint::Callback => crate::identity::sign_in::delegate::callback(&ctx, &outbound::EdgeNet, &http).await,

@@ -5,8 +5,8 @@
 //! (RFC 9700 §4.11). After that, failures redirect with `error`, `state`,
 //! `iss`, but only for a client the owner has approved (§4.11.2).
 
+use super::pages::client_view;
 use crate::base::page;
-use crate::protocol::cimd::client_id_url::document_host;
 use crate::protocol::clients;
 use super::approval::{self, Approval};
 use crate::protocol::authorization_response::redirect_to_client;
@@ -15,7 +15,7 @@ use super::sign_in::{self, remembered_consent, Identity};
 use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::base::form::Params;
 use crate::base::http::{HttpRequest, HttpResponse};
-use super::pages::{self, ClientView};
+use super::pages;
 use crate::base::pkce::CodeChallenge;
 use crate::base::random;
 use crate::base::redirect_uri::RedirectUri;
@@ -151,16 +151,6 @@ async fn check_redirect_trusted<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecor
     ctx.store.client_approved(&client.client_id).await.map_err(|e| Refusal::Page(e.into()))
 }
 
-pub fn client_view<'a>(client: &'a ClientRecord, scopes: &'a str, redirect_host: &'a str) -> ClientView<'a> {
-    ClientView {
-        name: client.client_name.as_deref(),
-        client_id: client.client_id.as_str(),
-        redirect_host,
-        all_loopback: client.redirect_uris.iter().all(RedirectUri::is_loopback),
-        scopes,
-        document_host: document_host(client.client_id.as_str()),
-    }
-}
 
 /// `GET /authorize`.
 pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
@@ -224,7 +214,7 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
     let page = if subject.is_some() {
         pages::consent_page(&view, &pending.id, &csrf, remember_days)
     } else {
-        let options = pages::LoginOptions { remember_days, ..sign_in::options::for_request(ctx, &pending.id, &csrf) };
+        let options = pages::LoginOptions { remember_days, ..sign_in::page::for_request(ctx, &pending.id, &csrf) };
         pages::login_page(200, &view, &pending.id, &csrf, None, &options)
     };
     Ok(with_cookies(page))

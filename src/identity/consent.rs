@@ -1,14 +1,13 @@
-//! Owner login and consent (MCP security best practices: consent per client;
+//! Consent (MCP security best practices: consent per client;
 //! requirements.md §E). Each POST checks, in order: form body, browser
 //! cookie, pending request of that browser, CSRF token; then does one thing.
 
 use crate::base::page::{self, fail_page};
-use crate::protocol::attempt_limit::{self, Counted};
-use crate::store::audit::{AuditEvent, LoginOutcome, LoginPage};
 use super::approval::{checked_post, finish, load, FormPost};
-use super::authorize::client_view;
+use super::pages::client_view;
+use super::sign_in::page::show_again;
 use crate::protocol::context::Ctx;
-use crate::base::error::{OAuthError, OAuthResult};
+use crate::base::error::OAuthResult;
 use crate::base::form::Params;
 use crate::base::http::{HttpRequest, HttpResponse};
 use super::sign_in::delegate;
@@ -17,89 +16,11 @@ use super::sign_in::remembered_consent;
 use super::pages;
 use crate::base::redirect_uri::RedirectUri;
 use super::browser_session;
-use crate::base::source::SourceKey;
 use crate::protocol::store::Store;
-use crate::store::pending::PendingAuthorization;
 use crate::base::types::Subject;
 
 /// Who denied, in the audit log, when nobody was signed in.
 pub const NOT_SIGNED_IN: &str = "(not signed in)";
-
-pub(crate) fn login_again(ctx: &Ctx<'_, impl Store>, post: &FormPost, status: u16, error: Option<&str>) -> HttpResponse {
-    let csrf = browser_session::csrf_token(&ctx.config.signing_key, &post.pending.id, &post.browser);
-    let host = RedirectUri::from_stored(post.pending.redirect_uri.clone()).host();
-    let view = client_view(&post.client, &post.pending.scope, &host);
-    let mut options = super::sign_in::options::for_request(ctx, &post.pending.id, &csrf);
-    options.remember_days = remembered_consent::days_offered(ctx.config, &post.client, &post.pending.redirect_uri);
-    pages::login_page(status, &view, &post.pending.id, &csrf, error, &options)
-}
-
-/// `POST /login`: checks the owner password, then 303 to the consent page.
-pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
-    if !super::sign_in::password::enabled(ctx.config) {
-        return super::sign_in::password::switched_off_page();
-    }
-    let post = match checked_post(ctx, req).await {
-        Ok(post) => post,
-        Err(page) => return page,
-    };
-    match check_password(ctx, req, &post).await {
-        Ok(true) => {
-            let subject = Subject::owner();
-            let cookie = browser_session::session_cookie(&ctx.config.signing_key, &subject, &post.browser, ctx.now);
-            HttpResponse::see_other(&format!("/consent?request={}", post.pending.id)).with_header("set-cookie", cookie)
-        }
-        Ok(false) => login_again(ctx, &post, 401, Some("That password is not right.")),
-        Err(e) if e.status() == 429 => login_again(ctx, &post, 429, Some(&e.description)),
-        Err(e) => fail_page(e),
-    }
-}
-
-async fn check_password<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, post: &FormPost) -> OAuthResult<bool> {
-    let given = post.params.get("password").unwrap_or("");
-    check_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.pending)).await
-}
-
-/// The owner password check of every sign-in form (`/login`, `/admin`):
-/// limited per source and, on `/login`, per pending request
-/// (`attempt_limit`), and every password checked is audited.
-pub async fn check_owner_password<S: Store>(
-    ctx: &Ctx<'_, S>,
-    req: &HttpRequest,
-    given: &str,
-    page: LoginPage,
-    pending: Option<&PendingAuthorization>,
-) -> OAuthResult<bool> {
-    // Switched off (`PASSWORD_LOGIN=off`): no password is right. The pages
-    // refuse before this; this keeps any other caller from a check that passes.
-    let Some(password) = ctx.config.owner_password.as_ref() else {
-        return Err(OAuthError::new(crate::base::error::ErrorCode::AccessDenied, super::sign_in::password::SWITCHED_OFF));
-    };
-    let source = SourceKey::of(req);
-    let mut under = vec![Counted::source(attempt_limit::PASSWORD_PER_SOURCE, &source)];
-    if let Some(p) = pending {
-        under.push(Counted { limit: attempt_limit::PASSWORD_PER_REQUEST, per: &p.id });
-    }
-    let Some(reserved) = attempt_limit::reserve(ctx.store, &under, ctx.now).await? else {
-        // Not audited: attempts refused unchecked could flood the log; the
-        // failures that led here are in it, and each 429 is in the request log.
-        return Err(OAuthError::new(
-            crate::base::error::ErrorCode::TooManyRequests,
-            "Too many wrong passwords. Wait 15 minutes and try again.",
-        ));
-    };
-    let ok = password.ct_eq(given);
-    if ok {
-        attempt_limit::release(ctx.store, reserved).await?;
-    } else {
-        attempt_limit::keep(reserved);
-    }
-    let owner = Subject::owner();
-    let client = pending.map(|p| &p.client_id);
-    let outcome = if ok { LoginOutcome::Success } else { LoginOutcome::WrongPassword };
-    ctx.store.audit(&AuditEvent::login(outcome, page, req, &owner, client, ctx.now)).await;
-    Ok(ok)
-}
 
 /// `GET /consent`: the consent page for a logged-in owner.
 pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
@@ -114,7 +35,7 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
     let key = &ctx.config.signing_key;
     match browser_session::current(ctx, req, &post.browser).await {
         Ok(Some(_)) => {}
-        Ok(None) => return login_again(ctx, &post, 200, None),
+        Ok(None) => return show_again(ctx, &post, 200, None),
         Err(e) => return fail_page(e.into()),
     }
     let csrf = browser_session::csrf_token(key, &post.pending.id, &post.browser);
@@ -151,7 +72,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         if !approve && post.params.get("via").is_none() && !delegate::buttons(ctx.config).is_empty() {
             return deny_unidentified(ctx, &post).await.unwrap_or_else(fail_page);
         }
-        return login_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
+        return show_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
     };
     let remember = approve && remembered_consent::ticked(post.params.get("remember"));
     match finish(ctx, &post.pending, &post.client, subject, approve, remember).await {

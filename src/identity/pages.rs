@@ -4,6 +4,9 @@
 //! third-party resources, run no script and refuse to be framed
 //! (requirements.md §E, RFC 9700 §4.16).
 
+use crate::base::redirect_uri::RedirectUri;
+use crate::protocol::cimd::client_id_url::document_host;
+use crate::store::clients::ClientRecord;
 use html_escape::encode_safe;
 
 use crate::base::http::HttpResponse;
@@ -53,7 +56,7 @@ pub struct UpstreamButton {
     pub label: String,
 }
 
-/// What the sign-in page offers (`login::options::for_request` reads it from the config).
+/// What the sign-in page offers (`sign_in::page::for_request` reads it from the config).
 pub struct LoginOptions {
     /// `PASSWORD_LOGIN` is on.
     pub password: bool,
@@ -234,5 +237,17 @@ mod tests {
         v.all_loopback = true;
         assert!(consent_page(&v, "r", "c", 30).body.contains("class=\"warn\""));
         assert!(!consent_page(&view("Remote"), "r", "c", 30).body.contains("class=\"warn\""));
+    }
+}
+
+/// What the sign-in and consent pages say about the client asking.
+pub fn client_view<'a>(client: &'a ClientRecord, scopes: &'a str, redirect_host: &'a str) -> ClientView<'a> {
+    ClientView {
+        name: client.client_name.as_deref(),
+        client_id: client.client_id.as_str(),
+        redirect_host,
+        all_loopback: client.redirect_uris.iter().all(RedirectUri::is_loopback),
+        scopes,
+        document_host: document_host(client.client_id.as_str()),
     }
 }

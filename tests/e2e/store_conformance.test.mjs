@@ -29,7 +29,7 @@ describe('store conformance on D1', { timeout: 300_000 }, () => {
       assert.ok(!readFileSync(join(ROOT, wasm)).includes(Buffer.from(PATH)), `${wasm} must not serve ${PATH}`);
     }
     assert.ok(names.length >= 16, `${names.length} cases`);
-    for (const area of ['clients/', 'pending/', 'grants/', 'revoked_grants/', 'registrations/']) {
+    for (const area of ['clients/', 'pending/', 'grants/', 'revoked_grants/', 'registrations/', 'consents/', 'upstream_states/', 'session_revocations/']) {
       assert.ok(names.some((n) => n.startsWith(area)), `cases for ${area}`);
     }
   });

@@ -32,7 +32,7 @@ fn post(w: &mut World, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
     let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
     let r = w.req("POST", path, "", Some("application/x-www-form-urlencoded"), &body);
     let resp = match path {
-        "/login" => block_on(consent::login(&w.ctx(), &r)),
+        "/login" => block_on(crate::identity::sign_in::password::login(&w.ctx(), &r)),
         "/consent" => block_on(consent::decide(&w.ctx(), &crate::testing::net::TestNet::default(), &r)),
         "/revoke" => block_on(revoke::handle(&w.ctx(), &crate::testing::net::TestNet::default(), &r)),
         "/admin" => block_on(admin::post(&w.ctx(), &r)),

@@ -10,7 +10,7 @@ pub mod delegate;
 pub mod github;
 pub mod oidc;
 pub mod oidc_discovery;
-pub mod options;
+pub mod page;
 pub mod passkey;
 pub mod password;
 pub mod remembered_consent;
@@ -18,7 +18,7 @@ pub mod upstream_state;
 #[cfg(test)]
 mod flow_tests;
 
-use crate::base::page;
+use crate::base::page::error_page;
 use crate::base::http::HttpResponse;
 use crate::base::types::Subject;
 use crate::base::login_method::LoginMethod;
@@ -53,9 +53,9 @@ pub enum LoginError {
 impl LoginError {
     pub fn page(&self) -> HttpResponse {
         match self {
-            LoginError::Upstream(why) => page::error_page(502, "The sign-in provider did not answer properly", why),
-            LoginError::Refused(why) => page::error_page(403, "This account may not use this server", why),
-            LoginError::Invalid(why) => page::error_page(400, "This sign-in cannot be completed", why),
+            LoginError::Upstream(why) => error_page(502, "The sign-in provider did not answer properly", why),
+            LoginError::Refused(why) => error_page(403, "This account may not use this server", why),
+            LoginError::Invalid(why) => error_page(400, "This sign-in cannot be completed", why),
         }
     }
 }

@@ -377,7 +377,7 @@ fn endpoints_write_audit_events_without_secrets() {
         let r = w.req("POST", path, "", Some("application/x-www-form-urlencoded"), &w.encode(fields));
         let resp = block_on(async {
             match path {
-                "/login" => consent::login(&w.ctx(), &r).await,
+                "/login" => crate::identity::sign_in::password::login(&w.ctx(), &r).await,
                 _ => consent::decide(&w.ctx(), &crate::testing::net::TestNet::default(), &r).await,
             }
         });

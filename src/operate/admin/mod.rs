@@ -12,7 +12,7 @@ use crate::base::form::Params;
 use crate::base::http::{HttpRequest, HttpResponse};
 use crate::base::page::{error_page, fail_page, form_body};
 use crate::base::types::{ClientId, GrantId, Secret, Subject};
-use crate::identity::consent::check_owner_password;
+use crate::identity::sign_in::password::check_owner_password;
 use crate::protocol::context::Ctx;
 use crate::identity::sign_in::password;
 use crate::identity::browser_session::{self, Browser, Session, SESSION_COOKIE};

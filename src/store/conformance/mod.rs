@@ -9,11 +9,14 @@
 
 mod case;
 mod clients;
+mod consents;
 mod grants;
 mod pending;
 mod records;
 mod registrations;
 mod revoked_grants;
+mod session_revocations;
+mod upstream_states;
 
 pub use case::{Case, CaseFn, Fixture, Outcome};
 
@@ -21,11 +24,20 @@ use super::clients::ClientStore;
 use super::grants::GrantStore;
 use super::pending::PendingRequests;
 use super::registrations::RegistrationCounter;
+use super::consents::ConsentMemory;
 use super::revoked_grants::RevokedGrants;
+use super::session_revocations::SessionRevocations;
+use super::upstream_states::UpstreamStates;
 
 /// Every trait a store must implement to run the whole suite.
-pub trait Conformant: ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter {}
-impl<S: ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter> Conformant for S {}
+pub trait Conformant:
+    ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter + ConsentMemory + UpstreamStates + SessionRevocations
+{
+}
+impl<S> Conformant for S where
+    S: ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter + ConsentMemory + UpstreamStates + SessionRevocations
+{
+}
 
 macro_rules! case {
     ($name:literal, $f:path) => {
@@ -53,5 +65,13 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("revoked_grants/since_is_inclusive", revoked_grants::since_is_inclusive),
         case!("revoked_grants/unknown_counts_as_revoked", revoked_grants::unknown_counts_as_revoked),
         case!("registrations/at_most_cap_per_source_and_window", registrations::at_most_cap_per_source_and_window),
+        case!("consents/remembered_until_it_expires", consents::remembered_until_it_expires),
+        case!("consents/replaced_for_the_same_pair", consents::replaced_for_the_same_pair),
+        case!("consents/forgotten_when_a_grant_of_the_pair_is_revoked", consents::forgotten_when_a_grant_of_the_pair_is_revoked),
+        case!("upstream_states/claimed_once_by_its_browser", upstream_states::claimed_once_by_its_browser),
+        case!("upstream_states/expired_is_not_claimed", upstream_states::expired_is_not_claimed),
+        case!("session_revocations/one_session", session_revocations::one_session),
+        // Global in a shared database: last.
+        case!("session_revocations/everywhere_up_to_a_time", session_revocations::everywhere_up_to_a_time),
     ]
 }

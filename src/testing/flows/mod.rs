@@ -77,7 +77,7 @@ impl World {
         let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let r = self.req("POST", action, "", Some("application/x-www-form-urlencoded"), &body);
         match action {
-            "/login" => block_on(consent::login(&self.ctx(), &r)),
+            "/login" => block_on(crate::identity::sign_in::password::login(&self.ctx(), &r)),
             "/consent" => block_on(consent::decide(&self.ctx(), &crate::testing::net::TestNet::default(), &r)),
             "/revoke" => block_on(revoke::handle(&self.ctx(), &crate::testing::net::TestNet::default(), &r)),
             "/introspect" => block_on(introspect::handle(&self.ctx(), &crate::testing::net::TestNet::default(), &r)),

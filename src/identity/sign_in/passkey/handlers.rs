@@ -22,7 +22,6 @@ use crate::store::passkeys::PasskeyStore;
 use crate::store::passkeys::Purpose;
 use crate::store::audit::AuditEvent;
 use crate::protocol::attempt_limit::{self, Counted};
-use crate::identity::consent;
 use crate::protocol::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError};
 use crate::base::form::Params;
@@ -275,7 +274,7 @@ pub async fn login<S: Store + PasskeyStore>(ctx: &Ctx<'_, S>, net: &impl Signatu
         };
         return match verify_login(ctx, net, &rp, req, &post.params, &post.browser, "login").await {
             Ok(()) => HttpResponse::see_other(&format!("/consent?request={}", post.pending.id)).with_header("set-cookie", passkey_cookie(ctx, &post.browser)),
-            Err(FlowError::Refused(e)) => consent::login_again(ctx, &post, 401, Some(e.message())),
+            Err(FlowError::Refused(e)) => crate::identity::sign_in::page::show_again(ctx, &post, 401, Some(e.message())),
             Err(FlowError::Failed(e)) => fail_page(e),
         };
     }
