@@ -49,7 +49,12 @@ test("the README's commands on a fresh copy: npm ci, npm run dev with a real MCP
 
   // A fresh copy: what a clone of this tree would hold (tracked files, and new ones not ignored).
   mkdirSync(clone, { recursive: true });
-  const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\0').filter(Boolean);
+  // maxBuffer: spawnSync's 1 MB default cut the list short in a tree with a large fuzz corpus,
+  // leaving package.json out of the copy (npm ci then ran in the enclosing checkout).
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
+  assert.equal(listed.status, 0, listed.stderr);
+  const files = listed.stdout.split('\0').filter(Boolean);
+  assert.ok(files.includes('package.json') && files.includes('README.md'), 'the copy holds the whole tree');
   for (const f of files) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(clone, f), { dereference: false });
   assert.ok(!existsSync(join(clone, 'node_modules')) && !existsSync(join(clone, 'build')) && !existsSync(join(clone, 'target')));
 
