@@ -1,17 +1,17 @@
-//! Dynamic Client Registration metadata, RFC 7591 §2 (`register::validate`):
+//! Dynamic Client Registration metadata, RFC 7591 §2 (`client_metadata::validate`):
 //! arbitrary bytes never panic, and whatever is accepted is safe to store and
 //! echo: every redirect URI re-validates, no echoed field is null, and the
 //! auth method and grant types are ones Gatehouse supports.
 #![no_main]
 
 use gatehouse::base::redirect_uri::RedirectUri;
-use gatehouse::protocol::register;
+use gatehouse::protocol::client_metadata;
 use gatehouse::base::scope::Scopes;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let scopes = Scopes::from_config("mcp tools");
-    if let Ok(reg) = register::validate(data, &scopes) {
+    if let Ok(reg) = client_metadata::validate(data, &scopes) {
         assert!(!reg.redirect_uris.is_empty() && reg.redirect_uris.len() <= 20);
         for r in &reg.redirect_uris {
             assert!(RedirectUri::parse(r.as_str()).is_ok(), "stored redirect URI does not re-validate: {:?}", r.as_str());

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod token_lifetime;
 pub mod context;
 pub mod store;
+pub mod client_metadata;
 pub mod register;
 pub mod registration_policy;
 pub mod clients;

@@ -139,7 +139,7 @@ pub fn negotiate(doc: &Map<String, Value>) -> Result<Offer, String> {
     };
     let offers = |m: &str| chosen == Some(m) || listed.as_ref().is_some_and(|l| l.contains(&m));
     // Without either field the client is public, as MCP clients that omit
-    // the method are (and as for registrations, `register::validate`).
+    // the method are (and as for registrations, `client_metadata::validate`).
     let public = offers(PUBLIC) || (chosen.is_none() && listed.is_none());
     if !offers(ASSERTION) {
         if public {

@@ -3,7 +3,7 @@
 //! the URL it came from, no shared secret of any kind (no `client_secret`, no
 //! `client_secret_*` method: nothing can establish one), an authentication
 //! method Gatehouse supports (`auth_methods`: `none`, `private_key_jwt`), and otherwise the same
-//! RFC 7591 metadata rules as dynamic registration (`register::validate`), so
+//! RFC 7591 metadata rules as dynamic registration (`client_metadata::validate`), so
 //! redirect URIs and names get the same checks either way, and what Gatehouse
 //! does not support (grant types such as claude.ai's `jwt-bearer`, fields such
 //! as `token_endpoint_auth_methods_supported`) is ignored there, not refused.
@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::error::CimdError;
 use super::{auth_methods, ClientIdUrl, FetchError, MAX_DOCUMENT_BYTES};
-use crate::protocol::register;
+use crate::protocol::client_metadata;
 use crate::base::scope::Scopes;
 use crate::store::clients::ClientRecord;
 use crate::base::types::ClientId;
@@ -46,7 +46,7 @@ pub fn validate(url: &ClientIdUrl, body: &[u8], scopes: &Scopes, now: i64) -> Re
     let mut rest = doc.clone();
     rest.insert("token_endpoint_auth_method".into(), Value::Null);
     let rest = Value::Object(rest).to_string();
-    let reg = register::validate(rest.as_bytes(), scopes).map_err(|e| bad(&format!("is not valid client metadata: {}", e.description)))?;
+    let reg = client_metadata::validate(rest.as_bytes(), scopes).map_err(|e| bad(&format!("is not valid client metadata: {}", e.description)))?;
     let mut metadata = reg.echoed;
     metadata.insert("client_id".into(), url.as_str().into());
     offer.record(&doc, &mut metadata);
