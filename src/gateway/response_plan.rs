@@ -60,5 +60,5 @@ pub fn response_plan(
 }
 
 #[cfg(test)]
-#[path = "plans_tests.rs"]
+#[path = "response_plan_tests.rs"]
 mod tests;

@@ -677,11 +677,9 @@ fn no_refresh_extends_past_the_absolute_lifetime() {
     assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
 }
 // Flows whose client_id is a metadata document URL (uses World above).
-#[path = "cimd.rs"]
-mod cimd_flows;
+mod cimd;
 // Flows of private_key_jwt document clients (uses World above).
-#[path = "client_assertion.rs"]
-mod client_assertion_flows;
+mod client_assertion;
 
 /// A key rotation logs nobody out: the owner's session, an access token and
 /// a refresh token from before it all keep working; new tokens carry the new
