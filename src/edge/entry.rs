@@ -42,7 +42,7 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     let path = url.path().to_string();
     let https = url.scheme() == "https";
     let headers = Headers(raw.headers());
-    let r = routes::route(&method.to_string(), &path, || {
+    let r = routes::route(method.as_ref(), &path, || {
         headers.has("mcp-session-id").unwrap_or(false)
             || headers.get("accept").ok().flatten().is_some_and(|a| a.contains("text/event-stream"))
     });
@@ -66,7 +66,7 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     // The route's name, never the path or query: either may carry a secret.
     worker::console_log!(
         "{}",
-        request_log::line(r.name(), &method.to_string(), resp.status_code(), client_id.as_deref(), js_sys::Date::now() - started)
+        request_log::line(r.name(), method.as_ref(), resp.status_code(), client_id.as_deref(), js_sys::Date::now() - started)
     );
     Ok(resp)
 }

@@ -48,7 +48,9 @@ impl RevokedGrants for D1Revocations<'_> {
     }
 }
 
-/// The same reads on the store the endpoints use (the conformance suite's).
+/// The same reads on the store the endpoints use, for the conformance suite
+/// (the test build's only; `/mcp` reads through `D1Revocations`).
+#[cfg(feature = "test-faults")]
 impl RevokedGrants for super::D1Store {
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<GrantId>> {
         self.faults.statement()?;
