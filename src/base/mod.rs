@@ -1,6 +1,7 @@
 //! The bottom layer: value types and their parse rules, encodings, crypto,
 //! HTTP values and the page frame. Imports nothing else of the crate.
 
+pub mod ed25519;
 pub mod encoding;
 pub mod error;
 pub mod form;

@@ -106,10 +106,19 @@ pub struct Config {
 }
 
 impl Config {
-    /// Builds the configuration from a lookup of variables and secrets.
+    /// [`Config::from_lookup_with`], the keys' public halves computed natively.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::from_lookup_with(get, &crate::base::ed25519::Native::public_key)
+    }
 
-        let (signing_key, previous_keys) = signing_keys(&get)?;
+    /// Builds the configuration from a lookup of variables and secrets;
+    /// `public_of`: see `signing_keys`.
+    pub fn from_lookup_with(
+        get: impl Fn(&str) -> Option<String>,
+        public_of: &dyn Fn(&crate::base::ed25519::Seed) -> Option<crate::base::ed25519::PublicKey>,
+    ) -> Result<Config, ConfigError> {
+        let (signing_key, previous_keys) = signing_keys(&get, public_of)?;
         let password_login = match get("PASSWORD_LOGIN").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("on") => true,
             Some("off") => false,

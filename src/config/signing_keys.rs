@@ -1,7 +1,8 @@
 //! `SIGNING_KEY` / `SIGNING_KEYS`, read once: the key that signs new tokens
 //! and cookies, and the older ones still trusted during a rotation.
 
-use crate::base::signing_key::SigningKey;
+use crate::base::ed25519::{PublicKey, Seed};
+use crate::base::signing_key::{parse_seed, SigningKey};
 use super::vars::ConfigError;
 
 /// Most keys `SIGNING_KEYS` may name: a rotation needs two; more is a
@@ -12,12 +13,26 @@ const MAX_SIGNING_KEYS: usize = 4;
 /// With it, `SIGNING_KEYS` lists the names of the secrets that hold the keys,
 /// newest first: `npm run rotate-key` adds a secret and prepends its name, so
 /// rotation never needs to read a secret back (Cloudflare cannot).
-pub fn signing_keys(get: &impl Fn(&str) -> Option<String>) -> Result<(SigningKey, Vec<SigningKey>), ConfigError> {
+///
+/// `public_of` gives a seed's public key: the worker computes them with
+/// WebCrypto, asynchronously, before the configuration is read (from
+/// [`seeds`]), and hands them in here.
+pub fn signing_keys(get: &impl Fn(&str) -> Option<String>, public_of: &dyn Fn(&Seed) -> Option<PublicKey>) -> Result<(SigningKey, Vec<SigningKey>), ConfigError> {
+    let (current, previous) = seeds(get)?;
+    let key = |seed: Seed| {
+        let public = public_of(&seed).ok_or(ConfigError { variable: "SIGNING_KEY", problem: "could not compute a signing key's public key".into() })?;
+        Ok(SigningKey::new(seed, public))
+    };
+    Ok((key(current)?, previous.into_iter().map(key).collect::<Result<_, _>>()?))
+}
+
+/// The seeds the secrets hold, current first, each checked for form.
+pub fn seeds(get: &impl Fn(&str) -> Option<String>) -> Result<(Seed, Vec<Seed>), ConfigError> {
     let err = |variable: &'static str, problem: String| ConfigError { variable, problem };
     let Some(list) = get("SIGNING_KEYS").filter(|s| !s.trim().is_empty()) else {
         let key = match get("SIGNING_KEY") {
             None => return Err(err("SIGNING_KEY", "is not set; it must be a secret holding base64url of 32 random bytes (an Ed25519 seed), e.g. `openssl rand 32 | basenc --base64url`".into())),
-            Some(v) => SigningKey::from_seed_b64(v.trim()).map_err(|why| err("SIGNING_KEY", format!("{why}; it must be base64url of 32 random bytes")))?,
+            Some(v) => parse_seed(v.trim()).map_err(|why| err("SIGNING_KEY", format!("{why}; it must be base64url of 32 random bytes")))?,
         };
         return Ok((key, Vec::new()));
     };
@@ -25,7 +40,7 @@ pub fn signing_keys(get: &impl Fn(&str) -> Option<String>) -> Result<(SigningKey
     if names.len() > MAX_SIGNING_KEYS {
         return Err(err("SIGNING_KEYS", format!("names {} secrets; at most {MAX_SIGNING_KEYS} (retire old keys with `npm run rotate-key -- --retire`)", names.len())));
     }
-    let mut keys: Vec<SigningKey> = Vec::with_capacity(names.len());
+    let mut keys: Vec<Seed> = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let valid_name = name.starts_with("SIGNING_KEY") && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         if !valid_name {
@@ -36,7 +51,7 @@ pub fn signing_keys(get: &impl Fn(&str) -> Option<String>) -> Result<(SigningKey
         }
         let key = match get(name) {
             None => return Err(err("SIGNING_KEYS", format!("names the secret {name}, which is not set; set it (`wrangler secret put {name}`) or remove it from SIGNING_KEYS"))),
-            Some(v) => SigningKey::from_seed_b64(v.trim())
+            Some(v) => parse_seed(v.trim())
                 .map_err(|why| err("SIGNING_KEYS", format!("names the secret {name}, which {why}; each must be base64url of 32 random bytes")))?,
         };
         keys.push(key);

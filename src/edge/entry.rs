@@ -103,7 +103,7 @@ thread_local! {
 
 /// The MCP endpoint: the configuration, then `mcp::forward`.
 async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, client_id: &mut Option<String>) -> worker::Result<Response> {
-    let config = match load_config(env) {
+    let config = match load_config(env).await {
         Ok(c) => c,
         Err(e) => return config_error(Errors::Json, &e),
     };
@@ -111,13 +111,24 @@ async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, client_id: &mut 
     mcp::forward(req, env, &config, &issuer, now(), client_id).await
 }
 
-fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::config::vars::ConfigError> {
+async fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::config::vars::ConfigError> {
     if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
         return Ok(c);
     }
-    let config = std::rc::Rc::new(Config::from_lookup(|name| {
-        env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
-    })?);
+    let get = |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
+    // The signing keys' public halves come from WebCrypto, which only answers
+    // asynchronously: computed first, then looked up while the rest is read.
+    // A malformed secret has no seed here; reading the configuration reports it.
+    let mut publics = Vec::new();
+    if let Ok((current, previous)) = crate::config::signing_keys::seeds(&get) {
+        for seed in std::iter::once(current).chain(previous) {
+            if let Some(public) = super::webcrypto::ed25519_public(&seed).await {
+                publics.push((seed, public));
+            }
+        }
+    }
+    let public_of = |seed: &crate::base::ed25519::Seed| publics.iter().find(|(s, _)| s == seed).map(|(_, p)| *p);
+    let config = std::rc::Rc::new(Config::from_lookup_with(get, &public_of)?);
     CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
     Ok(config)
 }
@@ -139,7 +150,7 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         }
         Route::Endpoint { endpoint, .. } => endpoint,
     };
-    let config = match load_config(env) {
+    let config = match load_config(env).await {
         Ok(c) => c,
         Err(e) => return config_error(r.errors(), &e),
     };
@@ -206,7 +217,7 @@ fn config_error(errors: Errors, e: &crate::config::vars::ConfigError) -> worker:
 #[event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     console_error_panic_hook::set_once();
-    let config = match load_config(&env) {
+    let config = match load_config(&env).await {
         Ok(c) => c,
         Err(e) => {
             worker::console_error!("{}", serde_json::json!({"event": "cleanup_skipped", "config_error": e.variable}));

@@ -66,7 +66,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     // The binding is looked up only when D1 is read (the revocation view is
     // stale or does not cover this token), not on every request.
     let revoked = D1Revocations::new(env, &faults);
-    let guard = Guard { config, issuer, now, now_ms: js_sys::Date::now() as i64, state: &state, revoked: &revoked };
+    let guard = Guard { config, issuer, now, now_ms: js_sys::Date::now() as i64, state: &state, revoked: &revoked, crypto: &super::outbound::EdgeNet };
     let admitted = match admit(&guard, &Head(&req_headers), client_id).await {
         Ok(a) => a,
         Err(r) => return refuse(r),
@@ -98,7 +98,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
 
     let binding = fetcher_binding(env);
     let client_ip = req_headers.get("cf-connecting-ip")?;
-    let plan = match forward_plan(config, issuer, &state, &admitted, now, client_ip, binding.is_some()) {
+    let plan = match forward_plan(config, &super::outbound::EdgeNet, issuer, &state, &admitted, now, client_ip, binding.is_some()).await {
         Ok(p) => p,
         Err(answer) => return to_response(answer),
     };

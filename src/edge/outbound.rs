@@ -1,6 +1,6 @@
 //! `Outbound` and `SignatureVerifier` on the edge: the global `fetch` with
 //! redirects returned rather than followed, a timeout, and a streamed size
-//! cap; signatures through WebCrypto.
+//! cap; signatures (other parties' and Gatehouse's own Ed25519) through WebCrypto.
 
 use std::pin::pin;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use worker::{Delay, Fetch, Headers, Method as WMethod, Request, RequestInit, RequestRedirect};
 
 use crate::base::outbound::{Method, Outbound, OutboundError, OutboundRequest, OutboundResponse, MAX_RESPONSE_BYTES, TIMEOUT_SECONDS};
+use crate::base::ed25519::{Ed25519, PublicKey, Seed};
 use crate::base::signature::{Alg, PublicJwk, SignatureVerifier};
 
 /// The network and crypto handed to login handlers.
@@ -28,6 +29,16 @@ impl Outbound for EdgeNet {
 impl SignatureVerifier for EdgeNet {
     async fn verify(&self, alg: Alg, key: &PublicJwk, message: &[u8], signature: &[u8]) -> bool {
         super::webcrypto::verify(alg, key, message, signature).await
+    }
+}
+
+impl Ed25519 for EdgeNet {
+    async fn ed25519_sign(&self, seed: &Seed, message: &[u8]) -> Option<[u8; 64]> {
+        super::webcrypto::ed25519_sign(seed, message).await
+    }
+
+    async fn ed25519_verify(&self, public: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
+        super::webcrypto::ed25519_verify(public, message, signature).await
     }
 }
 

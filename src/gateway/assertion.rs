@@ -5,8 +5,10 @@
 //! `gid` claim, so it can never pass as a Gatehouse access token either.
 
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
+use crate::base::ed25519::Ed25519;
 use crate::base::signing_key::SigningKey;
 use crate::base::error::OAuthResult;
 use crate::base::random;
@@ -41,7 +43,7 @@ pub struct Identity<'a> {
     pub scope: &'a str,
 }
 
-pub fn sign(key: &SigningKey, who: &Identity<'_>, now: i64) -> OAuthResult<String> {
+pub async fn sign(crypto: &impl Ed25519, key: &SigningKey, who: &Identity<'_>, now: i64) -> OAuthResult<String> {
     let claims = AssertionClaims {
         iss: who.iss.to_string(),
         aud: who.aud.to_string(),
@@ -50,7 +52,7 @@ pub fn sign(key: &SigningKey, who: &Identity<'_>, now: i64) -> OAuthResult<Strin
         scope: who.scope.to_string(),
         jti: random::id("ga_")?,
     };
-    key.sign(TYP, claims, now, LIFETIME_SECS)
+    key.sign_jwt(crypto, TYP, &claims, now, LIFETIME_SECS).await
 }
 
 /// Assertions signed in the current `REUSE_SECS` window, per subject: signing
@@ -61,21 +63,39 @@ pub struct AssertionCache {
     entries: HashMap<(String, String, String, String, String), String>,
 }
 
+type Subject = (String, String, String, String, String);
+
+fn subject(who: &Identity<'_>) -> Subject {
+    (who.iss.to_string(), who.aud.to_string(), who.sub.to_string(), who.client_id.to_string(), who.scope.to_string())
+}
+
 impl AssertionCache {
-    pub fn get_or_sign(&mut self, key: &SigningKey, who: &Identity<'_>, now: i64) -> OAuthResult<String> {
+    /// The assertion signed for `who` in the current window, if any.
+    fn get(&mut self, who: &Identity<'_>, now: i64) -> Option<String> {
         let window = now.div_euclid(REUSE_SECS);
         if window != self.window || self.entries.len() >= CACHE_MAX {
             self.entries.clear();
             self.window = window;
         }
-        let k = (who.iss.to_string(), who.aud.to_string(), who.sub.to_string(), who.client_id.to_string(), who.scope.to_string());
-        if let Some(a) = self.entries.get(&k) {
-            return Ok(a.clone());
-        }
-        let a = sign(key, who, now)?;
-        self.entries.insert(k, a.clone());
-        Ok(a)
+        self.entries.get(&subject(who)).cloned()
     }
+
+    fn put(&mut self, who: &Identity<'_>, now: i64, assertion: String) {
+        if now.div_euclid(REUSE_SECS) == self.window {
+            self.entries.insert(subject(who), assertion);
+        }
+    }
+}
+
+/// The cached assertion for `who`, or a new one. The cache is not borrowed
+/// while signing (an await): other requests of the isolate may use it meanwhile.
+pub async fn get_or_sign(cache: &RefCell<AssertionCache>, crypto: &impl Ed25519, key: &SigningKey, who: &Identity<'_>, now: i64) -> OAuthResult<String> {
+    if let Some(a) = cache.borrow_mut().get(who, now) {
+        return Ok(a);
+    }
+    let a = sign(crypto, key, who, now).await?;
+    cache.borrow_mut().put(who, now, a.clone());
+    Ok(a)
 }
 
 #[cfg(test)]
@@ -84,7 +104,9 @@ mod tests {
     use crate::protocol::access_token;
     use crate::base::encoding::b64url;
     use crate::base::resource::accepted_resources;
-    use jwt_compact::alg::Ed25519;
+    use crate::base::ed25519::Native;
+    use crate::store::memory::block_on;
+    use jwt_compact::alg::Ed25519 as JcEd25519;
     use jwt_compact::prelude::*;
 
     const NOW: i64 = 1_800_000_010;
@@ -105,7 +127,7 @@ mod tests {
     #[test]
     fn claims_and_signature() {
         let k = key();
-        let t = sign(&k, &who(), NOW).unwrap();
+        let t = block_on(sign(&Native, &k, &who(), NOW)).unwrap();
         let p = payload(&t);
         assert_eq!(p["iss"], "https://gh.example.com");
         assert_eq!(p["aud"], "https://origin.example.com");
@@ -122,7 +144,7 @@ mod tests {
             &crate::base::encoding::b64url_decode(k.jwk()["x"].as_str().unwrap()).unwrap(),
         )
         .unwrap();
-        assert!(Ed25519.validator::<serde_json::Value>(&public).validate(&untrusted).is_ok());
+        assert!(JcEd25519.validator::<serde_json::Value>(&public).validate(&untrusted).is_ok());
     }
 
     #[test]
@@ -131,20 +153,21 @@ mod tests {
         let mut w = who();
         // Even with the audience set to the gateway's own resource.
         w.aud = "https://gh.example.com/mcp";
-        let t = sign(&k, &w, NOW).unwrap();
-        assert!(access_token::verify([&k], &t, NOW, "https://gh.example.com", &accepted_resources("https://gh.example.com")).is_err());
+        let t = block_on(sign(&Native, &k, &w, NOW)).unwrap();
+        assert!(block_on(access_token::verify(&Native, [&k], &t, NOW, "https://gh.example.com", &accepted_resources("https://gh.example.com"))).is_err());
     }
 
     #[test]
     fn cache_reuses_within_a_window_and_per_subject() {
         let k = key();
-        let mut c = AssertionCache::default();
-        let a = c.get_or_sign(&k, &who(), NOW).unwrap();
-        assert_eq!(c.get_or_sign(&k, &who(), NOW + 5).unwrap(), a);
+        let c = RefCell::new(AssertionCache::default());
+        let get_or_sign = |who: &Identity<'_>, now| block_on(get_or_sign(&c, &Native, &k, who, now));
+        let a = get_or_sign(&who(), NOW).unwrap();
+        assert_eq!(get_or_sign(&who(), NOW + 5).unwrap(), a);
         let mut other = who();
         other.scope = "mcp read";
-        assert_ne!(c.get_or_sign(&k, &other, NOW + 5).unwrap(), a);
-        let later = c.get_or_sign(&k, &who(), NOW + REUSE_SECS).unwrap();
+        assert_ne!(get_or_sign(&other, NOW + 5).unwrap(), a);
+        let later = get_or_sign(&who(), NOW + REUSE_SECS).unwrap();
         assert_ne!(later, a, "a new window signs anew");
         // A reused assertion always has at least LIFETIME - REUSE seconds left.
         let p = payload(&later);

@@ -3,11 +3,12 @@
 //! the client's own token is never passed through: MCP authorization,
 //! §Token Passthrough), the origin's own credentials, and where to send it.
 
-use super::assertion::Identity;
+use super::assertion::{self, Identity};
 use super::guard::Admitted;
 use super::jsonrpc;
 use super::refusal;
 use super::state::GatewayState;
+use crate::base::ed25519::Ed25519;
 use crate::base::http::HttpResponse;
 use crate::config::forwarding::SERVICE_BINDING_URL;
 use crate::config::Config;
@@ -22,8 +23,9 @@ pub struct ForwardPlan<'c> {
 
 /// `client_ip`: what the runtime says the client's address is.
 /// `bound`: whether `ORIGIN` is bound to a service or a Workers VPC service.
-pub fn forward_plan<'c>(
+pub async fn forward_plan<'c>(
     config: &'c Config,
+    crypto: &impl Ed25519,
     issuer: &str,
     state: &GatewayState,
     a: &Admitted,
@@ -48,7 +50,7 @@ pub fn forward_plan<'c>(
     headers.push(("x-gatehouse-client".into(), claims.client_id.clone()));
     headers.push(("x-gatehouse-scope".into(), claims.scope.clone()));
     let who = Identity { iss: issuer, aud: &fwd.audience, sub: &claims.sub, client_id: &claims.client_id, scope: &claims.scope };
-    let signed = state.assertions.borrow_mut().get_or_sign(&config.signing_key, &who, now);
+    let signed = assertion::get_or_sign(&state.assertions, crypto, &config.signing_key, &who, now).await;
     let Ok(assertion) = signed else {
         return Err(refusal::rpc(503, jsonrpc::SERVER_ERROR, "the gateway could not sign the identity assertion; try again"));
     };

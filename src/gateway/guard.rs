@@ -10,6 +10,8 @@ use super::jsonrpc;
 use super::refusal::{self, Refusal};
 use super::revoked_grants::grant_revoked;
 use super::state::GatewayState;
+use super::verified_tokens;
+use crate::base::ed25519::Ed25519;
 use crate::base::resource::accepted_resources;
 use crate::base::types::GrantId;
 use crate::config::Config;
@@ -25,7 +27,7 @@ pub trait RequestHead {
 }
 
 /// Everything the guard needs besides the request.
-pub struct Guard<'a, R> {
+pub struct Guard<'a, R, C> {
     pub config: &'a Config,
     pub issuer: &'a str,
     /// Seconds, for token times; milliseconds, for the revocation view's age.
@@ -33,6 +35,8 @@ pub struct Guard<'a, R> {
     pub now_ms: i64,
     pub state: &'a GatewayState,
     pub revoked: &'a R,
+    /// Checks the token's signature.
+    pub crypto: &'a C,
 }
 
 /// A request the guard let through.
@@ -59,13 +63,13 @@ pub enum BodyPlan {
 
 /// The checks, in order. `client_id` receives the token's client as soon as
 /// the token verifies, for the request log, whether or not a later check refuses.
-pub async fn admit<R: RevokedGrants>(g: &Guard<'_, R>, head: &impl RequestHead, client_id: &mut Option<String>) -> Result<Admitted, Refusal> {
+pub async fn admit<R: RevokedGrants, C: Ed25519>(g: &Guard<'_, R, C>, head: &impl RequestHead, client_id: &mut Option<String>) -> Result<Admitted, Refusal> {
     let (config, issuer) = (g.config, g.issuer);
     let authorization = head.header("authorization");
     let Some(bearer) = bearer(authorization.as_deref()) else {
         return Err(refusal::no_token(issuer, config).into());
     };
-    let verified = g.state.verified.borrow_mut().verify(config.verification_keys(), bearer, g.now, issuer, &accepted_resources(issuer));
+    let verified = verified_tokens::verify(&g.state.verified, g.crypto, config.verification_keys(), bearer, g.now, issuer, &accepted_resources(issuer)).await;
     let token = verified.map_err(|e| refusal::invalid_token(issuer, config, &e.description))?;
     *client_id = Some(token.claims.client_id.clone());
 

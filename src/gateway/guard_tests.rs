@@ -4,6 +4,7 @@
 use super::*;
 use crate::base::scope::Scopes;
 use crate::base::types::{ClientId, Subject};
+use crate::base::ed25519::Native;
 use crate::store::memory::{block_on, MemoryStore};
 use crate::testing::testing_config;
 use crate::protocol::access_token::{issue, AccessClaims};
@@ -67,10 +68,10 @@ impl World {
             jti: "at_1".into(),
             gid: gid.into(),
         };
-        issue(&self.config.signing_key, claims, NOW - 5, 3600).unwrap()
+        block_on(issue(&Native, &self.config.signing_key, claims, NOW - 5, 3600)).unwrap()
     }
     fn admit_at(&self, now_ms: i64, headers: &[(&str, &str)]) -> (Result<Admitted, Refusal>, Option<String>) {
-        let g = Guard { config: &self.config, issuer: ISS, now: now_ms / 1000, now_ms, state: &self.state, revoked: &self.store };
+        let g = Guard { config: &self.config, issuer: ISS, now: now_ms / 1000, now_ms, state: &self.state, revoked: &self.store, crypto: &Native };
         let head = Head(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let mut client = None;
         let r = block_on(admit(&g, &head, &mut client));

@@ -2,6 +2,8 @@
 //! what the client gets back.
 
 use super::*;
+use crate::base::ed25519::Native;
+use crate::store::memory::block_on;
 use crate::base::types::Secret;
 use crate::gateway::forward_plan::forward_plan;
 use crate::gateway::guard::{Admitted, BodyPlan};
@@ -40,7 +42,7 @@ fn the_origin_learns_who_calls_and_gets_its_own_credentials_never_the_token() {
     c.forward.shared_secret = Some(("x-origin-key".into(), Secret::new("shh")));
     let state = GatewayState::default();
     let a = admitted(&[("accept", "application/json")]);
-    let p = forward_plan(&c, ISS, &state, &a, 1_800_000_000, Some("203.0.113.9".into()), false).unwrap();
+    let p = block_on(forward_plan(&c, &Native, ISS, &state, &a, 1_800_000_000, Some("203.0.113.9".into()), false)).unwrap();
     assert_eq!(p.url, "http://127.0.0.1:9000/mcp");
     let h = &p.headers;
     assert_eq!(value(h, "accept"), Some("application/json"));
@@ -61,11 +63,11 @@ fn the_target_is_the_binding_or_the_url_and_neither_is_a_502() {
     let state = GatewayState::default();
     let a = admitted(&[]);
     c.forward.origin_url = None;
-    assert_eq!(forward_plan(&c, ISS, &state, &a, 1_800_000_000, None, true).unwrap().url, SERVICE_BINDING);
-    let r = forward_plan(&c, ISS, &state, &a, 1_800_000_000, None, false).unwrap_err();
+    assert_eq!(block_on(forward_plan(&c, &Native, ISS, &state, &a, 1_800_000_000, None, true)).unwrap().url, SERVICE_BINDING);
+    let r = block_on(forward_plan(&c, &Native, ISS, &state, &a, 1_800_000_000, None, false)).unwrap_err();
     assert_eq!(r.status, 502);
     c.forward.origin_url = Some("http://vpc.internal/mcp".into());
-    assert_eq!(forward_plan(&c, ISS, &state, &a, 1_800_000_000, None, true).unwrap().url, "http://vpc.internal/mcp", "a VPC service gets ORIGIN_URL");
+    assert_eq!(block_on(forward_plan(&c, &Native, ISS, &state, &a, 1_800_000_000, None, true)).unwrap().url, "http://vpc.internal/mcp", "a VPC service gets ORIGIN_URL");
 }
 
 const SERVICE_BINDING: &str = crate::config::forwarding::SERVICE_BINDING_URL;

@@ -9,8 +9,10 @@
 //! and refused as usual. Revocation is not this module's concern: the
 //! caller checks the grant on every request either way (`revocation`).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
+use crate::base::ed25519::Ed25519;
 use crate::protocol::access_token::{self, VerifiedToken};
 use crate::base::signing_key::SigningKey;
 use crate::base::error::OAuthResult;
@@ -31,29 +33,20 @@ impl VerifiedTokens {
         Self::default()
     }
 
-    /// `access_token::verify`, remembered. Failures are never remembered: a
-    /// refused token costs a full check each time, as without the cache.
-    pub fn verify<'k>(
-        &mut self,
-        keys: impl IntoIterator<Item = &'k SigningKey>,
-        token: &str,
-        now: i64,
-        issuer: &str,
-        accepted_audiences: &[Resource],
-    ) -> OAuthResult<VerifiedToken> {
-        let key = (issuer.to_string(), token.to_string());
-        if let Some(hit) = self.entries.get(&key) {
-            if now < hit.expires_at {
-                return Ok(hit.clone());
-            }
-            self.entries.remove(&key);
+    fn lookup(&mut self, key: &(String, String), now: i64) -> Option<VerifiedToken> {
+        let hit = self.entries.get(key)?;
+        if now < hit.expires_at {
+            return Some(hit.clone());
         }
-        let verified = access_token::verify(keys, token, now, issuer, accepted_audiences)?;
+        self.entries.remove(key);
+        None
+    }
+
+    fn remember(&mut self, key: (String, String), verified: &VerifiedToken, now: i64) {
         if now < verified.expires_at {
             self.make_room(now);
             self.entries.insert(key, verified.clone());
         }
-        Ok(verified)
     }
 
     pub fn len(&self) -> usize {
@@ -75,13 +68,36 @@ impl VerifiedTokens {
     }
 }
 
+/// `access_token::verify`, remembered. Failures are never remembered: a
+/// refused token costs a full check each time, as without the cache. The
+/// cache is not borrowed during the check (an await in the worker).
+pub async fn verify<'k>(
+    cache: &RefCell<VerifiedTokens>,
+    crypto: &impl Ed25519,
+    keys: impl IntoIterator<Item = &'k SigningKey>,
+    token: &str,
+    now: i64,
+    issuer: &str,
+    accepted_audiences: &[Resource],
+) -> OAuthResult<VerifiedToken> {
+    let key = (issuer.to_string(), token.to_string());
+    if let Some(hit) = cache.borrow_mut().lookup(&key, now) {
+        return Ok(hit);
+    }
+    let verified = access_token::verify(crypto, keys, token, now, issuer, accepted_audiences).await?;
+    cache.borrow_mut().remember(key, &verified, now);
+    Ok(verified)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::access_token::{issue, AccessClaims};
     use crate::base::error::ErrorCode;
     use crate::base::encoding::b64url;
+    use crate::base::ed25519::Native;
     use crate::base::resource::accepted_resources;
+    use crate::store::memory::block_on;
 
     const ISS: &str = "https://mcp.example.com";
     const NOW: i64 = 1_800_000_000;
@@ -100,52 +116,52 @@ mod tests {
             jti: jti.into(),
             gid: "g".into(),
         };
-        issue(k, claims, NOW, ttl).unwrap()
+        block_on(issue(&Native, k, claims, NOW, ttl)).unwrap()
     }
 
-    fn check(c: &mut VerifiedTokens, k: &SigningKey, tok: &str, now: i64, iss: &str) -> OAuthResult<VerifiedToken> {
-        c.verify([k], tok, now, iss, &accepted_resources(iss))
+    fn check(c: &RefCell<VerifiedTokens>, k: &SigningKey, tok: &str, now: i64, iss: &str) -> OAuthResult<VerifiedToken> {
+        block_on(verify(c, &Native, [k], tok, now, iss, &accepted_resources(iss)))
     }
 
     #[test]
     fn a_verified_token_is_remembered_and_answers_the_same() {
-        let (k, mut c) = (key(7), VerifiedTokens::new());
+        let (k, c) = (key(7), RefCell::new(VerifiedTokens::new()));
         let t = token(&k, "j1", 3600);
-        let first = check(&mut c, &k, &t, NOW, ISS).unwrap();
-        assert_eq!(c.len(), 1);
+        let first = check(&c, &k, &t, NOW, ISS).unwrap();
+        assert_eq!(c.borrow().len(), 1);
         // Another key would refuse it: a hit must not have verified again.
-        let again = check(&mut c, &key(8), &t, NOW + 10, ISS).unwrap();
+        let again = check(&c, &key(8), &t, NOW + 10, ISS).unwrap();
         assert_eq!(again.claims, first.claims);
     }
 
     #[test]
     fn refusals_are_not_remembered_and_nothing_else_rides_on_a_hit() {
-        let (k, mut c) = (key(7), VerifiedTokens::new());
+        let (k, c) = (key(7), RefCell::new(VerifiedTokens::new()));
         let t = token(&k, "j1", 3600);
-        assert!(check(&mut c, &key(8), &t, NOW, ISS).is_err());
-        assert!(c.is_empty());
-        check(&mut c, &k, &t, NOW, ISS).unwrap();
+        assert!(check(&c, &key(8), &t, NOW, ISS).is_err());
+        assert!(c.borrow().is_empty());
+        check(&c, &k, &t, NOW, ISS).unwrap();
         let tampered = format!("{}x", &t[..t.len() - 1]);
-        assert_eq!(check(&mut c, &k, &tampered, NOW, ISS).unwrap_err().code, ErrorCode::InvalidToken);
-        assert!(check(&mut c, &k, &t, NOW, "https://other.example.com").is_err(), "keyed by issuer too");
+        assert_eq!(check(&c, &k, &tampered, NOW, ISS).unwrap_err().code, ErrorCode::InvalidToken);
+        assert!(check(&c, &k, &t, NOW, "https://other.example.com").is_err(), "keyed by issuer too");
     }
 
     #[test]
     fn an_expired_entry_is_verified_again_and_refused() {
-        let (k, mut c) = (key(7), VerifiedTokens::new());
+        let (k, c) = (key(7), RefCell::new(VerifiedTokens::new()));
         let t = token(&k, "j1", 60);
-        check(&mut c, &k, &t, NOW, ISS).unwrap();
+        check(&c, &k, &t, NOW, ISS).unwrap();
         let late = NOW + 60 + crate::base::signing_key::LEEWAY_SECS + 1;
-        assert_eq!(check(&mut c, &k, &t, late, ISS).unwrap_err().code, ErrorCode::InvalidToken);
-        assert!(c.is_empty());
+        assert_eq!(check(&c, &k, &t, late, ISS).unwrap_err().code, ErrorCode::InvalidToken);
+        assert!(c.borrow().is_empty());
     }
 
     #[test]
     fn the_cache_stays_bounded() {
-        let (k, mut c) = (key(7), VerifiedTokens::new());
+        let (k, c) = (key(7), RefCell::new(VerifiedTokens::new()));
         for i in 0..CAPACITY + 5 {
-            check(&mut c, &k, &token(&k, &format!("j{i}"), 3600), NOW, ISS).unwrap();
-            assert!(c.len() <= CAPACITY);
+            check(&c, &k, &token(&k, &format!("j{i}"), 3600), NOW, ISS).unwrap();
+            assert!(c.borrow().len() <= CAPACITY);
         }
     }
 }

@@ -12,6 +12,7 @@ use super::context::Ctx;
 use crate::base::error::{OAuthError, OAuthResult};
 use crate::base::form::form_body;
 use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::ed25519::Ed25519;
 use crate::base::signature::SignatureVerifier;
 use super::refresh_lifetime::{self, RefreshUse};
 use crate::base::resource::accepted_resources;
@@ -21,7 +22,7 @@ use crate::store::clients::ClientRecord;
 use crate::base::types::{GrantId, Secret};
 
 /// `POST /introspect`.
-pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &(impl SignatureVerifier + Ed25519), req: &HttpRequest) -> HttpResponse {
     match introspect(ctx, verifier, req).await {
         Ok(v) => HttpResponse::json(200, &v),
         Err(e) => client_auth::error_response(&e),
@@ -32,7 +33,7 @@ fn inactive() -> Value {
     json!({"active": false})
 }
 
-async fn introspect<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<Value> {
+async fn introspect<S: Store>(ctx: &Ctx<'_, S>, verifier: &(impl SignatureVerifier + Ed25519), req: &HttpRequest) -> OAuthResult<Value> {
     let p = form_body(req)?;
     let refused = || OAuthError::invalid_client("introspection is for confidential clients: authenticate with client_secret_basic, client_secret_post or private_key_jwt");
     if !client_auth::has_credentials(req, &p) {
@@ -48,7 +49,7 @@ async fn introspect<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifie
     let token = Secret::new(p.require("token")?);
     // As at /revoke, `token_type_hint` is not needed: the two kinds cannot be confused.
     if token.expose().contains('.') {
-        access(ctx, &client, &token).await
+        access(ctx, verifier, &client, &token).await
     } else {
         refresh(ctx, &client, &token).await
     }
@@ -57,8 +58,8 @@ async fn introspect<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifie
 /// An access token is active if the MCP endpoint would accept it now: the
 /// full verification, plus its grant not revoked (read directly here, not
 /// from the per-isolate cache).
-async fn access<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, token: &Secret) -> OAuthResult<Value> {
-    let Ok(at) = access_token::verify(ctx.config.verification_keys(), token.expose(), ctx.now, &ctx.issuer, &accepted_resources(&ctx.issuer)) else {
+async fn access<S: Store>(ctx: &Ctx<'_, S>, crypto: &impl Ed25519, client: &ClientRecord, token: &Secret) -> OAuthResult<Value> {
+    let Ok(at) = access_token::verify(crypto, ctx.config.verification_keys(), token.expose(), ctx.now, &ctx.issuer, &accepted_resources(&ctx.issuer)).await else {
         return Ok(inactive());
     };
     if at.claims.client_id != client.client_id.as_str() || !grant_live(ctx, &GrantId::new(at.claims.gid.as_str())).await? {

@@ -18,13 +18,14 @@ use super::context::Ctx;
 use crate::base::error::{OAuthError, OAuthResult};
 use crate::base::form::form_body;
 use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::ed25519::Ed25519;
 use crate::base::signature::SignatureVerifier;
 use super::store::Store;
 use crate::store::clients::ClientRecord;
 use crate::base::types::{GrantId, Secret};
 
 /// `POST /revoke`.
-pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &(impl SignatureVerifier + Ed25519), req: &HttpRequest) -> HttpResponse {
     match revoke(ctx, verifier, req).await {
         // §2.2: the body is ignored by clients; `{}` keeps it JSON for those that parse it.
         Ok(()) => HttpResponse::json(200, &json!({})),
@@ -32,7 +33,7 @@ pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifie
     }
 }
 
-async fn revoke<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<()> {
+async fn revoke<S: Store>(ctx: &Ctx<'_, S>, verifier: &(impl SignatureVerifier + Ed25519), req: &HttpRequest) -> OAuthResult<()> {
     let p = form_body(req)?;
     if !client_auth::has_credentials(req, &p) && p.get("client_id").is_none() {
         return Err(OAuthError::invalid_client("identify the client: client_id, or its client credentials"));
@@ -42,7 +43,7 @@ async fn revoke<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, r
     // `token_type_hint` only orders a search; both kinds are always tried and
     // cannot be confused (a JWT has dots, a refresh token never), so it is
     // not read at all, and an unknown hint is no error.
-    if let Some(grant) = own_grant(ctx, &client, &token).await? {
+    if let Some(grant) = own_grant(ctx, verifier, &client, &token).await? {
         ctx.store.revoke_grant(&grant, ctx.now).await?;
         ctx.store.audit(&AuditEvent::grant_revoked(&grant, &client.client_id, RevokedBy::Client, None, ctx.now)).await;
     }
@@ -50,9 +51,9 @@ async fn revoke<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, r
 }
 
 /// The grant behind `token` if `client` holds it; `None` for anything else.
-async fn own_grant<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, token: &Secret) -> OAuthResult<Option<GrantId>> {
+async fn own_grant<S: Store>(ctx: &Ctx<'_, S>, crypto: &impl Ed25519, client: &ClientRecord, token: &Secret) -> OAuthResult<Option<GrantId>> {
     // An access token of ours, expired or not: revoking one late is harmless.
-    if let Ok(at) = access_token::verify_issued_by_us(ctx.config.verification_keys(), token.expose(), &ctx.issuer) {
+    if let Ok(at) = access_token::verify_issued_by_us(crypto, ctx.config.verification_keys(), token.expose(), &ctx.issuer).await {
         let mine = at.claims.client_id == client.client_id.as_str();
         return Ok(mine.then(|| GrantId::new(at.claims.gid)));
     }

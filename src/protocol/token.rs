@@ -17,6 +17,7 @@ use super::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::base::form::{form_body, Params};
 use crate::base::http::{HttpRequest, HttpResponse};
+use crate::base::ed25519::Ed25519;
 use crate::base::signature::SignatureVerifier;
 use crate::base::random;
 use super::refresh_lifetime::{self, RefreshUse};
@@ -34,14 +35,14 @@ use crate::base::types::Secret;
 pub const LOST_RACE: &str = "the authorization code was just redeemed by a concurrent request";
 
 /// `POST /token`.
-pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, verifier: &(impl SignatureVerifier + Ed25519), req: &HttpRequest) -> HttpResponse {
     match token(ctx, verifier, req).await {
         Ok(v) => HttpResponse::json(200, &v),
         Err(e) => client_auth::error_response(&e),
     }
 }
 
-async fn token<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, req: &HttpRequest) -> OAuthResult<serde_json::Value> {
+async fn token<S: Store>(ctx: &Ctx<'_, S>, verifier: &(impl SignatureVerifier + Ed25519), req: &HttpRequest) -> OAuthResult<serde_json::Value> {
     let p = form_body(req)?;
     let grant_type = p.require("grant_type")?;
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
@@ -52,12 +53,12 @@ async fn token<S: Store>(ctx: &Ctx<'_, S>, verifier: &impl SignatureVerifier, re
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, format!("this client did not register the {grant_type} grant")));
     }
     match grant_type {
-        "authorization_code" => authorization_code(ctx, &client, &p).await,
-        _ => refresh_token(ctx, &client, &p).await,
+        "authorization_code" => authorization_code(ctx, verifier, &client, &p).await,
+        _ => refresh_token(ctx, verifier, &client, &p).await,
     }
 }
 
-async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Params) -> OAuthResult<serde_json::Value> {
+async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, crypto: &impl Ed25519, client: &ClientRecord, p: &Params) -> OAuthResult<serde_json::Value> {
     let code = Secret::new(p.require("code")?);
     let verifier = p.get("code_verifier");
     let hash = code.hash();
@@ -94,7 +95,7 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
 
     // Before the claim, so that failing here leaves the code redeemable.
     ctx.store.record_token_use(&client.client_id, None, ctx.now).await?;
-    let issued = mint(ctx, client, &grant, Scopes::from_config(&grant.scope), NextRefresh::Start)?;
+    let issued = mint(ctx, crypto, client, &grant, Scopes::from_config(&grant.scope), NextRefresh::Start).await?;
     // The claim and the first refresh token are one write (`claim_code`).
     if !ctx.store.claim_code(&hash, ctx.now, issued.refresh.as_ref()).await? {
         // Lost a race with a concurrent redemption of the same code. Its own
@@ -105,7 +106,7 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p
     Ok(issued.body)
 }
 
-async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Params) -> OAuthResult<serde_json::Value> {
+async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, crypto: &impl Ed25519, client: &ClientRecord, p: &Params) -> OAuthResult<serde_json::Value> {
     let token = Secret::new(p.require("refresh_token")?);
     let hash = token.hash();
     let bad = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
@@ -147,7 +148,7 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, p: &Pa
     // Failing after the claim is safe: the grace window lets the client
     // retry, and the retry gets the same successor.
     ctx.store.record_token_use(&client.client_id, Some(&grant.grant_id), ctx.now).await?;
-    let issued = mint(ctx, client, &grant, scope, next)?;
+    let issued = mint(ctx, crypto, client, &grant, scope, next).await?;
     if let Some(r) = &issued.refresh {
         ctx.store.create_refresh(r).await?;
     }
@@ -195,7 +196,7 @@ struct Issued {
 }
 
 /// Signs the access token and picks the refresh token; stores nothing.
-fn mint<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: &GrantRecord, scope: Scopes, next: NextRefresh) -> OAuthResult<Issued> {
+async fn mint<S: Store>(ctx: &Ctx<'_, S>, crypto: &impl Ed25519, client: &ClientRecord, grant: &GrantRecord, scope: Scopes, next: NextRefresh) -> OAuthResult<Issued> {
     let ttl = crate::protocol::token_lifetime::for_client(ctx.config, client);
     let claims = AccessClaims {
         iss: ctx.issuer.clone(),
@@ -206,7 +207,7 @@ fn mint<S: Store>(ctx: &Ctx<'_, S>, client: &ClientRecord, grant: &GrantRecord, 
         jti: random::id("at_")?,
         gid: grant.grant_id.as_str().to_string(),
     };
-    let access = access_token::issue(&ctx.config.signing_key, claims, ctx.now, ttl)?;
+    let access = access_token::issue(crypto, &ctx.config.signing_key, claims, ctx.now, ttl).await?;
     let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",

@@ -3,6 +3,7 @@
 //! signature verifier built on Rust crates (the worker uses WebCrypto).
 //! `TestKey` makes real key pairs of each accepted algorithm.
 
+use crate::base::ed25519::{Ed25519, Native, PublicKey, Seed};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -77,13 +78,20 @@ impl SignatureVerifier for TestNet {
                 vk.verify(message, &sig).is_ok()
             }
             Alg::EdDsa => {
-                let Some(x) = field(&key.x) else { return false };
-                let (Ok(pk), Ok(sig)) = (ed25519_compact::PublicKey::from_slice(&x), ed25519_compact::Signature::from_slice(signature)) else {
-                    return false;
-                };
-                pk.verify(message, &sig).is_ok()
+                let Some(x) = field(&key.x).and_then(|x| <[u8; 32]>::try_from(x).ok()) else { return false };
+                Native::verify_now(&x, message, signature)
             }
         }
+    }
+}
+
+/// Gatehouse's own keys, natively (the worker has WebCrypto).
+impl Ed25519 for TestNet {
+    async fn ed25519_sign(&self, seed: &Seed, message: &[u8]) -> Option<[u8; 64]> {
+        Native.ed25519_sign(seed, message).await
+    }
+    async fn ed25519_verify(&self, public: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
+        Native.ed25519_verify(public, message, signature).await
     }
 }
 

@@ -39,7 +39,7 @@ fn a_document_client_completes_the_flow_with_one_fetch() {
     let r = w.redeem(URL, &code, VERIFIER);
     assert_eq!(r.status, 200, "{}", r.body);
     let t = json(&r);
-    let v = crate::protocol::access_token::verify(w.config.verification_keys(), t["access_token"].as_str().unwrap(), w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::store::memory::block_on(crate::protocol::access_token::verify(&crate::base::ed25519::Native, w.config.verification_keys(), t["access_token"].as_str().unwrap(), w.now, ISS, &crate::base::resource::accepted_resources(ISS))).unwrap();
     assert_eq!(v.claims.client_id, URL);
     assert_eq!(w.refresh(URL, t["refresh_token"].as_str().unwrap()).status, 200);
     assert_eq!(w.store.documents.fetch_count(URL), 1, "authorize, login, consent, token and refresh share one fetch");
@@ -409,7 +409,7 @@ fn a_client_with_its_own_lifetime_gets_tokens_that_live_that_long() {
     let t = json(&w.redeem(URL, &code, VERIFIER));
     assert_eq!(t["expires_in"], 86400);
     let keys = w.config.verification_keys();
-    let v = crate::protocol::access_token::verify(keys, t["access_token"].as_str().unwrap(), w.now + 86_000, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::store::memory::block_on(crate::protocol::access_token::verify(&crate::base::ed25519::Native, keys, t["access_token"].as_str().unwrap(), w.now + 86_000, ISS, &crate::base::resource::accepted_resources(ISS))).unwrap();
     assert_eq!(v.expires_at - v.issued_at, 86400);
     let r = json(&w.refresh(URL, t["refresh_token"].as_str().unwrap()));
     assert_eq!(r["expires_in"], 86400, "refreshed tokens too");

@@ -107,7 +107,7 @@ fn an_assertion_gets_tokens_refreshes_revokes_and_introspects() {
     assert_eq!(r.status, 200, "{}", r.body);
     let t = json(&r);
     let at = t["access_token"].as_str().unwrap().to_string();
-    let v = crate::protocol::access_token::verify(w.config.verification_keys(), &at, w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::store::memory::block_on(crate::protocol::access_token::verify(&crate::base::ed25519::Native, w.config.verification_keys(), &at, w.now, ISS, &crate::base::resource::accepted_resources(ISS))).unwrap();
     assert_eq!(v.claims.client_id, URL);
     // Refresh, with the issuer as audience this time (rfc7523bis).
     let r = refresh_with(&w, t["refresh_token"].as_str().unwrap(), &c.key.sign_jws(&c.claims(&w, ISS)));

@@ -144,7 +144,7 @@ fn full_flow_issues_tokens_that_verify() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let t = json(&r);
-    let v = crate::protocol::access_token::verify([&w.config.signing_key], t["access_token"].as_str().unwrap(), w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
+    let v = crate::store::memory::block_on(crate::protocol::access_token::verify(&crate::base::ed25519::Native, [&w.config.signing_key], t["access_token"].as_str().unwrap(), w.now, ISS, &crate::base::resource::accepted_resources(ISS))).unwrap();
     assert_eq!(v.claims.client_id, client);
     assert_eq!(v.claims.aud, format!("{ISS}/mcp"));
     assert!(t["refresh_token"].is_string());
@@ -537,8 +537,8 @@ fn revoking_another_clients_or_an_unknown_token_is_200_and_changes_nothing() {
     assert_eq!(w.refresh(&client, &rt).status, 200);
     // A token signed by another key naming this client is not ours either.
     let foreign = crate::base::signing_key::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9u8; 32])).unwrap();
-    let v = crate::protocol::access_token::verify(w.config.verification_keys(), &at, w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
-    let forged = crate::protocol::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
+    let v = crate::store::memory::block_on(crate::protocol::access_token::verify(&crate::base::ed25519::Native, w.config.verification_keys(), &at, w.now, ISS, &crate::base::resource::accepted_resources(ISS))).unwrap();
+    let forged = crate::store::memory::block_on(crate::protocol::access_token::issue(&crate::base::ed25519::Native, &foreign, v.claims, w.now, 60)).unwrap();
     assert_eq!(w.revoke(&client, &forged).status, 200);
     assert!(!w.grant_revoked());
 }
@@ -591,8 +591,8 @@ fn introspection_describes_own_tokens_only() {
     assert_eq!(w.introspect(&conf, &secret, "garbage"), serde_json::json!({"active": false}));
     // The same claims signed by another key: a bad signature is inactive, not an error.
     let foreign = crate::base::signing_key::SigningKey::from_seed_b64(&crate::base::encoding::b64url(&[9u8; 32])).unwrap();
-    let v = crate::protocol::access_token::verify(w.config.verification_keys(), at, w.now, ISS, &crate::base::resource::accepted_resources(ISS)).unwrap();
-    let forged = crate::protocol::access_token::issue(&foreign, v.claims, w.now, 60).unwrap();
+    let v = crate::store::memory::block_on(crate::protocol::access_token::verify(&crate::base::ed25519::Native, w.config.verification_keys(), at, w.now, ISS, &crate::base::resource::accepted_resources(ISS))).unwrap();
+    let forged = crate::store::memory::block_on(crate::protocol::access_token::issue(&crate::base::ed25519::Native, &foreign, v.claims, w.now, 60)).unwrap();
     assert_eq!(w.introspect(&conf, &secret, &forged), serde_json::json!({"active": false}));
 
     // Revoked grant: both inactive at once (introspection reads the grant).
@@ -698,7 +698,7 @@ fn key_rotation_keeps_sessions_and_tokens() {
         })
         .unwrap()
     };
-    let verify = |c: &Config, tok: &str, now| crate::protocol::access_token::verify(c.verification_keys(), tok, now, ISS, &crate::base::resource::accepted_resources(ISS));
+    let verify = |c: &Config, tok: &str, now| crate::store::memory::block_on(crate::protocol::access_token::verify(&crate::base::ed25519::Native, c.verification_keys(), tok, now, ISS, &crate::base::resource::accepted_resources(ISS)));
     let kid = |tok: &str| {
         let header = crate::base::encoding::b64url_decode(tok.split('.').next().unwrap()).unwrap();
         serde_json::from_slice::<Value>(&header).unwrap()["kid"].as_str().unwrap().to_string()
