@@ -490,3 +490,40 @@ fn layers_import_only_downwards_and_files_never_in_a_loop() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// One test layout (plan §9): unit tests too long for their file sit in a
+/// sibling `<file>_tests.rs` that only `<file>.rs` declares, by `#[path]`
+/// (the one use of `#[path]`); there is no `tests.rs` or other file whose
+/// name does not say whose tests it holds; flows that wire endpoints together
+/// live in `src/testing/flows/`, so no `*_flow_tests.rs` or
+/// `handler_tests.rs` sits beside a module.
+#[test]
+fn tests_sit_where_the_layout_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rs_files(&root.join("src"), &mut files);
+    let mut wrong = BTreeSet::new();
+    let mut declared = BTreeSet::new();
+    for f in &files {
+        let rel = f.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if name == "tests.rs" || name == "handler_tests.rs" || name.ends_with("_flow_tests.rs") {
+            wrong.insert(format!("{rel}: name the file after the module it tests, or move a flow to src/testing/flows/"));
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for line in text.lines().map(str::trim).filter(|l| l.starts_with("#[path")) {
+            let target = line.split('"').nth(1).unwrap_or("");
+            let stem = name.trim_end_matches(".rs");
+            if target != format!("{stem}_tests.rs") {
+                wrong.insert(format!("{rel}: #[path = \"{target}\"]; only `{stem}_tests.rs` may be declared here"));
+            }
+            declared.insert(f.with_file_name(target));
+        }
+    }
+    for f in files.iter().filter(|f| f.to_string_lossy().ends_with("_tests.rs")) {
+        if !declared.contains(f) {
+            wrong.insert(format!("{}: not declared by its module's #[path]", f.strip_prefix(root).unwrap().display()));
+        }
+    }
+    assert!(wrong.is_empty(), "test layout:\n  {}", wrong.into_iter().collect::<Vec<_>>().join("\n  "));
+}

@@ -1,6 +1,6 @@
 //! The assertion checks one by one (claims, algorithms, keys, the jti
 //! memory, the key fetch); the endpoints using them are in
-//! `client_assertion_flow_tests`.
+//! `testing::flows::client_assertion`.
 
 use serde_json::json;
 use sha2::{Digest, Sha256};

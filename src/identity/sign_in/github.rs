@@ -200,6 +200,3 @@ async fn active_org(net: &impl Outbound, cfg: &GithubConfig, token: &Secret) -> 
 #[path = "github_tests.rs"]
 mod tests;
 
-#[cfg(test)]
-#[path = "github_flow_tests.rs"]
-mod flow_tests;

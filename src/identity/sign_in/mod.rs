@@ -15,8 +15,6 @@ pub mod passkey;
 pub mod password;
 pub mod remembered_consent;
 pub mod upstream_state;
-#[cfg(test)]
-mod flow_tests;
 
 use crate::base::page::error_page;
 use crate::base::http::HttpResponse;

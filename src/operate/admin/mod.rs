@@ -25,9 +25,6 @@ use self::page::{Dashboard, RECENT};
 
 pub mod access;
 mod page;
-#[cfg(test)]
-#[path = "admin_tests.rs"]
-mod tests;
 
 /// At most this many clients and grants are listed (Claude registers a new
 /// client on every connection, so the list can grow long).

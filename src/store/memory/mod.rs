@@ -69,7 +69,7 @@ pub struct MemoryStore {
     pub documents: crate::protocol::cimd::canned::CannedDocuments,
     /// Delegated logins in flight (`login::upstream_state`), and whether claimed.
     pub upstream: RefCell<HashMap<String, (crate::store::upstream_states::UpstreamState, bool)>>,
-    /// Passkeys, their challenges and spent setup codes (`login::passkey::testing`).
+    /// Passkeys, their challenges and spent setup codes (`testing::passkeys`).
     pub passkeys: passkeys::MemoryPasskeys,
     /// Spent client assertion ids and key sets "on the web" (`client_assertion::memory`).
     pub assertions: crate::protocol::client_assertion::memory::MemoryAssertions,

@@ -18,7 +18,7 @@ pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 pub(crate) const REDIRECT: &str = "http://127.0.0.1:5000/callback";
 pub(crate) const PASSWORD: &str = "correct horse battery";
 
-/// One browser (a cookie jar) against one store. Also used by `admin_tests`.
+/// One browser (a cookie jar) against one store; every flow module below uses it.
 pub(crate) struct World {
     pub(crate) config: Config,
     pub(crate) store: MemoryStore,
@@ -676,10 +676,19 @@ fn no_refresh_extends_past_the_absolute_lifetime() {
     w.now = start + w.config.refresh_absolute_ttl;
     assert_eq!(json(&w.refresh(&client, &rt))["error"], "invalid_grant");
 }
-// Flows whose client_id is a metadata document URL (uses World above).
+// Every flow below uses World above.
+// The admin page (sign-in, CSRF, revoke, delete) and the audit events.
+mod admin;
+// Clients whose client_id is a metadata document URL.
 mod cimd;
-// Flows of private_key_jwt document clients (uses World above).
+// private_key_jwt document clients.
 mod client_assertion;
+// Sign-in with GitHub, canned in its documented shapes.
+mod sign_in_github;
+// Passkey setup, sign-in and management.
+mod passkey;
+// Remembered consent; password sign-in switched off.
+mod sign_in;
 
 /// A key rotation logs nobody out: the owner's session, an access token and
 /// a refresh token from before it all keep working; new tokens carry the new

@@ -125,3 +125,7 @@ pub async fn authenticate(
     }
     Ok(passkey)
 }
+
+#[cfg(test)]
+#[path = "flow_tests.rs"]
+mod tests;

@@ -19,12 +19,6 @@ pub mod handlers;
 pub mod offer;
 pub mod page;
 pub mod script;
-#[cfg(test)]
-pub mod testing;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod handler_tests;
 
 
 /// How long a challenge may be answered (WebAuthn's own default timeout is

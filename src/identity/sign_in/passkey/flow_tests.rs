@@ -1,10 +1,10 @@
 //! The ceremonies and the flow with real ES256 and EdDSA keys: one accepted
 //! path each, then each refusal of WebAuthn L2 §7.1 and §7.2 on its own.
 
-use super::authenticator_data::{FLAG_UP, FLAG_UV};
-use super::ceremony::{CeremonyError, RelyingParty};
-use super::flow::{self, FlowError};
-use super::testing::Authenticator;
+use crate::identity::sign_in::passkey::authenticator_data::{FLAG_UP, FLAG_UV};
+use crate::identity::sign_in::passkey::ceremony::{CeremonyError, RelyingParty};
+use crate::identity::sign_in::passkey::flow::{self, FlowError};
+use crate::testing::passkeys::Authenticator;
 use crate::store::memory::passkeys::MemoryPasskeys;
 use crate::store::passkeys::PasskeyStore;
 use crate::store::passkeys::Purpose;
@@ -37,17 +37,17 @@ impl World {
         block_on(flow::issue_challenge(&self.store, purpose, &browser(), self.now)).unwrap()
     }
 
-    fn enrol(&self, a: &Authenticator) -> Result<super::Passkey, FlowError> {
+    fn enrol(&self, a: &Authenticator) -> Result<crate::identity::sign_in::passkey::Passkey, FlowError> {
         let reg = a.create(&self.challenge(Purpose::Register));
         block_on(flow::register(&self.store, &rp(), &browser(), &reg, "laptop", self.now))
     }
 
-    fn login(&self, assertion: &flow::Assertion) -> Result<super::Passkey, FlowError> {
+    fn login(&self, assertion: &flow::Assertion) -> Result<crate::identity::sign_in::passkey::Passkey, FlowError> {
         block_on(flow::authenticate(&self.store, &self.net, &rp(), &browser(), assertion, self.now))
     }
 }
 
-fn refused(r: Result<super::Passkey, FlowError>) -> CeremonyError {
+fn refused(r: Result<crate::identity::sign_in::passkey::Passkey, FlowError>) -> CeremonyError {
     match r {
         Err(FlowError::Refused(e)) => e,
         other => panic!("expected a refusal, got {other:?}"),
@@ -90,7 +90,7 @@ fn a_challenge_is_single_use_bound_to_its_browser_purpose_and_lifetime() {
     assert_eq!(refused(w.login(&a.get(&w.challenge(Purpose::Register)))), CeremonyError::UnknownChallenge);
     // Expired.
     let c = w.challenge(Purpose::Login);
-    w.now += super::CHALLENGE_TTL;
+    w.now += crate::identity::sign_in::passkey::CHALLENGE_TTL;
     assert_eq!(refused(w.login(&a.get(&c))), CeremonyError::UnknownChallenge);
     // Never issued.
     assert_eq!(refused(w.login(&a.get("bm90LWlzc3VlZA"))), CeremonyError::UnknownChallenge);
@@ -197,7 +197,7 @@ fn malformed_answers_are_refused_not_panics() {
     let mut bad_sig = a.get_with_counter(&w.challenge(Purpose::Login), 1);
     bad_sig.signature = vec![0x30, 0x02, 0x02, 0x00];
     assert_eq!(refused(w.login(&bad_sig)), CeremonyError::BadSignature);
-    let reg = super::flow::Registration { client_data: a.client_data("webauthn.create", &w.challenge(Purpose::Register)), attestation_object: vec![0xa1, 0xff] };
+    let reg = crate::identity::sign_in::passkey::flow::Registration { client_data: a.client_data("webauthn.create", &w.challenge(Purpose::Register)), attestation_object: vec![0xa1, 0xff] };
     assert!(matches!(refused(block_on(flow::register(&w.store, &rp(), &browser(), &reg, "x", w.now))), CeremonyError::Malformed(_)));
 }
 
@@ -216,13 +216,13 @@ fn the_passkey_cap_holds_in_the_adding_statement_too() {
     let first = w.enrol(&a).unwrap();
     // Registrations verified while there was room, added once there is none
     // (two concurrent additions at 19): the add itself refuses.
-    for i in 1..super::MAX_PASSKEYS {
-        block_on(flow::add(&w.store, &super::Passkey { id: format!("other-{i}"), ..first.clone() })).unwrap();
+    for i in 1..crate::identity::sign_in::passkey::MAX_PASSKEYS {
+        block_on(flow::add(&w.store, &crate::identity::sign_in::passkey::Passkey { id: format!("other-{i}"), ..first.clone() })).unwrap();
     }
-    let late = super::Passkey { id: "one-too-many".into(), ..first };
+    let late = crate::identity::sign_in::passkey::Passkey { id: "one-too-many".into(), ..first };
     match block_on(flow::add(&w.store, &late)) {
         Err(FlowError::Failed(e)) => assert!(e.description.contains("20 passkeys"), "{}", e.description),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert_eq!(block_on(w.store.passkeys()).unwrap().len(), super::MAX_PASSKEYS);
+    assert_eq!(block_on(w.store.passkeys()).unwrap().len(), crate::identity::sign_in::passkey::MAX_PASSKEYS);
 }

@@ -4,10 +4,10 @@
 
 use sha2::{Digest, Sha256};
 
-use super::authenticator_data::{self, FLAG_UP, FLAG_UV};
-use super::cbor::{self, Cbor};
-use super::cose;
-use super::flow::{Assertion, Registration};
+use crate::identity::sign_in::passkey::authenticator_data::{self, FLAG_UP, FLAG_UV};
+use crate::identity::sign_in::passkey::cbor::{self, Cbor};
+use crate::identity::sign_in::passkey::cose;
+use crate::identity::sign_in::passkey::flow::{Assertion, Registration};
 use crate::base::encoding::b64url;
 use crate::testing::net::TestKey;
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::GithubConfig;
+use crate::config::github::GithubConfig;
 use crate::identity::consent;
 use crate::testing::flows::{json as body_json, World, ISS as GATE, REDIRECT, VERIFIER};
 use crate::base::http::HttpResponse;

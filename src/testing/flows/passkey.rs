@@ -1,10 +1,10 @@
 //! The passkey endpoints wired together over the in-memory store, in one
-//! browser (`flow_tests::World`): setup with the one-time code, login by
+//! browser (`flows::World`): setup with the one-time code, login by
 //! passkey through an MCP client's consent, management with a passkey
 //! session only, and the refusals a person can run into.
 
-use super::handlers;
-use super::testing::Authenticator;
+use crate::identity::sign_in::passkey::handlers;
+use crate::testing::passkeys::Authenticator;
 use crate::config::Config;
 use crate::testing::flows::{hidden, json, World, ISS};
 use crate::base::http::HttpResponse;
