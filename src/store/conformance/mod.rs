@@ -7,10 +7,13 @@
 //! Cases share D1's one database, so every id carries the fixture's prefix
 //! and a case asserts only on its own rows.
 
+mod attempts;
+mod budgets;
 mod case;
 mod clients;
 mod consents;
 mod grants;
+mod passkeys;
 mod pending;
 mod records;
 mod registrations;
@@ -20,8 +23,11 @@ mod upstream_states;
 
 pub use case::{Case, CaseFn, Fixture, Outcome};
 
+use super::attempts::AttemptLog;
+use super::budgets::BudgetCounter;
 use super::clients::ClientStore;
 use super::grants::GrantStore;
+use super::passkeys::PasskeyStore;
 use super::pending::PendingRequests;
 use super::registrations::RegistrationCounter;
 use super::consents::ConsentMemory;
@@ -31,11 +37,31 @@ use super::upstream_states::UpstreamStates;
 
 /// Every trait a store must implement to run the whole suite.
 pub trait Conformant:
-    ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter + ConsentMemory + UpstreamStates + SessionRevocations
+    ClientStore
+    + PendingRequests
+    + GrantStore
+    + RevokedGrants
+    + RegistrationCounter
+    + ConsentMemory
+    + UpstreamStates
+    + SessionRevocations
+    + AttemptLog
+    + BudgetCounter
+    + PasskeyStore
 {
 }
 impl<S> Conformant for S where
-    S: ClientStore + PendingRequests + GrantStore + RevokedGrants + RegistrationCounter + ConsentMemory + UpstreamStates + SessionRevocations
+    S: ClientStore
+        + PendingRequests
+        + GrantStore
+        + RevokedGrants
+        + RegistrationCounter
+        + ConsentMemory
+        + UpstreamStates
+        + SessionRevocations
+        + AttemptLog
+        + BudgetCounter
+        + PasskeyStore
 {
 }
 
@@ -70,6 +96,12 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("consents/forgotten_when_a_grant_of_the_pair_is_revoked", consents::forgotten_when_a_grant_of_the_pair_is_revoked),
         case!("upstream_states/claimed_once_by_its_browser", upstream_states::claimed_once_by_its_browser),
         case!("upstream_states/expired_is_not_claimed", upstream_states::expired_is_not_claimed),
+        case!("attempts/at_most_max_since_a_time", attempts::at_most_max_since_a_time),
+        case!("attempts/a_release_takes_back_one_attempt", attempts::a_release_takes_back_one_attempt),
+        case!("budgets/counted_per_kind_source_and_window", budgets::counted_per_kind_source_and_window),
+        case!("passkeys/challenge_consumed_once_by_its_browser", passkeys::challenge_consumed_once_by_its_browser),
+        case!("passkeys/setup_code_spent_once", passkeys::setup_code_spent_once),
+        case!("passkeys/stored_once_and_counted_forward", passkeys::stored_once_and_counted_forward),
         case!("session_revocations/one_session", session_revocations::one_session),
         // Global in a shared database: last.
         case!("session_revocations/everywhere_up_to_a_time", session_revocations::everywhere_up_to_a_time),
