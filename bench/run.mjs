@@ -24,7 +24,7 @@
 //   --profile      with --quick: afterwards, one more run of Gatehouse under workerd's CPU
 //                  profiler; writes bench/.profiles/gatehouse-<time>.cpuprofile and prints the
 //                  functions with the most self and total time.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { freePort } from '../tests/e2e/ports.mjs';
@@ -167,7 +167,7 @@ function buildModules(dir, entry) {
   return [entry, ...rest].map((path) => ({ type: path.endsWith('.wasm') ? 'CompiledWasm' : 'ESModule', path }));
 }
 
-async function startGatehouse(config, origin, secrets, { buildDir = join(ROOT, 'build'), name = 'gatehouse', inspect = false } = {}) {
+async function startGatehouse(config, origin, secrets, { buildDir = join(ROOT, 'build'), name = 'gatehouse', inspect = false, migrate = true } = {}) {
   const shim = join(buildDir, 'worker/shim.mjs');
   try {
     statSync(shim);
@@ -185,6 +185,7 @@ async function startGatehouse(config, origin, secrets, { buildDir = join(ROOT, '
     d1Databases: { DB: db.preview_database_id ?? db.database_id },
     bindings: { ...(config.vars ?? {}), ...secrets, ORIGIN_URL: origin.mcpUrl },
   }, { inspectorPort: inspect ? await freePort() : undefined });
+  if (!migrate) return gh;
   // The migrations, through the binding, into this run's fresh (in-memory) D1.
   const d1 = await gh.mf.getD1Database('DB');
   const dir = resolve(ROOT, db.migrations_dir ?? 'migrations');
@@ -352,6 +353,39 @@ function sizes(file) {
   return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 
+/**
+ * Cold start: a fresh workerd per sample, hence a new isolate (script load, wasm compile and
+ * instantiate, module start-up, Gatehouse's configuration and key set-up on its first request),
+ * timed from asking Miniflare to start until the answer to a first MCP POST without a token has
+ * arrived. Process start and Miniflare's own set-up are in every sample alike; the passthrough's
+ * time is that floor, and a gateway's cold start is what it adds above it.
+ */
+async function coldStarts(starters, reps) {
+  const out = Object.fromEntries(Object.keys(starters).map((k) => [k, []]));
+  const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  for (let r = 0; r < reps; r++) {
+    for (const [key, start] of Object.entries(starters)) {
+      const t0 = performance.now();
+      const w = await start();
+      const res = await fetch(`${w.url}/mcp`, { method: 'POST', headers: plain, body: JSON.stringify(initializeBody()) });
+      await res.arrayBuffer();
+      const ms = performance.now() - t0;
+      await w.mf.dispose();
+      // The passthrough forwards without a token (the origin answers); the gateways refuse.
+      const expected = key === 'passthrough' ? res.status < 500 : res.status === 401;
+      if (!expected) throw new Error(`cold start of ${key}: first answer ${res.status}`);
+      out[key].push(ms);
+    }
+  }
+  return out;
+}
+
+/** Pins every thread of `pid` to the CPUs in `list` ("0", "1", "0-1"). */
+function pin(pid, list) {
+  const r = spawnSync('taskset', ['-a', '-c', '-p', list, String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`taskset ${list} ${pid}: ${r.stderr}`);
+}
+
 async function main() {
   mkdirSync(tmp, { recursive: true });
   if (FLAGS.quick) return quick();
@@ -429,8 +463,37 @@ async function main() {
     }
   }
 
+  // Pinned (issue 14, target 2): the worker's workerd on CPU 0, the origin and this process
+  // (load generator, Miniflare's Node side) on CPU 1, so the gateway does not compete with them.
+  const workers = targets.filter((t) => t.key !== 'direct');
+  const pinnedKind = { ...kinds[0], key: 'pinned', label: 'pinned', targets: workers };
+  for (const t of workers) pin(pids[t.runtime], '0');
+  pin(origin.pid, '1');
+  pin(process.pid, '1');
+  try {
+    for (const t of workers) await run(pinnedKind, t, CONFIG.warmupSeconds);
+    for (let rep = 1; rep <= CONFIG.reps; rep++) {
+      for (const t of workers) {
+        const r = await run(pinnedKind, t, pinnedKind.seconds);
+        runs.push({ kind: 'pinned', target: t.key, runtime: t.runtime, rep, ...r });
+        log(`rep ${rep} ${t.name.padEnd(13)} pinned       ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50} ms  bad ${r.bad}  `
+          + `runtime CPU ${(1000 * r.cpu.procs[t.runtime] / r.ok).toFixed(3)} ms/req`);
+      }
+    }
+  } finally {
+    for (const pid of [...workers.map((t) => pids[t.runtime]), origin.pid, process.pid]) pin(pid, `0-${cpus().length - 1}`);
+  }
+
   // The session still works after the load (nothing was corrupted on the way).
   for (const t of targets) await checkPath(t.name, t.url, t.headers, { gateway: t.key === 'gatehouse' || t.key === 'baseline' });
+
+  log(`cold starts: ${CONFIG.reps} fresh workerd per worker`);
+  const cold = await coldStarts({
+    gatehouse: () => startGatehouse(config, origin, secrets, { name: 'cold-gatehouse', migrate: false }),
+    baseline: () => startBaseline(config, origin, baselineBundle, password),
+    passthrough: () => startPassthrough(config, origin),
+  }, CONFIG.reps);
+  log(`cold starts (ms): ${Object.entries(cold).map(([k, xs]) => `${k} ${xs.map((x) => x.toFixed(0)).join(' ')}`).join('; ')}`);
 
   const wasmFile = readdirSync(join(ROOT, 'build')).find((f) => f.endsWith('.wasm'));
   const gitRev = await new Promise((res) => {
@@ -459,6 +522,7 @@ async function main() {
     },
     runs,
     flows,
+    cold,
     wasm: wasmFile ? { file: `build/${wasmFile}`, ...sizes(join(ROOT, 'build', wasmFile)) } : null,
     baselineBundle: sizes(baselineBundle),
   });
