@@ -93,10 +93,8 @@ async fn authorization_code<S: Store>(ctx: &Ctx<'_, S>, crypto: &impl Ed25519, c
     check_resource_param(p, &record.resource)?;
     let grant = live_grant(ctx, &record.grant_id).await?;
 
-    // Before the claim, so that failing here leaves the code redeemable.
-    ctx.store.record_token_use(&client.client_id, None, ctx.now).await?;
     let issued = mint(ctx, crypto, client, &grant, Scopes::from_config(&grant.scope), NextRefresh::Start).await?;
-    // The claim and the first refresh token are one write (`claim_code`).
+    // The claim, the first refresh token and the note of the client's use are one write (`claim_code`).
     if !ctx.store.claim_code(&hash, ctx.now, issued.refresh.as_ref()).await? {
         // Lost a race with a concurrent redemption of the same code. Its own
         // description lets the security suite tell this refusal (the claim)
@@ -132,21 +130,25 @@ async fn refresh_token<S: Store>(ctx: &Ctx<'_, S>, crypto: &impl Ed25519, client
             return Err(bad());
         }
         RefreshUse::Fresh => {
+            // Signed first, then the claim, the successor and the note of the
+            // use as one write (`rotate_refresh`): a failure leaves the token
+            // unused, and the client's retry is a fresh refresh again.
             let successor = refresh_rotation::successor(&ctx.config.signing_key, &token);
-            if ctx.store.claim_refresh(&hash, &successor.hash(), ctx.now).await? {
-                NextRefresh::Successor(successor)
-            } else {
-                // A concurrent refresh won just now (the parallel-refresh case
-                // the grace window exists for): answer with the successor it recorded.
-                let winner = ctx.store.refresh(&hash).await?.ok_or_else(bad)?;
-                grace_successor(ctx, &token, &winner)
+            let issued = mint(ctx, crypto, client, &grant, scope.clone(), NextRefresh::Successor(successor)).await?;
+            let next = issued.refresh.as_ref().ok_or_else(|| OAuthError::server_error("no refresh token to rotate into"))?;
+            if ctx.store.rotate_refresh(&hash, next, ctx.now).await? {
+                return Ok(issued.body);
             }
+            // A concurrent refresh won just now (the parallel-refresh case
+            // the grace window exists for): answer with the successor it recorded.
+            let winner = ctx.store.refresh(&hash).await?.ok_or_else(bad)?;
+            grace_successor(ctx, &token, &winner)
         }
         RefreshUse::WithinGrace => grace_successor(ctx, &token, &record),
         RefreshUse::Expired => return Err(bad()),
     };
-    // Failing after the claim is safe: the grace window lets the client
-    // retry, and the retry gets the same successor.
+    // Within the grace window: the successor is recorded already. Failing
+    // here is safe: the client's retry gets the same successor.
     ctx.store.record_token_use(&client.client_id, Some(&grant.grant_id), ctx.now).await?;
     let issued = mint(ctx, crypto, client, &grant, scope, next).await?;
     if let Some(r) = &issued.refresh {

@@ -66,16 +66,20 @@ pub trait GrantStore {
     /// one caller that did, and nothing is written for the others. One write,
     /// so that a storage failure leaves the code redeemable: a claim followed
     /// by a failed second write would make the client's retry look like code
-    /// reuse, which revokes the grant.
+    /// reuse, which revokes the grant. The same write notes the code's
+    /// client's use of tokens (as `record_token_use`), won or not.
     async fn claim_code(&self, hash: &TokenHash, now: i64, first_refresh: Option<&RefreshRecord>) -> StoreResult<bool>;
 
     /// Stores a refresh token; a second store of the same hash (a retried
     /// rotation storing the same successor) keeps the first and succeeds.
     async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()>;
     async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>>;
-    /// Marks an unused refresh token used, recording the hash of its
-    /// successor; true only for the one caller that did.
-    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool>;
+    /// Rotates a refresh token: marks `hash` used with `successor` as its
+    /// successor and, only if that marked it, stores `successor` (kept if
+    /// already there); also notes the use (as `record_token_use`, with the
+    /// successor's client and grant), won or not. One write: true only for
+    /// the one caller whose claim marked the token.
+    async fn rotate_refresh(&self, hash: &TokenHash, successor: &RefreshRecord, now: i64) -> StoreResult<bool>;
 
     /// Notes that tokens are being issued to `client` (and, for a refresh,
     /// from `refreshed`): the admin page's "last used" and "last refresh",

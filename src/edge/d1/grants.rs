@@ -151,15 +151,19 @@ impl GrantStore for D1Store {
             "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
             &[s(hash.as_str()), n(now)],
         )?;
-        let Some(r) = first_refresh else {
-            return Ok(self.exec_stmt(claim).await? == 1);
-        };
-        // The refresh token is written only by the claim that won, in the same transaction.
-        let refresh = self.stmt(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE changes() = 1",
-            &[s(r.token_hash.as_str()), s(r.grant_id.as_str()), s(r.client_id.as_str()), n(r.expires_at)],
-        )?;
-        Ok(self.batch(vec![claim, refresh]).await?.first().copied() == Some(1))
+        let mut stmts = vec![claim];
+        if let Some(r) = first_refresh {
+            // Written only by the claim that won (`changes()`: the claim just before), in the same transaction.
+            stmts.push(self.stmt(
+                "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE changes() = 1",
+                &[s(r.token_hash.as_str()), s(r.grant_id.as_str()), s(r.client_id.as_str()), n(r.expires_at)],
+            )?);
+        }
+        stmts.push(self.stmt(
+            "UPDATE clients SET last_used_at = ?2 WHERE client_id = (SELECT client_id FROM auth_codes WHERE code_hash = ?1)",
+            &[s(hash.as_str()), n(now)],
+        )?);
+        Ok(self.batch(stmts).await?.first().copied() == Some(1))
     }
 
     async fn create_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
@@ -183,15 +187,24 @@ impl GrantStore for D1Store {
         }))
     }
 
-    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool> {
+    async fn rotate_refresh(&self, hash: &TokenHash, successor: &RefreshRecord, now: i64) -> StoreResult<bool> {
         self.hold_claim().await;
-        let changed = self
-            .exec(
+        let r = successor;
+        let stmts = vec![
+            self.stmt(
                 "UPDATE refresh_tokens SET used_at = ?2, successor_hash = ?3 WHERE token_hash = ?1 AND used_at IS NULL",
-                &[s(hash.as_str()), n(now), s(successor.as_str())],
-            )
-            .await?;
-        Ok(changed == 1)
+                &[s(hash.as_str()), n(now), s(r.token_hash.as_str())],
+            )?,
+            // Only after the claim above marked the token (`changes()`), in the same transaction.
+            self.stmt(
+                "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE changes() = 1 \
+                 ON CONFLICT (token_hash) DO NOTHING",
+                &[s(r.token_hash.as_str()), s(r.grant_id.as_str()), s(r.client_id.as_str()), n(r.expires_at)],
+            )?,
+            self.stmt("UPDATE clients SET last_used_at = ?2 WHERE client_id = ?1", &[s(r.client_id.as_str()), n(now)])?,
+            self.stmt("UPDATE grants SET last_refresh_at = ?2 WHERE grant_id = ?1", &[s(r.grant_id.as_str()), n(now)])?,
+        ];
+        Ok(self.batch(stmts).await?.first().copied() == Some(1))
     }
 
     async fn record_token_use(&self, client: &ClientId, refreshed: Option<&GrantId>, now: i64) -> StoreResult<()> {

@@ -68,17 +68,19 @@ pub async fn expired_code_is_not_claimed<S: GrantStore>(s: &S, f: &Fixture) -> O
     same(io(s.refresh(&r.token_hash).await)?, None, "no refresh token")
 }
 
-pub async fn claim_refresh_once<S: GrantStore>(s: &S, f: &Fixture) -> Outcome {
+pub async fn rotated_once<S: GrantStore>(s: &S, f: &Fixture) -> Outcome {
     let g = records::grant(f, "grant");
     io(s.create_grant(&g, &records::code(f, "code", &g, f.now + 60)).await)?;
     let r = records::refresh(f, "refresh", &g);
     io(s.create_refresh(&r).await)?;
     let (next, rival) = (records::refresh(f, "next", &g), records::refresh(f, "rival", &g));
-    same(io(s.claim_refresh(&r.token_hash, &next.token_hash, f.now).await)?, true, "the first rotation")?;
-    same(io(s.claim_refresh(&r.token_hash, &rival.token_hash, f.now).await)?, false, "a racing rotation")?;
+    same(io(s.rotate_refresh(&r.token_hash, &next, f.now).await)?, true, "the first rotation")?;
+    same(io(s.rotate_refresh(&r.token_hash, &rival, f.now).await)?, false, "a racing rotation")?;
     let stored = io(s.refresh(&r.token_hash).await)?.ok_or("the rotated token is gone")?;
     same(stored.used_at, Some(f.now), "used_at")?;
-    same(stored.successor_hash, Some(next.token_hash), "the successor is the winner's")
+    same(stored.successor_hash, Some(next.token_hash.clone()), "the successor is the winner's")?;
+    same(io(s.refresh(&next.token_hash).await)?.map(|t| t.grant_id), Some(g.grant_id), "the winner's successor is stored")?;
+    same(io(s.refresh(&rival.token_hash).await)?, None, "the loser's successor is not")
 }
 
 pub async fn revoked_once_at_the_first_time<S: GrantStore>(s: &S, f: &Fixture) -> Outcome {

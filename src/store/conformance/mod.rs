@@ -86,7 +86,7 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("grants/claim_code_once", grants::claim_code_once),
         case!("grants/claim_code_stores_the_first_refresh_once", grants::claim_code_stores_the_first_refresh_once),
         case!("grants/expired_code_is_not_claimed", grants::expired_code_is_not_claimed),
-        case!("grants/claim_refresh_once", grants::claim_refresh_once),
+        case!("grants/rotated_once", grants::rotated_once),
         case!("grants/revoked_once_at_the_first_time", grants::revoked_once_at_the_first_time),
         case!("revoked_grants/since_is_inclusive", revoked_grants::since_is_inclusive),
         case!("revoked_grants/unknown_counts_as_revoked", revoked_grants::unknown_counts_as_revoked),

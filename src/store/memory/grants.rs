@@ -45,6 +45,9 @@ impl GrantStore for MemoryStore {
     }
     async fn claim_code(&self, hash: &TokenHash, now: i64, first_refresh: Option<&RefreshRecord>) -> StoreResult<bool> {
         self.check()?;
+        if let Some(c) = self.codes.borrow().get(hash.as_str()) {
+            self.last_used.borrow_mut().insert(c.client_id.as_str().into(), now);
+        }
         match self.codes.borrow_mut().get_mut(hash.as_str()) {
             Some(c) if c.used_at.is_none() && c.expires_at > now => {
                 c.used_at = Some(now);
@@ -65,12 +68,16 @@ impl GrantStore for MemoryStore {
         self.check()?;
         Ok(self.refresh.borrow().get(hash.as_str()).cloned())
     }
-    async fn claim_refresh(&self, hash: &TokenHash, successor: &TokenHash, now: i64) -> StoreResult<bool> {
+    async fn rotate_refresh(&self, hash: &TokenHash, successor: &RefreshRecord, now: i64) -> StoreResult<bool> {
         self.check()?;
-        match self.refresh.borrow_mut().get_mut(hash.as_str()) {
+        self.last_used.borrow_mut().insert(successor.client_id.as_str().into(), now);
+        self.last_refresh.borrow_mut().insert(successor.grant_id.as_str().into(), now);
+        let mut tokens = self.refresh.borrow_mut();
+        match tokens.get_mut(hash.as_str()) {
             Some(r) if r.used_at.is_none() => {
                 r.used_at = Some(now);
-                r.successor_hash = Some(successor.clone());
+                r.successor_hash = Some(successor.token_hash.clone());
+                tokens.entry(successor.token_hash.as_str().into()).or_insert_with(|| successor.clone());
                 Ok(true)
             }
             _ => Ok(false),
