@@ -38,6 +38,17 @@ pub fn has_credentials(req: &HttpRequest, p: &Params) -> bool {
     req.header("authorization").is_some() || p.get("client_secret").is_some() || p.get("client_assertion").is_some()
 }
 
+/// The registered client a request names (HTTP Basic or `client_id`), to
+/// read it ahead; None for a metadata-document URL (read from its own
+/// table), an assertion or no name. Authentication still happens later.
+pub fn named_registered(req: &HttpRequest, p: &Params) -> Option<crate::base::types::ClientId> {
+    let id = match req.header("authorization") {
+        Some(h) => parse_basic(h)?.0,
+        None => p.get("client_id")?.to_string(),
+    };
+    clients::registered_id(&id)
+}
+
 /// How the request says who the client is.
 enum Presented {
     Secret(String, Secret, AuthMethod),

@@ -51,14 +51,17 @@ impl From<LookupError> for OAuthError {
 }
 
 /// The client named by `id`, from wherever it is defined.
+/// `id` as the id of a registered client, if it can be one (not a URL, not too long).
+pub fn registered_id(id: &str) -> Option<ClientId> {
+    (!cimd::client_id_url::is_url_like(id) && id.len() <= MAX_REGISTERED_ID).then(|| ClientId::new(id))
+}
+
 pub async fn find<S: Store>(ctx: &Ctx<'_, S>, id: &str) -> Result<ClientRecord, LookupError> {
     if cimd::client_id_url::is_url_like(id) {
         return from_metadata_document(ctx, &ClientIdUrl::parse(id)?).await;
     }
-    if id.len() > MAX_REGISTERED_ID {
-        return Err(LookupError::Unknown);
-    }
-    ctx.store.client(&ClientId::new(id)).await?.ok_or(LookupError::Unknown)
+    let id = registered_id(id).ok_or(LookupError::Unknown)?;
+    ctx.store.client(&id).await?.ok_or(LookupError::Unknown)
 }
 
 /// A fresh stored copy first; else one fetch, judged (`fetch_outcome`):

@@ -1,6 +1,6 @@
 //! `Store`: every storage trait the endpoints use, named once, with a
 //! blanket impl, so a handler's bound is `S: Store` rather than a list of
-//! eleven traits (the records and the traits themselves live in `store/`,
+//! twelve traits (the records and the traits themselves live in `store/`,
 //! one trait per area). It is a bound, not a storage trait: nothing
 //! implements it by hand.
 
@@ -21,6 +21,7 @@ pub trait Store:
     + crate::store::attempts::AttemptLog
     + crate::store::budgets::BudgetCounter
     + crate::store::session_revocations::SessionRevocations
+    + crate::store::read_ahead::ReadAhead
 {
 }
 
@@ -36,5 +37,6 @@ impl<T> Store for T where
         + crate::store::attempts::AttemptLog
         + crate::store::budgets::BudgetCounter
         + crate::store::session_revocations::SessionRevocations
+        + crate::store::read_ahead::ReadAhead
 {
 }

@@ -28,6 +28,7 @@ use super::store::Store;
 use crate::store::clients::ClientRecord;
 use crate::store::grants::GrantRecord;
 use crate::store::grants::RefreshRecord;
+use crate::store::read_ahead::TokenRead;
 use crate::base::types::Secret;
 
 /// The refusal of a code redemption that passed every check but lost the
@@ -47,6 +48,15 @@ async fn token<S: Store>(ctx: &Ctx<'_, S>, verifier: &(impl SignatureVerifier + 
     let grant_type = p.require("grant_type")?;
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
         return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "grant_type must be authorization_code or refresh_token"));
+    }
+    // The client, the code or refresh token and its grant in one round trip;
+    // each is still checked below exactly as if read one by one.
+    let presented = match grant_type {
+        "authorization_code" => p.get("code").map(|c| TokenRead::Code(Secret::new(c).hash())),
+        _ => p.get("refresh_token").map(|t| TokenRead::Refresh(Secret::new(t).hash())),
+    };
+    if let Some(token) = &presented {
+        ctx.store.read_ahead(client_auth::named_registered(req, &p).as_ref(), token).await?;
     }
     let client = authenticate_client(ctx, verifier, req, &p).await?;
     if !client.grant_types.iter().any(|g| g == grant_type) {

@@ -12,6 +12,7 @@ pub mod grants;
 pub mod maintenance;
 pub mod passkeys;
 pub mod pending;
+pub mod read_ahead;
 pub mod registrations;
 pub mod revoked_grants;
 pub mod session_revocations;

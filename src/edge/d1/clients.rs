@@ -10,7 +10,7 @@ use crate::store::clients::{AuthMethod, ClientRecord, ClientStore};
 use crate::store::StoreResult;
 
 #[derive(Deserialize)]
-struct ClientRow {
+pub(super) struct ClientRow {
     client_id: String,
     secret_hash: Option<String>,
     auth_method: String,
@@ -45,19 +45,25 @@ impl ClientStore for D1Store {
     }
 
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
-        let Some(r) = self.first::<ClientRow>("SELECT * FROM clients WHERE client_id = ?1", &[s(id.as_str())]).await? else {
-            return Ok(None);
-        };
-        Ok(Some(ClientRecord {
-            client_id: ClientId::new(r.client_id),
-            secret_hash: r.secret_hash.map(TokenHash::from_stored),
-            auth_method: AuthMethod::parse(&r.auth_method).ok_or_else(|| err("bad auth_method in store"))?,
-            redirect_uris: json_list::<String>(&r.redirect_uris)?.into_iter().map(RedirectUri::from_stored).collect(),
-            grant_types: json_list(&r.grant_types)?,
-            client_name: r.client_name,
-            metadata: serde_json::from_slice(r.metadata.as_bytes()).map_err(err)?,
-            created_at: r.created_at,
-        }))
+        if let Some(read) = self.ahead.borrow_mut().client(id) {
+            return Ok(read);
+        }
+        self.first::<ClientRow>(CLIENT_BY_ID, &[s(id.as_str())]).await?.map(client_record).transpose()
     }
+}
+
+pub(super) const CLIENT_BY_ID: &str = "SELECT * FROM clients WHERE client_id = ?1";
+
+pub(super) fn client_record(r: ClientRow) -> StoreResult<ClientRecord> {
+    Ok(ClientRecord {
+        client_id: ClientId::new(r.client_id),
+        secret_hash: r.secret_hash.map(TokenHash::from_stored),
+        auth_method: AuthMethod::parse(&r.auth_method).ok_or_else(|| err("bad auth_method in store"))?,
+        redirect_uris: json_list::<String>(&r.redirect_uris)?.into_iter().map(RedirectUri::from_stored).collect(),
+        grant_types: json_list(&r.grant_types)?,
+        client_name: r.client_name,
+        metadata: serde_json::from_slice(r.metadata.as_bytes()).map_err(err)?,
+        created_at: r.created_at,
+    })
 }
 

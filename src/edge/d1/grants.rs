@@ -27,7 +27,7 @@ const CODE_INSERT: &str = code_insert!();
 const CODE_INSERT_AFTER_A_CHANGE: &str = concat!(code_insert!(), " WHERE changes() = 1");
 
 #[derive(Deserialize)]
-struct GrantRow {
+pub(super) struct GrantRow {
     grant_id: String,
     client_id: String,
     subject: String,
@@ -38,7 +38,7 @@ struct GrantRow {
 }
 
 #[derive(Deserialize)]
-struct CodeRow {
+pub(super) struct CodeRow {
     code_hash: String,
     client_id: String,
     redirect_uri: String,
@@ -51,7 +51,7 @@ struct CodeRow {
 }
 
 #[derive(Deserialize)]
-struct RefreshRow {
+pub(super) struct RefreshRow {
     token_hash: String,
     grant_id: String,
     client_id: String,
@@ -105,16 +105,10 @@ impl GrantStore for D1Store {
     }
 
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>> {
-        let row = self.first::<GrantRow>("SELECT * FROM grants WHERE grant_id = ?1", &[s(id.as_str())]).await?;
-        Ok(row.map(|r| GrantRecord {
-            grant_id: GrantId::new(r.grant_id),
-            client_id: ClientId::new(r.client_id),
-            subject: Subject::new(r.subject),
-            scope: r.scope,
-            resource: r.resource,
-            created_at: r.created_at,
-            revoked_at: r.revoked_at,
-        }))
+        if let Some(read) = self.ahead.borrow_mut().grant(id) {
+            return Ok(read);
+        }
+        Ok(self.first::<GrantRow>("SELECT * FROM grants WHERE grant_id = ?1", &[s(id.as_str())]).await?.map(grant_record))
     }
 
     async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()> {
@@ -131,18 +125,10 @@ impl GrantStore for D1Store {
     }
 
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
-        let row = self.first::<CodeRow>("SELECT * FROM auth_codes WHERE code_hash = ?1", &[s(hash.as_str())]).await?;
-        Ok(row.map(|r| CodeRecord {
-            code_hash: TokenHash::from_stored(r.code_hash),
-            client_id: ClientId::new(r.client_id),
-            redirect_uri: r.redirect_uri,
-            code_challenge: CodeChallenge::from_stored(r.code_challenge),
-            scope: r.scope,
-            resource: r.resource,
-            grant_id: GrantId::new(r.grant_id),
-            expires_at: r.expires_at,
-            used_at: r.used_at,
-        }))
+        if let Some(read) = self.ahead.borrow_mut().code(hash) {
+            return Ok(read);
+        }
+        Ok(self.first::<CodeRow>(CODE_BY_HASH, &[s(hash.as_str())]).await?.map(code_record))
     }
 
     async fn claim_code(&self, hash: &TokenHash, now: i64, first_refresh: Option<&RefreshRecord>) -> StoreResult<bool> {
@@ -176,15 +162,10 @@ impl GrantStore for D1Store {
     }
 
     async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>> {
-        let row = self.first::<RefreshRow>("SELECT * FROM refresh_tokens WHERE token_hash = ?1", &[s(hash.as_str())]).await?;
-        Ok(row.map(|r| RefreshRecord {
-            token_hash: TokenHash::from_stored(r.token_hash),
-            grant_id: GrantId::new(r.grant_id),
-            client_id: ClientId::new(r.client_id),
-            expires_at: r.expires_at,
-            used_at: r.used_at,
-            successor_hash: r.successor_hash.map(TokenHash::from_stored),
-        }))
+        if let Some(read) = self.ahead.borrow_mut().refresh(hash) {
+            return Ok(read);
+        }
+        Ok(self.first::<RefreshRow>(REFRESH_BY_HASH, &[s(hash.as_str())]).await?.map(refresh_record))
     }
 
     async fn rotate_refresh(&self, hash: &TokenHash, successor: &RefreshRecord, now: i64) -> StoreResult<bool> {
@@ -213,5 +194,45 @@ impl GrantStore for D1Store {
             batch.push(self.stmt("UPDATE grants SET last_refresh_at = ?2 WHERE grant_id = ?1", &[s(g.as_str()), n(now)])?);
         }
         self.batch(batch).await.map(|_| ())
+    }
+}
+
+pub(super) const CODE_BY_HASH: &str = "SELECT * FROM auth_codes WHERE code_hash = ?1";
+pub(super) const REFRESH_BY_HASH: &str = "SELECT * FROM refresh_tokens WHERE token_hash = ?1";
+
+pub(super) fn grant_record(r: GrantRow) -> GrantRecord {
+    GrantRecord {
+        grant_id: GrantId::new(r.grant_id),
+        client_id: ClientId::new(r.client_id),
+        subject: Subject::new(r.subject),
+        scope: r.scope,
+        resource: r.resource,
+        created_at: r.created_at,
+        revoked_at: r.revoked_at,
+    }
+}
+
+pub(super) fn code_record(r: CodeRow) -> CodeRecord {
+    CodeRecord {
+        code_hash: TokenHash::from_stored(r.code_hash),
+        client_id: ClientId::new(r.client_id),
+        redirect_uri: r.redirect_uri,
+        code_challenge: CodeChallenge::from_stored(r.code_challenge),
+        scope: r.scope,
+        resource: r.resource,
+        grant_id: GrantId::new(r.grant_id),
+        expires_at: r.expires_at,
+        used_at: r.used_at,
+    }
+}
+
+pub(super) fn refresh_record(r: RefreshRow) -> RefreshRecord {
+    RefreshRecord {
+        token_hash: TokenHash::from_stored(r.token_hash),
+        grant_id: GrantId::new(r.grant_id),
+        client_id: ClientId::new(r.client_id),
+        expires_at: r.expires_at,
+        used_at: r.used_at,
+        successor_hash: r.successor_hash.map(TokenHash::from_stored),
     }
 }

@@ -5,6 +5,7 @@
 //! change), and the winner is whoever changed a row.
 
 mod admin;
+mod ahead;
 mod audit;
 mod client_assertions;
 mod client_documents;
@@ -16,6 +17,7 @@ mod limits;
 mod maintenance;
 mod passkeys;
 mod pending;
+mod read_ahead;
 mod registrations;
 pub(super) mod revoked_grants;
 mod session_revocations;
@@ -37,11 +39,13 @@ pub struct D1Store {
     claim_delay_ms: u32,
     /// Failures on request, in test builds only (`faults`).
     pub(super) faults: std::rc::Rc<Faults>,
+    /// What a `/token` request read ahead (`read_ahead`), until read.
+    ahead: std::cell::RefCell<ahead::Ahead>,
 }
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        D1Store { db, document_fetcher: None, claim_delay_ms: 0, faults: Default::default() }
+        D1Store { db, document_fetcher: None, claim_delay_ms: 0, faults: Default::default(), ahead: Default::default() }
     }
 
     pub fn with_faults(mut self, faults: std::rc::Rc<Faults>) -> Self {
@@ -70,6 +74,13 @@ impl D1Store {
     }
 
 
+    /// Every write ends what was read ahead: a read after it goes to D1. (The
+    /// counters' `INSERT … RETURNING`, run through `first`, touch none of the
+    /// records read ahead.)
+    fn forget_read_ahead(&self) {
+        *self.ahead.borrow_mut() = Default::default();
+    }
+
     pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.faults.statement()?;
         self.db.prepare(sql).bind(args).map_err(err)
@@ -80,6 +91,7 @@ impl D1Store {
     }
 
     pub(super) async fn exec_stmt(&self, stmt: D1PreparedStatement) -> StoreResult<usize> {
+        self.forget_read_ahead();
         self.faults.round_trip().await;
         let r = stmt.run().await.map_err(err)?;
         Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
@@ -87,6 +99,7 @@ impl D1Store {
 
     /// Runs statements as one transaction; the rows each one changed.
     pub(super) async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> StoreResult<Vec<usize>> {
+        self.forget_read_ahead();
         self.faults.round_trip().await;
         let results = self.db.batch(stmts).await.map_err(err)?;
         results.iter().map(|r| Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))).collect()

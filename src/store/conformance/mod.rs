@@ -15,6 +15,7 @@ mod consents;
 mod grants;
 mod passkeys;
 mod pending;
+mod read_ahead;
 mod records;
 mod registrations;
 mod revoked_grants;
@@ -29,6 +30,7 @@ use super::clients::ClientStore;
 use super::grants::GrantStore;
 use super::passkeys::PasskeyStore;
 use super::pending::PendingRequests;
+use super::read_ahead::ReadAhead;
 use super::registrations::RegistrationCounter;
 use super::consents::ConsentMemory;
 use super::revoked_grants::RevokedGrants;
@@ -48,6 +50,7 @@ pub trait Conformant:
     + AttemptLog
     + BudgetCounter
     + PasskeyStore
+    + ReadAhead
 {
 }
 impl<S> Conformant for S where
@@ -62,6 +65,7 @@ impl<S> Conformant for S where
         + AttemptLog
         + BudgetCounter
         + PasskeyStore
+        + ReadAhead
 {
 }
 
@@ -102,6 +106,7 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("passkeys/challenge_consumed_once_by_its_browser", passkeys::challenge_consumed_once_by_its_browser),
         case!("passkeys/setup_code_spent_once", passkeys::setup_code_spent_once),
         case!("passkeys/stored_once_and_counted_forward", passkeys::stored_once_and_counted_forward),
+        case!("read_ahead/answers_as_storage_would", read_ahead::answers_as_storage_would),
         case!("session_revocations/one_session", session_revocations::one_session),
         // Global in a shared database: last.
         case!("session_revocations/everywhere_up_to_a_time", session_revocations::everywhere_up_to_a_time),

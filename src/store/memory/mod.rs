@@ -107,3 +107,6 @@ mod conformance_tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
+
+/// Nothing to save: the memory store has no round trips.
+impl crate::store::read_ahead::ReadAhead for MemoryStore {}
