@@ -65,26 +65,20 @@ pub struct Reserved {
     at: i64,
 }
 
-/// Reserves one attempt under every limit, in order: `None` (too many) at
-/// the first limit already reached; earlier reservations then stay counted.
+/// Reserves one attempt under every limit, in order, in one write: `None`
+/// (too many) at the first limit already reached; earlier reservations then
+/// stay counted.
 pub async fn reserve<S: AttemptLog>(store: &S, under: &[Counted<'_>], now: i64) -> StoreResult<Option<Reserved>> {
-    let mut keys = Vec::with_capacity(under.len());
-    for c in under {
-        let key = c.key();
-        if !store.reserve_attempt(&key, now - WINDOW, c.limit.max, now).await? {
-            return Ok(None);
-        }
-        keys.push(key);
+    let limits: Vec<(String, u32)> = under.iter().map(|c| (c.key(), c.limit.max)).collect();
+    if store.reserve_attempts(&limits, now - WINDOW, now).await? < limits.len() {
+        return Ok(None);
     }
-    Ok(Some(Reserved { keys, at: now }))
+    Ok(Some(Reserved { keys: limits.into_iter().map(|(k, _)| k).collect(), at: now }))
 }
 
 /// The secret was right: its attempt does not count.
 pub async fn release<S: AttemptLog>(store: &S, reserved: Reserved) -> StoreResult<()> {
-    for key in &reserved.keys {
-        store.release_attempt(key, reserved.at).await?;
-    }
-    Ok(())
+    store.release_attempts(&reserved.keys, reserved.at).await
 }
 
 /// The secret was wrong: its attempt stays counted.

@@ -7,10 +7,12 @@ use super::StoreResult;
 /// proven right since migration 0011).
 #[allow(async_fn_in_trait)]
 pub trait AttemptLog {
-    /// Records one attempt under `key` at `now` unless `max` attempts are
-    /// recorded under it since `since`; true when recorded. One conditional
-    /// statement: concurrent callers each see the others' attempts.
-    async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool>;
-    /// Removes one attempt recorded under `key` at `at`.
-    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()>;
+    /// For each `(key, max)` in order, records one attempt under `key` at
+    /// `now` unless `max` attempts are recorded under it since `since`, and
+    /// stops at the first key that is full; returns how many were recorded
+    /// (the earlier ones stay recorded). One write of conditional statements:
+    /// concurrent callers each see the others' attempts.
+    async fn reserve_attempts(&self, limits: &[(String, u32)], since: i64, now: i64) -> StoreResult<usize>;
+    /// Removes one attempt recorded at `at` under each of `keys`, in one write.
+    async fn release_attempts(&self, keys: &[String], at: i64) -> StoreResult<()>;
 }

@@ -7,26 +7,33 @@ use crate::store::attempts::AttemptLog;
 use crate::store::budgets::BudgetCounter;
 use crate::store::StoreResult;
 
+macro_rules! reserve {
+    () => {
+        "INSERT INTO login_failures (key, at) SELECT ?1, ?2 WHERE (SELECT COUNT(*) FROM login_failures WHERE key = ?1 AND at >= ?3) < ?4"
+    };
+}
+const RESERVE: &str = reserve!();
+const RESERVE_AFTER_A_CHANGE: &str = concat!(reserve!(), " AND changes() = 1");
+
 impl AttemptLog for D1Store {
-    async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool> {
-        let recorded = self
-            .exec(
-                "INSERT INTO login_failures (key, at) SELECT ?1, ?2 \
-                 WHERE (SELECT COUNT(*) FROM login_failures WHERE key = ?1 AND at >= ?3) < ?4",
-                &[s(key), n(now), n(since), n(max.into())],
-            )
-            .await?;
-        Ok(recorded == 1)
+    async fn reserve_attempts(&self, limits: &[(String, u32)], since: i64, now: i64) -> StoreResult<usize> {
+        let mut stmts = Vec::with_capacity(limits.len());
+        for (i, (key, max)) in limits.iter().enumerate() {
+            // After the first, only if the statement before recorded its attempt (`changes()`).
+            let sql = if i == 0 { RESERVE } else { RESERVE_AFTER_A_CHANGE };
+            stmts.push(self.stmt(sql, &[s(key), n(now), n(since), n((*max).into())])?);
+        }
+        let changed = self.batch(stmts).await?;
+        Ok(changed.iter().take_while(|c| **c == 1).count())
     }
 
-    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()> {
+    async fn release_attempts(&self, keys: &[String], at: i64) -> StoreResult<()> {
         // Attempts under one key at one second are alike: any one of them will do.
-        self.exec(
-            "DELETE FROM login_failures WHERE rowid = (SELECT rowid FROM login_failures WHERE key = ?1 AND at = ?2 LIMIT 1)",
-            &[s(key), n(at)],
-        )
-        .await
-        .map(|_| ())
+        let stmts = keys
+            .iter()
+            .map(|key| self.stmt("DELETE FROM login_failures WHERE rowid = (SELECT rowid FROM login_failures WHERE key = ?1 AND at = ?2 LIMIT 1)", &[s(key), n(at)]))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch(stmts).await.map(|_| ())
     }
 }
 

@@ -101,6 +101,7 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("upstream_states/claimed_once_by_its_browser", upstream_states::claimed_once_by_its_browser),
         case!("upstream_states/expired_is_not_claimed", upstream_states::expired_is_not_claimed),
         case!("attempts/at_most_max_since_a_time", attempts::at_most_max_since_a_time),
+        case!("attempts/reserved_in_order_until_a_full_key", attempts::reserved_in_order_until_a_full_key),
         case!("attempts/a_release_takes_back_one_attempt", attempts::a_release_takes_back_one_attempt),
         case!("budgets/counted_per_kind_source_and_window", budgets::counted_per_kind_source_and_window),
         case!("passkeys/challenge_consumed_once_by_its_browser", passkeys::challenge_consumed_once_by_its_browser),

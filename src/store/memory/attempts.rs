@@ -6,22 +6,26 @@ use crate::store::StoreResult;
 use super::MemoryStore;
 
 impl AttemptLog for MemoryStore {
-    async fn reserve_attempt(&self, key: &str, since: i64, max: u32, now: i64) -> StoreResult<bool> {
+    async fn reserve_attempts(&self, limits: &[(String, u32)], since: i64, now: i64) -> StoreResult<usize> {
         self.check()?;
         let mut f = self.failures.borrow_mut();
-        let recorded = f.iter().filter(|(k, t)| k == key && *t >= since).count() as u32;
-        if recorded >= max {
-            return Ok(false);
+        for (i, (key, max)) in limits.iter().enumerate() {
+            let recorded = f.iter().filter(|(k, t)| k == key && *t >= since).count() as u32;
+            if recorded >= *max {
+                return Ok(i);
+            }
+            f.push((key.clone(), now));
         }
-        f.push((key.into(), now));
-        Ok(true)
+        Ok(limits.len())
     }
 
-    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()> {
+    async fn release_attempts(&self, keys: &[String], at: i64) -> StoreResult<()> {
         self.check()?;
         let mut f = self.failures.borrow_mut();
-        if let Some(i) = f.iter().position(|(k, t)| k == key && *t == at) {
-            f.remove(i);
+        for key in keys {
+            if let Some(i) = f.iter().position(|(k, t)| k == key && *t == at) {
+                f.remove(i);
+            }
         }
         Ok(())
     }
