@@ -42,6 +42,7 @@ export function writeResults({ file, config, started, finished, machine, version
     row('`tools/call` throughput, pinned: the worker\'s workerd on CPU 0, origin and load generator on CPU 1 (req/s)', 'pinned', (r) => r.rps, 0, ['gatehouse', 'baseline', 'passthrough']),
     row('Runtime CPU per `tools/call`, pinned (ms)', 'pinned', (r) => cpuPerReq(r, r.runtime), 3, ['gatehouse', 'baseline', 'passthrough']),
     `| Cold start: a fresh workerd until its first answer (MCP POST, no token) (ms) | — | ${triple(cold.gatehouse, 0)} | ${triple(cold.baseline, 0)} | ${triple(cold.passthrough, 0)} |`,
+    `| … of which the first request, once workerd is ready (ms) | — | ${triple(cold.gatehouseFirst, 1)} | ${triple(cold.baselineFirst, 1)} | ${triple(cold.passthroughFirst, 1)} |`,
     `| One OAuth flow, DCR → authorize → login/consent → token (ms) | — | ${triple(flows.Gatehouse, 0)} | ${triple(flows.Baseline, 0)} | — |`,
     row('Runtime CPU per `tools/call` (ms): the origin\'s Node process for direct, the worker\'s workerd otherwise', 'auth', (r) => cpuPerReq(r, r.runtime), 3),
     row('Origin CPU per `tools/call` (ms), same runs', 'auth', (r) => cpuPerReq(r, 'origin'), 3),
@@ -69,6 +70,7 @@ export function writeResults({ file, config, started, finished, machine, version
   const flowBase = stats(flows.Baseline)?.med ?? NaN;
   const coldMed = (k) => stats(cold[k])?.med ?? NaN;
   const coldGh = coldMed('gatehouse') - coldMed('passthrough');
+  const coldFirst = (k) => coldMed(`${k}First`) - coldMed('passthroughFirst');
   const coldBase = coldMed('baseline') - coldMed('passthrough');
   const mark = (ok) => (ok ? 'met' : '**missed**');
   const targetsTable = [
@@ -80,7 +82,7 @@ export function writeResults({ file, config, started, finished, machine, version
     `| 3b. CPU per 401, forged token ≤ the baseline's | ${fmt(cpu401('forged', 'gatehouse'), 3)} vs ${fmt(cpu401('forged', 'baseline'), 3)} ms | ${mark(cpu401('forged', 'gatehouse') <= cpu401('forged', 'baseline'))} |`,
     `| 3c. One OAuth flow ≤ the baseline's time | ${fmt(flowGh, 0)} vs ${fmt(flowBase, 0)} ms | ${mark(flowGh <= flowBase)} |`,
     '| 4. Sequential D1 round trips per endpoint (≤ 2; `/mcp` 0) | not measured by this runner: counted per endpoint by tests/e2e/storage_faults.test.mjs (`npm test`), see bench/NOTES.md | — |',
-    `| 5. Cold start above the passthrough ≤ 2 × the baseline's | ${fmt(coldGh, 0)} vs ${fmt(coldBase, 0)} ms: ${fmt(coldGh / coldBase, 2)} × | ${mark(coldGh <= 2 * coldBase)} |`,
+    `| 5. Cold start above the passthrough ≤ 2 × the baseline's (whole; each worker's Miniflare set-up differs: D1 for Gatehouse, KV for the baseline) | ${fmt(coldGh, 0)} vs ${fmt(coldBase, 0)} ms: ${fmt(coldGh / coldBase, 2)} ×; first request alone ${fmt(coldFirst('gatehouse'), 1)} vs ${fmt(coldFirst('baseline'), 1)} ms | ${mark(coldGh <= 2 * coldBase)} |`,
     `| 6. Gatehouse wasm ≤ 350 KiB gzip | ${wasm ? kib(wasm.gzip) : 'not built'} | ${mark(wasm && wasm.gzip <= WASM_TARGET_GZIP)} |`,
   ];
 
