@@ -17,9 +17,10 @@ use crate::base::random;
 use super::browser_session;
 use crate::protocol::store::Store;
 use crate::store::clients::ClientRecord;
-use crate::store::grants::CodeRecord;
-use crate::store::grants::GrantRecord;
+use crate::store::consents::RememberedConsent;
+use crate::store::grants::{ApprovalWrite, CodeRecord, GrantRecord};
 use crate::store::pending::PendingAuthorization;
+use crate::store::read_ahead::Reads;
 use crate::base::types::{GrantId, Secret, Subject};
 
 /// A checked form post for one pending request.
@@ -44,6 +45,11 @@ pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: 
         page::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
     })?;
     let id = params.get("request").ok_or_else(expired_page)?.to_string();
+    // The pending request, its client and the session (which every page
+    // taking this path asks next) in one round trip.
+    let session = browser_session::presented(ctx, req, &browser);
+    let reads = Reads { pending: Some((&id, ctx.now)), session: session.as_ref().map(|s| (&s.id, s.issued_at())), ..Reads::default() };
+    ctx.store.read_ahead(&reads).await.map_err(|e| fail_page(e.into()))?;
     let pending = ctx.store.pending(&id, ctx.now).await.map_err(|e| fail_page(e.into()))?.ok_or_else(expired_page)?;
     if pending.browser != browser.hash() {
         return Err(page::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
@@ -86,20 +92,18 @@ pub(crate) async fn finish<S: Store>(
         ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
         return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
     }
-    // Before the grant, and safe to repeat: a failure here leaves the request
-    // pending, and the person's retry of the same page writes it again.
-    if remember && remembered_consent::may_skip_consent(client, &p.redirect_uri) {
-        remembered_consent::remember(ctx.store, &subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now).await?;
-    }
-    issue_code(ctx, client, p, subject, Approval::ConsentPage).await
+    let remember = (remember && remembered_consent::may_skip_consent(client, &p.redirect_uri))
+        .then(|| remembered_consent::record(&subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now))
+        .flatten();
+    issue_code(ctx, client, p, subject, Approval::ConsentPage { remember: remember.as_ref() }).await
 }
 
 /// How an approval was given, for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Approval {
+pub enum Approval<'a> {
     /// The person pressed Allow just now: the pending request is consumed
-    /// in the same write as the grant.
-    ConsentPage,
+    /// in the same write as the grant, and "Remember" stored with it.
+    ConsentPage { remember: Option<&'a RememberedConsent> },
     /// An earlier "remember" approval covers this request (`login::remembered_consent`).
     Remembered,
 }
@@ -120,16 +124,16 @@ fn back_to_client<'a>(
 }
 
 /// Creates the grant and its authorization code for an approved request and
-/// sends the browser back to the client with the code. A request approved on
-/// the consent page is consumed in the same write (one write: a storage
-/// failure leaves it pending, so the person's retry works); a remembered
-/// approval's request was never stored.
+/// sends the browser back to the client with the code, in one write with
+/// its audit event. A request approved on the consent page is consumed in
+/// that write (a storage failure leaves it pending, so the person's retry
+/// works); a remembered approval's request was never stored.
 pub async fn issue_code<S: Store>(
     ctx: &Ctx<'_, S>,
     client: &ClientRecord,
     p: &PendingAuthorization,
     subject: Subject,
-    how: Approval,
+    how: Approval<'_>,
 ) -> OAuthResult<HttpResponse> {
     let back = back_to_client(ctx, client, p)?;
     let code = random::secret()?;
@@ -153,18 +157,16 @@ pub async fn issue_code<S: Store>(
         expires_at: ctx.now + ctx.config.auth_code_ttl,
         used_at: None,
     };
-    match how {
-        Approval::ConsentPage => {
-            if !ctx.store.create_grant_from_pending(&p.id, ctx.now, &grant, &record).await? {
-                return Ok(expired_page());
-            }
-        }
-        Approval::Remembered => ctx.store.create_grant(&grant, &record).await?,
-    }
-    let event = match how {
-        Approval::ConsentPage => AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now),
-        Approval::Remembered => AuditEvent::consent_remembered(&grant.subject, &p.client_id, &p.scope, &grant.grant_id, ctx.now),
+    let (pending, remember, audit) = match how {
+        Approval::ConsentPage { remember } => (
+            Some((p.id.as_str(), ctx.now)),
+            remember,
+            AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now),
+        ),
+        Approval::Remembered => (None, None, AuditEvent::consent_remembered(&grant.subject, &p.client_id, &p.scope, &grant.grant_id, ctx.now)),
     };
-    ctx.store.audit(&event).await;
+    if !ctx.store.store_approval(&ApprovalWrite { grant: &grant, code: &record, pending, remember, audit: &audit }).await? {
+        return Ok(expired_page());
+    }
     Ok(HttpResponse::see_other(&back(&[("code", code.expose())])))
 }

@@ -22,11 +22,12 @@ use crate::base::redirect_uri::RedirectUri;
 use crate::base::resource::{self, Resource};
 use crate::base::scope::Scopes;
 use super::browser_session::{self, Browser};
-use crate::protocol::source_budget::{self, Budget, Spend};
+use crate::protocol::source_budget::{self, Budget};
 use crate::protocol::store::Store;
 use crate::store::clients::ClientRecord;
 use crate::store::pending::PendingAuthorization;
 use crate::store::pending::PENDING_TTL;
+use crate::store::read_ahead::Reads;
 
 /// An /authorize request that passed every check.
 #[derive(Debug)]
@@ -161,6 +162,9 @@ pub async fn handle<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespon
 /// (Cloudflare Access) has already identified: the session is set for them
 /// and the login page is skipped.
 pub async fn handle_identified<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, identified: Option<&Identity>) -> HttpResponse {
+    if let Err(e) = read_ahead(ctx, req, identified).await {
+        return page::error_page(e.status(), "Something went wrong", &e.description);
+    }
     let valid = match validate(ctx, &req.query).await {
         Ok(v) => v,
         Err(Refusal::Page(e)) => {
@@ -173,6 +177,28 @@ pub async fn handle_identified<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, id
         Ok(r) => r,
         Err(e) => page::error_page(e.status(), "Something went wrong", &e.description),
     }
+}
+
+/// What this request reads, in one round trip (issue 14): its registered
+/// client, the browser's session and its revocation, and the remembered
+/// consent of that person for that client. Each is still read and checked
+/// below as if one by one; a request that turns out to need fewer reads
+/// wasted only rows.
+async fn read_ahead<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, identified: Option<&Identity>) -> OAuthResult<()> {
+    let Ok(p) = Params::parse(req.query.as_bytes()) else { return Ok(()) };
+    let client = p.get("client_id").and_then(clients::registered_id);
+    let session = match identified {
+        Some(_) => None,
+        None => Browser::existing(req).and_then(|b| browser_session::presented(ctx, req, &b)),
+    };
+    let subject = identified.map(|i| &i.subject).or(session.as_ref().map(|s| &s.subject));
+    let reads = Reads {
+        client: client.as_ref(),
+        session: session.as_ref().map(|s| (&s.id, s.issued_at())),
+        consent: subject.zip(client.as_ref()).map(|(s, c)| (s, c, ctx.now)),
+        ..Reads::default()
+    };
+    Ok(ctx.store.read_ahead(&reads).await?)
 }
 
 async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, identified: Option<&Identity>) -> OAuthResult<HttpResponse> {
@@ -203,10 +229,9 @@ async fn start<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, v: ValidRequest, i
             return Ok(with_cookies(to_client));
         }
     }
-    if let Budget::Spent { retry_after } = source_budget::spend(ctx, req, Spend::PendingSignIn).await? {
+    if let Budget::Spent { retry_after } = source_budget::store_pending(ctx, req, &pending).await? {
         return Ok(with_cookies(source_budget::spent_page(retry_after)));
     }
-    ctx.store.create_pending(&pending).await?;
     let csrf = browser_session::csrf_token(key, &pending.id, &browser.cookie);
     let host = RedirectUri::from_stored(v.redirect_uri.clone()).host();
     let view = client_view(&v.client, &pending.scope, &host);

@@ -134,8 +134,15 @@ use crate::store::session_revocations::SessionRevocations;
 /// The session of this request: a valid cookie for this browser that was
 /// not signed out. Storage is asked only when the cookie is valid.
 pub async fn current<S: SessionRevocations>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> StoreResult<Option<Session>> {
-    let Some(s) = signed(ctx.config.verification_keys(), req, browser, ctx.now) else { return Ok(None) };
+    let Some(s) = presented(ctx, req, browser) else { return Ok(None) };
     Ok((!ctx.store.session_revoked(&s.id, s.issued_at()).await?).then_some(s))
+}
+
+/// The session `req` presents, valid for `browser` but not yet checked
+/// against revocations: what a page reads ahead (`ReadAhead`) before it asks
+/// [`current`].
+pub fn presented<S>(ctx: &Ctx<'_, S>, req: &HttpRequest, browser: &Secret) -> Option<Session> {
+    signed(ctx.config.verification_keys(), req, browser, ctx.now)
 }
 
 /// Ends `session` for every copy of its cookie.

@@ -42,7 +42,8 @@ impl Spend {
     }
 }
 
-use crate::store::budgets::BudgetCounter;
+use crate::store::budgets::{BudgetCounter, BudgetSpend};
+use crate::store::pending::{PendingAuthorization, PendingRequests};
 
 /// The outcome of one spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,20 @@ pub async fn spend<S: BudgetCounter>(ctx: &Ctx<'_, S>, req: &HttpRequest, what: 
     }
     let n = ctx.store.count_spend(what.as_str(), SourceKey::of(req).as_str(), window_start(ctx.now)).await?;
     Ok(if n > per_hour { Budget::Spent { retry_after: retry_after(ctx.now) } } else { Budget::Within })
+}
+
+/// Stores a pending sign-in, counted against the source's budget
+/// (`Spend::PendingSignIn`) in the same write: over the budget nothing is stored.
+pub async fn store_pending<S: BudgetCounter + PendingRequests>(ctx: &Ctx<'_, S>, req: &HttpRequest, p: &PendingAuthorization) -> StoreResult<Budget> {
+    let cap = ctx.config.source_budget_per_hour;
+    if cap == 0 {
+        ctx.store.create_pending(p).await?;
+        return Ok(Budget::Within);
+    }
+    let source = SourceKey::of(req);
+    let spend = BudgetSpend { kind: Spend::PendingSignIn.as_str(), source: source.as_str(), window: window_start(ctx.now), cap };
+    let stored = ctx.store.create_pending_counted(p, &spend).await?;
+    Ok(if stored { Budget::Within } else { Budget::Spent { retry_after: retry_after(ctx.now) } })
 }
 
 /// The page a person sees when their address has used up a budget.

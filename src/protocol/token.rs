@@ -28,7 +28,7 @@ use super::store::Store;
 use crate::store::clients::ClientRecord;
 use crate::store::grants::GrantRecord;
 use crate::store::grants::RefreshRecord;
-use crate::store::read_ahead::TokenRead;
+use crate::store::read_ahead::{Reads, TokenRead};
 use crate::base::types::Secret;
 
 /// The refusal of a code redemption that passed every check but lost the
@@ -56,7 +56,8 @@ async fn token<S: Store>(ctx: &Ctx<'_, S>, verifier: &(impl SignatureVerifier + 
         _ => p.get("refresh_token").map(|t| TokenRead::Refresh(Secret::new(t).hash())),
     };
     if let Some(token) = &presented {
-        ctx.store.read_ahead(client_auth::named_registered(req, &p).as_ref(), token).await?;
+        let client = client_auth::named_registered(req, &p);
+        ctx.store.read_ahead(&Reads { client: client.as_ref(), token: Some(token), ..Reads::default() }).await?;
     }
     let client = authenticate_client(ctx, verifier, req, &p).await?;
     if !client.grant_types.iter().any(|g| g == grant_type) {

@@ -11,3 +11,13 @@ pub trait BudgetCounter {
     /// so concurrent spends each see a distinct count).
     async fn count_spend(&self, kind: &str, source: &str, window: i64) -> StoreResult<u32>;
 }
+
+/// One spend of `kind` by `source` in the window starting at `window`,
+/// allowed while the window's count, with it, is at most `cap`.
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetSpend<'a> {
+    pub kind: &'a str,
+    pub source: &'a str,
+    pub window: i64,
+    pub cap: u32,
+}

@@ -6,6 +6,8 @@
 use crate::base::pkce::CodeChallenge;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 
+use super::audit::AuditEvent;
+use super::consents::RememberedConsent;
 use super::StoreResult;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,17 +45,32 @@ pub struct RefreshRecord {
     pub successor_hash: Option<TokenHash>,
 }
 
+/// What one approval writes (`GrantStore::store_approval`).
+#[derive(Debug, Clone, Copy)]
+pub struct ApprovalWrite<'a> {
+    pub grant: &'a GrantRecord,
+    pub code: &'a CodeRecord,
+    /// The pending request (id, now) this approval consumes: if it is no
+    /// longer pending, nothing is written. None for a remembered approval,
+    /// whose request was never stored.
+    pub pending: Option<(&'a str, i64)>,
+    /// "Remember", stored with the grant (replacing any earlier one of the pair).
+    pub remember: Option<&'a RememberedConsent>,
+    /// The approval's audit event, stored with the grant.
+    pub audit: &'a AuditEvent,
+}
+
 /// Grants, codes and refresh tokens.
 #[allow(async_fn_in_trait)]
 pub trait GrantStore {
     /// Stores a new grant and its first authorization code together.
     async fn create_grant(&self, g: &GrantRecord, code: &CodeRecord) -> StoreResult<()>;
-    /// Consumes the pending request `pending` and stores the grant and its
-    /// first code, as one transaction: true only for the one caller whose
-    /// request was still pending; nothing is written otherwise. One write, so
-    /// that a storage failure leaves the request pending and the person's
-    /// retry of the same page works.
-    async fn create_grant_from_pending(&self, pending: &str, now: i64, g: &GrantRecord, code: &CodeRecord) -> StoreResult<bool>;
+    /// Stores what an approval writes as one transaction: true only for the
+    /// one caller whose request was still pending (`ApprovalWrite::pending`);
+    /// nothing is written otherwise. One write, so that a storage failure
+    /// leaves the request pending and the person's retry of the same page
+    /// works, and a grant is never without its audit event.
+    async fn store_approval(&self, a: &ApprovalWrite<'_>) -> StoreResult<bool>;
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>>;
     async fn revoke_grant(&self, id: &GrantId, now: i64) -> StoreResult<()>;
     /// Whether `client` has a grant that is not revoked: the owner approved

@@ -4,6 +4,7 @@
 use crate::base::pkce::CodeChallenge;
 use crate::base::types::{ClientId, TokenHash};
 
+use super::budgets::BudgetSpend;
 use super::StoreResult;
 
 /// An /authorize request waiting for the owner's login and consent.
@@ -31,6 +32,10 @@ pub const PENDING_TTL: i64 = 10 * 60;
 #[allow(async_fn_in_trait)]
 pub trait PendingRequests {
     async fn create_pending(&self, p: &PendingAuthorization) -> StoreResult<()>;
+    /// Counts `spend` (as `BudgetCounter::count_spend` does) and stores `p`
+    /// only if the count is within the spend's cap, as one write: a failure
+    /// counts and stores nothing. True when `p` was stored.
+    async fn create_pending_counted(&self, p: &PendingAuthorization, spend: &BudgetSpend<'_>) -> StoreResult<bool>;
     async fn pending(&self, id: &str, now: i64) -> StoreResult<Option<PendingAuthorization>>;
     /// Deletes the pending request; true only for the one caller that did.
     async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool>;

@@ -2,6 +2,7 @@
 //! line for `wrangler tail`.
 
 use serde::Deserialize;
+use worker::D1PreparedStatement;
 
 use super::{n, opt, s, D1Store};
 use crate::store::audit::{AuditEvent, AuditLog};
@@ -16,15 +17,29 @@ struct EventRow {
     detail: Option<String>,
 }
 
+macro_rules! audit_insert {
+    () => {
+        "INSERT INTO audit_events (at, event, subject, client_id, detail) SELECT ?1, ?2, ?3, ?4, ?5"
+    };
+}
+/// `AFTER_A_CHANGE`: only if the batch's previous statement changed a row.
+pub(super) const AUDIT_INSERT: &str = audit_insert!();
+pub(super) const AUDIT_INSERT_AFTER_A_CHANGE: &str = concat!(audit_insert!(), " WHERE changes() = 1");
+
+impl D1Store {
+    /// `sql`: `AUDIT_INSERT` or `AUDIT_INSERT_AFTER_A_CHANGE`.
+    pub(super) fn audit_insert(&self, e: &AuditEvent, sql: &str) -> StoreResult<D1PreparedStatement> {
+        self.stmt(sql, &[n(e.at), s(&e.event), opt(e.subject.as_deref()), opt(e.client_id.as_deref()), s(&e.detail.to_string())])
+    }
+}
+
 impl AuditLog for D1Store {
     async fn audit(&self, e: &AuditEvent) {
         worker::console_log!("{}", e.log_line());
-        let stored = self
-            .exec(
-                "INSERT INTO audit_events (at, event, subject, client_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-                &[n(e.at), s(&e.event), opt(e.subject.as_deref()), opt(e.client_id.as_deref()), s(&e.detail.to_string())],
-            )
-            .await;
+        let stored = match self.audit_insert(e, AUDIT_INSERT) {
+            Ok(stmt) => self.exec_stmt(stmt).await,
+            Err(e) => Err(e),
+        };
         if let Err(failure) = stored {
             // The event itself is in the line above; the action it records goes on.
             worker::console_error!("{}", serde_json::json!({"event": "audit_store_failed", "audit": e.event, "error": failure.0}));

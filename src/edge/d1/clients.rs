@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
+use super::ahead::take;
 use super::{err, json_list, n, opt, s, D1Store};
 use crate::base::redirect_uri::RedirectUri;
 use crate::base::types::{ClientId, TokenHash};
@@ -45,7 +46,7 @@ impl ClientStore for D1Store {
     }
 
     async fn client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
-        if let Some(read) = self.ahead.borrow_mut().client(id) {
+        if let Some(read) = take(&mut self.ahead.borrow_mut().client, id) {
             return Ok(read);
         }
         self.first::<ClientRow>(CLIENT_BY_ID, &[s(id.as_str())]).await?.map(client_record).transpose()

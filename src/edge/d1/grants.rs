@@ -4,10 +4,13 @@
 use serde::Deserialize;
 use worker::D1PreparedStatement;
 
+use super::ahead::take;
+use super::audit::AUDIT_INSERT_AFTER_A_CHANGE;
+use super::consents::REMEMBER_UPSERT_AFTER_A_CHANGE;
 use super::{n, s, Count, D1Store};
 use crate::base::pkce::CodeChallenge;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
-use crate::store::grants::{CodeRecord, GrantRecord, GrantStore, RefreshRecord};
+use crate::store::grants::{ApprovalWrite, CodeRecord, GrantRecord, GrantStore, RefreshRecord};
 use crate::store::StoreResult;
 
 macro_rules! grant_insert {
@@ -94,18 +97,36 @@ impl GrantStore for D1Store {
         self.batch(stmts).await.map(|_| ())
     }
 
-    async fn create_grant_from_pending(&self, pending: &str, now: i64, g: &GrantRecord, c: &CodeRecord) -> StoreResult<bool> {
-        self.hold_claim().await;
-        // One transaction: each insert happens only if the statement before it
-        // changed a row (`changes()` reads the last completed statement), so a
-        // request already consumed or expired writes nothing.
-        let consume = self.stmt("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(pending), n(now)])?;
-        let stmts = vec![consume, self.grant_insert(g, GRANT_INSERT_AFTER_A_CHANGE)?, self.code_insert(c, CODE_INSERT_AFTER_A_CHANGE)?];
-        Ok(self.batch(stmts).await?.first().copied() == Some(1))
+    async fn store_approval(&self, a: &ApprovalWrite<'_>) -> StoreResult<bool> {
+        // One transaction. After a pending request's DELETE, each statement
+        // runs only if the one before it changed a row (`changes()` reads the
+        // last completed statement), so a request already consumed or
+        // expired writes nothing.
+        let mut stmts = Vec::with_capacity(5);
+        let (grant, code, remember, audit) = match a.pending {
+            Some((id, now)) => {
+                self.hold_claim().await;
+                stmts.push(self.stmt("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(id), n(now)])?);
+                (GRANT_INSERT_AFTER_A_CHANGE, CODE_INSERT_AFTER_A_CHANGE, REMEMBER_UPSERT_AFTER_A_CHANGE, AUDIT_INSERT_AFTER_A_CHANGE)
+            }
+            // Without a request to consume the chain still holds: each insert changes a row.
+            None => (GRANT_INSERT, CODE_INSERT_AFTER_A_CHANGE, REMEMBER_UPSERT_AFTER_A_CHANGE, AUDIT_INSERT_AFTER_A_CHANGE),
+        };
+        stmts.push(self.grant_insert(a.grant, grant)?);
+        stmts.push(self.code_insert(a.code, code)?);
+        if let Some(r) = a.remember {
+            stmts.push(self.remember_upsert(r, remember)?);
+        }
+        stmts.push(self.audit_insert(a.audit, audit)?);
+        let stored = self.batch(stmts).await?.first().copied() == Some(1);
+        if stored {
+            worker::console_log!("{}", a.audit.log_line());
+        }
+        Ok(stored)
     }
 
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>> {
-        if let Some(read) = self.ahead.borrow_mut().grant(id) {
+        if let Some(read) = take(&mut self.ahead.borrow_mut().grant, id) {
             return Ok(read);
         }
         Ok(self.first::<GrantRow>("SELECT * FROM grants WHERE grant_id = ?1", &[s(id.as_str())]).await?.map(grant_record))
@@ -125,7 +146,7 @@ impl GrantStore for D1Store {
     }
 
     async fn code(&self, hash: &TokenHash) -> StoreResult<Option<CodeRecord>> {
-        if let Some(read) = self.ahead.borrow_mut().code(hash) {
+        if let Some(read) = take(&mut self.ahead.borrow_mut().code, hash) {
             return Ok(read);
         }
         Ok(self.first::<CodeRow>(CODE_BY_HASH, &[s(hash.as_str())]).await?.map(code_record))
@@ -162,7 +183,7 @@ impl GrantStore for D1Store {
     }
 
     async fn refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>> {
-        if let Some(read) = self.ahead.borrow_mut().refresh(hash) {
+        if let Some(read) = take(&mut self.ahead.borrow_mut().refresh, hash) {
             return Ok(read);
         }
         Ok(self.first::<RefreshRow>(REFRESH_BY_HASH, &[s(hash.as_str())]).await?.map(refresh_record))

@@ -37,15 +37,13 @@ impl AttemptLog for D1Store {
     }
 }
 
+/// One more spend of kind ?1 by source ?2 in the window starting at ?3.
+pub(super) const SPEND_UPSERT: &str = "INSERT INTO source_counts (kind, source, window_start, n) VALUES (?1, ?2, ?3, 1) \
+     ON CONFLICT (kind, source, window_start) DO UPDATE SET n = n + 1";
+
 impl BudgetCounter for D1Store {
     async fn count_spend(&self, kind: &str, source: &str, window: i64) -> StoreResult<u32> {
-        let row = self
-            .first::<Count>(
-                "INSERT INTO source_counts (kind, source, window_start, n) VALUES (?1, ?2, ?3, 1) \
-                 ON CONFLICT (kind, source, window_start) DO UPDATE SET n = n + 1 RETURNING n",
-                &[s(kind), s(source), n(window)],
-            )
-            .await?;
+        let row = self.first::<Count>(&format!("{SPEND_UPSERT} RETURNING n"), &[s(kind), s(source), n(window)]).await?;
         // No row back would mean the upsert did not happen: count it as over.
         Ok(row.map(|c| c.n).unwrap_or(u32::MAX))
     }

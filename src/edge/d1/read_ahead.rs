@@ -1,15 +1,17 @@
-//! `ReadAhead` on D1: the reads of a `/token` request as one batch of
-//! SELECTs (one round trip), kept until each is read once.
+//! `ReadAhead` on D1: what a request will read, as one batch of SELECTs
+//! (one round trip), kept until each is read once.
 
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::clients::{client_record, ClientRow, CLIENT_BY_ID};
-use super::grants::{code_record, grant_record, refresh_record, CodeRow, GrantRow, RefreshRow, CODE_BY_HASH, REFRESH_BY_HASH};
-use super::{err, s, D1Store};
 use super::ahead::Ahead;
-use crate::base::types::ClientId;
-use crate::store::read_ahead::{ReadAhead, TokenRead};
+use super::clients::{client_record, ClientRow, CLIENT_BY_ID};
+use super::consents::{consent_record, ConsentRow, CONSENT_OF};
+use super::grants::{code_record, grant_record, refresh_record, CodeRow, GrantRow, RefreshRow, CODE_BY_HASH, REFRESH_BY_HASH};
+use super::pending::{pending_record, PendingRow, PENDING_BY_ID};
+use super::session_revocations::{EVERYONE, SESSION_REVOKED};
+use super::{err, n, s, Count, D1Store};
+use crate::store::read_ahead::{ReadAhead, Reads, TokenRead};
 use crate::store::StoreResult;
 
 /// The first row of one statement's result. Read with `serde_wasm_bindgen::from_value`, the
@@ -24,30 +26,78 @@ fn first_row<T: for<'de> Deserialize<'de>>(results: &js_sys::Array, i: u32) -> S
     serde_wasm_bindgen::from_value(row).map(Some).map_err(err)
 }
 
+/// The client of a pending request, read with it.
+const CLIENT_OF_PENDING: &str = "SELECT * FROM clients WHERE client_id = (SELECT client_id FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2)";
+const GRANT_OF_CODE: &str = "SELECT * FROM grants WHERE grant_id = (SELECT grant_id FROM auth_codes WHERE code_hash = ?1)";
+const GRANT_OF_REFRESH: &str = "SELECT * FROM grants WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = ?1)";
+
 impl ReadAhead for D1Store {
-    async fn read_ahead(&self, client: Option<&ClientId>, token: &TokenRead) -> StoreResult<()> {
-        let (by_hash, grant_of, hash) = match token {
-            TokenRead::Code(h) => (CODE_BY_HASH, "SELECT * FROM grants WHERE grant_id = (SELECT grant_id FROM auth_codes WHERE code_hash = ?1)", h),
-            TokenRead::Refresh(h) => (REFRESH_BY_HASH, "SELECT * FROM grants WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = ?1)", h),
-        };
-        let mut stmts = vec![self.stmt(by_hash, &[s(hash.as_str())])?, self.stmt(grant_of, &[s(hash.as_str())])?];
-        if let Some(id) = client {
-            stmts.push(self.stmt(CLIENT_BY_ID, &[s(id.as_str())])?);
+    async fn read_ahead(&self, reads: &Reads<'_>) -> StoreResult<()> {
+        if reads.is_empty() {
+            return Ok(());
         }
+        // Statements in this order; each present read takes the next index.
+        let mut stmts = Vec::new();
+        if let Some(token) = reads.token {
+            let (by_hash, grant_of, hash) = match token {
+                TokenRead::Code(h) => (CODE_BY_HASH, GRANT_OF_CODE, h),
+                TokenRead::Refresh(h) => (REFRESH_BY_HASH, GRANT_OF_REFRESH, h),
+            };
+            stmts.push(self.stmt(by_hash, &[s(hash.as_str())])?);
+            stmts.push(self.stmt(grant_of, &[s(hash.as_str())])?);
+        }
+        if let Some((id, now)) = reads.pending {
+            stmts.push(self.stmt(PENDING_BY_ID, &[s(id), n(now)])?);
+        }
+        match (reads.client, reads.pending) {
+            (Some(id), _) => stmts.push(self.stmt(CLIENT_BY_ID, &[s(id.as_str())])?),
+            (None, Some((id, now))) => stmts.push(self.stmt(CLIENT_OF_PENDING, &[s(id), n(now)])?),
+            (None, None) => {}
+        }
+        if let Some((session, issued_at)) = reads.session {
+            stmts.push(self.stmt(SESSION_REVOKED, &[s(session.as_str()), s(EVERYONE), n(issued_at)])?);
+        }
+        if let Some((subject, client, now)) = reads.consent {
+            stmts.push(self.stmt(CONSENT_OF, &[s(subject.as_str()), s(client.as_str()), n(now)])?);
+        }
+
         self.faults.round_trip().await;
         let list: js_sys::Array = stmts.iter().map(|st| JsValue::from(st.inner().clone())).collect();
         let db: &worker::worker_sys::D1Database = self.db.as_ref().unchecked_ref();
         let promise = db.batch(list).map_err(|e| err(worker::Error::from(e)))?;
         let results: js_sys::Array = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|e| err(worker::Error::from(e)))?.into();
+
+        let mut i = 0;
+        let mut next = || {
+            i += 1;
+            i - 1
+        };
         let mut ahead = Ahead::default();
-        match token {
-            TokenRead::Code(h) => ahead.code = Some((h.clone(), first_row::<CodeRow>(&results, 0)?.map(code_record))),
-            TokenRead::Refresh(h) => ahead.refresh = Some((h.clone(), first_row::<RefreshRow>(&results, 0)?.map(refresh_record))),
+        if let Some(token) = reads.token {
+            match token {
+                TokenRead::Code(h) => ahead.code = Some((h.clone(), first_row::<CodeRow>(&results, next())?.map(code_record))),
+                TokenRead::Refresh(h) => ahead.refresh = Some((h.clone(), first_row::<RefreshRow>(&results, next())?.map(refresh_record))),
+            }
+            // A grant that is not there is not remembered: its read goes to D1 (and finds nothing).
+            ahead.grant = first_row::<GrantRow>(&results, next())?.map(grant_record).map(|g| (g.grant_id.clone(), Some(g)));
         }
-        // A grant that is not there is not remembered: its read goes to D1 (and finds nothing).
-        ahead.grant = first_row::<GrantRow>(&results, 1)?.map(grant_record).map(|g| (g.grant_id.clone(), Some(g)));
-        if let Some(id) = client {
-            ahead.client = Some((id.clone(), first_row::<ClientRow>(&results, 2)?.map(client_record).transpose()?));
+        if let Some((id, now)) = reads.pending {
+            ahead.pending = Some(((id.to_string(), now), first_row::<PendingRow>(&results, next())?.map(pending_record)));
+        }
+        match (reads.client, reads.pending) {
+            (Some(id), _) => ahead.client = Some((id.clone(), first_row::<ClientRow>(&results, next())?.map(client_record).transpose()?)),
+            // Known by the id the pending request names, so only when there is one.
+            (None, Some(_)) => {
+                ahead.client = first_row::<ClientRow>(&results, next())?.map(client_record).transpose()?.map(|c| (c.client_id.clone(), Some(c)))
+            }
+            (None, None) => {}
+        }
+        if let Some((session, issued_at)) = reads.session {
+            let revoked = first_row::<Count>(&results, next())?.is_some_and(|r| r.n != 0);
+            ahead.session = Some(((session.clone(), issued_at), revoked));
+        }
+        if let Some((subject, client, now)) = reads.consent {
+            ahead.consent = Some(((subject.clone(), client.clone(), now), first_row::<ConsentRow>(&results, next())?.map(consent_record)));
         }
         *self.ahead.borrow_mut() = ahead;
         Ok(())

@@ -2,6 +2,7 @@
 //! `session_revocations` (migration 0011): one row per signed-out session, and
 //! the row `*` for the last "sign out everywhere".
 
+use super::ahead::take;
 use super::{n, s, Count, D1Store};
 use crate::identity::browser_session::SESSION_TTL;
 use crate::store::session_revocations::SessionRevocations;
@@ -9,16 +10,18 @@ use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 
 /// The row of "sign out everywhere"; session ids are base64url, never this.
-const EVERYONE: &str = "*";
+pub(super) const EVERYONE: &str = "*";
+
+/// Whether session ?1, issued at ?3, was signed out, alone or by "sign out everywhere" (?2).
+pub(super) const SESSION_REVOKED: &str =
+    "SELECT EXISTS (SELECT 1 FROM session_revocations WHERE session = ?1 OR (session = ?2 AND revoked_at >= ?3)) AS n";
 
 impl SessionRevocations for D1Store {
     async fn session_revoked(&self, id: &TokenHash, issued_at: i64) -> StoreResult<bool> {
-        let row = self
-            .first::<Count>(
-                "SELECT EXISTS (SELECT 1 FROM session_revocations WHERE session = ?1 OR (session = ?2 AND revoked_at >= ?3)) AS n",
-                &[s(id.as_str()), s(EVERYONE), n(issued_at)],
-            )
-            .await?;
+        if let Some(read) = take(&mut self.ahead.borrow_mut().session, &(id.clone(), issued_at)) {
+            return Ok(read);
+        }
+        let row = self.first::<Count>(SESSION_REVOKED, &[s(id.as_str()), s(EVERYONE), n(issued_at)]).await?;
         Ok(row.is_some_and(|r| r.n != 0))
     }
 

@@ -23,21 +23,18 @@ const DAY: i64 = 24 * 3600;
 
 use crate::store::consents::{ConsentMemory, RememberedConsent};
 
-/// Remembers that `subject` approved `client` for `scope`, for `days` days
-/// (0: remembers nothing). For every approval path: the consent page, and a
-/// delegated login's callback that carries the checkbox through.
-pub async fn remember(store: &impl ConsentMemory, subject: &Subject, client: &ClientId, scope: &str, days: u32, now: i64) -> StoreResult<()> {
-    if days == 0 {
-        return Ok(());
-    }
-    let record = RememberedConsent {
+/// The record of `subject` approving `client` for `scope`, remembered for
+/// `days` days (0: nothing to remember). Stored with the approval's grant
+/// (`GrantStore::store_approval`), by every approval path: the consent page,
+/// and a delegated login's callback that carries the checkbox through.
+pub fn record(subject: &Subject, client: &ClientId, scope: &str, days: u32, now: i64) -> Option<RememberedConsent> {
+    (days > 0).then(|| RememberedConsent {
         subject: subject.clone(),
         client_id: client.clone(),
         scope: Scopes::from_config(scope).to_string(),
         created_at: now,
         expires_at: now + i64::from(days) * DAY,
-    };
-    store.remember_consent(&record).await
+    })
 }
 
 /// Whether a remembered approval lets this request skip the consent page:
@@ -93,6 +90,14 @@ mod tests {
         };
         s.clients.borrow_mut().insert(id.into(), c);
         s
+    }
+
+    /// Stores `record`'s approval, as `store_approval` does with a grant.
+    async fn remember(s: &MemoryStore, sub: &Subject, client: &ClientId, scope: &str, days: u32, now: i64) -> StoreResult<()> {
+        match record(sub, client, scope, days, now) {
+            Some(r) => s.remember_consent(&r).await,
+            None => Ok(()),
+        }
     }
 
     #[test]

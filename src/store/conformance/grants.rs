@@ -2,7 +2,9 @@
 
 use super::case::{check, io, same, Fixture, Outcome};
 use super::records;
-use crate::store::grants::GrantStore;
+use crate::store::audit::{AuditEvent, AuditLog};
+use crate::store::consents::{ConsentMemory, RememberedConsent};
+use crate::store::grants::{ApprovalWrite, CodeRecord, GrantRecord, GrantStore};
 use crate::store::pending::PendingRequests;
 
 pub async fn create_and_read<S: GrantStore>(s: &S, f: &Fixture) -> Outcome {
@@ -15,27 +17,64 @@ pub async fn create_and_read<S: GrantStore>(s: &S, f: &Fixture) -> Outcome {
     same(io(s.client_approved(&g.client_id).await)?, true, "approved with a live grant")
 }
 
-pub async fn from_pending_once<S: GrantStore + PendingRequests>(s: &S, f: &Fixture) -> Outcome {
+/// The approval of a pending request: the grant, its code, "remember" and
+/// the audit event.
+fn approval<'a>(f: &Fixture, g: &'a GrantRecord, c: &'a CodeRecord, p: &'a str, r: &'a RememberedConsent, e: &'a AuditEvent) -> ApprovalWrite<'a> {
+    ApprovalWrite { grant: g, code: c, pending: Some((p, f.now)), remember: Some(r), audit: e }
+}
+
+fn remembered(f: &Fixture, g: &GrantRecord, scope: &str) -> RememberedConsent {
+    RememberedConsent { subject: g.subject.clone(), client_id: g.client_id.clone(), scope: scope.into(), created_at: f.now, expires_at: f.now + 100 }
+}
+
+/// The audit events of this fixture's client, newest first.
+async fn events_of<S: AuditLog>(s: &S, f: &Fixture) -> Result<Vec<String>, String> {
+    let client = f.id("client");
+    Ok(io(s.recent_audit(500).await)?.into_iter().filter(|e| e.client_id.as_deref() == Some(&client)).map(|e| e.event).collect())
+}
+
+pub async fn from_pending_once<S: GrantStore + PendingRequests + ConsentMemory + AuditLog>(s: &S, f: &Fixture) -> Outcome {
     let p = records::pending(f, "pending", f.now + 600);
     io(s.create_pending(&p).await)?;
     let (g1, g2) = (records::grant(f, "grant-1"), records::grant(f, "grant-2"));
     let (c1, c2) = (records::code(f, "code-1", &g1, f.now + 60), records::code(f, "code-2", &g2, f.now + 60));
-    same(io(s.create_grant_from_pending(&p.id, f.now, &g1, &c1).await)?, true, "the first consent")?;
-    same(io(s.create_grant_from_pending(&p.id, f.now, &g2, &c2).await)?, false, "a second consent of the same request")?;
+    let (r1, r2) = (remembered(f, &g1, "mcp"), remembered(f, &g2, "mcp admin"));
+    let e1 = AuditEvent::consent(true, &g1.subject, &g1.client_id, "mcp", Some(&g1.grant_id), f.now);
+    let e2 = AuditEvent::consent(true, &g2.subject, &g2.client_id, "mcp admin", Some(&g2.grant_id), f.now);
+    same(io(s.store_approval(&approval(f, &g1, &c1, &p.id, &r1, &e1)).await)?, true, "the first consent")?;
+    same(io(s.store_approval(&approval(f, &g2, &c2, &p.id, &r2, &e2)).await)?, false, "a second consent of the same request")?;
     same(io(s.pending(&p.id, f.now).await)?, None, "the request after consent")?;
-    same(io(s.grant(&g1.grant_id).await)?, Some(g1), "the first grant")?;
+    same(io(s.grant(&g1.grant_id).await)?, Some(g1.clone()), "the first grant")?;
+    same(io(s.code(&c1.code_hash).await)?, Some(c1), "the first code")?;
+    same(io(s.remembered_consent(&g1.subject, &g1.client_id, f.now).await)?, Some(r1), "the first \"remember\"")?;
+    same(events_of(s, f).await?, vec!["consent.approve".to_string()], "one audit event, the first consent's")?;
     same(io(s.grant(&g2.grant_id).await)?, None, "the losing grant")?;
     same(io(s.code(&c2.code_hash).await)?, None, "the losing code")
 }
 
-pub async fn from_expired_pending_writes_nothing<S: GrantStore + PendingRequests>(s: &S, f: &Fixture) -> Outcome {
+/// A remembered approval consumes nothing, and stores its grant, code and event.
+pub async fn remembered_approval<S: GrantStore + AuditLog>(s: &S, f: &Fixture) -> Outcome {
+    let g = records::grant(f, "grant");
+    let c = records::code(f, "code", &g, f.now + 60);
+    let e = AuditEvent::consent_remembered(&g.subject, &g.client_id, "mcp", &g.grant_id, f.now);
+    same(io(s.store_approval(&ApprovalWrite { grant: &g, code: &c, pending: None, remember: None, audit: &e }).await)?, true, "the approval")?;
+    same(io(s.grant(&g.grant_id).await)?, Some(g.clone()), "the grant")?;
+    same(io(s.code(&c.code_hash).await)?, Some(c), "the code")?;
+    same(events_of(s, f).await?, vec![e.event.clone()], "its audit event")
+}
+
+pub async fn from_expired_pending_writes_nothing<S: GrantStore + PendingRequests + ConsentMemory + AuditLog>(s: &S, f: &Fixture) -> Outcome {
     let p = records::pending(f, "pending", f.now);
     io(s.create_pending(&p).await)?;
     let g = records::grant(f, "grant");
     let c = records::code(f, "code", &g, f.now + 60);
-    same(io(s.create_grant_from_pending(&p.id, f.now, &g, &c).await)?, false, "consent of an expired request")?;
+    let r = remembered(f, &g, "mcp");
+    let e = AuditEvent::consent(true, &g.subject, &g.client_id, "mcp", Some(&g.grant_id), f.now);
+    same(io(s.store_approval(&approval(f, &g, &c, &p.id, &r, &e)).await)?, false, "consent of an expired request")?;
     same(io(s.grant(&g.grant_id).await)?, None, "no grant")?;
-    same(io(s.code(&c.code_hash).await)?, None, "no code")
+    same(io(s.code(&c.code_hash).await)?, None, "no code")?;
+    same(io(s.remembered_consent(&g.subject, &g.client_id, f.now).await)?, None, "nothing remembered")?;
+    same(events_of(s, f).await?, Vec::<String>::new(), "no audit event")
 }
 
 pub async fn claim_code_once<S: GrantStore>(s: &S, f: &Fixture) -> Outcome {

@@ -25,6 +25,7 @@ mod upstream_states;
 pub use case::{Case, CaseFn, Fixture, Outcome};
 
 use super::attempts::AttemptLog;
+use super::audit::AuditLog;
 use super::budgets::BudgetCounter;
 use super::clients::ClientStore;
 use super::grants::GrantStore;
@@ -51,6 +52,7 @@ pub trait Conformant:
     + BudgetCounter
     + PasskeyStore
     + ReadAhead
+    + AuditLog
 {
 }
 impl<S> Conformant for S where
@@ -66,6 +68,7 @@ impl<S> Conformant for S where
         + BudgetCounter
         + PasskeyStore
         + ReadAhead
+        + AuditLog
 {
 }
 
@@ -87,6 +90,7 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("grants/create_and_read", grants::create_and_read),
         case!("grants/from_pending_once", grants::from_pending_once),
         case!("grants/from_expired_pending_writes_nothing", grants::from_expired_pending_writes_nothing),
+        case!("grants/remembered_approval", grants::remembered_approval),
         case!("grants/claim_code_once", grants::claim_code_once),
         case!("grants/claim_code_stores_the_first_refresh_once", grants::claim_code_stores_the_first_refresh_once),
         case!("grants/expired_code_is_not_claimed", grants::expired_code_is_not_claimed),
@@ -108,6 +112,7 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("passkeys/setup_code_spent_once", passkeys::setup_code_spent_once),
         case!("passkeys/stored_once_and_counted_forward", passkeys::stored_once_and_counted_forward),
         case!("read_ahead/answers_as_storage_would", read_ahead::answers_as_storage_would),
+        case!("read_ahead/pages_read_as_storage_would", read_ahead::pages_read_as_storage_would),
         case!("session_revocations/one_session", session_revocations::one_session),
         // Global in a shared database: last.
         case!("session_revocations/everywhere_up_to_a_time", session_revocations::everywhere_up_to_a_time),

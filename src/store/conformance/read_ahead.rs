@@ -3,9 +3,13 @@
 
 use super::case::{io, same, Fixture, Outcome};
 use super::records;
+use crate::base::types::{Subject, TokenHash};
 use crate::store::clients::ClientStore;
+use crate::store::consents::{ConsentMemory, RememberedConsent};
 use crate::store::grants::GrantStore;
-use crate::store::read_ahead::{ReadAhead, TokenRead};
+use crate::store::pending::PendingRequests;
+use crate::store::read_ahead::{ReadAhead, Reads, TokenRead};
+use crate::store::session_revocations::SessionRevocations;
 
 pub async fn answers_as_storage_would<S: ReadAhead + GrantStore + ClientStore>(s: &S, f: &Fixture) -> Outcome {
     let client = records::client(f, "client");
@@ -13,23 +17,70 @@ pub async fn answers_as_storage_would<S: ReadAhead + GrantStore + ClientStore>(s
     let g = records::grant(f, "grant");
     let c = records::code(f, "code", &g, f.now + 60);
     io(s.create_grant(&g, &c).await)?;
-    io(s.read_ahead(Some(&client.client_id), &TokenRead::Code(c.code_hash.clone())).await)?;
+    let code = TokenRead::Code(c.code_hash.clone());
+    io(s.read_ahead(&Reads { client: Some(&client.client_id), token: Some(&code), ..Reads::default() }).await)?;
     same(io(s.client(&client.client_id).await)?.map(|r| r.client_id), Some(client.client_id.clone()), "the client, read ahead")?;
     same(io(s.code(&c.code_hash).await)?, Some(c.clone()), "the code, read ahead")?;
     same(io(s.grant(&g.grant_id).await)?, Some(g.clone()), "its grant, read ahead")?;
     same(io(s.code(&c.code_hash).await)?, Some(c.clone()), "the code, read again")?;
 
-    io(s.read_ahead(None, &TokenRead::Code(c.code_hash.clone())).await)?;
+    io(s.read_ahead(&Reads { token: Some(&code), ..Reads::default() }).await)?;
     same(io(s.claim_code(&c.code_hash, f.now, None).await)?, true, "the claim")?;
     same(io(s.code(&c.code_hash).await)?.and_then(|r| r.used_at), Some(f.now), "the code read after the claim")?;
 
     let r = records::refresh(f, "refresh", &g);
     io(s.create_refresh(&r).await)?;
-    io(s.read_ahead(Some(&client.client_id), &TokenRead::Refresh(r.token_hash.clone())).await)?;
+    let refresh = TokenRead::Refresh(r.token_hash.clone());
+    io(s.read_ahead(&Reads { client: Some(&client.client_id), token: Some(&refresh), ..Reads::default() }).await)?;
     let next = records::refresh(f, "next", &g);
     same(io(s.rotate_refresh(&r.token_hash, &next, f.now).await)?, true, "the rotation")?;
     same(io(s.refresh(&r.token_hash).await)?.and_then(|t| t.successor_hash), Some(next.token_hash), "the token read after the rotation")?;
     let unknown = records::refresh(f, "never-stored", &g);
-    io(s.read_ahead(None, &TokenRead::Refresh(unknown.token_hash.clone())).await)?;
-    same(io(s.refresh(&unknown.token_hash).await)?, None, "a token that is not there")
+    let unknown = TokenRead::Refresh(unknown.token_hash.clone());
+    io(s.read_ahead(&Reads { token: Some(&unknown), ..Reads::default() }).await)?;
+    let TokenRead::Refresh(hash) = &unknown else { unreachable!() };
+    same(io(s.refresh(hash).await)?, None, "a token that is not there")
+}
+
+/// What the browser pages read ahead: a pending request with its client,
+/// a session's revocation, a remembered consent; each read as storage would
+/// answer it, by its own key only, and fresh after a write.
+pub async fn pages_read_as_storage_would<S: ReadAhead + ClientStore + PendingRequests + SessionRevocations + ConsentMemory>(
+    s: &S,
+    f: &Fixture,
+) -> Outcome {
+    let client = records::client(f, "client");
+    io(s.create_client(&client).await)?;
+    let p = records::pending(f, "pending", f.now + 600);
+    io(s.create_pending(&p).await)?;
+    let (session, other) = (TokenHash::of(&f.id("session")), TokenHash::of(&f.id("other-session")));
+    io(s.revoke_session(&other, f.now, f.now + 3600).await)?;
+    let owner = Subject::new(f.id("owner"));
+    let remembered = RememberedConsent { subject: owner.clone(), client_id: client.client_id.clone(), scope: "mcp".into(), created_at: f.now, expires_at: f.now + 100 };
+    io(s.remember_consent(&remembered).await)?;
+
+    let reads = Reads {
+        pending: Some((&p.id, f.now)),
+        session: Some((&session, f.now)),
+        consent: Some((&owner, &client.client_id, f.now)),
+        ..Reads::default()
+    };
+    io(s.read_ahead(&reads).await)?;
+    same(io(s.pending(&p.id, f.now + 600).await)?, None, "the pending request at another time, expired")?;
+    same(io(s.pending(&p.id, f.now).await)?, Some(p.clone()), "the pending request, read ahead")?;
+    same(io(s.client(&client.client_id).await)?.map(|c| c.client_id), Some(client.client_id.clone()), "its client, read ahead")?;
+    same(io(s.session_revoked(&other, f.now).await)?, true, "another session, signed out")?;
+    same(io(s.session_revoked(&session, f.now).await)?, false, "the session, read ahead")?;
+    same(io(s.remembered_consent(&owner, &client.client_id, f.now + 100).await)?, None, "the consent at its expiry")?;
+    same(io(s.remembered_consent(&owner, &client.client_id, f.now).await)?, Some(remembered.clone()), "the consent, read ahead")?;
+
+    io(s.read_ahead(&reads).await)?;
+    io(s.revoke_session(&session, f.now, f.now + 3600).await)?;
+    same(io(s.consume_pending(&p.id, f.now).await)?, true, "the pending request consumed")?;
+    same(io(s.session_revoked(&session, f.now).await)?, true, "the session read after its sign-out")?;
+    same(io(s.pending(&p.id, f.now).await)?, None, "the pending request read after it was consumed")?;
+
+    let gone = Reads { pending: Some((&p.id, f.now)), ..Reads::default() };
+    io(s.read_ahead(&gone).await)?;
+    same(io(s.pending(&p.id, f.now).await)?, None, "a pending request that is not there")
 }

@@ -21,8 +21,15 @@ impl ConsentMemory for MemoryStore {
 
     async fn remember_consent(&self, r: &RememberedConsent) -> StoreResult<()> {
         self.check()?;
+        self.store_remembered(r);
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Also part of `store_approval`'s one write.
+    pub(super) fn store_remembered(&self, r: &RememberedConsent) {
         let key = (r.subject.as_str().to_string(), r.client_id.as_str().to_string());
         self.remembered.borrow_mut().insert(key, r.clone());
-        Ok(())
     }
 }

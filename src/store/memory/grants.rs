@@ -1,7 +1,7 @@
 //! `GrantStore` in memory: codes and refresh tokens are claimed once.
 
 use crate::base::types::{ClientId, GrantId, TokenHash};
-use crate::store::grants::{CodeRecord, GrantRecord, GrantStore, RefreshRecord};
+use crate::store::grants::{ApprovalWrite, CodeRecord, GrantRecord, GrantStore, RefreshRecord};
 use crate::store::StoreResult;
 
 use super::MemoryStore;
@@ -32,15 +32,21 @@ impl GrantStore for MemoryStore {
         self.check()?;
         Ok(self.codes.borrow().get(hash.as_str()).cloned())
     }
-    async fn create_grant_from_pending(&self, pending: &str, now: i64, g: &GrantRecord, code: &CodeRecord) -> StoreResult<bool> {
+    async fn store_approval(&self, a: &ApprovalWrite<'_>) -> StoreResult<bool> {
         self.check()?;
-        let mut m = self.pending.borrow_mut();
-        if !m.get(pending).is_some_and(|p| p.expires_at > now) {
-            return Ok(false);
+        if let Some((id, now)) = a.pending {
+            let mut m = self.pending.borrow_mut();
+            if !m.get(id).is_some_and(|p| p.expires_at > now) {
+                return Ok(false);
+            }
+            m.remove(id);
         }
-        m.remove(pending);
-        self.grants.borrow_mut().insert(g.grant_id.as_str().into(), g.clone());
-        self.codes.borrow_mut().insert(code.code_hash.as_str().into(), code.clone());
+        self.grants.borrow_mut().insert(a.grant.grant_id.as_str().into(), a.grant.clone());
+        self.codes.borrow_mut().insert(a.code.code_hash.as_str().into(), a.code.clone());
+        if let Some(r) = a.remember {
+            self.store_remembered(r);
+        }
+        self.audit.borrow_mut().push(a.audit.clone());
         Ok(true)
     }
     async fn claim_code(&self, hash: &TokenHash, now: i64, first_refresh: Option<&RefreshRecord>) -> StoreResult<bool> {

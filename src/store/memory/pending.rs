@@ -1,6 +1,7 @@
 //! `PendingRequests` in memory.
 
 use crate::store::pending::{PendingAuthorization, PendingRequests};
+use crate::store::budgets::BudgetSpend;
 use crate::store::StoreResult;
 
 use super::MemoryStore;
@@ -10,6 +11,18 @@ impl PendingRequests for MemoryStore {
         self.check()?;
         self.pending.borrow_mut().insert(p.id.clone(), p.clone());
         Ok(())
+    }
+    async fn create_pending_counted(&self, p: &PendingAuthorization, spend: &BudgetSpend<'_>) -> StoreResult<bool> {
+        // One call, so a failure injected here counts nothing (as D1's one batch).
+        self.check()?;
+        let mut spends = self.spends.borrow_mut();
+        let n = spends.entry((spend.kind.to_string(), spend.source.to_string(), spend.window)).or_insert(0);
+        *n += 1;
+        if *n > spend.cap {
+            return Ok(false);
+        }
+        self.pending.borrow_mut().insert(p.id.clone(), p.clone());
+        Ok(true)
     }
     async fn pending(&self, id: &str, now: i64) -> StoreResult<Option<PendingAuthorization>> {
         self.check()?;
