@@ -21,6 +21,8 @@
 //   --ab=<dir>     with --quick: also a second Gatehouse built into <dir> (a copy of another
 //                  build/), interleaved with the first, so two builds are compared in one run on
 //                  the same (possibly noisy) machine.
+//   --path=401     with --quick: the no-token 401 instead of `tools/call`, beside the baseline
+//                  (workers-oauth-provider, the peer) instead of the passthrough, which has no 401.
 //   --profile      with --quick: afterwards, one more run of Gatehouse under workerd's CPU
 //                  profiler; writes bench/.profiles/gatehouse-<time>.cpuprofile and prints the
 //                  functions with the most self and total time.
@@ -53,18 +55,19 @@ const int = (name, dflt, min, max) => {
   }
   return n;
 };
-const FLAGS = { quick: false, ab: null, profile: false };
+const FLAGS = { quick: false, ab: null, profile: false, path: 'call' };
 for (const arg of process.argv.slice(2)) {
   if (arg === '--quick') FLAGS.quick = true;
+  else if (arg === '--path=call' || arg === '--path=401') FLAGS.path = arg.slice(7);
   else if (arg === '--profile') FLAGS.profile = true;
   else if (arg.startsWith('--ab=') && arg.length > 5) FLAGS.ab = resolve(arg.slice(5));
   else {
-    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile)`);
+    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile, --path=call|401)`);
     process.exit(2);
   }
 }
-if ((FLAGS.ab || FLAGS.profile) && !FLAGS.quick) {
-  console.error('[bench] ERROR: --ab and --profile go with --quick (the full run must stay comparable)');
+if ((FLAGS.ab || FLAGS.profile || FLAGS.path !== 'call') && !FLAGS.quick) {
+  console.error('[bench] ERROR: --ab, --profile and --path go with --quick (the full run must stay comparable)');
   process.exit(2);
 }
 const CONFIG = {
@@ -562,16 +565,29 @@ async function quick() {
     pids[g.key] = gw.pid;
     targets.push({ key: g.key, name: g.name, url: `${gw.url}/mcp`, token, gw });
   }
-  const pass = await startPassthrough(config, origin);
-  pids.passthrough = pass.pid;
-  targets.push({ key: 'passthrough', name: 'Passthrough', url: `${pass.url}/mcp`, token: null });
+  // The floor: the passthrough for `tools/call`; for the 401, which it has no path for, the peer.
+  const unauth = FLAGS.path === '401';
+  const floorKey = unauth ? 'baseline' : 'passthrough';
+  if (unauth) {
+    const base = await startBaseline(config, origin, await buildBaseline(), password);
+    pids.baseline = base.pid;
+    targets.push({ key: 'baseline', name: 'Baseline', url: `${base.url}/mcp`, token: null });
+  } else {
+    const pass = await startPassthrough(config, origin);
+    pids.passthrough = pass.pid;
+    targets.push({ key: 'passthrough', name: 'Passthrough', url: `${pass.url}/mcp`, token: null });
+  }
   for (const t of targets) {
+    if (unauth) {
+      t.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      continue;
+    }
     t.headers = await openSession(t.name, t.url, t.token);
     await checkPath(t.name, t.url, t.headers, { gateway: t.key !== 'passthrough' });
   }
   const body = JSON.stringify(toolCall('echo', { text: ECHO }));
-  const verify = (b) => b.includes(`"text":"${ECHO}"`) && b.includes('"result"');
-  const run = (t, seconds) => loadRun({ url: t.url, headers: t.headers, body, connections: CONFIG.connections, seconds, expectStatus: 200, verify, pids });
+  const verify = unauth ? undefined : (b) => b.includes(`"text":"${ECHO}"`) && b.includes('"result"');
+  const run = (t, seconds) => loadRun({ url: t.url, headers: t.headers, body, connections: CONFIG.connections, seconds, expectStatus: unauth ? 401 : 200, verify, pids });
   for (const t of targets) await run(t, CONFIG.warmupSeconds);
   const runs = [];
   for (let rep = 1; rep <= CONFIG.reps; rep++) {
@@ -590,13 +606,14 @@ async function quick() {
     const v = [...xs].sort((a, b) => a - b);
     return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   };
-  const floor = med(runs.filter((r) => r.target === 'passthrough').map((r) => r.cpu));
-  console.log('\n| Path | req/s (median) | workerd CPU ms/req (median, min–max) | above the passthrough floor |');
+  const floor = med(runs.filter((r) => r.target === floorKey).map((r) => r.cpu));
+  console.log(`\n${unauth ? '401 without a token' : 'tools/call'}\n`);
+  console.log(`| Path | req/s (median) | workerd CPU ms/req (median, min–max) | above the ${unauth ? 'baseline' : 'passthrough floor'} |`);
   console.log('|---|---|---|---|');
   for (const t of targets) {
     const mine = runs.filter((r) => r.target === t.key);
     const c = mine.map((r) => r.cpu);
-    console.log(`| ${t.name} | ${med(mine.map((r) => r.rps)).toFixed(0)} | ${med(c).toFixed(3)} (${Math.min(...c).toFixed(3)}–${Math.max(...c).toFixed(3)}) | ${t.key === 'passthrough' ? '—' : (med(c) - floor).toFixed(3)} |`);
+    console.log(`| ${t.name} | ${med(mine.map((r) => r.rps)).toFixed(0)} | ${med(c).toFixed(3)} (${Math.min(...c).toFixed(3)}–${Math.max(...c).toFixed(3)}) | ${t.key === floorKey ? '—' : (med(c) - floor).toFixed(3)} |`);
   }
   if (FLAGS.ab) {
     // Per repetition, the two builds ran back to back: their difference is less noisy than each.

@@ -48,9 +48,9 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     });
     let mut client_id = None;
     let outcome = if r.endpoint() == Some(Endpoint::Mcp) {
-        mcp(&raw, &env, &url, &mut client_id).await
+        apart(mcp(&raw, &env, &url, &mut client_id)).await
     } else {
-        dispatch(r, &mut Request::from(raw), &env, &mut client_id).await
+        apart(dispatch(r, &mut Request::from(raw), &env, &mut client_id)).await
     };
     let mut resp = match outcome {
         Ok(resp) => resp,
@@ -87,6 +87,14 @@ fn apply_layers(resp: &mut Response, facts: Facts) -> worker::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A future behind a pointer, so that its code stays a function of its own.
+/// The runtime compiles each wasm function when it is first called; with
+/// every endpoint inlined into one function (100 KB), an isolate's first
+/// request compiled them all, whichever it served (bench/NOTES.md, cold start).
+fn apart<'a, T>(f: impl std::future::Future<Output = T> + 'a) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>> {
+    Box::pin(f)
 }
 
 fn now() -> i64 {
@@ -174,25 +182,25 @@ async fn dispatch(r: Route, req: &mut Request, env: &Env, client_id: &mut Option
         Endpoint::ProtectedResource => HttpResponse::json(200, &metadata::protected_resource(&issuer, &format!("{issuer}/mcp"), &config)),
         Endpoint::AuthorizationServer => HttpResponse::json(200, &metadata::authorization_server(&issuer, &config)),
         Endpoint::Jwks => HttpResponse::json(200, &crate::base::signing_key::jwk_set(config.verification_keys())),
-        Endpoint::Register => register::handle(&ctx, &http).await,
+        Endpoint::Register => apart(register::handle(&ctx, &http)).await,
         // Cloudflare Access, when configured, signs the person in first.
-        Endpoint::Authorize => crate::identity::sign_in::cloudflare_access::authorize(&ctx, &http, &outbound::EdgeNet).await,
-        Endpoint::Login => crate::identity::sign_in::password::login(&ctx, &http).await,
-        Endpoint::ConsentShow => consent::show(&ctx, &http).await,
-        Endpoint::ConsentDecide => consent::decide(&ctx, &outbound::EdgeNet, &http).await,
-        Endpoint::Callback => crate::identity::sign_in::delegate::callback(&ctx, &outbound::EdgeNet, &http).await,
-        Endpoint::Token => token::handle(&ctx, &outbound::EdgeNet, &http).await,
-        Endpoint::Revoke => revoke::handle(&ctx, &outbound::EdgeNet, &http).await,
-        Endpoint::Introspect => introspect::handle(&ctx, &outbound::EdgeNet, &http).await,
-        Endpoint::AdminShow => crate::operate::admin::access::show(&ctx, &http, &outbound::EdgeNet).await,
-        Endpoint::AdminPost => admin::post(&ctx, &http).await,
+        Endpoint::Authorize => apart(crate::identity::sign_in::cloudflare_access::authorize(&ctx, &http, &outbound::EdgeNet)).await,
+        Endpoint::Login => apart(crate::identity::sign_in::password::login(&ctx, &http)).await,
+        Endpoint::ConsentShow => apart(consent::show(&ctx, &http)).await,
+        Endpoint::ConsentDecide => apart(consent::decide(&ctx, &outbound::EdgeNet, &http)).await,
+        Endpoint::Callback => apart(crate::identity::sign_in::delegate::callback(&ctx, &outbound::EdgeNet, &http)).await,
+        Endpoint::Token => apart(token::handle(&ctx, &outbound::EdgeNet, &http)).await,
+        Endpoint::Revoke => apart(revoke::handle(&ctx, &outbound::EdgeNet, &http)).await,
+        Endpoint::Introspect => apart(introspect::handle(&ctx, &outbound::EdgeNet, &http)).await,
+        Endpoint::AdminShow => apart(crate::operate::admin::access::show(&ctx, &http, &outbound::EdgeNet)).await,
+        Endpoint::AdminPost => apart(admin::post(&ctx, &http)).await,
         Endpoint::PasskeyScript => passkey::script(),
-        Endpoint::PasskeyChallenge => passkey::challenge(&ctx, &http).await,
-        Endpoint::PasskeyLogin => passkey::login(&ctx, &outbound::EdgeNet, &http).await,
-        Endpoint::PasskeySetupShow => passkey::setup_show(&ctx, &http).await,
-        Endpoint::PasskeySetup => passkey::setup(&ctx, &http).await,
-        Endpoint::PasskeysShow => passkey::show(&ctx, &http).await,
-        Endpoint::PasskeysPost => passkey::post(&ctx, &http).await,
+        Endpoint::PasskeyChallenge => apart(passkey::challenge(&ctx, &http)).await,
+        Endpoint::PasskeyLogin => apart(passkey::login(&ctx, &outbound::EdgeNet, &http)).await,
+        Endpoint::PasskeySetupShow => apart(passkey::setup_show(&ctx, &http)).await,
+        Endpoint::PasskeySetup => apart(passkey::setup(&ctx, &http)).await,
+        Endpoint::PasskeysShow => apart(passkey::show(&ctx, &http)).await,
+        Endpoint::PasskeysPost => apart(passkey::post(&ctx, &http)).await,
         Endpoint::Home => home(&issuer),
         // Dispatched before the configuration is read (`fetch`).
         Endpoint::Mcp => HttpResponse::oauth_error(&OAuthError::invalid_request("no such endpoint")).with_status(404),
