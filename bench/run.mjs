@@ -3,7 +3,9 @@
 // @cloudflare/workers-oauth-provider (bench/baseline/worker.ts), all on 127.0.0.1, both
 // gateways under the same runner: the Miniflare API, one workerd process per worker (no
 // `wrangler dev`, whose Node proxy would spend CPU on every outgoing request). A third worker,
-// bench/reference/passthrough.js (forwarding with no auth), measures the runner's own floor.
+// bench/reference/passthrough.js (forwarding with no auth), measures the runner's own floor; a
+// fourth, the Rust floor (bench/reference/rust-floor, built by scripts/bench.sh), the least a
+// worker written with the `worker` crate costs on the same paths.
 //
 // Measures, in one run, BENCH_REPS repetitions of each (interleaved, so drift hits all alike):
 // authenticated MCP `tools/call` (echo) throughput and latency, the 401 paths (no token, forged token),
@@ -12,7 +14,8 @@
 // Prints the table and writes bench/RESULTS.md.
 //
 // Environment: BENCH_REPS (5), BENCH_SECONDS (5: each authenticated run), BENCH_401_SECONDS (3),
-// BENCH_CONNECTIONS (16), BENCH_TIME_LIMIT (600 s for the whole run).
+// BENCH_CONNECTIONS (16), BENCH_COLD_SAMPLES (15 fresh workerd per worker), BENCH_TIME_LIMIT (600 s
+// for the whole run).
 //
 // Flags (`npm run bench -- <flags>`), for working on the hot path; none of them writes RESULTS.md:
 //   --quick        only the authenticated `tools/call` path of Gatehouse and of the passthrough
@@ -23,6 +26,8 @@
 //                  the same (possibly noisy) machine.
 //   --path=401     with --quick: the no-token 401 instead of `tools/call`, beside the baseline
 //                  (workers-oauth-provider, the peer) instead of the passthrough, which has no 401.
+//   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor), built by
+//                  scripts/bench.sh into bench/.tmp/rust-floor.
 //   --profile      with --quick: afterwards, one more run of Gatehouse under workerd's CPU
 //                  profiler; writes bench/.profiles/gatehouse-<time>.cpuprofile and prints the
 //                  functions with the most self and total time.
@@ -36,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
-import { childPids, clockTicks } from './lib/cpu.mjs';
+import { childPids, clockTicks, threadsCpuMs } from './lib/cpu.mjs';
 import { loadRun } from './lib/load.mjs';
 import { profileDuring } from './lib/profile.mjs';
 import { splitSql } from './lib/sql.mjs';
@@ -55,19 +60,20 @@ const int = (name, dflt, min, max) => {
   }
   return n;
 };
-const FLAGS = { quick: false, ab: null, profile: false, path: 'call' };
+const FLAGS = { quick: false, ab: null, profile: false, path: 'call', rustFloor: false };
 for (const arg of process.argv.slice(2)) {
   if (arg === '--quick') FLAGS.quick = true;
   else if (arg === '--path=call' || arg === '--path=401') FLAGS.path = arg.slice(7);
   else if (arg === '--profile') FLAGS.profile = true;
+  else if (arg === '--rust-floor') FLAGS.rustFloor = true;
   else if (arg.startsWith('--ab=') && arg.length > 5) FLAGS.ab = resolve(arg.slice(5));
   else {
-    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile, --path=call|401)`);
+    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile, --path=call|401, --rust-floor)`);
     process.exit(2);
   }
 }
-if ((FLAGS.ab || FLAGS.profile || FLAGS.path !== 'call') && !FLAGS.quick) {
-  console.error('[bench] ERROR: --ab, --profile and --path go with --quick (the full run must stay comparable)');
+if ((FLAGS.ab || FLAGS.profile || FLAGS.rustFloor || FLAGS.path !== 'call') && !FLAGS.quick) {
+  console.error('[bench] ERROR: --ab, --profile, --rust-floor and --path go with --quick (the full run must stay comparable)');
   process.exit(2);
 }
 const CONFIG = {
@@ -77,6 +83,8 @@ const CONFIG = {
   warmupSeconds: FLAGS.quick ? 1 : 2,
   connections: int('BENCH_CONNECTIONS', 16, 1, 256),
   timeLimit: int('BENCH_TIME_LIMIT', 600, 60, 3600),
+  // Cold starts are cheap (~0.3 s each) and noisy: more samples than load runs.
+  coldSamples: int('BENCH_COLD_SAMPLES', 15, 1, 100),
 };
 const ECHO = 'gatehouse-bench-echo';
 const log = (...a) => console.log('[bench]', ...a);
@@ -131,7 +139,7 @@ async function startOrigin() {
  * Starts one Miniflare instance (its own workerd) on `port`; returns { mf, url, pid }.
  * The port is chosen by the caller because a worker's config may need to name its own URL.
  */
-async function startMiniflare(name, port, options, { inspectorPort } = {}) {
+async function startMiniflare(name, port, options, { inspectorPort, sameStorage = false } = {}) {
   const before = new Set(childPids(process.pid, 'workerd'));
   // The worker's console output (Gatehouse logs one line per request) arrives here as
   // structured logs: count it, keep errors and warnings for the log file, print nothing.
@@ -145,7 +153,7 @@ async function startMiniflare(name, port, options, { inspectorPort } = {}) {
       logs.lines++;
       if (l.level !== 'log' && l.level !== 'info' && l.level !== 'debug' && logs.kept.length < 200) logs.kept.push(`${l.level}: ${l.message}`);
     },
-    ...options,
+    ...(sameStorage ? withSameStorage(options) : options),
     ...(inspectorPort ? { inspectorPort } : {}),
   }));
   cleanups.push(() => mf.dispose());
@@ -155,6 +163,20 @@ async function startMiniflare(name, port, options, { inspectorPort } = {}) {
   const started = childPids(process.pid, 'workerd').filter((p) => !before.has(p));
   if (started.length !== 1) throw new Error(`expected one new workerd process, found ${started.length}`);
   return { mf, url, pid: started[0], logs, inspectorPort };
+}
+
+/**
+ * Cold starts only: every worker gets one D1 database and one KV namespace (its own, else an
+ * unused one), so that Miniflare sets up the same storage for each and the cold starts differ
+ * by the scripts alone. (With Gatehouse on D1, the baseline on KV and the passthrough on
+ * nothing, Miniflare's set-up differed by more than the workers did.)
+ */
+function withSameStorage(options) {
+  return {
+    ...options,
+    d1Databases: options.d1Databases ?? { COLD_D1: 'cold-d1' },
+    kvNamespaces: options.kvNamespaces ?? ['COLD_KV'],
+  };
 }
 
 async function wranglerConfig() {
@@ -170,7 +192,7 @@ function buildModules(dir, entry) {
   return [entry, ...rest].map((path) => ({ type: path.endsWith('.wasm') ? 'CompiledWasm' : 'ESModule', path }));
 }
 
-async function startGatehouse(config, origin, secrets, { buildDir = join(ROOT, 'build'), name = 'gatehouse', inspect = false, migrate = true } = {}) {
+async function startGatehouse(config, origin, secrets, { buildDir = join(ROOT, 'build'), name = 'gatehouse', inspect = false, migrate = true, sameStorage = false } = {}) {
   const shim = join(buildDir, 'worker/shim.mjs');
   try {
     statSync(shim);
@@ -187,7 +209,7 @@ async function startGatehouse(config, origin, secrets, { buildDir = join(ROOT, '
     compatibilityFlags: config.compatibility_flags ?? [],
     d1Databases: { DB: db.preview_database_id ?? db.database_id },
     bindings: { ...(config.vars ?? {}), ...secrets, ORIGIN_URL: origin.mcpUrl },
-  }, { inspectorPort: inspect ? await freePort() : undefined });
+  }, { inspectorPort: inspect ? await freePort() : undefined, sameStorage });
   if (!migrate) return gh;
   // The migrations, through the binding, into this run's fresh (in-memory) D1.
   const d1 = await gh.mf.getD1Database('DB');
@@ -217,16 +239,38 @@ async function buildBaseline() {
 }
 
 /** The no-auth passthrough worker (bench/reference/passthrough.js): the runner's own floor. */
-function startPassthrough(config, origin) {
+function startPassthrough(config, origin, { sameStorage = false } = {}) {
   return freePort().then((port) => startMiniflare('passthrough', port, {
     modules: true,
     scriptPath: join(ROOT, 'bench/reference/passthrough.js'),
     compatibilityDate: config.compatibility_date,
     bindings: { ORIGIN_URL: origin.mcpUrl },
-  }));
+  }, { sameStorage }));
 }
 
-async function startBaseline(config, origin, bundle, password) {
+const RUST_FLOOR = join(ROOT, 'bench/.tmp/rust-floor');
+
+/**
+ * The Rust floor (bench/reference/rust-floor): no token → 401, any token → forwarded unchecked.
+ * Same compatibility date and flags as Gatehouse, so the two differ by their code alone.
+ */
+async function startRustFloor(config, origin, { sameStorage = false } = {}) {
+  const shim = join(RUST_FLOOR, 'worker/shim.mjs');
+  try {
+    statSync(shim);
+  } catch {
+    throw new Error(`${shim} missing: scripts/bench.sh builds it (npm run bench)`);
+  }
+  return startMiniflare('rust-floor', await freePort(), {
+    modules: buildModules(RUST_FLOOR, shim),
+    modulesRoot: RUST_FLOOR,
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags ?? [],
+    bindings: { ORIGIN_URL: origin.mcpUrl },
+  }, { sameStorage });
+}
+
+async function startBaseline(config, origin, bundle, password, { sameStorage = false } = {}) {
   const port = await freePort();
   return startMiniflare('baseline', port, {
     modules: true,
@@ -235,7 +279,7 @@ async function startBaseline(config, origin, bundle, password) {
     kvNamespaces: ['OAUTH_KV'],
     // The library needs its issuer and resource at construction: the URL this worker gets.
     bindings: { PUBLIC_URL: `http://127.0.0.1:${port}`, ORIGIN_URL: origin.mcpUrl, OWNER_PASSWORD: password },
-  });
+  }, { sameStorage });
 }
 
 // ---- MCP over HTTP -----------------------------------------------------------------------
@@ -362,10 +406,13 @@ function sizes(file) {
  * timed from asking Miniflare to start until the answer to a first MCP POST without a token has
  * arrived. Process start and Miniflare's own set-up are in every sample alike; the passthrough's
  * time is that floor, and a gateway's cold start is what it adds above it.
+ * That whole time varies by ±40 ms from sample to sample with workerd's and Miniflare's
+ * start-up, more than the scripts differ; so each sample also records the CPU time workerd's
+ * threads used from their start to the first answer (`<key>Cpu`, by schedstat), which counts the
+ * same work without the waiting, and the first request's time alone (`<key>First`).
  */
 async function coldStarts(starters, reps) {
-  // Per worker: the whole time, and (`<key>First`) the first request alone, after workerd is ready.
-  const out = Object.fromEntries(Object.keys(starters).flatMap((k) => [[k, []], [`${k}First`, []]]));
+  const out = Object.fromEntries(Object.keys(starters).flatMap((k) => [[k, []], [`${k}First`, []], [`${k}Cpu`, []]]));
   const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   for (let r = 0; r < reps; r++) {
     for (const [key, start] of Object.entries(starters)) {
@@ -376,12 +423,14 @@ async function coldStarts(starters, reps) {
       await res.arrayBuffer();
       const ms = performance.now() - t0;
       const first = performance.now() - ready;
+      const cpu = threadsCpuMs(w.pid);
       await w.mf.dispose();
-      // The passthrough forwards without a token (the origin answers); the gateways refuse.
+      // The passthrough forwards without a token (the origin answers); the others refuse.
       const expected = key === 'passthrough' ? res.status < 500 : res.status === 401;
       if (!expected) throw new Error(`cold start of ${key}: first answer ${res.status}`);
       out[key].push(ms);
       out[`${key}First`].push(first);
+      out[`${key}Cpu`].push(cpu);
     }
   }
   return out;
@@ -412,7 +461,9 @@ async function main() {
   log(`baseline ${base.url} (workerd pid ${base.pid})`);
   const pass = { name: 'Passthrough', ...(await startPassthrough(config, origin)) };
   log(`passthrough ${pass.url} (workerd pid ${pass.pid})`);
-  const pids = { origin: origin.pid, gatehouse: gh.pid, baseline: base.pid, passthrough: pass.pid };
+  const floor = { name: 'Rust floor', ...(await startRustFloor(config, origin)) };
+  log(`Rust floor ${floor.url} (workerd pid ${floor.pid})`);
+  const pids = { origin: origin.pid, gatehouse: gh.pid, baseline: base.pid, passthrough: pass.pid, rustfloor: floor.pid };
 
   await checkBaselineLogin(base);
 
@@ -433,6 +484,8 @@ async function main() {
     { key: 'gatehouse', name: 'Gatehouse', url: `${gh.url}/mcp`, runtime: 'gatehouse', token: gh.token },
     { key: 'baseline', name: 'Baseline', url: `${base.url}/mcp`, runtime: 'baseline', token: base.token },
     { key: 'passthrough', name: 'Passthrough', url: `${pass.url}/mcp`, runtime: 'passthrough', token: null },
+    // Any bearer token goes through: the floor checks none (it only needs one to forward).
+    { key: 'rustfloor', name: 'Rust floor', url: `${floor.url}/mcp`, runtime: 'rustfloor', token: 'unchecked' },
   ];
   for (const t of targets) {
     t.headers = await openSession(t.name, t.url, t.token);
@@ -442,12 +495,14 @@ async function main() {
   const verify = (body) => body.includes(`"text":"${ECHO}"`) && body.includes('"result"');
   const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const gateways = targets.filter((t) => t.key === 'gatehouse' || t.key === 'baseline');
+  // The Rust floor answers a request without a token with 401 too; a forged one it forwards.
+  const refusers = [...gateways, targets.find((t) => t.key === 'rustfloor')];
   // What a load run sends, per kind: the authenticated session; no token; a token whose
   // signature / secret was altered (the gateway must check it and refuse: this isolates the
   // cost of token verification from the cost of forwarding).
   const kinds = [
     { key: 'auth', label: 'tools/call', targets, seconds: CONFIG.seconds, expectStatus: 200, verify, headers: (t) => t.headers },
-    { key: '401', label: '401 no token', targets: gateways, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: () => plain },
+    { key: '401', label: '401 no token', targets: refusers, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: () => plain },
     { key: 'forged', label: '401 forged', targets: gateways, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: (t) => ({ ...plain, authorization: `Bearer ${forge(t.token)}` }) },
   ];
   const common = { connections: CONFIG.connections, pids, body: callBody };
@@ -494,12 +549,13 @@ async function main() {
   // The session still works after the load (nothing was corrupted on the way).
   for (const t of targets) await checkPath(t.name, t.url, t.headers, { gateway: t.key === 'gatehouse' || t.key === 'baseline' });
 
-  log(`cold starts: ${CONFIG.reps} fresh workerd per worker`);
+  log(`cold starts: ${CONFIG.coldSamples} fresh workerd per worker, each with one D1 and one KV binding`);
   const cold = await coldStarts({
-    gatehouse: () => startGatehouse(config, origin, secrets, { name: 'cold-gatehouse', migrate: false }),
-    baseline: () => startBaseline(config, origin, baselineBundle, password),
-    passthrough: () => startPassthrough(config, origin),
-  }, CONFIG.reps);
+    gatehouse: () => startGatehouse(config, origin, secrets, { name: 'cold-gatehouse', migrate: false, sameStorage: true }),
+    baseline: () => startBaseline(config, origin, baselineBundle, password, { sameStorage: true }),
+    passthrough: () => startPassthrough(config, origin, { sameStorage: true }),
+    rustfloor: () => startRustFloor(config, origin, { sameStorage: true }),
+  }, CONFIG.coldSamples);
   log(`cold starts (ms): ${Object.entries(cold).map(([k, xs]) => `${k} ${xs.map((x) => x.toFixed(0)).join(' ')}`).join('; ')}`);
 
   const wasmFile = readdirSync(join(ROOT, 'build')).find((f) => f.endsWith('.wasm'));
@@ -531,6 +587,7 @@ async function main() {
     flows,
     cold,
     wasm: wasmFile ? { file: `build/${wasmFile}`, ...sizes(join(ROOT, 'build', wasmFile)) } : null,
+    floorWasm: sizes(join(RUST_FLOOR, 'index_bg.wasm')),
     baselineBundle: sizes(baselineBundle),
   });
   console.log(`\n${report}`);
@@ -577,13 +634,18 @@ async function quick() {
     pids.passthrough = pass.pid;
     targets.push({ key: 'passthrough', name: 'Passthrough', url: `${pass.url}/mcp`, token: null });
   }
+  if (FLAGS.rustFloor) {
+    const floor = await startRustFloor(config, origin);
+    pids.rustfloor = floor.pid;
+    targets.push({ key: 'rustfloor', name: 'Rust floor', url: `${floor.url}/mcp`, token: 'unchecked' });
+  }
   for (const t of targets) {
     if (unauth) {
       t.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
       continue;
     }
     t.headers = await openSession(t.name, t.url, t.token);
-    await checkPath(t.name, t.url, t.headers, { gateway: t.key !== 'passthrough' });
+    await checkPath(t.name, t.url, t.headers, { gateway: t.key.startsWith('gatehouse') });
   }
   const body = JSON.stringify(toolCall('echo', { text: ECHO }));
   const verify = unauth ? undefined : (b) => b.includes(`"text":"${ECHO}"`) && b.includes('"result"');

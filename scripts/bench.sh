@@ -3,7 +3,7 @@
 # origin called directly vs. a baseline on @cloudflare/workers-oauth-provider, all under the
 # Miniflare API on 127.0.0.1). Writes bench/RESULTS.md. Not part of `npm test`.
 # Environment: BENCH_REPS, BENCH_SECONDS, BENCH_401_SECONDS, BENCH_CONNECTIONS,
-# BENCH_TIME_LIMIT (see bench/run.mjs).
+# BENCH_COLD_SAMPLES, BENCH_TIME_LIMIT (see bench/run.mjs).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,4 +12,21 @@ source "$here/env.sh"
 cd "$GATEHOUSE_ROOT"
 
 bash scripts/build.sh
+
+# The Rust floor (bench/reference/rust-floor/Cargo.toml says what it is): built like Gatehouse,
+# with the same toolchain, `worker-build --release` and the same binaryen pass, so the two wasm
+# files differ only by what the code does. Skipped when its sources are older than its build.
+floor_src=bench/reference/rust-floor
+floor_out=bench/.tmp/rust-floor
+if [ -f "$floor_out/worker/shim.mjs" ] && [ -z "$(find "$floor_src" -newer "$floor_out/worker/shim.mjs" -print -quit)" ]; then
+  echo "[bench] Rust floor up to date ($floor_out)"
+else
+  echo "[bench] building the Rust floor into $floor_out"
+  rm -rf "$floor_out"
+  (cd "$floor_src" && CARGO_TARGET_DIR="$GATEHOUSE_ROOT/target/rust-floor" worker-build --release --out-dir "$GATEHOUSE_ROOT/$floor_out")
+  "$WASM_OPT_BIN" "$floor_out/index_bg.wasm" -O --strip-debug -o "$floor_out/index_bg.wasm" \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+    --enable-multivalue --enable-reference-types --enable-exception-handling
+  [ -f "$floor_out/worker/shim.mjs" ] || { echo "[bench] ERROR: $floor_out/worker/shim.mjs was not produced" >&2; exit 1; }
+fi
 exec node bench/run.mjs "$@"
