@@ -1,7 +1,8 @@
 //! What an answered consent becomes (OAuth 2.1 §4.1.2): the pending request
 //! a form refers to, loaded and checked; on approval a grant and its
 //! authorization code, on denial `access_denied`; either way the redirect
-//! back to the client. Shared by the consent page, the delegated sign-ins
+//! back to the client. Shared by the consent page, POST /login with the
+//! sign-in page's decision (`sign_in::password`), the delegated sign-ins
 //! (`login::delegate`) and remembered consent (`authorize`).
 
 use crate::base::page::{self, fail_page};
@@ -18,8 +19,9 @@ use super::browser_session;
 use crate::protocol::store::Store;
 use crate::store::clients::ClientRecord;
 use crate::store::consents::RememberedConsent;
+use crate::store::attempts::SignInWrite;
 use crate::store::grants::{ApprovalWrite, CodeRecord, GrantRecord};
-use crate::store::pending::PendingAuthorization;
+use crate::store::pending::{DenialWrite, PendingAuthorization};
 use crate::store::read_ahead::Reads;
 use crate::base::types::{GrantId, Secret, Subject};
 
@@ -75,7 +77,9 @@ pub(crate) async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) 
 
 /// Consumes the pending request once and answers the MCP client: a code for
 /// a new grant to `subject` (remembered for next time if asked), or
-/// `access_denied`.
+/// `access_denied`. Either is one write, which also carries `signed_in`,
+/// the writes of the password that signed in with this decision (POST
+/// /login), so that signing in and deciding cost one round trip.
 pub(crate) async fn finish<S: Store>(
     ctx: &Ctx<'_, S>,
     p: &PendingAuthorization,
@@ -83,27 +87,29 @@ pub(crate) async fn finish<S: Store>(
     subject: Subject,
     approve: bool,
     remember: bool,
+    signed_in: Option<SignInWrite<'_>>,
 ) -> OAuthResult<HttpResponse> {
     if !approve {
         let back = back_to_client(ctx, client, p)?;
-        if !ctx.store.consume_pending(&p.id, ctx.now).await? {
+        let audit = AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now);
+        if !ctx.store.store_denial(&DenialWrite { pending: (&p.id, ctx.now), audit: &audit, signed_in }).await? {
             return Ok(expired_page());
         }
-        ctx.store.audit(&AuditEvent::consent(false, &subject, &p.client_id, &p.scope, None, ctx.now)).await;
         return Ok(HttpResponse::see_other(&back(&[("error", "access_denied"), ("error_description", "the owner denied access")])));
     }
     let remember = (remember && remembered_consent::may_skip_consent(client, &p.redirect_uri))
         .then(|| remembered_consent::record(&subject, &p.client_id, &p.scope, ctx.config.consent_remember_days, ctx.now))
         .flatten();
-    issue_code(ctx, client, p, subject, Approval::ConsentPage { remember: remember.as_ref() }).await
+    issue_code(ctx, client, p, subject, Approval::ConsentPage { remember: remember.as_ref(), signed_in }).await
 }
 
 /// How an approval was given, for the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Approval<'a> {
     /// The person pressed Allow just now: the pending request is consumed
-    /// in the same write as the grant, and "Remember" stored with it.
-    ConsentPage { remember: Option<&'a RememberedConsent> },
+    /// in the same write as the grant, and "Remember" stored with it, and
+    /// the password sign-in that came with the Allow (`finish`).
+    ConsentPage { remember: Option<&'a RememberedConsent>, signed_in: Option<SignInWrite<'a>> },
     /// An earlier "remember" approval covers this request (`login::remembered_consent`).
     Remembered,
 }
@@ -157,15 +163,16 @@ pub async fn issue_code<S: Store>(
         expires_at: ctx.now + ctx.config.auth_code_ttl,
         used_at: None,
     };
-    let (pending, remember, audit) = match how {
-        Approval::ConsentPage { remember } => (
+    let (pending, remember, signed_in, audit) = match how {
+        Approval::ConsentPage { remember, signed_in } => (
             Some((p.id.as_str(), ctx.now)),
             remember,
+            signed_in,
             AuditEvent::consent(true, &grant.subject, &p.client_id, &p.scope, Some(&grant.grant_id), ctx.now),
         ),
-        Approval::Remembered => (None, None, AuditEvent::consent_remembered(&grant.subject, &p.client_id, &p.scope, &grant.grant_id, ctx.now)),
+        Approval::Remembered => (None, None, None, AuditEvent::consent_remembered(&grant.subject, &p.client_id, &p.scope, &grant.grant_id, ctx.now)),
     };
-    if !ctx.store.store_approval(&ApprovalWrite { grant: &grant, code: &record, pending, remember, audit: &audit }).await? {
+    if !ctx.store.store_approval(&ApprovalWrite { grant: &grant, code: &record, pending, remember, audit: &audit, signed_in }).await? {
         return Ok(expired_page());
     }
     Ok(HttpResponse::see_other(&back(&[("code", code.expose())])))

@@ -75,7 +75,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         return show_again(ctx, &post, 401, Some("Your sign-in expired; sign in again."));
     };
     let remember = approve && remembered_consent::ticked(post.params.get("remember"));
-    match finish(ctx, &post.pending, &post.client, subject, approve, remember).await {
+    match finish(ctx, &post.pending, &post.client, subject, approve, remember, None).await {
         Ok(r) => r,
         Err(e) => fail_page(e),
     }
@@ -91,7 +91,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
 async fn deny_unidentified<S: Store>(ctx: &Ctx<'_, S>, post: &FormPost) -> OAuthResult<HttpResponse> {
     let trusted = ctx.store.client_approved(&post.client.client_id).await?;
     // `finish` consumes the request once and audits the denial; only its redirect is replaced.
-    let answer = finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false, false).await?;
+    let answer = finish(ctx, &post.pending, &post.client, Subject::new(NOT_SIGNED_IN), false, false, None).await?;
     if trusted || answer.status != 303 {
         return Ok(answer);
     }

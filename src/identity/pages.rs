@@ -72,7 +72,10 @@ pub struct LoginOptions {
 /// leaves for the provider: MCP security best practices, confused deputy),
 /// with the "Remember" checkbox of the consent page, the owner's password
 /// form unless `PASSWORD_LOGIN=off`, and the passkey button when passkeys
-/// are on.
+/// are on. The password form carries the decision too ("Allow and sign in",
+/// "Deny"): the page already names the client, where the browser goes next
+/// and the scopes, so a first authorization by password is one form, not a
+/// sign-in followed by a consent page.
 pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: &str, error: Option<&str>, options: &LoginOptions) -> HttpResponse {
     let upstream_form = if options.upstreams.is_empty() {
         String::new()
@@ -85,10 +88,8 @@ pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: 
             .map(|u| format!("<button type=\"submit\" name=\"via\" value=\"{}\">Allow and sign in with {}</button>", encode_safe(u.id), encode_safe(&u.label)))
             .collect();
         format!(
-            "<p>It will be able to use: <code>{}</code></p>\
-<form method=\"post\" action=\"/consent\">{}{}{}{}<p>{buttons}</p></form>\
+            "<form method=\"post\" action=\"/consent\">{}{}{}{}<p>{buttons}</p></form>\
 <form method=\"post\" action=\"/consent\">{}{}{}<p><button type=\"submit\">Deny</button></p></form>{}",
-            encode_safe(client.scopes),
             hidden("request", request_id),
             hidden("csrf", csrf),
             hidden("decision", "approve"),
@@ -101,12 +102,16 @@ pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: 
     };
     let err = error.map(|e| format!("<p class=\"err\" role=\"alert\">{}</p>", encode_safe(e))).unwrap_or_default();
     let password_form = if options.password {
+        // Deny asks for the password too: a denial then comes from the
+        // owner, and goes back to the client as a signed-in Deny does.
         format!(
             "<form method=\"post\" action=\"/login\">{}{}\
-<p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>\
-<p><button type=\"submit\">Sign in</button></p></form>",
+<p><label>Owner password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>{}\
+<p><button type=\"submit\" name=\"decision\" value=\"approve\">Allow and sign in</button> \
+<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>",
             hidden("request", request_id),
             hidden("csrf", csrf),
+            remember_checkbox(options.remember_days),
         )
     } else if options.upstreams.is_empty() && options.passkey.is_none() {
         "<p class=\"muted\">Password sign-in is switched off on this server. Sign in with the method its owner set up \
@@ -116,8 +121,10 @@ pub fn login_page(status: u16, client: &ClientView<'_>, request_id: &str, csrf: 
         String::new()
     };
     let body = format!(
-        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}</div>{err}{upstream_form}{password_form}{}",
+        "<h1>Sign in to Gatehouse</h1><div class=\"box\"><p>An MCP client is asking to connect:</p>{}\
+<p>It will be able to use: <code>{}</code></p></div>{err}{upstream_form}{password_form}{}",
         client_summary(client),
+        encode_safe(client.scopes),
         options.passkey.as_deref().unwrap_or_default(),
     );
     let r = page(status, "Sign in", &body);
@@ -221,7 +228,8 @@ mod tests {
         o.upstreams = vec![UpstreamButton { id: "oidc", label: "Pocket <ID>".into() }, UpstreamButton { id: "github", label: "GitHub".into() }];
         let body = login_page(200, &view("x"), "r", "c", None, &o).body;
         let forms: Vec<&str> = body.split("<form").skip(1).collect();
-        let approve: Vec<&&str> = forms.iter().filter(|f| f.contains("value=\"approve\"")).collect();
+        // The password form has its own Allow; the providers' buttons share the other one.
+        let approve: Vec<&&str> = forms.iter().filter(|f| f.contains("value=\"approve\"") && f.contains("action=\"/consent\"")).collect();
         assert_eq!(approve.len(), 1, "{body}");
         let f = approve[0];
         assert!(f.contains("name=\"via\" value=\"oidc\"") && f.contains("name=\"via\" value=\"github\""), "{body}");
@@ -229,6 +237,43 @@ mod tests {
         assert!(forms.iter().any(|f| f.contains("value=\"deny\"") && !f.contains("name=\"via\"")), "{body}");
         o.remember_days = 0;
         assert!(!login_page(200, &view("x"), "r", "c", None, &o).body.contains("name=\"remember\""));
+    }
+
+    #[test]
+    fn the_password_form_carries_the_decision() {
+        let body = login_page(200, &view("x"), "r", "c", None, &opts(true)).body;
+        let form = body.split("<form").find(|f| f.contains("action=\"/login\"")).expect("a password form");
+        assert!(form.contains("name=\"decision\" value=\"approve\"") && form.contains("Allow and sign in"), "{body}");
+        assert!(form.contains("name=\"decision\" value=\"deny\""), "{body}");
+        assert!(form.contains("name=\"remember\"") && form.contains("type=\"password\""), "{body}");
+        assert!(body.contains("It will be able to use: <code>mcp</code>"), "{body}");
+        let mut o = opts(true);
+        o.remember_days = 0;
+        assert!(!login_page(200, &view("x"), "r", "c", None, &o).body.contains("name=\"remember\""));
+    }
+
+    #[test]
+    fn the_sign_in_page_escapes_what_the_client_chose() {
+        let mut v = view("Evil <script>x</script>");
+        v.scopes = "mcp <img src=x>";
+        let body = login_page(200, &v, "r\"><b>", "c", Some("<i>"), &opts(true)).body;
+        assert!(body.contains("Evil &lt;script&gt;x&lt;") && !body.contains("<script>"), "{body}");
+        assert!(body.contains("<code>mcp &lt;img src=x&gt;</code>") && !body.contains("<img"), "{body}");
+        assert!(!body.contains("<b>") && !body.contains("<i>"), "{body}");
+        // Both buttons stay in the one password form, after the password field.
+        let form = body.split("<form").find(|f| f.contains("action=\"/login\"")).expect("a password form");
+        let (field, approve, deny) = (form.find("type=\"password\""), form.find("value=\"approve\""), form.find("value=\"deny\""));
+        assert!(field < approve && approve < deny, "{form}");
+        assert!(!body.contains(">Sign in</button>"), "no button that signs in without deciding: {body}");
+    }
+
+    #[test]
+    fn without_password_sign_in_there_is_no_password_decision() {
+        let mut o = opts(false);
+        o.upstreams = vec![UpstreamButton { id: "oidc", label: "Pocket ID".into() }];
+        let body = login_page(200, &view("x"), "r", "c", None, &o).body;
+        assert!(!body.contains("action=\"/login\"") && !body.contains("Allow and sign in</button>"), "{body}");
+        assert!(body.contains("It will be able to use: <code>mcp</code>"), "the scopes are still named: {body}");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! number of concurrent guesses exactly `max` are compared, the rest refused
 //! unchecked. Counting failures after the comparison let every guess of a
 //! burst read the same count and pass. An attempt that proves right is
-//! released, so the owner's own sign-ins never count against them.
+//! released, so the owner's own sign-ins never count against them: on its
+//! own (`release`), or within the write that answers the request the secret
+//! was typed for (`Reserved::released_with`), which saves a round trip. If
+//! that write fails the attempt stays counted, as a failed release does.
 //!
 //! Each secret is limited per source (`source::SourceKey`: an IPv4 address or
 //! an IPv6 /64) and, for the password typed during an MCP client's
@@ -39,7 +42,8 @@ pub const SETUP_CODE_PER_SOURCE: AttemptLimit = AttemptLimit { scope: "passkey-s
 // A pending request must not outlive the window that counts its attempts.
 const _: () = assert!(PENDING_TTL <= WINDOW);
 
-use crate::store::attempts::AttemptLog;
+use crate::store::attempts::{AttemptLog, SignInWrite};
+use crate::store::audit::AuditEvent;
 
 /// What one attempt is counted under.
 pub struct Counted<'a> {
@@ -74,6 +78,15 @@ pub async fn reserve<S: AttemptLog>(store: &S, under: &[Counted<'_>], now: i64) 
         return Ok(None);
     }
     Ok(Some(Reserved { keys: limits.into_iter().map(|(k, _)| k).collect(), at: now }))
+}
+
+impl Reserved {
+    /// The release of these attempts with the sign-in's `audit` event, for
+    /// the caller to make part of the write that answers its request
+    /// (`SignInWrite`) instead of a write of its own.
+    pub fn released_with<'a>(&'a self, audit: &'a AuditEvent) -> SignInWrite<'a> {
+        SignInWrite { release: &self.keys, at: self.at, audit }
+    }
 }
 
 /// The secret was right: its attempt does not count.

@@ -6,6 +6,7 @@
 use crate::base::pkce::CodeChallenge;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 
+use super::attempts::SignInWrite;
 use super::audit::AuditEvent;
 use super::consents::RememberedConsent;
 use super::StoreResult;
@@ -58,6 +59,10 @@ pub struct ApprovalWrite<'a> {
     pub remember: Option<&'a RememberedConsent>,
     /// The approval's audit event, stored with the grant.
     pub audit: &'a AuditEvent,
+    /// The password sign-in that came with the approval (POST /login's
+    /// "Allow and sign in"): stored in the same write, whether or not the
+    /// request was still pending.
+    pub signed_in: Option<SignInWrite<'a>>,
 }
 
 /// Grants, codes and refresh tokens.
@@ -67,7 +72,7 @@ pub trait GrantStore {
     async fn create_grant(&self, g: &GrantRecord, code: &CodeRecord) -> StoreResult<()>;
     /// Stores what an approval writes as one transaction: true only for the
     /// one caller whose request was still pending (`ApprovalWrite::pending`);
-    /// nothing is written otherwise. One write, so that a storage failure
+    /// nothing but `ApprovalWrite::signed_in` is written otherwise. One write, so that a storage failure
     /// leaves the request pending and the person's retry of the same page
     /// works, and a grant is never without its audit event.
     async fn store_approval(&self, a: &ApprovalWrite<'_>) -> StoreResult<bool>;

@@ -4,6 +4,8 @@
 use crate::base::pkce::CodeChallenge;
 use crate::base::types::{ClientId, TokenHash};
 
+use super::attempts::SignInWrite;
+use super::audit::AuditEvent;
 use super::budgets::BudgetSpend;
 use super::StoreResult;
 
@@ -27,6 +29,18 @@ pub struct PendingAuthorization {
 /// A pending request lives this long: enough to type a password.
 pub const PENDING_TTL: i64 = 10 * 60;
 
+/// What one denial writes (`PendingRequests::store_denial`).
+#[derive(Debug, Clone, Copy)]
+pub struct DenialWrite<'a> {
+    /// The pending request (id, now) this denial consumes.
+    pub pending: (&'a str, i64),
+    /// The denial's audit event: written only if the request was consumed.
+    pub audit: &'a AuditEvent,
+    /// The password sign-in that came with the denial (POST /login's
+    /// "Deny"): written whether or not the request was still pending.
+    pub signed_in: Option<SignInWrite<'a>>,
+}
+
 /// Pending /authorize requests. Consuming one is one conditional statement
 /// that reports whether this caller won.
 #[allow(async_fn_in_trait)]
@@ -37,6 +51,10 @@ pub trait PendingRequests {
     /// counts and stores nothing. True when `p` was stored.
     async fn create_pending_counted(&self, p: &PendingAuthorization, spend: &BudgetSpend<'_>) -> StoreResult<bool>;
     async fn pending(&self, id: &str, now: i64) -> StoreResult<Option<PendingAuthorization>>;
-    /// Deletes the pending request; true only for the one caller that did.
-    async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool>;
+    /// Deletes the pending request and stores the denial's audit event with
+    /// it, as one write; true only for the one caller that deleted it, and
+    /// the event is stored only then. `signed_in` is stored either way. One
+    /// write, so that a denial is never without its event and a storage
+    /// failure leaves the request pending for the person's retry.
+    async fn store_denial(&self, d: &DenialWrite<'_>) -> StoreResult<bool>;
 }

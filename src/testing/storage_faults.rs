@@ -127,6 +127,42 @@ fn a_storage_failure_at_login_leaves_the_request_pending() {
     assert!(n > 0);
 }
 
+/// The sign-in page's password form with "Allow and sign in" (or "Deny"):
+/// POST /login signs in and answers the request in one.
+fn login_and_decide(w: &mut World, (_, request, csrf): &(String, String, String), decision: &str) -> HttpResponse {
+    w.form("/login", &[("request", request), ("csrf", csrf), ("password", PASSWORD), ("decision", decision)])
+}
+
+#[test]
+fn a_storage_failure_at_login_with_allow_leaves_the_request_pending_and_nothing_half_written() {
+    let n = sweep(at_login, |w, t| login_and_decide(w, t, "approve"), |w, t, r| {
+        assert!(r.header("set-cookie").is_some(), "signed in");
+        assert_eq!(w.store.grants.borrow().len(), 1, "one grant, whatever failed before");
+        assert_eq!(w.store.codes.borrow().len(), 1, "one code");
+        // The retry's attempt is released; a try whose sign-in write failed keeps
+        // its one attempt per limit (source and request), as a failed release always did.
+        assert!(w.store.failures.borrow().len() <= 2, "{:?}", w.store.failures.borrow());
+        let code = code_in(r);
+        redeems(w, &t.0, &code);
+    });
+    assert!(n > 1, "POST /login reads, reserves an attempt, then writes the sign-in with the approval");
+}
+
+#[test]
+fn a_storage_failure_at_login_with_deny_leaves_the_request_pending() {
+    let n = sweep(at_login, |w, t| login_and_decide(w, t, "deny"), |w, _, r| {
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(r.header("location").is_some_and(|l| l.contains("error=access_denied")), "{:?}", r.header("location"));
+        assert!(w.store.grants.borrow().is_empty());
+        // The retry's attempt is released; a try whose sign-in write failed keeps
+        // its one attempt per limit (source and request), as a failed release always did.
+        assert!(w.store.failures.borrow().len() <= 2, "{:?}", w.store.failures.borrow());
+        let events: Vec<String> = w.store.audit.borrow().iter().map(|e| e.event.clone()).collect();
+        assert_eq!(events.iter().filter(|e| *e == "consent.deny").count(), 1, "{events:?}");
+    });
+    assert!(n > 1);
+}
+
 #[test]
 fn a_storage_failure_at_consent_leaves_the_request_pending() {
     let n = sweep(signed_in, approve, |w, t, r| {

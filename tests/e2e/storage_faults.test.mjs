@@ -47,33 +47,44 @@ function newAuthorization(h, client) {
   return { url, pkce };
 }
 
+let walks = 0;
+
 /**
- * The owner's walk (GET /authorize, the sign-in form, the consent page and form) in a new
- * browser, with `fault` ({ step, plan }) sent on request number `step` only. A 503 there is
- * checked and the same request sent again without the fault, as a person would press reload.
- * Returns { code, pkce, counts (statements per request), injected (a 503 was seen) }.
+ * The owner's walk (GET /authorize, then the sign-in page's password form with "Allow and sign
+ * in", which signs in and approves in one POST /login) in a new browser, with `fault`
+ * ({ step, plan }) sent on request number `step` only. A 503 there is checked and the same
+ * request sent again without the fault, as a person would press reload. Each walk comes from an
+ * address of its own: a storage failure of the write that releases a right password's reserved
+ * attempt leaves that attempt counted, and the sweep fails that write many times in a row.
+ * Returns { code, pkce, counts (statements per request), trips (round trips per request),
+ * roundTrips (as text), injected (a 503 was seen) }.
  */
 async function ownerWalk(h, client, fault = null) {
   const { url, pkce } = newAuthorization(h, client);
   const browser = new Browser(h.base);
+  walks++;
+  const source = { 'cf-connecting-ip': `198.18.${(walks >> 8) & 255}.${walks & 255}` };
   let req = { url, method: 'GET' };
   const counts = [];
+  const perRequest = [];
   const roundTrips = [];
   let injected = false;
   for (let step = 0; step < 10; step++) {
-    browser.headers = fault?.step === step ? { [FAULT]: fault.plan } : {};
+    browser.headers = fault?.step === step ? { ...source, [FAULT]: fault.plan } : source;
     let page = await browser.request(req.url, req);
     counts.push(statements(page));
+    perRequest.push([`${req.method} ${new URL(req.url).pathname}`, trips(page)]);
     roundTrips.push(`${req.method} ${new URL(req.url).pathname}: ${trips(page)}`);
     if (fault?.step === step && page.status === 503) {
       assertUnavailable(page, `owner walk, request ${step} (${req.method} ${new URL(req.url).pathname}), ${fault.plan}`);
+      assert.ok(!(page.headers.get('set-cookie') ?? '').includes('session'), 'a refused sign-in sets no session');
       injected = true;
-      browser.headers = {};
+      browser.headers = source;
       page = await browser.request(req.url, req);
     }
     if (page.status >= 300 && page.status < 400) {
       const to = new URL(page.location);
-      if (to.origin !== new URL(h.base).origin) return { code: to.searchParams.get('code'), pkce, counts, roundTrips, injected };
+      if (to.origin !== new URL(h.base).origin) return { code: to.searchParams.get('code'), pkce, counts, trips: perRequest, roundTrips, injected };
       req = { url: page.location, method: 'GET' };
       continue;
     }
@@ -144,6 +155,12 @@ describe('storage faults', { timeout: 600_000 }, () => {
   test('the owner walk: a failure at any statement of any request is retried by the person', async (t) => {
     const clean = await ownerWalk(h, client);
     await assertRedeemable(h, client, clean.code, clean.pkce, 'clean walk');
+    // Issue 14, target 3c: the sign-in page's password form signs in and approves in one request.
+    assert.deepEqual(clean.trips.map(([r]) => r), ['GET /authorize', 'POST /login'], clean.roundTrips.join(', '));
+    const [, authorizeTrips] = clean.trips[0];
+    const [, loginTrips] = clean.trips[1];
+    assert.ok(authorizeTrips <= 2, `GET /authorize: ${authorizeTrips} round trips`);
+    assert.ok(loginTrips <= 3, `POST /login with the decision: ${loginTrips} round trips (read ahead, reserve, sign-in with approval)`);
     let swept = 0;
     for (const [step, total] of clean.counts.entries()) {
       for (let n = 0; n < total; n++) {

@@ -102,7 +102,14 @@ impl GrantStore for D1Store {
         // runs only if the one before it changed a row (`changes()` reads the
         // last completed statement), so a request already consumed or
         // expired writes nothing.
-        let mut stmts = Vec::with_capacity(5);
+        let mut stmts = Vec::with_capacity(8);
+        // The sign-in that came with it goes first, outside that chain: it
+        // is written whatever became of the request.
+        if let Some(w) = &a.signed_in {
+            stmts.extend(self.sign_in_stmts(w)?);
+        }
+        // The first statement of the chain: whether it changed a row says whether this approval was stored.
+        let first = stmts.len();
         let (grant, code, remember, audit) = match a.pending {
             Some((id, now)) => {
                 self.hold_claim().await;
@@ -118,7 +125,10 @@ impl GrantStore for D1Store {
             stmts.push(self.remember_upsert(r, remember)?);
         }
         stmts.push(self.audit_insert(a.audit, audit)?);
-        let stored = self.batch(stmts).await?.first().copied() == Some(1);
+        let stored = self.batch(stmts).await?.get(first).copied() == Some(1);
+        if let Some(w) = &a.signed_in {
+            worker::console_log!("{}", w.audit.log_line());
+        }
         if stored {
             worker::console_log!("{}", a.audit.log_line());
         }

@@ -2,8 +2,11 @@
 //! (`oauth::source_budget`) on D1. Each check is one statement that counts and
 //! records together, so concurrent requests cannot all read the same count.
 
+use worker::D1PreparedStatement;
+
+use super::audit::AUDIT_INSERT;
 use super::{n, s, Count, D1Store};
-use crate::store::attempts::AttemptLog;
+use crate::store::attempts::{AttemptLog, SignInWrite};
 use crate::store::budgets::BudgetCounter;
 use crate::store::StoreResult;
 
@@ -28,12 +31,26 @@ impl AttemptLog for D1Store {
     }
 
     async fn release_attempts(&self, keys: &[String], at: i64) -> StoreResult<()> {
-        // Attempts under one key at one second are alike: any one of them will do.
-        let stmts = keys
-            .iter()
-            .map(|key| self.stmt("DELETE FROM login_failures WHERE rowid = (SELECT rowid FROM login_failures WHERE key = ?1 AND at = ?2 LIMIT 1)", &[s(key), n(at)]))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let stmts = self.release_stmts(keys, at)?;
         self.batch(stmts).await.map(|_| ())
+    }
+}
+
+impl D1Store {
+    fn release_stmts(&self, keys: &[String], at: i64) -> StoreResult<Vec<D1PreparedStatement>> {
+        // Attempts under one key at one second are alike: any one of them will do.
+        keys.iter()
+            .map(|key| self.stmt("DELETE FROM login_failures WHERE rowid = (SELECT rowid FROM login_failures WHERE key = ?1 AND at = ?2 LIMIT 1)", &[s(key), n(at)]))
+            .collect()
+    }
+
+    /// A right secret's writes (`SignInWrite`), unconditional: to go first in
+    /// the batch of the write that answers its request, before that write's
+    /// `changes()` chain starts.
+    pub(super) fn sign_in_stmts(&self, w: &SignInWrite<'_>) -> StoreResult<Vec<D1PreparedStatement>> {
+        let mut stmts = self.release_stmts(w.release, w.at)?;
+        stmts.push(self.audit_insert(w.audit, AUDIT_INSERT)?);
+        Ok(stmts)
     }
 }
 

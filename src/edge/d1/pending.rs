@@ -4,12 +4,13 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::ahead::take;
+use super::audit::AUDIT_INSERT_AFTER_A_CHANGE;
 use super::limits::SPEND_UPSERT;
 use super::{n, opt, s, D1Store};
 use crate::base::pkce::CodeChallenge;
 use crate::base::types::{ClientId, TokenHash};
 use crate::store::budgets::BudgetSpend;
-use crate::store::pending::{PendingAuthorization, PendingRequests};
+use crate::store::pending::{DenialWrite, PendingAuthorization, PendingRequests};
 use crate::store::StoreResult;
 
 #[derive(Deserialize)]
@@ -71,12 +72,26 @@ impl PendingRequests for D1Store {
         Ok(self.first::<PendingRow>(PENDING_BY_ID, &[s(id), n(now)]).await?.map(pending_record))
     }
 
-    async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool> {
+    async fn store_denial(&self, d: &DenialWrite<'_>) -> StoreResult<bool> {
         self.hold_claim().await;
-        let changed = self
-            .exec("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(id), n(now)])
-            .await?;
-        Ok(changed == 1)
+        // One transaction: the sign-in first (written either way), then the
+        // DELETE, and the denial's event only if that DELETE changed a row.
+        let mut stmts = match &d.signed_in {
+            Some(w) => self.sign_in_stmts(w)?,
+            None => Vec::with_capacity(2),
+        };
+        let first = stmts.len();
+        let (id, now) = d.pending;
+        stmts.push(self.stmt("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(id), n(now)])?);
+        stmts.push(self.audit_insert(d.audit, AUDIT_INSERT_AFTER_A_CHANGE)?);
+        let stored = self.batch(stmts).await?.get(first).copied() == Some(1);
+        if let Some(w) = &d.signed_in {
+            worker::console_log!("{}", w.audit.log_line());
+        }
+        if stored {
+            worker::console_log!("{}", d.audit.log_line());
+        }
+        Ok(stored)
     }
 }
 

@@ -234,7 +234,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
         if error == "access_denied" {
             let who = Subject::new(format!("{}:(declined upstream)", up.as_str()));
             ctx.store.audit(&AuditEvent::upstream_login(UpstreamOutcome::Denied, up.as_str(), req, None, client.as_ref(), None, ctx.now)).await;
-            return Ok(approval::finish(ctx, &post.pending, &post.client, who, false, false).await.unwrap_or_else(crate::base::page::fail_page));
+            return Ok(approval::finish(ctx, &post.pending, &post.client, who, false, false, None).await.unwrap_or_else(crate::base::page::fail_page));
         }
         let code = if error.len() <= 40 && error.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') { error } else { "unknown" };
         return Err(fail(LoginError::Upstream(format!("The provider answered with the error {code}."))));
@@ -250,7 +250,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     }
     ctx.store.audit(&success).await;
     let session = browser_session::session_cookie_as(&ctx.config.signing_key, &identity.subject, identity.method, &post.browser, ctx.now);
-    let resp = approval::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember).await.unwrap_or_else(crate::base::page::fail_page);
+    let resp = approval::finish(ctx, &post.pending, &post.client, identity.subject, true, record.remember, None).await.unwrap_or_else(crate::base::page::fail_page);
     Ok(resp.with_header("set-cookie", session))
 }
 

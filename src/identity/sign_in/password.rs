@@ -1,6 +1,8 @@
-//! The owner password: POST /login, the password check every sign-in form
-//! shares (limited per source and per pending request, and audited), and
-//! switching it off
+//! The owner password: POST /login (which, with the sign-in page's
+//! decision, also answers the request in the same write, so a first
+//! authorization by password is one form), the password check every sign-in
+//! form shares (limited per source and per pending request, and audited),
+//! and switching it off
 //! (`PASSWORD_LOGIN=off`): then the sign-in pages show no password field and
 //! every password form is refused with a page saying why, so an owner who
 //! signs in only through Cloudflare Access (or another method) has no shared
@@ -12,13 +14,16 @@ use crate::base::page::{self, fail_page};
 use crate::base::source::SourceKey;
 use crate::base::types::Subject;
 use crate::config::Config;
-use crate::identity::approval::{checked_post, FormPost};
+use crate::identity::approval::{checked_post, finish};
+use crate::identity::sign_in::remembered_consent;
 use crate::identity::browser_session;
-use crate::protocol::attempt_limit::{self, Counted};
+use crate::protocol::attempt_limit::{self, Counted, Reserved};
 use crate::protocol::context::Ctx;
 use crate::protocol::store::Store;
 use crate::store::audit::{AuditEvent, LoginOutcome, LoginPage};
+use crate::store::attempts::SignInWrite;
 use crate::store::pending::PendingAuthorization;
+use crate::store::StoreResult;
 
 pub const SWITCHED_OFF: &str =
     "Password sign-in is switched off on this server (PASSWORD_LOGIN=off). Sign in with the method its owner configured instead.";
@@ -33,7 +38,12 @@ pub fn switched_off_page() -> HttpResponse {
     page::error_page(403, "Password sign-in is switched off", SWITCHED_OFF)
 }
 
-/// `POST /login`: checks the owner password, then 303 to the consent page.
+/// `POST /login`: checks the owner password and signs the browser in. With
+/// the sign-in page's decision (`decision=approve|deny`, the "Allow and sign
+/// in" and "Deny" buttons) it also finishes the request as the consent page
+/// would: a code, or `access_denied`, straight back to the client. Without
+/// one (a form from before the decision moved here) it goes on to the
+/// consent page.
 pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse {
     if !enabled(ctx.config) {
         return switched_off_page();
@@ -42,21 +52,62 @@ pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespons
         Ok(post) => post,
         Err(page) => return page,
     };
-    match check_password(ctx, req, &post).await {
-        Ok(true) => {
+    // Read before the password is checked, so a malformed form costs no attempt.
+    let approve = match post.params.get("decision") {
+        None => None,
+        Some("approve") => Some(true),
+        Some("deny") => Some(false),
+        Some(_) => return page::error_page(400, "Bad request", "Choose Allow or Deny."),
+    };
+    let given = post.params.get("password").unwrap_or("");
+    match verify_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.pending)).await {
+        Ok(Some(right)) => {
             let subject = Subject::owner();
             let cookie = browser_session::session_cookie(&ctx.config.signing_key, &subject, &post.browser, ctx.now);
-            HttpResponse::see_other(&format!("/consent?request={}", post.pending.id)).with_header("set-cookie", cookie)
+            let Some(approve) = approve else {
+                if let Err(e) = right.settle(ctx).await {
+                    return fail_page(e.into());
+                }
+                return HttpResponse::see_other(&format!("/consent?request={}", post.pending.id)).with_header("set-cookie", cookie);
+            };
+            // The sign-in's writes go in the decision's one write; if that
+            // fails the page is a 503 without the cookie, and the person's
+            // retry of the same form signs in and decides again.
+            let remember = approve && remembered_consent::ticked(post.params.get("remember"));
+            match finish(ctx, &post.pending, &post.client, subject, approve, remember, Some(right.write())).await {
+                Ok(answer) => answer.with_header("set-cookie", cookie),
+                Err(e) => fail_page(e),
+            }
         }
-        Ok(false) => super::page::show_again(ctx, &post, 401, Some("That password is not right.")),
+        Ok(None) => super::page::show_again(ctx, &post, 401, Some("That password is not right.")),
         Err(e) if e.status() == 429 => super::page::show_again(ctx, &post, 429, Some(&e.description)),
         Err(e) => fail_page(e),
     }
 }
 
-async fn check_password<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, post: &FormPost) -> OAuthResult<bool> {
-    let given = post.params.get("password").unwrap_or("");
-    check_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.pending)).await
+/// A right owner password whose writes are still to be made: the release
+/// of its reserved attempts and its `login.success` audit event. Made on
+/// their own by `settle`, or by the caller as part of its own write
+/// (`write`, `SignInWrite`); dropped unmade, the attempt stays counted.
+#[must_use]
+pub(crate) struct RightPassword {
+    reserved: Reserved,
+    audit: AuditEvent,
+}
+
+impl RightPassword {
+    /// The writes, for the write that answers the request.
+    pub(crate) fn write(&self) -> SignInWrite<'_> {
+        self.reserved.released_with(&self.audit)
+    }
+
+    /// The writes on their own: the release (one write, which must succeed),
+    /// then the audit event.
+    async fn settle<S: Store>(self, ctx: &Ctx<'_, S>) -> StoreResult<()> {
+        attempt_limit::release(ctx.store, self.reserved).await?;
+        ctx.store.audit(&self.audit).await;
+        Ok(())
+    }
 }
 
 /// The owner password check of every sign-in form (`/login`, `/admin`):
@@ -69,6 +120,25 @@ pub async fn check_owner_password<S: Store>(
     page: LoginPage,
     pending: Option<&PendingAuthorization>,
 ) -> OAuthResult<bool> {
+    match verify_owner_password(ctx, req, given, page, pending).await? {
+        Some(right) => {
+            right.settle(ctx).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// `check_owner_password` up to its writes for a right password, which it
+/// returns (`RightPassword`) for the caller to make; a wrong one is audited
+/// here and its attempt stays counted.
+async fn verify_owner_password<S: Store>(
+    ctx: &Ctx<'_, S>,
+    req: &HttpRequest,
+    given: &str,
+    page: LoginPage,
+    pending: Option<&PendingAuthorization>,
+) -> OAuthResult<Option<RightPassword>> {
     // Switched off (`PASSWORD_LOGIN=off`): no password is right. The pages
     // refuse before this; this keeps any other caller from a check that passes.
     let Some(password) = ctx.config.owner_password.as_ref() else {
@@ -87,17 +157,15 @@ pub async fn check_owner_password<S: Store>(
             "Too many wrong passwords. Wait 15 minutes and try again.",
         ));
     };
-    let ok = password.ct_eq(given);
-    if ok {
-        attempt_limit::release(ctx.store, reserved).await?;
-    } else {
-        attempt_limit::keep(reserved);
-    }
     let owner = Subject::owner();
     let client = pending.map(|p| &p.client_id);
-    let outcome = if ok { LoginOutcome::Success } else { LoginOutcome::WrongPassword };
-    ctx.store.audit(&AuditEvent::login(outcome, page, req, &owner, client, ctx.now)).await;
-    Ok(ok)
+    if password.ct_eq(given) {
+        let audit = AuditEvent::login(LoginOutcome::Success, page, req, &owner, client, ctx.now);
+        return Ok(Some(RightPassword { reserved, audit }));
+    }
+    attempt_limit::keep(reserved);
+    ctx.store.audit(&AuditEvent::login(LoginOutcome::WrongPassword, page, req, &owner, client, ctx.now)).await;
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use super::case::{check, io, same, Fixture, Outcome};
 use super::records;
+use crate::store::attempts::{AttemptLog, SignInWrite};
 use crate::store::audit::{AuditEvent, AuditLog};
 use crate::store::consents::{ConsentMemory, RememberedConsent};
 use crate::store::grants::{ApprovalWrite, CodeRecord, GrantRecord, GrantStore};
@@ -20,7 +21,7 @@ pub async fn create_and_read<S: GrantStore>(s: &S, f: &Fixture) -> Outcome {
 /// The approval of a pending request: the grant, its code, "remember" and
 /// the audit event.
 fn approval<'a>(f: &Fixture, g: &'a GrantRecord, c: &'a CodeRecord, p: &'a str, r: &'a RememberedConsent, e: &'a AuditEvent) -> ApprovalWrite<'a> {
-    ApprovalWrite { grant: g, code: c, pending: Some((p, f.now)), remember: Some(r), audit: e }
+    ApprovalWrite { grant: g, code: c, pending: Some((p, f.now)), remember: Some(r), audit: e, signed_in: None }
 }
 
 fn remembered(f: &Fixture, g: &GrantRecord, scope: &str) -> RememberedConsent {
@@ -57,7 +58,7 @@ pub async fn remembered_approval<S: GrantStore + AuditLog>(s: &S, f: &Fixture) -
     let g = records::grant(f, "grant");
     let c = records::code(f, "code", &g, f.now + 60);
     let e = AuditEvent::consent_remembered(&g.subject, &g.client_id, "mcp", &g.grant_id, f.now);
-    same(io(s.store_approval(&ApprovalWrite { grant: &g, code: &c, pending: None, remember: None, audit: &e }).await)?, true, "the approval")?;
+    same(io(s.store_approval(&ApprovalWrite { grant: &g, code: &c, pending: None, remember: None, audit: &e, signed_in: None }).await)?, true, "the approval")?;
     same(io(s.grant(&g.grant_id).await)?, Some(g.clone()), "the grant")?;
     same(io(s.code(&c.code_hash).await)?, Some(c), "the code")?;
     same(events_of(s, f).await?, vec![e.event.clone()], "its audit event")
@@ -130,4 +131,38 @@ pub async fn revoked_once_at_the_first_time<S: GrantStore>(s: &S, f: &Fixture) -
     let stored = io(s.grant(&g.grant_id).await)?.ok_or("the revoked grant is gone")?;
     same(stored.revoked_at, Some(f.now), "revoked_at is the first revocation's time")?;
     check(!io(s.client_approved(&g.client_id).await)?, || "a client whose only grant is revoked is still approved".into())
+}
+
+/// An approval with the password that signed in for it (POST /login's
+/// "Allow and sign in"): the attempt released and the sign-in audited in
+/// the same write, whether or not the request was still pending; the grant
+/// only by the approval that consumed the request.
+pub async fn approval_with_a_sign_in<S: GrantStore + PendingRequests + AttemptLog + AuditLog>(s: &S, f: &Fixture) -> Outcome {
+    let p = records::pending(f, "pending", f.now + 600);
+    io(s.create_pending(&p).await)?;
+    let key = f.id("attempts");
+    let since = f.now - 60;
+    for i in 0..2 {
+        same(io(s.reserve_attempts(&[(key.clone(), 2)], since, f.now).await)?, 1, &format!("attempt {i} of 2"))?;
+    }
+    let (g1, g2) = (records::grant(f, "grant-1"), records::grant(f, "grant-2"));
+    let (c1, c2) = (records::code(f, "code-1", &g1, f.now + 60), records::code(f, "code-2", &g2, f.now + 60));
+    let login = super::pending::event(f, "login.success");
+    let e1 = AuditEvent::consent(true, &g1.subject, &g1.client_id, "mcp", Some(&g1.grant_id), f.now);
+    let e2 = AuditEvent::consent(true, &g2.subject, &g2.client_id, "mcp", Some(&g2.grant_id), f.now);
+    let keys = [key.clone()];
+    let signed_in = Some(SignInWrite { release: &keys, at: f.now, audit: &login });
+    let write = |g, c, e| ApprovalWrite { grant: g, code: c, pending: Some((p.id.as_str(), f.now)), remember: None, audit: e, signed_in };
+    same(io(s.store_approval(&write(&g1, &c1, &e1)).await)?, true, "the approval")?;
+    same(io(s.grant(&g1.grant_id).await)?, Some(g1.clone()), "its grant")?;
+    same(io(s.code(&c1.code_hash).await)?, Some(c1.clone()), "its code")?;
+    same(io(s.reserve_attempts(&[(key.clone(), 2)], since, f.now).await)?, 1, "the released attempt's place")?;
+    same(io(s.store_approval(&write(&g2, &c2, &e2)).await)?, false, "a second approval of the same request")?;
+    same(io(s.grant(&g2.grant_id).await)?, None, "no second grant")?;
+    same(io(s.code(&c2.code_hash).await)?, None, "no second code")?;
+    same(io(s.reserve_attempts(&[(key.clone(), 2)], since, f.now).await)?, 1, "released by the losing approval too")?;
+    same(io(s.reserve_attempts(&[(key.clone(), 2)], since, f.now).await)?, 0, "one at a time")?;
+    let mut events = events_of(s, f).await?;
+    events.reverse();
+    same(events, ["login.success", "consent.approve", "login.success"].map(String::from).to_vec(), "both sign-ins, one approval")
 }

@@ -7,7 +7,7 @@ use crate::base::types::{Subject, TokenHash};
 use crate::store::clients::ClientStore;
 use crate::store::consents::{ConsentMemory, RememberedConsent};
 use crate::store::grants::GrantStore;
-use crate::store::pending::PendingRequests;
+use crate::store::pending::{DenialWrite, PendingRequests};
 use crate::store::read_ahead::{ReadAhead, Reads, TokenRead};
 use crate::store::session_revocations::SessionRevocations;
 
@@ -76,7 +76,8 @@ pub async fn pages_read_as_storage_would<S: ReadAhead + ClientStore + PendingReq
 
     io(s.read_ahead(&reads).await)?;
     io(s.revoke_session(&session, f.now, f.now + 3600).await)?;
-    same(io(s.consume_pending(&p.id, f.now).await)?, true, "the pending request consumed")?;
+    let deny = super::pending::event(f, "consent.deny");
+    same(io(s.store_denial(&DenialWrite { pending: (&p.id, f.now), audit: &deny, signed_in: None }).await)?, true, "the pending request consumed")?;
     same(io(s.session_revoked(&session, f.now).await)?, true, "the session read after its sign-out")?;
     same(io(s.pending(&p.id, f.now).await)?, None, "the pending request read after it was consumed")?;
 

@@ -1,6 +1,6 @@
 //! `AttemptLog` in memory.
 
-use crate::store::attempts::AttemptLog;
+use crate::store::attempts::{AttemptLog, SignInWrite};
 use crate::store::StoreResult;
 
 use super::MemoryStore;
@@ -28,5 +28,18 @@ impl AttemptLog for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Also part of `store_approval`'s and `store_denial`'s one write.
+    pub(super) fn store_sign_in(&self, w: &SignInWrite<'_>) {
+        let mut f = self.failures.borrow_mut();
+        for key in w.release {
+            if let Some(i) = f.iter().position(|(k, t)| k == key && *t == w.at) {
+                f.remove(i);
+            }
+        }
+        self.audit.borrow_mut().push(w.audit.clone());
     }
 }

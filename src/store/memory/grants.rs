@@ -34,6 +34,10 @@ impl GrantStore for MemoryStore {
     }
     async fn store_approval(&self, a: &ApprovalWrite<'_>) -> StoreResult<bool> {
         self.check()?;
+        // Whatever became of the request: the sign-in happened.
+        if let Some(w) = &a.signed_in {
+            self.store_sign_in(w);
+        }
         if let Some((id, now)) = a.pending {
             let mut m = self.pending.borrow_mut();
             if !m.get(id).is_some_and(|p| p.expires_at > now) {

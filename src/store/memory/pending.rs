@@ -1,6 +1,6 @@
 //! `PendingRequests` in memory.
 
-use crate::store::pending::{PendingAuthorization, PendingRequests};
+use crate::store::pending::{DenialWrite, PendingAuthorization, PendingRequests};
 use crate::store::budgets::BudgetSpend;
 use crate::store::StoreResult;
 
@@ -28,12 +28,17 @@ impl PendingRequests for MemoryStore {
         self.check()?;
         Ok(self.pending.borrow().get(id).filter(|p| p.expires_at > now).cloned())
     }
-    async fn consume_pending(&self, id: &str, now: i64) -> StoreResult<bool> {
+    async fn store_denial(&self, d: &DenialWrite<'_>) -> StoreResult<bool> {
         self.check()?;
+        if let Some(w) = &d.signed_in {
+            self.store_sign_in(w);
+        }
+        let (id, now) = d.pending;
         let mut m = self.pending.borrow_mut();
         let live = m.get(id).is_some_and(|p| p.expires_at > now);
         if live {
             m.remove(id);
+            self.audit.borrow_mut().push(d.audit.clone());
         }
         Ok(live)
     }

@@ -225,3 +225,67 @@ fn with_password_login_off_every_password_form_is_refused() {
     assert!(!w.cookies.contains_key("__Host-gatehouse-session"));
     assert_eq!(events(&w, "login.success"), 0);
 }
+
+/// The sign-in page's password form carries the decision: "Allow and sign
+/// in" and "Deny" finish the request in the POST /login that signs in.
+#[test]
+fn the_password_form_signs_in_and_decides_in_one_post() {
+    use crate::testing::flows::REDIRECT as CLIENT_REDIRECT;
+    let mut w = World::new();
+    let client = w.public_client();
+    let (request, csrf) = w.start(&client);
+    let form = |password: &str, decision: &str| {
+        let mut f = vec![("request", request.clone()), ("csrf", csrf.clone()), ("password", password.to_string())];
+        if !decision.is_empty() {
+            f.push(("decision", decision.to_string()));
+        }
+        f
+    };
+    let send = |w: &mut World, f: Vec<(&str, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        post(w, "/login", &f)
+    };
+
+    // A decision that is neither: refused before the password is checked, so no attempt is counted.
+    let failures = w.store.failures.borrow().len();
+    let r = send(&mut w, form("wrong password", "maybe"));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(w.store.failures.borrow().len(), failures);
+    // A wrong password with Allow: the page again, nothing issued, the request still pending.
+    let r = send(&mut w, form("wrong password", "approve"));
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.header("location").is_none() && r.header("set-cookie").is_none());
+    assert!(w.store.grants.borrow().is_empty() && w.store.codes.borrow().is_empty());
+
+    // Allow with the right password: signed in, and straight back to the client with a code that redeems.
+    let r = send(&mut w, form(PASSWORD, "approve"));
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.header("set-cookie").is_some_and(|c| c.contains("__Host-")), "signed in: {:?}", r.header("set-cookie"));
+    let to = url::Url::parse(r.header("location").unwrap()).unwrap();
+    assert!(to.as_str().starts_with(CLIENT_REDIRECT), "{to}");
+    let q: HashMap<_, _> = to.query_pairs().into_owned().collect();
+    assert_eq!(q["state"], "xyz");
+    assert_eq!(w.redeem(&client, &q["code"], VERIFIER).status, 200);
+    // The request is spent: the same form again issues nothing.
+    let again = send(&mut w, form(PASSWORD, "approve"));
+    assert!(again.header("location").is_none(), "{}", again.body);
+    assert_eq!(w.store.grants.borrow().len(), 1);
+
+    // Deny with the password (a new browser): access_denied back to the client, no grant.
+    w.cookies.clear();
+    let (request2, csrf2) = w.start(&client);
+    let r = post(&mut w, "/login", &[("request", &request2), ("csrf", &csrf2), ("password", PASSWORD), ("decision", "deny")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = url::Url::parse(r.header("location").unwrap()).unwrap();
+    let q: HashMap<_, _> = to.query_pairs().into_owned().collect();
+    assert_eq!(q["error"], "access_denied");
+    assert!(!q.contains_key("code"));
+    assert_eq!(w.store.grants.borrow().len(), 1, "a denial stores no grant");
+
+    // A form without a decision (from before it moved here): signed in, then the consent page.
+    w.cookies.clear();
+    let (request3, csrf3) = w.start(&client);
+    let r = post(&mut w, "/login", &[("request", &request3), ("csrf", &csrf3), ("password", PASSWORD)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some(format!("/consent?request={request3}").as_str()));
+}
