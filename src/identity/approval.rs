@@ -70,6 +70,18 @@ pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: 
     Ok(FormPost { params, browser, pending, client })
 }
 
+/// The owner's decision on a form: `Some(true)` for Allow, `Some(false)`
+/// for Deny, `None` when the form carries none; anything else is refused
+/// with the page that asks for one of the two.
+pub(crate) fn decision(post: &FormPost) -> Result<Option<bool>, HttpResponse> {
+    match post.params.get("decision") {
+        None => Ok(None),
+        Some("approve") => Ok(Some(true)),
+        Some("deny") => Ok(Some(false)),
+        Some(_) => Err(page::error_page(400, "Bad request", "Choose Allow or Deny.")),
+    }
+}
+
 /// A form POST that passed every check of `load`, CSRF included.
 pub(crate) async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
     load(ctx, req, page::form_body(req)?, true).await

@@ -3,7 +3,7 @@
 //! cookie, pending request of that browser, CSRF token; then does one thing.
 
 use crate::base::page::{self, fail_page};
-use super::approval::{checked_post, finish, load, FormPost};
+use super::approval::{checked_post, decision, finish, load, FormPost};
 use super::pages::client_view;
 use super::sign_in::page::show_again;
 use crate::protocol::context::Ctx;
@@ -54,10 +54,10 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         Ok(post) => post,
         Err(page) => return page,
     };
-    let approve = match post.params.get("decision") {
-        Some("approve") => true,
-        Some("deny") => false,
-        _ => return page::error_page(400, "Bad request", "Choose Allow or Deny."),
+    let approve = match decision(&post) {
+        Ok(Some(approve)) => approve,
+        Ok(None) => return page::error_page(400, "Bad request", "Choose Allow or Deny."),
+        Err(page) => return page,
     };
     let signed_in = match browser_session::current(ctx, req, &post.browser).await {
         Ok(s) => s.map(|s| s.subject),

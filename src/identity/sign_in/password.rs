@@ -14,7 +14,7 @@ use crate::base::page::{self, fail_page};
 use crate::base::source::SourceKey;
 use crate::base::types::Subject;
 use crate::config::Config;
-use crate::identity::approval::{checked_post, finish};
+use crate::identity::approval::{checked_post, decision, finish};
 use crate::identity::sign_in::remembered_consent;
 use crate::identity::browser_session;
 use crate::protocol::attempt_limit::{self, Counted, Reserved};
@@ -53,11 +53,9 @@ pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespons
         Err(page) => return page,
     };
     // Read before the password is checked, so a malformed form costs no attempt.
-    let approve = match post.params.get("decision") {
-        None => None,
-        Some("approve") => Some(true),
-        Some("deny") => Some(false),
-        Some(_) => return page::error_page(400, "Bad request", "Choose Allow or Deny."),
+    let approve = match decision(&post) {
+        Ok(approve) => approve,
+        Err(page) => return page,
     };
     let given = post.params.get("password").unwrap_or("");
     match verify_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.pending)).await {

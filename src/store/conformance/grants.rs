@@ -138,13 +138,7 @@ pub async fn revoked_once_at_the_first_time<S: GrantStore>(s: &S, f: &Fixture) -
 /// the same write, whether or not the request was still pending; the grant
 /// only by the approval that consumed the request.
 pub async fn approval_with_a_sign_in<S: GrantStore + PendingRequests + AttemptLog + AuditLog>(s: &S, f: &Fixture) -> Outcome {
-    let p = records::pending(f, "pending", f.now + 600);
-    io(s.create_pending(&p).await)?;
-    let key = f.id("attempts");
-    let since = f.now - 60;
-    for i in 0..2 {
-        same(io(s.reserve_attempts(&[(key.clone(), 2)], since, f.now).await)?, 1, &format!("attempt {i} of 2"))?;
-    }
+    let (p, key, since) = super::pending::signing_in(s, f).await?;
     let (g1, g2) = (records::grant(f, "grant-1"), records::grant(f, "grant-2"));
     let (c1, c2) = (records::code(f, "code-1", &g1, f.now + 60), records::code(f, "code-2", &g2, f.now + 60));
     let login = super::pending::event(f, "login.success");

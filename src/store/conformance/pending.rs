@@ -6,7 +6,7 @@ use super::case::{io, same, Fixture, Outcome};
 use super::records;
 use crate::store::attempts::{AttemptLog, SignInWrite};
 use crate::store::audit::{AuditEvent, AuditLog};
-use crate::store::pending::{DenialWrite, PendingRequests};
+use crate::store::pending::{DenialWrite, PendingAuthorization, PendingRequests};
 
 /// The owner's denial of this fixture's client's request `id`.
 fn denial<'a>(f: &Fixture, id: &'a str, audit: &'a AuditEvent, signed_in: Option<SignInWrite<'a>>) -> DenialWrite<'a> {
@@ -51,9 +51,10 @@ pub async fn consumed_once<S: PendingRequests + AuditLog>(s: &S, f: &Fixture) ->
     same(events_of(s, f).await?, vec!["consent.deny".to_string()], "one event, the first denial's")
 }
 
-/// A denial with the password that signed in for it: the attempt released
-/// and the sign-in audited whether or not the request was still pending.
-pub async fn denial_with_a_sign_in<S: PendingRequests + AttemptLog + AuditLog>(s: &S, f: &Fixture) -> Outcome {
+/// A pending request and a password being tried for it: both of the
+/// key's two attempts reserved, as POST /login's check leaves them before
+/// the write that answers the request. Returns (request, key, window start).
+pub(super) async fn signing_in<S: PendingRequests + AttemptLog>(s: &S, f: &Fixture) -> Result<(PendingAuthorization, String, i64), String> {
     let p = records::pending(f, "pending", f.now + 600);
     io(s.create_pending(&p).await)?;
     let key = f.id("attempts");
@@ -61,6 +62,13 @@ pub async fn denial_with_a_sign_in<S: PendingRequests + AttemptLog + AuditLog>(s
     for i in 0..2 {
         same(io(s.reserve_attempts(&[(key.clone(), 2)], since, f.now).await)?, 1, &format!("attempt {i} of 2"))?;
     }
+    Ok((p, key, since))
+}
+
+/// A denial with the password that signed in for it: the attempt released
+/// and the sign-in audited whether or not the request was still pending.
+pub async fn denial_with_a_sign_in<S: PendingRequests + AttemptLog + AuditLog>(s: &S, f: &Fixture) -> Outcome {
+    let (p, key, since) = signing_in(s, f).await?;
     let (login, deny) = (event(f, "login.success"), event(f, "consent.deny"));
     let keys = [key.clone()];
     let signed_in = SignInWrite { release: &keys, at: f.now, audit: &login };
