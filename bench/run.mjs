@@ -26,6 +26,9 @@
 //                  the same (possibly noisy) machine.
 //   --path=401     with --quick: the no-token 401 instead of `tools/call`, beside the baseline
 //                  (workers-oauth-provider, the peer) instead of the passthrough, which has no 401.
+//   --path=cold    with --quick: cold starts only (BENCH_COLD_SAMPLES fresh workerd per worker),
+//                  Gatehouse (and the --ab build) beside the passthrough and the baseline; prints
+//                  the first request's time, the whole start and workerd's CPU, medians.
 //   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor), built by
 //                  scripts/bench.sh into bench/.tmp/rust-floor.
 //   --profile      with --quick: afterwards, one more run of Gatehouse under workerd's CPU
@@ -63,12 +66,12 @@ const int = (name, dflt, min, max) => {
 const FLAGS = { quick: false, ab: null, profile: false, path: 'call', rustFloor: false };
 for (const arg of process.argv.slice(2)) {
   if (arg === '--quick') FLAGS.quick = true;
-  else if (arg === '--path=call' || arg === '--path=401') FLAGS.path = arg.slice(7);
+  else if (arg === '--path=call' || arg === '--path=401' || arg === '--path=cold') FLAGS.path = arg.slice(7);
   else if (arg === '--profile') FLAGS.profile = true;
   else if (arg === '--rust-floor') FLAGS.rustFloor = true;
   else if (arg.startsWith('--ab=') && arg.length > 5) FLAGS.ab = resolve(arg.slice(5));
   else {
-    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile, --path=call|401, --rust-floor)`);
+    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile, --path=call|401|cold, --rust-floor)`);
     process.exit(2);
   }
 }
@@ -611,6 +614,7 @@ async function quick() {
   const password = `owner-${randomBytes(12).toString('base64url')}`;
   const secrets = { SIGNING_KEY: randomBytes(32).toString('base64url'), OWNER_PASSWORD: password };
   const origin = await startOrigin();
+  if (FLAGS.path === 'cold') return quickCold(config, origin, secrets, password);
   const pids = { origin: origin.pid };
   const targets = [];
   const gateways = [{ key: 'gatehouse', name: 'Gatehouse', opts: { inspect: FLAGS.profile } }];
@@ -695,6 +699,38 @@ async function quick() {
   if (bad.length) {
     console.error(`[bench] ERROR: ${bad.length} load runs had failed or wrong responses`);
     process.exitCode = 1;
+  }
+}
+
+/**
+ * `--quick --path=cold`: the cold starts alone, as the full run measures them (`coldStarts`), for
+ * Gatehouse and a second build beside the passthrough, the baseline (and the Rust floor). The
+ * first request's time is the stable figure; the whole start is printed for completeness.
+ */
+async function quickCold(config, origin, secrets, password) {
+  const starters = { gatehouse: () => startGatehouse(config, origin, secrets, { name: 'cold-gatehouse', migrate: false, sameStorage: true }) };
+  if (FLAGS.ab) starters.gatehouseB = () => startGatehouse(config, origin, secrets, { buildDir: FLAGS.ab, name: 'cold-gatehouseB', migrate: false, sameStorage: true });
+  const bundle = await buildBaseline();
+  starters.baseline = () => startBaseline(config, origin, bundle, password, { sameStorage: true });
+  starters.passthrough = () => startPassthrough(config, origin, { sameStorage: true });
+  if (FLAGS.rustFloor) starters.rustfloor = () => startRustFloor(config, origin, { sameStorage: true });
+  const cold = await coldStarts(starters, CONFIG.coldSamples);
+  const med = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const first = med(cold.passthroughFirst);
+  console.log(`\ncold starts, ${CONFIG.coldSamples} samples per worker (ms, medians; min–max of the first request)\n`);
+  console.log('| Worker | first request | above the passthrough | whole start | workerd CPU to the first answer |');
+  console.log('|---|---|---|---|---|');
+  for (const k of Object.keys(starters)) {
+    const f = cold[`${k}First`];
+    console.log(`| ${k} | ${med(f).toFixed(1)} (${Math.min(...f).toFixed(1)}–${Math.max(...f).toFixed(1)}) | ${k === 'passthrough' ? '—' : (med(f) - first).toFixed(1)} | ${med(cold[k]).toFixed(0)} | ${med(cold[`${k}Cpu`]).toFixed(0)} |`);
+  }
+  if (FLAGS.ab) {
+    // Sample by sample the two builds started back to back: their difference is the steadier figure.
+    const d = cold.gatehouseBFirst.map((b, i) => b - cold.gatehouseFirst[i]);
+    console.log(`\nB − A, first request ms per sample: ${d.map((x) => x.toFixed(1)).join(' ')} (median ${med(d).toFixed(1)})`);
   }
 }
 

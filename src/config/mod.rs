@@ -19,7 +19,7 @@ use crate::base::types::{Secret, Subject};
 use registration::RegistrationPolicy;
 pub use vars::{list, ConfigError};
 use signing_keys::signing_keys;
-use vars::{err, number};
+use vars::{err, number, switch};
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
@@ -92,6 +92,9 @@ pub struct Config {
     /// `CIMD_PINNED_DOCUMENTS` (on by default): whether the pinned copies of
     /// vendors' metadata documents may stand in (`cimd::pinned`).
     pub pinned_documents: bool,
+    /// `LOG_MCP_SUCCESSES` (off by default): whether an MCP request the origin
+    /// answered below 400 writes a request log line (`request_log::written`).
+    pub log_mcp_successes: bool,
     /// `CLIENT_ACCESS_TOKEN_TTL`: access-token lifetimes of particular clients (`token_lifetime`).
     pub client_token_lifetimes: Vec<self::token_lifetimes::ClientLifetime>,
     /// `SOURCE_BUDGET_PER_HOUR`: rows of each kind one source may make Gatehouse
@@ -119,11 +122,7 @@ impl Config {
         public_of: &dyn Fn(&crate::base::ed25519::Seed) -> Option<crate::base::ed25519::PublicKey>,
     ) -> Result<Config, ConfigError> {
         let (signing_key, previous_keys) = signing_keys(&get, public_of)?;
-        let password_login = match get("PASSWORD_LOGIN").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("") | Some("on") => true,
-            Some("off") => false,
-            Some(_) => return Err(err("PASSWORD_LOGIN", "must be `on` (the default) or `off`")),
-        };
+        let password_login = switch(&get, "PASSWORD_LOGIN", true)?;
         let owner_password = match get("OWNER_PASSWORD") {
             _ if !password_login => None,
             Some(p) if p.chars().count() >= 8 => Some(Secret::new(p)),
@@ -200,11 +199,8 @@ impl Config {
             per_hour: count("REGISTRATIONS_PER_HOUR", registration::DEFAULT_REGISTRATIONS_PER_HOUR, 1_000_000, "no cap")?,
         };
         let stale_client_days = count("STALE_CLIENT_DAYS", DEFAULT_STALE_CLIENT_DAYS, 3650, "never remove")?;
-        let pinned_documents = match get("CIMD_PINNED_DOCUMENTS").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("") | Some("on") => true,
-            Some("off") => false,
-            Some(_) => return Err(err("CIMD_PINNED_DOCUMENTS", "must be `on` (the default) or `off`")),
-        };
+        let pinned_documents = switch(&get, "CIMD_PINNED_DOCUMENTS", true)?;
+        let log_mcp_successes = switch(&get, "LOG_MCP_SUCCESSES", false)?;
         let client_token_lifetimes = self::token_lifetimes::parse(&get("CLIENT_ACCESS_TOKEN_TTL").unwrap_or_default()).map_err(|p| {
             err("CLIENT_ACCESS_TOKEN_TTL", &format!("{p}; use space-separated <client>=<seconds> entries, where <client> is a client id, a metadata document URL or redirect:<host>"))
         })?;
@@ -235,6 +231,7 @@ impl Config {
             registration,
             stale_client_days,
             pinned_documents,
+            log_mcp_successes,
             client_token_lifetimes,
             source_budget_per_hour,
             forward,
@@ -346,6 +343,20 @@ mod tests {
         let e = with("short").unwrap_err();
         assert_eq!(e.variable, "PASSKEY_SETUP_CODE");
         assert!(!e.to_string().contains("short\""), "the value is never echoed");
+    }
+
+    #[test]
+    fn mcp_successes_are_unlogged_unless_switched_on() {
+        let base = [("SIGNING_KEY", KEY), ("OWNER_PASSWORD", "correct horse")];
+        let with = |v: &'static str| Config::from_lookup(lookup(&[base[0], base[1], ("LOG_MCP_SUCCESSES", v)]));
+        assert!(!Config::from_lookup(lookup(&base)).unwrap().log_mcp_successes);
+        assert!(!with(" ").unwrap().log_mcp_successes);
+        assert!(!with("off").unwrap().log_mcp_successes);
+        assert!(with(" On ").unwrap().log_mcp_successes);
+        let e = with("yes").unwrap_err();
+        assert_eq!((e.variable, e.problem.as_str()), ("LOG_MCP_SUCCESSES", "must be `on` or `off` (the default)"));
+        let e = Config::from_lookup(lookup(&[base[0], base[1], ("CIMD_PINNED_DOCUMENTS", "1")])).unwrap_err();
+        assert_eq!((e.variable, e.problem.as_str()), ("CIMD_PINNED_DOCUMENTS", "must be `on` (the default) or `off`"));
     }
 
     #[test]

@@ -48,6 +48,17 @@ where
     }
 }
 
+/// An `on` / `off` setting (any case), `default` when unset or blank.
+pub fn switch(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(default),
+        Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        Some(_) if default => Err(err(name, "must be `on` (the default) or `off`")),
+        Some(_) => Err(err(name, "must be `on` or `off` (the default)")),
+    }
+}
+
 /// A list setting: entries separated by spaces or commas.
 pub fn list(raw: Option<String>) -> Vec<String> {
     raw.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_string).collect()

@@ -63,11 +63,14 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     };
     let facts = Facts { https, cors: r.cors(), status: resp.status_code(), caching: r.caching() };
     apply_layers(&mut resp, facts)?;
-    // The route's name, never the path or query: either may carry a secret.
-    worker::console_log!(
-        "{}",
-        request_log::line(r.name(), method.as_ref(), resp.status_code(), client_id.as_deref(), js_sys::Date::now() - started)
-    );
+    let log_mcp_successes = CONFIG.with(|c| c.borrow().as_ref().is_some_and(|c| c.log_mcp_successes));
+    if request_log::written(r.endpoint() == Some(Endpoint::Mcp), resp.status_code(), log_mcp_successes) {
+        // The route's name, never the path or query: either may carry a secret.
+        worker::console_log!(
+            "{}",
+            request_log::line(r.name(), method.as_ref(), resp.status_code(), client_id.as_deref(), js_sys::Date::now() - started)
+        );
+    }
     Ok(resp)
 }
 

@@ -54,6 +54,15 @@ fn basic_user(header: &str) -> Option<String> {
     url::form_urlencoded::parse(format!("u={user}").as_bytes()).next().map(|(_, v)| v.into_owned())
 }
 
+/// Whether a request gets its line. An MCP request the origin answered
+/// below 400 does not unless `LOG_MCP_SUCCESSES=on`: those are most of the
+/// traffic, Workers Logs records each invocation with its path and status
+/// anyway, and writing the line was a third of Gatehouse's own CPU per
+/// forwarded call (bench/NOTES.md). Refusals and failures always get one.
+pub fn written(mcp: bool, status: u16, log_mcp_successes: bool) -> bool {
+    !mcp || status >= 400 || log_mcp_successes
+}
+
 /// The line itself.
 pub fn line(route: &str, method: &str, status: u16, client_id: Option<&str>, ms: f64) -> String {
     json!({
@@ -109,6 +118,18 @@ mod tests {
         assert_eq!(client_id(&reg, &created).as_deref(), Some("gh_new"));
         assert_eq!(client_id(&reg, &HttpResponse::new(400, "application/json", "{}")), None);
         assert_eq!(client_id(&req("POST", "/token", "", &[("authorization", "Basic !!")], ""), &ok()), None);
+    }
+
+    #[test]
+    fn forwarded_mcp_successes_are_logged_only_when_asked() {
+        assert!(!written(true, 200, false));
+        assert!(!written(true, 202, false));
+        assert!(written(true, 200, true));
+        for refused in [400, 401, 403, 404, 429, 502, 504] {
+            assert!(written(true, refused, false), "{refused}");
+        }
+        assert!(written(false, 200, false));
+        assert!(written(false, 302, false));
     }
 
     #[test]

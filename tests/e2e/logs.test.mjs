@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } f
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT, startHarness } from './harness.mjs';
+import { initializeBody, manualFlow, mcpPost } from './oauth.mjs';
 
 const STUB = join(ROOT, 'tests/e2e/fixtures/wrangler');
 let h;
@@ -46,9 +47,11 @@ function workerLines(from) {
  * A tail event around logged lines, in the shape wrangler receives from the tail worker
  * (TailEventMessage: outcome, exceptions, logs, eventTimestamp, event), as in workers-sdk's
  * packages/wrangler/src/__tests__/tail.test.ts, generateMockEventMessage and
- * generateMockRequestEvent (https://github.com/cloudflare/workers-sdk, read 2026-12-02).
+ * generateMockRequestEvent (https://github.com/cloudflare/workers-sdk, read 2026-12-02); `status`
+ * adds the response, as workers-types declares it (TraceItemFetchEventInfo.response:
+ * TraceItemFetchEventInfoResponse { status }, cloudflare/workerd types, read 2026-12-04).
  */
-function tailEvent(lines, { url, method = 'GET', level = 'log', outcome = 'ok', exceptions = [], cron } = {}) {
+function tailEvent(lines, { url, method = 'GET', level = 'log', outcome = 'ok', exceptions = [], cron, status } = {}) {
   const now = Date.now();
   return {
     outcome,
@@ -57,7 +60,10 @@ function tailEvent(lines, { url, method = 'GET', level = 'log', outcome = 'ok', 
     eventTimestamp: now,
     event: cron !== undefined
       ? { cron, scheduledTime: now }
-      : { request: { url, method, headers: { 'x-example-header': 'some_value' }, cf: { colo: 'ATL', httpProtocol: 'HTTP/2' } } },
+      : {
+        request: { url, method, headers: { 'x-example-header': 'some_value' }, cf: { colo: 'ATL', httpProtocol: 'HTTP/2' } },
+        ...(status === undefined ? {} : { response: { status } }),
+      },
   };
 }
 
@@ -132,4 +138,34 @@ test('requests, audit events, the cron and a configuration error come out one re
   // --raw: the events themselves, one JSON per line.
   const raw = logs(['--raw'], events);
   assert.deepEqual(raw.out.trim().split('\n').map((l) => JSON.parse(l)), events);
+});
+
+test('a forwarded MCP call the origin answered writes no line unless LOG_MCP_SUCCESSES=on; the tail still shows it', async () => {
+  const flow = await manualFlow(h);
+  const auth = { authorization: `Bearer ${flow.token.json.access_token}` };
+  const mcpLines = (from) => workerLines(from).map((l) => JSON.parse(l)).filter((l) => l.route === 'mcp');
+
+  let from = readFileSync(h.logFile, 'utf8').length;
+  assert.equal((await mcpPost(h.mcpUrl, initializeBody(), auth)).status, 200);
+  assert.equal((await mcpPost(h.mcpUrl, initializeBody())).status, 401);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(mcpLines(from).map((l) => l.status), [401], 'only the refusal has a line by default');
+
+  // What the operator still sees of the call: the invocation itself, from the tail.
+  const r = logs([], [tailEvent([], { url: `${h.base}/mcp`, method: 'POST', status: 200 })]);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out.trim(), /^\d\d:\d\d:\d\d  POST \/mcp  200$/);
+
+  await h.restart({ vars: { LOG_MCP_SUCCESSES: 'on' } });
+  try {
+    from = readFileSync(h.logFile, 'utf8').length;
+    assert.equal((await mcpPost(h.mcpUrl, initializeBody(), auth)).status, 200);
+    await new Promise((r) => setTimeout(r, 500));
+    const lines = mcpLines(from);
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal(lines[0].status, 200);
+    assert.equal(lines[0].client_id, flow.client.client_id);
+  } finally {
+    await h.restart({ vars: {} });
+  }
 });
