@@ -199,8 +199,12 @@ test('an admin POST without, or with a wrong, CSRF token is refused and changes 
 });
 
 test('request log lines are JSON with route, method, status, client id and latency, and hold no secret', async () => {
-  const mcp = await mcpPost(h.mcpUrl, initializeBody(), { authorization: `Bearer ${kept.token.json.access_token}` });
+  const authorization = `Bearer ${kept.token.json.access_token}`;
+  const mcp = await mcpPost(h.mcpUrl, initializeBody(), { authorization });
   assert.equal(mcp.status, 200, mcp.text);
+  // Refused after its token verified: logged with the token's client (a success is not, by default).
+  const foreign = await mcpPost(h.mcpUrl, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { authorization, 'mcp-session-id': 'not-a-session-of-this-grant' });
+  assert.equal(foreign.status, 404, foreign.text);
   const bad = await get(`${h.base}/authorize?client_id=gh_unknown_for_the_log&code=should-not-be-logged`);
   assert.equal(bad.status, 400, bad.text);
 
@@ -231,7 +235,8 @@ test('request log lines are JSON with route, method, status, client id and laten
     assert.ok(!('path' in l) && !('query' in l), JSON.stringify(l));
   }
   const has = (pred, what) => assert.ok(requests.some(pred), `no request line for ${what}`);
-  has((l) => l.route === 'mcp' && l.status === 200 && l.client_id === kept.client.client_id, 'the MCP call with its token');
+  has((l) => l.route === 'mcp' && l.status === 404 && l.client_id === kept.client.client_id, 'the refused MCP call with its token');
+  assert.ok(!requests.some((l) => l.route === 'mcp' && l.status < 400), 'forwarded successes have no line (LOG_MCP_SUCCESSES is off)');
   has((l) => l.route === 'token' && l.status === 200 && l.client_id === kept.client.client_id, 'a token request');
   has((l) => l.route === 'register' && l.status === 201 && l.client_id === deleted.client.client_id, 'a registration');
   has((l) => l.route === 'authorize' && l.status === 400 && l.client_id === 'gh_unknown_for_the_log', 'a bad authorize request');
