@@ -53,10 +53,10 @@ async fn register<S: Store + RegistrationCounter>(ctx: &Ctx<'_, S>, req: &HttpRe
         created_at: ctx.now,
     };
     // Counted after validation: only what is stored uses up the cap.
-    if let Admission::OverCap { retry_after } = registration_policy::store_counted(policy, ctx.store, &record, req.client_ip(), ctx.now).await? {
+    let event = AuditEvent::client_registered(&record, req);
+    if let Admission::OverCap { retry_after } = registration_policy::store_counted(policy, ctx.store, &record, &event, req.client_ip(), ctx.now).await? {
         return Ok(HttpResponse::oauth_error(&registration_policy::over_cap_error(policy)).with_header("retry-after", retry_after.to_string()));
     }
-    ctx.store.audit(&AuditEvent::client_registered(&record, req)).await;
     // The secret is shown once, here, and stored only hashed.
     if let Some(s) = &secret {
         metadata.insert("client_secret".into(), s.expose().into());

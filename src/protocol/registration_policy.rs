@@ -11,6 +11,7 @@ use crate::base::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::base::redirect_uri::RedirectUri;
 use crate::base::source::SourceKey;
 use crate::store::StoreResult;
+use crate::store::audit::{AuditEvent, AuditLog};
 use crate::store::clients::{ClientRecord, ClientStore};
 
 /// The counting window: one clock hour.
@@ -66,18 +67,20 @@ pub enum Admission {
 /// Stores `client`, counted against its source's hourly cap: over the cap it
 /// is not stored. The count and the insert are one store transaction, so a
 /// registration that fails half-way uses up none of the cap.
-pub async fn store_counted<S: RegistrationCounter + ClientStore>(
+pub async fn store_counted<S: RegistrationCounter + ClientStore + AuditLog>(
     policy: &RegistrationPolicy,
     store: &S,
     client: &ClientRecord,
+    event: &AuditEvent,
     ip: &str,
     now: i64,
 ) -> StoreResult<Admission> {
     if policy.per_hour == 0 {
         store.create_client(client).await?;
+        store.audit(event).await;
         return Ok(Admission::Admitted);
     }
-    let stored = store.register_counted(client, SourceKey::from_ip(ip).as_str(), window_start(now), policy.per_hour).await?;
+    let stored = store.register_counted(client, event, SourceKey::from_ip(ip).as_str(), window_start(now), policy.per_hour).await?;
     Ok(if stored { Admission::Admitted } else { Admission::OverCap { retry_after: retry_after(now) } })
 }
 
@@ -218,7 +221,7 @@ mod tests {
         let store = MemoryStore::default();
         let p = RegistrationPolicy { allowlist: None, per_hour: 3 };
         let now = 10 * 3600 + 5;
-        let admit_at = |ip, t| block_on(store_counted(&p, &store, &client(), ip, t)).unwrap();
+        let admit_at = |ip, t| counted(&p, &store, ip, t).unwrap();
         for _ in 0..3 {
             assert_eq!(admit_at("198.51.100.1", now), Admission::Admitted);
         }
@@ -233,10 +236,18 @@ mod tests {
         let store = MemoryStore::default();
         let p = RegistrationPolicy { allowlist: None, per_hour: 0 };
         for _ in 0..500 {
-            assert_eq!(block_on(store_counted(&p, &store, &client(), "198.51.100.1", 0)).unwrap(), Admission::Admitted);
+            assert_eq!(counted(&p, &store, "198.51.100.1", 0).unwrap(), Admission::Admitted);
         }
         assert!(store.registrations.borrow().is_empty(), "no counting without a cap");
         assert_eq!(store.clients.borrow().len(), 500);
+        assert_eq!(store.audit.borrow().len(), 500);
+    }
+
+    /// A registration of a fresh client (a new id each call), with its event.
+    fn counted(p: &RegistrationPolicy, store: &MemoryStore, ip: &str, now: i64) -> StoreResult<Admission> {
+        let c = client();
+        let event = AuditEvent { at: now, event: "client.register".into(), subject: None, client_id: Some(c.client_id.as_str().into()), detail: serde_json::json!({}) };
+        block_on(store_counted(p, store, &c, &event, ip, now))
     }
 
     /// A fresh client record (a new id each call).
@@ -260,9 +271,10 @@ mod tests {
         let store = MemoryStore::default();
         let p = RegistrationPolicy { allowlist: None, per_hour: 2 };
         for _ in 0..4 {
-            block_on(store_counted(&p, &store, &client(), "198.51.100.1", 0)).unwrap();
+            counted(&p, &store, "198.51.100.1", 0).unwrap();
         }
         assert_eq!(store.clients.borrow().len(), 2);
+        assert_eq!(store.audit.borrow().len(), 2, "an event for each stored client only");
     }
 
     #[test]
@@ -270,9 +282,9 @@ mod tests {
         let store = MemoryStore::default();
         let p = RegistrationPolicy { allowlist: None, per_hour: 1 };
         store.fail_from.set(Some(0));
-        assert!(block_on(store_counted(&p, &store, &client(), "198.51.100.1", 0)).is_err());
+        assert!(counted(&p, &store, "198.51.100.1", 0).is_err());
         store.fail_from.set(None);
-        assert_eq!(block_on(store_counted(&p, &store, &client(), "198.51.100.1", 0)).unwrap(), Admission::Admitted);
+        assert_eq!(counted(&p, &store, "198.51.100.1", 0).unwrap(), Admission::Admitted);
         assert_eq!(store.clients.borrow().len(), 1);
     }
 }
@@ -338,5 +350,6 @@ mod endpoint_tests {
         assert_eq!(r.header("retry-after"), Some("3590"));
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert_eq!(store.clients.borrow().len(), 2);
+        assert_eq!(store.audit.borrow().len(), 2, "an event for each stored client only");
     }
 }

@@ -131,6 +131,10 @@ describe('storage faults', { timeout: 600_000 }, () => {
     assert.equal(clean.status, 201, clean.text);
     const total = statements(clean);
     assert.ok(total >= 2, `registration prepares ${total} statements`);
+    // Issue 14, target 4: the count, the client and its audit event in one batch.
+    assert.equal(trips(clean), 1, 'a registration is one round trip to D1');
+    const audited = async () => (await h.sql("SELECT COUNT(*) AS n FROM audit_events WHERE event = 'client.register'"))[0].n;
+    const auditedBefore = await audited();
     let refused = 0;
     let registered = 0;
     const before = (await h.sql('SELECT COUNT(*) AS n FROM clients'))[0].n;
@@ -139,7 +143,7 @@ describe('storage faults', { timeout: 600_000 }, () => {
     for (let n = 0; n < total; n++) {
       const r = await register(h.base, {}, failAfter(n));
       if (r.status === 201) {
-        registered++; // a failed write the endpoint may skip (the audit line)
+        registered++; // a failed write the endpoint may skip
         continue;
       }
       assertUnavailable(r, `/register, fail-after=${n}`);
@@ -148,6 +152,7 @@ describe('storage faults', { timeout: 600_000 }, () => {
     const after = (await h.sql('SELECT COUNT(*) AS n FROM clients'))[0].n;
     assert.equal(after - before, registered, 'a refused registration wrote no client');
     assert.equal(await counted() - countedBefore, registered, 'a refused registration used none of the hourly cap');
+    assert.equal(await audited() - auditedBefore, registered, 'a refused registration recorded no event');
     assert.ok(refused >= 1, 'at least one statement is one the registration cannot do without');
     t.diagnostic(`/register: ${total} statements in ${trips(clean)} round trips, ${refused} refused with 503, ${registered} skipped a write and registered`);
   });

@@ -1,15 +1,18 @@
 //! Registration counting (RFC 7591 §3 registration policy) on D1: the count's
-//! upsert and the client's insert in one batch, so concurrent registrations
-//! from one source each see their own number and a failed insert counts nothing.
+//! upsert, the client's insert and its audit event in one batch, so concurrent
+//! registrations from one source each see their own number and a failed
+//! insert counts nothing.
 
+use super::audit::AUDIT_INSERT_AFTER_A_CHANGE;
 use super::clients::{client_args, CLIENT_COLUMNS};
 use super::{n, s, D1Store};
+use crate::store::audit::AuditEvent;
 use crate::store::clients::ClientRecord;
 use crate::store::registrations::RegistrationCounter;
 use crate::store::StoreResult;
 
 impl RegistrationCounter for D1Store {
-    async fn register_counted(&self, client: &ClientRecord, source: &str, window: i64, cap: u32) -> StoreResult<bool> {
+    async fn register_counted(&self, client: &ClientRecord, event: &AuditEvent, source: &str, window: i64, cap: u32) -> StoreResult<bool> {
         let count = self.stmt(
             "INSERT INTO registration_counts (source, window_start, n) VALUES (?1, ?2, 1) \
              ON CONFLICT (source, window_start) DO UPDATE SET n = n + 1",
@@ -26,6 +29,12 @@ impl RegistrationCounter for D1Store {
             ),
             &args,
         )?;
-        Ok(self.batch(vec![count, insert]).await?.get(1).copied() == Some(1))
+        // The event only after an insert that took place (`changes()`).
+        let audit = self.audit_insert(event, AUDIT_INSERT_AFTER_A_CHANGE)?;
+        let stored = self.batch(vec![count, insert, audit]).await?.get(1).copied() == Some(1);
+        if stored {
+            worker::console_log!("{}", event.log_line());
+        }
+        Ok(stored)
     }
 }

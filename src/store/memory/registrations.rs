@@ -1,5 +1,6 @@
 //! `RegistrationCounter` in memory.
 
+use crate::store::audit::AuditEvent;
 use crate::store::clients::ClientRecord;
 use crate::store::registrations::RegistrationCounter;
 use crate::store::StoreResult;
@@ -7,7 +8,7 @@ use crate::store::StoreResult;
 use super::MemoryStore;
 
 impl RegistrationCounter for MemoryStore {
-    async fn register_counted(&self, client: &ClientRecord, source: &str, window: i64, cap: u32) -> StoreResult<bool> {
+    async fn register_counted(&self, client: &ClientRecord, event: &AuditEvent, source: &str, window: i64, cap: u32) -> StoreResult<bool> {
         // One check for the pair, as D1 runs them as one batch.
         self.check()?;
         let mut m = self.registrations.borrow_mut();
@@ -19,6 +20,7 @@ impl RegistrationCounter for MemoryStore {
         // A failed insert counts nothing: the pair is one transaction.
         super::clients::insert_new(self, client)?;
         *n += 1;
+        self.audit.borrow_mut().push(event.clone());
         Ok(true)
     }
 }
