@@ -64,9 +64,10 @@ pub enum Admission {
     OverCap { retry_after: i64 },
 }
 
-/// Stores `client`, counted against its source's hourly cap: over the cap it
-/// is not stored. The count and the insert are one store transaction, so a
-/// registration that fails half-way uses up none of the cap.
+/// Stores `client` and its audit `event`, counted against its source's hourly
+/// cap: over the cap neither is stored. The count, the insert and the event
+/// are one store transaction, so a registration that fails half-way uses up
+/// none of the cap. (Without a cap: the insert, then the event on its own.)
 pub async fn store_counted<S: RegistrationCounter + ClientStore + AuditLog>(
     policy: &RegistrationPolicy,
     store: &S,
