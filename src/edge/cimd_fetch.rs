@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{Delay, Fetch, Fetcher, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use worker::{Delay, Fetch, Fetcher, Headers, Response};
 
 use crate::protocol::cimd::{ClientIdUrl, FetchError, FetchedDocument, FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES};
 
@@ -41,9 +41,7 @@ async fn fetch_within_cap(via: Option<&Fetcher>, url: &ClientIdUrl, max_bytes: u
     let unreachable = |_| FetchError::Unreachable;
     let headers = Headers::new();
     headers.set("accept", "application/json").map_err(unreachable)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers).with_redirect(RequestRedirect::Manual);
-    let req = Request::new_with_init(url.as_str(), &init).map_err(unreachable)?;
+    let req = super::outbound::request(url.as_str(), "GET", &headers, None).map_err(unreachable)?;
     let mut resp = match via {
         Some(f) => f.fetch_request(req).await,
         None => Fetch::Request(req).send().await,
