@@ -125,9 +125,35 @@ pub fn jwk_set_keys(set: &serde_json::Value) -> Result<Vec<PublicJwk>, Signature
         .iter()
         .filter(|k| !["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|m| k.get(m).is_some()))
         .filter(|k| verifies(k))
-        .filter_map(|k| serde_json::from_value::<PublicJwk>(k.clone()).ok())
+        .filter_map(public_jwk)
         .filter(|k| Alg::ALL.iter().any(|a| k.suits(*a)))
         .collect())
+}
+
+/// One key of a set as a [`PublicJwk`], or `None` when it is not a JSON object,
+/// lacks a string `kty`, or has a member of ours that is neither a string nor
+/// null. What `serde_json::from_value::<PublicJwk>` accepted for an object,
+/// read by hand: its derive, instantiated for `Value`, was 4.6 KB of wasm.
+/// (The derive also took a JSON array positionally, `["RSA", …]`; no JWK Set
+/// holds one, and such an entry is now skipped like any other malformed key.)
+fn public_jwk(k: &serde_json::Value) -> Option<PublicJwk> {
+    let k = k.as_object()?;
+    let member = |name: &str| match k.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(()),
+    };
+    Some(PublicJwk {
+        kty: member("kty").ok()??,
+        kid: member("kid").ok()?,
+        alg: member("alg").ok()?,
+        crv: member("crv").ok()?,
+        n: member("n").ok()?,
+        e: member("e").ok()?,
+        x: member("x").ok()?,
+        y: member("y").ok()?,
+        use_: member("use").ok()?,
+    })
 }
 
 #[allow(async_fn_in_trait)]
@@ -216,6 +242,26 @@ mod tests {
         let mut trailing = der(&[1], &[1]);
         trailing.push(0);
         assert_eq!(ecdsa_der_to_raw(&trailing), None, "bytes after the sequence");
+    }
+
+    #[test]
+    fn keys_read_by_hand_as_serde_read_objects() {
+        let cases = [
+            serde_json::json!({"kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "k1", "alg": "RS256", "use": "sig"}),
+            serde_json::json!({"kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ", "extra": [1, 2], "key_ops": ["verify"]}),
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": "eA", "kid": null, "y": null}),
+            serde_json::json!({"kty": "RSA", "n": 1, "e": "AQAB"}),
+            serde_json::json!({"kty": "RSA", "kid": {"a": 1}}),
+            serde_json::json!({"kty": null}),
+            serde_json::json!({"kty": 7}),
+            serde_json::json!({"n": "AQAB"}),
+            serde_json::json!({}),
+            serde_json::json!("RSA"),
+            serde_json::json!(null),
+        ];
+        for k in cases {
+            assert_eq!(public_jwk(&k), serde_json::from_value::<PublicJwk>(k.clone()).ok(), "{k}");
+        }
     }
 
     #[test]
