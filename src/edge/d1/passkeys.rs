@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{err, n, opt, s, D1Store};
+use super::{err, n, opt, s, Count, D1Store};
 use crate::store::passkeys::{Passkey, PasskeyStore, Purpose};
 use crate::base::signature::{Alg, PublicJwk};
 use crate::store::StoreResult;
@@ -43,12 +43,6 @@ impl Row {
 fn jwk(alg: Alg, x: String, y: Option<String>) -> PublicJwk {
     let (kty, crv) = if alg == Alg::Es256 { ("EC", "P-256") } else { ("OKP", "Ed25519") };
     PublicJwk { kty: kty.into(), kid: None, alg: Some(alg.name().into()), crv: Some(crv.into()), n: None, e: None, x: Some(x), y, use_: None }
-}
-
-#[derive(Deserialize)]
-struct One {
-    #[allow(dead_code)]
-    one: i64,
 }
 
 const COLUMNS: &str = "credential_id, alg, x, y, sign_count, name, created_at, last_used_at";
@@ -113,7 +107,8 @@ impl PasskeyStore for D1Store {
     }
 
     async fn setup_code_spent(&self, code: &TokenHash) -> StoreResult<bool> {
-        Ok(self.first::<One>("SELECT 1 AS one FROM passkey_setup_codes WHERE code_hash = ?1", &[s(code.as_str())]).await?.is_some())
+        // `AS n` so the row reads as a `Count`, whose deserializer is already in the wasm.
+        Ok(self.first::<Count>("SELECT 1 AS n FROM passkey_setup_codes WHERE code_hash = ?1", &[s(code.as_str())]).await?.is_some())
     }
 
     async fn spend_setup_code(&self, code: &TokenHash, now: i64) -> StoreResult<bool> {
