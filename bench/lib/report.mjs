@@ -66,6 +66,17 @@ export function writeResults({ file, config, started, finished, machine, version
   const baseCpu = med('auth', 'baseline', (r) => cpuPerReq(r, 'baseline'));
   const floorCpu = med('auth', 'passthrough', (r) => cpuPerReq(r, 'passthrough'));
   const ownShare = (ghCpu - floorCpu) / (baseCpu - floorCpu);
+  // Targets 1 and 2 are judged repetition by repetition (the runs of one repetition are
+  // interleaved, so they share the machine's state), by the median of those ratios: a ratio of
+  // medians pairs figures from different repetitions, and once came out under ¼ when every
+  // single repetition was above it (bench/NOTES.md).
+  const cpus = (kind, t) => pick(kind, t).map((r) => cpuPerReq(r, t));
+  const ownShares = (t) => {
+    const [mine, pass, base] = [cpus('auth', t), cpus('auth', 'passthrough'), cpus('auth', 'baseline')];
+    return stats(mine.map((x, i) => (x - pass[i]) / (base[i] - pass[i])).filter(Number.isFinite));
+  };
+  const rpsRatios = (kind, a) => stats(pick(kind, a).map((r, i) => r.rps / pick(kind, 'passthrough')[i]?.rps).filter(Number.isFinite));
+  const range = (s) => (s ? `per repetition ${fmt(s.min, 2)}–${fmt(s.max, 2)}, median **${fmt(s.med, 2)} ×**` : 'n/a');
   const pinnedRatio = med('pinned', 'gatehouse', (r) => r.rps) / med('pinned', 'passthrough', (r) => r.rps);
   const unpinnedRatio = ghRps / med('auth', 'passthrough', (r) => r.rps);
   const cpu401 = (kind, t) => med(kind, t, (r) => cpuPerReq(r, t));
@@ -93,8 +104,8 @@ export function writeResults({ file, config, started, finished, machine, version
   const targetsTable = [
     '| Target (issue 14) | This run | | The Rust floor on the same target (a `worker`-crate worker that checks nothing) |',
     '|---|---|---|---|',
-    `| 1. Own CPU per \`tools/call\` above the passthrough ≤ ¼ of the baseline's own | ${fmt(ghCpu - floorCpu, 3)} vs ${fmt(baseCpu - floorCpu, 3)} ms: ${fmt(ownShare, 2)} × | ${mark(ownShare <= 0.25)} | ${fmt(rfCpu - floorCpu, 3)} ms: ${fmt(rfShare, 2)} ×, ${floorCan(rfShare <= 0.25)}; Gatehouse above the floor ${fmt(ghCpu - rfCpu, 3)} ms |`,
-    `| 2. Throughput pinned ≥ 0.85 × the passthrough's (unpinned shown for reference) | pinned ${fmt(pinnedRatio, 2)} ×${perRep('pinned', 'gatehouse', 'passthrough')}; unpinned ${fmt(unpinnedRatio, 2)} ×${perRep('auth', 'gatehouse', 'passthrough')} | ${mark(pinnedRatio >= 0.85)} | pinned ${fmt(rfPinned, 2)} ×${perRep('pinned', 'rustfloor', 'passthrough')}, ${floorCan(rfPinned >= 0.85)} |`,
+    `| 1. Own CPU per \`tools/call\` above the passthrough ≤ ¼ of the baseline's own | ${range(ownShares('gatehouse'))}; medians ${fmt(ghCpu - floorCpu, 3)} vs ${fmt(baseCpu - floorCpu, 3)} ms: ${fmt(ownShare, 2)} × | ${mark(ownShares('gatehouse')?.med <= 0.25)} | ${range(ownShares('rustfloor'))}, ${floorCan(ownShares('rustfloor')?.med <= 0.25)}; medians ${fmt(rfCpu - floorCpu, 3)} ms: ${fmt(rfShare, 2)} ×; Gatehouse above the floor ${fmt(ghCpu - rfCpu, 3)} ms |`,
+    `| 2. Throughput pinned ≥ 0.85 × the passthrough's (unpinned shown for reference) | pinned ${range(rpsRatios('pinned', 'gatehouse'))} (ratio of medians ${fmt(pinnedRatio, 2)} ×); unpinned ${fmt(unpinnedRatio, 2)} ×${perRep('auth', 'gatehouse', 'passthrough')} | ${mark(rpsRatios('pinned', 'gatehouse')?.med >= 0.85)} | pinned ${range(rpsRatios('pinned', 'rustfloor'))}, ${floorCan(rpsRatios('pinned', 'rustfloor')?.med >= 0.85)} |`,
     `| 3a. CPU per 401, no token ≤ the baseline's | ${fmt(cpu401('401', 'gatehouse'), 3)} vs ${fmt(cpu401('401', 'baseline'), 3)} ms | ${mark(cpu401('401', 'gatehouse') <= cpu401('401', 'baseline'))} | ${fmt(cpu401('401', 'rustfloor'), 3)} ms, ${floorCan(cpu401('401', 'rustfloor') <= cpu401('401', 'baseline'))} |`,
     `| 3b. CPU per 401, forged token ≤ the baseline's | ${fmt(cpu401('forged', 'gatehouse'), 3)} vs ${fmt(cpu401('forged', 'baseline'), 3)} ms | ${mark(cpu401('forged', 'gatehouse') <= cpu401('forged', 'baseline'))} | — (checks no token) |`,
     `| 3c. One OAuth flow ≤ the baseline's time | ${fmt(flowGh, 0)} vs ${fmt(flowBase, 0)} ms | ${mark(flowGh <= flowBase)} | — (no flow) |`,
