@@ -1,5 +1,5 @@
-// The results table of `npm run bench`: min / median / max over the repetitions, the targets
-// as ratios of medians, and the CPU of every load run (so a noisy run can be recognised).
+// The results table of `npm run bench`: min / median / max over the repetitions,
+// the targets (1 and 2 by the median of per-repetition ratios, the rest as ratios of medians), and the CPU of every load run (so a noisy run can be recognised).
 // Writes bench/RESULTS.md and returns the same Markdown for the console.
 import { writeFileSync } from 'node:fs';
 
