@@ -5,6 +5,7 @@ use serde::Deserialize;
 use worker::D1PreparedStatement;
 
 use super::{n, opt, s, D1Store};
+use crate::store::attempts::SignInWrite;
 use crate::store::audit::{AuditEvent, AuditLog};
 use crate::store::StoreResult;
 
@@ -30,6 +31,18 @@ impl D1Store {
     /// `sql`: `AUDIT_INSERT` or `AUDIT_INSERT_AFTER_A_CHANGE`.
     pub(super) fn audit_insert(&self, e: &AuditEvent, sql: &str) -> StoreResult<D1PreparedStatement> {
         self.stmt(sql, &[n(e.at), s(&e.event), opt(e.subject.as_deref()), opt(e.client_id.as_deref()), s(&e.detail.to_string())])
+    }
+}
+
+/// The log lines of a batch that wrote its events with the rest: the
+/// sign-in's, written whatever else happened, and `audit` when its write
+/// took place (`stored`; its insert ran `AFTER_A_CHANGE`).
+pub(super) fn log_written(signed_in: Option<&SignInWrite<'_>>, audit: &AuditEvent, stored: bool) {
+    if let Some(w) = signed_in {
+        worker::console_log!("{}", w.audit.log_line());
+    }
+    if stored {
+        worker::console_log!("{}", audit.log_line());
     }
 }
 

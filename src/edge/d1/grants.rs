@@ -5,7 +5,7 @@ use serde::Deserialize;
 use worker::D1PreparedStatement;
 
 use super::ahead::take;
-use super::audit::AUDIT_INSERT_AFTER_A_CHANGE;
+use super::audit::{log_written, AUDIT_INSERT_AFTER_A_CHANGE};
 use super::consents::REMEMBER_UPSERT_AFTER_A_CHANGE;
 use super::{n, s, Count, D1Store};
 use crate::base::pkce::CodeChallenge;
@@ -126,12 +126,7 @@ impl GrantStore for D1Store {
         }
         stmts.push(self.audit_insert(a.audit, audit)?);
         let stored = self.batch(stmts).await?.get(first).copied() == Some(1);
-        if let Some(w) = &a.signed_in {
-            worker::console_log!("{}", w.audit.log_line());
-        }
-        if stored {
-            worker::console_log!("{}", a.audit.log_line());
-        }
+        log_written(a.signed_in.as_ref(), a.audit, stored);
         Ok(stored)
     }
 

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::ahead::take;
-use super::audit::AUDIT_INSERT_AFTER_A_CHANGE;
+use super::audit::{log_written, AUDIT_INSERT_AFTER_A_CHANGE};
 use super::limits::SPEND_UPSERT;
 use super::{n, opt, s, D1Store};
 use crate::base::pkce::CodeChallenge;
@@ -85,12 +85,7 @@ impl PendingRequests for D1Store {
         stmts.push(self.stmt("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2", &[s(id), n(now)])?);
         stmts.push(self.audit_insert(d.audit, AUDIT_INSERT_AFTER_A_CHANGE)?);
         let stored = self.batch(stmts).await?.get(first).copied() == Some(1);
-        if let Some(w) = &d.signed_in {
-            worker::console_log!("{}", w.audit.log_line());
-        }
-        if stored {
-            worker::console_log!("{}", d.audit.log_line());
-        }
+        log_written(d.signed_in.as_ref(), d.audit, stored);
         Ok(stored)
     }
 }

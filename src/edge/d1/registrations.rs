@@ -3,7 +3,7 @@
 //! registrations from one source each see their own number and a failed
 //! insert counts nothing.
 
-use super::audit::AUDIT_INSERT_AFTER_A_CHANGE;
+use super::audit::{log_written, AUDIT_INSERT_AFTER_A_CHANGE};
 use super::clients::{client_args, CLIENT_COLUMNS};
 use super::{n, s, D1Store};
 use crate::store::audit::AuditEvent;
@@ -32,9 +32,7 @@ impl RegistrationCounter for D1Store {
         // The event only after an insert that took place (`changes()`).
         let audit = self.audit_insert(event, AUDIT_INSERT_AFTER_A_CHANGE)?;
         let stored = self.batch(vec![count, insert, audit]).await?.get(1).copied() == Some(1);
-        if stored {
-            worker::console_log!("{}", event.log_line());
-        }
+        log_written(None, event, stored);
         Ok(stored)
     }
 }
