@@ -67,6 +67,13 @@ async function signIn(page) {
   assert.equal(`${back.origin}${back.pathname}`, callback);
 }
 
+/** The client got `access_denied` for the request sent with `state`, and no code. */
+function assertDenied(back, state) {
+  assert.equal(back.searchParams.get('error'), 'access_denied');
+  assert.equal(back.searchParams.get('state'), state);
+  assert.equal(back.searchParams.get('code'), null);
+}
+
 async function submit(page, selector) {
   const [resp] = await Promise.all([page.waitForNavigation(), page.click(selector)]);
   return resp;
@@ -152,9 +159,7 @@ test('Deny on the sign-in page, with the password, sends the person back to the 
     await submit(page, 'form[action="/login"] button[value=deny]');
     const back = new URL(page.url());
     assert.equal(`${back.origin}${back.pathname}`, callback);
-    assert.equal(back.searchParams.get('error'), 'access_denied');
-    assert.equal(back.searchParams.get('state'), state);
-    assert.equal(back.searchParams.get('code'), null);
+    assertDenied(back, state);
   } finally {
     await context.close();
   }
@@ -169,9 +174,7 @@ test('Deny on the consent page sends the person back to the client with access_d
     assert.equal(await page.locator('.box code').innerText(), 'mcp');
     await submit(page, 'button[value=deny]');
     const back = new URL(page.url());
-    assert.equal(back.searchParams.get('error'), 'access_denied');
-    assert.equal(back.searchParams.get('state'), state);
-    assert.equal(back.searchParams.get('code'), null);
+    assertDenied(back, state);
   } finally {
     await context.close();
   }
@@ -266,9 +269,7 @@ test('"Deny" with the password: access_denied back to the client, no grant store
   assert.equal(r.status, 303, r.text.slice(0, 300));
   const back = new URL(r.location);
   assert.equal(`${back.origin}${back.pathname}`, callback);
-  assert.equal(back.searchParams.get('error'), 'access_denied');
-  assert.equal(back.searchParams.get('state'), s.state);
-  assert.equal(back.searchParams.get('code'), null);
+  assertDenied(back, s.state);
   assert.equal(await stored('grants', s.client.client_id), 0, 'no grant');
   assert.equal(await stored('auth_codes', s.client.client_id), 0, 'no code');
   const again = await post(s, s.form, fillForm(s.form, { password: h.password, decision: 'approve' }));
