@@ -29,6 +29,9 @@
 //   --path=cold    with --quick: cold starts only (BENCH_COLD_SAMPLES fresh workerd per worker),
 //                  Gatehouse (and the --ab build) beside the passthrough and the baseline; prints
 //                  the first request's time, the whole start and workerd's CPU, medians.
+//   --path=flow    with --quick: OAuth flows only (BENCH_FLOWS per worker, interleaved), Gatehouse
+//                  (and the --ab build) beside the baseline; prints the whole flow and the time of
+//                  each of its requests (POST /register, GET /authorize, ...), medians.
 //   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor), built by
 //                  scripts/bench.sh into bench/.tmp/rust-floor.
 //   --profile      with --quick: afterwards, one more run of Gatehouse under workerd's CPU
@@ -66,12 +69,12 @@ const int = (name, dflt, min, max) => {
 const FLAGS = { quick: false, ab: null, profile: false, path: 'call', rustFloor: false };
 for (const arg of process.argv.slice(2)) {
   if (arg === '--quick') FLAGS.quick = true;
-  else if (arg === '--path=call' || arg === '--path=401' || arg === '--path=cold') FLAGS.path = arg.slice(7);
+  else if (['--path=call', '--path=401', '--path=cold', '--path=flow'].includes(arg)) FLAGS.path = arg.slice(7);
   else if (arg === '--profile') FLAGS.profile = true;
   else if (arg === '--rust-floor') FLAGS.rustFloor = true;
   else if (arg.startsWith('--ab=') && arg.length > 5) FLAGS.ab = resolve(arg.slice(5));
   else {
-    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile, --path=call|401|cold, --rust-floor)`);
+    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile, --path=call|401|cold|flow, --rust-floor)`);
     process.exit(2);
   }
 }
@@ -88,6 +91,8 @@ const CONFIG = {
   timeLimit: int('BENCH_TIME_LIMIT', 600, 60, 3600),
   // Cold starts are cheap (~0.3 s each) and noisy: more samples than load runs.
   coldSamples: int('BENCH_COLD_SAMPLES', 15, 1, 100),
+  // `--path=flow` only: OAuth flows per worker.
+  flows: int('BENCH_FLOWS', 20, 1, 200),
 };
 const ECHO = 'gatehouse-bench-echo';
 const log = (...a) => console.log('[bench]', ...a);
@@ -615,6 +620,7 @@ async function quick() {
   const secrets = { SIGNING_KEY: randomBytes(32).toString('base64url'), OWNER_PASSWORD: password };
   const origin = await startOrigin();
   if (FLAGS.path === 'cold') return quickCold(config, origin, secrets, password);
+  if (FLAGS.path === 'flow') return quickFlow(config, origin, secrets, password);
   const pids = { origin: origin.pid };
   const targets = [];
   const gateways = [{ key: 'gatehouse', name: 'Gatehouse', opts: { inspect: FLAGS.profile } }];
@@ -731,6 +737,64 @@ async function quickCold(config, origin, secrets, password) {
     // Sample by sample the two builds started back to back: their difference is the steadier figure.
     const d = cold.gatehouseBFirst.map((b, i) => b - cold.gatehouseFirst[i]);
     console.log(`\nB − A, first request ms per sample: ${d.map((x) => x.toFixed(1)).join(' ')} (median ${med(d).toFixed(1)})`);
+  }
+}
+
+/**
+ * `--quick --path=flow`: OAuth flows alone (BENCH_FLOWS per worker, interleaved), Gatehouse (and a
+ * second build) beside the baseline, with each HTTP request of the flow timed where the runner
+ * sends it, so a difference in the whole flow can be traced to the endpoint that makes it.
+ */
+async function quickFlow(config, origin, secrets, password) {
+  const workers = [{ key: 'gatehouse', name: 'Gatehouse', password, ...(await startGatehouse(config, origin, secrets)) }];
+  if (FLAGS.ab) workers.push({ key: 'gatehouseB', name: 'Gatehouse B', password, ...(await startGatehouse(config, origin, secrets, { buildDir: FLAGS.ab, name: 'gatehouseB' })) });
+  workers.push({ key: 'baseline', name: 'Baseline', password, ...(await startBaseline(config, origin, await buildBaseline(), password)) });
+  const flows = CONFIG.flows;
+  // Every fetch of a flow, by method and path (the runner's side of each round trip).
+  const realFetch = globalThis.fetch;
+  let steps = null;
+  globalThis.fetch = async (input, init) => {
+    const t0 = performance.now();
+    const res = await realFetch(input, init);
+    if (steps) {
+      const u = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+      const k = `${init?.method ?? input?.method ?? 'GET'} ${u.pathname}`;
+      steps[k] = (steps[k] ?? 0) + (performance.now() - t0);
+    }
+    return res;
+  };
+  const samples = Object.fromEntries(workers.map((w) => [w.key, []]));
+  try {
+    for (const w of workers) await timeFlow(w); // isolate start and wasm compile, unmeasured
+    for (let i = 0; i < flows; i++) {
+      const order = i % 2 ? [...workers].reverse() : workers;
+      for (const w of order) {
+        steps = {};
+        const { ms } = await timeFlow(w);
+        samples[w.key].push({ ms, steps });
+        steps = null;
+      }
+    }
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  const med = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  console.log(`\nOAuth flows, ${flows} per worker, interleaved (ms, medians; min–max of the whole flow)\n`);
+  const keys = [...new Set(workers.flatMap((w) => samples[w.key].flatMap((s) => Object.keys(s.steps))))];
+  console.log(`| Worker | whole flow | ${keys.join(' | ')} |`);
+  console.log(`|---|---|${keys.map(() => '---').join('|')}|`);
+  for (const w of workers) {
+    const s = samples[w.key];
+    const whole = s.map((x) => x.ms);
+    const cells = keys.map((k) => (s.some((x) => k in x.steps) ? med(s.map((x) => x.steps[k] ?? 0)).toFixed(2) : '—'));
+    console.log(`| ${w.name} | ${med(whole).toFixed(1)} (${Math.min(...whole).toFixed(1)}–${Math.max(...whole).toFixed(1)}) | ${cells.join(' | ')} |`);
+  }
+  if (FLAGS.ab) {
+    const d = samples.gatehouseB.map((b, i) => b.ms - samples.gatehouse[i].ms);
+    console.log(`\nB − A, whole flow ms per sample: median ${med(d).toFixed(2)} (${d.map((x) => x.toFixed(1)).join(' ')})`);
   }
 }
 

@@ -22,7 +22,8 @@ use crate::store::consents::RememberedConsent;
 use crate::store::attempts::SignInWrite;
 use crate::store::grants::{ApprovalWrite, CodeRecord, GrantRecord};
 use crate::store::pending::{DenialWrite, PendingAuthorization};
-use crate::store::read_ahead::Reads;
+use crate::store::read_ahead::{Reads, ReserveAhead};
+use crate::protocol::attempt_limit;
 use crate::base::types::{GrantId, Secret, Subject};
 
 /// A checked form post for one pending request.
@@ -41,26 +42,39 @@ fn expired_page() -> HttpResponse {
     )
 }
 
-/// Loads and checks the pending request a form or link refers to.
-pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: Params, check_csrf: bool) -> Result<FormPost, HttpResponse> {
+/// Loads and checks the pending request a form or link refers to. With
+/// `reserve` (the password form's attempt limits, `attempt_limit::arguments`)
+/// the attempt is reserved in the same round trip as the reads, for this
+/// browser's pending request only (`ReserveAhead`).
+pub(crate) async fn load<S: Store>(
+    ctx: &Ctx<'_, S>,
+    req: &HttpRequest,
+    params: Params,
+    check_csrf: bool,
+    reserve: Option<&[(String, u32)]>,
+) -> Result<FormPost, HttpResponse> {
     let browser = browser_session::Browser::existing(req).ok_or_else(|| {
         page::error_page(400, "Cookies are needed", "Your browser did not send Gatehouse's cookie. Allow cookies for this site and start again.")
     })?;
     let id = params.get("request").ok_or_else(expired_page)?.to_string();
-    // The pending request, its client and the session (which every page
-    // taking this path asks next) in one round trip.
-    let session = browser_session::presented(ctx, req, &browser);
-    let reads = Reads { pending: Some((&id, ctx.now)), session: session.as_ref().map(|s| (&s.id, s.issued_at())), ..Reads::default() };
-    ctx.store.read_ahead(&reads).await.map_err(|e| fail_page(e.into()))?;
-    let pending = ctx.store.pending(&id, ctx.now).await.map_err(|e| fail_page(e.into()))?.ok_or_else(expired_page)?;
-    if pending.browser != browser.hash() {
-        return Err(page::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
-    }
+    // Before anything is read or reserved: a form Gatehouse's page did not
+    // send costs no round trip and no attempt.
     if check_csrf {
         let ok = params.get("csrf").is_some_and(|t| browser_session::csrf_valid(ctx.config.verification_keys(), &id, &browser, t));
         if !ok {
             return Err(page::error_page(403, "Form expired", "The form was stale or not sent by Gatehouse's own page. Start again from your MCP client."));
         }
+    }
+    // The pending request, its client and the session (which every page
+    // taking this path asks next) in one round trip.
+    let session = browser_session::presented(ctx, req, &browser);
+    let hash = browser.hash();
+    let reserve = reserve.map(|limits| ReserveAhead { limits, since: attempt_limit::since(ctx.now), now: ctx.now, browser: &hash });
+    let reads = Reads { pending: Some((&id, ctx.now)), session: session.as_ref().map(|s| (&s.id, s.issued_at())), reserve, ..Reads::default() };
+    ctx.store.read_ahead(&reads).await.map_err(|e| fail_page(e.into()))?;
+    let pending = ctx.store.pending(&id, ctx.now).await.map_err(|e| fail_page(e.into()))?.ok_or_else(expired_page)?;
+    if pending.browser != hash {
+        return Err(page::error_page(403, "Wrong browser", "This sign-in was started in another browser. Start again from your MCP client."));
     }
     let client = clients::find(ctx, pending.client_id.as_str()).await.map_err(|e| match e {
         LookupError::Unknown => page::error_page(400, "Unknown client", "The client that asked for access no longer exists."),
@@ -73,8 +87,8 @@ pub(crate) async fn load<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest, params: 
 /// The owner's decision on a form: `Some(true)` for Allow, `Some(false)`
 /// for Deny, `None` when the form carries none; anything else is refused
 /// with the page that asks for one of the two.
-pub(crate) fn decision(post: &FormPost) -> Result<Option<bool>, HttpResponse> {
-    match post.params.get("decision") {
+pub(crate) fn decision(params: &Params) -> Result<Option<bool>, HttpResponse> {
+    match params.get("decision") {
         None => Ok(None),
         Some("approve") => Ok(Some(true)),
         Some("deny") => Ok(Some(false)),
@@ -84,7 +98,7 @@ pub(crate) fn decision(post: &FormPost) -> Result<Option<bool>, HttpResponse> {
 
 /// A form POST that passed every check of `load`, CSRF included.
 pub(crate) async fn checked_post<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> Result<FormPost, HttpResponse> {
-    load(ctx, req, page::form_body(req)?, true).await
+    load(ctx, req, page::form_body(req)?, true, None).await
 }
 
 /// Consumes the pending request once and answers the MCP client: a code for

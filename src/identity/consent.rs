@@ -28,7 +28,7 @@ pub async fn show<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpResponse
         Ok(p) => p,
         Err(e) => return page::error_page(400, "Bad request", &e.description),
     };
-    let post = match load(ctx, req, params, false).await {
+    let post = match load(ctx, req, params, false, None).await {
         Ok(p) => p,
         Err(page) => return page,
     };
@@ -54,7 +54,7 @@ pub async fn decide<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpReques
         Ok(post) => post,
         Err(page) => return page,
     };
-    let approve = match decision(&post) {
+    let approve = match decision(&post.params) {
         Ok(Some(approve)) => approve,
         Ok(None) => return page::error_page(400, "Bad request", "Choose Allow or Deny."),
         Err(page) => return page,

@@ -69,12 +69,28 @@ pub struct Reserved {
     at: i64,
 }
 
+/// What `reserve` asks the store for (`AttemptLog::reserve_attempts`'s
+/// limits): for a store to reserve ahead (`ReserveAhead`).
+pub fn arguments(under: &[Counted<'_>]) -> Vec<(String, u32)> {
+    under.iter().map(|c| (c.key(), c.limit.max)).collect()
+}
+
+/// The start of the window `reserve` counts over at `now`.
+pub fn since(now: i64) -> i64 {
+    now - WINDOW
+}
+
 /// Reserves one attempt under every limit, in order, in one write: `None`
 /// (too many) at the first limit already reached; earlier reservations then
 /// stay counted.
 pub async fn reserve<S: AttemptLog>(store: &S, under: &[Counted<'_>], now: i64) -> StoreResult<Option<Reserved>> {
-    let limits: Vec<(String, u32)> = under.iter().map(|c| (c.key(), c.limit.max)).collect();
-    if store.reserve_attempts(&limits, now - WINDOW, now).await? < limits.len() {
+    reserve_arguments(store, arguments(under), now).await
+}
+
+/// `reserve` of limits already written as `arguments` (which a store may
+/// have reserved ahead, `ReserveAhead`).
+pub async fn reserve_arguments<S: AttemptLog>(store: &S, limits: Vec<(String, u32)>, now: i64) -> StoreResult<Option<Reserved>> {
+    if store.reserve_attempts(&limits, since(now), now).await? < limits.len() {
         return Ok(None);
     }
     Ok(Some(Reserved { keys: limits.into_iter().map(|(k, _)| k).collect(), at: now }))

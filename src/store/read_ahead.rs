@@ -3,7 +3,9 @@
 //! milliseconds when the database is far away (issue 14 counts them per
 //! endpoint): `/token` reads its client, token and grant this way, the
 //! browser pages their pending request, its client, the session's
-//! revocation and a remembered consent.
+//! revocation and a remembered consent. One write goes with them: the
+//! password form's attempt reservation (`ReserveAhead`), which POST /login
+//! makes next whatever the reads find.
 
 use super::StoreResult;
 use crate::base::types::{ClientId, Subject, TokenHash};
@@ -29,6 +31,25 @@ pub struct Reads<'a> {
     pub session: Option<(&'a TokenHash, i64)>,
     /// `ConsentMemory::remembered_consent(subject, client, now)`.
     pub consent: Option<(&'a Subject, &'a ClientId, i64)>,
+    /// `AttemptLog::reserve_attempts`, made with the reads (see
+    /// `ReserveAhead`); only with `pending`.
+    pub reserve: Option<ReserveAhead<'a>>,
+}
+
+/// An attempt reservation (`AttemptLog::reserve_attempts(limits, since,
+/// now)`) made in the read-ahead's round trip, and only while the pending
+/// request `Reads::pending` names is there, unexpired, for `browser`: what
+/// POST /login checks before it reserves, so the write is the one it would
+/// make next, and a request id someone made up, or holds no browser of,
+/// stores no attempt. The caller's `reserve_attempts` with the same
+/// arguments is then answered by it, once; when the condition did not hold
+/// nothing was reserved and that call goes to storage.
+#[derive(Debug, Clone, Copy)]
+pub struct ReserveAhead<'a> {
+    pub limits: &'a [(String, u32)],
+    pub since: i64,
+    pub now: i64,
+    pub browser: &'a TokenHash,
 }
 
 impl Reads<'_> {
@@ -39,11 +60,12 @@ impl Reads<'_> {
 
 #[allow(async_fn_in_trait)]
 pub trait ReadAhead {
-    /// Reads everything `reads` names. The next read of each by the same
+    /// Reads everything `reads` names (and makes its reservation, if the
+    /// condition of `ReserveAhead` holds). The next read of each by the same
     /// key is answered from what was read, once, and only until the store
     /// writes anything: a second read, or a read after a write, goes to
     /// storage. A store without round trips keeps this default, which reads
-    /// nothing.
+    /// nothing and reserves nothing (the caller's `reserve_attempts` does).
     async fn read_ahead(&self, _reads: &Reads<'_>) -> StoreResult<()> {
         Ok(())
     }

@@ -124,6 +124,34 @@ test(`one pending request takes ${ATTEMPTS} wrong passwords in all, from however
   assert.equal((await tryPassword(browser, login, h.password)).status, 429, 'a fresh source, the same request');
 });
 
+test('POST /login reserves its attempt in the round trip that reads the pending request: only for that request, from its own browser and form', async () => {
+  // The reservation is one statement of the read-ahead batch (issue 14, target 4), conditional on
+  // the pending request being there for the form's browser; the checks of the form itself come first.
+  const ip = '198.51.100.41';
+  const owner = from(ip);
+  const login = await signInForm(owner);
+  const request = login.form.fields.request;
+  assert.ok(request, 'the form names its pending request');
+  const attempts = () => count(`SELECT COUNT(*) AS n FROM login_failures WHERE key IN ('login:${ip}', 'login-request:${request}')`);
+  const post = (browser, values) => browser.request(login.action, { method: 'POST', form: { ...fillForm(login.form, { password: 'not-the-password' }), ...values } });
+
+  const stranger = from(ip);
+  await signInForm(stranger); // a cookie of its own
+  assert.equal((await post(stranger, {})).status, 403, "another browser posting the owner's form");
+  assert.equal((await post(owner, { csrf: `${login.form.fields.csrf}x` })).status, 403, 'an altered CSRF token');
+  assert.equal((await post(owner, { decision: 'maybe' })).status, 400, 'a decision that is neither');
+  assert.equal(await attempts(), 0, 'none of these recorded an attempt');
+
+  assert.equal((await post(owner, {})).status, 401, 'a wrong password from the form itself');
+  assert.equal(await attempts(), 2, 'one attempt under the source and one under the request');
+  assert.equal((await post(owner, { password: h.password })).status, 303, 'the right password signs in and approves');
+  assert.equal(await attempts(), 2, "the right password's own attempt is released; the wrong one stays");
+  const replay = await post(owner, {});
+  assert.equal(replay.status, 400, 'the request is used: an expired page');
+  assert.match(replay.text, /expired/);
+  assert.equal(await attempts(), 2, 'a used request records no attempt');
+});
+
 test(`the passkey setup code: 12 concurrent wrong codes, exactly ${ATTEMPTS} compared; and one /64 is one source`, async () => {
   const challenge = (browser, code) =>
     browser.request(`${named}/passkeys/challenge`, { method: 'POST', form: { purpose: 'register', setup_code: code } });

@@ -165,7 +165,7 @@ describe('storage faults', { timeout: 600_000 }, () => {
     const [, authorizeTrips] = clean.trips[0];
     const [, loginTrips] = clean.trips[1];
     assert.ok(authorizeTrips <= 2, `GET /authorize: ${authorizeTrips} round trips`);
-    assert.ok(loginTrips <= 3, `POST /login with the decision: ${loginTrips} round trips (read ahead, reserve, sign-in with approval)`);
+    assert.ok(loginTrips <= 2, `POST /login with the decision: ${loginTrips} round trips (read ahead with the attempt's reservation, sign-in with approval)`);
     let swept = 0;
     for (const [step, total] of clean.counts.entries()) {
       for (let n = 0; n < total; n++) {

@@ -19,6 +19,17 @@ pub(super) struct Ahead {
     pub(super) consent: Option<((Subject, ClientId, i64), Option<RememberedConsent>)>,
 }
 
+/// An attempt reservation made with the reads (`ReserveAhead`): its
+/// arguments and how many it recorded. Not ended by writes, unlike `Ahead`:
+/// it is a write already made, which answers the one `reserve_attempts`
+/// call that asks for it (asked again, it would reserve twice).
+pub(super) struct ReservedAhead {
+    pub(super) limits: Vec<(String, u32)>,
+    pub(super) since: i64,
+    pub(super) now: i64,
+    pub(super) recorded: usize,
+}
+
 /// The entry if it is for `key`, taken; otherwise None, and the entry stays.
 pub(super) fn take<K: PartialEq, V>(slot: &mut Option<(K, V)>, key: &K) -> Option<V> {
     if slot.as_ref().is_some_and(|(k, _)| k == key) {

@@ -17,17 +17,21 @@ macro_rules! reserve {
 }
 const RESERVE: &str = reserve!();
 const RESERVE_AFTER_A_CHANGE: &str = concat!(reserve!(), " AND changes() = 1");
+/// The first reservation of a read-ahead (`ReserveAhead`): only while the
+/// pending request ?5 is there at ?6 for the browser ?7.
+const RESERVE_FOR_PENDING: &str = concat!(
+    reserve!(),
+    " AND EXISTS (SELECT 1 FROM pending_authorizations WHERE id = ?5 AND expires_at > ?6 AND browser_hash = ?7)"
+);
 
 impl AttemptLog for D1Store {
     async fn reserve_attempts(&self, limits: &[(String, u32)], since: i64, now: i64) -> StoreResult<usize> {
-        let mut stmts = Vec::with_capacity(limits.len());
-        for (i, (key, max)) in limits.iter().enumerate() {
-            // After the first, only if the statement before recorded its attempt (`changes()`).
-            let sql = if i == 0 { RESERVE } else { RESERVE_AFTER_A_CHANGE };
-            stmts.push(self.stmt(sql, &[s(key), n(now), n(since), n((*max).into())])?);
+        let ahead = self.reserved.borrow_mut().take_if(|r| r.limits == limits && r.since == since && r.now == now);
+        if let Some(made) = ahead {
+            return Ok(made.recorded);
         }
-        let changed = self.batch(stmts).await?;
-        Ok(changed.iter().take_while(|c| **c == 1).count())
+        let stmts = self.reserve_stmts(limits, since, now, None)?;
+        Ok(recorded(self.batch(stmts).await?.into_iter()))
     }
 
     async fn release_attempts(&self, keys: &[String], at: i64) -> StoreResult<()> {
@@ -36,7 +40,40 @@ impl AttemptLog for D1Store {
     }
 }
 
+/// How many of a reservation's statements recorded their attempt: those
+/// up to the first that did not (`changes()` stops the rest).
+pub(super) fn recorded(changed: impl Iterator<Item = usize>) -> usize {
+    changed.take_while(|c| *c == 1).count()
+}
+
 impl D1Store {
+    /// The statements of `reserve_attempts`, in its order; with `pending`
+    /// (id, time, browser) the first only while that pending request is
+    /// there for that browser (`ReserveAhead`), and so every one.
+    pub(super) fn reserve_stmts(
+        &self,
+        limits: &[(String, u32)],
+        since: i64,
+        now: i64,
+        pending: Option<(&str, i64, &str)>,
+    ) -> StoreResult<Vec<D1PreparedStatement>> {
+        let mut stmts = Vec::with_capacity(limits.len());
+        for (i, (key, max)) in limits.iter().enumerate() {
+            let mut args = vec![s(key), n(now), n(since), n((*max).into())];
+            // After the first, only if the statement before recorded its attempt (`changes()`).
+            let sql = match (i, pending) {
+                (0, None) => RESERVE,
+                (0, Some((id, at, browser))) => {
+                    args.extend([s(id), n(at), s(browser)]);
+                    RESERVE_FOR_PENDING
+                }
+                _ => RESERVE_AFTER_A_CHANGE,
+            };
+            stmts.push(self.stmt(sql, &args)?);
+        }
+        Ok(stmts)
+    }
+
     fn release_stmts(&self, keys: &[String], at: i64) -> StoreResult<Vec<D1PreparedStatement>> {
         // Attempts under one key at one second are alike: any one of them will do.
         keys.iter()

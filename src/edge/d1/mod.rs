@@ -41,11 +41,13 @@ pub struct D1Store {
     pub(super) faults: std::rc::Rc<Faults>,
     /// What a `/token` request read ahead (`read_ahead`), until read.
     ahead: std::cell::RefCell<ahead::Ahead>,
+    /// The attempt reservation made with the reads, until asked for.
+    reserved: std::cell::RefCell<Option<ahead::ReservedAhead>>,
 }
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        D1Store { db, document_fetcher: None, claim_delay_ms: 0, faults: Default::default(), ahead: Default::default() }
+        D1Store { db, document_fetcher: None, claim_delay_ms: 0, faults: Default::default(), ahead: Default::default(), reserved: Default::default() }
     }
 
     pub fn with_faults(mut self, faults: std::rc::Rc<Faults>) -> Self {

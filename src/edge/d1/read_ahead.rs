@@ -4,9 +4,10 @@
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::ahead::Ahead;
+use super::ahead::{Ahead, ReservedAhead};
 use super::clients::{client_record, ClientRow, CLIENT_BY_ID};
 use super::consents::{consent_record, ConsentRow, CONSENT_OF};
+use super::limits::recorded;
 use super::grants::{code_record, grant_record, refresh_record, CodeRow, GrantRow, RefreshRow, CODE_BY_HASH, REFRESH_BY_HASH};
 use super::pending::{pending_record, PendingRow, PENDING_BY_ID};
 use super::session_revocations::{EVERYONE, SESSION_REVOKED};
@@ -24,6 +25,13 @@ fn first_row<T: for<'de> Deserialize<'de>>(results: &js_sys::Array, i: u32) -> S
         return Ok(None);
     }
     serde_wasm_bindgen::from_value(row).map(Some).map_err(err)
+}
+
+/// The rows one statement of the batch changed (`meta.changes`).
+fn changes(results: &js_sys::Array, i: u32) -> usize {
+    let meta = js_sys::Reflect::get(&results.get(i), &JsValue::from_str("meta")).unwrap_or(JsValue::UNDEFINED);
+    let n = js_sys::Reflect::get(&meta, &JsValue::from_str("changes")).ok().and_then(|c| c.as_f64());
+    n.map_or(0, |c| c as usize)
 }
 
 /// The client of a pending request, read with it.
@@ -59,6 +67,11 @@ impl ReadAhead for D1Store {
         }
         if let Some((subject, client, now)) = reads.consent {
             stmts.push(self.stmt(CONSENT_OF, &[s(subject.as_str()), s(client.as_str()), n(now)])?);
+        }
+        // Last, so that each reservation after the first follows the one before (`changes()`).
+        let reserve = reads.reserve.zip(reads.pending);
+        if let Some((r, (id, at))) = reserve {
+            stmts.extend(self.reserve_stmts(r.limits, r.since, r.now, Some((id, at, r.browser.as_str())))?);
         }
 
         self.faults.round_trip().await;
@@ -98,6 +111,14 @@ impl ReadAhead for D1Store {
         }
         if let Some((subject, client, now)) = reads.consent {
             ahead.consent = Some(((subject.clone(), client.clone(), now), first_row::<ConsentRow>(&results, next())?.map(consent_record)));
+        }
+        if let Some((r, _)) = reserve {
+            let recorded = recorded((0..r.limits.len()).map(|_| changes(&results, next())));
+            // Only a reservation whose condition held stands for the caller's: otherwise
+            // nothing was recorded and its `reserve_attempts` must go to storage.
+            let held = ahead.pending.as_ref().and_then(|(_, p)| p.as_ref()).is_some_and(|p| p.browser == *r.browser);
+            *self.reserved.borrow_mut() =
+                held.then(|| ReservedAhead { limits: r.limits.to_vec(), since: r.since, now: r.now, recorded });
         }
         *self.ahead.borrow_mut() = ahead;
         Ok(())

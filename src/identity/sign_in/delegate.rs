@@ -220,7 +220,7 @@ async fn finish_login<S: Store>(ctx: &Ctx<'_, S>, net: &impl Net, req: &HttpRequ
     }
     let request = url::form_urlencoded::Serializer::new(String::new()).append_pair("request", &record.pending_id).finish();
     let post = match Params::parse(request.as_bytes()) {
-        Ok(p) => approval::load(ctx, req, p, false).await,
+        Ok(p) => approval::load(ctx, req, p, false, None).await,
         Err(_) => return Err(invalid(foreign)),
     };
     // The pending request's own page (expired, other browser, client gone) says it best.

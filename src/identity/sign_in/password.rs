@@ -14,7 +14,7 @@ use crate::base::page::{self, fail_page};
 use crate::base::source::SourceKey;
 use crate::base::types::Subject;
 use crate::config::Config;
-use crate::identity::approval::{checked_post, decision, finish};
+use crate::identity::approval::{decision, finish, load};
 use crate::identity::sign_in::remembered_consent;
 use crate::identity::browser_session;
 use crate::protocol::attempt_limit::{self, Counted, Reserved};
@@ -48,17 +48,24 @@ pub async fn login<S: Store>(ctx: &Ctx<'_, S>, req: &HttpRequest) -> HttpRespons
     if !enabled(ctx.config) {
         return switched_off_page();
     }
-    let post = match checked_post(ctx, req).await {
-        Ok(post) => post,
+    let params = match page::form_body(req) {
+        Ok(params) => params,
         Err(page) => return page,
     };
-    // Read before the password is checked, so a malformed form costs no attempt.
-    let approve = match decision(&post) {
+    // Read before anything is reserved, so a malformed form costs no attempt.
+    let approve = match decision(&params) {
         Ok(approve) => approve,
         Err(page) => return page,
     };
+    // The attempt `verify_owner_password` reserves, reserved with the reads
+    // (one round trip, not two) for this browser's pending request only.
+    let limits = password_limits(req, params.get("request"));
+    let post = match load(ctx, req, params, true, Some(&limits)).await {
+        Ok(post) => post,
+        Err(page) => return page,
+    };
     let given = post.params.get("password").unwrap_or("");
-    match verify_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.pending)).await {
+    match verify_owner_password(ctx, req, given, LoginPage::Consent, Some(&post.pending), limits).await {
         Ok(Some(right)) => {
             let subject = Subject::owner();
             let cookie = browser_session::session_cookie(&ctx.config.signing_key, &subject, &post.browser, ctx.now);
@@ -118,7 +125,8 @@ pub async fn check_owner_password<S: Store>(
     page: LoginPage,
     pending: Option<&PendingAuthorization>,
 ) -> OAuthResult<bool> {
-    match verify_owner_password(ctx, req, given, page, pending).await? {
+    let limits = password_limits(req, pending.map(|p| p.id.as_str()));
+    match verify_owner_password(ctx, req, given, page, pending, limits).await? {
         Some(right) => {
             right.settle(ctx).await?;
             Ok(true)
@@ -129,25 +137,22 @@ pub async fn check_owner_password<S: Store>(
 
 /// `check_owner_password` up to its writes for a right password, which it
 /// returns (`RightPassword`) for the caller to make; a wrong one is audited
-/// here and its attempt stays counted.
+/// here and its attempt stays counted. `limits`: `password_limits` of the
+/// request and `pending`.
 async fn verify_owner_password<S: Store>(
     ctx: &Ctx<'_, S>,
     req: &HttpRequest,
     given: &str,
     page: LoginPage,
     pending: Option<&PendingAuthorization>,
+    limits: Vec<(String, u32)>,
 ) -> OAuthResult<Option<RightPassword>> {
     // Switched off (`PASSWORD_LOGIN=off`): no password is right. The pages
     // refuse before this; this keeps any other caller from a check that passes.
     let Some(password) = ctx.config.owner_password.as_ref() else {
         return Err(OAuthError::new(crate::base::error::ErrorCode::AccessDenied, SWITCHED_OFF));
     };
-    let source = SourceKey::of(req);
-    let mut under = vec![Counted::source(attempt_limit::PASSWORD_PER_SOURCE, &source)];
-    if let Some(p) = pending {
-        under.push(Counted { limit: attempt_limit::PASSWORD_PER_REQUEST, per: &p.id });
-    }
-    let Some(reserved) = attempt_limit::reserve(ctx.store, &under, ctx.now).await? else {
+    let Some(reserved) = attempt_limit::reserve_arguments(ctx.store, limits, ctx.now).await? else {
         // Not audited: attempts refused unchecked could flood the log; the
         // failures that led here are in it, and each 429 is in the request log.
         return Err(OAuthError::new(
@@ -164,6 +169,17 @@ async fn verify_owner_password<S: Store>(
     attempt_limit::keep(reserved);
     ctx.store.audit(&AuditEvent::login(LoginOutcome::WrongPassword, page, req, &owner, client, ctx.now)).await;
     Ok(None)
+}
+
+/// What an owner password attempt counts under (`attempt_limit::arguments`):
+/// its source and, on `/login`, the pending request it was typed for.
+fn password_limits(req: &HttpRequest, pending: Option<&str>) -> Vec<(String, u32)> {
+    let source = SourceKey::of(req);
+    let mut under = vec![Counted::source(attempt_limit::PASSWORD_PER_SOURCE, &source)];
+    if let Some(id) = pending {
+        under.push(Counted { limit: attempt_limit::PASSWORD_PER_REQUEST, per: id });
+    }
+    attempt_limit::arguments(&under)
 }
 
 #[cfg(test)]

@@ -115,6 +115,7 @@ pub fn cases<S: Conformant>() -> Vec<Case<S>> {
         case!("passkeys/stored_once_and_counted_forward", passkeys::stored_once_and_counted_forward),
         case!("read_ahead/answers_as_storage_would", read_ahead::answers_as_storage_would),
         case!("read_ahead/pages_read_as_storage_would", read_ahead::pages_read_as_storage_would),
+        case!("read_ahead/reserves_only_for_the_pending_requests_browser", read_ahead::reserves_only_for_the_pending_requests_browser),
         case!("session_revocations/one_session", session_revocations::one_session),
         // Global in a shared database: last.
         case!("session_revocations/everywhere_up_to_a_time", session_revocations::everywhere_up_to_a_time),

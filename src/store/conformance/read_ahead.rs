@@ -8,7 +8,8 @@ use crate::store::clients::ClientStore;
 use crate::store::consents::{ConsentMemory, RememberedConsent};
 use crate::store::grants::GrantStore;
 use crate::store::pending::{DenialWrite, PendingRequests};
-use crate::store::read_ahead::{ReadAhead, Reads, TokenRead};
+use crate::store::attempts::AttemptLog;
+use crate::store::read_ahead::{ReadAhead, Reads, ReserveAhead, TokenRead};
 use crate::store::session_revocations::SessionRevocations;
 
 pub async fn answers_as_storage_would<S: ReadAhead + GrantStore + ClientStore>(s: &S, f: &Fixture) -> Outcome {
@@ -84,4 +85,37 @@ pub async fn pages_read_as_storage_would<S: ReadAhead + ClientStore + PendingReq
     let gone = Reads { pending: Some((&p.id, f.now)), ..Reads::default() };
     io(s.read_ahead(&gone).await)?;
     same(io(s.pending(&p.id, f.now).await)?, None, "a pending request that is not there")
+}
+
+/// The password form's reservation made with the reads (`ReserveAhead`):
+/// for the pending request's own browser it is the caller's next
+/// `reserve_attempts`, made once; for another browser, or a request that is
+/// not there, nothing is recorded and that call is the caller's to make.
+pub async fn reserves_only_for_the_pending_requests_browser<S: ReadAhead + PendingRequests + AttemptLog>(s: &S, f: &Fixture) -> Outcome {
+    let p = records::pending(f, "pending", f.now + 600);
+    io(s.create_pending(&p).await)?;
+    let since = f.now - 60;
+    let ahead = |id, browser, limits| Reads {
+        pending: Some((id, f.now)),
+        reserve: Some(ReserveAhead { limits, since, now: f.now, browser }),
+        ..Reads::default()
+    };
+
+    let (source, request) = (f.id("source"), f.id("request"));
+    let limits = [(source.clone(), 2), (request.clone(), 2)];
+    let stranger = TokenHash::of(&f.id("stranger"));
+    let made_up = f.id("made-up");
+    io(s.read_ahead(&ahead(&p.id, &stranger, &limits)).await)?;
+    io(s.read_ahead(&ahead(&made_up, &p.browser, &limits)).await)?;
+    let one_each = [(source, 1), (request, 1)];
+    same(io(s.reserve_attempts(&one_each, since, f.now).await)?, 2, "no attempt recorded for another browser or a made-up request")?;
+
+    let limits = [(f.id("source-2"), 2), (f.id("request-2"), 2)];
+    io(s.read_ahead(&ahead(&p.id, &p.browser, &limits)).await)?;
+    same(io(s.pending(&p.id, f.now).await)?, Some(p.clone()), "the pending request, read with the reservation")?;
+    same(io(s.reserve_attempts(&limits, since, f.now).await)?, 2, "the first attempt under both")?;
+    same(io(s.reserve_attempts(&limits, since, f.now).await)?, 2, "the second")?;
+    same(io(s.reserve_attempts(&limits, since, f.now).await)?, 0, "both full: the first was recorded once")?;
+    io(s.read_ahead(&ahead(&p.id, &p.browser, &limits)).await)?;
+    same(io(s.reserve_attempts(&limits, since, f.now).await)?, 0, "full keys, reserved with the reads")
 }
