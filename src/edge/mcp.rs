@@ -7,14 +7,12 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{AbortController, ByteStream, Delay, Env, Headers, Method, Response, ResponseBuilder};
+use worker::{ByteStream, Env, Headers, Method, Response, ResponseBuilder};
 
 use super::body::{read_capped, BodyError};
 use super::d1::faults::Faults;
@@ -42,6 +40,13 @@ extern "C" {
     /// `webSocket` from every response, which costs a crossing each and is never used here).
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
+    /// The runtime's timer, handed the abort controller's own `abort`: the
+    /// origin timeout needs no wasm closure and no second future racing the
+    /// fetch, whose promise the abort rejects (bench/NOTES.md).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
 }
 
 /// The request's head, as the guard reads it.
@@ -106,7 +111,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     for (name, value) in &plan.headers {
         h.set(name, value)?;
     }
-    let controller = AbortController::default();
+    let controller = web_sys::AbortController::new()?;
     let init = web_sys::RequestInit::new();
     init.set_method(&method.to_string());
     init.set_headers(&h.0);
@@ -125,21 +130,23 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     let Ok(promise) = sent else {
         return rpc_error(502, jsonrpc::SERVER_ERROR, "the origin URL is not usable");
     };
-    let send = Box::pin(async move { JsFuture::from(promise).await.and_then(|r| r.dyn_into::<web_sys::Response>()) });
     // The limit covers the response headers only: an open SSE stream's body
-    // may last as long as the client keeps it.
-    let timer = Box::pin(Delay::from(Duration::from_secs(fwd.timeout_secs)));
-    let resp = match select(send, timer).await {
-        Either::Left((Ok(r), _)) => r,
-        Either::Left((Err(e), _)) => {
+    // may last as long as the client keeps it, so the timer ends when they come
+    // (before any other timer can run: the continuation is a microtask).
+    let abort = js_sys::Reflect::get(&controller, &JsValue::from_str("abort"))?.unchecked_into::<js_sys::Function>().bind0(&controller);
+    let timer = set_timeout(&abort, fwd.timeout_secs as f64 * 1000.0);
+    let sent = JsFuture::from(promise).await.and_then(|r| r.dyn_into::<web_sys::Response>());
+    clear_timeout(&timer);
+    let resp = match sent {
+        Ok(r) => r,
+        Err(_) if controller.signal().aborted() => {
+            worker::console_error!("{}", serde_json::json!({"event": "origin_timeout", "seconds": fwd.timeout_secs}));
+            return rpc_error(504, jsonrpc::SERVER_ERROR, &format!("the MCP origin server did not answer within {} seconds", fwd.timeout_secs));
+        }
+        Err(e) => {
             let e = worker::Error::from(e);
             worker::console_error!("{}", serde_json::json!({"event": "origin_unreachable", "error": e.to_string()}));
             return rpc_error(502, jsonrpc::SERVER_ERROR, "Gatehouse could not reach the MCP origin server");
-        }
-        Either::Right(_) => {
-            controller.abort();
-            worker::console_error!("{}", serde_json::json!({"event": "origin_timeout", "seconds": fwd.timeout_secs}));
-            return rpc_error(504, jsonrpc::SERVER_ERROR, &format!("the MCP origin server did not answer within {} seconds", fwd.timeout_secs));
         }
     };
 

@@ -364,6 +364,7 @@ test('tool policy per client: a client rule replaces the default', async () => {
 test('service binding ORIGIN: traffic goes through the bound worker', async () => {
   const h2 = await startHarness({
     name: 'forwarding-binding',
+    vars: { ORIGIN_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS) },
     extraConfigs: ['tests/e2e/fixtures/origin-relay/wrangler.json'],
     services: [{ binding: 'ORIGIN', service: 'origin-relay' }],
   });
@@ -380,6 +381,15 @@ test('service binding ORIGIN: traffic goes through the bound worker', async () =
     assert.equal(seen.at(-1).headers['x-relayed-url'], h2.originMcpUrl);
     const aud = JSON.parse(Buffer.from(seen.at(-1).headers['x-gatehouse-assertion'].split('.')[1], 'base64url')).aud;
     assert.equal(aud, new URL(h2.originBase).origin, 'the assertion audience is still the origin of ORIGIN_URL');
+    // The origin timeout aborts a fetch through a binding as it does a fetch by URL.
+    await fetch(`${h2.originBase}/__next`, { method: 'POST', body: JSON.stringify({ stall: true }) });
+    try {
+      const slow = await s.post(call(2, 'echo', { text: 'slow via binding' }));
+      assert.equal(slow.status, 504, slow.text);
+      assert.match(slow.json.error.message, new RegExp(`within ${TIMEOUT_SECONDS} seconds`));
+    } finally {
+      await fetch(`${h2.originBase}/__release`, { method: 'POST' });
+    }
   } finally {
     await h2.stop();
   }
