@@ -7,12 +7,10 @@
 //! When a service named `CIMD_FETCH` is bound, the request goes through it (an
 //! optional egress proxy); otherwise through the global `fetch`.
 
-use std::pin::pin;
-use std::time::Duration;
-
-use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{Delay, Fetch, Fetcher, Headers, Response};
+use worker::{Fetch, Fetcher, Headers, Response};
+
+use super::deadline::Deadline;
 
 use crate::protocol::cimd::{ClientIdUrl, FetchError, FetchedDocument, FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES};
 
@@ -23,11 +21,12 @@ pub async fn fetch(via: Option<&Fetcher>, url: &ClientIdUrl) -> Result<FetchedDo
 /// The same fetch with another size cap, logged as `event` (a client's
 /// `jwks_uri` is fetched under the document rules but may be larger).
 pub async fn fetch_capped(via: Option<&Fetcher>, url: &ClientIdUrl, max_bytes: usize, event: &str) -> Result<FetchedDocument, FetchError> {
-    let work = pin!(fetch_within_cap(via, url, max_bytes));
-    let timeout = Delay::from(Duration::from_secs(FETCH_TIMEOUT_SECONDS));
-    let result = match select(work, timeout).await {
-        Either::Left((r, _)) => r,
-        Either::Right(_) => Err(FetchError::Timeout),
+    let result = match Deadline::start(FETCH_TIMEOUT_SECONDS) {
+        Ok(deadline) => match fetch_within_cap(via, url, max_bytes, &deadline.signal()).await {
+            Err(_) if deadline.passed() => Err(FetchError::Timeout),
+            r => r,
+        },
+        Err(_) => Err(FetchError::Unreachable),
     };
     let outcome = match &result {
         Ok(d) => format!("HTTP {}", d.status),
@@ -37,11 +36,11 @@ pub async fn fetch_capped(via: Option<&Fetcher>, url: &ClientIdUrl, max_bytes: u
     result
 }
 
-async fn fetch_within_cap(via: Option<&Fetcher>, url: &ClientIdUrl, max_bytes: usize) -> Result<FetchedDocument, FetchError> {
+async fn fetch_within_cap(via: Option<&Fetcher>, url: &ClientIdUrl, max_bytes: usize, signal: &web_sys::AbortSignal) -> Result<FetchedDocument, FetchError> {
     let unreachable = |_| FetchError::Unreachable;
     let headers = Headers::new();
     headers.set("accept", "application/json").map_err(unreachable)?;
-    let req = super::outbound::request(url.as_str(), "GET", &headers, None).map_err(unreachable)?;
+    let req = super::outbound::request(url.as_str(), "GET", &headers, None, signal).map_err(unreachable)?;
     let mut resp = match via {
         Some(f) => f.fetch_request(req).await,
         None => Fetch::Request(req).send().await,

@@ -18,6 +18,7 @@ use super::body::{read_capped, BodyError};
 use super::d1::faults::Faults;
 use super::d1::revoked_grants::D1Revocations;
 use super::convert::to_response;
+use super::deadline::Deadline;
 use crate::config::Config;
 use crate::gateway::forward_plan::forward_plan;
 use crate::gateway::guard::{self, admit, BodyPlan, Guard, RequestHead};
@@ -40,13 +41,6 @@ extern "C" {
     /// `webSocket` from every response, which costs a crossing each and is never used here).
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
-    /// The runtime's timer, handed the abort controller's own `abort`: the
-    /// origin timeout needs no wasm closure and no second future racing the
-    /// fetch, whose promise the abort rejects (bench/NOTES.md).
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &js_sys::Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
 }
 
 /// The request's head, as the guard reads it.
@@ -111,12 +105,14 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     for (name, value) in &plan.headers {
         h.set(name, value)?;
     }
-    let controller = web_sys::AbortController::new()?;
+    // The limit covers the response headers only: an open SSE stream's body
+    // may last as long as the client keeps it, so the deadline ends when they come.
+    let deadline = Deadline::start(fwd.timeout_secs)?;
     let init = web_sys::RequestInit::new();
     init.set_method(&method.to_string());
     init.set_headers(&h.0);
     init.set_redirect(web_sys::RequestRedirect::Manual);
-    init.set_signal(Some(&controller.signal()));
+    init.set_signal(Some(&deadline.signal()));
     if let Some(stream) = &piped {
         init.set_body(stream);
     } else if let Some(b) = body.as_ref().filter(|b| !b.is_empty()) {
@@ -130,16 +126,12 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     let Ok(promise) = sent else {
         return rpc_error(502, jsonrpc::SERVER_ERROR, "the origin URL is not usable");
     };
-    // The limit covers the response headers only: an open SSE stream's body
-    // may last as long as the client keeps it, so the timer ends when they come
-    // (before any other timer can run: the continuation is a microtask).
-    let abort = js_sys::Reflect::get(&controller, &JsValue::from_str("abort"))?.unchecked_into::<js_sys::Function>().bind0(&controller);
-    let timer = set_timeout(&abort, fwd.timeout_secs as f64 * 1000.0);
     let sent = JsFuture::from(promise).await.and_then(|r| r.dyn_into::<web_sys::Response>());
-    clear_timeout(&timer);
+    let timed_out = deadline.passed();
+    drop(deadline);
     let resp = match sent {
         Ok(r) => r,
-        Err(_) if controller.signal().aborted() => {
+        Err(_) if timed_out => {
             worker::console_error!("{}", serde_json::json!({"event": "origin_timeout", "seconds": fwd.timeout_secs}));
             return rpc_error(504, jsonrpc::SERVER_ERROR, &format!("the MCP origin server did not answer within {} seconds", fwd.timeout_secs));
         }

@@ -2,12 +2,10 @@
 //! redirects returned rather than followed, a timeout, and a streamed size
 //! cap; signatures (other parties' and Gatehouse's own Ed25519) through WebCrypto.
 
-use std::pin::pin;
-use std::time::Duration;
-
-use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{Delay, Fetch, Headers, Request};
+use worker::{Fetch, Headers, Request};
+
+use super::deadline::Deadline;
 
 use crate::base::outbound::{Method, Outbound, OutboundError, OutboundRequest, OutboundResponse, MAX_RESPONSE_BYTES, TIMEOUT_SECONDS};
 use crate::base::ed25519::{Ed25519, PublicKey, Seed};
@@ -18,10 +16,11 @@ pub struct EdgeNet;
 
 impl Outbound for EdgeNet {
     async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
-        let work = pin!(send_within_cap(req));
-        match select(work, Delay::from(Duration::from_secs(TIMEOUT_SECONDS))).await {
-            Either::Left((r, _)) => r,
-            Either::Right(_) => Err(OutboundError::Timeout),
+        // The whole exchange, the body's last byte included.
+        let deadline = Deadline::start(TIMEOUT_SECONDS).map_err(|e| OutboundError::Network(worker::Error::from(e).to_string()))?;
+        match send_within_cap(req, &deadline.signal()).await {
+            Err(_) if deadline.passed() => Err(OutboundError::Timeout),
+            r => r,
         }
     }
 }
@@ -42,7 +41,7 @@ impl Ed25519 for EdgeNet {
     }
 }
 
-async fn send_within_cap(req: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+async fn send_within_cap(req: OutboundRequest, signal: &web_sys::AbortSignal) -> Result<OutboundResponse, OutboundError> {
     let fail = |e: worker::Error| OutboundError::Network(e.to_string());
     let headers = Headers::new();
     for (name, value) in &req.headers {
@@ -52,7 +51,7 @@ async fn send_within_cap(req: OutboundRequest) -> Result<OutboundResponse, Outbo
         Method::Get => "GET",
         Method::Post => "POST",
     };
-    let request = request(&req.url, method, &headers, req.body.as_deref()).map_err(fail)?;
+    let request = request(&req.url, method, &headers, req.body.as_deref(), signal).map_err(fail)?;
     let mut resp = Fetch::Request(request).send().await.map_err(fail)?;
     let headers: Vec<(String, String)> = resp.headers().entries().collect();
     let declared = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.trim().parse::<u64>().ok());
@@ -78,11 +77,12 @@ async fn send_within_cap(req: OutboundRequest) -> Result<OutboundResponse, Outbo
 /// latter's conversion checks and converts its `cf` properties (image
 /// resizing and more, never set here) at run time, about 11 KB of wasm code.
 /// The same fields and the same error text as `Request::new_with_init`.
-pub(super) fn request(url: &str, method: &str, headers: &Headers, body: Option<&[u8]>) -> worker::Result<Request> {
+pub(super) fn request(url: &str, method: &str, headers: &Headers, body: Option<&[u8]>, signal: &web_sys::AbortSignal) -> worker::Result<Request> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_headers(&headers.0);
     init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_signal(Some(signal));
     if let Some(body) = body {
         init.set_body(&js_sys::Uint8Array::from(body).into());
     }

@@ -269,6 +269,13 @@ test('refused: a document server that does not answer within 5 s', async () => {
   await assertRefused(url, 'its metadata document did not arrive within 5 seconds');
 });
 
+test('refused: a document server that sends its headers at once but not the whole body within 5 s', async () => {
+  // The limit is on the whole exchange, not only the headers.
+  const url = freshUrl('slow-body');
+  docs.hangBody(url);
+  await assertRefused(url, 'its metadata document did not arrive within 5 seconds');
+});
+
 // ---- caching ---------------------------------------------------------------------------
 
 test('caching: a second /authorize within max-age does not fetch again', async () => {

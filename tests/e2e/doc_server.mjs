@@ -64,6 +64,14 @@ export function startDocServer() {
         hang(url) {
           this.serve(url, (req, res) => held.push(res));
         },
+        /** Answers requests for `url` with 200 and the start of a body, never its end (until close). */
+        hangBody(url) {
+          this.serve(url, (req, res) => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.write('{"client_id": ');
+            held.push(res);
+          });
+        },
         /** Requests for `url` (or for anything) so far. */
         count(url) {
           if (!url) return requests.length;
