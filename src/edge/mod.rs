@@ -21,6 +21,9 @@ mod d1;
 mod deadline;
 #[cfg(target_arch = "wasm32")]
 mod entry;
+// Plain Rust (tested natively); only `d1` uses it.
+#[cfg(any(target_arch = "wasm32", test))]
+mod row;
 #[cfg(target_arch = "wasm32")]
 mod mcp;
 #[cfg(target_arch = "wasm32")]

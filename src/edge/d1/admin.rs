@@ -1,15 +1,12 @@
 //! The admin page's queries on D1 (`crate::store::admin::AdminQueries`).
 
-use serde::Deserialize;
-
-use super::{json_list, n, s, Count, D1Store};
+use super::{json_list, n, s, Count, D1Row, D1Store, FromRow};
 use crate::store::admin::{AdminQueries, ClientSummary, GrantSummary};
 use crate::store::client_documents::DocumentSource;
 use crate::base::redirect_uri::RedirectUri;
 use crate::store::StoreResult;
 use crate::base::types::{ClientId, GrantId, Subject};
 
-#[derive(Deserialize)]
 struct ClientRow {
     client_id: String,
     client_name: Option<String>,
@@ -19,7 +16,19 @@ struct ClientRow {
     active_grants: u32,
 }
 
-#[derive(Deserialize)]
+impl FromRow for ClientRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(ClientRow {
+            client_id: r.text("client_id")?,
+            client_name: r.opt_text("client_name")?,
+            redirect_uris: r.text("redirect_uris")?,
+            created_at: r.int("created_at")?,
+            last_used_at: r.opt_int("last_used_at")?,
+            active_grants: r.count("active_grants")?,
+        })
+    }
+}
+
 struct GrantRow {
     grant_id: String,
     client_id: String,
@@ -30,6 +39,22 @@ struct GrantRow {
     last_refresh_at: Option<i64>,
     document_source: Option<String>,
     last_failure: Option<String>,
+}
+
+impl FromRow for GrantRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(GrantRow {
+            grant_id: r.text("grant_id")?,
+            client_id: r.text("client_id")?,
+            client_name: r.opt_text("client_name")?,
+            subject: r.text("subject")?,
+            scope: r.text("scope")?,
+            created_at: r.int("created_at")?,
+            last_refresh_at: r.opt_int("last_refresh_at")?,
+            document_source: r.opt_text("document_source")?,
+            last_failure: r.opt_text("last_failure")?,
+        })
+    }
 }
 
 impl AdminQueries for D1Store {

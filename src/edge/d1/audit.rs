@@ -1,21 +1,31 @@
 //! The audit log on D1 (`audit_events`, migration 0007), plus its JSON log
 //! line for `wrangler tail`.
 
-use serde::Deserialize;
 use worker::D1PreparedStatement;
 
-use super::{n, opt, s, D1Store};
+use super::{n, opt, s, D1Row, D1Store, FromRow};
 use crate::store::attempts::SignInWrite;
 use crate::store::audit::{AuditEvent, AuditLog};
 use crate::store::StoreResult;
 
-#[derive(Deserialize)]
 struct EventRow {
     at: i64,
     event: String,
     subject: Option<String>,
     client_id: Option<String>,
     detail: Option<String>,
+}
+
+impl FromRow for EventRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(EventRow {
+            at: r.int("at")?,
+            event: r.text("event")?,
+            subject: r.opt_text("subject")?,
+            client_id: r.opt_text("client_id")?,
+            detail: r.opt_text("detail")?,
+        })
+    }
 }
 
 macro_rules! audit_insert {

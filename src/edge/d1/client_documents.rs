@@ -2,14 +2,12 @@
 //! (migrations 0004 and 0009) and the fetch (`cimd_fetch`).
 
 use crate::store::client_documents::DocumentSource;
-use serde::Deserialize;
 
 use crate::edge::cimd_fetch;
-use super::{err, n, opt, s, D1Store};
+use super::{err, n, opt, s, D1Row, D1Store, FromRow};
 use crate::protocol::cimd::{ClientDocuments, ClientIdUrl, FetchError, FetchedDocument, StoredDocument};
 use crate::store::StoreResult;
 
-#[derive(Deserialize)]
 struct DocumentRow {
     document: String,
     source: String,
@@ -18,6 +16,20 @@ struct DocumentRow {
     stale_until: i64,
     failed_at: Option<i64>,
     last_failure: Option<String>,
+}
+
+impl FromRow for DocumentRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(DocumentRow {
+            document: r.text("document")?,
+            source: r.text("source")?,
+            fetched_at: r.int("fetched_at")?,
+            expires_at: r.int("expires_at")?,
+            stale_until: r.int("stale_until")?,
+            failed_at: r.opt_int("failed_at")?,
+            last_failure: r.opt_text("last_failure")?,
+        })
+    }
 }
 
 impl ClientDocuments for D1Store {

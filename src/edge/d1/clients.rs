@@ -1,16 +1,14 @@
 //! `ClientStore` on D1.
 
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::ahead::take;
-use super::{err, json_list, n, opt, s, D1Store};
+use super::{err, json_list, n, opt, s, D1Row, D1Store, FromRow};
 use crate::base::redirect_uri::RedirectUri;
 use crate::base::types::{ClientId, TokenHash};
 use crate::store::clients::{AuthMethod, ClientRecord, ClientStore};
 use crate::store::StoreResult;
 
-#[derive(Deserialize)]
 pub(super) struct ClientRow {
     client_id: String,
     secret_hash: Option<String>,
@@ -20,6 +18,21 @@ pub(super) struct ClientRow {
     client_name: Option<String>,
     metadata: String,
     created_at: i64,
+}
+
+impl FromRow for ClientRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(ClientRow {
+            client_id: r.text("client_id")?,
+            secret_hash: r.opt_text("secret_hash")?,
+            auth_method: r.text("auth_method")?,
+            redirect_uris: r.text("redirect_uris")?,
+            grant_types: r.text("grant_types")?,
+            client_name: r.opt_text("client_name")?,
+            metadata: r.text("metadata")?,
+            created_at: r.int("created_at")?,
+        })
+    }
 }
 
 /// The columns of a new client, in `CLIENT_INSERT`'s order (?1 to ?8).

@@ -3,22 +3,32 @@
 //! revoked or the client is deleted; the lookup also refuses a row older than
 //! such a revocation, so a missing trigger could not bring one back.
 
-use serde::Deserialize;
 use worker::D1PreparedStatement;
 
 use super::ahead::take;
-use super::{n, s, D1Store};
+use super::{n, s, D1Row, D1Store, FromRow};
 use crate::store::consents::{ConsentMemory, RememberedConsent};
 use crate::store::StoreResult;
 use crate::base::types::{ClientId, Subject};
 
-#[derive(Deserialize)]
 pub(super) struct ConsentRow {
     subject: String,
     client_id: String,
     scope: String,
     created_at: i64,
     expires_at: i64,
+}
+
+impl FromRow for ConsentRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(ConsentRow {
+            subject: r.text("subject")?,
+            client_id: r.text("client_id")?,
+            scope: r.text("scope")?,
+            created_at: r.int("created_at")?,
+            expires_at: r.int("expires_at")?,
+        })
+    }
 }
 
 impl ConsentMemory for D1Store {

@@ -1,13 +1,12 @@
 //! `GrantStore` on D1: a grant with its first code, codes claimed once,
 //! refresh tokens rotated once.
 
-use serde::Deserialize;
 use worker::D1PreparedStatement;
 
 use super::ahead::take;
 use super::audit::{log_written, AUDIT_INSERT_AFTER_A_CHANGE};
 use super::consents::REMEMBER_UPSERT_AFTER_A_CHANGE;
-use super::{n, s, Count, D1Store};
+use super::{n, s, Count, D1Row, D1Store, FromRow};
 use crate::base::pkce::CodeChallenge;
 use crate::base::types::{ClientId, GrantId, Subject, TokenHash};
 use crate::store::grants::{ApprovalWrite, CodeRecord, GrantRecord, GrantStore, RefreshRecord};
@@ -29,7 +28,6 @@ const GRANT_INSERT_AFTER_A_CHANGE: &str = concat!(grant_insert!(), " WHERE chang
 const CODE_INSERT: &str = code_insert!();
 const CODE_INSERT_AFTER_A_CHANGE: &str = concat!(code_insert!(), " WHERE changes() = 1");
 
-#[derive(Deserialize)]
 pub(super) struct GrantRow {
     grant_id: String,
     client_id: String,
@@ -40,7 +38,20 @@ pub(super) struct GrantRow {
     revoked_at: Option<i64>,
 }
 
-#[derive(Deserialize)]
+impl FromRow for GrantRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(GrantRow {
+            grant_id: r.text("grant_id")?,
+            client_id: r.text("client_id")?,
+            subject: r.text("subject")?,
+            scope: r.text("scope")?,
+            resource: r.text("resource")?,
+            created_at: r.int("created_at")?,
+            revoked_at: r.opt_int("revoked_at")?,
+        })
+    }
+}
+
 pub(super) struct CodeRow {
     code_hash: String,
     client_id: String,
@@ -53,7 +64,22 @@ pub(super) struct CodeRow {
     used_at: Option<i64>,
 }
 
-#[derive(Deserialize)]
+impl FromRow for CodeRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(CodeRow {
+            code_hash: r.text("code_hash")?,
+            client_id: r.text("client_id")?,
+            redirect_uri: r.text("redirect_uri")?,
+            code_challenge: r.text("code_challenge")?,
+            scope: r.text("scope")?,
+            resource: r.text("resource")?,
+            grant_id: r.text("grant_id")?,
+            expires_at: r.int("expires_at")?,
+            used_at: r.opt_int("used_at")?,
+        })
+    }
+}
+
 pub(super) struct RefreshRow {
     token_hash: String,
     grant_id: String,
@@ -61,6 +87,19 @@ pub(super) struct RefreshRow {
     expires_at: i64,
     used_at: Option<i64>,
     successor_hash: Option<String>,
+}
+
+impl FromRow for RefreshRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(RefreshRow {
+            token_hash: r.text("token_hash")?,
+            grant_id: r.text("grant_id")?,
+            client_id: r.text("client_id")?,
+            expires_at: r.int("expires_at")?,
+            used_at: r.opt_int("used_at")?,
+            successor_hash: r.opt_text("successor_hash")?,
+        })
+    }
 }
 
 impl D1Store {

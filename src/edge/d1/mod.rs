@@ -24,8 +24,10 @@ mod session_revocations;
 mod upstream_states;
 
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{D1Database, D1PreparedStatement};
+
+use super::row::{self, Cell};
 
 use faults::Faults;
 use crate::base::error::StoreError;
@@ -95,36 +97,146 @@ impl D1Store {
     pub(super) async fn exec_stmt(&self, stmt: D1PreparedStatement) -> StoreResult<usize> {
         self.forget_read_ahead();
         self.faults.round_trip().await;
-        let r = stmt.run().await.map_err(err)?;
-        Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))
+        changes(&settle(stmt.inner().run()).await?)
     }
 
     /// Runs statements as one transaction; the rows each one changed.
     pub(super) async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> StoreResult<Vec<usize>> {
         self.forget_read_ahead();
         self.faults.round_trip().await;
-        let results = self.db.batch(stmts).await.map_err(err)?;
-        results.iter().map(|r| Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0))).collect()
+        self.batch_results(&stmts).await?.iter().map(|r| changes(&r)).collect()
+    }
+
+    /// The results of statements run as one batch (one transaction, one round trip), in order.
+    pub(super) async fn batch_results(&self, stmts: &[D1PreparedStatement]) -> StoreResult<js_sys::Array> {
+        let list: js_sys::Array = stmts.iter().map(|st| JsValue::from(st.inner().clone())).collect();
+        let db: &worker::worker_sys::D1Database = self.db.as_ref().unchecked_ref();
+        Ok(settle(db.batch(list)).await?.unchecked_into())
     }
 
     /// Every row of one query.
-    pub(super) async fn all<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Vec<T>> {
+    pub(super) async fn all<T: FromRow>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Vec<T>> {
         let stmt = self.stmt(sql, args)?;
         self.faults.round_trip().await;
-        stmt.all().await.map_err(err)?.results::<T>().map_err(err)
+        all_rows(stmt).await
     }
 
-    pub(super) async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
+    pub(super) async fn first<T: FromRow>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
         let stmt = self.stmt(sql, args)?;
         self.faults.round_trip().await;
-        stmt.first::<T>(None).await.map_err(err)
+        first_row(stmt).await
+    }
+}
+
+// D1 through `worker_sys`, the JavaScript API itself, rather than through
+// `worker::D1PreparedStatement::{first, all, run}` and `D1Result::meta`: those
+// read rows and metadata with serde_wasm_bindgen, whose code per row type was
+// most of the D1 layer's bytes in the wasm. Rows are read by hand (`D1Row`,
+// `edge::row`) with the same rules.
+
+/// A D1 promise's value; its rejection (a failed statement) as a `StoreError`.
+async fn settle(promise: Result<js_sys::Promise, JsValue>) -> StoreResult<JsValue> {
+    let js = |e: JsValue| err(worker::Error::from(e));
+    wasm_bindgen_futures::JsFuture::from(promise.map_err(js)?).await.map_err(js)
+}
+
+/// `meta.changes` of a statement's result: how many rows it changed (0 when D1
+/// does not say). As `D1Result::meta` read it: `meta` must be an object,
+/// `changes` absent, null or a count.
+pub(super) fn changes(result: &JsValue) -> StoreResult<usize> {
+    let meta = D1Row::of(js_sys::Reflect::get(result, &JsValue::from_str("meta")).unwrap_or(JsValue::UNDEFINED))
+        .ok_or_else(|| err("D1: a result has no meta object"))?;
+    Ok(meta.opt_count("changes")?.unwrap_or(0) as usize)
+}
+
+/// The rows of a statement's result (`results`: none when absent).
+pub(super) fn result_rows(result: &JsValue) -> js_sys::Array {
+    let rows = js_sys::Reflect::get(result, &JsValue::from_str("results")).unwrap_or(JsValue::UNDEFINED);
+    if rows.is_null() || rows.is_undefined() {
+        return js_sys::Array::new();
+    }
+    js_sys::Array::from(&rows)
+}
+
+/// A row read: `None` for null or undefined (no row), an error for anything else that is not an object.
+pub(super) fn read_row<T: FromRow>(v: JsValue) -> StoreResult<Option<T>> {
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    D1Row::of(v).ok_or_else(|| err("D1: a row is not an object")).and_then(|r| T::from_row(&r)).map(Some)
+}
+
+pub(super) async fn first_row<T: FromRow>(stmt: D1PreparedStatement) -> StoreResult<Option<T>> {
+    read_row(settle(stmt.inner().first(None)).await?)
+}
+
+pub(super) async fn all_rows<T: FromRow>(stmt: D1PreparedStatement) -> StoreResult<Vec<T>> {
+    let rows = result_rows(&settle(stmt.inner().all()).await?);
+    rows.iter().map(|r| read_row(r)?.ok_or_else(|| err("D1: a row is null"))).collect()
+}
+
+/// A row type read from a D1 row by hand (`D1Row`'s readers, one per column).
+pub(super) trait FromRow: Sized {
+    fn from_row(r: &D1Row) -> StoreResult<Self>;
+}
+
+/// One D1 row: a JavaScript object, column name to value.
+pub(super) struct D1Row(JsValue);
+
+impl D1Row {
+    fn of(v: JsValue) -> Option<D1Row> {
+        v.is_object().then_some(D1Row(v))
+    }
+
+    /// The column's value by its type (a missing column is `undefined`, so `Null`).
+    fn cell(&self, name: &str) -> Cell {
+        // Reflect.get on an object throws only from a getter, which rows have none of.
+        let v = js_sys::Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        if let Some(s) = v.as_string() {
+            Cell::Text(s)
+        } else if let Some(f) = v.as_f64() {
+            Cell::Number(f)
+        } else if v.is_null() || v.is_undefined() {
+            Cell::Null
+        } else {
+            Cell::Other
+        }
+    }
+
+    pub fn text(&self, name: &str) -> StoreResult<String> {
+        row::text(name, self.cell(name))
+    }
+
+    pub fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        row::opt_text(name, self.cell(name))
+    }
+
+    pub fn int(&self, name: &str) -> StoreResult<i64> {
+        row::int(name, self.cell(name))
+    }
+
+    pub fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        row::opt_int(name, self.cell(name))
+    }
+
+    pub fn count(&self, name: &str) -> StoreResult<u32> {
+        row::count(name, self.cell(name))
+    }
+
+    pub fn opt_count(&self, name: &str) -> StoreResult<Option<u32>> {
+        row::opt_count(name, self.cell(name))
     }
 }
 
 /// A `... AS n` count, for every module's counting queries.
-#[derive(Deserialize)]
 pub(super) struct Count {
     pub n: u32,
+}
+
+impl FromRow for Count {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(Count { n: r.count("n")? })
+    }
 }
 
 pub(super) fn err(e: impl std::fmt::Display) -> StoreError {

@@ -2,15 +2,12 @@
 //! 0008). Spending a challenge and a setup code, and moving a counter, are
 //! each one conditional statement: the winner is whoever changed a row.
 
-use serde::Deserialize;
-
-use super::{err, n, opt, s, Count, D1Store};
+use super::{err, n, opt, s, Count, D1Row, D1Store, FromRow};
 use crate::store::passkeys::{Passkey, PasskeyStore, Purpose};
 use crate::base::signature::{Alg, PublicJwk};
 use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 
-#[derive(Deserialize)]
 struct Row {
     credential_id: String,
     alg: String,
@@ -20,6 +17,21 @@ struct Row {
     name: String,
     created_at: i64,
     last_used_at: Option<i64>,
+}
+
+impl FromRow for Row {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(Row {
+            credential_id: r.text("credential_id")?,
+            alg: r.text("alg")?,
+            x: r.text("x")?,
+            y: r.opt_text("y")?,
+            sign_count: r.int("sign_count")?,
+            name: r.text("name")?,
+            created_at: r.int("created_at")?,
+            last_used_at: r.opt_int("last_used_at")?,
+        })
+    }
 }
 
 impl Row {
@@ -107,7 +119,7 @@ impl PasskeyStore for D1Store {
     }
 
     async fn setup_code_spent(&self, code: &TokenHash) -> StoreResult<bool> {
-        // `AS n` so the row reads as a `Count`, whose deserializer is already in the wasm.
+        // `AS n` so the row reads as a `Count`, whose reader is already in the wasm.
         Ok(self.first::<Count>("SELECT 1 AS n FROM passkey_setup_codes WHERE code_hash = ?1", &[s(code.as_str())]).await?.is_some())
     }
 

@@ -1,19 +1,17 @@
 //! `PendingRequests` on D1.
 
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::ahead::take;
 use super::audit::{log_written, AUDIT_INSERT_AFTER_A_CHANGE};
 use super::limits::SPEND_UPSERT;
-use super::{n, opt, s, D1Store};
+use super::{n, opt, s, D1Row, D1Store, FromRow};
 use crate::base::pkce::CodeChallenge;
 use crate::base::types::{ClientId, TokenHash};
 use crate::store::budgets::BudgetSpend;
 use crate::store::pending::{DenialWrite, PendingAuthorization, PendingRequests};
 use crate::store::StoreResult;
 
-#[derive(Deserialize)]
 pub(super) struct PendingRow {
     id: String,
     client_id: String,
@@ -24,6 +22,22 @@ pub(super) struct PendingRow {
     resource: String,
     browser_hash: String,
     expires_at: i64,
+}
+
+impl FromRow for PendingRow {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(PendingRow {
+            id: r.text("id")?,
+            client_id: r.text("client_id")?,
+            redirect_uri: r.text("redirect_uri")?,
+            state: r.opt_text("state")?,
+            code_challenge: r.text("code_challenge")?,
+            scope: r.text("scope")?,
+            resource: r.text("resource")?,
+            browser_hash: r.text("browser_hash")?,
+            expires_at: r.int("expires_at")?,
+        })
+    }
 }
 
 /// The columns of a pending request, in `pending_args`' order (?1 to ?9).

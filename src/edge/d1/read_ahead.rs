@@ -1,9 +1,6 @@
 //! `ReadAhead` on D1: what a request will read, as one batch of SELECTs
 //! (one round trip), kept until each is read once.
 
-use serde::Deserialize;
-use wasm_bindgen::{JsCast, JsValue};
-
 use super::ahead::{Ahead, ReservedAhead};
 use super::clients::{client_record, ClientRow, CLIENT_BY_ID};
 use super::consents::{consent_record, ConsentRow, CONSENT_OF};
@@ -11,27 +8,13 @@ use super::limits::recorded;
 use super::grants::{code_record, grant_record, refresh_record, CodeRow, GrantRow, RefreshRow, CODE_BY_HASH, REFRESH_BY_HASH};
 use super::pending::{pending_record, PendingRow, PENDING_BY_ID};
 use super::session_revocations::{EVERYONE, SESSION_REVOKED};
-use super::{err, n, s, Count, D1Store};
+use super::{changes, n, read_row, result_rows, s, Count, D1Store, FromRow};
 use crate::store::read_ahead::{ReadAhead, Reads, TokenRead};
 use crate::store::StoreResult;
 
-/// The first row of one statement's result. Read with `serde_wasm_bindgen::from_value`, the
-/// function `D1PreparedStatement::first` uses, so each row type is deserialized by one copy of
-/// the code (worker's `D1Result::results` compiles a second: 1.1 KB gzipped more, measured).
-fn first_row<T: for<'de> Deserialize<'de>>(results: &js_sys::Array, i: u32) -> StoreResult<Option<T>> {
-    let rows = js_sys::Reflect::get(&results.get(i), &JsValue::from_str("results")).map_err(|_| err("D1 batch: a result has no rows"))?;
-    let row = js_sys::Array::from(&rows).get(0);
-    if row.is_undefined() || row.is_null() {
-        return Ok(None);
-    }
-    serde_wasm_bindgen::from_value(row).map(Some).map_err(err)
-}
-
-/// The rows one statement of the batch changed (`meta.changes`).
-fn changes(results: &js_sys::Array, i: u32) -> usize {
-    let meta = js_sys::Reflect::get(&results.get(i), &JsValue::from_str("meta")).unwrap_or(JsValue::UNDEFINED);
-    let n = js_sys::Reflect::get(&meta, &JsValue::from_str("changes")).ok().and_then(|c| c.as_f64());
-    n.map_or(0, |c| c as usize)
+/// The first row of one statement's result.
+fn first_row<T: FromRow>(results: &js_sys::Array, i: u32) -> StoreResult<Option<T>> {
+    read_row(result_rows(&results.get(i)).get(0))
 }
 
 /// The client of a pending request, read with it.
@@ -75,10 +58,7 @@ impl ReadAhead for D1Store {
         }
 
         self.faults.round_trip().await;
-        let list: js_sys::Array = stmts.iter().map(|st| JsValue::from(st.inner().clone())).collect();
-        let db: &worker::worker_sys::D1Database = self.db.as_ref().unchecked_ref();
-        let promise = db.batch(list).map_err(|e| err(worker::Error::from(e)))?;
-        let results: js_sys::Array = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|e| err(worker::Error::from(e)))?.into();
+        let results = self.batch_results(&stmts).await?;
 
         let mut i = 0;
         let mut next = || {
@@ -113,7 +93,11 @@ impl ReadAhead for D1Store {
             ahead.consent = Some(((subject.clone(), client.clone(), now), first_row::<ConsentRow>(&results, next())?.map(consent_record)));
         }
         if let Some((r, _)) = reserve {
-            let recorded = recorded((0..r.limits.len()).map(|_| changes(&results, next())));
+            let mut changed = Vec::with_capacity(r.limits.len());
+            for _ in 0..r.limits.len() {
+                changed.push(changes(&results.get(next()))?);
+            }
+            let recorded = recorded(changed.into_iter());
             // Only a reservation whose condition held stands for the caller's: otherwise
             // nothing was recorded and its `reserve_attempts` must go to storage.
             let held = ahead.pending.as_ref().and_then(|(_, p)| p.as_ref()).is_some_and(|p| p.browser == *r.browser);

@@ -2,11 +2,11 @@
 //! the partial index `grants_revoked_at` (migration 0002), so it touches only
 //! the few grants revoked within the last access-token lifetime.
 
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
 use super::faults::Faults;
+use super::{all_rows, first_row, D1Row, FromRow};
 use crate::base::error::StoreError;
 use crate::store::revoked_grants::RevokedGrants;
 use crate::store::StoreResult;
@@ -33,9 +33,16 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
-#[derive(Deserialize)]
 struct Row {
     grant_id: String,
+}
+
+impl FromRow for Row {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(Row {
+            grant_id: r.text("grant_id")?,
+        })
+    }
 }
 
 impl RevokedGrants for D1Revocations<'_> {
@@ -66,7 +73,7 @@ impl RevokedGrants for super::D1Store {
 async fn revoked_since(db: &D1Database, faults: &Faults, since: i64) -> StoreResult<Vec<GrantId>> {
     let stmt = db.prepare("SELECT grant_id FROM grants WHERE revoked_at >= ?1").bind(&[JsValue::from_f64(since as f64)]).map_err(err)?;
     faults.round_trip().await;
-    let rows = stmt.all().await.map_err(err)?.results::<Row>().map_err(err)?;
+    let rows = all_rows::<Row>(stmt).await?;
     Ok(rows.into_iter().map(|r| GrantId::new(r.grant_id)).collect())
 }
 
@@ -74,6 +81,6 @@ async fn is_revoked(db: &D1Database, faults: &Faults, id: &GrantId) -> StoreResu
     // A grant that is gone (deleted with its client) counts as revoked.
     let stmt = db.prepare("SELECT grant_id FROM grants WHERE grant_id = ?1 AND revoked_at IS NULL").bind(&[JsValue::from_str(id.as_str())]).map_err(err)?;
     faults.round_trip().await;
-    let live = stmt.first::<Row>(None).await.map_err(err)?;
+    let live = first_row::<Row>(stmt).await?;
     Ok(live.is_none())
 }

@@ -3,14 +3,11 @@
 //! state, the browser's cookie hash, unused and unexpired must all hold, so
 //! only one callback in one browser can ever finish a login.
 
-use serde::Deserialize;
-
-use super::{n, s, D1Store};
+use super::{n, s, D1Row, D1Store, FromRow};
 use crate::store::upstream_states::{UpstreamState, UpstreamStates};
 use crate::store::StoreResult;
 use crate::base::types::TokenHash;
 
-#[derive(Deserialize)]
 struct Row {
     state_hash: String,
     cookie_hash: String,
@@ -19,6 +16,20 @@ struct Row {
     nonce: String,
     remember: i64,
     expires_at: i64,
+}
+
+impl FromRow for Row {
+    fn from_row(r: &D1Row) -> StoreResult<Self> {
+        Ok(Row {
+            state_hash: r.text("state_hash")?,
+            cookie_hash: r.text("cookie_hash")?,
+            provider: r.text("provider")?,
+            pending_id: r.text("pending_id")?,
+            nonce: r.text("nonce")?,
+            remember: r.int("remember")?,
+            expires_at: r.int("expires_at")?,
+        })
+    }
 }
 
 impl UpstreamStates for D1Store {
