@@ -172,7 +172,12 @@ pub(super) async fn first_row<T: FromRow>(stmt: D1PreparedStatement) -> StoreRes
 
 pub(super) async fn all_rows<T: FromRow>(stmt: D1PreparedStatement) -> StoreResult<Vec<T>> {
     let rows = result_rows(&settle(stmt.inner().all()).await?);
-    rows.iter().map(|r| read_row(r)?.ok_or_else(|| err("D1: a row is null"))).collect()
+    // A loop rather than `collect` into a `Result`: smaller per row type.
+    let mut out = Vec::with_capacity(rows.length() as usize);
+    for r in rows.iter() {
+        out.push(read_row(r)?.ok_or_else(|| err("D1: a row is null"))?);
+    }
+    Ok(out)
 }
 
 /// A row type read from a D1 row by hand (`D1Row`'s readers, one per column).
