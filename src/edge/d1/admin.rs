@@ -17,15 +17,15 @@ struct ClientRow {
 }
 
 impl FromRow for ClientRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(ClientRow {
-            client_id: r.text("client_id")?,
-            client_name: r.opt_text("client_name")?,
-            redirect_uris: r.text("redirect_uris")?,
-            created_at: r.int("created_at")?,
-            last_used_at: r.opt_int("last_used_at")?,
-            active_grants: r.count("active_grants")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        ClientRow {
+            client_id: r.text("client_id"),
+            client_name: r.opt_text("client_name"),
+            redirect_uris: r.text("redirect_uris"),
+            created_at: r.int("created_at"),
+            last_used_at: r.opt_int("last_used_at"),
+            active_grants: r.count("active_grants"),
+        }
     }
 }
 
@@ -42,18 +42,18 @@ struct GrantRow {
 }
 
 impl FromRow for GrantRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(GrantRow {
-            grant_id: r.text("grant_id")?,
-            client_id: r.text("client_id")?,
-            client_name: r.opt_text("client_name")?,
-            subject: r.text("subject")?,
-            scope: r.text("scope")?,
-            created_at: r.int("created_at")?,
-            last_refresh_at: r.opt_int("last_refresh_at")?,
-            document_source: r.opt_text("document_source")?,
-            last_failure: r.opt_text("last_failure")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        GrantRow {
+            grant_id: r.text("grant_id"),
+            client_id: r.text("client_id"),
+            client_name: r.opt_text("client_name"),
+            subject: r.text("subject"),
+            scope: r.text("scope"),
+            created_at: r.int("created_at"),
+            last_refresh_at: r.opt_int("last_refresh_at"),
+            document_source: r.opt_text("document_source"),
+            last_failure: r.opt_text("last_failure"),
+        }
     }
 }
 

@@ -17,14 +17,14 @@ struct EventRow {
 }
 
 impl FromRow for EventRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(EventRow {
-            at: r.int("at")?,
-            event: r.text("event")?,
-            subject: r.opt_text("subject")?,
-            client_id: r.opt_text("client_id")?,
-            detail: r.opt_text("detail")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        EventRow {
+            at: r.int("at"),
+            event: r.text("event"),
+            subject: r.opt_text("subject"),
+            client_id: r.opt_text("client_id"),
+            detail: r.opt_text("detail"),
+        }
     }
 }
 

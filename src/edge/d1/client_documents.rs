@@ -19,16 +19,16 @@ struct DocumentRow {
 }
 
 impl FromRow for DocumentRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(DocumentRow {
-            document: r.text("document")?,
-            source: r.text("source")?,
-            fetched_at: r.int("fetched_at")?,
-            expires_at: r.int("expires_at")?,
-            stale_until: r.int("stale_until")?,
-            failed_at: r.opt_int("failed_at")?,
-            last_failure: r.opt_text("last_failure")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        DocumentRow {
+            document: r.text("document"),
+            source: r.text("source"),
+            fetched_at: r.int("fetched_at"),
+            expires_at: r.int("expires_at"),
+            stale_until: r.int("stale_until"),
+            failed_at: r.opt_int("failed_at"),
+            last_failure: r.opt_text("last_failure"),
+        }
     }
 }
 

@@ -21,17 +21,17 @@ pub(super) struct ClientRow {
 }
 
 impl FromRow for ClientRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(ClientRow {
-            client_id: r.text("client_id")?,
-            secret_hash: r.opt_text("secret_hash")?,
-            auth_method: r.text("auth_method")?,
-            redirect_uris: r.text("redirect_uris")?,
-            grant_types: r.text("grant_types")?,
-            client_name: r.opt_text("client_name")?,
-            metadata: r.text("metadata")?,
-            created_at: r.int("created_at")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        ClientRow {
+            client_id: r.text("client_id"),
+            secret_hash: r.opt_text("secret_hash"),
+            auth_method: r.text("auth_method"),
+            redirect_uris: r.text("redirect_uris"),
+            grant_types: r.text("grant_types"),
+            client_name: r.opt_text("client_name"),
+            metadata: r.text("metadata"),
+            created_at: r.int("created_at"),
+        }
     }
 }
 

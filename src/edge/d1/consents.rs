@@ -20,14 +20,14 @@ pub(super) struct ConsentRow {
 }
 
 impl FromRow for ConsentRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(ConsentRow {
-            subject: r.text("subject")?,
-            client_id: r.text("client_id")?,
-            scope: r.text("scope")?,
-            created_at: r.int("created_at")?,
-            expires_at: r.int("expires_at")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        ConsentRow {
+            subject: r.text("subject"),
+            client_id: r.text("client_id"),
+            scope: r.text("scope"),
+            created_at: r.int("created_at"),
+            expires_at: r.int("expires_at"),
+        }
     }
 }
 

@@ -39,16 +39,16 @@ pub(super) struct GrantRow {
 }
 
 impl FromRow for GrantRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(GrantRow {
-            grant_id: r.text("grant_id")?,
-            client_id: r.text("client_id")?,
-            subject: r.text("subject")?,
-            scope: r.text("scope")?,
-            resource: r.text("resource")?,
-            created_at: r.int("created_at")?,
-            revoked_at: r.opt_int("revoked_at")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        GrantRow {
+            grant_id: r.text("grant_id"),
+            client_id: r.text("client_id"),
+            subject: r.text("subject"),
+            scope: r.text("scope"),
+            resource: r.text("resource"),
+            created_at: r.int("created_at"),
+            revoked_at: r.opt_int("revoked_at"),
+        }
     }
 }
 
@@ -65,18 +65,18 @@ pub(super) struct CodeRow {
 }
 
 impl FromRow for CodeRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(CodeRow {
-            code_hash: r.text("code_hash")?,
-            client_id: r.text("client_id")?,
-            redirect_uri: r.text("redirect_uri")?,
-            code_challenge: r.text("code_challenge")?,
-            scope: r.text("scope")?,
-            resource: r.text("resource")?,
-            grant_id: r.text("grant_id")?,
-            expires_at: r.int("expires_at")?,
-            used_at: r.opt_int("used_at")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        CodeRow {
+            code_hash: r.text("code_hash"),
+            client_id: r.text("client_id"),
+            redirect_uri: r.text("redirect_uri"),
+            code_challenge: r.text("code_challenge"),
+            scope: r.text("scope"),
+            resource: r.text("resource"),
+            grant_id: r.text("grant_id"),
+            expires_at: r.int("expires_at"),
+            used_at: r.opt_int("used_at"),
+        }
     }
 }
 
@@ -90,15 +90,15 @@ pub(super) struct RefreshRow {
 }
 
 impl FromRow for RefreshRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(RefreshRow {
-            token_hash: r.text("token_hash")?,
-            grant_id: r.text("grant_id")?,
-            client_id: r.text("client_id")?,
-            expires_at: r.int("expires_at")?,
-            used_at: r.opt_int("used_at")?,
-            successor_hash: r.opt_text("successor_hash")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        RefreshRow {
+            token_hash: r.text("token_hash"),
+            grant_id: r.text("grant_id"),
+            client_id: r.text("client_id"),
+            expires_at: r.int("expires_at"),
+            used_at: r.opt_int("used_at"),
+            successor_hash: r.opt_text("successor_hash"),
+        }
     }
 }
 

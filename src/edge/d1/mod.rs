@@ -146,7 +146,7 @@ async fn settle(promise: Result<js_sys::Promise, JsValue>) -> StoreResult<JsValu
 pub(super) fn changes(result: &JsValue) -> StoreResult<usize> {
     let meta = D1Row::of(js_sys::Reflect::get(result, &JsValue::from_str("meta")).unwrap_or(JsValue::UNDEFINED))
         .ok_or_else(|| err("D1: a result has no meta object"))?;
-    Ok(meta.opt_count("changes")?.unwrap_or(0) as usize)
+    Ok(row::opt_count("changes", meta.cell("changes"))?.unwrap_or(0) as usize)
 }
 
 /// The rows of a statement's result (`results`: none when absent).
@@ -158,12 +158,18 @@ pub(super) fn result_rows(result: &JsValue) -> js_sys::Array {
     js_sys::Array::from(&rows)
 }
 
-/// A row read: `None` for null or undefined (no row), an error for anything else that is not an object.
+/// A row read: `None` for null or undefined (no row), an error for anything else
+/// that is not an object, or for the first column `from_row` found missing or mistyped.
 pub(super) fn read_row<T: FromRow>(v: JsValue) -> StoreResult<Option<T>> {
     if v.is_null() || v.is_undefined() {
         return Ok(None);
     }
-    D1Row::of(v).ok_or_else(|| err("D1: a row is not an object")).and_then(|r| T::from_row(&r)).map(Some)
+    let r = D1Row::of(v).ok_or_else(|| err("D1: a row is not an object"))?;
+    let row = T::from_row(&r);
+    match r.failed.into_inner() {
+        Some(e) => Err(e),
+        None => Ok(Some(row)),
+    }
 }
 
 pub(super) async fn first_row<T: FromRow>(stmt: D1PreparedStatement) -> StoreResult<Option<T>> {
@@ -180,23 +186,33 @@ pub(super) async fn all_rows<T: FromRow>(stmt: D1PreparedStatement) -> StoreResu
     Ok(out)
 }
 
-/// A row type read from a D1 row by hand (`D1Row`'s readers, one per column).
-pub(super) trait FromRow: Sized {
-    fn from_row(r: &D1Row) -> StoreResult<Self>;
+/// A row type read from a D1 row by hand, one `D1Row` reader per column.
+/// `read_row` fails it if a column could not be read.
+pub(super) trait FromRow {
+    fn from_row(r: &D1Row) -> Self;
 }
 
 /// One D1 row: a JavaScript object, column name to value.
-pub(super) struct D1Row(JsValue);
+///
+/// Its readers do not return a `Result`: a column that is missing or of the
+/// wrong type reads as the type's default, and the first such column's error
+/// is kept for `read_row` to return instead of the row. Each `?` in a
+/// `from_row` would have compiled its own exit, dropping the columns already
+/// read (most of each row type's code in the wasm).
+pub(super) struct D1Row {
+    obj: JsValue,
+    failed: std::cell::RefCell<Option<StoreError>>,
+}
 
 impl D1Row {
     fn of(v: JsValue) -> Option<D1Row> {
-        v.is_object().then_some(D1Row(v))
+        v.is_object().then(|| D1Row { obj: v, failed: Default::default() })
     }
 
     /// The column's value by its type (a missing column is `undefined`, so `Null`).
     fn cell(&self, name: &str) -> Cell {
         // Reflect.get on an object throws only from a getter, which rows have none of.
-        let v = js_sys::Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        let v = js_sys::Reflect::get(&self.obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
         if let Some(s) = v.as_string() {
             Cell::Text(s)
         } else if let Some(f) = v.as_f64() {
@@ -208,28 +224,32 @@ impl D1Row {
         }
     }
 
-    pub fn text(&self, name: &str) -> StoreResult<String> {
-        row::text(name, self.cell(name))
+    /// The value read, or the default after keeping the first error.
+    fn keep<T: Default>(&self, read: StoreResult<T>) -> T {
+        read.unwrap_or_else(|e| {
+            self.failed.borrow_mut().get_or_insert(e);
+            T::default()
+        })
     }
 
-    pub fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        row::opt_text(name, self.cell(name))
+    pub fn text(&self, name: &str) -> String {
+        self.keep(row::text(name, self.cell(name)))
     }
 
-    pub fn int(&self, name: &str) -> StoreResult<i64> {
-        row::int(name, self.cell(name))
+    pub fn opt_text(&self, name: &str) -> Option<String> {
+        self.keep(row::opt_text(name, self.cell(name)))
     }
 
-    pub fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        row::opt_int(name, self.cell(name))
+    pub fn int(&self, name: &str) -> i64 {
+        self.keep(row::int(name, self.cell(name)))
     }
 
-    pub fn count(&self, name: &str) -> StoreResult<u32> {
-        row::count(name, self.cell(name))
+    pub fn opt_int(&self, name: &str) -> Option<i64> {
+        self.keep(row::opt_int(name, self.cell(name)))
     }
 
-    pub fn opt_count(&self, name: &str) -> StoreResult<Option<u32>> {
-        row::opt_count(name, self.cell(name))
+    pub fn count(&self, name: &str) -> u32 {
+        self.keep(row::count(name, self.cell(name)))
     }
 }
 
@@ -239,8 +259,8 @@ pub(super) struct Count {
 }
 
 impl FromRow for Count {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(Count { n: r.count("n")? })
+    fn from_row(r: &D1Row) -> Self {
+        Count { n: r.count("n") }
     }
 }
 

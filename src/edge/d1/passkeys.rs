@@ -20,17 +20,17 @@ struct Row {
 }
 
 impl FromRow for Row {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(Row {
-            credential_id: r.text("credential_id")?,
-            alg: r.text("alg")?,
-            x: r.text("x")?,
-            y: r.opt_text("y")?,
-            sign_count: r.int("sign_count")?,
-            name: r.text("name")?,
-            created_at: r.int("created_at")?,
-            last_used_at: r.opt_int("last_used_at")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        Row {
+            credential_id: r.text("credential_id"),
+            alg: r.text("alg"),
+            x: r.text("x"),
+            y: r.opt_text("y"),
+            sign_count: r.int("sign_count"),
+            name: r.text("name"),
+            created_at: r.int("created_at"),
+            last_used_at: r.opt_int("last_used_at"),
+        }
     }
 }
 

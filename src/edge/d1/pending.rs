@@ -25,18 +25,18 @@ pub(super) struct PendingRow {
 }
 
 impl FromRow for PendingRow {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(PendingRow {
-            id: r.text("id")?,
-            client_id: r.text("client_id")?,
-            redirect_uri: r.text("redirect_uri")?,
-            state: r.opt_text("state")?,
-            code_challenge: r.text("code_challenge")?,
-            scope: r.text("scope")?,
-            resource: r.text("resource")?,
-            browser_hash: r.text("browser_hash")?,
-            expires_at: r.int("expires_at")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        PendingRow {
+            id: r.text("id"),
+            client_id: r.text("client_id"),
+            redirect_uri: r.text("redirect_uri"),
+            state: r.opt_text("state"),
+            code_challenge: r.text("code_challenge"),
+            scope: r.text("scope"),
+            resource: r.text("resource"),
+            browser_hash: r.text("browser_hash"),
+            expires_at: r.int("expires_at"),
+        }
     }
 }
 

@@ -38,10 +38,10 @@ struct Row {
 }
 
 impl FromRow for Row {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(Row {
-            grant_id: r.text("grant_id")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        Row {
+            grant_id: r.text("grant_id"),
+        }
     }
 }
 

@@ -19,16 +19,16 @@ struct Row {
 }
 
 impl FromRow for Row {
-    fn from_row(r: &D1Row) -> StoreResult<Self> {
-        Ok(Row {
-            state_hash: r.text("state_hash")?,
-            cookie_hash: r.text("cookie_hash")?,
-            provider: r.text("provider")?,
-            pending_id: r.text("pending_id")?,
-            nonce: r.text("nonce")?,
-            remember: r.int("remember")?,
-            expires_at: r.int("expires_at")?,
-        })
+    fn from_row(r: &D1Row) -> Self {
+        Row {
+            state_hash: r.text("state_hash"),
+            cookie_hash: r.text("cookie_hash"),
+            provider: r.text("provider"),
+            pending_id: r.text("pending_id"),
+            nonce: r.text("nonce"),
+            remember: r.int("remember"),
+            expires_at: r.int("expires_at"),
+        }
     }
 }
 
