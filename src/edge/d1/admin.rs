@@ -64,19 +64,18 @@ impl AdminQueries for D1Store {
                  FROM clients c ORDER BY c.created_at DESC, c.client_id DESC LIMIT ?1",
                 &[n(limit.into())],).await?;
         let total = self.first::<Count>("SELECT COUNT(*) AS n FROM clients", &[]).await?.map(|c| c.n).unwrap_or(0);
-        let clients = rows
-            .into_iter()
-            .map(|r| {
-                Ok(ClientSummary {
-                    client_id: ClientId::new(r.client_id),
-                    client_name: r.client_name,
-                    redirect_uris: json_list::<String>(&r.redirect_uris)?.into_iter().map(RedirectUri::from_stored).collect(),
-                    created_at: r.created_at,
-                    last_used_at: r.last_used_at,
-                    active_grants: r.active_grants,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+        // A loop rather than `collect` into a `Result` (as in `all_rows`).
+        let mut clients = Vec::with_capacity(rows.len());
+        for r in rows {
+            clients.push(ClientSummary {
+                client_id: ClientId::new(r.client_id),
+                client_name: r.client_name,
+                redirect_uris: json_list::<String>(&r.redirect_uris)?.into_iter().map(RedirectUri::from_stored).collect(),
+                created_at: r.created_at,
+                last_used_at: r.last_used_at,
+                active_grants: r.active_grants,
+            });
+        }
         Ok((clients, total))
     }
 

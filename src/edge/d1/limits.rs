@@ -76,9 +76,12 @@ impl D1Store {
 
     fn release_stmts(&self, keys: &[String], at: i64) -> StoreResult<Vec<D1PreparedStatement>> {
         // Attempts under one key at one second are alike: any one of them will do.
-        keys.iter()
-            .map(|key| self.stmt("DELETE FROM login_failures WHERE rowid = (SELECT rowid FROM login_failures WHERE key = ?1 AND at = ?2 LIMIT 1)", &[s(key), n(at)]))
-            .collect()
+        // A loop rather than `collect` into a `Result` (as in `all_rows`).
+        let mut stmts = Vec::with_capacity(keys.len());
+        for key in keys {
+            stmts.push(self.stmt("DELETE FROM login_failures WHERE rowid = (SELECT rowid FROM login_failures WHERE key = ?1 AND at = ?2 LIMIT 1)", &[s(key), n(at)])?);
+        }
+        Ok(stmts)
     }
 
     /// A right secret's writes (`SignInWrite`), unconditional: to go first in

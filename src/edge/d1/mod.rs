@@ -104,7 +104,13 @@ impl D1Store {
     pub(super) async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> StoreResult<Vec<usize>> {
         self.forget_read_ahead();
         self.faults.round_trip().await;
-        self.batch_results(&stmts).await?.iter().map(|r| changes(&r)).collect()
+        // A loop rather than `collect` into a `Result` (as in `all_rows`).
+        let results = self.batch_results(&stmts).await?;
+        let mut changed = Vec::with_capacity(results.length() as usize);
+        for r in results.iter() {
+            changed.push(changes(&r)?);
+        }
+        Ok(changed)
     }
 
     /// The results of statements run as one batch (one transaction, one round trip), in order.

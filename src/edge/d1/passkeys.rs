@@ -84,7 +84,12 @@ impl PasskeyStore for D1Store {
 
     async fn passkeys(&self) -> StoreResult<Vec<Passkey>> {
         let rows = self.all::<Row>(&format!("SELECT {COLUMNS} FROM passkeys ORDER BY created_at, credential_id"), &[]).await?;
-        rows.into_iter().map(Row::into_passkey).collect()
+        // A loop rather than `collect` into a `Result` (as in `all_rows`).
+        let mut passkeys = Vec::with_capacity(rows.len());
+        for r in rows {
+            passkeys.push(r.into_passkey()?);
+        }
+        Ok(passkeys)
     }
 
     async fn passkey(&self, id: &str) -> StoreResult<Option<Passkey>> {
