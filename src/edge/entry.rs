@@ -126,7 +126,10 @@ async fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::config::va
     if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
         return Ok(c);
     }
-    let get = |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
+    // Secrets and plain vars are both string properties of `env`. Read directly rather than
+    // through `Env::secret`/`Env::var` (the same read for both, plus a class-name check and
+    // error texts this never shows): a binding that is not a string is unset either way.
+    let get = |name: &str| js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str(name)).ok().and_then(|v| v.as_string());
     // The signing keys' public halves come from WebCrypto, which only answers
     // asynchronously: computed first, then looked up while the rest is read.
     // A malformed secret has no seed here; reading the configuration reports it.
