@@ -1,5 +1,6 @@
 //! The worker adapter. `routes` (the route table) is plain Rust, tested and
-//! fuzzed natively; everything else here exists only in the wasm32 build:
+//! fuzzed natively, and so are the rules of `row` (a D1 column's value read
+//! as a field); everything else here exists only in the wasm32 build:
 //! the entry points (`entry`), D1 storage (`d1/`, one file per storage trait), the `/mcp` forwarding
 //! (`mcp`) and outbound fetches.
 
