@@ -127,11 +127,10 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
         return rpc_error(502, jsonrpc::SERVER_ERROR, "the origin URL is not usable");
     };
     let sent = JsFuture::from(promise).await.and_then(|r| r.dyn_into::<web_sys::Response>());
-    let timed_out = deadline.passed();
-    drop(deadline);
     let resp = match sent {
         Ok(r) => r,
-        Err(_) if timed_out => {
+        // Asked only on a failure: a success costs no crossing for it.
+        Err(_) if deadline.passed() => {
             worker::console_error!("{}", serde_json::json!({"event": "origin_timeout", "seconds": fwd.timeout_secs}));
             return rpc_error(504, jsonrpc::SERVER_ERROR, &format!("the MCP origin server did not answer within {} seconds", fwd.timeout_secs));
         }
@@ -141,6 +140,8 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
             return rpc_error(502, jsonrpc::SERVER_ERROR, "Gatehouse could not reach the MCP origin server");
         }
     };
+    // Ended before anything else is awaited (the filtered body below is).
+    drop(deadline);
 
     let status = resp.status();
     let answer = response_plan(config, &state, &admitted.grant, status, Headers(resp.headers()).entries().collect(), !list_ids.is_empty());
