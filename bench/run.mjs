@@ -32,11 +32,13 @@
 //   --path=flow    with --quick: OAuth flows only (BENCH_FLOWS per worker, interleaved), Gatehouse
 //                  (and the --ab build) beside the baseline; prints the whole flow and the time of
 //                  each of its requests (POST /register, GET /authorize, ...), medians.
-//   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor), built by
-//                  scripts/bench.sh into bench/.tmp/rust-floor.
+//   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor) and, on
+//                  `tools/call`, the floor with Gatehouse's origin timeout (its `deadline`
+//                  feature), both built by scripts/bench.sh into bench/.tmp/rust-floor*.
 //   --profile      with --quick: afterwards, one more run of Gatehouse under workerd's CPU
 //                  profiler; writes bench/.profiles/gatehouse-<time>.cpuprofile and prints the
-//                  functions with the most self and total time.
+//                  functions with the most self and total time. With --path=cold: the first
+//                  request of one more fresh Gatehouse, sampled every 20 µs.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -257,21 +259,23 @@ function startPassthrough(config, origin, { sameStorage = false } = {}) {
 }
 
 const RUST_FLOOR = join(ROOT, 'bench/.tmp/rust-floor');
+/** The floor with Gatehouse's origin timeout (`--features deadline`), also built by scripts/bench.sh. */
+const RUST_FLOOR_DEADLINE = join(ROOT, 'bench/.tmp/rust-floor-deadline');
 
 /**
  * The Rust floor (bench/reference/rust-floor): no token → 401, any token → forwarded unchecked.
  * Same compatibility date and flags as Gatehouse, so the two differ by their code alone.
  */
-async function startRustFloor(config, origin, { sameStorage = false } = {}) {
-  const shim = join(RUST_FLOOR, 'worker/shim.mjs');
+async function startRustFloor(config, origin, { sameStorage = false, dir = RUST_FLOOR } = {}) {
+  const shim = join(dir, 'worker/shim.mjs');
   try {
     statSync(shim);
   } catch {
     throw new Error(`${shim} missing: scripts/bench.sh builds it (npm run bench)`);
   }
-  return startMiniflare('rust-floor', await freePort(), {
-    modules: buildModules(RUST_FLOOR, shim),
-    modulesRoot: RUST_FLOOR,
+  return startMiniflare(dir === RUST_FLOOR ? 'rust-floor' : 'rust-floor-deadline', await freePort(), {
+    modules: buildModules(dir, shim),
+    modulesRoot: dir,
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags ?? [],
     bindings: { ORIGIN_URL: origin.mcpUrl },
@@ -648,6 +652,11 @@ async function quick() {
     const floor = await startRustFloor(config, origin);
     pids.rustfloor = floor.pid;
     targets.push({ key: 'rustfloor', name: 'Rust floor', url: `${floor.url}/mcp`, token: 'unchecked' });
+    if (!unauth) {
+      const timed = await startRustFloor(config, origin, { dir: RUST_FLOOR_DEADLINE });
+      pids.rustfloorDeadline = timed.pid;
+      targets.push({ key: 'rustfloorDeadline', name: 'Rust floor + origin timeout', url: `${timed.url}/mcp`, token: 'unchecked' });
+    }
   }
   for (const t of targets) {
     if (unauth) {
@@ -665,7 +674,10 @@ async function quick() {
   for (let rep = 1; rep <= CONFIG.reps; rep++) {
     // The two builds swap places every repetition (A B, B A, ...): the run after the
     // passthrough's tends to differ, and that must not count for one build only.
-    const order = rep % 2 === 0 && FLAGS.ab ? [targets[1], targets[0], ...targets.slice(2)] : targets;
+    const order = rep % 2 === 0 && FLAGS.ab ? [targets[1], targets[0], ...targets.slice(2)] : [...targets];
+    // The two floors likewise.
+    const n = order.length;
+    if (rep % 2 === 0 && order[n - 1].key === 'rustfloorDeadline') [order[n - 2], order[n - 1]] = [order[n - 1], order[n - 2]];
     for (const t of order) {
       const r = await run(t, CONFIG.seconds);
       const cpu = (1000 * r.cpu.procs[t.key]) / r.ok;
@@ -691,6 +703,12 @@ async function quick() {
     // Per repetition, the two builds ran back to back: their difference is less noisy than each.
     const d = runs.filter((r) => r.target === 'gatehouseB').map((b, i) => b.cpu - runs.filter((r) => r.target === 'gatehouse')[i].cpu);
     console.log(`\nB − A, workerd CPU ms/req per repetition: ${d.map((x) => x.toFixed(3)).join(' ')} (median ${med(d).toFixed(3)})`);
+  }
+  if (targets.some((t) => t.key === 'rustfloorDeadline')) {
+    // The two floors ran back to back in each repetition: what the origin timeout alone costs.
+    const of = (k) => runs.filter((r) => r.target === k).map((r) => r.cpu);
+    const d = of('rustfloorDeadline').map((x, i) => x - of('rustfloor')[i]);
+    console.log(`\nRust floor + origin timeout − Rust floor, workerd CPU ms/req per repetition: ${d.map((x) => x.toFixed(3)).join(' ')} (median ${med(d).toFixed(3)})`);
   }
   if (FLAGS.profile) {
     const dir = join(ROOT, 'bench/.profiles');
@@ -737,6 +755,23 @@ async function quickCold(config, origin, secrets, password) {
     // Sample by sample the two builds started back to back: their difference is the steadier figure.
     const d = cold.gatehouseBFirst.map((b, i) => b - cold.gatehouseFirst[i]);
     console.log(`\nB − A, first request ms per sample: ${d.map((x) => x.toFixed(1)).join(' ')} (median ${med(d).toFixed(1)})`);
+  }
+  if (FLAGS.profile) {
+    // One more fresh Gatehouse with the profiler on before its first request, sampling every
+    // 20 µs: where that request's time goes (first calls compile their wasm functions).
+    const dir = join(ROOT, 'bench/.profiles');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `gatehouse-cold-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+    const w = await startGatehouse(config, origin, secrets, { name: 'cold-gatehouse-profiled', migrate: false, sameStorage: true, inspect: true });
+    const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const { result, summary } = await profileDuring(w.inspectorPort, file, async () => {
+      const res = await fetch(`${w.url}/mcp`, { method: 'POST', headers: plain, body: JSON.stringify(initializeBody()) });
+      await res.arrayBuffer();
+      return res.status;
+    }, 40, 20);
+    await w.mf.dispose();
+    log(`profiled first request: ${result}; profile in ${file}`);
+    console.log(summary);
   }
 }
 

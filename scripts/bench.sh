@@ -16,17 +16,24 @@ bash scripts/build.sh
 # The Rust floor (bench/reference/rust-floor/Cargo.toml says what it is): built like Gatehouse,
 # with the same toolchain, `worker-build --release` and the same binaryen pass, so the two wasm
 # files differ only by what the code does. Skipped when its sources are older than its build.
+# Also its `deadline` variant (the floor plus Gatehouse's origin timeout), which `--quick --rust-floor` sets
+# beside it. Each is skipped when its sources are older than its build.
 floor_src=bench/reference/rust-floor
-floor_out=bench/.tmp/rust-floor
-if [ -f "$floor_out/worker/shim.mjs" ] && [ -z "$(find "$floor_src" -newer "$floor_out/worker/shim.mjs" -print -quit)" ]; then
-  echo "[bench] Rust floor up to date ($floor_out)"
-else
-  echo "[bench] building the Rust floor into $floor_out"
-  rm -rf "$floor_out"
-  (cd "$floor_src" && CARGO_TARGET_DIR="$GATEHOUSE_ROOT/target/rust-floor" worker-build --release --out-dir "$GATEHOUSE_ROOT/$floor_out")
-  "$WASM_OPT_BIN" "$floor_out/index_bg.wasm" -O --strip-debug -o "$floor_out/index_bg.wasm" \
+build_floor() { # <out dir> [cargo features]
+  local out=$1 features=${2:-}
+  if [ -f "$out/worker/shim.mjs" ] && [ -z "$(find "$floor_src" src/edge/deadline.rs -newer "$out/worker/shim.mjs" -print -quit)" ]; then
+    echo "[bench] Rust floor ${features:+($features) }up to date ($out)"
+    return
+  fi
+  echo "[bench] building the Rust floor ${features:+($features) }into $out"
+  rm -rf "$out"
+  (cd "$floor_src" && CARGO_TARGET_DIR="$GATEHOUSE_ROOT/target/rust-floor${features:+-$features}" \
+    worker-build --release --out-dir "$GATEHOUSE_ROOT/$out" ${features:+--features "$features"})
+  "$WASM_OPT_BIN" "$out/index_bg.wasm" -O --strip-debug -o "$out/index_bg.wasm" \
     --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
     --enable-multivalue --enable-reference-types --enable-exception-handling
-  [ -f "$floor_out/worker/shim.mjs" ] || { echo "[bench] ERROR: $floor_out/worker/shim.mjs was not produced" >&2; exit 1; }
-fi
+  [ -f "$out/worker/shim.mjs" ] || { echo "[bench] ERROR: $out/worker/shim.mjs was not produced" >&2; exit 1; }
+}
+build_floor bench/.tmp/rust-floor
+build_floor bench/.tmp/rust-floor-deadline deadline
 exec node bench/run.mjs "$@"

@@ -34,12 +34,15 @@ export async function connectInspector(port) {
   return { send, close: () => ws.close() };
 }
 
-/** Runs `work` with the profiler on; writes the profile to `file`; returns the summary text. */
-export async function profileDuring(port, file, work, top = 40) {
+/**
+ * Runs `work` with the profiler on (sampling every `intervalUs` µs); writes the profile to `file`;
+ * returns the summary text.
+ */
+export async function profileDuring(port, file, work, top = 40, intervalUs = 100) {
   const insp = await connectInspector(port);
   try {
     await insp.send('Profiler.enable');
-    await insp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await insp.send('Profiler.setSamplingInterval', { interval: intervalUs });
     await insp.send('Profiler.start');
     const result = await work();
     const { profile } = await insp.send('Profiler.stop');

@@ -5,7 +5,13 @@
 //! - Any `Authorization` header: forwarded to `ORIGIN_URL` without it, unchecked, the
 //!   answer streamed back (as bench/reference/passthrough.js does in JavaScript).
 //! Not a gateway: it checks no token. Never deployed.
+//! With `--features deadline`: the forward also bounded by Gatehouse's origin timeout, the
+//! same source file, 30 s (Gatehouse's default), ended when the headers come.
 use worker::*;
+
+#[cfg(feature = "deadline")]
+#[path = "../../../../src/edge/deadline.rs"]
+mod deadline;
 
 const DROP: [&str; 9] = ["authorization", "cookie", "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "host"];
 
@@ -30,7 +36,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     if method != Method::Get && method != Method::Head {
         init.with_body(req.inner().body().map(Into::into));
     }
-    let res = Fetch::Request(Request::new_with_init(&origin, &init)?).send().await?;
+    let request = Request::new_with_init(&origin, &init)?;
+    #[cfg(not(feature = "deadline"))]
+    let res = Fetch::Request(request).send().await?;
+    #[cfg(feature = "deadline")]
+    let res = {
+        let deadline = deadline::Deadline::start(30).map_err(Error::from)?;
+        match Fetch::Request(request).send_with_signal(&deadline.signal().into()).await {
+            Ok(res) => res,
+            Err(_) if deadline.passed() => return Ok(Response::error("origin timeout", 504)?),
+            Err(e) => return Err(e),
+        }
+    };
     // The origin's response as it came (status, headers, streamed body).
     Ok(res)
 }
