@@ -8,6 +8,7 @@ use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBu
 use super::routes::{self, Endpoint, Errors, Route};
 use super::convert::to_response;
 use super::d1::faults;
+use super::apart::apart;
 use super::{body, mcp, outbound};
 
 use crate::base::page;
@@ -90,14 +91,6 @@ fn apply_layers(resp: &mut Response, facts: Facts) -> worker::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A future behind a pointer, so that its code stays a function of its own.
-/// The runtime compiles each wasm function when it is first called; with
-/// every endpoint inlined into one function (100 KB), an isolate's first
-/// request compiled them all, whichever it served (bench/NOTES.md, cold start).
-fn apart<'a, T>(f: impl std::future::Future<Output = T> + 'a) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>> {
-    Box::pin(f)
 }
 
 fn now() -> i64 {

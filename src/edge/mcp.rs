@@ -18,10 +18,12 @@ use super::body::{read_capped, BodyError};
 use super::d1::faults::Faults;
 use super::d1::revoked_grants::D1Revocations;
 use super::convert::to_response;
+use super::apart::apart;
 use super::deadline::Deadline;
+use crate::config::tool_policy::ToolPolicy;
 use crate::config::Config;
 use crate::gateway::forward_plan::forward_plan;
-use crate::gateway::guard::{self, admit, BodyPlan, Guard, RequestHead};
+use crate::gateway::guard::{self, admit, Admitted, BodyPlan, Guard, RequestHead};
 use crate::gateway::policy;
 use crate::gateway::refusal::{self, Refusal};
 use crate::gateway::response_plan::response_plan;
@@ -70,7 +72,14 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
         Ok(a) => a,
         Err(r) => return refuse(r),
     };
-    let claims = &admitted.token.claims;
+    // The rest is a function of its own (`apart`): the runtime compiles a wasm function
+    // when it is first called, and a refused request (an isolate's first, often) needs none of it.
+    apart(send(req, env, config, issuer, now, &req_headers, &state, admitted)).await
+}
+
+/// An admitted request: to the origin, and the origin's answer back.
+#[allow(clippy::too_many_arguments)]
+async fn send(req: &web_sys::Request, env: &Env, config: &Config, issuer: &str, now: i64, req_headers: &Headers, state: &GatewayState, admitted: Admitted) -> worker::Result<Response> {
     let fwd = &config.forward;
     let method = Method::from(req.method());
     // A piped body is handed to the origin request as the runtime's own
@@ -97,7 +106,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
 
     let binding = fetcher_binding(env);
     let client_ip = req_headers.get("cf-connecting-ip")?;
-    let plan = match forward_plan(config, &super::outbound::EdgeNet, issuer, &state, &admitted, now, client_ip, binding.is_some()).await {
+    let plan = match forward_plan(config, &super::outbound::EdgeNet, issuer, state, &admitted, now, client_ip, binding.is_some()).await {
         Ok(p) => p,
         Err(answer) => return to_response(answer),
     };
@@ -144,7 +153,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     drop(deadline);
 
     let status = resp.status();
-    let answer = response_plan(config, &state, &admitted.grant, status, Headers(resp.headers()).entries().collect(), !list_ids.is_empty());
+    let answer = response_plan(config, state, &admitted.grant, status, Headers(resp.headers()).entries().collect(), !list_ids.is_empty());
     let answer = match answer {
         Ok(a) => a,
         Err(r) => return refuse(r),
@@ -164,7 +173,13 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
             None => builder.empty(),
         });
     };
-    let (policy, client) = (policy.clone(), claims.client_id.clone());
+    // Only with a tool policy: compiled only where one is configured.
+    apart(filtered(resp, builder, policy.clone(), admitted.token.claims.client_id.clone(), list_ids, is_sse)).await
+}
+
+/// The origin's answer with the tool policy applied (`policy::rewrite_answer`):
+/// event by event for an SSE stream, whole for a JSON body.
+async fn filtered(resp: web_sys::Response, builder: ResponseBuilder, policy: ToolPolicy, client: String, list_ids: Vec<serde_json::Value>, is_sse: bool) -> worker::Result<Response> {
     let rewrite = move |data: &str| policy::rewrite_answer(&policy, &client, &list_ids, data);
     if is_sse {
         let Some(stream) = resp.body().map(ByteStream::from) else { return Ok(builder.empty()) };

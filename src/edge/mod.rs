@@ -9,6 +9,8 @@ pub mod routes;
 pub mod routes_reference;
 
 #[cfg(target_arch = "wasm32")]
+mod apart;
+#[cfg(target_arch = "wasm32")]
 mod body;
 #[cfg(target_arch = "wasm32")]
 mod cimd_fetch;
