@@ -49,7 +49,7 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     });
     let mut client_id = None;
     let outcome = if r.endpoint() == Some(Endpoint::Mcp) {
-        apart(mcp(&raw, &env, &url, &mut client_id)).await
+        apart(mcp(&raw, &env, &url, &method, started, &mut client_id)).await
     } else {
         apart(dispatch(r, &mut Request::from(raw), &env, &mut client_id)).await
     };
@@ -105,14 +105,15 @@ thread_local! {
     static CONFIG: std::cell::RefCell<Option<std::rc::Rc<Config>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// The MCP endpoint: the configuration, then `mcp::forward`.
-async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, client_id: &mut Option<String>) -> worker::Result<Response> {
+/// The MCP endpoint: the configuration, then `mcp::forward`. `method` and
+/// `started` (the request's time, in ms) as the entry read them.
+async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, method: &Method, started: f64, client_id: &mut Option<String>) -> worker::Result<Response> {
     let config = match load_config(env).await {
         Ok(c) => c,
         Err(e) => return config_error(Errors::Json, &e),
     };
     let issuer = config.issuer(&url.origin().ascii_serialization());
-    mcp::forward(req, env, &config, &issuer, now(), client_id).await
+    mcp::forward(req, env, &config, &issuer, method, started as i64, client_id).await
 }
 
 async fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::config::vars::ConfigError> {

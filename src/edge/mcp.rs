@@ -60,28 +60,39 @@ impl RequestHead for Head<'_> {
 /// `client_id` receives the verified token's client, for the request log.
 /// `req` is the runtime's request as is (see `edge::fetch`): this path reads
 /// only its headers and body.
-pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer: &str, now: i64, client_id: &mut Option<String>) -> worker::Result<Response> {
+/// `now_ms`: the request's time (the runtime's clock stands still while it runs).
+pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer: &str, method: &Method, now_ms: i64, client_id: &mut Option<String>) -> worker::Result<Response> {
+    let now = now_ms / 1000;
     let req_headers = Headers(req.headers());
     let faults = Faults::of(&req_headers);
     let state = STATE.with(Rc::clone);
     // The binding is looked up only when D1 is read (the revocation view is
     // stale or does not cover this token), not on every request.
     let revoked = D1Revocations::new(env, &faults);
-    let guard = Guard { config, issuer, now, now_ms: js_sys::Date::now() as i64, state: &state, revoked: &revoked, crypto: &super::outbound::EdgeNet };
+    let guard = Guard { config, issuer, now, now_ms, state: &state, revoked: &revoked, crypto: &super::outbound::EdgeNet };
     let admitted = match admit(&guard, &Head(&req_headers), client_id).await {
         Ok(a) => a,
         Err(r) => return refuse(r),
     };
     // The rest is a function of its own (`apart`): the runtime compiles a wasm function
     // when it is first called, and a refused request (an isolate's first, often) needs none of it.
-    apart(send(req, env, config, issuer, now, &req_headers, &state, admitted)).await
+    apart(send(req, env, config, issuer, method, now, &req_headers, &state, admitted)).await
 }
 
 /// An admitted request: to the origin, and the origin's answer back.
 #[allow(clippy::too_many_arguments)]
-async fn send(req: &web_sys::Request, env: &Env, config: &Config, issuer: &str, now: i64, req_headers: &Headers, state: &GatewayState, admitted: Admitted) -> worker::Result<Response> {
+async fn send(
+    req: &web_sys::Request,
+    env: &Env,
+    config: &Config,
+    issuer: &str,
+    method: &Method,
+    now: i64,
+    req_headers: &Headers,
+    state: &GatewayState,
+    admitted: Admitted,
+) -> worker::Result<Response> {
     let fwd = &config.forward;
-    let method = Method::from(req.method());
     // A piped body is handed to the origin request as the runtime's own
     // stream; a read one is checked against the limit as it arrives.
     let mut piped = None;
@@ -99,7 +110,7 @@ async fn send(req: &web_sys::Request, env: &Env, config: &Config, issuer: &str, 
     };
 
     // The policy reads bodies only when one is configured: the plain hot path never parses JSON.
-    let list_ids = match policy::check_body(fwd.tool_policy.as_ref(), &admitted, method == Method::Post, body.as_deref().unwrap_or_default()) {
+    let list_ids = match policy::check_body(fwd.tool_policy.as_ref(), &admitted, *method == Method::Post, body.as_deref().unwrap_or_default()) {
         Ok(ids) => ids,
         Err(answer) => return to_response(answer),
     };

@@ -29,7 +29,7 @@ pub(crate) enum Cell {
     Other,
 }
 
-/// Not out of line for each call site: one copy of the message.
+/// Never inlined: one copy of the message, not one per call site.
 #[cold]
 #[inline(never)]
 fn mistyped(name: &str) -> StoreError {
