@@ -24,6 +24,10 @@
 //   --ab=<dir>     with --quick: also a second Gatehouse built into <dir> (a copy of another
 //                  build/), interleaved with the first, so two builds are compared in one run on
 //                  the same (possibly noisy) machine.
+//   --ladder=<dir>,<dir>,...  with --quick, on `tools/call`: like --ab with several builds (spikes that
+//                  each leave out one more piece of the work), all interleaved in one run, their
+//                  order rotated every repetition; prints each build's difference from Gatehouse
+//                  and from the build before it, per repetition and median.
 //   --path=401     with --quick: the no-token 401 instead of `tools/call`, beside the baseline
 //                  (workers-oauth-provider, the peer) instead of the passthrough, which has no 401.
 //   --path=cold    with --quick: cold starts only (BENCH_COLD_SAMPLES fresh workerd per worker),
@@ -34,7 +38,8 @@
 //                  each of its requests (POST /register, GET /authorize, ...), medians.
 //   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor) and, on
 //                  `tools/call`, the floor with Gatehouse's origin timeout (its `deadline`
-//                  feature), both built by scripts/bench.sh into bench/.tmp/rust-floor*.
+//                  feature) and the floor sending headers of the sizes of Gatehouse's identity
+//                  headers (`identity`), all built by scripts/bench.sh into bench/.tmp/rust-floor*.
 //   --profile      with --quick: afterwards, one more run of Gatehouse under workerd's CPU
 //                  profiler; writes bench/.profiles/gatehouse-<time>.cpuprofile and prints the
 //                  functions with the most self and total time. With --path=cold: the first
@@ -44,7 +49,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { freePort } from '../tests/e2e/ports.mjs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -68,17 +73,22 @@ const int = (name, dflt, min, max) => {
   }
   return n;
 };
-const FLAGS = { quick: false, ab: null, profile: false, path: 'call', rustFloor: false };
+const FLAGS = { quick: false, ab: null, ladder: [], profile: false, path: 'call', rustFloor: false };
 for (const arg of process.argv.slice(2)) {
   if (arg === '--quick') FLAGS.quick = true;
   else if (['--path=call', '--path=401', '--path=cold', '--path=flow'].includes(arg)) FLAGS.path = arg.slice(7);
   else if (arg === '--profile') FLAGS.profile = true;
   else if (arg === '--rust-floor') FLAGS.rustFloor = true;
   else if (arg.startsWith('--ab=') && arg.length > 5) FLAGS.ab = resolve(arg.slice(5));
+  else if (arg.startsWith('--ladder=') && arg.length > 9) FLAGS.ladder = arg.slice(9).split(',').filter(Boolean).map((d) => resolve(d));
   else {
-    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --profile, --path=call|401|cold|flow, --rust-floor)`);
+    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --ladder=<dir>,<dir>,..., --profile, --path=call|401|cold|flow, --rust-floor)`);
     process.exit(2);
   }
+}
+if (FLAGS.ladder.length && (FLAGS.ab || FLAGS.path !== 'call' || !FLAGS.quick)) {
+  console.error('[bench] ERROR: --ladder goes with --quick on the tools/call path, without --ab');
+  process.exit(2);
 }
 if ((FLAGS.ab || FLAGS.profile || FLAGS.rustFloor || FLAGS.path !== 'call') && !FLAGS.quick) {
   console.error('[bench] ERROR: --ab, --profile, --rust-floor and --path go with --quick (the full run must stay comparable)');
@@ -93,7 +103,7 @@ const CONFIG = {
   timeLimit: int('BENCH_TIME_LIMIT', 600, 60, 3600),
   // Cold starts are cheap (~0.3 s each) and noisy: more samples than load runs.
   coldSamples: int('BENCH_COLD_SAMPLES', 15, 1, 100),
-  // `--path=flow` only: OAuth flows per worker.
+  // OAuth flows per worker (the full run's, and `--path=flow`'s).
   flows: int('BENCH_FLOWS', 20, 1, 200),
 };
 const ECHO = 'gatehouse-bench-echo';
@@ -261,6 +271,14 @@ function startPassthrough(config, origin, { sameStorage = false } = {}) {
 const RUST_FLOOR = join(ROOT, 'bench/.tmp/rust-floor');
 /** The floor with Gatehouse's origin timeout (`--features deadline`), also built by scripts/bench.sh. */
 const RUST_FLOOR_DEADLINE = join(ROOT, 'bench/.tmp/rust-floor-deadline');
+/** The floor sending five headers of the sizes of Gatehouse's identity headers (`--features identity`). */
+const RUST_FLOOR_IDENTITY = join(ROOT, 'bench/.tmp/rust-floor-identity');
+/**
+ * Both (`--features deadline,identity`): the floor doing for the origin what every forward of
+ * Gatehouse's must (bound the wait, say who calls), with none of the checks. The full run's
+ * second reference for targets 1 and 2.
+ */
+const RUST_FLOOR_REQUIRED = join(ROOT, 'bench/.tmp/rust-floor-required');
 
 /**
  * The Rust floor (bench/reference/rust-floor): no token → 401, any token → forwarded unchecked.
@@ -273,7 +291,7 @@ async function startRustFloor(config, origin, { sameStorage = false, dir = RUST_
   } catch {
     throw new Error(`${shim} missing: scripts/bench.sh builds it (npm run bench)`);
   }
-  return startMiniflare(dir === RUST_FLOOR ? 'rust-floor' : 'rust-floor-deadline', await freePort(), {
+  return startMiniflare(basename(dir), await freePort(), {
     modules: buildModules(dir, shim),
     modulesRoot: dir,
     compatibilityDate: config.compatibility_date,
@@ -475,15 +493,19 @@ async function main() {
   log(`passthrough ${pass.url} (workerd pid ${pass.pid})`);
   const floor = { name: 'Rust floor', ...(await startRustFloor(config, origin)) };
   log(`Rust floor ${floor.url} (workerd pid ${floor.pid})`);
-  const pids = { origin: origin.pid, gatehouse: gh.pid, baseline: base.pid, passthrough: pass.pid, rustfloor: floor.pid };
+  const floorPlus = { name: 'Rust floor + timeout + identity', ...(await startRustFloor(config, origin, { dir: RUST_FLOOR_REQUIRED })) };
+  log(`Rust floor + timeout + identity headers ${floorPlus.url} (workerd pid ${floorPlus.pid})`);
+  const pids = { origin: origin.pid, gatehouse: gh.pid, baseline: base.pid, passthrough: pass.pid, rustfloor: floor.pid, rustfloorplus: floorPlus.pid };
 
   await checkBaselineLogin(base);
 
-  // OAuth flows: one unmeasured each (isolate start, wasm compile), then interleaved reps.
+  // OAuth flows: one unmeasured each (isolate start, wasm compile), then BENCH_FLOWS each,
+  // in pairs whose order alternates. A flow is ~30 ms, so many are cheap, and five (one per
+  // repetition, as before) left target 3c a tie decided by a millisecond of spread.
   const flows = { Gatehouse: [], Baseline: [] };
   for (const gw of [gh, base]) gw.token = (await timeFlow(gw)).token;
-  for (let r = 0; r < CONFIG.reps; r++) {
-    for (const gw of [gh, base]) {
+  for (let r = 0; r < CONFIG.flows; r++) {
+    for (const gw of r % 2 ? [base, gh] : [gh, base]) {
       const { ms, token } = await timeFlow(gw);
       flows[gw.name].push(ms);
       gw.token = token;
@@ -498,6 +520,7 @@ async function main() {
     { key: 'passthrough', name: 'Passthrough', url: `${pass.url}/mcp`, runtime: 'passthrough', token: null },
     // Any bearer token goes through: the floor checks none (it only needs one to forward).
     { key: 'rustfloor', name: 'Rust floor', url: `${floor.url}/mcp`, runtime: 'rustfloor', token: 'unchecked' },
+    { key: 'rustfloorplus', name: 'Rust floor + timeout + identity', url: `${floorPlus.url}/mcp`, runtime: 'rustfloorplus', token: 'unchecked' },
   ];
   for (const t of targets) {
     t.headers = await openSession(t.name, t.url, t.token);
@@ -629,6 +652,7 @@ async function quick() {
   const targets = [];
   const gateways = [{ key: 'gatehouse', name: 'Gatehouse', opts: { inspect: FLAGS.profile } }];
   if (FLAGS.ab) gateways.push({ key: 'gatehouseB', name: `Gatehouse B (${FLAGS.ab})`, opts: { buildDir: FLAGS.ab, name: 'gatehouseB' } });
+  FLAGS.ladder.forEach((dir, i) => gateways.push({ key: `gatehouseL${i + 1}`, name: `Gatehouse L${i + 1} (${dir})`, opts: { buildDir: dir, name: `gatehouseL${i + 1}` } }));
   for (const g of gateways) {
     const gw = { name: g.name, password, ...(await startGatehouse(config, origin, secrets, g.opts)) };
     await timeFlow(gw); // isolate start and wasm compile, unmeasured
@@ -656,6 +680,9 @@ async function quick() {
       const timed = await startRustFloor(config, origin, { dir: RUST_FLOOR_DEADLINE });
       pids.rustfloorDeadline = timed.pid;
       targets.push({ key: 'rustfloorDeadline', name: 'Rust floor + origin timeout', url: `${timed.url}/mcp`, token: 'unchecked' });
+      const named = await startRustFloor(config, origin, { dir: RUST_FLOOR_IDENTITY });
+      pids.rustfloorIdentity = named.pid;
+      targets.push({ key: 'rustfloorIdentity', name: 'Rust floor + identity headers', url: `${named.url}/mcp`, token: 'unchecked' });
     }
   }
   for (const t of targets) {
@@ -674,10 +701,19 @@ async function quick() {
   for (let rep = 1; rep <= CONFIG.reps; rep++) {
     // The two builds swap places every repetition (A B, B A, ...): the run after the
     // passthrough's tends to differ, and that must not count for one build only.
-    const order = rep % 2 === 0 && FLAGS.ab ? [targets[1], targets[0], ...targets.slice(2)] : [...targets];
-    // The two floors likewise.
-    const n = order.length;
-    if (rep % 2 === 0 && order[n - 1].key === 'rustfloorDeadline') [order[n - 2], order[n - 1]] = [order[n - 1], order[n - 2]];
+    let order = rep % 2 === 0 && FLAGS.ab ? [targets[1], targets[0], ...targets.slice(2)] : [...targets];
+    if (FLAGS.ladder.length) {
+      // Every build takes every place in turn.
+      const builds = targets.slice(0, gateways.length);
+      const k = (rep - 1) % builds.length;
+      order = [...builds.slice(k), ...builds.slice(0, k), ...targets.slice(gateways.length)];
+    }
+    // The floors likewise, in turn.
+    const floors = order.filter((t) => t.key.startsWith('rustfloor'));
+    if (floors.length > 1) {
+      const k = (rep - 1) % floors.length;
+      order = [...order.filter((t) => !t.key.startsWith('rustfloor')), ...floors.slice(k), ...floors.slice(0, k)];
+    }
     for (const t of order) {
       const r = await run(t, CONFIG.seconds);
       const cpu = (1000 * r.cpu.procs[t.key]) / r.ok;
@@ -704,11 +740,26 @@ async function quick() {
     const d = runs.filter((r) => r.target === 'gatehouseB').map((b, i) => b.cpu - runs.filter((r) => r.target === 'gatehouse')[i].cpu);
     console.log(`\nB − A, workerd CPU ms/req per repetition: ${d.map((x) => x.toFixed(3)).join(' ')} (median ${med(d).toFixed(3)})`);
   }
+  if (FLAGS.ladder.length) {
+    // Each build against Gatehouse and against the build before it, repetition by repetition.
+    const of = (k) => runs.filter((r) => r.target === k).map((r) => r.cpu);
+    const keys = gateways.map((g) => g.key);
+    console.log('\n| Build | − Gatehouse, median (per repetition) | − the build before, median (per repetition) |');
+    console.log('|---|---|---|');
+    for (let i = 1; i < keys.length; i++) {
+      const d0 = of(keys[i]).map((x, j) => x - of(keys[0])[j]);
+      const d1 = of(keys[i]).map((x, j) => x - of(keys[i - 1])[j]);
+      const fmt = (d) => `${med(d).toFixed(3)} (${d.map((x) => x.toFixed(3)).join(' ')})`;
+      console.log(`| ${gateways[i].name} | ${fmt(d0)} | ${fmt(d1)} |`);
+    }
+  }
   if (targets.some((t) => t.key === 'rustfloorDeadline')) {
     // The two floors ran back to back in each repetition: what the origin timeout alone costs.
     const of = (k) => runs.filter((r) => r.target === k).map((r) => r.cpu);
     const d = of('rustfloorDeadline').map((x, i) => x - of('rustfloor')[i]);
     console.log(`\nRust floor + origin timeout − Rust floor, workerd CPU ms/req per repetition: ${d.map((x) => x.toFixed(3)).join(' ')} (median ${med(d).toFixed(3)})`);
+    const e = of('rustfloorIdentity').map((x, i) => x - of('rustfloor')[i]);
+    console.log(`Rust floor + identity headers − Rust floor, workerd CPU ms/req per repetition: ${e.map((x) => x.toFixed(3)).join(' ')} (median ${med(e).toFixed(3)})`);
   }
   if (FLAGS.profile) {
     const dir = join(ROOT, 'bench/.profiles');

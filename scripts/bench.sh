@@ -3,7 +3,7 @@
 # origin called directly vs. a baseline on @cloudflare/workers-oauth-provider, all under the
 # Miniflare API on 127.0.0.1). Writes bench/RESULTS.md. Not part of `npm test`.
 # Environment: BENCH_REPS, BENCH_SECONDS, BENCH_401_SECONDS, BENCH_CONNECTIONS,
-# BENCH_COLD_SAMPLES, BENCH_TIME_LIMIT (see bench/run.mjs).
+# BENCH_COLD_SAMPLES, BENCH_FLOWS, BENCH_TIME_LIMIT (see bench/run.mjs).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,8 +16,10 @@ bash scripts/build.sh
 # The Rust floor (bench/reference/rust-floor/Cargo.toml says what it is): built like Gatehouse,
 # with the same toolchain, `worker-build --release` and the same binaryen pass, so the two wasm
 # files differ only by what the code does. Skipped when its sources are older than its build.
-# Also its `deadline` variant (the floor plus Gatehouse's origin timeout), which `--quick --rust-floor` sets
-# beside it. Each is skipped when its sources are older than its build.
+# Also its variants: `deadline` (plus Gatehouse's origin timeout) and `identity` (plus headers of
+# the sizes of Gatehouse's identity headers), which `--quick --rust-floor` sets beside it, and
+# both at once (`required`), which the full run measures as a second reference. Each is skipped
+# when its sources are older than its build.
 floor_src=bench/reference/rust-floor
 build_floor() { # <out dir> [cargo features]
   local out=$1 features=${2:-}
@@ -36,4 +38,6 @@ build_floor() { # <out dir> [cargo features]
 }
 build_floor bench/.tmp/rust-floor
 build_floor bench/.tmp/rust-floor-deadline deadline
+build_floor bench/.tmp/rust-floor-identity identity
+build_floor bench/.tmp/rust-floor-required deadline,identity
 exec node bench/run.mjs "$@"

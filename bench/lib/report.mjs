@@ -24,16 +24,16 @@ export function writeResults({ file, config, started, finished, machine, version
   const pick = (kind, target) => runs.filter((r) => r.kind === kind && r.target === target);
   const col = (kind, target, f) => pick(kind, target).map(f);
   const cpuPerReq = (r, proc) => (1000 * r.cpu.procs[proc]) / r.ok;
-  const targets = ['direct', 'gatehouse', 'baseline', 'passthrough', 'rustfloor'];
+  const targets = ['direct', 'gatehouse', 'baseline', 'passthrough', 'rustfloor', 'rustfloorplus'];
   const gw = ['gatehouse', 'baseline'];
-  const workers = ['gatehouse', 'baseline', 'passthrough', 'rustfloor'];
+  const workers = ['gatehouse', 'baseline', 'passthrough', 'rustfloor', 'rustfloorplus'];
   const coldRow = (label, suffix, digits) => `| ${label} | — | ${workers.map((w) => triple(cold[`${w}${suffix}`] ?? [], digits)).join(' | ')} |`;
   const row = (label, kind, f, digits, only = targets) =>
     `| ${label} | ${targets.map((t) => (only.includes(t) ? triple(col(kind, t, f), digits) : '—')).join(' | ')} |`;
 
   const table = [
-    '| Measurement (min / **median** / max) | Direct origin | Gatehouse | Baseline | Passthrough (reference, no auth) | Rust floor (reference, no check) |',
-    '|---|---|---|---|---|---|',
+    '| Measurement (min / **median** / max) | Direct origin | Gatehouse | Baseline | Passthrough (reference, no auth) | Rust floor (reference, no check) | Rust floor + origin timeout + identity headers (reference, no check) |',
+    '|---|---|---|---|---|---|---|',
     row('`tools/call` throughput (req/s)', 'auth', (r) => r.rps, 0),
     row('`tools/call` latency p50 (ms)', 'auth', (r) => r.p50, 1),
     row('`tools/call` latency p99 (ms)', 'auth', (r) => r.p99, 1),
@@ -46,12 +46,12 @@ export function writeResults({ file, config, started, finished, machine, version
     coldRow('Cold start: a fresh workerd (one D1 and one KV binding each) until its first answer (MCP POST, no token) (ms)', '', 0),
     coldRow('… of which the first request, once workerd is ready (ms)', 'First', 1),
     coldRow('… workerd CPU time from its start to that first answer, all threads (ms)', 'Cpu', 1),
-    `| One OAuth flow, DCR → authorize → login/consent → token (ms) | — | ${triple(flows.Gatehouse, 0)} | ${triple(flows.Baseline, 0)} | — | — |`,
+    `| One OAuth flow, DCR → authorize → login/consent → token (ms) | — | ${triple(flows.Gatehouse, 1)} | ${triple(flows.Baseline, 1)} | — | — | — |`,
     row('Runtime CPU per `tools/call` (ms): the origin\'s Node process for direct, the worker\'s workerd otherwise', 'auth', (r) => cpuPerReq(r, r.runtime), 3),
     row('Origin CPU per `tools/call` (ms), same runs', 'auth', (r) => cpuPerReq(r, 'origin'), 3),
     row('Workerd CPU per 401, no token (ms)', '401', (r) => cpuPerReq(r, r.runtime), 3, [...gw, 'rustfloor']),
     row('Gateway workerd CPU per 401, forged token (ms): the no-token cost plus checking a token', 'forged', (r) => cpuPerReq(r, r.runtime), 3, gw),
-    `| Code size: wasm, baseline JS bundle (raw / gzip level 9 by Node zlib; GNU gzip -9, as scripts/build.sh prints, is ~2 % smaller) | — | ${wasm ? `${kib(wasm.raw)} / ${kib(wasm.gzip)}` : 'not built'} | ${kib(baselineBundle.raw)} / ${kib(baselineBundle.gzip)} | — | ${floorWasm ? `${kib(floorWasm.raw)} / ${kib(floorWasm.gzip)}` : 'not built'} |`,
+    `| Code size: wasm, baseline JS bundle (raw / gzip level 9 by Node zlib; GNU gzip -9, as scripts/build.sh prints, is ~2 % smaller) | — | ${wasm ? `${kib(wasm.raw)} / ${kib(wasm.gzip)}` : 'not built'} | ${kib(baselineBundle.raw)} / ${kib(baselineBundle.gzip)} | — | ${floorWasm ? `${kib(floorWasm.raw)} / ${kib(floorWasm.gzip)}` : 'not built'} | — |`,
   ];
 
   // Ratios of medians, and the spread of the same ratio taken repetition by repetition.
@@ -82,6 +82,11 @@ export function writeResults({ file, config, started, finished, machine, version
   const cpu401 = (kind, t) => med(kind, t, (r) => cpuPerReq(r, t));
   const flowGh = stats(flows.Gatehouse)?.med ?? NaN;
   const flowBase = stats(flows.Baseline)?.med ?? NaN;
+  // Flows ran in pairs (one each, back to back): the pair's difference drifts less than either.
+  const flowPairs = flows.Gatehouse.map((g, i) => g - flows.Baseline[i]).filter(Number.isFinite);
+  const flowPairNote = flowPairs.length
+    ? `; per pair (Gatehouse − baseline, ${flowPairs.length} pairs) median ${fmt(stats(flowPairs).med, 1)} ms, Gatehouse faster in ${flowPairs.filter((d) => d < 0).length}`
+    : '';
   const coldMed = (k) => stats(cold[k])?.med ?? NaN;
   // The whole cold start is judged by the fastest sample of each worker: a fresh workerd's
   // start-up varies by ±50 ms from sample to sample, in wall and in CPU time alike, more than
@@ -101,14 +106,18 @@ export function writeResults({ file, config, started, finished, machine, version
   const rfPinned = med('pinned', 'rustfloor', (r) => r.rps) / med('pinned', 'passthrough', (r) => r.rps);
   const rfCold = coldAbove('rustfloor');
   const floorCan = (ok) => (ok ? 'the floor meets it' : '**the floor misses it too**');
+  // The floor that also bounds the wait for the origin and sends the identity headers: the
+  // origin-facing work of every Gatehouse forward (both documented features), none of the checks.
+  const rpCpu = med('auth', 'rustfloorplus', (r) => cpuPerReq(r, 'rustfloorplus'));
+  const plusCan = (ok) => (ok ? 'meets it' : '**misses it too**');
   const targetsTable = [
     '| Target (issue 14) | This run | | The Rust floor on the same target (a `worker`-crate worker that checks nothing) |',
     '|---|---|---|---|',
-    `| 1. Own CPU per \`tools/call\` above the passthrough ≤ ¼ of the baseline's own | ${range(ownShares('gatehouse'))}; medians ${fmt(ghCpu - floorCpu, 3)} vs ${fmt(baseCpu - floorCpu, 3)} ms: ${fmt(ownShare, 2)} × | ${mark(ownShares('gatehouse')?.med <= 0.25)} | ${range(ownShares('rustfloor'))}, ${floorCan(ownShares('rustfloor')?.med <= 0.25)}; medians ${fmt(rfCpu - floorCpu, 3)} ms: ${fmt(rfShare, 2)} ×; Gatehouse above the floor ${fmt(ghCpu - rfCpu, 3)} ms |`,
-    `| 2. Throughput pinned ≥ 0.85 × the passthrough's (unpinned shown for reference) | pinned ${range(rpsRatios('pinned', 'gatehouse'))} (ratio of medians ${fmt(pinnedRatio, 2)} ×); unpinned ${fmt(unpinnedRatio, 2)} ×${perRep('auth', 'gatehouse', 'passthrough')} | ${mark(rpsRatios('pinned', 'gatehouse')?.med >= 0.85)} | pinned ${range(rpsRatios('pinned', 'rustfloor'))}, ${floorCan(rpsRatios('pinned', 'rustfloor')?.med >= 0.85)} |`,
+    `| 1. Own CPU per \`tools/call\` above the passthrough ≤ ¼ of the baseline's own | ${range(ownShares('gatehouse'))}; medians ${fmt(ghCpu - floorCpu, 3)} vs ${fmt(baseCpu - floorCpu, 3)} ms: ${fmt(ownShare, 2)} × | ${mark(ownShares('gatehouse')?.med <= 0.25)} | ${range(ownShares('rustfloor'))}, ${floorCan(ownShares('rustfloor')?.med <= 0.25)}; medians ${fmt(rfCpu - floorCpu, 3)} ms: ${fmt(rfShare, 2)} ×; Gatehouse above the floor ${fmt(ghCpu - rfCpu, 3)} ms. With the origin timeout and the identity headers: ${range(ownShares('rustfloorplus'))}, ${plusCan(ownShares('rustfloorplus')?.med <= 0.25)}; Gatehouse above it ${fmt(ghCpu - rpCpu, 3)} ms |`,
+    `| 2. Throughput pinned ≥ 0.85 × the passthrough's (unpinned shown for reference) | pinned ${range(rpsRatios('pinned', 'gatehouse'))} (ratio of medians ${fmt(pinnedRatio, 2)} ×); unpinned ${fmt(unpinnedRatio, 2)} ×${perRep('auth', 'gatehouse', 'passthrough')} | ${mark(rpsRatios('pinned', 'gatehouse')?.med >= 0.85)} | pinned ${range(rpsRatios('pinned', 'rustfloor'))}, ${floorCan(rpsRatios('pinned', 'rustfloor')?.med >= 0.85)}; with the origin timeout and the identity headers ${range(rpsRatios('pinned', 'rustfloorplus'))}, ${plusCan(rpsRatios('pinned', 'rustfloorplus')?.med >= 0.85)} |`,
     `| 3a. CPU per 401, no token ≤ the baseline's | ${fmt(cpu401('401', 'gatehouse'), 3)} vs ${fmt(cpu401('401', 'baseline'), 3)} ms | ${mark(cpu401('401', 'gatehouse') <= cpu401('401', 'baseline'))} | ${fmt(cpu401('401', 'rustfloor'), 3)} ms, ${floorCan(cpu401('401', 'rustfloor') <= cpu401('401', 'baseline'))} |`,
     `| 3b. CPU per 401, forged token ≤ the baseline's | ${fmt(cpu401('forged', 'gatehouse'), 3)} vs ${fmt(cpu401('forged', 'baseline'), 3)} ms | ${mark(cpu401('forged', 'gatehouse') <= cpu401('forged', 'baseline'))} | — (checks no token) |`,
-    `| 3c. One OAuth flow ≤ the baseline's time | ${fmt(flowGh, 0)} vs ${fmt(flowBase, 0)} ms | ${mark(flowGh <= flowBase)} | — (no flow) |`,
+    `| 3c. One OAuth flow ≤ the baseline's time | medians ${fmt(flowGh, 1)} vs ${fmt(flowBase, 1)} ms${flowPairNote} | ${mark(flowGh <= flowBase)} | — (no flow) |`,
     '| 4. Sequential D1 round trips per endpoint (≤ 2; `/mcp` 0) | not measured by this runner: counted per endpoint by tests/e2e/storage_faults.test.mjs (`npm test`), see bench/NOTES.md | — | — |',
     `| 5. Cold start above the passthrough ≤ 2 × the baseline's (whole, fastest of ${cold.gatehouse.length} samples each; every worker with one D1 and one KV binding) | ${fmt(coldGh, 0)} vs ${fmt(coldBase, 0)} ms: ${fmt(coldGh / coldBase, 2)} ×; first request alone (medians) ${fmt(coldFirst('gatehouse'), 1)} vs ${fmt(coldFirst('baseline'), 1)} ms | ${mark(coldGh <= 2 * coldBase)} | ${fmt(rfCold, 0)} ms: ${fmt(rfCold / coldBase, 2)} ×, ${floorCan(rfCold <= 2 * coldBase)}; first request alone ${fmt(coldFirst('rustfloor'), 1)} ms |`,
     `| 6. Gatehouse wasm ≤ 350 KiB gzip | ${wasm ? kib(wasm.gzip) : 'not built'} | ${mark(wasm && wasm.gzip <= WASM_TARGET_GZIP)} | ${floorWasm ? kib(floorWasm.gzip) : 'not built'} |`,
@@ -129,21 +138,24 @@ export function writeResults({ file, config, started, finished, machine, version
       + ` ${fmt(1000 / baseCpu, 0)} for the baseline, ${fmt(1000 / passCpu, 0)} for the passthrough (runs where its workerd reached ~1.0 core in the table below are at that limit).`,
     `- Above the Rust floor (the same work done by a \`worker\`-crate worker that checks nothing), Gatehouse spends ${fmt(ghCpu - rfCpu, 3)} ms per \`tools/call\``
       + ` and ${fmt(cpu401('401', 'gatehouse') - cpu401('401', 'rustfloor'), 3)} ms per no-token 401; the floor itself is ${fmt(rfCpu - passCpu, 3)} ms above the JavaScript passthrough per \`tools/call\`.`,
+    `- The floor with Gatehouse's origin timeout and identity headers (the two things every forward does for the origin, features the`
+      + ` documentation promises) spends ${fmt(rpCpu - rfCpu, 3)} ms more than the floor per \`tools/call\`; Gatehouse spends ${fmt(ghCpu - rpCpu, 3)} ms above that`
+      + ' (the token from the per-isolate memo, the revocation view, the session binding, the request and response headers, the security headers).',
     `- Token checking alone (forged token minus no token, same gateway): Gatehouse ${fmt(med('forged', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')) - med('401', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')), 3)} ms,`
       + ` baseline ${fmt(med('forged', 'baseline', (r) => cpuPerReq(r, 'baseline')) - med('401', 'baseline', (r) => cpuPerReq(r, 'baseline')), 3)} ms per request.`,
   ];
 
   // CPU of every load run, in cores (CPU seconds per wall second).
   const cores = (x, r) => fmt(x / r.cpu.wall, 2);
-  const label = { direct: 'direct', gatehouse: 'Gatehouse', baseline: 'baseline', passthrough: 'passthrough', rustfloor: 'Rust floor' };
+  const label = { direct: 'direct', gatehouse: 'Gatehouse', baseline: 'baseline', passthrough: 'passthrough', rustfloor: 'Rust floor', rustfloorplus: 'Rust floor + timeout + identity' };
   const kindLabel = { auth: 'tools/call', '401': '401, no token', forged: '401, forged token', pinned: 'tools/call, pinned' };
   const noise = [
-    '| Run | Wall (s) | OK / bad responses | Origin | Gatehouse workerd | Baseline workerd | Passthrough workerd | Rust floor workerd | Load generator | Other processes | Other, % of machine |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Run | Wall (s) | OK / bad responses | Origin | Gatehouse workerd | Baseline workerd | Passthrough workerd | Rust floor workerd | Rust floor + timeout + identity workerd | Load generator | Other processes | Other, % of machine |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => {
       const share = r.cpu.other / r.cpu.capacity;
       return `| ${r.rep}: ${label[r.target]} ${kindLabel[r.kind]} | ${fmt(r.cpu.wall, 1)} | ${r.ok} / ${r.bad} | `
-        + `${cores(r.cpu.procs.origin, r)} | ${cores(r.cpu.procs.gatehouse, r)} | ${cores(r.cpu.procs.baseline, r)} | ${cores(r.cpu.procs.passthrough, r)} | ${cores(r.cpu.procs.rustfloor, r)} | `
+        + `${cores(r.cpu.procs.origin, r)} | ${cores(r.cpu.procs.gatehouse, r)} | ${cores(r.cpu.procs.baseline, r)} | ${cores(r.cpu.procs.passthrough, r)} | ${cores(r.cpu.procs.rustfloor, r)} | ${cores(r.cpu.procs.rustfloorplus, r)} | `
         + `${cores(r.cpu.loadgen, r)} | ${cores(r.cpu.other, r)} | ${fmt(100 * share, 0)} %${share > NOISY_SHARE ? ' (noisy)' : ''} |`;
     }),
   ];
@@ -167,7 +179,7 @@ in ${elapsed} s; rerunning the command rewrites this file.
   @cloudflare/workers-oauth-provider ${versions.oauthProvider} (\`OAuthProvider\`, KV in Miniflare), bundled by esbuild.
   Both: owner password form, DCR, PKCE, tokens checked on every request, forwarding to the same origin without the
   client's token.
-- **Method:** ${config.reps} repetitions, interleaved (direct, Gatehouse, baseline, passthrough, Rust floor, then the 401 paths), after a
+- **Method:** ${config.reps} repetitions, interleaved (direct, Gatehouse, baseline, passthrough, the two Rust floors, then the 401 paths), after a
   ${config.warmupSeconds} s warm-up of each path. Authenticated: MCP \`tools/call\` of \`echo\` for ${config.seconds} s at
   ${config.connections} connections over one MCP session per path (initialized once, a unique JSON-RPC id per
   request); every response's body is checked. 401 paths: the same POST without a token, and with a forged token
@@ -175,9 +187,9 @@ in ${elapsed} s; rerunning the command rewrites this file.
   worker's workerd pinned to CPU 0 and the origin and the runner's process to CPU 1 (\`taskset\`), ${config.reps} repetitions. Cold
   start: a fresh workerd per sample (${config.coldSamples} per worker, interleaved, each with one D1 and one KV binding so Miniflare sets up the same storage), from
   starting it to the first answer of an MCP POST without a token: wall time, and the CPU time of workerd's threads until then (schedstat).
-  OAuth flow: a scripted client over HTTP (tests/e2e/oauth.mjs \`manualFlow\`), one unmeasured flow first.
+  OAuth flow: a scripted client over HTTP (tests/e2e/oauth.mjs \`manualFlow\`), one unmeasured flow first, then ${flows.Gatehouse.length} each, in pairs whose order alternates.
   CPU: utime+stime of each process from /proc (${versions.clockTicks} ticks/s) ÷ responses served; "other" =
-  machine busy time (/proc/stat) − origin − the four workerd − load generator; it includes short-lived processes and
+  machine busy time (/proc/stat) − origin − the five workerd − load generator; it includes short-lived processes and
   any outside this container's process view, which /proc/stat counts too. The load generator's process also
   hosts Miniflare's Node side, which receives the workers' log lines (Gatehouse writes one per request).
 - **Passthrough** (\`bench/reference/passthrough.js\`) is not a gateway: a worker that forwards every request with no
@@ -190,7 +202,10 @@ in ${elapsed} s; rerunning the command rewrites this file.
   It is what Rust on Workers costs before any of Gatehouse's work (the JavaScript glue of wasm-bindgen, the \`worker\`
   crate's request and response objects, wasm instantiation), so a target it misses itself cannot be met by Gatehouse
   as long as Gatehouse is a \`worker\`-crate worker. Its load runs are interleaved with the others' (\`tools/call\`,
-  pinned, the no-token 401); it has no forged-token path (it checks no token) and no OAuth flow.
+  pinned, the no-token 401); it has no forged-token path (it checks no token) and no OAuth flow. **Rust floor + origin
+  timeout + identity headers** (its \`deadline\` and \`identity\` features) forwards the same way and also does what every
+  forward of Gatehouse's does for the origin: bounds the wait for its headers with Gatehouse's own \`src/edge/deadline.rs\`
+  (30 s) and sends five headers of the sizes of Gatehouse's identity headers (docs/origin.md); \`tools/call\` and pinned only.
 
 ## Results
 

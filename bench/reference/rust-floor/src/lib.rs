@@ -7,6 +7,9 @@
 //! Not a gateway: it checks no token. Never deployed.
 //! With `--features deadline`: the forward also bounded by Gatehouse's origin timeout, the
 //! same source file, 30 s (Gatehouse's default), ended when the headers come.
+//! With `--features identity`: the forward also carries five fixed headers of the sizes of
+//! Gatehouse's identity headers (`X-Gatehouse-User`, `-Client`, `-Scope`, `-Assertion`, and
+//! `X-Forwarded-For`; docs/origin.md), what sending them costs the runtime by itself.
 use worker::*;
 
 #[cfg(feature = "deadline")]
@@ -14,6 +17,23 @@ use worker::*;
 mod deadline;
 
 const DROP: [&str; 9] = ["authorization", "cookie", "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "host"];
+
+/// Values of the lengths Gatehouse sends in the benchmark (the assertion: an EdDSA JWT of
+/// `typ` gatehouse-assertion+jwt with iss, aud, sub, client_id, scope, jti, iat, exp).
+#[cfg(feature = "identity")]
+const IDENTITY: [(&str, &str); 5] = [
+    ("x-gatehouse-user", "owner"),
+    ("x-gatehouse-client", "gc_0123456789abcdefghijkl"),
+    ("x-gatehouse-scope", "mcp"),
+    ("x-gatehouse-assertion", concat!(
+        "eyJhbGciOiJFZERTQSIsImtpZCI6IjAxMjM0NTY3ODlhYmNkZWYiLCJ0eXAiOiJnYXRlaG91c2UtYXNzZXJ0aW9uK2p3dCJ9.",
+        "eyJpc3MiOiJodHRwOi8vMTI3LjAuMC4xOjQwMDAwIiwiYXVkIjoiaHR0cDovLzEyNy4wLjAuMTo0MDAwMCIsInN1YiI6Im93bmVyIiwi",
+        "Y2xpZW50X2lkIjoiZ2NfMDEyMzQ1Njc4OWFiY2RlZmdoaWprbCIsInNjb3BlIjoibWNwIiwianRpIjoiZ2FfMDEyMzQ1Njc4OWFiY2Rl",
+        "ZmdoaWprbG1ub3AiLCJpYXQiOjE3OTY0NTEyMDAsImV4cCI6MTc5NjQ1MTI2MH0.",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0BBQkNERUZHSElKS0xN",
+    )),
+    ("x-forwarded-for", "127.0.0.1"),
+];
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -29,6 +49,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         if !DROP.contains(&name.as_str()) {
             headers.append(&name, &value)?;
         }
+    }
+    #[cfg(feature = "identity")]
+    for (name, value) in IDENTITY {
+        headers.set(name, value)?;
     }
     let method = req.method();
     let mut init = RequestInit::new();
