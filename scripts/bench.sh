@@ -31,7 +31,7 @@ build_floor() { # <out dir> [cargo features]
   rm -rf "$out"
   (cd "$floor_src" && CARGO_TARGET_DIR="$GATEHOUSE_ROOT/target/rust-floor${features:+-$features}" \
     worker-build --release --out-dir "$GATEHOUSE_ROOT/$out" ${features:+--features "$features"})
-  "$WASM_OPT_BIN" "$out/index_bg.wasm" -O --strip-debug -o "$out/index_bg.wasm" \
+  "$WASM_OPT_BIN" "$out/index_bg.wasm" -O -ocimfs 20 --strip-debug -o "$out/index_bg.wasm" \
     --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
     --enable-multivalue --enable-reference-types --enable-exception-handling
   [ -f "$out/worker/shim.mjs" ] || { echo "[bench] ERROR: $out/worker/shim.mjs was not produced" >&2; exit 1; }

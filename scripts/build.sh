@@ -33,8 +33,11 @@ if [ "$GATEHOUSE_WASM_MODE" = system ] && ! ls "$GATEHOUSE_WASM_TOOLCHAIN_DIR"/l
   exit 1
 fi
 
+# binaryen's passes (see below, where they run).
+opt_flags=(-O -ocimfs 20)
 # Everything that determines the output, other than the sources' mtimes.
 key="$( {
+  echo "${opt_flags[*]}"
   echo "$GATEHOUSE_WASM_MODE ${RUSTUP_TOOLCHAIN:-} ${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-}"
   echo "$GATEHOUSE_WORKER_BUILD_VERSION $GATEHOUSE_WASM_BINDGEN_VERSION ${GATEHOUSE_BUILD_ARGS:-} ${features[*]:-}"
 } | sha256sum | cut -c1-16)"
@@ -69,11 +72,16 @@ worker-build --release --out-dir "$out" ${GATEHOUSE_BUILD_ARGS:-} "${features[@]
 # worker-build keeps the name section while it optimises (`--debuginfo`), and the same -O
 # without names came out 1.5-1.8 KB gzip smaller on the same input. The feature list is
 # worker-build's own (what workerd runs; nothing newer).
+# `-ocimfs 20`: binaryen inlines a function with one caller whatever its size (`-O`'s default);
+# here only up to size 20. V8 compiles each wasm function whole on its first call, so a request
+# that reaches one branch of a large merged function compiled all of them: a cold first request
+# (no-token 401) is 1.2 ms faster without that, the gzip 13.8 KB smaller, `tools/call` no slower
+# (bench/NOTES.md, session 29).
 # The wasm's "function names" section was 18 % of its bytes (about 40 KB gzipped) and only
 # names frames in a panic's stack trace (the panic message is still logged). It is removed
 # here, after wasm-bindgen, rather than by `strip = true` in Cargo.toml: that also drops the
 # target_features section wasm-bindgen reads to see which wasm features are on.
-"$WASM_OPT_BIN" "$out/index_bg.wasm" -O --strip-debug -o "$out/index_bg.wasm" \
+"$WASM_OPT_BIN" "$out/index_bg.wasm" "${opt_flags[@]}" --strip-debug -o "$out/index_bg.wasm" \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
   --enable-multivalue --enable-reference-types --enable-exception-handling
 # Stamp with the time the build started, so edits made during the build trigger the next one.
