@@ -754,7 +754,8 @@ async function quick() {
     }
   }
   if (targets.some((t) => t.key === 'rustfloorDeadline')) {
-    // The two floors ran back to back in each repetition: what the origin timeout alone costs.
+    // The floors ran back to back in each repetition: what the origin timeout and the identity
+    // headers each cost alone.
     const of = (k) => runs.filter((r) => r.target === k).map((r) => r.cpu);
     const d = of('rustfloorDeadline').map((x, i) => x - of('rustfloor')[i]);
     console.log(`\nRust floor + origin timeout − Rust floor, workerd CPU ms/req per repetition: ${d.map((x) => x.toFixed(3)).join(' ')} (median ${med(d).toFixed(3)})`);
