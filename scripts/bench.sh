@@ -23,7 +23,8 @@ bash scripts/build.sh
 floor_src=bench/reference/rust-floor
 build_floor() { # <out dir> [cargo features]
   local out=$1 features=${2:-}
-  if [ -f "$out/worker/shim.mjs" ] && [ -z "$(find "$floor_src" src/edge/deadline.rs -newer "$out/worker/shim.mjs" -print -quit)" ]; then
+  # scripts/env.sh holds the binaryen arguments: a change there rebuilds the floors too.
+  if [ -f "$out/worker/shim.mjs" ] && [ -z "$(find "$floor_src" src/edge/deadline.rs scripts/env.sh -newer "$out/worker/shim.mjs" -print -quit)" ]; then
     echo "[bench] Rust floor ${features:+($features) }up to date ($out)"
     return
   fi
@@ -31,9 +32,7 @@ build_floor() { # <out dir> [cargo features]
   rm -rf "$out"
   (cd "$floor_src" && CARGO_TARGET_DIR="$GATEHOUSE_ROOT/target/rust-floor${features:+-$features}" \
     worker-build --release --out-dir "$GATEHOUSE_ROOT/$out" ${features:+--features "$features"})
-  "$WASM_OPT_BIN" "$out/index_bg.wasm" -O -ocimfs 20 --strip-debug -o "$out/index_bg.wasm" \
-    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
-    --enable-multivalue --enable-reference-types --enable-exception-handling
+  "$WASM_OPT_BIN" "$out/index_bg.wasm" "${GATEHOUSE_WASM_OPT_ARGS[@]}" -o "$out/index_bg.wasm"
   [ -f "$out/worker/shim.mjs" ] || { echo "[bench] ERROR: $out/worker/shim.mjs was not produced" >&2; exit 1; }
 }
 build_floor bench/.tmp/rust-floor

@@ -33,11 +33,9 @@ if [ "$GATEHOUSE_WASM_MODE" = system ] && ! ls "$GATEHOUSE_WASM_TOOLCHAIN_DIR"/l
   exit 1
 fi
 
-# binaryen's passes (see below, where they run).
-opt_flags=(-O -ocimfs 20)
 # Everything that determines the output, other than the sources' mtimes.
 key="$( {
-  echo "${opt_flags[*]}"
+  echo "${GATEHOUSE_WASM_OPT_ARGS[*]}"
   echo "$GATEHOUSE_WASM_MODE ${RUSTUP_TOOLCHAIN:-} ${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-}"
   echo "$GATEHOUSE_WORKER_BUILD_VERSION $GATEHOUSE_WASM_BINDGEN_VERSION ${GATEHOUSE_BUILD_ARGS:-} ${features[*]:-}"
 } | sha256sum | cut -c1-16)"
@@ -81,9 +79,8 @@ worker-build --release --out-dir "$out" ${GATEHOUSE_BUILD_ARGS:-} "${features[@]
 # names frames in a panic's stack trace (the panic message is still logged). It is removed
 # here, after wasm-bindgen, rather than by `strip = true` in Cargo.toml: that also drops the
 # target_features section wasm-bindgen reads to see which wasm features are on.
-"$WASM_OPT_BIN" "$out/index_bg.wasm" "${opt_flags[@]}" --strip-debug -o "$out/index_bg.wasm" \
-  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
-  --enable-multivalue --enable-reference-types --enable-exception-handling
+# The arguments are GATEHOUSE_WASM_OPT_ARGS (scripts/env.sh).
+"$WASM_OPT_BIN" "$out/index_bg.wasm" "${GATEHOUSE_WASM_OPT_ARGS[@]}" -o "$out/index_bg.wasm"
 # Stamp with the time the build started, so edits made during the build trigger the next one.
 mkdir -p "$out"
 touch -r "$touch_ref" "$stamp"

@@ -134,6 +134,11 @@ else
   export ESBUILD_BIN="$GATEHOUSE_ROOT/node_modules/esbuild/bin/esbuild"
 fi
 export WASM_OPT_BIN="$GATEHOUSE_ROOT/node_modules/binaryen/bin/wasm-opt"
+# binaryen's pass over every wasm the project builds (Gatehouse in scripts/build.sh, which says
+# why each part; the benchmark's Rust floors in scripts/bench.sh), so they differ by code alone.
+GATEHOUSE_WASM_OPT_ARGS=(-O -ocimfs 20 --strip-debug
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory
+  --enable-multivalue --enable-reference-types --enable-exception-handling)
 
 # ---- wrangler, unattended ----------------------------------------------------
 export WRANGLER_SEND_METRICS=false
