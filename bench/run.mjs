@@ -30,9 +30,10 @@
 //                  and from the build before it, per repetition and median.
 //   --path=401     with --quick: the no-token 401 instead of `tools/call`, beside the baseline
 //                  (workers-oauth-provider, the peer) instead of the passthrough, which has no 401.
-//   --path=cold    with --quick: cold starts only (BENCH_COLD_SAMPLES fresh workerd per worker),
-//                  Gatehouse (and the --ab build) beside the passthrough and the baseline; prints
-//                  the first request's time, the whole start and workerd's CPU, medians.
+//   --path=cold    with --quick: cold starts only, Gatehouse (and the --ab build) beside the
+//                  passthrough and the baseline: new isolates in one running workerd
+//                  (BENCH_ISOLATE_SAMPLES per worker, bench/lib/isolates.mjs), then fresh workerd
+//                  processes (BENCH_COLD_SAMPLES per worker); prints medians of each.
 //   --path=flow    with --quick: OAuth flows only (BENCH_FLOWS per worker, interleaved), Gatehouse
 //                  (and the --ab build) beside the baseline; prints the whole flow and the time of
 //                  each of its requests (POST /register, GET /authorize, ...), medians.
@@ -59,6 +60,7 @@ import { loadRun } from './lib/load.mjs';
 import { profileDuring } from './lib/profile.mjs';
 import { splitSql } from './lib/sql.mjs';
 import { writeResults } from './lib/report.mjs';
+import { builtWorker, coldIsolates, scriptWorker } from './lib/isolates.mjs';
 import { LOOPBACK_REDIRECT, authorizeUrl, initializeBody, manualFlow, mcpPost, pkcePair, register } from '../tests/e2e/oauth.mjs';
 import { Browser, fillForm, parseForms } from '../tests/e2e/owner.mjs';
 
@@ -103,6 +105,8 @@ const CONFIG = {
   timeLimit: int('BENCH_TIME_LIMIT', 600, 60, 3600),
   // Cold starts are cheap (~0.3 s each) and noisy: more samples than load runs.
   coldSamples: int('BENCH_COLD_SAMPLES', 15, 1, 100),
+  // New isolates in one running workerd (target 5): ~0.05 s each, and steadier.
+  isolateSamples: int('BENCH_ISOLATE_SAMPLES', 30, 1, 200),
   // OAuth flows per worker (the full run's, and `--path=flow`'s).
   flows: int('BENCH_FLOWS', 20, 1, 200),
 };
@@ -312,6 +316,61 @@ async function startBaseline(config, origin, bundle, password, { sameStorage = f
   }, { sameStorage });
 }
 
+/**
+ * The workers of a new-isolate cold start (bench/lib/isolates.mjs), with the settings their own
+ * workerd gets above. The baseline has no KV binding there (the loader cannot pass one on): its
+ * no-token 401 does not read KV. `extra`: more Gatehouse builds, key -> build directory.
+ * `wasmOnly`: also the passthrough carrying a wasm module it never uses (bench/reference/wasm_only.js).
+ */
+function isolateWorkers(config, origin, secrets, password, bundle, { rustFloor = true, extra = {}, wasmOnly = false } = {}) {
+  const flags = config.compatibility_flags ?? [];
+  const gatehouseEnv = { ...(config.vars ?? {}), ...secrets, ORIGIN_URL: origin.mcpUrl };
+  const workers = { gatehouse: builtWorker(join(ROOT, 'build'), { compatibilityFlags: flags, env: gatehouseEnv }) };
+  for (const [key, dir] of Object.entries(extra)) workers[key] = builtWorker(dir, { compatibilityFlags: flags, env: gatehouseEnv });
+  workers.baseline = scriptWorker(bundle, { env: { PUBLIC_URL: 'http://127.0.0.1', ORIGIN_URL: origin.mcpUrl, OWNER_PASSWORD: password } });
+  workers.passthrough = scriptWorker(join(ROOT, 'bench/reference/passthrough.js'), { env: { ORIGIN_URL: origin.mcpUrl } });
+  if (rustFloor) workers.rustfloor = builtWorker(RUST_FLOOR, { compatibilityFlags: flags, env: { ORIGIN_URL: origin.mcpUrl } });
+  if (wasmOnly) {
+    // The passthrough with Gatehouse's (the floor's) wasm compiled at script load, never
+    // instantiated: what the module's size costs a new isolate, apart from running its code.
+    const withWasm = (wasm) => ({
+      mainModule: 'main.js',
+      compatibilityFlags: [],
+      env: { ORIGIN_URL: origin.mcpUrl },
+      files: { 'main.js': { js: join(ROOT, 'bench/reference/wasm_only.js') }, 'passthrough.js': { js: join(ROOT, 'bench/reference/passthrough.js') }, 'index_bg.wasm': { wasm } },
+    });
+    workers.gatehouseWasmOnly = withWasm(join(ROOT, 'build/index_bg.wasm'));
+    if (rustFloor) workers.rustfloorWasmOnly = withWasm(join(RUST_FLOOR, 'index_bg.wasm'));
+    // The same with the build's index.js loaded too: the wasm instantiated, its code not run.
+    const instantiated = (dir) => ({
+      mainModule: 'main.js',
+      compatibilityFlags: flags,
+      env: { ORIGIN_URL: origin.mcpUrl },
+      files: {
+        'main.js': { js: join(ROOT, 'bench/reference/instantiate_only.js') },
+        'passthrough.js': { js: join(ROOT, 'bench/reference/passthrough.js') },
+        'index.js': { js: join(dir, 'index.js') },
+        'index_bg.wasm': { wasm: join(dir, 'index_bg.wasm') },
+      },
+    });
+    workers.gatehouseInstantiated = instantiated(join(ROOT, 'build'));
+    if (rustFloor) workers.rustfloorInstantiated = instantiated(RUST_FLOOR);
+  }
+  return workers;
+}
+
+/** New isolates of `workers`, each answering a first MCP POST without a token. */
+function newIsolates(config, workers) {
+  return coldIsolates(workers, {
+    samples: CONFIG.isolateSamples,
+    compatibilityDate: config.compatibility_date,
+    body: JSON.stringify(initializeBody()),
+    // The passthrough forwards without a token (the origin answers); the others refuse.
+    accept: (key, status) => (key === 'passthrough' || key.endsWith('WasmOnly') || key.endsWith('Instantiated') ? status < 500 : status === 401),
+    log,
+  });
+}
+
 // ---- MCP over HTTP -----------------------------------------------------------------------
 
 /** The JSON-RPC messages of a response that is JSON or an SSE stream. */
@@ -485,6 +544,11 @@ async function main() {
 
   const origin = await startOrigin();
   log(`demo origin ${origin.mcpUrl} (pid ${origin.pid})`);
+  // New isolates first, while no other workerd runs and the origin holds no sessions: in a run
+  // where they came after the load runs, every worker's new isolates took 2-5 times as long in
+  // some stretches (bench/NOTES.md, session 30).
+  log(`new isolates: ${CONFIG.isolateSamples} per worker in one workerd (Worker Loader)`);
+  const isolates = await newIsolates(config, isolateWorkers(config, origin, secrets, password, baselineBundle));
   const gh = { name: 'Gatehouse', password, ...(await startGatehouse(config, origin, secrets)) };
   log(`Gatehouse ${gh.url} (workerd pid ${gh.pid})`);
   const base = { name: 'Baseline', password, ...(await startBaseline(config, origin, baselineBundle, password)) };
@@ -621,6 +685,7 @@ async function main() {
     runs,
     flows,
     cold,
+    isolates,
     wasm: wasmFile ? { file: `build/${wasmFile}`, ...sizes(join(ROOT, 'build', wasmFile)) } : null,
     floorWasm: sizes(join(RUST_FLOOR, 'index_bg.wasm')),
     baselineBundle: sizes(baselineBundle),
@@ -778,15 +843,45 @@ async function quick() {
   }
 }
 
+/** The new-isolate table of `--quick --path=cold`: medians, and per sample above the passthrough. */
+function printIsolates(iso) {
+  const med = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const pt = iso.passthrough;
+  const spread = (xs) => `${med(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}…${Math.max(...xs).toFixed(1)})`;
+  console.log(`\nnew isolates in one workerd, ${CONFIG.isolateSamples} samples per worker (ms, medians; above the passthrough: median (min…max) of the per-sample differences)\n`);
+  console.log('| Worker | first answer of a new isolate | its CPU | a second request, same isolate | above the passthrough | CPU above the passthrough |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [k, r] of Object.entries(iso)) {
+    const above = k === 'passthrough' ? '—' : spread(r.cold.map((x, i) => x - pt.cold[i]));
+    const aboveCpu = k === 'passthrough' ? '—' : spread(r.coldCpu.map((x, i) => x - pt.coldCpu[i]));
+    console.log(`| ${k} | ${med(r.cold).toFixed(1)} | ${med(r.coldCpu).toFixed(1)} | ${med(r.warm).toFixed(1)} | ${above} | ${aboveCpu} |`);
+  }
+  if (iso.gatehouseB) {
+    const d = iso.gatehouseB.cold.map((b, i) => b - iso.gatehouse.cold[i]);
+    const dc = iso.gatehouseB.coldCpu.map((b, i) => b - iso.gatehouse.coldCpu[i]);
+    console.log(`\nB − A per sample, new isolate: wall ${spread(d)}, CPU ${spread(dc)}; B faster in ${d.filter((x) => x < 0).length} of ${d.length}`);
+  }
+}
+
 /**
- * `--quick --path=cold`: the cold starts alone, as the full run measures them (`coldStarts`), for
- * Gatehouse and a second build beside the passthrough, the baseline (and the Rust floor). The
- * first request's time is the stable figure; the whole start is printed for completeness.
+ * `--quick --path=cold`: the cold starts alone, as the full run measures them, for Gatehouse and a
+ * second build beside the passthrough, the baseline (and the Rust floor): new isolates in one
+ * workerd (`newIsolates`, with the wasm-only and instantiate-only decompositions), then fresh
+ * workerd processes (`coldStarts`), whose first request is the steadier of their figures.
  */
 async function quickCold(config, origin, secrets, password) {
   const starters = { gatehouse: () => startGatehouse(config, origin, secrets, { name: 'cold-gatehouse', migrate: false, sameStorage: true }) };
   if (FLAGS.ab) starters.gatehouseB = () => startGatehouse(config, origin, secrets, { buildDir: FLAGS.ab, name: 'cold-gatehouseB', migrate: false, sameStorage: true });
   const bundle = await buildBaseline();
+  const isolates = await newIsolates(config, isolateWorkers(config, origin, secrets, password, bundle, {
+    rustFloor: FLAGS.rustFloor,
+    extra: FLAGS.ab ? { gatehouseB: FLAGS.ab } : {},
+    wasmOnly: true,
+  }));
+  printIsolates(isolates);
   starters.baseline = () => startBaseline(config, origin, bundle, password, { sameStorage: true });
   starters.passthrough = () => startPassthrough(config, origin, { sameStorage: true });
   if (FLAGS.rustFloor) starters.rustfloor = () => startRustFloor(config, origin, { sameStorage: true });
