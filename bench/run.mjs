@@ -14,7 +14,8 @@
 // Prints the table and writes bench/RESULTS.md.
 //
 // Environment: BENCH_REPS (5), BENCH_SECONDS (5: each authenticated run), BENCH_401_SECONDS (3),
-// BENCH_CONNECTIONS (16), BENCH_COLD_SAMPLES (15 fresh workerd per worker), BENCH_TIME_LIMIT (600 s
+// BENCH_CONNECTIONS (16), BENCH_COLD_SAMPLES (15 fresh workerd per worker), BENCH_ISOLATE_SAMPLES (30
+// new isolates per worker in one workerd), BENCH_FLOWS (20), BENCH_TIME_LIMIT (600 s
 // for the whole run).
 //
 // Flags (`npm run bench -- <flags>`), for working on the hot path; none of them writes RESULTS.md:

@@ -3,7 +3,7 @@
 # origin called directly vs. a baseline on @cloudflare/workers-oauth-provider, all under the
 # Miniflare API on 127.0.0.1). Writes bench/RESULTS.md. Not part of `npm test`.
 # Environment: BENCH_REPS, BENCH_SECONDS, BENCH_401_SECONDS, BENCH_CONNECTIONS,
-# BENCH_COLD_SAMPLES, BENCH_FLOWS, BENCH_TIME_LIMIT (see bench/run.mjs).
+# BENCH_COLD_SAMPLES, BENCH_ISOLATE_SAMPLES, BENCH_FLOWS, BENCH_TIME_LIMIT (see bench/run.mjs).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
