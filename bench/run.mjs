@@ -60,7 +60,7 @@ import { childPids, clockTicks, threadsCpuMs } from './lib/cpu.mjs';
 import { loadRun } from './lib/load.mjs';
 import { profileDuring } from './lib/profile.mjs';
 import { splitSql } from './lib/sql.mjs';
-import { writeResults } from './lib/report.mjs';
+import { median as med, writeResults } from './lib/report.mjs';
 import { builtWorker, coldIsolates, scriptWorker } from './lib/isolates.mjs';
 import { LOOPBACK_REDIRECT, authorizeUrl, initializeBody, manualFlow, mcpPost, pkcePair, register } from '../tests/e2e/oauth.mjs';
 import { Browser, fillForm, parseForms } from '../tests/e2e/owner.mjs';
@@ -332,30 +332,24 @@ function isolateWorkers(config, origin, secrets, password, bundle, { rustFloor =
   workers.passthrough = scriptWorker(join(ROOT, 'bench/reference/passthrough.js'), { env: { ORIGIN_URL: origin.mcpUrl } });
   if (rustFloor) workers.rustfloor = builtWorker(RUST_FLOOR, { compatibilityFlags: flags, env: { ORIGIN_URL: origin.mcpUrl } });
   if (wasmOnly) {
-    // The passthrough with Gatehouse's (the floor's) wasm compiled at script load, never
-    // instantiated: what the module's size costs a new isolate, apart from running its code.
-    const withWasm = (wasm) => ({
+    // The passthrough carrying Gatehouse's (the floor's) wasm, which workerd compiles at script
+    // load and nothing instantiates (wasm_only.js), or with the build's index.js loaded too, so
+    // the wasm is instantiated but none of its code answers (instantiate_only.js): what the
+    // module's size, then its instantiation, cost a new isolate apart from running its code.
+    const passthroughWith = (main, dir, { glue }) => ({
       mainModule: 'main.js',
-      compatibilityFlags: [],
-      env: { ORIGIN_URL: origin.mcpUrl },
-      files: { 'main.js': { js: join(ROOT, 'bench/reference/wasm_only.js') }, 'passthrough.js': { js: join(ROOT, 'bench/reference/passthrough.js') }, 'index_bg.wasm': { wasm } },
-    });
-    workers.gatehouseWasmOnly = withWasm(join(ROOT, 'build/index_bg.wasm'));
-    if (rustFloor) workers.rustfloorWasmOnly = withWasm(join(RUST_FLOOR, 'index_bg.wasm'));
-    // The same with the build's index.js loaded too: the wasm instantiated, its code not run.
-    const instantiated = (dir) => ({
-      mainModule: 'main.js',
-      compatibilityFlags: flags,
+      compatibilityFlags: glue ? flags : [],
       env: { ORIGIN_URL: origin.mcpUrl },
       files: {
-        'main.js': { js: join(ROOT, 'bench/reference/instantiate_only.js') },
+        'main.js': { js: join(ROOT, 'bench/reference', main) },
         'passthrough.js': { js: join(ROOT, 'bench/reference/passthrough.js') },
-        'index.js': { js: join(dir, 'index.js') },
+        ...(glue ? { 'index.js': { js: join(dir, 'index.js') } } : {}),
         'index_bg.wasm': { wasm: join(dir, 'index_bg.wasm') },
       },
     });
-    workers.gatehouseInstantiated = instantiated(join(ROOT, 'build'));
-    if (rustFloor) workers.rustfloorInstantiated = instantiated(RUST_FLOOR);
+    const dirs = { gatehouse: join(ROOT, 'build'), ...(rustFloor ? { rustfloor: RUST_FLOOR } : {}) };
+    for (const [key, dir] of Object.entries(dirs)) workers[`${key}WasmOnly`] = passthroughWith('wasm_only.js', dir, { glue: false });
+    for (const [key, dir] of Object.entries(dirs)) workers[`${key}Instantiated`] = passthroughWith('instantiate_only.js', dir, { glue: true });
   }
   return workers;
 }
@@ -788,10 +782,6 @@ async function quick() {
         + `origin ${((1000 * r.cpu.procs.origin) / r.ok).toFixed(3)} ms/req  bad ${r.bad}  other CPU ${(100 * r.cpu.other / r.cpu.capacity).toFixed(0)}%`);
     }
   }
-  const med = (xs) => {
-    const v = [...xs].sort((a, b) => a - b);
-    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
   const floor = med(runs.filter((r) => r.target === floorKey).map((r) => r.cpu));
   console.log(`\n${unauth ? '401 without a token' : 'tools/call'}\n`);
   console.log(`| Path | req/s (median) | workerd CPU ms/req (median, min–max) | above the ${unauth ? 'baseline' : 'passthrough floor'} |`);
@@ -846,10 +836,6 @@ async function quick() {
 
 /** The new-isolate table of `--quick --path=cold`: medians, and per sample above the passthrough. */
 function printIsolates(iso) {
-  const med = (xs) => {
-    const v = [...xs].sort((a, b) => a - b);
-    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
   const pt = iso.passthrough;
   const spread = (xs) => `${med(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}…${Math.max(...xs).toFixed(1)})`;
   console.log(`\nnew isolates in one workerd, ${CONFIG.isolateSamples} samples per worker (ms, medians; above the passthrough: median (min…max) of the per-sample differences)\n`);
@@ -887,10 +873,6 @@ async function quickCold(config, origin, secrets, password) {
   starters.passthrough = () => startPassthrough(config, origin, { sameStorage: true });
   if (FLAGS.rustFloor) starters.rustfloor = () => startRustFloor(config, origin, { sameStorage: true });
   const cold = await coldStarts(starters, CONFIG.coldSamples);
-  const med = (xs) => {
-    const v = [...xs].sort((a, b) => a - b);
-    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
   const first = med(cold.passthroughFirst);
   console.log(`\ncold starts, ${CONFIG.coldSamples} samples per worker (ms, medians; min–max of the first request)\n`);
   console.log('| Worker | first request | above the passthrough | whole start | workerd CPU to the first answer |');
@@ -961,10 +943,6 @@ async function quickFlow(config, origin, secrets, password) {
   } finally {
     globalThis.fetch = realFetch;
   }
-  const med = (xs) => {
-    const v = [...xs].sort((a, b) => a - b);
-    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
   console.log(`\nOAuth flows, ${flows} per worker, interleaved (ms, medians; min–max of the whole flow)\n`);
   const keys = [...new Set(workers.flatMap((w) => samples[w.key].flatMap((s) => Object.keys(s.steps))))];
   console.log(`| Worker | whole flow | ${keys.join(' | ')} |`);

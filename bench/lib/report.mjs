@@ -7,7 +7,7 @@ const KIB = 1024;
 const WASM_TARGET_GZIP = 350 * KIB; // issue 14, target 6
 const NOISY_SHARE = 0.1; // "other processes" above 10 % of the machine: a noisy run
 
-const median = (xs) => {
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -101,8 +101,6 @@ export function writeResults({ file, config, started, finished, machine, version
   const coldGh = coldAbove('gatehouse');
   const coldFirst = (k) => coldMed(`${k}First`) - coldMed('passthroughFirst');
   const coldBase = coldAbove('baseline');
-  // When the baseline's fastest start was not above the passthrough's, there is no ratio to take:
-  // the run says nothing about target 5 beyond its first-request figures.
   const mark = (ok) => (ok ? 'met' : '**missed**');
   // Target 5 is judged on new isolates in one running workerd: sample by sample, each worker's
   // first answer minus the passthrough's of the same sample (interleaved), median of those.
