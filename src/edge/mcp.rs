@@ -70,13 +70,17 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     // stale or does not cover this token), not on every request.
     let revoked = D1Revocations::new(env, &faults);
     let guard = Guard { config, issuer, now, now_ms, state: &state, revoked: &revoked, crypto: &super::outbound::EdgeNet };
-    let admitted = match admit(&guard, &Head(&req_headers), client_id).await {
-        Ok(a) => a,
-        Err(r) => return refuse(r),
+    let answer = match admit(&guard, &Head(&req_headers), client_id).await {
+        // The rest is a function of its own (`apart`): the runtime compiles a wasm function
+        // when it is first called, and a refused request (an isolate's first, often) needs none of it.
+        Ok(admitted) => apart(send(req, env, config, issuer, method, now, &req_headers, &state, admitted)).await,
+        Err(r) => refuse(r),
     };
-    // The rest is a function of its own (`apart`): the runtime compiles a wasm function
-    // when it is first called, and a refused request (an isolate's first, often) needs none of it.
-    apart(send(req, env, config, issuer, method, now, &req_headers, &state, admitted)).await
+    // The fault build's counters (D1 round trips: issue 14 wants none on the hot path); a no-op otherwise.
+    if let Ok(resp) = &answer {
+        faults.report(resp.headers());
+    }
+    answer
 }
 
 /// An admitted request: to the origin, and the origin's answer back.

@@ -260,6 +260,12 @@ describe('storage faults', { timeout: 600_000 }, () => {
     const auth = bearer(tokens.access_token);
     const fresh = await mcpPost(h.mcpUrl, initializeBody(), auth);
     assert.equal(fresh.status, 200, 'the cache is filled from D1');
+    // Issue 14, target 4: no D1 round trip on the hot path (the token and the view already held).
+    const hot = await mcpPost(h.mcpUrl, initializeBody(), auth);
+    assert.equal(hot.status, 200, hot.text);
+    for (const r of [fresh, hot]) assert.match(r.headers.get('x-gatehouse-test-round-trips') ?? '', /^\d+$/, '/mcp answers carry the counter');
+    assert.ok(trips(fresh) <= 2, `a token new to the isolate: ${trips(fresh)} round trips`);
+    assert.equal(trips(hot), 0, 'the hot path reads nothing from D1');
     const cached = await mcpPost(h.mcpUrl, initializeBody(), { ...auth, [FAULT]: 'fail' });
     assert.equal(cached.status, 200, 'within the bound, a valid token is served from the cache');
     await sleep(2_500);
