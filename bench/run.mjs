@@ -38,6 +38,8 @@
 //   --path=flow    with --quick: OAuth flows only (BENCH_FLOWS per worker, interleaved), Gatehouse
 //                  (and the --ab build) beside the baseline; prints the whole flow and the time of
 //                  each of its requests (POST /register, GET /authorize, ...), medians.
+//   --path=trips   with --quick: only the sequential D1 round trips per request (target 4), from
+//                  Gatehouse's fault build (build-faults/, which scripts/bench.sh builds).
 //   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor) and, on
 //                  `tools/call`, the floor with Gatehouse's origin timeout (its `deadline`
 //                  feature) and the floor sending headers of the sizes of Gatehouse's identity
@@ -62,6 +64,7 @@ import { profileDuring } from './lib/profile.mjs';
 import { splitSql } from './lib/sql.mjs';
 import { median as med, writeResults } from './lib/report.mjs';
 import { builtWorker, coldIsolates, scriptWorker } from './lib/isolates.mjs';
+import { roundTrips } from './lib/round_trips.mjs';
 import { LOOPBACK_REDIRECT, authorizeUrl, initializeBody, manualFlow, mcpPost, pkcePair, register } from '../tests/e2e/oauth.mjs';
 import { Browser, fillForm, parseForms } from '../tests/e2e/owner.mjs';
 
@@ -79,13 +82,13 @@ const int = (name, dflt, min, max) => {
 const FLAGS = { quick: false, ab: null, ladder: [], profile: false, path: 'call', rustFloor: false };
 for (const arg of process.argv.slice(2)) {
   if (arg === '--quick') FLAGS.quick = true;
-  else if (['--path=call', '--path=401', '--path=cold', '--path=flow'].includes(arg)) FLAGS.path = arg.slice(7);
+  else if (['--path=call', '--path=401', '--path=cold', '--path=flow', '--path=trips'].includes(arg)) FLAGS.path = arg.slice(7);
   else if (arg === '--profile') FLAGS.profile = true;
   else if (arg === '--rust-floor') FLAGS.rustFloor = true;
   else if (arg.startsWith('--ab=') && arg.length > 5) FLAGS.ab = resolve(arg.slice(5));
   else if (arg.startsWith('--ladder=') && arg.length > 9) FLAGS.ladder = arg.slice(9).split(',').filter(Boolean).map((d) => resolve(d));
   else {
-    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --ladder=<dir>,<dir>,..., --profile, --path=call|401|cold|flow, --rust-floor)`);
+    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --ladder=<dir>,<dir>,..., --profile, --path=call|401|cold|flow|trips, --rust-floor)`);
     process.exit(2);
   }
 }
@@ -543,7 +546,9 @@ async function main() {
   // where they came after the load runs, every worker's new isolates took 2-5 times as long in
   // some stretches (bench/NOTES.md, session 30).
   log(`new isolates: ${CONFIG.isolateSamples} per worker in one workerd (Worker Loader)`);
-  const isolates = await newIsolates(config, isolateWorkers(config, origin, secrets, password, baselineBundle));
+  // With the decompositions (the module compiled only; compiled and instantiated): what
+  // Gatehouse's module costs a new isolate before any of its code answers, target 5's bound.
+  const isolates = await newIsolates(config, isolateWorkers(config, origin, secrets, password, baselineBundle, { wasmOnly: true }));
   const gh = { name: 'Gatehouse', password, ...(await startGatehouse(config, origin, secrets)) };
   log(`Gatehouse ${gh.url} (workerd pid ${gh.pid})`);
   const base = { name: 'Baseline', password, ...(await startBaseline(config, origin, baselineBundle, password)) };
@@ -652,6 +657,10 @@ async function main() {
   }, CONFIG.coldSamples);
   log(`cold starts (ms): ${Object.entries(cold).map(([k, xs]) => `${k} ${xs.map((x) => x.toFixed(0)).join(' ')}`).join('; ')}`);
 
+  log('round trips: the fault build (build-faults/), an MCP client\'s first connection');
+  const trips = await measureRoundTrips(config, origin, secrets, password);
+  log(`round trips: ${trips.map((r) => `${r.request} ${r.trips}`).join('; ')}`);
+
   const wasmFile = readdirSync(join(ROOT, 'build')).find((f) => f.endsWith('.wasm'));
   const gitRev = await new Promise((res) => {
     const c = spawn('git', ['describe', '--always', '--dirty'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -681,6 +690,7 @@ async function main() {
     flows,
     cold,
     isolates,
+    trips,
     wasm: wasmFile ? { file: `build/${wasmFile}`, ...sizes(join(ROOT, 'build', wasmFile)) } : null,
     floorWasm: sizes(join(RUST_FLOOR, 'index_bg.wasm')),
     baselineBundle: sizes(baselineBundle),
@@ -708,6 +718,12 @@ async function quick() {
   const origin = await startOrigin();
   if (FLAGS.path === 'cold') return quickCold(config, origin, secrets, password);
   if (FLAGS.path === 'flow') return quickFlow(config, origin, secrets, password);
+  if (FLAGS.path === 'trips') {
+    const rows = await measureRoundTrips(config, origin, secrets, password);
+    console.log('\nsequential D1 round trips per request (the fault build\'s counter)\n');
+    for (const r of rows) console.log(`${String(r.trips).padStart(3)}  ${r.request}`);
+    return;
+  }
   const pids = { origin: origin.pid };
   const targets = [];
   const gateways = [{ key: 'gatehouse', name: 'Gatehouse', opts: { inspect: FLAGS.profile } }];
@@ -902,6 +918,19 @@ async function quickCold(config, origin, secrets, password) {
     await w.mf.dispose();
     log(`profiled first request: ${result}; profile in ${file}`);
     console.log(summary);
+  }
+}
+
+/**
+ * Target 4: the sequential D1 round trips of each request of an MCP client's first connection,
+ * counted by Gatehouse's fault build (bench/lib/round_trips.mjs) in a workerd of its own.
+ */
+async function measureRoundTrips(config, origin, secrets, password) {
+  const gh = await startGatehouse(config, origin, secrets, { buildDir: join(ROOT, 'build-faults'), name: 'gatehouse-faults' });
+  try {
+    return await roundTrips({ base: gh.url, mcpUrl: `${gh.url}/mcp`, password });
+  } finally {
+    await gh.mf.dispose();
   }
 }
 

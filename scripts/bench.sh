@@ -12,6 +12,8 @@ source "$here/env.sh"
 cd "$GATEHOUSE_ROOT"
 
 bash scripts/build.sh
+# The fault build counts each request's sequential D1 round trips (target 4; never deployed).
+bash scripts/build.sh --faults
 
 # The Rust floor (bench/reference/rust-floor/Cargo.toml says what it is): built like Gatehouse,
 # with the same toolchain, `worker-build --release` and the same binaryen pass, so the two wasm

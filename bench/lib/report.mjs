@@ -20,7 +20,7 @@ const triple = (xs, digits) => {
 };
 const kib = (n) => `${(n / KIB).toFixed(1)} KiB`;
 
-export function writeResults({ file, config, started, finished, machine, versions, runs, flows, cold, isolates, wasm, floorWasm, baselineBundle }) {
+export function writeResults({ file, config, started, finished, machine, versions, runs, flows, cold, isolates, trips, wasm, floorWasm, baselineBundle }) {
   const pick = (kind, target) => runs.filter((r) => r.kind === kind && r.target === target);
   const col = (kind, target, f) => pick(kind, target).map(f);
   const cpuPerReq = (r, proc) => (1000 * r.cpu.procs[proc]) / r.ok;
@@ -115,6 +115,26 @@ export function writeResults({ file, config, started, finished, machine, version
     const st = isoAbove(k);
     return st ? `${fmt(st.min, 1)}…${fmt(st.max, 1)}` : 'n/a';
   };
+  // Target 5 taken apart: the module compiled by a worker that never instantiates it, then
+  // instantiated with its glue run but no request answered. What is left of the allowance
+  // (2 x the baseline) after that is all the first request may cost; the floor's first request
+  // (its whole worker minus its instantiated module) is the least a `worker`-crate one costs.
+  const isoFirst = (k) => isoAbove(k)?.med - isoAbove(`${k}Instantiated`)?.med;
+  const isoModule = isoAbove('gatehouseInstantiated')?.med ?? NaN;
+  const isoLeft = 2 * isoBase - isoModule;
+  // Target 4: the fault build's counts (bench/lib/round_trips.mjs). The four endpoints the issue
+  // names, at most 2 each; `/mcp` none once the token and the revocation view are in the isolate.
+  const judged = trips.filter((r) => /^\S+ \/(token|authorize|consent|register)\b/.test(r.request));
+  const hot = trips.filter((r) => r.request.includes('the hot path'));
+  const tripsVerdict = {
+    ok: judged.length >= 4 && hot.length > 0 && judged.every((r) => r.trips <= 2) && hot.every((r) => r.trips === 0),
+    text: `most on those four: ${Math.max(...judged.map((r) => r.trips))} (${judged.length} requests); \`/mcp\` hot path: ${hot.map((r) => r.trips).join(', ')}`,
+  };
+  const tripsTable = [
+    '| Request (an MCP client\'s first connection, in order) | Sequential D1 round trips |',
+    '|---|---|',
+    ...trips.map((r) => `| ${r.request} | ${r.trips} |`),
+  ];
   // The same target, judged for the Rust floor: what any worker built on the `worker` crate
   // reaches at best on this runner. A target the floor itself misses cannot be met by
   // Gatehouse in Rust; the distance from the floor to Gatehouse is Gatehouse's own work.
@@ -134,8 +154,8 @@ export function writeResults({ file, config, started, finished, machine, version
     `| 3a. CPU per 401, no token ≤ the baseline's | ${fmt(cpu401('401', 'gatehouse'), 3)} vs ${fmt(cpu401('401', 'baseline'), 3)} ms | ${mark(cpu401('401', 'gatehouse') <= cpu401('401', 'baseline'))} | ${fmt(cpu401('401', 'rustfloor'), 3)} ms, ${floorCan(cpu401('401', 'rustfloor') <= cpu401('401', 'baseline'))} |`,
     `| 3b. CPU per 401, forged token ≤ the baseline's | ${fmt(cpu401('forged', 'gatehouse'), 3)} vs ${fmt(cpu401('forged', 'baseline'), 3)} ms | ${mark(cpu401('forged', 'gatehouse') <= cpu401('forged', 'baseline'))} | — (checks no token) |`,
     `| 3c. One OAuth flow ≤ the baseline's time | medians ${fmt(flowGh, 1)} vs ${fmt(flowBase, 1)} ms${flowPairNote} | ${mark(flowGh <= flowBase)} | — (no flow) |`,
-    '| 4. Sequential D1 round trips per endpoint (≤ 2; `/mcp` 0) | not measured by this runner: counted per endpoint by tests/e2e/storage_faults.test.mjs (`npm test`), see bench/NOTES.md | — | — |',
-    `| 5. Cold start above the passthrough ≤ 2 × the baseline's (a new isolate in a running workerd to its first answer; median of ${isolates.gatehouse.cold.length} per-sample differences) | ${fmt(isoGh, 1)} vs ${fmt(isoBase, 1)} ms (per sample ${isoSpread('gatehouse')} vs ${isoSpread('baseline')}): ${isoRatio(isoGh)}; CPU ${isoCpu('gatehouse')} vs ${isoCpu('baseline')} ms. With a process start (fresh workerd, fastest of ${cold.gatehouse.length}, not judged): ${fmt(coldGh, 0)} vs ${fmt(coldBase, 0)} ms; first request alone (medians) ${fmt(coldFirst('gatehouse'), 1)} vs ${fmt(coldFirst('baseline'), 1)} ms | ${isoBase > 0 ? mark(isoGh <= 2 * isoBase) : 'not judged'} | ${fmt(isoFloor, 1)} ms (per sample ${isoSpread('rustfloor')}): ${isoRatio(isoFloor)}${isoBase > 0 ? `, ${floorCan(isoFloor <= 2 * isoBase)}` : ''}; CPU ${isoCpu('rustfloor')} ms; Gatehouse above the floor ${fmt(isoGh - isoFloor, 1)} ms |`,
+    `| 4. Sequential D1 round trips per endpoint (≤ 2 on \`/token\`, \`/authorize\`, \`/consent\`, \`/register\`; \`/mcp\` 0 on the hot path) | ${tripsVerdict.text} (table below) | ${mark(tripsVerdict.ok)} | — |`,
+    `| 5. Cold start above the passthrough ≤ 2 × the baseline's (a new isolate in a running workerd to its first answer; median of ${isolates.gatehouse.cold.length} per-sample differences) | ${fmt(isoGh, 1)} vs ${fmt(isoBase, 1)} ms (per sample ${isoSpread('gatehouse')} vs ${isoSpread('baseline')}): ${isoRatio(isoGh)}; CPU ${isoCpu('gatehouse')} vs ${isoCpu('baseline')} ms. With a process start (fresh workerd, fastest of ${cold.gatehouse.length}, not judged): ${fmt(coldGh, 0)} vs ${fmt(coldBase, 0)} ms; first request alone (medians) ${fmt(coldFirst('gatehouse'), 1)} vs ${fmt(coldFirst('baseline'), 1)} ms | ${isoBase > 0 ? mark(isoGh <= 2 * isoBase) : 'not judged'} | ${fmt(isoFloor, 1)} ms (per sample ${isoSpread('rustfloor')}): ${isoRatio(isoFloor)}${isoBase > 0 ? `, ${floorCan(isoFloor <= 2 * isoBase)}` : ''}; CPU ${isoCpu('rustfloor')} ms; Gatehouse above the floor ${fmt(isoGh - isoFloor, 1)} ms. Gatehouse's module alone, compiled and instantiated with no request answered: ${fmt(isoModule, 1)} ms (${isoRatio(isoModule)}), which leaves its first request ${fmt(isoLeft, 1)} ms against the floor's ${fmt(isoFirst('rustfloor'), 1)} and its own ${fmt(isoFirst('gatehouse'), 1)} (below) |`,
     `| 6. Gatehouse wasm ≤ 350 KiB gzip | ${wasm ? kib(wasm.gzip) : 'not built'} | ${mark(wasm && wasm.gzip <= WASM_TARGET_GZIP)} | ${floorWasm ? kib(floorWasm.gzip) : 'not built'} |`,
   ];
 
@@ -157,6 +177,11 @@ export function writeResults({ file, config, started, finished, machine, version
     `- The floor with Gatehouse's origin timeout and identity headers (the two things every forward does for the origin, features the`
       + ` documentation promises) spends ${fmt(rpCpu - rfCpu, 3)} ms more than the floor per \`tools/call\`; Gatehouse spends ${fmt(ghCpu - rpCpu, 3)} ms above that`
       + ' (the token from the per-isolate memo, the revocation view, the session binding, the request and response headers, the security headers).',
+    `- Target 5 taken apart (new isolates, medians of the per-sample differences from the passthrough): Gatehouse's wasm compiled by a worker that`
+      + ` never instantiates it ${fmt(isoAbove('gatehouseWasmOnly')?.med ?? NaN, 1)} ms (the floor's ${fmt(isoAbove('rustfloorWasmOnly')?.med ?? NaN, 1)}), compiled and instantiated with the glue run`
+      + ` ${fmt(isoModule, 1)} ms (the floor's ${fmt(isoAbove('rustfloorInstantiated')?.med ?? NaN, 1)}), the first request on top ${fmt(isoFirst('gatehouse'), 1)} ms (the floor's ${fmt(isoFirst('rustfloor'), 1)}).`
+      + ` Twice the baseline's ${fmt(isoBase, 1)} ms leaves ${fmt(isoLeft, 1)} ms for a first request once Gatehouse's module is loaded: the size of the module`
+      + ' (about 7 µs per KB of raw wasm, validated whole at every new isolate) takes most of the allowance before any of its code runs (bench/NOTES.md, sessions 30 and 31).',
     `- Token checking alone (forged token minus no token, same gateway): Gatehouse ${fmt(med('forged', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')) - med('401', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')), 3)} ms,`
       + ` baseline ${fmt(med('forged', 'baseline', (r) => cpuPerReq(r, 'baseline')) - med('401', 'baseline', (r) => cpuPerReq(r, 'baseline')), 3)} ms per request.`,
   ];
@@ -206,7 +231,10 @@ in ${elapsed} s; rerunning the command rewrites this file.
   the sample, so no two share compiled code) and passes it an MCP POST without a token: script load, wasm compile and
   instantiate, first request. Timed from the runner (wall) and by workerd's CPU over that request (schedstat, all threads), then
   a second request to the same isolate for comparison. The baseline has no KV binding there (the loader cannot pass one;
-  its no-token 401 does not read KV). Also, as before, with a process start: a fresh workerd per sample (${config.coldSamples} per worker, interleaved, each with one D1 and one KV binding so Miniflare sets up the same storage), from
+  its no-token 401 does not read KV). Two more workers per wasm take Gatehouse's and the floor's start apart: the passthrough
+  carrying the wasm, which workerd compiles and nothing instantiates (bench/reference/wasm_only.js), and the same with the build's
+  \`index.js\` loaded, so the module is instantiated and its glue run but no request reaches it (bench/reference/instantiate_only.js).
+  Also, as before, with a process start: a fresh workerd per sample (${config.coldSamples} per worker, interleaved, each with one D1 and one KV binding so Miniflare sets up the same storage), from
   starting it to the first answer of an MCP POST without a token: wall time, and the CPU time of workerd's threads until then (schedstat).
   OAuth flow: a scripted client over HTTP (tests/e2e/oauth.mjs \`manualFlow\`), one unmeasured flow first, then ${flows.Gatehouse.length} each, in pairs whose order alternates.
   CPU: utime+stime of each process from /proc (${versions.clockTicks} ticks/s) ÷ responses served; "other" =
@@ -239,6 +267,17 @@ ${targetsTable.join('\n')}
 Reading the numbers (computed from the medians of this run):
 
 ${reading.join('\n')}
+
+## Sequential D1 round trips (target 4)
+
+Counted by Gatehouse's fault build (\`scripts/build.sh --faults\`, build-faults/, never deployed), which answers every request
+with the number of round trips to D1 it awaited one after the other (a batch is one; src/edge/d1/faults.rs), over one MCP
+client's first connection (bench/lib/round_trips.mjs): registration, a first authorization by password, the code exchange, a
+refresh, a second client authorized by the owner already signed in, then MCP requests. At the edge each of these can cost tens
+of milliseconds when the database's primary is far away; under Miniflare it is a fraction of one. tests/e2e/storage_faults.test.mjs
+asserts the same limits.
+
+${tripsTable.join('\n')}
 
 ## CPU during each load run (cores = CPU seconds per wall second)
 

@@ -111,7 +111,7 @@ export class Browser {
     this.origin = new URL(base).origin;
     this.headers = headers;
     this.jar = new CookieJar();
-    this.trace = []; // { method, url, status, location }
+    this.trace = []; // { method, url, status, location, headers }
   }
   async request(url, { method = 'GET', form } = {}) {
     const u = new URL(url, this.origin);
@@ -127,7 +127,7 @@ export class Browser {
     if (u.origin === this.origin) this.jar.store(res);
     const text = await res.text();
     const location = res.headers.get('location');
-    this.trace.push({ method, url: u.href, status: res.status, location });
+    this.trace.push({ method, url: u.href, status: res.status, location, headers: res.headers });
     return { status: res.status, headers: res.headers, text, url: u.href, location: location && new URL(location, u).href };
   }
 }
@@ -198,7 +198,7 @@ export class WebBrowser {
     jar.store(res);
     const text = await res.text();
     const location = res.headers.get('location');
-    this.trace.push({ method, url: u.href, status: res.status, location });
+    this.trace.push({ method, url: u.href, status: res.status, location, headers: res.headers });
     return { status: res.status, headers: res.headers, text, url: u.href, location: location && new URL(location, u).href };
   }
 }
