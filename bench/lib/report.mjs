@@ -180,8 +180,9 @@ export function writeResults({ file, config, started, finished, machine, version
     `- Target 5 taken apart (new isolates, medians of the per-sample differences from the passthrough): Gatehouse's wasm compiled by a worker that`
       + ` never instantiates it ${fmt(isoAbove('gatehouseWasmOnly')?.med ?? NaN, 1)} ms (the floor's ${fmt(isoAbove('rustfloorWasmOnly')?.med ?? NaN, 1)}), compiled and instantiated with the glue run`
       + ` ${fmt(isoModule, 1)} ms (the floor's ${fmt(isoAbove('rustfloorInstantiated')?.med ?? NaN, 1)}), the first request on top ${fmt(isoFirst('gatehouse'), 1)} ms (the floor's ${fmt(isoFirst('rustfloor'), 1)}).`
-      + ` Twice the baseline's ${fmt(isoBase, 1)} ms leaves ${fmt(isoLeft, 1)} ms for a first request once Gatehouse's module is loaded: the size of the module`
-      + ' (about 7 µs per KB of raw wasm, validated whole at every new isolate) takes most of the allowance before any of its code runs (bench/NOTES.md, sessions 30 and 31).',
+      + ` Twice the baseline's ${fmt(isoBase, 1)} ms leaves ${fmt(isoLeft, 1)} ms for a first request once Gatehouse's module is loaded: the module alone`
+      + ` takes ${fmt((100 * isoModule) / (2 * isoBase), 0)} % of the allowance before any of its code runs (its size: about 7 µs per KB of raw wasm, validated whole at`
+      + ' every new isolate; bench/NOTES.md, sessions 30 and 31).',
     `- Token checking alone (forged token minus no token, same gateway): Gatehouse ${fmt(med('forged', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')) - med('401', 'gatehouse', (r) => cpuPerReq(r, 'gatehouse')), 3)} ms,`
       + ` baseline ${fmt(med('forged', 'baseline', (r) => cpuPerReq(r, 'baseline')) - med('401', 'baseline', (r) => cpuPerReq(r, 'baseline')), 3)} ms per request.`,
   ];
