@@ -5,7 +5,7 @@
 // registration, a first authorization by password, the code exchange, a refresh, a second
 // client authorized by the owner already signed in (the consent page), then MCP requests.
 // tests/e2e/storage_faults.test.mjs asserts the same counts; this puts them in RESULTS.md.
-import { LOOPBACK_REDIRECT, authorizeUrl, initializeBody, mcpPost, pkcePair, redeemCode, refresh, register } from '../../tests/e2e/oauth.mjs';
+import { LOOPBACK_REDIRECT, initializeBody, mcpPost, newAuthorization, redeemCode, refresh, register } from '../../tests/e2e/oauth.mjs';
 import { Browser, approveAsOwner } from '../../tests/e2e/owner.mjs';
 
 const HEADER = 'x-gatehouse-test-round-trips';
@@ -26,12 +26,9 @@ async function authorize(h, browser, rows, label) {
   const reg = await register(h.base, { redirect_uris: [LOOPBACK_REDIRECT] });
   expect(reg, 201, 'POST /register');
   rows.push({ request: 'POST /register', trips: trips(reg.headers, 'POST /register') });
-  const pkce = pkcePair();
+  const { url, pkce } = newAuthorization(h.base, reg.json.client_id, h.mcpUrl);
   const from = browser.trace.length;
-  const { location } = await approveAsOwner(authorizeUrl(h.base, {
-    response_type: 'code', client_id: reg.json.client_id, redirect_uri: LOOPBACK_REDIRECT, state: 'rt',
-    code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: h.mcpUrl,
-  }), { browser, password: h.password });
+  const { location } = await approveAsOwner(url, { browser, password: h.password });
   for (const step of browser.trace.slice(from)) {
     const request = `${step.method} ${new URL(step.url).pathname}`;
     rows.push({ request: `${request} (${label})`, trips: trips(step.headers, request) });
