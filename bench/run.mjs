@@ -40,6 +40,9 @@
 //                  each of its requests (POST /register, GET /authorize, ...), medians.
 //   --path=trips   with --quick: only the sequential D1 round trips per request (target 4), from
 //                  Gatehouse's fault build (build-faults/, which scripts/bench.sh builds).
+//   --path=calls   with --quick: the calls each wasm worker makes into JavaScript per `tools/call`
+//                  (the runtime's APIs through wasm-bindgen's glue), counted in copies of Gatehouse's
+//                  build and of the Rust floors (bench/lib/calls.mjs); counts, no timings.
 //   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor) and, on
 //                  `tools/call`, the floor with Gatehouse's origin timeout (its `deadline`
 //                  feature) and the floor sending headers of the sizes of Gatehouse's identity
@@ -61,6 +64,7 @@ import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { childPids, clockTicks, threadsCpuMs } from './lib/cpu.mjs';
 import { loadRun } from './lib/load.mjs';
 import { profileDuring } from './lib/profile.mjs';
+import { countingCopy, lastCounts, callsTable, WINDOW } from './lib/calls.mjs';
 import { splitSql } from './lib/sql.mjs';
 import { median as med, writeResults } from './lib/report.mjs';
 import { builtWorker, coldIsolates, scriptWorker } from './lib/isolates.mjs';
@@ -82,13 +86,13 @@ const int = (name, dflt, min, max) => {
 const FLAGS = { quick: false, ab: null, ladder: [], profile: false, path: 'call', rustFloor: false };
 for (const arg of process.argv.slice(2)) {
   if (arg === '--quick') FLAGS.quick = true;
-  else if (['--path=call', '--path=401', '--path=cold', '--path=flow', '--path=trips'].includes(arg)) FLAGS.path = arg.slice(7);
+  else if (['--path=call', '--path=401', '--path=cold', '--path=flow', '--path=trips', '--path=calls'].includes(arg)) FLAGS.path = arg.slice(7);
   else if (arg === '--profile') FLAGS.profile = true;
   else if (arg === '--rust-floor') FLAGS.rustFloor = true;
   else if (arg.startsWith('--ab=') && arg.length > 5) FLAGS.ab = resolve(arg.slice(5));
   else if (arg.startsWith('--ladder=') && arg.length > 9) FLAGS.ladder = arg.slice(9).split(',').filter(Boolean).map((d) => resolve(d));
   else {
-    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --ladder=<dir>,<dir>,..., --profile, --path=call|401|cold|flow|trips, --rust-floor)`);
+    console.error(`[bench] ERROR: unknown argument "${arg}" (flags: --quick, --ab=<build dir>, --ladder=<dir>,<dir>,..., --profile, --path=call|401|cold|flow|trips|calls, --rust-floor)`);
     process.exit(2);
   }
 }
@@ -718,6 +722,7 @@ async function quick() {
   const origin = await startOrigin();
   if (FLAGS.path === 'cold') return quickCold(config, origin, secrets, password);
   if (FLAGS.path === 'flow') return quickFlow(config, origin, secrets, password);
+  if (FLAGS.path === 'calls') return quickCalls(config, origin, secrets, password);
   if (FLAGS.path === 'trips') {
     const rows = await measureRoundTrips(config, origin, secrets, password);
     console.log('\nsequential D1 round trips per request (the fault build\'s counter)\n');
@@ -939,6 +944,43 @@ async function measureRoundTrips(config, origin, secrets, password) {
  * second build) beside the baseline, with each HTTP request of the flow timed where the runner
  * sends it, so a difference in the whole flow can be traced to the endpoint that makes it.
  */
+/**
+ * `--quick --path=calls`: counting copies (bench/lib/calls.mjs) of Gatehouse's build, of the Rust
+ * floor and of the floor with the origin timeout and the identity headers, each given `tools/call`
+ * load until a full window is counted; prints the calls into JavaScript per request side by side.
+ */
+async function quickCalls(config, origin, secrets, password) {
+  const dirs = { gatehouse: join(tmp, 'calls-gatehouse'), required: join(tmp, 'calls-rust-floor-required'), floor: join(tmp, 'calls-rust-floor') };
+  countingCopy(join(ROOT, 'build'), dirs.gatehouse);
+  countingCopy(RUST_FLOOR_REQUIRED, dirs.required);
+  countingCopy(RUST_FLOOR, dirs.floor);
+  const gw = { name: 'Gatehouse', password, ...(await startGatehouse(config, origin, secrets, { buildDir: dirs.gatehouse, name: 'calls-gatehouse' })) };
+  await timeFlow(gw);
+  const { token } = await timeFlow(gw);
+  const workers = [
+    { name: 'Gatehouse', url: `${gw.url}/mcp`, token, w: gw },
+    { name: 'Rust floor + origin timeout + identity headers', url: null, token: 'unchecked', w: await startRustFloor(config, origin, { dir: dirs.required }) },
+    { name: 'Rust floor', url: null, token: 'unchecked', w: await startRustFloor(config, origin, { dir: dirs.floor }) },
+  ];
+  const body = JSON.stringify(toolCall('echo', { text: ECHO }));
+  const verify = (b) => b.includes(`"text":"${ECHO}"`) && b.includes('"result"');
+  const columns = [];
+  for (const t of workers) {
+    t.url ??= `${t.w.url}/mcp`;
+    const headers = await openSession(t.name, t.url, t.token);
+    await checkPath(t.name, t.url, headers, { gateway: t.name === 'Gatehouse' });
+    // Load until the counter has written two windows: the last one holds nothing but `tools/call`.
+    const marks = () => t.w.logs.kept.filter((l) => l.includes('GATEHOUSE_CALLS')).length;
+    for (let i = 0; i < 20 && marks() < 2; i++) {
+      const r = await loadRun({ url: t.url, headers, body, connections: CONFIG.connections, seconds: 2, expectStatus: 200, verify, pids: { [t.name]: t.w.pid } });
+      if (r.bad) throw new Error(`${t.name}: ${r.bad} wrong answers under load`);
+    }
+    columns.push({ name: t.name, counts: lastCounts(t.name, t.w.logs) });
+  }
+  console.log(`\nCalls from wasm into JavaScript per \`tools/call\` (the last window of ${WINDOW} requests each)\n`);
+  console.log(callsTable(columns));
+}
+
 async function quickFlow(config, origin, secrets, password) {
   const workers = [{ key: 'gatehouse', name: 'Gatehouse', password, ...(await startGatehouse(config, origin, secrets)) }];
   if (FLAGS.ab) workers.push({ key: 'gatehouseB', name: 'Gatehouse B', password, ...(await startGatehouse(config, origin, secrets, { buildDir: FLAGS.ab, name: 'gatehouseB' })) });

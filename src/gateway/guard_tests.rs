@@ -194,3 +194,72 @@ fn the_body_is_refused_by_its_declared_size_and_piped_only_when_framed_and_unrea
     let policed = w.admit(&[("authorization", &auth), ("content-length", "10")]).unwrap();
     assert_eq!(policed.body, BodyPlan::Read { declared: Some(10), limit }, "a policy reads the body");
 }
+
+/// The `/mcp` hot path's own work, as `edge::mcp` runs it for every request after a token's
+/// first: the guard, the forward plan and the response plan. It must touch storage only for
+/// the first request (issue 14, target 4), and the loop doubles as a measurement of that
+/// work without the runtime: `GATEHOUSE_HOT_PATH_ITERATIONS=200000 cargo test --release --lib
+/// hot_path -- --nocapture` prints the time per request (bench/NOTES.md, session 32).
+#[test]
+fn the_hot_path_after_a_tokens_first_request_touches_no_storage() {
+    use super::super::forward_plan::forward_plan;
+    use super::super::response_plan::response_plan;
+    let w = World::new();
+    let auth = format!("Bearer {}", w.token("g1", "mcp"));
+    let session = w.state.session_key(&w.config.signing_key).wrap(&GrantId::new("g1"), "4c0ae1b2-origin-session");
+    // What the TypeScript SDK's client sends on a `tools/call` (StreamableHTTPClientTransport), as
+    // Node's fetch and Miniflare's entry hand it over in the benchmark.
+    let request: Vec<(&str, &str)> = vec![
+        ("accept", "application/json, text/event-stream"),
+        ("accept-encoding", "br, gzip, deflate"),
+        ("accept-language", "*"),
+        ("authorization", &auth),
+        ("cf-connecting-ip", "127.0.0.1"),
+        ("content-length", "98"),
+        ("content-type", "application/json"),
+        ("host", "127.0.0.1:8787"),
+        ("mcp-protocol-version", "2025-11-25"),
+        ("mcp-session-id", &session),
+        ("sec-fetch-mode", "cors"),
+        ("user-agent", "node"),
+    ];
+    let answer: Vec<(String, String)> = [
+        ("content-type", "text/event-stream"),
+        ("cache-control", "no-cache"),
+        ("connection", "keep-alive"),
+        ("mcp-session-id", "4c0ae1b2-origin-session"),
+        ("date", "Fri, 04 Dec 2026 19:00:00 GMT"),
+        ("transfer-encoding", "chunked"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let once = |now_ms: i64| {
+        let (admitted, _) = w.admit_at(now_ms, &request);
+        let a = admitted.expect("admitted");
+        let plan = block_on(forward_plan(&w.config, &Native, ISS, &w.state, &a, now_ms / 1000, Some("127.0.0.1".into()), true)).expect("a forward plan");
+        let out = response_plan(&w.config, &w.state, &a.grant, 200, answer.clone(), false).expect("a response plan");
+        (a, plan.headers, out.headers)
+    };
+    let (a, sent, back) = once(NOW * 1000);
+    assert_eq!(a.body, BodyPlan::Pipe);
+    assert!(sent.contains(&("mcp-session-id".into(), "4c0ae1b2-origin-session".into())), "{sent:?}");
+    assert!(sent.iter().any(|(k, _)| k == "x-gatehouse-assertion"));
+    assert!(back.contains(&("mcp-session-id".into(), session.clone())), "{back:?}");
+    let after_first = w.store.calls.get();
+    assert!(after_first >= 1, "the first request reads the grant");
+
+    let n: u32 = std::env::var("GATEHOUSE_HOT_PATH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        // Inside the revocation view's interval, as every request of a busy connection is.
+        let (_, sent_again, back_again) = once(NOW * 1000 + i64::from(i % 1000));
+        assert_eq!(sent_again.len(), sent.len());
+        assert_eq!(back_again.len(), back.len());
+    }
+    let per = started.elapsed() / n;
+    assert_eq!(w.store.calls.get(), after_first, "no storage call after the first request");
+    if std::env::var_os("GATEHOUSE_HOT_PATH_ITERATIONS").is_some() {
+        println!("hot path (guard, forward plan, response plan), native: {per:?} per request over {n}");
+    }
+}
