@@ -96,6 +96,27 @@ pub fn ops(f: Facts) -> Vec<Op> {
     out
 }
 
+/// The ops applied to a response's headers held as (name, value) pairs, with
+/// the outcome the runtime's `Headers` gives (`set` replaces every field of the
+/// name, `delete` removes them, names match in any case): for answers whose
+/// headers are laid out before they reach the runtime (`edge::hot`).
+pub fn apply_to(ops: &[Op], headers: &mut Vec<(String, String)>) {
+    for op in ops {
+        match *op {
+            Op::Set(name, value) => {
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+                headers.push((name.to_string(), value.to_string()));
+            }
+            Op::SetIfAbsent(name, value) => {
+                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                    headers.push((name.to_string(), value.to_string()));
+                }
+            }
+            Op::Remove(name) => headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +182,36 @@ mod tests {
         assert!(off.contains(&Op::Remove("access-control-allow-origin")));
     }
 
+
+    #[test]
+    fn applied_to_pairs_the_layer_wins_keeps_or_removes_as_on_the_runtimes_headers() {
+        let own = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let mut h = own(&[
+            ("Content-Type", "text/event-stream"),
+            ("X-Frame-Options", "SAMEORIGIN"),
+            ("cache-control", "no-cache"),
+            ("Content-Security-Policy", "default-src 'self'"),
+            ("access-control-allow-origin", "https://evil.example"),
+            ("access-control-allow-credentials", "true"),
+            ("vary", "a"),
+            ("vary", "b"),
+        ]);
+        apply_to(&ops(Facts { https: true, cors: false, status: 200, caching: Caching::Origin }), &mut h);
+        let get = |n: &str| h.iter().filter(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+        assert_eq!(get("x-frame-options"), ["DENY"], "the layer's value replaces the origin's, whatever its case");
+        assert_eq!(get("cache-control"), ["no-cache"], "the origin's caching is kept");
+        assert_eq!(get("content-security-policy"), ["default-src 'self'"]);
+        assert_eq!(get("access-control-allow-origin"), Vec::<&str>::new(), "removed without CORS");
+        assert_eq!(get("access-control-allow-credentials"), Vec::<&str>::new());
+        assert_eq!(get("vary"), ["a", "b"], "fields the layer does not touch stay, repeated ones too");
+        assert_eq!(get("strict-transport-security"), [HSTS]);
+        assert_eq!(get("x-content-type-options"), ["nosniff"]);
+        let mut bare = Vec::new();
+        apply_to(&ops(Facts { https: false, cors: true, status: 401, caching: Caching::Origin }), &mut bare);
+        assert!(bare.contains(&("cache-control".into(), "no-store".into())));
+        assert!(bare.contains(&("access-control-allow-origin".into(), "*".into())));
+        assert!(bare.contains(&("content-security-policy".into(), DEFAULT_CSP.into())));
+    }
 
     #[test]
     fn preflight_allows_the_requested_mcp_param_headers_only() {

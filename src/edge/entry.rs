@@ -3,16 +3,18 @@
 //! every response passes through (CORS where allowed, security headers, a
 //! log line). Protocol decisions live below `edge`.
 
-use worker::{event, Context, Env, Headers, Method, Request, Response, ResponseBuilder};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use worker::{event, Env, Headers, Method, Request, Response, ResponseBuilder};
 
 use super::routes::{self, Endpoint, Errors, Route};
 use super::convert::to_response;
 use super::d1::faults;
 use super::apart::apart;
 use super::{body, mcp, outbound};
+use super::isolate_config::{cached_config, load_config};
 
 use crate::base::page;
-use crate::config::Config;
 use crate::protocol::context::Ctx;
 use crate::base::error::{ErrorCode, OAuthError};
 use crate::base::http::{HttpRequest, HttpResponse, MAX_BODY};
@@ -24,13 +26,32 @@ use crate::operate::{admin, maintenance, request_log};
 use crate::identity::sign_in::passkey::handlers as passkey;
 use super::d1::D1Store;
 
-/// Takes the runtime's request as is: the MCP path (the hot one) reads only
-/// headers and body, and `worker::Request` would read `request.cf` on every
-/// request. Other routes get the `worker::Request`.
-#[event(fetch)]
-async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+/// The worker's fetch handler (what `#[event(fetch)]` would export, without
+/// starting a Rust future when `hot` can answer synchronously). Takes the
+/// runtime's request as is: the MCP path reads only headers and body, and
+/// `worker::Request` would read `request.cf` on every request.
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch_handler(raw: web_sys::Request, env: Env, _ctx: JsValue) -> js_sys::Promise {
     console_error_panic_hook::set_once();
     let started = js_sys::Date::now();
+    if let Some(answer) = super::hot::serve(&raw, &env, started) {
+        return answer;
+    }
+    wasm_bindgen_futures::future_to_promise(async move {
+        let resp = match fetch(raw, env, started).await {
+            Ok(resp) => resp,
+            // As `#[event(fetch)]` answers a handler's error.
+            Err(e) => {
+                worker::console_error!("{}", e);
+                Response::error("INTERNAL SERVER ERROR", 500)?
+            }
+        };
+        Ok(web_sys::Response::from(resp).into())
+    })
+}
+
+/// Every request the hot path does not answer. Other routes get the `worker::Request`.
+async fn fetch(raw: web_sys::Request, env: Env, started: f64) -> worker::Result<Response> {
     // The runtime hands over a parsed URL's serialization: this parse does not fail in practice.
     let Ok(url) = url::Url::parse(&raw.url()) else {
         return to_response(HttpResponse::oauth_error(&OAuthError::invalid_request("malformed request URL")));
@@ -64,7 +85,7 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     };
     let facts = Facts { https, cors: r.cors(), status: resp.status_code(), caching: r.caching() };
     apply_layers(&mut resp, facts)?;
-    let log_mcp_successes = CONFIG.with(|c| c.borrow().as_ref().is_some_and(|c| c.log_mcp_successes));
+    let log_mcp_successes = cached_config().is_some_and(|c| c.log_mcp_successes);
     if request_log::written(r.endpoint() == Some(Endpoint::Mcp), resp.status_code(), log_mcp_successes) {
         // The route's name, never the path or query: either may carry a secret.
         worker::console_log!(
@@ -97,14 +118,6 @@ fn now() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
-thread_local! {
-    /// The parsed configuration, kept for the isolate's life: deriving the
-    /// Ed25519 key on every MCP request would be wasted work on the hot path.
-    /// Changing a secret or variable deploys a new version, hence a new isolate.
-    /// Errors are not kept, so a fixed setting is picked up at once.
-    static CONFIG: std::cell::RefCell<Option<std::rc::Rc<Config>>> = const { std::cell::RefCell::new(None) };
-}
-
 /// The MCP endpoint: the configuration, then `mcp::forward`. `method` and
 /// `started` (the request's time, in ms) as the entry read them.
 async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, method: &Method, started: f64, client_id: &mut Option<String>) -> worker::Result<Response> {
@@ -114,31 +127,6 @@ async fn mcp(req: &web_sys::Request, env: &Env, url: &url::Url, method: &Method,
     };
     let issuer = config.issuer(&url.origin().ascii_serialization());
     mcp::forward(req, env, &config, &issuer, method, started as i64, client_id).await
-}
-
-async fn load_config(env: &Env) -> Result<std::rc::Rc<Config>, crate::config::vars::ConfigError> {
-    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
-        return Ok(c);
-    }
-    // Secrets and plain vars are both string properties of `env`. Read directly rather than
-    // through `Env::secret`/`Env::var` (the same read for both, plus a class-name check and
-    // error texts this never shows): a binding that is not a string is unset either way.
-    let get = |name: &str| js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str(name)).ok().and_then(|v| v.as_string());
-    // The signing keys' public halves come from WebCrypto, which only answers
-    // asynchronously: computed first, then looked up while the rest is read.
-    // A malformed secret has no seed here; reading the configuration reports it.
-    let mut publics = Vec::new();
-    if let Ok((current, previous)) = crate::config::signing_keys::seeds(&get) {
-        for seed in std::iter::once(current).chain(previous) {
-            if let Some(public) = super::webcrypto::ed25519_public(&seed).await {
-                publics.push((seed, public));
-            }
-        }
-    }
-    let public_of = |seed: &crate::base::ed25519::Seed| publics.iter().find(|(s, _)| s == seed).map(|(_, p)| *p);
-    let config = std::rc::Rc::new(Config::from_lookup_with(get, &public_of)?);
-    CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
-    Ok(config)
 }
 
 /// `client_id` is filled in for the request log when the request names one.

@@ -45,6 +45,11 @@ extern "C" {
     fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
 }
 
+/// This isolate's gateway state (`hot` shares it).
+pub(super) fn state() -> Rc<GatewayState> {
+    STATE.with(Rc::clone)
+}
+
 /// The request's head, as the guard reads it.
 struct Head<'a>(&'a Headers);
 
@@ -148,21 +153,14 @@ async fn send(
         None => global_fetch(url, &init),
     };
     let Ok(promise) = sent else {
-        return rpc_error(502, jsonrpc::SERVER_ERROR, "the origin URL is not usable");
+        return to_response(origin_failed(OriginFailure::Unusable, fwd.timeout_secs));
     };
     let sent = JsFuture::from(promise).await.and_then(|r| r.dyn_into::<web_sys::Response>());
     let resp = match sent {
         Ok(r) => r,
         // Asked only on a failure: a success costs no crossing for it.
-        Err(_) if deadline.passed() => {
-            worker::console_error!("{}", serde_json::json!({"event": "origin_timeout", "seconds": fwd.timeout_secs}));
-            return rpc_error(504, jsonrpc::SERVER_ERROR, &format!("the MCP origin server did not answer within {} seconds", fwd.timeout_secs));
-        }
-        Err(e) => {
-            let e = worker::Error::from(e);
-            worker::console_error!("{}", serde_json::json!({"event": "origin_unreachable", "error": e.to_string()}));
-            return rpc_error(502, jsonrpc::SERVER_ERROR, "Gatehouse could not reach the MCP origin server");
-        }
+        Err(_) if deadline.passed() => return to_response(origin_failed(OriginFailure::Timeout, fwd.timeout_secs)),
+        Err(e) => return to_response(origin_failed(OriginFailure::Unreachable(worker::Error::from(e).to_string()), fwd.timeout_secs)),
     };
     // Ended before anything else is awaited (the filtered body below is).
     drop(deadline);
@@ -214,7 +212,7 @@ async fn filtered(resp: web_sys::Response, builder: ResponseBuilder, policy: Too
 /// `ORIGIN` when bound to anything with a `fetch` method: a service binding,
 /// or a Workers VPC service (`vpc_services`), whose runtime class is not the
 /// `Fetcher` that `Env::service` insists on.
-fn fetcher_binding(env: &Env) -> Option<JsValue> {
+pub(super) fn fetcher_binding(env: &Env) -> Option<JsValue> {
     let b = js_sys::Reflect::get(env, &JsValue::from_str("ORIGIN")).ok()?;
     if b.is_undefined() || b.is_null() || b.is_string() {
         return None;
@@ -226,6 +224,31 @@ fn fetcher_binding(env: &Env) -> Option<JsValue> {
 fn call_fetcher(binding: &JsValue, url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue> {
     let fetch: js_sys::Function = js_sys::Reflect::get(binding, &JsValue::from_str("fetch"))?.dyn_into()?;
     fetch.call2(binding, &JsValue::from_str(url), init)?.dyn_into()
+}
+
+/// Why a fetch to the origin gave no answer.
+pub(super) enum OriginFailure {
+    /// The runtime refused the request before sending it.
+    Unusable,
+    /// No answer's headers within `ORIGIN_TIMEOUT_SECONDS`.
+    Timeout,
+    /// The fetch failed, with the runtime's error.
+    Unreachable(String),
+}
+
+/// The answer for a fetch that failed, logged (`hot` gives the same).
+pub(super) fn origin_failed(why: OriginFailure, timeout_secs: u64) -> crate::base::http::HttpResponse {
+    match why {
+        OriginFailure::Unusable => refusal::rpc(502, jsonrpc::SERVER_ERROR, "the origin URL is not usable"),
+        OriginFailure::Timeout => {
+            worker::console_error!("{}", serde_json::json!({"event": "origin_timeout", "seconds": timeout_secs}));
+            refusal::rpc(504, jsonrpc::SERVER_ERROR, &format!("the MCP origin server did not answer within {timeout_secs} seconds"))
+        }
+        OriginFailure::Unreachable(error) => {
+            worker::console_error!("{}", serde_json::json!({"event": "origin_unreachable", "error": error}));
+            refusal::rpc(502, jsonrpc::SERVER_ERROR, "Gatehouse could not reach the MCP origin server")
+        }
+    }
 }
 
 /// A refusal from the guard, logged when it says so.

@@ -28,6 +28,10 @@ mod entry;
 #[cfg(any(target_arch = "wasm32", test))]
 mod row;
 #[cfg(target_arch = "wasm32")]
+mod hot;
+#[cfg(target_arch = "wasm32")]
+mod isolate_config;
+#[cfg(target_arch = "wasm32")]
 mod mcp;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod outbound;

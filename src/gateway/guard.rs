@@ -63,7 +63,7 @@ pub enum BodyPlan {
 
 /// The checks, in order. `client_id` receives the token's client as soon as
 /// the token verifies, for the request log, whether or not a later check refuses.
-pub async fn admit<R: RevokedGrants, C: Ed25519>(g: &Guard<'_, R, C>, head: &impl RequestHead, client_id: &mut Option<String>) -> Result<Admitted, Refusal> {
+pub async fn admit<R: RevokedGrants, C: Ed25519>(g: &Guard<'_, R, C>, head: &dyn RequestHead, client_id: &mut Option<String>) -> Result<Admitted, Refusal> {
     let (config, issuer) = (g.config, g.issuer);
     let authorization = head.header("authorization");
     let Some(bearer) = bearer(authorization.as_deref()) else {
@@ -109,7 +109,7 @@ fn bearer(header: Option<&str>) -> Option<&str> {
 /// to take the rest. The runtime frames an incoming body by its
 /// `Content-Length` (with `Transfer-Encoding` also sent, workerd drops the
 /// length, and the body is read), so a piped body cannot exceed the limit.
-fn body_plan(config: &Config, head: &impl RequestHead) -> Result<BodyPlan, Refusal> {
+fn body_plan(config: &Config, head: &dyn RequestHead) -> Result<BodyPlan, Refusal> {
     let limit = config.forward.max_body_bytes;
     let declared = head.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {

@@ -266,6 +266,9 @@ describe('storage faults', { timeout: 600_000 }, () => {
     for (const r of [fresh, hot]) assert.match(r.headers.get('x-gatehouse-test-round-trips') ?? '', /^\d+$/, '/mcp answers carry the counter');
     assert.ok(trips(fresh) <= 2, `a token new to the isolate: ${trips(fresh)} round trips`);
     assert.equal(trips(hot), 0, 'the hot path reads nothing from D1');
+    // The second request is answered by edge/hot.rs (synchronous Rust, hot.js moving the bytes), the first is not.
+    assert.equal(fresh.headers.get('x-gatehouse-test-path'), null, 'a token new to the isolate goes the usual way');
+    assert.equal(hot.headers.get('x-gatehouse-test-path'), 'hot', 'a token and a view already held: the hot path');
     const cached = await mcpPost(h.mcpUrl, initializeBody(), { ...auth, [FAULT]: 'fail' });
     assert.equal(cached.status, 200, 'within the bound, a valid token is served from the cache');
     await sleep(2_500);

@@ -67,6 +67,15 @@ mod on {
             }
         }
 
+        /// An answer of `edge::hot`, which cannot await storage at all: no
+        /// statement, no round trip, and which path answered.
+        pub fn report_hot(headers: &mut Vec<(String, String)>) {
+            headers.push((COUNT_HEADER.into(), "0".into()));
+            headers.push((TRIPS_HEADER.into(), "0".into()));
+            headers.push(("x-gatehouse-test-wasm-pages".into(), core::arch::wasm32::memory_size(0).to_string()));
+            headers.push(("x-gatehouse-test-path".into(), "hot".into()));
+        }
+
         /// Also the wasm instance's linear memory (64 KiB pages), so a soak can
         /// tell memory Gatehouse holds from the runtime's own.
         pub fn report(&self, headers: &worker::Headers) {
@@ -96,5 +105,7 @@ mod off {
         pub async fn round_trip(&self) {}
         #[inline(always)]
         pub fn report(&self, _: &worker::Headers) {}
+        #[inline(always)]
+        pub fn report_hot(_: &mut Vec<(String, String)>) {}
     }
 }
