@@ -64,7 +64,7 @@ import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { childPids, clockTicks, threadsCpuMs } from './lib/cpu.mjs';
 import { loadRun } from './lib/load.mjs';
 import { profileDuring } from './lib/profile.mjs';
-import { countingCopy, lastCounts, callsTable, WINDOW } from './lib/calls.mjs';
+import { countingCopy, countedWindows, lastCounts, callsTable, WINDOW } from './lib/calls.mjs';
 import { splitSql } from './lib/sql.mjs';
 import { median as med, writeResults } from './lib/report.mjs';
 import { builtWorker, coldIsolates, scriptWorker } from './lib/isolates.mjs';
@@ -940,11 +940,6 @@ async function measureRoundTrips(config, origin, secrets, password) {
 }
 
 /**
- * `--quick --path=flow`: OAuth flows alone (BENCH_FLOWS per worker, interleaved), Gatehouse (and a
- * second build) beside the baseline, with each HTTP request of the flow timed where the runner
- * sends it, so a difference in the whole flow can be traced to the endpoint that makes it.
- */
-/**
  * `--quick --path=calls`: counting copies (bench/lib/calls.mjs) of Gatehouse's build, of the Rust
  * floor and of the floor with the origin timeout and the identity headers, each given `tools/call`
  * load until a full window is counted; prints the calls into JavaScript per request side by side.
@@ -958,21 +953,20 @@ async function quickCalls(config, origin, secrets, password) {
   await timeFlow(gw);
   const { token } = await timeFlow(gw);
   const workers = [
-    { name: 'Gatehouse', url: `${gw.url}/mcp`, token, w: gw },
-    { name: 'Rust floor + origin timeout + identity headers', url: null, token: 'unchecked', w: await startRustFloor(config, origin, { dir: dirs.required }) },
-    { name: 'Rust floor', url: null, token: 'unchecked', w: await startRustFloor(config, origin, { dir: dirs.floor }) },
+    { name: 'Gatehouse', token, w: gw },
+    { name: 'Rust floor + origin timeout + identity headers', token: 'unchecked', w: await startRustFloor(config, origin, { dir: dirs.required }) },
+    { name: 'Rust floor', token: 'unchecked', w: await startRustFloor(config, origin, { dir: dirs.floor }) },
   ];
   const body = JSON.stringify(toolCall('echo', { text: ECHO }));
   const verify = (b) => b.includes(`"text":"${ECHO}"`) && b.includes('"result"');
   const columns = [];
   for (const t of workers) {
-    t.url ??= `${t.w.url}/mcp`;
-    const headers = await openSession(t.name, t.url, t.token);
-    await checkPath(t.name, t.url, headers, { gateway: t.name === 'Gatehouse' });
+    const url = `${t.w.url}/mcp`;
+    const headers = await openSession(t.name, url, t.token);
+    await checkPath(t.name, url, headers, { gateway: t.name === 'Gatehouse' });
     // Load until the counter has written two windows: the last one holds nothing but `tools/call`.
-    const marks = () => t.w.logs.kept.filter((l) => l.includes('GATEHOUSE_CALLS')).length;
-    for (let i = 0; i < 20 && marks() < 2; i++) {
-      const r = await loadRun({ url: t.url, headers, body, connections: CONFIG.connections, seconds: 2, expectStatus: 200, verify, pids: { [t.name]: t.w.pid } });
+    for (let i = 0; i < 20 && countedWindows(t.w.logs) < 2; i++) {
+      const r = await loadRun({ url, headers, body, connections: CONFIG.connections, seconds: 2, expectStatus: 200, verify, pids: { [t.name]: t.w.pid } });
       if (r.bad) throw new Error(`${t.name}: ${r.bad} wrong answers under load`);
     }
     columns.push({ name: t.name, counts: lastCounts(t.name, t.w.logs) });
@@ -981,6 +975,11 @@ async function quickCalls(config, origin, secrets, password) {
   console.log(callsTable(columns));
 }
 
+/**
+ * `--quick --path=flow`: OAuth flows alone (BENCH_FLOWS per worker, interleaved), Gatehouse (and a
+ * second build) beside the baseline, with each HTTP request of the flow timed where the runner
+ * sends it, so a difference in the whole flow can be traced to the endpoint that makes it.
+ */
 async function quickFlow(config, origin, secrets, password) {
   const workers = [{ key: 'gatehouse', name: 'Gatehouse', password, ...(await startGatehouse(config, origin, secrets)) }];
   if (FLAGS.ab) workers.push({ key: 'gatehouseB', name: 'Gatehouse B', password, ...(await startGatehouse(config, origin, secrets, { buildDir: FLAGS.ab, name: 'gatehouseB' })) });

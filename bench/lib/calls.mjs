@@ -40,9 +40,14 @@ export function countingCopy(src, dest) {
   writeFileSync(`${dest}/index.js`, js.slice(0, at) + counters + js.slice(at));
 }
 
+const countLines = (logs) => logs.kept.filter((l) => l.includes(MARK));
+
+/** How many windows a worker has counted so far. */
+export const countedWindows = (logs) => countLines(logs).length;
+
 /** The last full window's counts from a worker's kept log lines: { name: [per fetch, label] }. */
 export function lastCounts(name, logs) {
-  const line = logs.kept.filter((l) => l.includes(MARK)).at(-1);
+  const line = countLines(logs).at(-1);
   if (!line) throw new Error(`${name}: no call counts in its log (fewer than ${WINDOW} requests, or the log lines were dropped)`);
   return JSON.parse(line.slice(line.indexOf(MARK) + MARK.length));
 }

@@ -21,7 +21,6 @@ use wasm_bindgen::prelude::{wasm_bindgen, Closure};
 use wasm_bindgen::JsValue;
 use worker::Env;
 
-use super::apart::apart;
 use super::isolate_config::cached_config;
 use super::mcp::{origin_failed, OriginFailure};
 use super::d1::faults::Faults;
@@ -33,7 +32,7 @@ use crate::base::security_headers::{self, Facts};
 use crate::base::types::GrantId;
 use crate::config::Config;
 use crate::gateway::forward_plan::forward_plan;
-use crate::gateway::guard::{admit, BodyPlan, Guard, RequestHead};
+use crate::gateway::guard::{admit, BodyPlan, Guard, HeaderPairs, RequestHead};
 use crate::gateway::refusal::Refusal;
 use crate::gateway::response_plan::response_plan;
 use crate::operate::request_log;
@@ -53,18 +52,6 @@ thread_local! {
         Closure::<dyn Fn(String, u16, String) -> JsValue>::new(answer).into_js_value(),
         Closure::<dyn Fn(String, String, String) -> JsValue>::new(failed).into_js_value(),
     );
-}
-
-/// The request's head as `hot.js` read it.
-struct Lines(Vec<(String, String)>);
-
-impl RequestHead for Lines {
-    fn header(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-    fn entries(&self) -> Vec<(String, String)> {
-        self.0.clone()
-    }
 }
 
 fn pairs(lines: &str) -> Vec<(String, String)> {
@@ -128,10 +115,10 @@ pub fn serve(req: &web_sys::Request, env: &Env, started: f64) -> Option<js_sys::
     let revoked = D1Revocations::new(env, &faults);
     let now_ms = started as i64;
     let guard = Guard { config: &config, issuer: &issuer, now: now_ms / 1000, now_ms, state: &state, revoked: &revoked, crypto: &super::outbound::EdgeNet };
-    let head = Lines(pairs(&header_lines(&headers.0)));
+    let head = HeaderPairs(pairs(&header_lines(&headers.0)));
     let mut client_id = None;
     // Ready at once, or it would wait on storage or WebCrypto: then the usual way, from the start.
-    let admitted = match apart(admit(&guard, &head, &mut client_id)).now_or_never()? {
+    let admitted = match admit(&guard, &head, &mut client_id).now_or_never()? {
         Ok(a) => a,
         Err(r) => return Some(js_sys::Promise::resolve(&refused(&config, r, https, started, client_id.as_deref()))),
     };
@@ -139,7 +126,7 @@ pub fn serve(req: &web_sys::Request, env: &Env, started: f64) -> Option<js_sys::
         return None;
     }
     let ip = head.header("cf-connecting-ip");
-    let plan = match apart(forward_plan(&config, &super::outbound::EdgeNet, &issuer, &state, &admitted, now_ms / 1000, ip, false)).now_or_never()? {
+    let plan = match forward_plan(&config, &super::outbound::EdgeNet, &issuer, &state, &admitted, now_ms / 1000, ip, false).now_or_never()? {
         Ok(p) => p,
         Err(answer) => return Some(js_sys::Promise::resolve(&answered(&config, answer, https, started, client_id.as_deref()))),
     };

@@ -70,7 +70,7 @@ pub async fn forward(req: &web_sys::Request, env: &Env, config: &Config, issuer:
     let now = now_ms / 1000;
     let req_headers = Headers(req.headers());
     let faults = Faults::of(&req_headers);
-    let state = STATE.with(Rc::clone);
+    let state = state();
     // The binding is looked up only when D1 is read (the revocation view is
     // stale or does not cover this token), not on every request.
     let revoked = D1Revocations::new(env, &faults);

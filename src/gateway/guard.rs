@@ -26,6 +26,19 @@ pub trait RequestHead {
     fn entries(&self) -> Vec<(String, String)>;
 }
 
+/// A request head already read into (lower-case name, value) pairs, a
+/// repeated field once and comma-joined (as the Fetch `Headers` iterates).
+pub struct HeaderPairs(pub Vec<(String, String)>);
+
+impl RequestHead for HeaderPairs {
+    fn header(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+    fn entries(&self) -> Vec<(String, String)> {
+        self.0.clone()
+    }
+}
+
 /// Everything the guard needs besides the request.
 pub struct Guard<'a, R, C> {
     pub config: &'a Config,

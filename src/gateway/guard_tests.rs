@@ -13,17 +13,6 @@ use crate::store::grants::{CodeRecord, GrantRecord, GrantStore};
 const ISS: &str = "https://mcp.example.com";
 const NOW: i64 = 1_800_000_000;
 
-struct Head(Vec<(String, String)>);
-
-impl RequestHead for Head {
-    fn header(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-    fn entries(&self) -> Vec<(String, String)> {
-        self.0.clone()
-    }
-}
-
 struct World {
     config: Config,
     store: MemoryStore,
@@ -72,7 +61,7 @@ impl World {
     }
     fn admit_at(&self, now_ms: i64, headers: &[(&str, &str)]) -> (Result<Admitted, Refusal>, Option<String>) {
         let g = Guard { config: &self.config, issuer: ISS, now: now_ms / 1000, now_ms, state: &self.state, revoked: &self.store, crypto: &Native };
-        let head = Head(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let head = HeaderPairs(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let mut client = None;
         let r = block_on(admit(&g, &head, &mut client));
         (r, client)
@@ -207,8 +196,12 @@ fn the_hot_path_after_a_tokens_first_request_touches_no_storage() {
     let w = World::new();
     let auth = format!("Bearer {}", w.token("g1", "mcp"));
     let session = w.state.session_key(&w.config.signing_key).wrap(&GrantId::new("g1"), "4c0ae1b2-origin-session");
-    // What the TypeScript SDK's client sends on a `tools/call` (StreamableHTTPClientTransport), as
-    // Node's fetch and Miniflare's entry hand it over in the benchmark.
+    // What the TypeScript SDK's client sends on a `tools/call`, as Node's fetch and Miniflare's entry
+    // hand it over in the benchmark: @modelcontextprotocol/sdk 1.32.2, dist/esm/client/streamableHttp.js
+    // (`_commonHeaders`: mcp-session-id, mcp-protocol-version, the token; `send`: content-type, accept);
+    // undici 7.30.1, lib/web/fetch/index.js and util.js (accept-language, accept-encoding, user-agent,
+    // sec-fetch-mode); Miniflare's entry worker (cf-connecting-ip, host). The origin's answer is the
+    // SDK's stateful StreamableHTTPServerTransport answering as SSE (bench's demo/origin.mjs).
     let request: Vec<(&str, &str)> = vec![
         ("accept", "application/json, text/event-stream"),
         ("accept-encoding", "br, gzip, deflate"),
