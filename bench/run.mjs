@@ -25,7 +25,7 @@
 //   --ab=<dir>     with --quick: also a second Gatehouse built into <dir> (a copy of another
 //                  build/), interleaved with the first, so two builds are compared in one run on
 //                  the same (possibly noisy) machine.
-//   --ladder=<dir>,<dir>,...  with --quick, on `tools/call`: like --ab with several builds (spikes that
+//   --ladder=<dir>,<dir>,...  with --quick, on `tools/call` or --path=401: like --ab with several builds (spikes that
 //                  each leave out one more piece of the work), all interleaved in one run, their
 //                  order rotated every repetition; prints each build's difference from Gatehouse
 //                  and from the build before it, per repetition and median.
@@ -41,8 +41,9 @@
 //   --path=trips   with --quick: only the sequential D1 round trips per request (target 4), from
 //                  Gatehouse's fault build (build-faults/, which scripts/bench.sh builds).
 //   --path=calls   with --quick: the calls each wasm worker makes into JavaScript per `tools/call`
-//                  (the runtime's APIs through wasm-bindgen's glue), counted in copies of Gatehouse's
-//                  build and of the Rust floors (bench/lib/calls.mjs); counts, no timings.
+//                  and per no-token 401 (the runtime's APIs through wasm-bindgen's glue), counted in
+//                  copies of Gatehouse's build and of the Rust floors (bench/lib/calls.mjs); counts,
+//                  no timings.
 //   --rust-floor   with --quick: also the Rust floor (bench/reference/rust-floor) and, on
 //                  `tools/call`, the floor with Gatehouse's origin timeout (its `deadline`
 //                  feature) and the floor sending headers of the sizes of Gatehouse's identity
@@ -96,8 +97,8 @@ for (const arg of process.argv.slice(2)) {
     process.exit(2);
   }
 }
-if (FLAGS.ladder.length && (FLAGS.ab || FLAGS.path !== 'call' || !FLAGS.quick)) {
-  console.error('[bench] ERROR: --ladder goes with --quick on the tools/call path, without --ab');
+if (FLAGS.ladder.length && (FLAGS.ab || !['call', '401'].includes(FLAGS.path) || !FLAGS.quick)) {
+  console.error('[bench] ERROR: --ladder goes with --quick on the tools/call or the 401 path, without --ab');
   process.exit(2);
 }
 if ((FLAGS.ab || FLAGS.profile || FLAGS.rustFloor || FLAGS.path !== 'call') && !FLAGS.quick) {
@@ -119,6 +120,8 @@ const CONFIG = {
   flows: int('BENCH_FLOWS', 20, 1, 200),
 };
 const ECHO = 'gatehouse-bench-echo';
+/** An MCP POST's headers without a token: what every 401 path sends. */
+const NO_TOKEN = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const log = (...a) => console.log('[bench]', ...a);
 
 const tmp = join(ROOT, 'bench/.tmp', `run-${process.pid}`);
@@ -390,8 +393,7 @@ async function openSession(name, url, token) {
   const protocolVersion = rpcMessages(init)[0]?.result?.protocolVersion;
   const headers = {
     ...auth,
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
+    ...NO_TOKEN,
     'mcp-session-id': sid,
     ...(protocolVersion ? { 'mcp-protocol-version': protocolVersion } : {}),
   };
@@ -504,13 +506,12 @@ function sizes(file) {
  */
 async function coldStarts(starters, reps) {
   const out = Object.fromEntries(Object.keys(starters).flatMap((k) => [[k, []], [`${k}First`, []], [`${k}Cpu`, []]]));
-  const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   for (let r = 0; r < reps; r++) {
     for (const [key, start] of Object.entries(starters)) {
       const t0 = performance.now();
       const w = await start();
       const ready = performance.now();
-      const res = await fetch(`${w.url}/mcp`, { method: 'POST', headers: plain, body: JSON.stringify(initializeBody()) });
+      const res = await fetch(`${w.url}/mcp`, { method: 'POST', headers: NO_TOKEN, body: JSON.stringify(initializeBody()) });
       await res.arrayBuffer();
       const ms = performance.now() - t0;
       const first = performance.now() - ready;
@@ -596,7 +597,6 @@ async function main() {
   }
   const callBody = JSON.stringify(toolCall('echo', { text: ECHO }));
   const verify = (body) => body.includes(`"text":"${ECHO}"`) && body.includes('"result"');
-  const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const gateways = targets.filter((t) => t.key === 'gatehouse' || t.key === 'baseline');
   // The Rust floor answers a request without a token with 401 too; a forged one it forwards.
   const refusers = [...gateways, targets.find((t) => t.key === 'rustfloor')];
@@ -605,8 +605,8 @@ async function main() {
   // cost of token verification from the cost of forwarding).
   const kinds = [
     { key: 'auth', label: 'tools/call', targets, seconds: CONFIG.seconds, expectStatus: 200, verify, headers: (t) => t.headers },
-    { key: '401', label: '401 no token', targets: refusers, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: () => plain },
-    { key: 'forged', label: '401 forged', targets: gateways, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: (t) => ({ ...plain, authorization: `Bearer ${forge(t.token)}` }) },
+    { key: '401', label: '401 no token', targets: refusers, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: () => NO_TOKEN },
+    { key: 'forged', label: '401 forged', targets: gateways, seconds: CONFIG.unauthSeconds, expectStatus: 401, headers: (t) => ({ ...NO_TOKEN, authorization: `Bearer ${forge(t.token)}` }) },
   ];
   const common = { connections: CONFIG.connections, pids, body: callBody };
   const run = (kind, t, seconds) => loadRun({
@@ -768,7 +768,7 @@ async function quick() {
   }
   for (const t of targets) {
     if (unauth) {
-      t.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      t.headers = NO_TOKEN;
       continue;
     }
     t.headers = await openSession(t.name, t.url, t.token);
@@ -914,9 +914,8 @@ async function quickCold(config, origin, secrets, password) {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `gatehouse-cold-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
     const w = await startGatehouse(config, origin, secrets, { name: 'cold-gatehouse-profiled', migrate: false, sameStorage: true, inspect: true });
-    const plain = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    const { result, summary } = await profileDuring(w.inspectorPort, file, async () => {
-      const res = await fetch(`${w.url}/mcp`, { method: 'POST', headers: plain, body: JSON.stringify(initializeBody()) });
+      const { result, summary } = await profileDuring(w.inspectorPort, file, async () => {
+      const res = await fetch(`${w.url}/mcp`, { method: 'POST', headers: NO_TOKEN, body: JSON.stringify(initializeBody()) });
       await res.arrayBuffer();
       return res.status;
     }, 40, 20);
@@ -942,7 +941,8 @@ async function measureRoundTrips(config, origin, secrets, password) {
 /**
  * `--quick --path=calls`: counting copies (bench/lib/calls.mjs) of Gatehouse's build, of the Rust
  * floor and of the floor with the origin timeout and the identity headers, each given `tools/call`
- * load until a full window is counted; prints the calls into JavaScript per request side by side.
+ * load until a full window is counted, then the no-token 401 likewise; prints the calls into
+ * JavaScript per request side by side.
  */
 async function quickCalls(config, origin, secrets, password) {
   const dirs = { gatehouse: join(tmp, 'calls-gatehouse'), required: join(tmp, 'calls-rust-floor-required'), floor: join(tmp, 'calls-rust-floor') };
@@ -959,20 +959,29 @@ async function quickCalls(config, origin, secrets, password) {
   ];
   const body = JSON.stringify(toolCall('echo', { text: ECHO }));
   const verify = (b) => b.includes(`"text":"${ECHO}"`) && b.includes('"result"');
-  const columns = [];
+  // Load until the counter has written two more windows: the last one then holds nothing but this load's requests.
+  const countUnder = async (t, url, headers, expectStatus, check) => {
+    const target = countedWindows(t.w.logs) + 2;
+    for (let i = 0; i < 20 && countedWindows(t.w.logs) < target; i++) {
+      const r = await loadRun({ url, headers, body, connections: CONFIG.connections, seconds: 2, expectStatus, verify: check, pids: { [t.name]: t.w.pid } });
+      if (r.bad) throw new Error(`${t.name}: ${r.bad} wrong answers under load`);
+    }
+    return { name: t.name, counts: lastCounts(t.name, t.w.logs) };
+  };
+  const calls = [];
+  const refusals = [];
   for (const t of workers) {
     const url = `${t.w.url}/mcp`;
     const headers = await openSession(t.name, url, t.token);
     await checkPath(t.name, url, headers, { gateway: t.name === 'Gatehouse' });
-    // Load until the counter has written two windows: the last one holds nothing but `tools/call`.
-    for (let i = 0; i < 20 && countedWindows(t.w.logs) < 2; i++) {
-      const r = await loadRun({ url, headers, body, connections: CONFIG.connections, seconds: 2, expectStatus: 200, verify, pids: { [t.name]: t.w.pid } });
-      if (r.bad) throw new Error(`${t.name}: ${r.bad} wrong answers under load`);
-    }
-    columns.push({ name: t.name, counts: lastCounts(t.name, t.w.logs) });
+    calls.push(await countUnder(t, url, headers, 200, verify));
+    // The no-token 401 (target 3a), the MCP POST as the 401 paths of the full run send it.
+    refusals.push(await countUnder(t, url, NO_TOKEN, 401, undefined));
   }
   console.log(`\nCalls from wasm into JavaScript per \`tools/call\` (the last window of ${WINDOW} requests each)\n`);
-  console.log(callsTable(columns));
+  console.log(callsTable(calls));
+  console.log(`\nCalls from wasm into JavaScript per no-token 401 (the last window of ${WINDOW} requests each)\n`);
+  console.log(callsTable(refusals));
 }
 
 /**

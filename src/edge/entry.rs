@@ -86,7 +86,7 @@ async fn fetch(raw: web_sys::Request, env: Env, started: f64) -> worker::Result<
     let facts = Facts { https, cors: r.cors(), status: resp.status_code(), caching: r.caching() };
     apply_layers(&mut resp, facts)?;
     let log_mcp_successes = cached_config().is_some_and(|c| c.log_mcp_successes);
-    if request_log::written(r.endpoint() == Some(Endpoint::Mcp), resp.status_code(), log_mcp_successes) {
+    if request_log::written(r.endpoint() == Some(Endpoint::Mcp), resp.status_code(), log_mcp_successes, || headers.has("authorization").unwrap_or(true)) {
         // The route's name, never the path or query: either may carry a secret.
         worker::console_log!(
             "{}",

@@ -94,6 +94,19 @@ impl Context {
         let started = p.next()?.parse::<i64>().ok()? as f64;
         Some(Context { grant, https, started, client_id: p.next()?.to_string() })
     }
+    /// An admitted request's facts for an answer of Gatehouse's own (it carried a bearer token).
+    fn asked(&self) -> Asked<'_> {
+        Asked { https: self.https, started: self.started, client_id: Some(self.client_id.as_str()), authorization: true }
+    }
+}
+
+/// What an answer of Gatehouse's own needs of the request: the response layer's scheme and the log line's facts.
+struct Asked<'a> {
+    https: bool,
+    started: f64,
+    client_id: Option<&'a str>,
+    /// It had an `Authorization` header (`request_log::written`).
+    authorization: bool,
 }
 
 /// The answer to `req`, when the hot path can give it; `None`: take the usual way.
@@ -120,7 +133,10 @@ pub fn serve(req: &web_sys::Request, env: &Env, started: f64) -> Option<js_sys::
     // Ready at once, or it would wait on storage or WebCrypto: then the usual way, from the start.
     let admitted = match admit(&guard, &head, &mut client_id).now_or_never()? {
         Ok(a) => a,
-        Err(r) => return Some(js_sys::Promise::resolve(&refused(&config, r, https, started, client_id.as_deref()))),
+        Err(r) => {
+            let asked = Asked { https, started, client_id: client_id.as_deref(), authorization: head.header("authorization").is_some() };
+            return Some(js_sys::Promise::resolve(&refused(&config, r, &asked)));
+        }
     };
     if admitted.body != BodyPlan::Pipe || config.forward.tool_policy.is_some() {
         return None;
@@ -128,7 +144,10 @@ pub fn serve(req: &web_sys::Request, env: &Env, started: f64) -> Option<js_sys::
     let ip = head.header("cf-connecting-ip");
     let plan = match forward_plan(&config, &super::outbound::EdgeNet, &issuer, &state, &admitted, now_ms / 1000, ip, false).now_or_never()? {
         Ok(p) => p,
-        Err(answer) => return Some(js_sys::Promise::resolve(&answered(&config, answer, https, started, client_id.as_deref()))),
+        Err(answer) => {
+            let asked = Asked { https, started, client_id: client_id.as_deref(), authorization: true };
+            return Some(js_sys::Promise::resolve(&answered(&config, answer, &asked)));
+        }
     };
     let context = Context { grant: admitted.grant.as_str().to_string(), https, started, client_id: client_id.unwrap_or_default() };
     let timeout_ms = config.forward.timeout_secs as f64 * 1000.0;
@@ -146,10 +165,10 @@ fn answer(context: String, status: u16, lines: String) -> JsValue {
             let mut headers = plan.headers;
             security_headers::apply_to(&security_headers::ops(facts(c.https, status)), &mut headers);
             Faults::report_hot(&mut headers);
-            log_request(&config, status, c.started, Some(c.client_id.as_str()));
+            log_request(&config, status, &c.asked());
             lines_of(&headers).into()
         }
-        Err(r) => refused(&config, r, c.https, c.started, Some(c.client_id.as_str())),
+        Err(r) => refused(&config, r, &c.asked()),
     }
 }
 
@@ -164,7 +183,7 @@ fn failed(context: String, why: String, error: String) -> JsValue {
         _ => OriginFailure::Unreachable(error),
     };
     let answer = origin_failed(why, config.forward.timeout_secs);
-    answered(&config, answer, c.https, c.started, Some(c.client_id.as_str()))
+    answered(&config, answer, &c.asked())
 }
 
 /// The response layer's facts for `/mcp` (`routes`: CORS, the origin's caching).
@@ -173,28 +192,28 @@ fn facts(https: bool, status: u16) -> Facts {
     Facts { https, cors: route.cors(), status, caching: route.caching() }
 }
 
-fn refused(config: &Config, r: Refusal, https: bool, started: f64, client_id: Option<&str>) -> JsValue {
+fn refused(config: &Config, r: Refusal, asked: &Asked) -> JsValue {
     if let Some(log) = r.log {
         worker::console_error!("{}", log);
     }
-    answered(config, r.answer, https, started, client_id)
+    answered(config, r.answer, asked)
 }
 
 /// Gatehouse's own answer, with the response layer and the request log line the entry gives every answer.
-fn answered(config: &Config, mut r: HttpResponse, https: bool, started: f64, client_id: Option<&str>) -> JsValue {
-    security_headers::apply_to(&security_headers::ops(facts(https, r.status)), &mut r.headers);
+fn answered(config: &Config, mut r: HttpResponse, asked: &Asked) -> JsValue {
+    security_headers::apply_to(&security_headers::ops(facts(asked.https, r.status)), &mut r.headers);
     Faults::report_hot(&mut r.headers);
-    log_request(config, r.status, started, client_id);
+    log_request(config, r.status, asked);
     match super::convert::to_response(r) {
         Ok(resp) => web_sys::Response::from(resp).into(),
         Err(_) => internal_error(),
     }
 }
 
-fn log_request(config: &Config, status: u16, started: f64, client_id: Option<&str>) {
-    if request_log::written(true, status, config.log_mcp_successes) {
-        let client_id = client_id.filter(|c| !c.is_empty());
-        worker::console_log!("{}", request_log::line("mcp", "POST", status, client_id, js_sys::Date::now() - started));
+fn log_request(config: &Config, status: u16, asked: &Asked) {
+    if request_log::written(true, status, config.log_mcp_successes, || asked.authorization) {
+        let client_id = asked.client_id.filter(|c| !c.is_empty());
+        worker::console_log!("{}", request_log::line("mcp", "POST", status, client_id, js_sys::Date::now() - asked.started));
     }
 }
 

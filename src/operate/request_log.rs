@@ -58,10 +58,14 @@ fn basic_user(header: &str) -> Option<String> {
 /// below 400 does not unless `LOG_MCP_SUCCESSES=on`: those are most of the
 /// traffic, Workers Logs records each invocation with its path and status
 /// anyway, and writing the line cost 0.04-0.16 ms of CPU per forwarded call,
-/// a sixth to a third of Gatehouse's own (bench/NOTES.md). Refusals and
-/// failures always get one.
-pub fn written(mcp: bool, status: u16, log_mcp_successes: bool) -> bool {
-    !mcp || status >= 400 || log_mcp_successes
+/// a sixth to a third of Gatehouse's own (bench/NOTES.md). Nor does the 401
+/// to an MCP request with no `Authorization` header (`authorization` is asked
+/// only then): it is the challenge that starts every MCP client's discovery
+/// (RFC 9728 §5.1) and what every scanner of a public hostname gets, its line
+/// would name no client, and it cost 0.03-0.04 ms of the 401's CPU (bench/NOTES.md,
+/// session 33). Every other refusal and failure gets one.
+pub fn written(mcp: bool, status: u16, log_mcp_successes: bool, authorization: impl FnOnce() -> bool) -> bool {
+    !mcp || log_mcp_successes || (status >= 400 && (status != 401 || authorization()))
 }
 
 /// The line itself.
@@ -123,14 +127,35 @@ mod tests {
 
     #[test]
     fn forwarded_mcp_successes_are_logged_only_when_asked() {
-        assert!(!written(true, 200, false));
-        assert!(!written(true, 202, false));
-        assert!(written(true, 200, true));
+        let with_token = || true;
+        assert!(!written(true, 200, false, with_token));
+        assert!(!written(true, 202, false, with_token));
+        assert!(written(true, 200, true, with_token));
         for refused in [400, 401, 403, 404, 429, 502, 504] {
-            assert!(written(true, refused, false), "{refused}");
+            assert!(written(true, refused, false, with_token), "{refused}");
         }
-        assert!(written(false, 200, false));
-        assert!(written(false, 302, false));
+        assert!(written(false, 200, false, with_token));
+        assert!(written(false, 302, false, with_token));
+    }
+
+    #[test]
+    fn the_challenge_to_an_mcp_request_without_authorization_is_logged_only_when_asked() {
+        assert!(!written(true, 401, false, || false));
+        assert!(written(true, 401, true, || false));
+        // Other refusals of a request without the header keep their line, and so do other routes' 401s.
+        for refused in [400, 403, 404, 406, 413, 429] {
+            assert!(written(true, refused, false, || false), "{refused}");
+        }
+        assert!(written(false, 401, false, || false));
+        // The header is looked at only for an MCP 401 that would otherwise be logged.
+        let asked = std::cell::Cell::new(0);
+        for (mcp, status) in [(true, 200), (true, 404), (false, 401), (true, 401)] {
+            written(mcp, status, false, || {
+                asked.set(asked.get() + 1);
+                true
+            });
+        }
+        assert_eq!(asked.get(), 1);
     }
 
     #[test]
