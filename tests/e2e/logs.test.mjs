@@ -159,9 +159,9 @@ test('a forwarded MCP call the origin answered, and the challenge to a request w
   assert.deepEqual(mcpLines(from).map((l) => l.status), [401, 401, 401, 401], 'only refusals of a presented credential have a line by default');
 
   // What the operator still sees of the call: the invocation itself, from the tail.
-  const r = logs([], [tailEvent([], { url: `${h.base}/mcp`, method: 'POST', status: 200 })]);
+  const r = logs([], [200, 401].map((status) => tailEvent([], { url: `${h.base}/mcp`, method: 'POST', status })));
   assert.equal(r.status, 0, r.err);
-  assert.match(r.out.trim(), /^\d\d:\d\d:\d\d  POST \/mcp  200$/);
+  assert.match(r.out.trim(), /^\d\d:\d\d:\d\d  POST \/mcp  200\n\d\d:\d\d:\d\d  POST \/mcp  401$/);
 
   await h.restart({ vars: { LOG_MCP_SUCCESSES: 'on' } });
   try {
