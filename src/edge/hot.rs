@@ -54,6 +54,11 @@ thread_local! {
     );
 }
 
+thread_local! {
+    /// The route every answer here is for, looked up once per isolate rather than per answer.
+    static MCP_POST: routes::Route = routes::route("POST", "/mcp", || false);
+}
+
 fn pairs(lines: &str) -> Vec<(String, String)> {
     let mut parts = lines.split('\n');
     let mut out = Vec::new();
@@ -188,15 +193,12 @@ fn failed(context: String, why: String, error: String) -> JsValue {
 
 /// The response layer's facts for `/mcp` (`routes`: CORS, the origin's caching).
 fn facts(https: bool, status: u16) -> Facts {
-    let route = routes::route("POST", "/mcp", || false);
+    let route = MCP_POST.with(|r| *r);
     Facts { https, cors: route.cors(), status, caching: route.caching() }
 }
 
 fn refused(config: &Config, r: Refusal, asked: &Asked) -> JsValue {
-    if let Some(log) = r.log {
-        worker::console_error!("{}", log);
-    }
-    answered(config, r.answer, asked)
+    answered(config, super::mcp::logged(r), asked)
 }
 
 /// Gatehouse's own answer, with the response layer and the request log line the entry gives every answer.

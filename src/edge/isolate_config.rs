@@ -23,7 +23,7 @@ pub fn cached_config() -> Option<Rc<Config>> {
 
 /// The configuration, read on the isolate's first request that needs it.
 pub async fn load_config(env: &Env) -> Result<Rc<Config>, crate::config::vars::ConfigError> {
-    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
+    if let Some(c) = cached_config() {
         return Ok(c);
     }
     // Secrets and plain vars are both string properties of `env`. Read directly rather than

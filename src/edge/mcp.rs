@@ -253,10 +253,15 @@ pub(super) fn origin_failed(why: OriginFailure, timeout_secs: u64) -> crate::bas
 
 /// A refusal from the guard, logged when it says so.
 fn refuse(r: Refusal) -> worker::Result<Response> {
+    to_response(logged(r))
+}
+
+/// A refusal's answer, its log line written when it has one (`hot` answers the same way).
+pub(super) fn logged(r: Refusal) -> crate::base::http::HttpResponse {
     if let Some(log) = r.log {
         worker::console_error!("{}", log);
     }
-    to_response(r.answer)
+    r.answer
 }
 
 /// A gateway answer in JSON-RPC shape, so MCP clients show the message.
